@@ -1,0 +1,45 @@
+// Address arithmetic and the hex spellings each layer prints. Addresses and sizes are bigint
+// end to end: maps reach 2^52 and `number` silently rounds past 2^53.
+
+export type Address = bigint;
+
+export const KiB = 1n << 10n;
+export const MiB = 1n << 20n;
+export const GiB = 1n << 30n;
+export const TiB = 1n << 40n;
+export const FOUR_GIB = 4n * GiB;
+export const U64_MAX = (1n << 64n) - 1n;
+
+export function alignDown(value: bigint, alignment: bigint): bigint {
+  return value - (value % alignment);
+}
+
+export function alignUp(value: bigint, alignment: bigint): bigint {
+  const rem = value % alignment;
+  return rem === 0n ? value : value + (alignment - rem);
+}
+
+/** `0x` + lowercase hex, no padding (`0x0` for zero): JSON reports and sysfs memmap files. */
+export function hex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
+/** Lowercase hex zero-padded to `digits` (wider when needed), no prefix: /proc/iomem, SeaBIOS dumps. */
+export function hexPadded(value: bigint, digits: number): string {
+  return value.toString(16).padStart(digits, '0');
+}
+
+/**
+ * The kernel's `%#0<width>llx`: the width counts the `0x`, so `%#010llx` of 0 is `0x00000000`
+ * and of 0x100000000 is `0x100000000`.
+ */
+export function kernelHex(value: bigint, width: number): string {
+  return `0x${value.toString(16).padStart(width - 2, '0')}`;
+}
+
+/** Parses `0x…` hex (or decimal) into a bigint; throws on anything else. */
+export function parseBigInt(text: string): bigint {
+  const t = text.trim();
+  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t)) throw new Error(`not a number: ${JSON.stringify(text)}`);
+  return BigInt(t);
+}

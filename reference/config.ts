@@ -1,0 +1,90 @@
+// The typed form of a user's QEMU command line: what was asked for, normalised, with no
+// version-dependent defaults filled in (the stages resolve those from the profiles).
+// reference/cmdline.ts parses argv into this and prints it back; the two round-trip.
+
+export type MachineFamily = 'pc' | 'q35' | 'isapc' | 'microvm';
+
+export interface MachineType {
+  family: MachineFamily;
+  /** Versioned type (`pc-i440fx-7.2` → '7.2', `pc-1.0` → '1.0'); null for the unversioned alias (`pc`, `q35`). */
+  version: string | null;
+  /** As the user spelled it: 'pc', 'q35', 'pc-i440fx-7.2', 'pc-q35-2.4', 'pc-1.0', 'isapc'. */
+  name: string;
+}
+
+export type Accelerator = 'tcg' | 'kvm';
+
+export interface MemoryConfig {
+  /** Bytes after QEMU's 8 KiB round-up; null = not given (machine default). */
+  size: bigint | null;
+  /** How the size was spelled, for error messages and the argv round trip. */
+  spelled: string | null;
+  slots: number | null;
+  maxmem: bigint | null;
+}
+
+export interface CpuConfig {
+  /** Model name (`qemu64`, `Skylake-Client`, `EPYC`, `host`, `max`); null = the machine's default. */
+  model: string | null;
+  /** `phys-bits=`, `host-phys-bits=`, `vendor=`, feature flags, … in the order given. */
+  props: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface SmpConfig {
+  cpus: number | null;
+  sockets: number | null;
+  dies: number | null;
+  cores: number | null;
+  threads: number | null;
+  maxcpus: number | null;
+}
+
+export interface MemoryBackend {
+  id: string;
+  kind: 'memory-backend-ram' | 'memory-backend-file' | 'memory-backend-memfd';
+  size: bigint;
+  props: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface NumaNode {
+  nodeid: number | null;
+  memdev: string | null;
+  /** Legacy `mem=` (machine types ≤ 5.0 only). */
+  mem: bigint | null;
+  cpus: string | null;
+}
+
+export interface DeviceConfig {
+  driver: string;
+  props: ReadonlyArray<readonly [string, string]>;
+}
+
+/** An option accepted because it cannot change the memory map; listed, never silently dropped. */
+export interface IgnoredOption {
+  option: string;
+  value: string | null;
+  why: string;
+}
+
+export interface MachineConfig {
+  machine: MachineType;
+  /** `max-ram-below-4g=` in bytes; null = unset. */
+  maxRamBelow4g: bigint | null;
+  /** Other machine properties given, in order (e.g. smbios-entry-point-type). */
+  machineProps: ReadonlyArray<readonly [string, string]>;
+  accel: Accelerator;
+  memory: MemoryConfig;
+  cpu: CpuConfig;
+  smp: SmpConfig;
+  backends: readonly MemoryBackend[];
+  numa: readonly NumaNode[];
+  /** `-bios FILE` as given (`bios.bin`, `bios-256k.bin` or a path); null = the machine default. */
+  bios: string | null;
+  nodefaults: boolean;
+  devices: readonly DeviceConfig[];
+  /** `-drive` specs as given (they add disks SeaBIOS drives). */
+  drives: ReadonlyArray<ReadonlyArray<readonly [string, string]>>;
+  /** Kernel command line from `-append` (the harness adds its own fixed arguments in front). */
+  kernelArgs: string;
+  ignored: readonly IgnoredOption[];
+}

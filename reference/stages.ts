@@ -1,0 +1,110 @@
+// The values passed between the pipeline stages, in boot order:
+//   MachineConfig ──qemu stage──▶ Handoff ──seabios stage──▶ FirmwareMap ──linux stage──▶ KernelView
+// Each stage is a pure function of its input, the config and its component's profile.
+
+import type { E820Range, E820Record } from './e820.ts';
+
+/** What QEMU says no to, worded as QEMU words it (the stage throws it; the CLI prints it). */
+export class QemuRefusal extends Error {
+  constructor(readonly qemuMessage: string) {
+    super(`QEMU would refuse this configuration: ${qemuMessage}`);
+    this.name = 'QemuRefusal';
+  }
+}
+
+/** An option or value the model does not cover: never guessed. */
+export class UnsupportedOptionError extends Error {
+  constructor(
+    readonly option: string,
+    readonly detail: string,
+  ) {
+    super(`${option}: ${detail}`);
+    this.name = 'UnsupportedOptionError';
+  }
+}
+
+export interface CmosMemory {
+  /** 0x15/0x16, KiB. */
+  baseKiB: number;
+  /** 0x17/0x18 and 0x30/0x31, KiB above 1 MiB, clamped to 65535. */
+  extendedKiB: number;
+  /** 0x34/0x35, 64 KiB units above 16 MiB, clamped to 65535. */
+  above16MiB64K: number;
+  /** 0x5b–0x5d, 64 KiB units above 4 GiB, low 24 bits. */
+  above4GiB64K: number;
+  /** 0x5f. */
+  cpusMinusOne: number;
+}
+
+/** Non-E820 facts of the platform that the kernel's view depends on (PCI windows, address width). */
+export interface Platform {
+  chipset: 'i440fx' | 'q35' | 'isapc' | 'microvm';
+  accel: 'tcg' | 'kvm';
+  /** Guest CPU physical address bits (iomem_resource end = 2^bits − 1). */
+  physBits: number;
+  cpuVendor: string;
+  /** The PCI host bridge windows ACPI _CRS announces (inclusive ends), e.g. `PCI Bus 0000:00`. */
+  pciWindows: ReadonlyArray<{ start: bigint; end: bigint }>;
+  /** q35 MMCONFIG/ECAM window, null on i440fx. */
+  mmconfig: { start: bigint; end: bigint } | null;
+}
+
+/** Everything QEMU hands the firmware, plus what it printed. */
+export interface Handoff {
+  /** fw_cfg etc/e820 in file order; null if QEMU registers no etc/e820. */
+  e820: readonly E820Record[] | null;
+  /** Legacy key 0x8003 (QEMU ≤ 7.1), reserved-only records; null where absent. */
+  legacyE820: readonly E820Record[] | null;
+  cmos: CmosMemory;
+  ramSize: bigint;
+  ramBelow4g: bigint;
+  ramAbove4g: bigint;
+  aboveStart: bigint;
+  /** etc/reserved-memory-end, where QEMU creates it. */
+  reservedMemoryEnd: bigint | null;
+  platform: Platform;
+  /** Warnings QEMU prints and carries on. */
+  warnings: readonly string[];
+  /** Firmware-visible inputs to SeaBIOS's allocations (ACPI blob, SMBIOS, devices): stage-defined. */
+  firmwareInputs: FirmwareInputs;
+}
+
+/** What SeaBIOS will find and allocate for, as QEMU presents it. */
+export interface FirmwareInputs {
+  /** etc/table-loader ALLOCATE commands into the high zone, in command order. */
+  highAllocations: ReadonlyArray<{ file: string; size: bigint; align: bigint }>;
+  /** Size of etc/smbios/smbios-tables; null when QEMU uses legacy SMBIOS or none. */
+  smbiosTablesBytes: number | null;
+  /** Does QEMU supply its own SMBIOS type 0 (then SeaBIOS adds none). */
+  smbiosHasType0: boolean;
+  smbiosEntryPoint: '2.1' | '3.0' | null;
+  /** No table-loader (machine types ≤ 1.6): SeaBIOS may build ACPI itself. */
+  hasTableLoader: boolean;
+  /** Devices SeaBIOS drives that leave permanent allocations in ZoneHigh, in setup order. */
+  devices: ReadonlyArray<{ kind: string; detail?: string }>;
+  /** The ROM image SeaBIOS runs from (`bios-256k.bin`, `bios.bin`, or a user path). */
+  biosImage: string;
+}
+
+/** SeaBIOS's result. */
+export interface FirmwareMap {
+  /** The final E820 table in order (INT 15h E820), end exclusive. */
+  entries: readonly E820Range[];
+  /** `Returned N bytes of ZoneHigh`. */
+  zoneHighReturned: number;
+  /** Final LegacyRamSize (E801/88h are derived from it). */
+  legacyRamSize: bigint;
+  /** BDA 0x413, KiB (INT 12h). */
+  baseMemKiB: number;
+  /** Human-readable provenance per final entry ("rule that produced it"), same order as entries. */
+  provenance: readonly string[];
+}
+
+/** The kernel's reported view: the lines and files the harness observes. */
+export interface KernelView {
+  biosE820: readonly string[];
+  e820Edits: readonly string[];
+  memmap: ReadonlyArray<{ start: string; end: string; type: string }>;
+  /** Predicted /proc/iomem lines that are E820-derived (see reference/kernel-lines.ts for the rule). */
+  iomem: readonly string[];
+}

@@ -1,0 +1,48 @@
+// A toolchain names the version of each component of the boot stack. Behaviour per version
+// lives in the profile tables (reference/profiles/); this module only names and validates.
+
+export const QEMU_VERSIONS = ['5.2', '7.2', '10.0', '11.1'] as const;
+export const SEABIOS_VERSIONS = ['1.14.0', '1.16.2', '1.16.3', '1.17.0'] as const;
+export const KERNEL_VERSIONS = ['5.10', '6.1', '6.12', '7.2'] as const;
+
+export type QemuVersion = (typeof QEMU_VERSIONS)[number];
+export type SeabiosVersion = (typeof SEABIOS_VERSIONS)[number];
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+
+export interface Toolchain {
+  qemu: QemuVersion;
+  seabios: SeabiosVersion;
+  kernel: KernelVersion;
+}
+
+/** Debian bookworm: what this machine has installed. */
+export const BASELINE_TOOLCHAIN: Toolchain = { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' };
+
+export class UnknownVersionError extends Error {
+  constructor(
+    readonly component: 'qemu' | 'seabios' | 'kernel',
+    readonly given: string,
+    readonly known: readonly string[],
+  ) {
+    super(`unknown ${component} version ${JSON.stringify(given)}: the model has profiles for ${known.join(', ')}`);
+    this.name = 'UnknownVersionError';
+  }
+}
+
+function pick<T extends string>(component: 'qemu' | 'seabios' | 'kernel', known: readonly T[], given: string): T {
+  const found = known.find((v) => v === given);
+  if (found === undefined) throw new UnknownVersionError(component, given, known);
+  return found;
+}
+
+export function toolchainOf(spec: { qemu?: string; seabios?: string; kernel?: string }): Toolchain {
+  return {
+    qemu: pick('qemu', QEMU_VERSIONS, spec.qemu ?? BASELINE_TOOLCHAIN.qemu),
+    seabios: pick('seabios', SEABIOS_VERSIONS, spec.seabios ?? BASELINE_TOOLCHAIN.seabios),
+    kernel: pick('kernel', KERNEL_VERSIONS, spec.kernel ?? BASELINE_TOOLCHAIN.kernel),
+  };
+}
+
+export function toolchainLabel(t: Toolchain): string {
+  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernel}`;
+}
