@@ -1,0 +1,20 @@
+// The `e820` command. Each subcommand lives in its own module under ./commands and registers
+// itself on the program; this file only wires them and maps errors to exit status.
+
+import { Command } from 'commander';
+import { registerCommands } from './commands/index.ts';
+
+const program = new Command()
+  .name('e820')
+  .description('Predict and capture the x86 firmware memory map (QEMU → SeaBIOS → Linux) and check they agree')
+  .showHelpAfterError();
+
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`e820: ${message}\n`);
+  process.exitCode = typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 2;
+}
