@@ -1,0 +1,123 @@
+// The linux stage: firmware E820 map + platform + kernel command line + kernel profile →
+// what the kernel reports (KernelView). Composes reference/linux/*, in setup_arch() order
+// (shared/reference/linux.md §12):
+//   load + sanitise + BIOS-e820 dump → mem=/memmap= → setup_data → user map → kernel range →
+//   trim_bios_range → last_pfn → /proc/iomem early resources + /sys/firmware/memmap → nosave →
+//   PCI gap → (PCI init) MMCONFIG check, late resources, RAM buffers.
+
+import { E820 } from './e820.ts';
+import type { FirmwareMap, KernelView, Platform } from './stages.ts';
+import type { KernelProfile } from './profiles/kernel.ts';
+import { KERN } from './profiles/kernel.ts';
+import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
+import { buildIomem } from './linux/iomem.ts';
+import { kernelRangeIsRam } from './linux/kernel-range.ts';
+import { firmwareMemmap } from './linux/memmap.ts';
+import {
+  INVALID_USER_MAP,
+  finishEarlyParams,
+  lastPfnLines,
+  loadFirmwareMap,
+  nosaveLines,
+  pciGapLines,
+  reserveSetupData,
+  trimBiosRange,
+} from './linux/setup-arch.ts';
+import { type KLine, KernelBug, mappedAll, memRange } from './linux/table.ts';
+
+export { FallbackUnmodelled } from './linux/setup-arch.ts';
+
+const texts = (lines: readonly KLine[]): string[] => lines.map((l) => l.text);
+const levels = (lines: readonly KLine[]): number[] => lines.map((l) => l.level);
+
+/**
+ * is_mmconf_reserved(e820__mapped_all) at pci_arch_init (arch/x86/pci/mmconfig-shared.c): the
+ * line when the whole ECAM window is E820 reserved; null when only a halved window is (the
+ * "size reduced" path, not modelled) or none is.
+ */
+function ecamLine(table: Parameters<typeof mappedAll>[0], mmconfig: { start: bigint; end: bigint }, profile: KernelProfile): KLine | null {
+  if (!mappedAll(table, mmconfig.start, mmconfig.end + 1n, E820.RESERVED)) return null;
+  return { level: KERN.INFO, text: profile.ecamReservedText.replace('%s', memRange(mmconfig.start, mmconfig.end)) };
+}
+
+export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, profile: KernelProfile): KernelView {
+  const loaded = loadFirmwareMap(firmware.entries, profile);
+  const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(`${loaded.who}: `)));
+  // 7.2's out-of-order warning sits inside the dump but is not a `BIOS-e820:` line.
+  const edits: KLine[] = [loaded.header, ...loaded.dump.filter((l) => !l.text.startsWith(`${loaded.who}: `))];
+  const memmap = firmwareMemmap(loaded.table, profile);
+  const unpredictable: string[] = [];
+
+  const args = splitKernelArgs(kernelCmdline);
+  let early;
+  try {
+    early = applyEarlyParams(loaded.table, args, profile);
+  } catch (e) {
+    if (!(e instanceof KernelBug)) throw e;
+    return { biosE820, panic: e.message, unpredictable: [`e820Edits, memmap, iomem: ${e.message}`] };
+  }
+  edits.push(...early.lines);
+
+  const sd = reserveSetupData(early.table, platform.setupData ?? [], profile);
+  edits.push(...sd.lines);
+
+  const fin = finishEarlyParams(sd.table, early.userdef, profile);
+  if (fin.table === null) {
+    const panicLine = { level: 0, text: `Kernel panic - not syncing: ${INVALID_USER_MAP}` };
+    const all = [...edits, panicLine];
+    return {
+      biosE820,
+      e820Edits: texts(all),
+      e820EditLevels: levels(all),
+      panic: INVALID_USER_MAP,
+      unpredictable: ['memmap, iomem: the kernel panics in e820__finish_early_params() before creating them'],
+    };
+  }
+  edits.push(...fin.lines);
+
+  const kr = kernelRangeIsRam(loaded.table, fin.table, early.userdef, args, profile);
+  if (!kr.ram) {
+    return { biosE820, memmap, unpredictable: [`e820Edits, iomem: ${kr.why}`] };
+  }
+
+  const trimmed = trimBiosRange(fin.table, profile);
+  edits.push(...trimmed.lines);
+  const table = trimmed.table;
+
+  const pfn = lastPfnLines(table, profile);
+  edits.push(...pfn.lines);
+  edits.push(...nosaveLines(table, pfn.maxPfn, profile));
+  edits.push(...pciGapLines(table, pfn.maxPfn, profile));
+
+  let mmconfigInserted = false;
+  let editsKnown = true;
+  if (platform.mmconfig !== null) {
+    const line = ecamLine(table, platform.mmconfig, profile);
+    if (line === null) {
+      editsKnown = false;
+      unpredictable.push(
+        'e820Edits, iomem: the ECAM window is not entirely E820-reserved; the MMCONFIG fallback checks (size halving, ACPI motherboard resources) are not modelled',
+      );
+    } else {
+      edits.push(line);
+      mmconfigInserted = true;
+    }
+  }
+
+  const io = buildIomem({ table, platform, mmconfigInserted, profile });
+  edits.push(...io.lateLines);
+  if (io.lateUncertain) {
+    editsKnown = false;
+    unpredictable.push(`e820Edits: an e820 resource meets a resource of unknown extent at PCI init (${io.unpredictable})`);
+  }
+  const iomemKnown = editsKnown && io.lines !== null;
+  if (io.lines === null) unpredictable.push(`iomem: ${io.unpredictable}`);
+
+  return {
+    biosE820,
+    ...(editsKnown ? { e820Edits: texts(edits), e820EditLevels: levels(edits) } : {}),
+    memmap,
+    ...(iomemKnown && io.lines !== null ? { iomem: io.lines } : {}),
+    ...(unpredictable.length > 0 ? { unpredictable } : {}),
+  };
+}

@@ -1,0 +1,26 @@
+// /sys/firmware/memmap (drivers/firmware/memmap.c; linux.md §8): one directory per entry of
+// e820_table_firmware (≤ 6.12) or e820_table_kexec (7.2), filled in e820__reserve_resources().
+// Both are the sanitised firmware map; mem=, memmap=, trim_bios_range and (for the firmware
+// table) setup_data never touch them, so the caller passes the table the profile names.
+
+import { hex } from '../address.ts';
+import { resourceName } from './iomem.ts';
+import type { KernelProfile } from '../profiles/kernel.ts';
+import { type KTable, u64 } from './table.ts';
+
+export interface MemmapEntry {
+  /** `start` file without its newline: `0x%llx`. */
+  readonly start: string;
+  /** `end` file: addr + size − 1 (inclusive). */
+  readonly end: string;
+  /** `type` file: the /proc/iomem name of the type. */
+  readonly type: string;
+}
+
+export function firmwareMemmap(table: KTable, profile: KernelProfile): MemmapEntry[] {
+  return table.map((e) => ({
+    start: hex(e.addr),
+    end: hex(u64(e.addr + e.size - 1n)),
+    type: resourceName(e.type, profile),
+  }));
+}

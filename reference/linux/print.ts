@@ -1,0 +1,25 @@
+// e820__print_table() (linux.md §5.1): `<who>: [mem %#018Lx-%#018Lx] <type>` per entry; 7.2 adds
+// `[gap …]` lines and the out-of-order firmware-bug line, and puts the space into the type text.
+
+import { kernelHex } from '../address.ts';
+import type { KernelProfile } from '../profiles/kernel.ts';
+import { KERN } from '../profiles/kernel.ts';
+import { type KLine, type KTable, typeText, u64 } from './table.ts';
+
+const hex18 = (v: bigint): string => kernelHex(u64(v), 18);
+
+export function printTable(who: string, table: KTable, profile: KernelProfile): KLine[] {
+  const lines: KLine[] = [];
+  let prevEnd = 0n;
+  for (const e of table) {
+    const end = u64(e.addr + e.size);
+    if (profile.printOutOfOrder && e.addr < prevEnd) {
+      lines.push({ level: KERN.INFO, text: '[Firmware Bug]: out of order E820 entry!' });
+    } else if (profile.printGapLines && e.addr > prevEnd) {
+      lines.push({ level: KERN.INFO, text: `${who}: [gap ${hex18(prevEnd)}-${hex18(e.addr - 1n)}]` });
+    }
+    lines.push({ level: KERN.INFO, text: `${who}: [mem ${hex18(e.addr)}-${hex18(e.addr + e.size - 1n)}] ${typeText(e.type, profile)}` });
+    prevEnd = end;
+  }
+  return lines;
+}

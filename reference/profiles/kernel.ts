@@ -1,0 +1,241 @@
+// Linux E820 behaviour per kernel release, as data. The linux stage (reference/linux/*) reads
+// these switches; it never compares kernel version strings itself.
+// Source: shared/reference/linux.md (§10 is the difference table), which cites
+// arch/x86/kernel/e820.c, arch/x86/kernel/setup.c, kernel/resource.c, lib/cmdline.c,
+// arch/x86/pci/{mmconfig-shared,acpi}.c and drivers/firmware/memmap.c of the Debian source
+// packages linux-source-5.10 5.10.223-1, -6.1 6.1.176-1, -6.12 6.12.107-1, -7.2 7.2.13-1, and
+// ~40 boots of the matching Debian images under QEMU 7.2 + SeaBIOS 1.16.2.
+
+import { E820 } from '../e820.ts';
+import type { KernelVersion } from '../toolchain.ts';
+
+/** printk levels as `dmesg -r` shows them. */
+export const KERN = { ERR: 3, WARNING: 4, NOTICE: 5, INFO: 6, DEBUG: 7 } as const;
+
+export type NosaveAlgorithm =
+  /** Before the 2025 stable fix "x86/e820: Fix handling of subpage regions…": one line per non-RAM entry and per hole. */
+  | 'per-entry'
+  /** After it: one line per hole between RAM entries, plus the tail up to max_pfn. */
+  | 'ram-holes';
+
+export interface KernelProfile {
+  version: KernelVersion;
+  /** Point release the profile describes (the nosave algorithm changed inside 5.10.y). */
+  release: string;
+
+  // ── loading the firmware map (§4.1) ──
+  /** append_e820_table() rejects maps with fewer entries than this (2 up to 6.12, 1 in 7.2). */
+  minFirmwareEntries: number;
+
+  // ── print formats (§5) ──
+  /** e820_print_type() text per type; the fixed part before it is `] ` in every version. */
+  typeText: Readonly<Record<number, string>>;
+  /** Text of a type not in typeText; `%u` stands for the decimal number. */
+  unknownTypeText: string;
+  /** e820__print_table() prints `[gap …]` lines between entries (7.2). */
+  printGapLines: boolean;
+  /** e820__print_table() prints `[Firmware Bug]: out of order E820 entry!` (7.2). */
+  printOutOfOrder: boolean;
+  /**
+   * Between `]` and the type text in `e820: update/remove` lines: one space up to 6.12; none in
+   * 7.2, whose type texts start with a space (`… 0x00000fff] System RAM ==> device reserved`).
+   */
+  editTypeSeparator: string;
+  /** Between the two type texts of an update line: ` ==> ` (≤ 6.12), ` ==>` (7.2). */
+  updateArrow: string;
+  /** The any-type `e820: remove` line ends with a space (5.10–6.12). */
+  anyTypeRemoveTrailingSpace: boolean;
+  /** `__e820__range_add` on a full table; `%s` = `[mem A-B]`. */
+  tableFullText: string;
+
+  // ── types ──
+  /** E820_TYPE_RESERVED_KERN (128) exists (5.10–6.12); 7.2 treats 128 as an unknown type. */
+  hasReservedKern: boolean;
+  /** /proc/iomem and /sys/firmware/memmap name per type (§8, §9.1). */
+  resourceName: Readonly<Record<number, string>>;
+  unknownResourceName: string;
+
+  // ── setup_data (§6.1) ──
+  /** e820__reserve_setup_data() exists (5.10–6.12). */
+  reservesSetupData: boolean;
+  /** setup_data types whose node is *not* also updated in e820_table_kexec (second update line). */
+  setupDataKexecSkip: readonly number[] | 'all';
+
+  // ── setup_arch (§7) ──
+  /** e820_end_pfn() counts these types (RAM; 6.12+ also ACPI). */
+  lastPfnTypes: readonly number[];
+  /** MAX_ARCH_PFN with 4-level paging (no LA57 on QEMU's default CPUs). */
+  maxArchPfn: bigint;
+  nosave: NosaveAlgorithm;
+  /** Types the nosave walk treats as RAM. */
+  nosaveRamTypes: readonly number[];
+  /** e820_search_gap() direction: backward (≤ 6.12: ties → lower gap, leading hole ignored) or forward (7.2). */
+  pciGapSearch: 'backward' | 'forward';
+  /** The tag inside the brackets of the PCI gap line: `[mem …]` (≤ 6.12) or `[gap …]` (7.2). */
+  pciGapTag: 'mem' | 'gap';
+
+  // ── PCI init (§7.5, §9.3) ──
+  /** q35's ECAM check line; `%s` = `[mem A-B]`. */
+  ecamReservedText: string;
+  /** Prefix of the `Expanded resource` line (`resource: ` in 6.1+) and its level. */
+  expandedResourcePrefix: string;
+  expandedResourceLevel: number;
+  /** RAM buffer line text before `[mem A-B]`, and its level. */
+  ramBufferText: string;
+  ramBufferLevel: number;
+  /** How a Soft Reserved range shows in /proc/iomem after boot. */
+  softReservedInIomem: 'inside-hmem' | 'top' | 'absent';
+  /** r_show's MAX_IORES_LEVEL: deeper lines keep this indentation. */
+  iomemMaxDepth: number;
+  /** /sys/firmware/memmap is filled from e820_table_firmware (≤ 6.12) or e820_table_kexec (7.2). */
+  memmapSource: 'firmware' | 'kexec';
+
+  // ── command line (§4.5, §4.6) ──
+  /** memparse() consumes a K/M/G… suffix even without digits before it (≤ 6.12). */
+  memparseSuffixWithoutDigits: boolean;
+  /** simple_strtoull() saturates on overflow (7.2) instead of wrapping modulo 2^64. */
+  memparseSaturates: boolean;
+}
+
+const LEGACY_TYPE_TEXT: Readonly<Record<number, string>> = {
+  [E820.RAM]: 'usable',
+  [E820.RESERVED_KERN]: 'usable',
+  [E820.RESERVED]: 'reserved',
+  [E820.SOFT_RESERVED]: 'soft reserved',
+  [E820.ACPI]: 'ACPI data',
+  [E820.NVS]: 'ACPI NVS',
+  [E820.UNUSABLE]: 'unusable',
+  [E820.PMEM]: 'persistent (type 7)',
+  [E820.PRAM]: 'persistent (type 12)',
+};
+
+/** 7.2 moved the separating space into the type text, so dumps show two spaces after `]`. */
+const V72_TYPE_TEXT: Readonly<Record<number, string>> = {
+  [E820.RAM]: ' System RAM',
+  [E820.RESERVED]: ' device reserved',
+  [E820.SOFT_RESERVED]: ' soft reserved',
+  [E820.ACPI]: ' ACPI data',
+  [E820.NVS]: ' ACPI NVS',
+  [E820.UNUSABLE]: ' unusable',
+  [E820.PMEM]: ' persistent RAM (type 7)',
+  [E820.PRAM]: ' persistent RAM (type 12)',
+};
+
+const RESOURCE_NAME_BASE: Readonly<Record<number, string>> = {
+  [E820.RAM]: 'System RAM',
+  [E820.ACPI]: 'ACPI Tables',
+  [E820.NVS]: 'ACPI Non-volatile Storage',
+  [E820.UNUSABLE]: 'Unusable memory',
+  [E820.PRAM]: 'Persistent Memory (legacy)',
+  [E820.PMEM]: 'Persistent Memory',
+  [E820.RESERVED]: 'Reserved',
+  [E820.SOFT_RESERVED]: 'Soft Reserved',
+};
+
+/** SETUP_EFI = 4, SETUP_IMA = 8, SETUP_RNG_SEED = 9 (arch/x86/include/uapi/asm/bootparam.h). */
+const SETUP_EFI = 4;
+const SETUP_IMA = 8;
+const SETUP_RNG_SEED = 9;
+
+/** 2^(46−12): MAX_PHYSMEM_BITS = 46 with 4-level paging. */
+const MAX_ARCH_PFN_4LEVEL = 1n << 34n;
+
+const V5_10: KernelProfile = {
+  version: '5.10',
+  release: '5.10.223-1',
+  minFirmwareEntries: 2,
+  typeText: LEGACY_TYPE_TEXT,
+  unknownTypeText: 'type %u',
+  printGapLines: false,
+  printOutOfOrder: false,
+  editTypeSeparator: ' ',
+  updateArrow: ' ==> ',
+  anyTypeRemoveTrailingSpace: true,
+  tableFullText: 'too many entries; ignoring %s',
+  hasReservedKern: true,
+  resourceName: { ...RESOURCE_NAME_BASE, [E820.RESERVED_KERN]: 'System RAM' },
+  unknownResourceName: 'Unknown E820 type',
+  reservesSetupData: true,
+  setupDataKexecSkip: [SETUP_EFI],
+  lastPfnTypes: [E820.RAM],
+  maxArchPfn: MAX_ARCH_PFN_4LEVEL,
+  nosave: 'per-entry',
+  nosaveRamTypes: [E820.RAM, E820.RESERVED_KERN],
+  pciGapSearch: 'backward',
+  pciGapTag: 'mem',
+  ecamReservedText: 'PCI: MMCONFIG at %s reserved in E820',
+  expandedResourcePrefix: '',
+  expandedResourceLevel: 4,
+  ramBufferText: 'e820: reserve RAM buffer',
+  ramBufferLevel: 7,
+  softReservedInIomem: 'inside-hmem',
+  iomemMaxDepth: 5,
+  memmapSource: 'firmware',
+  memparseSuffixWithoutDigits: true,
+  memparseSaturates: false,
+};
+
+const V6_1: KernelProfile = {
+  ...V5_10,
+  version: '6.1',
+  release: '6.1.176-1',
+  setupDataKexecSkip: [SETUP_EFI, SETUP_IMA, SETUP_RNG_SEED],
+  nosave: 'ram-holes',
+  expandedResourcePrefix: 'resource: ',
+  expandedResourceLevel: 6,
+};
+
+const V6_12: KernelProfile = {
+  ...V6_1,
+  version: '6.12',
+  release: '6.12.107-1',
+  setupDataKexecSkip: 'all',
+  lastPfnTypes: [E820.RAM, E820.ACPI],
+  ecamReservedText: 'PCI: ECAM %s reserved as E820 entry',
+  softReservedInIomem: 'top',
+};
+
+const V7_2: KernelProfile = {
+  ...V6_12,
+  version: '7.2',
+  release: '7.2.13-1',
+  minFirmwareEntries: 1,
+  typeText: V72_TYPE_TEXT,
+  unknownTypeText: ' type %u',
+  printGapLines: true,
+  printOutOfOrder: true,
+  editTypeSeparator: '',
+  updateArrow: ' ==>',
+  anyTypeRemoveTrailingSpace: false,
+  tableFullText: 'E820 table full; ignoring %s',
+  hasReservedKern: false,
+  resourceName: RESOURCE_NAME_BASE,
+  reservesSetupData: false,
+  nosaveRamTypes: [E820.RAM],
+  pciGapSearch: 'forward',
+  pciGapTag: 'gap',
+  ramBufferText: 'e820: register RAM buffer resource',
+  ramBufferLevel: 6,
+  softReservedInIomem: 'absent',
+  iomemMaxDepth: 8,
+  memmapSource: 'kexec',
+  memparseSuffixWithoutDigits: false,
+  memparseSaturates: true,
+};
+
+export const KERNEL_PROFILES: Readonly<Record<KernelVersion, KernelProfile>> = {
+  '5.10': V5_10,
+  '6.1': V6_1,
+  '6.12': V6_12,
+  '7.2': V7_2,
+};
+
+/**
+ * bullseye-security's 5.10.262 carries the nosave backport and otherwise behaves like 5.10.223
+ * (linux.md §0: every other file it names was diffed unchanged).
+ */
+export const KERNEL_5_10_262: KernelProfile = { ...V5_10, release: '5.10.262-1', nosave: 'ram-holes' };
+
+export function kernelProfile(version: KernelVersion): KernelProfile {
+  return KERNEL_PROFILES[version];
+}

@@ -1,0 +1,107 @@
+// The parsers on real boots the harness captured (suites/fixtures/boots/<name>/, each with a
+// README saying how it was made). Besides parsing cleanly, every boot must satisfy the
+// cross-layer facts that hold for any SeaBIOS boot (linux.md §4, §8; seabios.md §1).
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseBoot } from '../../harness/parse/boot.ts';
+
+import { PC1G_BIOS_E820, PC1G_SEABIOS_DUMP } from './samples.ts';
+import { parseSeabiosLog } from '../../harness/parse/seabios.ts';
+
+// E820_FIXTURE_BOOTS points the same checks at boots kept elsewhere (e.g. `e820 capture --keep-logs`).
+const BOOTS = process.env['E820_FIXTURE_BOOTS'] ?? join(dirname(fileURLToPath(import.meta.url)), '../fixtures/boots');
+const boots = existsSync(BOOTS) ? readdirSync(BOOTS).filter((d) => existsSync(join(BOOTS, d, 'serial.log'))).sort() : [];
+
+function read(name: string, file: string): string {
+  const p = join(BOOTS, name, file);
+  // latin1 keeps every byte as one character, so noise is seen as noise, not re-encoded.
+  return existsSync(p) ? readFileSync(p, 'latin1') : '';
+}
+
+// BIOS-e820 type text → sysfs memmap type (linux.md §5.1, §8), 5.10–6.12 and 7.2 spellings.
+const MEMMAP_TYPE: Record<string, string> = {
+  usable: 'System RAM',
+  'System RAM': 'System RAM',
+  reserved: 'Reserved',
+  'device reserved': 'Reserved',
+  'ACPI data': 'ACPI Tables',
+  'ACPI NVS': 'ACPI Non-volatile Storage',
+  unusable: 'Unusable memory',
+};
+
+function biosE820Ranges(lines: readonly string[]) {
+  return lines
+    .map((l) => /^BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] {1,2}(.+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ start: BigInt(`0x${m[1]}`), last: BigInt(`0x${m[2]}`), type: m[3] ?? '' }));
+}
+
+describe.runIf(boots.length > 0)('real boots in suites/fixtures/boots', () => {
+  describe.each(boots)('%s', (name) => {
+    const serial = read(name, 'serial.log');
+    const firmwareLog = read(name, 'seabios.log');
+
+    it('parses without errors or unexplained e820 lines', () => {
+      const b = parseBoot({ serial, firmwareLog });
+      expect(b.warnings.filter((w) => /matches no rule/.test(w))).toEqual([]);
+      expect(b.report.kernel?.biosE820?.length).toBeGreaterThan(0);
+      expect(b.iomemCounts?.compared).toBeGreaterThan(0);
+    });
+
+    it('a cut copy and a copy with NULs in /proc/iomem fail with the line named', () => {
+      const cut = serial.slice(0, Math.floor(serial.length / 2));
+      const lastLine = cut.split('\n').length;
+      expect(() => parseBoot({ serial: cut, firmwareLog })).toThrow(new RegExp(`serial log, line ${lastLine}: `));
+      const lines = serial.split('\n');
+      const at = lines.findIndex((l) => l.startsWith('==E820== BEGIN iomem')) + 2;
+      lines[at] = `\u0000\u0000${lines[at]}`;
+      expect(() => parseBoot({ serial: lines.join('\n'), firmwareLog })).toThrow(new RegExp(`serial log, line ${at + 1}: a NUL byte at column 1`));
+    });
+
+    it('/sys/firmware/memmap equals the BIOS-e820 dump', () => {
+      const b = parseBoot({ serial, firmwareLog });
+      const expected = biosE820Ranges(b.report.kernel?.biosE820 ?? []).map((r) => ({
+        start: `0x${r.start.toString(16)}`,
+        end: `0x${r.last.toString(16)}`,
+        type: MEMMAP_TYPE[r.type] ?? `?${r.type}`,
+      }));
+      expect(b.report.kernel?.memmap).toEqual(expected);
+    });
+
+    it('the SeaBIOS dump is what the kernel printed as BIOS-e820 (when observed)', () => {
+      const b = parseBoot({ serial, firmwareLog });
+      const fw = b.report.firmware?.e820;
+      if (!fw) return;
+      const kernel = biosE820Ranges(b.report.kernel?.biosE820 ?? []);
+      expect(fw.map((e) => [e.start, `0x${(BigInt(e.end) - 1n).toString(16)}`])).toEqual(kernel.map((r) => [`0x${r.start.toString(16)}`, `0x${r.last.toString(16)}`]));
+    });
+
+    it('every RAM record SeaBIOS logged from etc/e820 is in the fw_cfg file the guest read', () => {
+      const b = parseBoot({ serial, firmwareLog });
+      const qemu = b.report.qemu?.e820;
+      if (!qemu) return;
+      for (const l of b.seabios.qemuE820) {
+        expect(qemu).toContainEqual({ start: `0x${l.start.toString(16)}`, length: `0x${l.length.toString(16)}`, type: l.kind === 'RAM' ? 1 : 2 });
+      }
+    });
+  });
+});
+
+describe.runIf(boots.includes('pc-1G'))('pc-1G (QEMU 7.2, SeaBIOS 1.16.2, -M pc -m 1G, TCG)', () => {
+  it('has the 7-entry map of linux.md §9.5 and seabios.md §6 at every layer', () => {
+    const serial = read('pc-1G', 'serial.log');
+    const firmwareLog = read('pc-1G', 'seabios.log');
+    const b = parseBoot({ serial, firmwareLog });
+    expect(b.report.qemu?.e820).toEqual([
+      { start: '0xfd00000000', length: '0x300000000', type: 2 },
+      { start: '0x0', length: '0x40000000', type: 1 },
+    ]);
+    expect(b.report.firmware?.e820).toEqual(parseSeabiosLog(PC1G_SEABIOS_DUMP).dump?.entries.map((e) => ({ start: `0x${e.start.toString(16)}`, end: `0x${e.end.toString(16)}`, type: e.type })));
+    expect(biosE820Ranges(b.report.kernel?.biosE820 ?? [])).toHaveLength(7);
+    if (!/^7\./.test(b.uname)) expect(b.report.kernel?.biosE820).toEqual(PC1G_BIOS_E820);
+    expect(b.report.kernel?.memmap).toHaveLength(7);
+  });
+});
