@@ -15,9 +15,13 @@ export interface MachineType {
 export type Accelerator = 'tcg' | 'kvm';
 
 export interface MemoryConfig {
-  /** Bytes after QEMU's 8 KiB round-up; null = not given (machine default). */
+  /** Bytes after QEMU's 8 KiB round-up; null = not given or 0 (the machine default, 128 MiB). */
   size: bigint | null;
-  /** How the size was spelled, for error messages and the argv round trip. */
+  /**
+   * How the size was spelled (the last `size` given), for error messages and the argv round trip:
+   * toQemuArgs prints it verbatim, so a config parsed for one QEMU version means the same to it.
+   * null = no size given.
+   */
   spelled: string | null;
   slots: number | null;
   maxmem: bigint | null;
@@ -87,4 +91,20 @@ export interface MachineConfig {
   /** Kernel command line from `-append` (the harness adds its own fixed arguments in front). */
   kernelArgs: string;
   ignored: readonly IgnoredOption[];
+  // ---- Added with reference/cmdline.ts. Optional so existing literals stay valid; the parser
+  // always fills them (null / []), and a missing field means the same as null / [].
+  /** `-machine memory-backend=ID`: RAM comes from that `-object memory-backend-*`; null = none. */
+  memoryBackend?: string | null;
+  /** `-vga TYPE` as given (`std`, `none`, …): the legacy way to pick the display device; null = not given. */
+  vga?: string | null;
+  /** `-netdev` specs in order, implied key spelled out (`type=user`). */
+  netdevs?: ReadonlyArray<ReadonlyArray<readonly [string, string]>>;
+  /** `-nic` specs in order, implied key spelled out (`type=user`): each adds a NIC with its option ROM. */
+  nics?: ReadonlyArray<ReadonlyArray<readonly [string, string]>>;
+  /**
+   * Warnings QEMU prints while reading this command line (and carries on), exactly as printed
+   * after the `qemu-system-x86_64: ` prefix, e.g. `warning: Using a multiplier suffix on hex
+   * numbers is deprecated: 0x10M`. toQemuArgs does not print them; they come back on re-parsing.
+   */
+  warnings?: readonly string[];
 }

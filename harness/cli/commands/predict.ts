@@ -1,0 +1,69 @@
+// `e820 predict [--qemu V --seabios V --kernel V] [--json] [--explain] -- <qemu args>`
+// Runs the reference model only (no QEMU): prints what every layer should report, in the
+// shape `e820 capture` prints, so the two compare field by field.
+
+import type { Command } from 'commander';
+import { parseQemuArgs } from '../../../reference/cmdline.ts';
+import { predict, type Prediction } from '../../../reference/predict.ts';
+import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
+import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
+import { renderTable } from './capture.ts';
+
+interface PredictCliOptions {
+  json?: boolean;
+  explain?: boolean;
+  qemu?: string;
+  seabios?: string;
+  kernel?: string;
+}
+
+/** Which rule produced each entry, per layer: the readable `--explain` and the JSON `explain`. */
+export function explanation(p: Prediction): { firmware: string[]; warnings: string[]; unpredicted: string[] } {
+  return {
+    firmware: p.firmware.entries.map((e, i) => `${e.start.toString(16)}-${e.end.toString(16)}: ${p.firmware.provenance[i] ?? '?'}`),
+    warnings: [...p.warnings],
+    unpredicted: [...p.unpredicted],
+  };
+}
+
+export function predictCommand(qemuArgs: string[], opts: PredictCliOptions): { code: number; stdout: string; stderr: string } {
+  try {
+    const toolchain = toolchainOf(opts);
+    const config = parseQemuArgs(qemuArgs, { qemuVersion: toolchain.qemu });
+    const p = predict(config, toolchain);
+    if (opts.json) {
+      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, explain: explanation(p) }, null, 2)}\n`, stderr: '' };
+    }
+    const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
+    let text = `prediction for ${toolchainLabel(toolchain)}\n\n${renderTable({ report: p.report, unobserved })}`;
+    if (opts.explain) {
+      const ex = explanation(p);
+      text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
+      for (const w of ex.warnings) text += `QEMU warning: ${w}\n`;
+    }
+    return { code: 0, stdout: text, stderr: '' };
+  } catch (err) {
+    if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || (err instanceof Error && err.name === 'UnknownVersionError')) {
+      return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
+    }
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('predict, from the reference model alone, what every layer reports for a QEMU command line')
+    .argument('[qemu-args...]', 'QEMU arguments, after --')
+    .option('--json', 'print the report as JSON (the shape of `e820 capture --json`, plus `explain`)')
+    .option('--explain', 'say which rule produced each firmware entry')
+    .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
+    .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
+    .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1)')
+    .action((qemuArgs: string[], opts: PredictCliOptions) => {
+      const r = predictCommand(qemuArgs, opts);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.code;
+    });
+}

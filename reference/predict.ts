@@ -1,0 +1,57 @@
+// The spine: composes the stages in boot order. No logic of its own beyond choosing profiles
+// and shaping the result as the report both `predict` and `capture` print.
+
+import type { MachineConfig } from './config.ts';
+import { guestKernelCommandLine } from './guest.ts';
+import { linuxStage } from './linux-stage.ts';
+import { kernelProfile } from './profiles/kernel.ts';
+import { qemuProfile } from './profiles/qemu.ts';
+import { seabiosProfile } from './profiles/seabios.ts';
+import { type HostFacts, qemuStage } from './qemu-stage.ts';
+import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
+import { seabiosStage } from './seabios-stage.ts';
+import type { FirmwareMap, Handoff, KernelView } from './stages.ts';
+import type { Toolchain } from './toolchain.ts';
+
+export interface PredictOptions {
+  /** Needed only for KVM configurations: the guest CPU takes the host's vendor and phys-bits. */
+  host?: HostFacts;
+}
+
+export interface Prediction {
+  toolchain: Toolchain;
+  report: LayerReport;
+  handoff: Handoff;
+  firmware: FirmwareMap;
+  kernel: KernelView;
+  /** Fields the model deliberately does not predict for this configuration, with the reason. */
+  unpredicted: readonly string[];
+  /** Warnings QEMU would print. */
+  warnings: readonly string[];
+}
+
+export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
+  const handoff = qemuStage(config, qemuProfile(toolchain.qemu), options.host ? { host: options.host } : {});
+  const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
+  const kernel = linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfile(toolchain.kernel));
+
+  const report: LayerReport = {
+    qemu: handoff.e820 ? { e820: qemuE820Json(handoff.e820) } : {},
+    firmware: { e820: firmwareE820Json(firmware.entries), zoneHighReturned: firmware.zoneHighReturned },
+    kernel: {
+      biosE820: [...kernel.biosE820],
+      ...(kernel.e820Edits ? { e820Edits: [...kernel.e820Edits] } : {}),
+      ...(kernel.memmap ? { memmap: kernel.memmap.map((m) => ({ ...m })) } : {}),
+      ...(kernel.iomem ? { iomem: [...kernel.iomem] } : {}),
+    },
+  };
+  return {
+    toolchain,
+    report,
+    handoff,
+    firmware,
+    kernel,
+    unpredicted: kernel.unpredictable ?? [],
+    warnings: handoff.warnings,
+  };
+}

@@ -1,0 +1,694 @@
+// QEMU command line ⇄ MachineConfig (reference/cmdline.ts) and QEMU size strings
+// (reference/qemu-size.ts).
+//
+// Expected messages and values: QEMU 7.2.22 (Debian bookworm, this machine) was run for each
+// 7.2 case marked "verified" (`qemu-system-x86_64 -display none -S -nodefaults <args>`, values
+// read back with `info memory_size_summary`); 5.2 and 10.0 cases come from the sources and
+// shared/reference/qemu.md §5.1.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GiB, KiB, MiB } from '../../reference/address.ts';
+import {
+  HarnessOwnedOptionError,
+  QemuCmdlineError,
+  parseMachineType,
+  parseQemuArgs,
+  splitQemuOpts,
+  toQemuArgs,
+} from '../../reference/cmdline.ts';
+import type { MachineConfig, MemoryBackend, NumaNode } from '../../reference/config.ts';
+import { QEMU_SIZE_SYNTAX, formatQemuSize, qemuStrtosz } from '../../reference/qemu-size.ts';
+import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
+import { UnknownVersionError } from '../../reference/toolchain.ts';
+
+const V = ['5.2', '7.2', '10.0', '11.1'] as const;
+
+function refusal(argv: string[], qemuVersion = '7.2'): QemuCmdlineError {
+  try {
+    parseQemuArgs(argv, { qemuVersion });
+  } catch (e) {
+    if (e instanceof QemuCmdlineError) return e;
+    throw e;
+  }
+  throw new Error(`no refusal for ${argv.join(' ')}`);
+}
+
+function unsupported(argv: string[]): UnsupportedOptionError {
+  try {
+    parseQemuArgs(argv);
+  } catch (e) {
+    if (e instanceof UnsupportedOptionError) return e;
+    throw e;
+  }
+  throw new Error(`accepted ${argv.join(' ')}`);
+}
+
+describe('qemuStrtosz', () => {
+  const fixed = QEMU_SIZE_SYNTAX['7.2'];
+  const size = (t: string, v: (typeof V)[number] = '7.2', unit: 'B' | 'M' = 'B') => {
+    const r = qemuStrtosz(t, QEMU_SIZE_SYNTAX[v], unit);
+    return r.ok ? r.value : r.error;
+  };
+  it.each([
+    ['2G', 2n * GiB],
+    ['2g', 2n * GiB],
+    ['1.5G', 1536n * MiB],
+    ['100001k', 100001n * KiB],
+    ['3b', 3n],
+    ['512', 512n],
+    ['1.k', 1024n],
+    ['+1G', GiB],
+    [' 1G', GiB],
+    ['0x10', 16n],
+    ['0x10B', 0x10bn], // B is a hex digit
+    ['16E', 'ERANGE'],
+    ['99999999999999999999', 'ERANGE'],
+    ['1000.5', 'EINVAL'],
+    ['1.0', 1n], // a zero fraction needs no unit
+    ['1e3', 'EINVAL'],
+    ['1G ', 'EINVAL'],
+    ['1GiB', 'EINVAL'],
+    ['-1', 'EINVAL'],
+    ['banana', 'EINVAL'],
+    ['', 'EINVAL'],
+    ['0x1.8G', 'EINVAL'],
+  ] as const)('7.2: %j → %s', (text, want) => {
+    expect(size(text)).toBe(want);
+  });
+
+  it('rounds the fixed-point fraction half up, exactly', () => {
+    // .1 → valf = (uint64)(0.1 × 2^64) = 0x1999999999999a00; × 1024 → 102 rest < one half → 102.
+    expect(size('1.1K')).toBe(1024n + 102n);
+    expect(size('0.5K')).toBe(512n);
+  });
+
+  it('hex with a suffix: 7.2 warns, 10.0 and 11.1 refuse', () => {
+    const r = qemuStrtosz('0x10M', fixed);
+    expect(r).toEqual({
+      ok: true,
+      value: 16n * MiB,
+      warnings: ['warning: Using a multiplier suffix on hex numbers is deprecated: 0x10M'],
+    });
+    expect(size('0x10M', '10.0')).toBe('EINVAL');
+    expect(size('0x10M', '11.1')).toBe('EINVAL');
+    expect(size('0x10M', '5.2')).toBe(16n * MiB);
+  });
+
+  it('5.2 reads through strtod: exponents, hex floats, negative = ERANGE', () => {
+    expect(size('1e3', '5.2')).toBe(1000n);
+    expect(size('0x1p4', '5.2')).toBe(16n);
+    expect(size('1.5G', '5.2')).toBe(1536n * MiB);
+    expect(size('1000.5', '5.2')).toBe('EINVAL');
+    expect(size('-1', '5.2')).toBe('ERANGE');
+    expect(size('16E', '5.2')).toBe('ERANGE');
+    expect(size('inf', '5.2')).toBe('EINVAL');
+  });
+
+  it('qemu_strtosz_MiB: suffix-less means MiB and a fraction is fine', () => {
+    expect(size('512', '7.2', 'M')).toBe(512n * MiB);
+    expect(size('1.5', '7.2', 'M')).toBe(1536n * KiB);
+  });
+
+  it('formatQemuSize prints what every version reads back', () => {
+    for (const [bytes, text] of [
+      [0n, '0'],
+      [2n * GiB, '2G'],
+      [1536n * MiB, '1536M'],
+      [100008n * KiB, '100008K'],
+      [10000001n, '10000001'],
+    ] as const) {
+      expect(formatQemuSize(bytes)).toBe(text);
+      for (const v of V) expect(size(text, v)).toBe(bytes);
+    }
+  });
+});
+
+describe('splitQemuOpts', () => {
+  it('implied first key, ",," escape, bare flag = on', () => {
+    expect(splitQemuOpts('2G,slots=2,maxmem=8G', 'size')).toEqual([
+      { key: 'size', value: '2G', implied: true },
+      { key: 'slots', value: '2', implied: false },
+      { key: 'maxmem', value: '8G', implied: false },
+    ]);
+    expect(splitQemuOpts('file=a,,b,if=virtio,readonly', null).map((p) => [p.key, p.value])).toEqual([
+      ['file', 'a,b'],
+      ['if', 'virtio'],
+      ['readonly', 'on'],
+    ]);
+    expect(splitQemuOpts('', 'size')).toEqual([]);
+  });
+});
+
+describe('parseQemuArgs: -m', () => {
+  const mem = (argv: string[], v = '7.2') => parseQemuArgs(argv, { qemuVersion: v }).memory;
+
+  it('bare number is MiB; suffixes are powers of 1024; rounded up to 8 KiB (verified)', () => {
+    expect(mem(['-m', '1024']).size).toBe(GiB);
+    expect(mem(['-m', '2G']).size).toBe(2n * GiB);
+    expect(mem(['-m', '1.5G']).size).toBe(1536n * MiB);
+    expect(mem(['-m', '100001k'])).toEqual({ size: 0x061aa000n, spelled: '100001k', slots: null, maxmem: null });
+    expect(mem(['-m', '3b']).size).toBe(8192n);
+  });
+
+  it('--m is -m; -m 0 and -m "" mean the machine default (verified)', () => {
+    expect(mem(['--m', '1G']).size).toBe(GiB);
+    expect(mem(['-m', '0'])).toEqual({ size: null, spelled: '0', slots: null, maxmem: null });
+    expect(mem(['-m', ''])).toEqual({ size: null, spelled: null, slots: null, maxmem: null });
+    expect(mem([])).toEqual({ size: null, spelled: null, slots: null, maxmem: null });
+  });
+
+  it('several -m merge, the last value of each key wins (verified)', () => {
+    expect(mem(['-m', '1G', '-m', '2G']).size).toBe(2n * GiB);
+    expect(mem(['-m', '1G,size=2G']).size).toBe(2n * GiB);
+    expect(mem(['-m', 'size=1G']).size).toBe(GiB);
+    expect(mem(['-m', '1G,slots=2,maxmem=4G', '-m', '2G'])).toEqual({ size: 2n * GiB, spelled: '2G', slots: 2, maxmem: 4n * GiB });
+  });
+
+  it('slots and maxmem; maxmem is bytes when bare and not rounded', () => {
+    expect(mem(['-m', '2G,slots=2,maxmem=8G'])).toEqual({ size: 2n * GiB, spelled: '2G', slots: 2, maxmem: 8n * GiB });
+    expect(mem(['-m', '8M,maxmem=10000001']).maxmem).toBe(10000001n);
+    expect(mem(['-m', '1G,slots=0,maxmem=1G']).slots).toBe(0);
+    expect(mem(['-m', '1G,slots=0x10,maxmem=2G']).slots).toBe(16);
+  });
+
+  it('hex: 5.2 silent, 7.2 warns, 10.0 refuses (qemu.md §5.1, verified on 7.2)', () => {
+    const c52 = parseQemuArgs(['-m', '0x10'], { qemuVersion: '5.2' });
+    expect(c52.memory.size).toBe(16n * MiB);
+    expect(c52.warnings).toEqual([]);
+    const c72 = parseQemuArgs(['-m', '0x10']);
+    expect(c72.memory.size).toBe(16n * MiB);
+    expect(c72.warnings).toEqual(['warning: Using a multiplier suffix on hex numbers is deprecated: 0x10M']);
+    // With an explicit suffix QEMU 7.2 warns twice: when reading -m and when setting memory.size.
+    expect(parseQemuArgs(['-m', '0x10k']).warnings).toEqual([
+      '-m 0x10k: warning: Using a multiplier suffix on hex numbers is deprecated: 0x10k',
+      'warning: Using a multiplier suffix on hex numbers is deprecated: 0x10k',
+    ]);
+    const e = refusal(['-m', '0x10'], '10.0');
+    expect(e.qemuMessage).toBe("Parameter 'memory.size' expects size");
+    expect(e.message).toContain('-m 0x10');
+    expect(refusal(['-m', '0x10k'], '10.0').qemuMessage).toBe(
+      "-m 0x10k: Parameter 'size' expects a non-negative number below 2^64",
+    );
+  });
+
+  it('5.2 reads 1e3 as 1000 MiB', () => {
+    expect(mem(['-m', '1e3'], '5.2').size).toBe(1000n * MiB);
+  });
+
+  it.each([
+    [['-m', 'banana'], "-m banana: Parameter 'size' expects a non-negative number below 2^64"],
+    [['-m', '1000.5'], "-m 1000.5: Parameter 'size' expects a non-negative number below 2^64"],
+    [['-m', '-1'], "-m -1: Parameter 'size' expects a non-negative number below 2^64"],
+    [['-m', '1G,,x'], "-m 1G,,x: Parameter 'size' expects a non-negative number below 2^64"],
+    [['-m', '16E'], "-m 16E: Value '16E' is out of range for parameter 'size'"],
+    [['-m', '2G,foo=1'], "-m 2G,foo=1: Invalid parameter 'foo'"],
+    [['-m', '1G,slots=banana'], "-m 1G,slots=banana: Parameter 'slots' expects a number"],
+    [['-m', '1G,maxmem=banana'], "-m 1G,maxmem=banana: Parameter 'maxmem' expects a non-negative number below 2^64"],
+    [['-m', '1G,slots=2'], 'slots specified but no max-size'],
+    [['-m', '2G,maxmem=1G'], 'invalid value of maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)'],
+    [['-m', '1G,slots=2,maxmem=1G'], 'invalid value of maxmem: memory slots were specified but maximum memory size (0x40000000) is equal to the initial memory size (0x40000000)'],
+    [['-m', '10M,maxmem=10000001'], 'invalid value of maxmem: maximum memory size (0x989681) must be at least the initial memory size (0xa00000)'],
+    [['-m', 'maxmem=100M'], 'invalid value of maxmem: maximum memory size (0x6400000) must be at least the initial memory size (0x8000000)'],
+    [['-m=1G'], '-m=1G: invalid option'],
+    [['-m'], '-m: requires an argument'],
+  ])('7.2 refuses %j as QEMU does (verified)', (argv, msg) => {
+    const e = refusal(argv);
+    expect(e.qemuMessage).toBe(msg);
+    expect(e).toBeInstanceOf(QemuRefusal);
+    expect(e.message).toContain(argv[0]);
+  });
+
+  it('banana gets QEMU’s suffix hint too', () => {
+    expect(refusal(['-m', 'banana']).hint).toBe(
+      'Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.',
+    );
+  });
+
+  it('5.2 words the maxmem errors differently (softmmu/vl.c set_memory_options)', () => {
+    expect(refusal(['-m', '1G,slots=2'], '5.2').qemuMessage).toBe("invalid -m option value: missing 'maxmem' option");
+    expect(refusal(['-m', '2G,maxmem=1G'], '5.2').qemuMessage).toBe(
+      'invalid value of -m option maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)',
+    );
+    expect(refusal(['-m', '-1'], '5.2').qemuMessage).toBe("-m -1: Value '-1' is out of range for parameter 'size'");
+  });
+});
+
+describe('parseQemuArgs: -machine', () => {
+  it('implied type, properties, -M and -machine merge (verified)', () => {
+    const c = parseQemuArgs(['-M', 'q35,max-ram-below-4g=2G']);
+    expect(c.machine).toEqual({ family: 'q35', version: null, name: 'q35' });
+    expect(c.maxRamBelow4g).toBe(2n * GiB);
+    const d = parseQemuArgs(['-machine', 'type=q35,accel=tcg', '-M', 'pc']);
+    expect(d.machine.name).toBe('pc');
+    expect(d.accel).toBe('tcg');
+    expect(parseQemuArgs([]).machine).toEqual({ family: 'pc', version: null, name: 'pc' });
+  });
+
+  it.each([
+    ['pc', 'pc', null],
+    ['q35', 'q35', null],
+    ['isapc', 'isapc', null],
+    ['microvm', 'microvm', null],
+    ['pc-i440fx-7.2', 'pc', '7.2'],
+    ['pc-i440fx-1.4', 'pc', '1.4'],
+    ['pc-q35-2.4', 'q35', '2.4'],
+    ['pc-q35-4.0.1', 'q35', '4.0.1'],
+    ['pc-1.0', 'pc', '1.0'],
+    ['pc-1.3', 'pc', '1.3'],
+  ] as const)('machine type %s', (name, family, version) => {
+    expect(parseMachineType(name)).toEqual({ family, version, name });
+    expect(parseQemuArgs(['-M', name]).machine).toEqual({ family, version, name });
+  });
+
+  it('records a versioned type whatever the QEMU version (the QEMU stage checks it exists)', () => {
+    expect(parseQemuArgs(['-M', 'pc-i440fx-1.4'], { qemuVersion: '10.0' }).machine.version).toBe('1.4');
+  });
+
+  it('max-ram-below-4g: bare number is bytes, exactly 4G allowed, below 1 MiB warns (verified, 0 too)', () => {
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=268435456']).maxRamBelow4g).toBe(256n * MiB);
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=0x10000000']).maxRamBelow4g).toBe(256n * MiB);
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=4G']).maxRamBelow4g).toBe(4n * GiB);
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=2500M']).maxRamBelow4g).toBe(2500n * MiB);
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=512K']).warnings).toEqual([
+      'warning: Only 524288 bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB',
+    ]);
+    // shared/reference/qemu.md §1.4 says 0 does not warn; QEMU 7.2.22 does.
+    expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=0']).warnings).toEqual([
+      'warning: Only 0 bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB',
+    ]);
+  });
+
+  it('keeps firmware-visible properties for the QEMU stage, lists host-only ones as ignored', () => {
+    const c = parseQemuArgs(['-M', 'q35,smbios-entry-point-type=64,smm=off,mem-merge=off']);
+    expect(c.machineProps).toEqual([
+      ['smbios-entry-point-type', '64'],
+      ['smm', 'off'],
+    ]);
+    expect(c.ignored).toEqual([{ option: '-machine', value: 'mem-merge=off', why: 'host KSM merging only' }]);
+  });
+
+  it('memory-backend', () => {
+    const c = parseQemuArgs(['-object', 'memory-backend-ram,id=r,size=1G', '-M', 'pc,memory-backend=r']);
+    expect(c.memoryBackend).toBe('r');
+  });
+
+  it.each([
+    [['-M', 'pc,max-ram-below-4g=5G'], "Machine option 'max-ram-below-4g=5368709120' expects size less than or equal to 4G"],
+    [['-M', 'pc,max-ram-below-4g=banana'], "Parameter 'max-ram-below-4g' expects size"],
+    [['-M', 'pc,max-ram-below-4g=1000.5'], "Parameter 'max-ram-below-4g' expects size"],
+    [['-M', 'pc,foo=bar'], "Property 'pc-i440fx-7.2-machine.foo' not found"],
+    [['-M', 'pc-q35-7.2,foo=1'], "Property 'pc-q35-7.2-machine.foo' not found"],
+    [['-M', 'microvm,foo=1'], "Property 'microvm-machine.foo' not found"],
+    [['-M', 'microvm,max-ram-below-4g=1G'], "Property 'microvm-machine.max-ram-below-4g' not found"],
+    [['-M', 'nosuch'], 'unsupported machine type'],
+    [['-M', 'pc,accel=banana'], 'invalid accelerator banana'],
+  ])('refuses %j as QEMU 7.2 does (verified)', (argv, msg) => {
+    const e = refusal(argv);
+    expect(e.qemuMessage).toBe(msg);
+    expect(e.message).toContain(argv[1]);
+  });
+
+  it('names the newest type of the QEMU version in property errors', () => {
+    expect(refusal(['-M', 'q35,foo=1'], '10.0').qemuMessage).toBe("Property 'pc-q35-10.0-machine.foo' not found");
+  });
+
+  it('refuses machine properties it does not model, and the harness’s own', () => {
+    expect(unsupported(['-M', 'pc,sgx-epc.0.memdev=m']).message).toMatch(/SGX/);
+    expect(unsupported(['-M', 'xenfv']).message).toMatch(/not modelled/);
+    expect(() => parseQemuArgs(['-M', 'pc,kernel=bzImage'])).toThrow(HarnessOwnedOptionError);
+  });
+});
+
+describe('parseQemuArgs: accelerator', () => {
+  it.each([
+    [[], 'tcg'],
+    [['-accel', 'tcg'], 'tcg'],
+    [['-accel', 'kvm'], 'kvm'],
+    [['--accel', 'kvm'], 'kvm'],
+    [['-enable-kvm'], 'kvm'],
+    [['-enable-kvm', '-accel', 'kvm'], 'kvm'],
+    [['-machine', 'accel=kvm'], 'kvm'],
+    [['-M', 'q35,accel=tcg'], 'tcg'],
+  ] as const)('%j → %s', (argv, accel) => {
+    expect(parseQemuArgs([...argv]).accel).toBe(accel);
+  });
+
+  it('tcg tuning is ignored with a reason', () => {
+    expect(parseQemuArgs(['-accel', 'tcg,thread=single']).ignored[0]?.option).toBe('-accel');
+  });
+
+  it('refuses what QEMU refuses (verified) and fallbacks the model cannot decide', () => {
+    expect(refusal(['-accel', 'foo']).qemuMessage).toBe('-accel foo: invalid accelerator foo');
+    expect(refusal(['-M', 'q35', '-accel', 'kvm', '-machine', 'accel=tcg']).qemuMessage).toBe(
+      'The -accel and "-machine accel=" options are incompatible',
+    );
+    expect(unsupported(['-accel', 'kvm', '-accel', 'tcg']).message).toMatch(/fall back/);
+    expect(unsupported(['-machine', 'accel=kvm:tcg']).message).toMatch(/fallback/);
+    expect(unsupported(['-accel', 'kvm,xen-version=0x40011']).message).toMatch(/xen-version/);
+    expect(unsupported(['-accel', 'hvf']).message).toMatch(/hvf/);
+  });
+});
+
+describe('parseQemuArgs: -smp and -cpu', () => {
+  it('-smp N and keyed topology', () => {
+    expect(parseQemuArgs(['-smp', '4']).smp).toEqual({ cpus: 4, sockets: null, dies: null, cores: null, threads: null, maxcpus: null });
+    expect(parseQemuArgs(['-smp', 'cpus=4,sockets=2,cores=2']).smp).toEqual({ cpus: 4, sockets: 2, dies: null, cores: 2, threads: null, maxcpus: null });
+    expect(parseQemuArgs(['-smp', '2', '-smp', 'maxcpus=8']).smp.maxcpus).toBe(8);
+  });
+
+  it('-smp 0: 5.2 means unset, 7.2 warns and means unset (verified), 10.0 refuses', () => {
+    expect(parseQemuArgs(['-smp', '0'], { qemuVersion: '5.2' }).smp.cpus).toBeNull();
+    const c = parseQemuArgs(['-smp', '0']);
+    expect(c.smp.cpus).toBeNull();
+    expect(c.warnings).toEqual(['warning: Deprecated CPU topology (considered invalid): CPU topology parameters must be greater than zero']);
+    expect(refusal(['-smp', '0'], '10.0').qemuMessage).toBe('Invalid CPU topology: CPU topology parameters must be greater than zero');
+  });
+
+  it('refuses bad -smp as QEMU 7.2 does (verified)', () => {
+    expect(refusal(['-smp', 'banana']).qemuMessage).toBe("Parameter 'smp.cpus' expects integer");
+    expect(refusal(['-smp', '2,foo=3']).qemuMessage).toBe("Parameter 'smp.foo' is unexpected");
+    expect(refusal(['-smp', '2,foo=3']).message).toContain('-smp 2,foo=3');
+    expect(refusal(['-smp', 'banana'], '5.2').qemuMessage).toBe("-smp banana: Parameter 'cpus' expects a number");
+    expect(unsupported(['-smp', '2,clusters=2']).message).toMatch(/clusters/);
+  });
+
+  it('-cpu model then props: +flag/-flag/flag/k=v, _ spelled -', () => {
+    expect(parseQemuArgs(['-cpu', 'qemu64,phys-bits=39,+la57,-svm,pdpe1gb,host_phys_bits=on']).cpu).toEqual({
+      model: 'qemu64',
+      props: [
+        ['phys-bits', '39'],
+        ['la57', 'on'],
+        ['svm', 'off'],
+        ['pdpe1gb', 'on'],
+        ['host-phys-bits', 'on'],
+      ],
+    });
+    expect(parseQemuArgs(['-cpu', 'Skylake-Client']).cpu).toEqual({ model: 'Skylake-Client', props: [] });
+    expect(parseQemuArgs([]).cpu).toEqual({ model: null, props: [] });
+  });
+
+  it('refuses a non-numeric phys-bits (verified wording)', () => {
+    expect(refusal(['-cpu', 'qemu64,phys-bits=banana']).qemuMessage).toBe(
+      "can't apply global qemu64-x86_64-cpu.phys-bits=banana: Parameter 'phys-bits' expects uint64",
+    );
+  });
+});
+
+describe('parseQemuArgs: NUMA and memory backends', () => {
+  it('backends ram/file/memfd; size bare = bytes', () => {
+    const c = parseQemuArgs([
+      '-object', 'memory-backend-ram,id=m0,size=512M',
+      '-object', 'memory-backend-file,id=m1,size=1G,mem-path=/dev/hugepages,share=on',
+      '-object', 'memory-backend-memfd,id=m2,size=1048576',
+    ]);
+    expect(c.backends).toEqual<MemoryBackend[]>([
+      { id: 'm0', kind: 'memory-backend-ram', size: 512n * MiB, props: [] },
+      { id: 'm1', kind: 'memory-backend-file', size: GiB, props: [['mem-path', '/dev/hugepages'], ['share', 'on']] },
+      { id: 'm2', kind: 'memory-backend-memfd', size: MiB, props: [] },
+    ]);
+  });
+
+  it('-numa node with memdev/nodeid/cpus, and legacy mem= (bare = MiB)', () => {
+    const c = parseQemuArgs(['-object', 'memory-backend-ram,id=m0,size=512M', '-numa', 'node,memdev=m0,nodeid=0,cpus=0-1']);
+    expect(c.numa).toEqual<NumaNode[]>([{ nodeid: 0, memdev: 'm0', mem: null, cpus: '0-1' }]);
+    const d = parseQemuArgs(['-numa', 'node,mem=512M', '-numa', 'node,mem=512']);
+    expect(d.numa.map((n) => n.mem)).toEqual([512n * MiB, 512n * MiB]);
+  });
+
+  it.each([
+    [['-numa', 'foo'], "-numa foo: Parameter 'type' does not accept value 'foo'"],
+    [['-numa', 'node,mem=banana'], "-numa node,mem=banana: Parameter 'mem' expects a size value"],
+    [['-numa', 'node,mem=1.5'], "-numa node,mem=1.5: Parameter 'mem' expects a size value"],
+    [['-numa', 'node,foo=1'], "-numa node,foo=1: Invalid parameter 'foo'"],
+    [['-numa', 'node,cpus=banana'], "-numa node,cpus=banana: Parameter 'cpus' expects a uint64 value or range"],
+    [['-numa', 'node,nodeid=banana'], "-numa node,nodeid=banana: Parameter 'nodeid' expects a uint64 value"],
+    [['-object', 'memory-backend-ram,id=m0,size=1G', '-numa', 'node,memdev=m1'], '-numa node,memdev=m1: memdev=m1 is ambiguous'],
+    [['-object', 'memory-backend-ram,id=m0,size=1G', '-numa', 'node,memdev=m0,mem=1G'], '-numa node,memdev=m0,mem=1G: numa configuration should use either mem= or memdev=,mixing both is not allowed'],
+    [['-object', 'memory-backend-ram,id=m0'], "-object memory-backend-ram,id=m0: Parameter 'size' is missing"],
+    [['-object', 'memory-backend-ram,size=1G'], "-object memory-backend-ram,size=1G: Parameter 'id' is missing"],
+    [['-object', 'memory-backend-ram,id=m0,size=banana'], "-object memory-backend-ram,id=m0,size=banana: Parameter 'size' expects a size value"],
+    [['-object', 'memory-backend-ram,id=m0,size=0'], "property 'size' of memory-backend-ram doesn't take value '0'"],
+    [['-object', 'memory-backend-ram,id=m0,size=1G,foo=1'], "-object memory-backend-ram,id=m0,size=1G,foo=1: Invalid parameter 'foo'"],
+    [['-object', 'memory-backend-file,id=m0,size=1G'], "-object memory-backend-file,id=m0,size=1G: Parameter 'mem-path' is missing"],
+    [['-object', 'memory-backend-ram,id=m0,size=1G', '-object', 'memory-backend-ram,id=m0,size=1G'], "-object memory-backend-ram,id=m0,size=1G: Duplicate ID 'm0' for object"],
+  ])('refuses %j as QEMU 7.2 does (verified)', (argv, msg) => {
+    const e = refusal(argv);
+    expect(e.qemuMessage).toBe(msg);
+    expect(e.message).toContain(argv.at(-2));
+  });
+
+  it('memory-backend and -numa memdev are mutually exclusive', () => {
+    expect(
+      refusal(['-object', 'memory-backend-ram,id=m0,size=1G', '-M', 'pc,memory-backend=m0', '-numa', 'node,memdev=m0']).qemuMessage,
+    ).toBe("'-machine memory-backend' and '-numa memdev' properties are mutually exclusive");
+  });
+
+  it('refuses what it does not model', () => {
+    expect(unsupported(['-numa', 'dist,src=0,dst=1,val=20']).message).toMatch(/-numa dist/);
+    expect(unsupported(['-object', 'rng-random,id=r,filename=/dev/urandom']).message).toMatch(/rng-random/);
+  });
+});
+
+describe('parseQemuArgs: devices, drives, firmware, kernel command line', () => {
+  it('records what SeaBIOS may drive', () => {
+    const c = parseQemuArgs([
+      '-bios', 'bios-256k.bin',
+      '-nodefaults',
+      '-vga', 'none',
+      '-device', 'virtio-blk-pci,drive=d0,bootindex=1',
+      '-device', 'driver=e1000,netdev=n0',
+      '-drive', 'file=disk,,1.img,if=none,id=d0,format=raw',
+      '-netdev', 'user,id=n0',
+      '-nic', 'user,model=virtio-net-pci',
+      '-append', 'console=ttyS0 memmap=64M$0x100000000 mem=2G',
+    ]);
+    expect(c.bios).toBe('bios-256k.bin');
+    expect(c.nodefaults).toBe(true);
+    expect(c.vga).toBe('none');
+    expect(c.devices).toEqual([
+      { driver: 'virtio-blk-pci', props: [['drive', 'd0'], ['bootindex', '1']] },
+      { driver: 'e1000', props: [['netdev', 'n0']] },
+    ]);
+    expect(c.drives).toEqual([[['file', 'disk,1.img'], ['if', 'none'], ['id', 'd0'], ['format', 'raw']]]);
+    expect(c.netdevs).toEqual([[['type', 'user'], ['id', 'n0']]]);
+    expect(c.nics).toEqual([[['type', 'user'], ['model', 'virtio-net-pci']]]);
+    expect(c.kernelArgs).toBe('console=ttyS0 memmap=64M$0x100000000 mem=2G');
+  });
+
+  it('-nographic keeps its graphics=off (the firmware sees it) and ignores its display part', () => {
+    const c = parseQemuArgs(['-nographic']);
+    expect(c.machineProps).toEqual([['graphics', 'off']]);
+    expect(c.ignored.map((i) => i.option)).toEqual(['-nographic']);
+  });
+
+  it.each([
+    ['-name', 'vm1'],
+    ['-display', 'none'],
+    ['-vnc', ':1'],
+    ['-monitor', 'none'],
+    ['-no-reboot'],
+    ['-rtc', 'base=utc'],
+    ['-boot', 'order=c,menu=off'],
+    ['-uuid', '6e3bd6a4-1b0c-4b8a-9c3e-1f4ad5a1c6d2'],
+    ['-k', 'de'],
+    ['-snapshot'],
+    ['-parallel', 'none'],
+  ])('accepts %s as unable to change the memory map, with a reason', (...argv) => {
+    const c = parseQemuArgs(argv);
+    expect(c.ignored).toHaveLength(1);
+    expect(c.ignored[0]?.option).toBe(argv[0]);
+    expect(c.ignored[0]?.value).toBe(argv[1] ?? null);
+    expect(c.ignored[0]?.why.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    [['-kernel', 'bzImage']],
+    [['-initrd', 'initrd.img']],
+    [['-serial', 'stdio']],
+    [['-chardev', 'stdio,id=c0']],
+    [['-debugcon', 'file:x']],
+    [['-device', 'isa-debugcon,iobase=0x402,chardev=c0']],
+  ])('refuses the harness’s own option %j', (argv) => {
+    const e = (() => {
+      try {
+        parseQemuArgs(argv);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
+    expect(e).toBeInstanceOf(HarnessOwnedOptionError);
+    expect((e as Error).message).toContain(argv[0]);
+    expect((e as Error).message).toMatch(/harness adds .* itself/);
+  });
+
+  it.each([
+    [['-hda', 'disk.img']],
+    [['disk.img']],
+    [['-global', 'PIIX4_PM.disable_s3=1']],
+    [['-smbios', 'type=1,manufacturer=x']],
+    [['-usb']],
+    [['-boot', 'splash=logo.jpg']],
+    [['-frobnicate']],
+    [['-device', 'help']],
+  ])('refuses %j as not modelled, naming it', (argv) => {
+    const e = unsupported(argv);
+    expect(e.message).toContain(argv[0]);
+  });
+
+  it('rejects a QEMU version without a profile', () => {
+    expect(() => parseQemuArgs([], { qemuVersion: '6.0' })).toThrow(UnknownVersionError);
+  });
+});
+
+describe('toQemuArgs', () => {
+  it('prints a canonical argv', () => {
+    const c = parseQemuArgs(['--machine', 'type=q35,max-ram-below-4g=2048M', '-m', '2G,maxmem=8G,slots=2', '-enable-kvm', '-name', 'x']);
+    expect(toQemuArgs(c)).toEqual(['-machine', 'q35,max-ram-below-4g=2G', '-accel', 'kvm', '-m', '2G,slots=2,maxmem=8G']);
+  });
+
+  it.each([
+    [['-m', '100001k']],
+    [['-m', '0x10', '-smp', '0']],
+    [['-nographic', '-cpu', 'qemu64,+la57,phys_bits=48', '-M', 'pc,graphics=on']],
+    [['-numa', 'node,mem=512', '-numa', 'node,mem=0x10', '-M', 'pc-i440fx-5.0']],
+    [['-drive', 'file=a,,b,readonly', '-netdev', 'user,id=n', '-device', 'driver=e1000,netdev=n']],
+    [['-M', 'q35', '-M', 'accel=kvm,smm=off', '-m', 'size=1G', '-m', '2G']],
+  ])('print ∘ parse is a fixed point after one round: %j', (argv) => {
+    const once = toQemuArgs(parseQemuArgs(argv));
+    expect(toQemuArgs(parseQemuArgs(once))).toEqual(once);
+  });
+});
+
+// ---- the round-trip property ------------------------------------------------------------------
+
+const ident = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/);
+/** Option values: anything printable, commas included (they are escaped as ",,"). */
+const value = fc.string({ unit: fc.constantFrom(...'abcXYZ019=,./:$ _-'), maxLength: 12 });
+
+const machineArb = fc.oneof(
+  fc.constantFrom('pc', 'q35', 'isapc', 'microvm', 'pc-1.0', 'pc-q35-4.0.1'),
+  fc.tuple(fc.constantFrom('pc-i440fx-', 'pc-q35-'), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 0, max: 2 })).map(
+    ([p, a, b]) => `${p}${a}.${b}`,
+  ),
+);
+
+const memoryArb = fc.oneof(
+  fc.constant({ size: null, spelled: null }),
+  fc.constant({ size: null, spelled: '0' }),
+  fc.tuple(fc.integer({ min: 1, max: 1 << 20 }), fc.constantFrom('', 'M', 'm', 'K', 'G')).map(([mib, unit]) => {
+    const n = BigInt(mib);
+    if (unit === 'G') return { size: n * GiB, spelled: `${mib}G` };
+    if (unit === 'K') return { size: n * MiB, spelled: `${n * 1024n}K` };
+    return { size: n * MiB, spelled: `${mib}${unit}` };
+  }),
+);
+
+const configArb: fc.Arbitrary<MachineConfig> = fc
+  .record({
+    machineName: machineArb,
+    maxRam: fc.option(fc.bigInt({ min: MiB, max: 4n * GiB }), { nil: null }),
+    props: fc.uniqueArray(fc.tuple(fc.constantFrom('acpi', 'smm', 'usb', 'pit', 'pic', 'graphics'), fc.constantFrom('on', 'off')), {
+      selector: ([k]) => k,
+      maxLength: 3,
+    }),
+    accel: fc.constantFrom('tcg', 'kvm' as const),
+    mem: memoryArb,
+    hotplug: fc.option(fc.tuple(fc.option(fc.integer({ min: 0, max: 256 }), { nil: null }), fc.integer({ min: 1, max: 64 })), { nil: null }),
+    cpuModel: fc.option(fc.constantFrom('qemu64', 'qemu32', 'max', 'host', 'EPYC', 'Skylake-Client'), { nil: null }),
+    cpuProps: fc.array(
+      fc.oneof(
+        fc.tuple(fc.constantFrom('phys-bits'), fc.integer({ min: 32, max: 52 }).map(String)),
+        fc.tuple(fc.constantFrom('la57', 'lm', 'svm', 'vmx', 'host-phys-bits'), fc.constantFrom('on', 'off')),
+        fc.tuple(fc.constantFrom('vendor'), fc.constantFrom('GenuineIntel', 'AuthenticAMD')),
+      ),
+      { maxLength: 4 },
+    ),
+    smp: fc.record({
+      cpus: fc.option(fc.integer({ min: 1, max: 64 }), { nil: null }),
+      sockets: fc.option(fc.integer({ min: 1, max: 4 }), { nil: null }),
+      dies: fc.option(fc.integer({ min: 1, max: 2 }), { nil: null }),
+      cores: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }),
+      threads: fc.option(fc.integer({ min: 1, max: 2 }), { nil: null }),
+      maxcpus: fc.option(fc.integer({ min: 1, max: 128 }), { nil: null }),
+    }),
+    backendSpecs: fc.array(
+      fc.tuple(fc.constantFrom('memory-backend-ram', 'memory-backend-file', 'memory-backend-memfd' as const), fc.integer({ min: 1, max: 4096 }), fc.boolean()),
+      { maxLength: 3 },
+    ),
+    numaMode: fc.constantFrom('none', 'memdev', 'mem', 'backend' as const),
+    numaMems: fc.array(fc.tuple(fc.integer({ min: 0, max: 4096 }), fc.option(fc.integer({ min: 0, max: 7 }), { nil: null })), { minLength: 1, maxLength: 3 }),
+    bios: fc.option(fc.constantFrom('bios.bin', 'bios-256k.bin', '/opt/seabios/out/bios.bin'), { nil: null }),
+    nodefaults: fc.boolean(),
+    vga: fc.option(fc.constantFrom('std', 'none', 'cirrus'), { nil: null }),
+    devices: fc.array(fc.record({ driver: fc.constantFrom('e1000', 'virtio-net-pci', 'virtio-blk-pci', 'ahci'), props: fc.array(fc.tuple(ident.filter((k) => k !== 'driver'), value), { maxLength: 3 }) }), { maxLength: 3 }),
+    drives: fc.array(fc.array(fc.tuple(ident, value), { minLength: 1, maxLength: 3 }), { maxLength: 2 }),
+    netdevs: fc.array(fc.tuple(fc.constantFrom('user', 'tap'), fc.array(fc.tuple(ident, value), { maxLength: 2 })), { maxLength: 2 }),
+    nics: fc.array(fc.tuple(fc.constantFrom('user', 'none'), fc.array(fc.tuple(ident, value), { maxLength: 2 })), { maxLength: 2 }),
+    kernelArgs: fc.string({ maxLength: 40 }),
+  })
+  .map((r): MachineConfig => {
+    const machine = parseMachineType(r.machineName);
+    if (machine === null) throw new Error(`generator made an unknown machine ${r.machineName}`);
+    const microvm = machine.family === 'microvm';
+    const ramSize = r.mem.size ?? 128n * MiB;
+    const backends: MemoryBackend[] = r.backendSpecs.map(([kind, mib, share], i) => ({
+      id: `m${i}`,
+      kind,
+      size: BigInt(mib) * MiB,
+      props: [...(kind === 'memory-backend-file' ? [['mem-path', `/dev/shm/m${i}`] as const] : []), ...(share ? [['share', 'on'] as const] : [])],
+    }));
+    let numa: NumaNode[] = [];
+    if (r.numaMode === 'memdev') numa = backends.map((b, i) => ({ nodeid: i, memdev: b.id, mem: null, cpus: null }));
+    if (r.numaMode === 'mem') numa = r.numaMems.map(([mib, cpu]) => ({ nodeid: null, memdev: null, mem: BigInt(mib) * MiB, cpus: cpu === null ? null : `${cpu}-${cpu + 1}` }));
+    const memoryBackend = r.numaMode === 'backend' && backends[0] !== undefined ? backends[0].id : null;
+    return {
+      machine,
+      maxRamBelow4g: microvm ? null : r.maxRam,
+      machineProps: r.props,
+      accel: r.accel,
+      memory: {
+        size: r.mem.size,
+        spelled: r.mem.spelled,
+        slots: r.hotplug === null ? null : r.hotplug[0],
+        maxmem: r.hotplug === null ? null : ramSize + BigInt(r.hotplug[1]) * GiB,
+      },
+      cpu: { model: r.cpuModel, props: r.cpuModel === null ? [] : r.cpuProps },
+      smp: r.smp,
+      backends,
+      numa,
+      bios: r.bios,
+      nodefaults: r.nodefaults,
+      devices: r.devices,
+      drives: r.drives,
+      kernelArgs: r.kernelArgs,
+      ignored: [],
+      memoryBackend,
+      vga: r.vga,
+      netdevs: r.netdevs.map(([t, rest]) => [['type', t] as const, ...rest]),
+      nics: r.nics.map(([t, rest]) => [['type', t] as const, ...rest]),
+      warnings: [],
+    };
+  });
+
+describe('round trip', () => {
+  it.each(['5.2', '7.2', '10.0', '11.1'])('parseQemuArgs(toQemuArgs(c)) equals c (QEMU %s)', (qemuVersion) => {
+    fc.assert(
+      fc.property(configArb, (c) => {
+        expect(parseQemuArgs(toQemuArgs(c), { qemuVersion })).toEqual(c);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('toQemuArgs(parseQemuArgs(a)) is a fixed point', () => {
+    fc.assert(
+      fc.property(configArb, (c) => {
+        const once = toQemuArgs(parseQemuArgs(toQemuArgs(c)));
+        expect(toQemuArgs(parseQemuArgs(once))).toEqual(once);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
