@@ -1,0 +1,290 @@
+// One capture: provision the toolchain, get the initramfs, build the argv, boot, parse.
+// Returns the observed LayerReport in the same shape `e820 predict --json` prints, plus what
+// could not be observed and why, and the facts of the run (argv, versions, wall time).
+//
+// The pieces are injected (CaptureDeps) so the matrix, the CLI and the tests can swap them;
+// the defaults bind the real modules. reference/cmdline.ts (toQemuArgs) is written in parallel
+// by another engineer: it is loaded lazily by path, so this module type-checks before it lands
+// and a missing one becomes a clear error, never a pass.
+
+import { execa } from 'execa';
+import type { MachineConfig } from '../reference/config.ts';
+import type { LayerReport } from '../reference/report.ts';
+import type { Toolchain } from '../reference/toolchain.ts';
+import { buildInitramfs } from '../guests/initramfs.ts';
+import { parseBoot, type BootObservation, type Unobserved } from './parse/index.ts';
+import { DEFAULT_SEABIOS_DIR, findOrInstallHostTools, provisionKernel } from './provision/index.ts';
+import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
+import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
+import type { KeptLogs } from './errors.ts';
+
+/** What provisioning hands over for one toolchain (see provisionToolchain). */
+export interface ProvisionedToolchain {
+  qemu: {
+    /** Path of qemu-system-x86_64 (or a wrapper that runs it from another suite's root). */
+    binary: string;
+    /** Environment the binary needs (e.g. LD_LIBRARY_PATH for an unpacked suite). */
+    env?: Record<string, string>;
+    /** `qemu-system-x86_64 --version` first line, if provisioning already knows it. */
+    version?: string;
+  };
+  /** Directory holding the SeaBIOS images for this toolchain (passed as `-L`); omitted = QEMU's own. */
+  seabiosDir?: string;
+  kernel: {
+    /** bzImage. */
+    image: string;
+    /** qemu_fw_cfg.ko of the same build, null if the kernel has none. */
+    fwCfgModule: string | null;
+    release?: string;
+  };
+  /** A statically linked busybox. */
+  busybox: string;
+}
+
+export interface CaptureDeps {
+  provision(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
+  /** reference/cmdline.ts `toQemuArgs`. */
+  toQemuArgs(config: MachineConfig): string[];
+  buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
+  parseBoot(input: { serial: string; firmwareLog: string }): BootObservation;
+  runQemu: typeof runQemu;
+}
+
+export interface CaptureOptions {
+  signal?: AbortSignal;
+  /** Human-readable progress (provisioning, boot stages). */
+  onProgress?: (msg: string) => void;
+  /** Structured boot stages, for a live display. */
+  onEvent?: (event: BootEvent) => void;
+  /** Keep serial/firmware/stderr logs and the argv here. */
+  keepLogsDir?: string;
+  /** File name prefix of kept logs. */
+  label?: string;
+  /** Boot deadline; default run-qemu's BOOT_DEADLINE_MS. */
+  timeoutMs?: number;
+  /**
+   * The user's QEMU arguments exactly as typed (the CLI has them). When absent they are printed
+   * from the config with reference/cmdline.ts `toQemuArgs`.
+   */
+  qemuArgs?: readonly string[];
+  /** Skip provisioning and use these (tests, or a user-given kernel). */
+  provisioned?: ProvisionedToolchain;
+  deps?: Partial<CaptureDeps>;
+}
+
+export interface ObservationMeta {
+  /** The full QEMU command line, argv[0] the binary. */
+  argv: string[];
+  /** `qemu-system-x86_64 --version`, first line. */
+  qemuVersion: string;
+  /** SeaBIOS image asked for (`-bios` or the machine default) and the banner it printed. */
+  seabiosImage: string;
+  seabiosBanner: string | null;
+  /** `uname -r` in the guest. */
+  kernelRelease: string;
+  /** /proc/cmdline in the guest. */
+  cmdline: string;
+  /** The command line the harness meant to pass (HARNESS_KERNEL_ARGS + -append). */
+  plannedCmdline: string;
+  accel: string | null;
+  /** User options the harness replaced (console, display, monitor). */
+  dropped: DroppedOption[];
+  /** Parser warnings, and cmdline mismatches. */
+  warnings: string[];
+  /** QEMU spawn to exit. */
+  wallMs: number;
+  /** Whole capture, provisioning included. */
+  totalMs: number;
+  toolchain: Toolchain;
+}
+
+export interface Observation {
+  report: LayerReport;
+  meta: ObservationMeta;
+  logs: { serial: string; firmware: string; kept: KeptLogs };
+  unobserved: Unobserved[];
+  /** Per-layer parse detail (dmesg records, iomem tree, SeaBIOS log) for explanations. */
+  detail: BootObservation;
+}
+
+export class MissingModuleError extends Error {
+  constructor(
+    readonly module: string,
+    readonly exportName: string,
+    detail: string,
+  ) {
+    super(`${module} (export ${exportName}) is not available yet: ${detail}`);
+    this.name = 'MissingModuleError';
+  }
+}
+
+async function lazy<F>(relPath: string, exportName: string): Promise<F> {
+  // A non-literal specifier keeps tsc from requiring the module to exist at type-check time.
+  const url = new URL(relPath, import.meta.url).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    throw new MissingModuleError(relPath.replace(/^(\.\.?\/)+/, ''), exportName, /Cannot find module|ERR_MODULE_NOT_FOUND/.test(msg) ? 'the module does not exist' : msg);
+  }
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') throw new MissingModuleError(relPath, exportName, 'no such export');
+  return fn as F;
+}
+
+const qemuVersionCache = new Map<string, Promise<string>>();
+
+/** First line of `qemu --version`, once per binary. */
+export function qemuVersionOf(binary: string, env?: Record<string, string>): Promise<string> {
+  let v = qemuVersionCache.get(binary);
+  if (v === undefined) {
+    v = execa(binary, ['--version'], { env, timeout: 10_000, reject: false }).then((r) =>
+      r.exitCode === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : `unknown (${binary} --version failed)`,
+    );
+    qemuVersionCache.set(binary, v);
+  }
+  return v;
+}
+
+/** The toolchain asked for is not what this host can run (yet). */
+export class ToolchainUnavailableError extends Error {
+  constructor(
+    readonly component: 'qemu' | 'seabios' | 'kernel',
+    readonly wanted: string,
+    readonly found: string,
+  ) {
+    super(
+      `${component} ${wanted} was asked for, this host provides ${found}: provisioning other suites' ` +
+        `${component} is not implemented yet (harness/provision); run with the baseline toolchain, or pass --qemu-binary/--bzimage`,
+    );
+    this.name = 'ToolchainUnavailableError';
+  }
+}
+
+const sameVersion = (found: string, wanted: string) => found === wanted || found.startsWith(`${wanted}.`);
+
+/**
+ * Default provisioning: the host's QEMU/SeaBIOS/busybox (harness/provision findOrInstallHostTools)
+ * and Debian's cloud kernel (provisionKernel). Today that covers the host's own suite only, so a
+ * toolchain naming other versions is an error here rather than a mislabelled observation.
+ */
+export async function provisionToolchain(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void } = {}): Promise<ProvisionedToolchain> {
+  const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+  const host = await findOrInstallHostTools(progress);
+  if (!sameVersion(host.qemuVersion, toolchain.qemu)) throw new ToolchainUnavailableError('qemu', toolchain.qemu, host.qemuVersion);
+  const kernel = await provisionKernel({}, progress);
+  if (!sameVersion(kernel.release, toolchain.kernel)) throw new ToolchainUnavailableError('kernel', toolchain.kernel, kernel.release);
+  return {
+    qemu: { binary: host.qemu },
+    // QEMU already searches the host's SeaBIOS directory; -L only for another one.
+    ...(host.seabiosDir !== DEFAULT_SEABIOS_DIR ? { seabiosDir: host.seabiosDir } : {}),
+    kernel: { image: kernel.vmlinuz, fwCfgModule: kernel.fwCfgModule, release: kernel.release },
+    busybox: host.busybox,
+  };
+}
+
+async function resolveDeps(partial: Partial<CaptureDeps> | undefined, needProvision: boolean, needArgs: boolean): Promise<CaptureDeps> {
+  const p = partial ?? {};
+  return {
+    provision: p.provision ?? (needProvision ? provisionToolchain : unreachable('provision')),
+    toQemuArgs: p.toQemuArgs ?? (needArgs ? await lazy<CaptureDeps['toQemuArgs']>('../reference/cmdline.ts', 'toQemuArgs') : unreachable('toQemuArgs')),
+    buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
+    parseBoot: p.parseBoot ?? parseBoot,
+    runQemu: p.runQemu ?? runQemu,
+  };
+}
+
+function unreachable(name: string): never & ((...a: never[]) => never) {
+  return (() => {
+    throw new Error(`internal: ${name} was not expected to be called`);
+  }) as never;
+}
+
+const STAGE_TEXT: Record<BootEvent['stage'], string> = {
+  spawned: 'QEMU started',
+  seabios: 'SeaBIOS banner',
+  kernel: 'kernel started',
+  init: 'init started',
+  section: 'section printed',
+  done: 'all sections printed',
+  panic: 'kernel panic',
+  exited: 'QEMU exited',
+};
+
+export function describeEvent(e: BootEvent): string {
+  const detail = e.detail !== undefined ? `: ${e.detail}` : '';
+  return `boot ${(e.elapsedMs / 1000).toFixed(2)} s: ${STAGE_TEXT[e.stage]}${detail}`;
+}
+
+/** Boots the configuration once on the toolchain and returns what every layer reported. */
+export async function capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions = {}): Promise<Observation> {
+  const t0 = performance.now();
+  const progress = options.onProgress;
+  const deps = await resolveDeps(options.deps, options.provisioned === undefined, options.qemuArgs === undefined);
+
+  const tools = options.provisioned ?? (await deps.provision(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  options.signal?.throwIfAborted();
+  const initrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, progress);
+  const userArgs = options.qemuArgs ?? deps.toQemuArgs(config);
+  const qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
+
+  let plan: ReturnType<typeof planHarnessArgv> | undefined;
+  const run: RunQemuResult = await deps.runQemu({
+    qemu: tools.qemu.binary,
+    args: (paths) => {
+      plan = planHarnessArgv({
+        userArgs,
+        kernel: tools.kernel.image,
+        initrd,
+        serialLog: paths.serialLog,
+        firmwareLog: paths.firmwareLog,
+        accel: config.accel,
+        ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
+      });
+      return plan.args;
+    },
+    ...(options.timeoutMs !== undefined ? { deadlineMs: options.timeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.keepLogsDir !== undefined ? { keepLogsDir: options.keepLogsDir } : {}),
+    ...(options.label !== undefined ? { label: options.label } : {}),
+    ...(tools.qemu.env ? { env: tools.qemu.env } : {}),
+    onEvent: (e) => {
+      options.onEvent?.(e);
+      progress?.(describeEvent(e));
+    },
+  });
+  if (plan === undefined) throw new Error('internal: runQemu did not build the argv');
+
+  const parsed = deps.parseBoot({ serial: run.serial, firmwareLog: run.firmware });
+  const warnings = [...parsed.warnings];
+  if (parsed.cmdline.trim() !== plan.kernelCmdline) {
+    warnings.push(`the guest saw kernel command line ${JSON.stringify(parsed.cmdline)}, the harness passed ${JSON.stringify(plan.kernelCmdline)}`);
+  }
+  const banner = /SeaBIOS \(version ([^)]*)\)/.exec(run.firmware);
+  if (banner && !banner[1]!.includes(toolchain.seabios)) {
+    warnings.push(`the toolchain names SeaBIOS ${toolchain.seabios}, the firmware's banner says ${banner[1]}`);
+  }
+
+  return {
+    report: parsed.report,
+    meta: {
+      argv: run.argv,
+      qemuVersion,
+      seabiosImage: config.bios ?? 'machine default (bios-256k.bin)',
+      seabiosBanner: banner ? banner[1]! : null,
+      kernelRelease: parsed.uname,
+      cmdline: parsed.cmdline,
+      plannedCmdline: plan.kernelCmdline,
+      accel: plan.accel,
+      dropped: plan.dropped,
+      warnings,
+      wallMs: run.wallMs,
+      totalMs: Math.round(performance.now() - t0),
+      toolchain,
+    },
+    logs: { serial: run.serial, firmware: run.firmware, kept: run.logs },
+    unobserved: parsed.unobserved,
+    detail: parsed,
+  };
+}

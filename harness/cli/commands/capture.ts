@@ -1,0 +1,212 @@
+// `e820 capture [--json] [--timeout S] [--keep-logs DIR] -- <qemu args>`
+// Boots the QEMU command line once with the harness's guest and prints what every layer
+// reported: a per-layer table, or with --json the LayerReport (the shape `e820 predict --json`
+// prints, so the two diff field by field). Boot progress goes to stderr.
+// Exit: 0 captured, 2 harness error (QEMU refused, hang, panic, cut log, missing tool).
+//
+// The boot uses the QEMU arguments exactly as typed: the model's parse (reference/cmdline.ts)
+// is only metadata here, so a command line the model does not understand can still be
+// observed, and a command line QEMU refuses is reported in QEMU's own words.
+
+import type { Command } from 'commander';
+import { createLogUpdate } from 'log-update';
+import type { MachineConfig } from '../../../reference/config.ts';
+import type { LayerReport } from '../../../reference/report.ts';
+import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
+import { capture, provisionToolchain, type CaptureOptions, type Observation, type ProvisionedToolchain } from '../../capture.ts';
+import { HarnessError } from '../../errors.ts';
+
+export interface CaptureCliOptions {
+  json?: boolean;
+  timeout?: string;
+  keepLogs?: string;
+  qemu?: string;
+  seabios?: string;
+  kernel?: string;
+  qemuBinary?: string;
+  bzimage?: string;
+  fwCfgModule?: string;
+  busybox?: string;
+}
+
+/** What the CLI needs from the outside, so tests can drive it without booting. */
+export interface CaptureCliDeps {
+  capture: typeof capture;
+  parseQemuArgs: (argv: string[], opts: { qemuVersion: string }) => MachineConfig;
+  stdout: (text: string) => void;
+  stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+}
+
+export function parseTimeout(text: string): number {
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0) throw Object.assign(new Error(`--timeout ${JSON.stringify(text)}: expected seconds > 0`), { exitCode: 2 });
+  return Math.round(s * 1000);
+}
+
+/** A config for command lines the model cannot parse: only what capture itself reads. */
+function unparsedConfig(): MachineConfig {
+  return {
+    machine: { family: 'pc', version: null, name: 'pc' },
+    maxRamBelow4g: null,
+    machineProps: [],
+    accel: 'tcg',
+    memory: { size: null, spelled: null, slots: null, maxmem: null },
+    cpu: { model: null, props: [] },
+    smp: { cpus: null, sockets: null, dies: null, cores: null, threads: null, maxcpus: null },
+    backends: [],
+    numa: [],
+    bios: null,
+    nodefaults: false,
+    devices: [],
+    drives: [],
+    kernelArgs: '',
+    ignored: [],
+  };
+}
+
+async function defaultParseQemuArgs(): Promise<CaptureCliDeps['parseQemuArgs'] | Error> {
+  // reference/cmdline.ts is written in parallel; a non-literal specifier keeps tsc independent of it.
+  const url = new URL('../../../reference/cmdline.ts', import.meta.url).href;
+  try {
+    const mod = (await import(url)) as { parseQemuArgs?: unknown };
+    if (typeof mod.parseQemuArgs !== 'function') return new Error('reference/cmdline.ts has no parseQemuArgs export');
+    return mod.parseQemuArgs as CaptureCliDeps['parseQemuArgs'];
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+const TYPE_NAMES: Record<number, string> = { 1: 'RAM', 2: 'reserved', 3: 'ACPI', 4: 'NVS', 5: 'unusable', 7: 'PMEM', 12: 'PRAM' };
+const typeName = (t: number) => `${TYPE_NAMES[t] ?? 'type'} (${t})`;
+const pad = (hex: string, width = 18) => `0x${hex.replace(/^0x/, '').padStart(width - 2, '0')}`;
+
+/** The per-layer table: every field of the LayerReport, or why it is absent. */
+export function renderTable(obs: Pick<Observation, 'report' | 'unobserved'> & { meta?: Partial<Observation['meta']> }): string {
+  const r: LayerReport = obs.report;
+  const out: string[] = [];
+  const why = (layer: string, field: string) => {
+    const u = obs.unobserved.find((x) => x.layer === layer && x.field === field);
+    return `  (not observed${u ? `: ${u.reason}` : ''})`;
+  };
+  const section = (title: string, layer: string, field: string, rows: string[] | undefined) => {
+    out.push(`${title}${rows ? ` — ${rows.length}` : ''}`);
+    out.push(...(rows ? rows.map((l) => `  ${l}`) : [why(layer, field)]));
+    out.push('');
+  };
+
+  section('qemu.e820 (fw_cfg etc/e820, file order: start, length, type)', 'qemu', 'e820',
+    r.qemu?.e820?.map((e) => `${pad(e.start)}  ${pad(e.length)}  ${typeName(e.type)}`));
+  section('firmware.e820 (SeaBIOS, end exclusive)', 'firmware', 'e820',
+    r.firmware?.e820?.map((e) => `${pad(e.start)} - ${pad(e.end)}  ${typeName(e.type)}`));
+  out.splice(out.length - 1, 0, ...(r.firmware?.zoneHighReturned !== undefined ? [`  ZoneHigh returned: ${r.firmware.zoneHighReturned} bytes`] : []));
+  section('kernel.biosE820', 'kernel', 'biosE820', r.kernel?.biosE820);
+  section('kernel.e820Edits', 'kernel', 'e820Edits', r.kernel?.e820Edits);
+  section('kernel.memmap (/sys/firmware/memmap: start, end inclusive, type)', 'kernel', 'memmap',
+    r.kernel?.memmap?.map((m) => `${m.start.padStart(14)}  ${m.end.padStart(14)}  ${m.type}`));
+  section('kernel.iomem (/proc/iomem)', 'kernel', 'iomem', r.kernel?.iomem);
+
+  const m = obs.meta;
+  if (m) {
+    out.push('run');
+    if (m.qemuVersion) out.push(`  qemu: ${m.qemuVersion}`);
+    if (m.seabiosBanner !== undefined) out.push(`  seabios: ${m.seabiosBanner ?? 'no banner'}; image: ${m.seabiosImage}`);
+    if (m.kernelRelease) out.push(`  kernel: ${m.kernelRelease}`);
+    if (m.cmdline !== undefined) out.push(`  cmdline: ${m.cmdline}`);
+    if (m.accel !== undefined) out.push(`  accel: ${m.accel}`);
+    if (m.wallMs !== undefined) out.push(`  boot: ${(m.wallMs / 1000).toFixed(2)} s`);
+    for (const d of m.dropped ?? []) out.push(`  replaced by the harness: ${d.option}${d.value !== null ? ` ${d.value}` : ''} (${d.why})`);
+    for (const w of m.warnings ?? []) out.push(`  warning: ${w}`);
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions, deps?: Partial<CaptureCliDeps>): Promise<number> {
+  const stderr = deps?.stderr ?? process.stderr;
+  const stdout = deps?.stdout ?? ((s: string) => void process.stdout.write(s));
+  const tty = stderr.isTTY === true;
+  const live = tty ? createLogUpdate(stderr as NodeJS.WriteStream) : null;
+  const say = (msg: string) => (live ? live(msg) : void stderr.write(`${msg}\n`));
+
+  let toolchain: Toolchain;
+  try {
+    toolchain = toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel });
+  } catch (err) {
+    stderr.write(`e820 capture: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (qemuArgs.length === 0) stderr.write('e820 capture: no QEMU arguments after --: booting the machine defaults\n');
+
+  // The model's reading of the command line: metadata only (see the module comment).
+  let config = unparsedConfig();
+  const parse = deps?.parseQemuArgs ?? (await defaultParseQemuArgs());
+  if (parse instanceof Error) {
+    stderr.write(`e820 capture: note: the model's command-line parser is not available (${parse.message.split('\n')[0]}); capturing anyway\n`);
+  } else {
+    try {
+      config = parse(qemuArgs, { qemuVersion: toolchain.qemu });
+    } catch (err) {
+      // QEMU itself gets the last word on its command line: boot anyway and report what it says.
+      stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
+    }
+  }
+
+  const options: CaptureOptions = { qemuArgs, onProgress: say };
+  if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
+  if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
+  if (opts.bzimage !== undefined) {
+    const provisioned: ProvisionedToolchain = {
+      qemu: { binary: opts.qemuBinary ?? 'qemu-system-x86_64' },
+      kernel: { image: opts.bzimage, fwCfgModule: opts.fwCfgModule ?? null },
+      busybox: opts.busybox ?? '/usr/bin/busybox',
+    };
+    options.provisioned = provisioned;
+  } else if (opts.qemuBinary !== undefined) {
+    // Provisioning finds kernel and busybox; the binary is the user's.
+    stderr.write('e820 capture: note: --qemu-binary without --bzimage: the provisioned kernel is used with your QEMU\n');
+    options.deps = {
+      provision: async (t, o) => ({ ...(await provisionToolchain(t, o)), qemu: { binary: opts.qemuBinary! } }),
+    };
+  }
+
+  try {
+    const obs = await (deps?.capture ?? capture)(config, toolchain, options);
+    live?.clear();
+    if (opts.json) {
+      stdout(`${JSON.stringify(obs.report, null, 2)}\n`);
+      for (const u of obs.unobserved) stderr.write(`not observed: ${u.layer}.${u.field}: ${u.reason}\n`);
+    } else {
+      stdout(renderTable(obs));
+    }
+    if (obs.logs.kept.serial !== undefined) stderr.write(`logs kept: ${obs.logs.kept.serial}, ${obs.logs.kept.firmware ?? '(no firmware log)'}\n`);
+    return 0;
+  } catch (err) {
+    live?.clear();
+    if (err instanceof HarnessError) {
+      stderr.write(`e820 capture: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    live?.done();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('capture')
+    .description('boot a QEMU command line once with the harness guest and print what every layer reported')
+    .argument('[qemu-args...]', 'QEMU arguments, after --')
+    .option('--json', 'print the LayerReport as JSON (the shape of `e820 predict --json`)')
+    .option('--timeout <seconds>', 'boot deadline in seconds (default 60)')
+    .option('--keep-logs <dir>', 'keep the serial, firmware and stderr logs and the argv in DIR')
+    .option('--qemu <version>', 'QEMU version of the toolchain (default: baseline)')
+    .option('--seabios <version>', 'SeaBIOS version of the toolchain')
+    .option('--kernel <version>', 'kernel version of the toolchain')
+    .option('--qemu-binary <path>', 'run this qemu-system-x86_64 instead of the provisioned one')
+    .option('--bzimage <path>', 'boot this kernel instead of the provisioned one (skips provisioning)')
+    .option('--fw-cfg-module <path>', 'qemu_fw_cfg.ko matching --bzimage')
+    .option('--busybox <path>', 'static busybox for the initramfs (with --bzimage; default /usr/bin/busybox)')
+    .action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
+      process.exitCode = await captureCommand(qemuArgs, opts);
+    });
+}

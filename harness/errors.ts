@@ -1,0 +1,248 @@
+// Typed harness failures. A harness failure is an error, never a pass and never a conformance
+// failure, so each one says what happened, how far the boot got, and what to do next. The
+// message is written for a person reading a CI log at 3 a.m.; the fields are for code.
+
+import type { SectionName } from '../guests/markers.ts';
+
+/** How far a boot got, as the runner saw it in the serial and firmware logs. */
+export interface BootProgress {
+  /** `SeaBIOS (version …)` seen on the debug port (or the console). */
+  seabiosBanner: boolean;
+  /** `Linux version …` seen on the console. */
+  kernelStarted: boolean;
+  /** The first `==E820==` marker (the guest's /init prints nothing before its sections). */
+  initStarted: boolean;
+  /** Sections whose BEGIN marker was seen, in order. */
+  sectionsBegun: SectionName[];
+  /** Sections whose END marker was seen, in order. */
+  sectionsEnded: SectionName[];
+  /** `==E820== DONE` seen. */
+  done: boolean;
+  /** The `Kernel panic - not syncing: …` line, if any. */
+  panicLine: string | null;
+}
+
+export function emptyProgress(): BootProgress {
+  return {
+    seabiosBanner: false,
+    kernelStarted: false,
+    initStarted: false,
+    sectionsBegun: [],
+    sectionsEnded: [],
+    done: false,
+    panicLine: null,
+  };
+}
+
+/** One line summary of a BootProgress: the stages reached, then the sections. */
+export function describeProgress(p: BootProgress): string {
+  const stages: string[] = [];
+  stages.push(p.seabiosBanner ? 'SeaBIOS banner seen' : 'no SeaBIOS banner');
+  stages.push(p.kernelStarted ? 'kernel started' : 'kernel not started');
+  if (p.kernelStarted || p.initStarted) stages.push(p.initStarted ? 'init started' : 'init not started');
+  if (p.initStarted) {
+    const open = p.sectionsBegun.filter((s) => !p.sectionsEnded.includes(s));
+    stages.push(
+      p.sectionsEnded.length > 0 ? `sections printed: ${p.sectionsEnded.join(', ')}` : 'no section printed',
+    );
+    if (open.length > 0) stages.push(`stuck inside: ${open.join(', ')}`);
+  }
+  return stages.join('; ');
+}
+
+/** Where the logs of a failed (or successful) boot were kept; empty when nobody asked to keep them. */
+export interface KeptLogs {
+  serial?: string;
+  firmware?: string;
+  stderr?: string;
+  argv?: string;
+}
+
+/** Everything known about the QEMU process when it failed. */
+export interface BootContext {
+  /** Full command: argv[0] is the QEMU binary. */
+  argv: readonly string[];
+  /** Exit status, null if killed by a signal or never started. */
+  exitCode: number | null;
+  /** Signal that ended it (including our own SIGTERM/SIGKILL), null otherwise. */
+  signal: string | null;
+  /** True when the harness itself had to kill the process. */
+  killedByHarness: boolean;
+  /** QEMU's stderr, verbatim. */
+  stderr: string;
+  /** Last console (serial) lines, `\r` stripped. */
+  consoleTail: readonly string[];
+  progress: BootProgress;
+  logs: KeptLogs;
+}
+
+export const CONSOLE_TAIL_LINES = 20;
+
+export function emptyContext(argv: readonly string[]): BootContext {
+  return {
+    argv,
+    exitCode: null,
+    signal: null,
+    killedByHarness: false,
+    stderr: '',
+    consoleTail: [],
+    progress: emptyProgress(),
+    logs: {},
+  };
+}
+
+/** POSIX-shell quoting, so the command in a message can be pasted back into a shell. */
+export function shellQuote(args: readonly string[]): string {
+  return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function describeExit(c: BootContext): string {
+  const how = c.exitCode !== null ? `exit status ${c.exitCode}` : c.signal !== null ? `signal ${c.signal}` : 'not started';
+  return c.killedByHarness ? `${how} (killed by the harness)` : how;
+}
+
+function describeLogs(logs: KeptLogs): string {
+  const kept = Object.entries(logs).filter(([, p]) => p !== undefined);
+  if (kept.length === 0) return 'logs: not kept (pass --keep-logs DIR to keep them)';
+  return ['logs kept:', ...kept.map(([k, p]) => `  ${k}: ${p}`)].join('\n');
+}
+
+/** Common base: headline, what to do, then the details. */
+export abstract class HarnessError extends Error {
+  /** The first line of the message, without the details. */
+  readonly headline: string;
+
+  constructor(
+    headline: string,
+    /** What to do about it. */
+    readonly hint: string,
+    readonly context: BootContext,
+  ) {
+    super(HarnessError.format(headline, hint, context));
+    this.headline = headline;
+  }
+
+  static format(headline: string, hint: string, c: BootContext): string {
+    const lines = [headline, `what to do: ${hint}`];
+    if (c.argv.length > 0) lines.push(`command: ${shellQuote(c.argv)}`);
+    lines.push(`qemu: ${describeExit(c)}`);
+    lines.push(`boot: ${describeProgress(c.progress)}`);
+    const stderr = c.stderr.trimEnd();
+    if (stderr !== '') lines.push('qemu stderr:', ...stderr.split('\n').map((l) => `  ${l}`));
+    if (c.consoleTail.length > 0) {
+      lines.push(`last ${c.consoleTail.length} console lines:`, ...c.consoleTail.map((l) => `  | ${l}`));
+    } else {
+      lines.push('console: nothing printed');
+    }
+    lines.push(describeLogs(c.logs));
+    return lines.join('\n');
+  }
+}
+
+/** QEMU refused to start, or exited before the guest ran. Carries QEMU's own stderr verbatim. */
+export class QemuLaunchError extends HarnessError {
+  /** QEMU's first stderr line (`qemu-system-x86_64: -m banana: Parameter 'size' …`), verbatim. */
+  readonly qemuMessage: string;
+
+  constructor(context: BootContext) {
+    const first = context.stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+    const headline =
+      first !== ''
+        ? `QEMU did not start the guest: ${first.trim()}`
+        : `QEMU exited (${describeExit(context)}) before the guest ran, and printed nothing on stderr`;
+    super(
+      headline,
+      first !== ''
+        ? 'fix the QEMU arguments QEMU names above (run the command below by hand to check)'
+        : 'run the command below by hand to see why QEMU stops',
+      context,
+    );
+    this.name = 'QemuLaunchError';
+    this.qemuMessage = first.trim();
+  }
+}
+
+/** The deadline passed before the guest printed all its sections. */
+export class BootTimeoutError extends HarnessError {
+  constructor(
+    readonly deadlineMs: number,
+    context: BootContext,
+  ) {
+    const p = context.progress;
+    const hint = !p.seabiosBanner
+      ? 'the firmware never printed its banner: check -bios / the SeaBIOS image and the machine type'
+      : !p.kernelStarted
+        ? 'the kernel never printed a line: check that the kernel image boots on this machine type, and that console=ttyS0 is not overridden in -append'
+        : !p.initStarted
+          ? 'the kernel started but /init never ran: check the initramfs (rebuild it) and the kernel console lines below; or raise --timeout if the machine is large or slow'
+          : 'the guest was still printing: raise --timeout (large -m and -smp boot slower under TCG)';
+    super(`the guest did not finish within ${deadlineMs / 1000} s (${describeProgress(p)})`, hint, context);
+    this.name = 'BootTimeoutError';
+  }
+}
+
+/** The guest kernel panicked. */
+export class GuestPanicError extends HarnessError {
+  constructor(
+    readonly panicLine: string,
+    context: BootContext,
+  ) {
+    super(
+      `the guest kernel panicked: ${panicLine}`,
+      'read the console lines before the panic; a panic in early boot usually means the kernel arguments (-append) or the memory configuration leave the kernel no usable RAM',
+      context,
+    );
+    this.name = 'GuestPanicError';
+  }
+}
+
+/** QEMU exited, or the log ended, before `==E820== DONE`. */
+export class CutLogError extends HarnessError {
+  constructor(context: BootContext) {
+    const p = context.progress;
+    super(
+      `the console log ended before the guest printed all its sections (${describeProgress(p)})`,
+      p.kernelStarted
+        ? 'QEMU exited while the guest was running: look for a reset or triple fault in the console lines; run the command by hand to reproduce'
+        : 'QEMU exited before the kernel printed anything: check the console lines and the QEMU stderr below',
+      context,
+    );
+    this.name = 'CutLogError';
+  }
+}
+
+/** The boot was cancelled (AbortSignal, SIGINT, SIGTERM). */
+export class BootAbortedError extends HarnessError {
+  constructor(
+    readonly reason: string,
+    context: BootContext,
+  ) {
+    super(`the boot was cancelled: ${reason}`, 'nothing to fix; run again to get a result', context);
+    this.name = 'BootAbortedError';
+  }
+}
+
+/** A program the harness needs is not installed (or not executable). */
+export class MissingToolError extends HarnessError {
+  constructor(
+    readonly tool: string,
+    readonly installHint: string,
+    context: BootContext,
+    cause?: unknown,
+  ) {
+    super(`${tool} was not found or cannot be run`, installHint, context);
+    this.name = 'MissingToolError';
+    if (cause !== undefined) this.cause = cause;
+  }
+}
+
+/** The harness argv builder was given options that cannot be combined with the harness's own. */
+export class HarnessArgvError extends Error {
+  constructor(
+    readonly option: string,
+    readonly detail: string,
+  ) {
+    super(`${option}: ${detail}`);
+    this.name = 'HarnessArgvError';
+  }
+}

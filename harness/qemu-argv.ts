@@ -1,0 +1,223 @@
+// The full QEMU argv for one harness boot: the user's arguments (as given, or printed from a
+// MachineConfig by reference/cmdline.ts) plus the parts the harness owns — guest kernel and
+// initramfs, the kernel command line prefix, where the console and the SeaBIOS debug port go,
+// and "exit instead of rebooting". Pure: no I/O, no defaults read from the environment.
+//
+// Nothing the harness adds may change the memory map: the console stays on the default
+// isa-serial (COM1), and the debug port is an ISA I/O port device with no memory behind it.
+
+import type { Accelerator } from '../reference/config.ts';
+import { GUEST_FIXED_KERNEL_ARGS } from '../reference/guest.ts';
+import { HarnessArgvError } from './errors.ts';
+
+/**
+ * Kernel arguments the harness always passes, in front of the user's `-append`.
+ * console=ttyS0: the guest's observations go to the serial log. panic=-1: reboot at once on a
+ * panic, which -no-reboot turns into QEMU exiting, so a panic never waits for the deadline.
+ * The model's kernel stage needs these: they are part of the command line the guest sees, so
+ * the value lives in reference/guest.ts and both sides read the one constant.
+ */
+export const HARNESS_KERNEL_ARGS = GUEST_FIXED_KERNEL_ARGS;
+
+/**
+ * SeaBIOS's debug output port (CONFIG_DEBUG_IO, DEBUG_IO_PORT 0x402 on QEMU). Plain -debugcon
+ * is an isa-debugcon at 0xe9, where SeaBIOS writes nothing.
+ */
+export const SEABIOS_DEBUG_PORT = 0x402;
+
+/** Chardev id of the firmware log; a user chardev with this id would clash. */
+export const FIRMWARE_CHARDEV_ID = 'e820fw';
+
+export interface HarnessArgvOptions {
+  /** The user's QEMU arguments, without the binary. */
+  userArgs: readonly string[];
+  /** Guest kernel image (bzImage). */
+  kernel: string;
+  /** Guest initramfs. */
+  initrd: string;
+  /** Extra arguments the guest needs (e.g. from the initramfs builder), after the fixed ones, before the user's. */
+  kernelArgs?: string;
+  /** File the guest console (ttyS0) is written to. */
+  serialLog: string;
+  /** File the SeaBIOS debug port is written to. */
+  firmwareLog: string;
+  /** Used unless the user's arguments already choose an accelerator. Default: tcg. */
+  accel?: Accelerator;
+  /** Extra firmware search directory (`-L`), e.g. another suite's SeaBIOS images. */
+  firmwareDir?: string;
+}
+
+/** A user option the harness removed or replaced, listed so nothing is dropped silently. */
+export interface DroppedOption {
+  option: string;
+  value: string | null;
+  why: string;
+}
+
+export interface HarnessArgv {
+  /** Arguments for the QEMU binary (argv[1..]). */
+  args: string[];
+  /** The kernel command line the guest will see (/proc/cmdline). */
+  kernelCmdline: string;
+  /** The user's `-append` (the last one, as QEMU takes), '' if none. */
+  userAppend: string;
+  /** The accelerator in effect: the user's if they chose one, else `accel`; null when the user's choice is not a plain name. */
+  accel: string | null;
+  dropped: DroppedOption[];
+}
+
+/**
+ * QEMU options that take no argument (qemu-options.hx entries without HAS_ARG, QEMU 5.2–11.x).
+ * Every other option takes exactly one; this is how the user's argv is walked without a parser.
+ */
+const NO_ARG_OPTIONS = new Set([
+  'h', 'help', 'version', 'nodefaults', 'no-user-config', 'nodefconfig', 'enable-kvm', 'no-kvm', 'S', 's',
+  'snapshot', 'nographic', 'no-reboot', 'no-shutdown', 'no-hpet', 'no-acpi', 'daemonize', 'full-screen',
+  'alt-grab', 'ctrl-grab', 'no-quit', 'no-frame', 'sdl', 'curses', 'portrait', 'enable-fips', 'usb',
+  'win2k-hack', 'rtc-td-hack', 'no-fd-bootchk', 'old-param', 'preconfig', 'enable-sync-profile',
+  'xen-attach', 'only-migratable', 'semihosting', 'perfmap', 'jitdump',
+]);
+
+/** Options the harness owns: they are replaced by the harness's own and reported as dropped. */
+const REPLACED: Record<string, string> = {
+  serial: 'the harness sends the console (ttyS0) to its serial log',
+  nographic: 'the harness runs with -display none and the console in a file',
+  display: 'the harness runs with -display none',
+  vnc: 'the harness runs with -display none',
+  curses: 'the harness runs with -display none',
+  sdl: 'the harness runs with -display none',
+  monitor: 'the harness runs with -monitor none',
+  qmp: 'the harness does not expose a monitor',
+  debugcon: 'the harness owns the debug console (SeaBIOS log on port 0x402)',
+  'no-reboot': 'the harness always passes -no-reboot',
+  'no-shutdown': 'the guest powers off when done; -no-shutdown would keep QEMU running until the deadline',
+};
+
+/** Options that cannot be combined with a harness boot at all. */
+const REFUSED: Record<string, string> = {
+  kernel: 'the harness boots its own guest kernel',
+  initrd: 'the harness boots its own initramfs',
+  daemonize: 'the harness must own the QEMU process',
+  S: 'QEMU would wait for a monitor command that never comes',
+  incoming: 'the harness boots a fresh guest',
+  loadvm: 'the harness boots a fresh guest',
+};
+
+interface ParsedOption {
+  /** Name without dashes. */
+  name: string;
+  /** The option as spelled (`-m`, `--m`). */
+  spelled: string;
+  value: string | null;
+  /** Original tokens. */
+  tokens: string[];
+}
+
+/** Splits the user's argv into options (and positional tokens, kept as they are). */
+function walk(userArgs: readonly string[]): Array<ParsedOption | { positional: string }> {
+  const out: Array<ParsedOption | { positional: string }> = [];
+  for (let i = 0; i < userArgs.length; i++) {
+    const tok = userArgs[i]!;
+    if (!tok.startsWith('-') || tok === '-') {
+      out.push({ positional: tok });
+      continue;
+    }
+    const name = tok.replace(/^--?/, '');
+    if (NO_ARG_OPTIONS.has(name)) {
+      out.push({ name, spelled: tok, value: null, tokens: [tok] });
+      continue;
+    }
+    const value = userArgs[i + 1];
+    if (value === undefined) throw new HarnessArgvError(tok, 'requires an argument');
+    out.push({ name, spelled: tok, value, tokens: [tok, value] });
+    i++;
+  }
+  return out;
+}
+
+/** QEMU's option-value escaping: a comma inside a value is written twice. */
+export function qemuOptValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
+
+/** `console=ttyS0 panic=-1 <extra> <user -append>`, single-spaced, as the guest will see it. */
+export function kernelCommandLine(userAppend: string, extra = ''): string {
+  return [HARNESS_KERNEL_ARGS, extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
+}
+
+/** Which accelerator the user's arguments choose, if any (`undefined`: none chosen). */
+function userAccel(options: ParsedOption[]): string | null | undefined {
+  let chosen: string | null | undefined;
+  for (const o of options) {
+    if (o.name === 'enable-kvm') chosen = 'kvm';
+    else if (o.name === 'accel' && o.value !== null) chosen = o.value.split(',')[0] ?? null;
+    else if ((o.name === 'machine' || o.name === 'M') && o.value !== null) {
+      const m = /(?:^|,)accel=([^,]*)/.exec(o.value);
+      if (m) chosen = m[1]!.includes(':') ? null : m[1]!;
+    }
+  }
+  return chosen;
+}
+
+/** Builds the full argv of a harness boot; see the module comment. */
+export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
+  const items = walk(opts.userArgs);
+  const options = items.filter((i): i is ParsedOption => 'name' in i);
+  const dropped: DroppedOption[] = [];
+  const kept: string[] = [];
+  const appends = options.filter((o) => o.name === 'append');
+  const userAppend = appends.at(-1)?.value ?? '';
+
+  for (const item of items) {
+    if ('positional' in item) {
+      kept.push(item.positional);
+      continue;
+    }
+    const refused = REFUSED[item.name];
+    if (refused !== undefined) throw new HarnessArgvError(item.spelled, `cannot be used with the harness: ${refused}`);
+    if (item.name === 'append') {
+      if (item !== appends.at(-1)) dropped.push({ option: item.spelled, value: item.value, why: 'QEMU uses only the last -append' });
+      continue;
+    }
+    if (item.name === 'chardev' && item.value !== null && new RegExp(`(?:^|,)id=${FIRMWARE_CHARDEV_ID}(?:,|$)`).test(item.value)) {
+      throw new HarnessArgvError(item.spelled, `chardev id ${FIRMWARE_CHARDEV_ID} is reserved for the harness's firmware log`);
+    }
+    const why = REPLACED[item.name];
+    if (why !== undefined) {
+      dropped.push({ option: item.spelled, value: item.value, why });
+      continue;
+    }
+    kept.push(...item.tokens);
+  }
+
+  const chosen = userAccel(options);
+  const accelArgs = chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : [];
+  const kernelCmdline = kernelCommandLine(userAppend, opts.kernelArgs);
+
+  const args = [
+    ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),
+    ...kept,
+    ...accelArgs,
+    '-kernel', opts.kernel,
+    '-initrd', opts.initrd,
+    '-append', kernelCmdline,
+    '-serial', `file:${opts.serialLog}`,
+    '-chardev', `file,id=${FIRMWARE_CHARDEV_ID},path=${qemuOptValue(opts.firmwareLog)}`,
+    '-device', `isa-debugcon,iobase=0x${SEABIOS_DEBUG_PORT.toString(16)},chardev=${FIRMWARE_CHARDEV_ID}`,
+    '-display', 'none',
+    '-monitor', 'none',
+    '-no-reboot',
+  ];
+  return {
+    args,
+    kernelCmdline,
+    userAppend,
+    accel: chosen === undefined ? (opts.accel ?? 'tcg') : chosen,
+    dropped,
+  };
+}
+
+/** The argv (without the binary) of a harness boot. */
+export function harnessArgv(opts: HarnessArgvOptions): string[] {
+  return planHarnessArgv(opts).args;
+}

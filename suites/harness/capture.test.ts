@@ -1,0 +1,122 @@
+// capture() and `e820 capture` end to end with fake QEMUs: argv, run, real parsers, output.
+// The guest is never built for real here (buildInitramfs is replaced), so this runs in ms.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MachineConfig } from '../../reference/config.ts';
+import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
+import { capture, type CaptureOptions, type ProvisionedToolchain } from '../../harness/capture.ts';
+import { captureCommand, renderTable } from '../../harness/cli/commands/capture.ts';
+import { QemuLaunchError } from '../../harness/errors.ts';
+import { fake } from './helpers.ts';
+
+const config = { accel: 'tcg', bios: null } as unknown as MachineConfig;
+const tools = (script: string): ProvisionedToolchain => ({
+  qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' },
+  kernel: { image: '/k', fwCfgModule: null },
+  busybox: '/b',
+});
+const noBuild: CaptureOptions['deps'] = { buildInitramfs: async () => '/i' };
+
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'e820-captest-'));
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+describe('capture', () => {
+  it('turns a (replayed) real boot into the LayerReport and its metadata', async () => {
+    const progress: string[] = [];
+    const obs = await capture(config, BASELINE_TOOLCHAIN, {
+      qemuArgs: ['-M', 'pc', '-m', '1G', '-nographic'],
+      provisioned: tools('real-pc-1G.sh'),
+      deps: noBuild,
+      onProgress: (m) => progress.push(m),
+    });
+    expect(obs.report.qemu?.e820).toEqual([
+      { start: '0xfd00000000', length: '0x300000000', type: 2 },
+      { start: '0x0', length: '0x40000000', type: 1 },
+    ]);
+    expect(obs.report.firmware?.e820?.length).toBe(7);
+    expect(obs.report.kernel?.biosE820?.[0]).toBe('BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable');
+    expect(obs.report.kernel?.memmap?.length).toBe(7);
+    expect(obs.report.kernel?.iomem).toContain('00100000-3ffdffff : System RAM');
+    expect(obs.unobserved).toEqual([]);
+    expect(obs.meta.kernelRelease).toBe('6.1.0-56-cloud-amd64');
+    expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1');
+    expect(obs.meta.plannedCmdline).toBe('console=ttyS0 panic=-1');
+    expect(obs.meta.warnings).toEqual([]);
+    expect(obs.meta.seabiosBanner).toBe('1.16.2-debian-1.16.2-1');
+    expect(obs.meta.qemuVersion).toContain('7.2.22');
+    expect(obs.meta.dropped.map((d) => d.option)).toEqual(['-nographic']);
+    expect(obs.meta.argv.slice(0, 5)).toEqual([fake('real-pc-1G.sh'), '-M', 'pc', '-m', '1G']);
+    expect(progress.some((m) => /all sections printed/.test(m))).toBe(true);
+  });
+
+  it('passes harness errors through, typed', async () => {
+    await expect(
+      capture(config, BASELINE_TOOLCHAIN, { qemuArgs: ['-m', 'banana'], provisioned: tools('refuse.sh'), deps: noBuild }),
+    ).rejects.toBeInstanceOf(QemuLaunchError);
+  });
+});
+
+describe('e820 capture', () => {
+  const sink = () => {
+    const chunks: string[] = [];
+    return { chunks, stream: { write: (s: string) => chunks.push(s), isTTY: false } };
+  };
+  const parseQemuArgs = () => config;
+  const capturing = (script: string): typeof capture => (c, t, o) =>
+    capture(c, t, { ...o, provisioned: tools(script), deps: noBuild });
+
+  it("exits 2 with QEMU's own message when QEMU refuses the arguments", async () => {
+    const err = sink();
+    const out: string[] = [];
+    const code = await captureCommand(['-m', 'banana'], {}, {
+      capture: capturing('refuse.sh'),
+      parseQemuArgs: () => {
+        throw new Error('-m banana: not a size');
+      },
+      stderr: err.stream,
+      stdout: (s) => out.push(s),
+    });
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    const text = err.chunks.join('');
+    expect(text).toContain("qemu-system-x86_64: -m banana: Parameter 'size' expects a non-negative number below 2^64");
+    expect(text).toContain('the model does not accept this command line (-m banana: not a size); asking QEMU');
+    expect(text).toContain('boot 0.'); // plain progress lines when stderr is not a TTY
+  });
+
+  it('--json prints exactly the LayerReport', async () => {
+    const err = sink();
+    const out: string[] = [];
+    const code = await captureCommand(['-M', 'pc', '-m', '1G'], { json: true }, {
+      capture: capturing('real-pc-1G.sh'),
+      parseQemuArgs,
+      stderr: err.stream,
+      stdout: (s) => out.push(s),
+    });
+    expect(code).toBe(0);
+    const report = JSON.parse(out.join('')) as Record<string, unknown>;
+    expect(Object.keys(report).sort()).toEqual(['firmware', 'kernel', 'qemu']);
+    expect(Object.keys(report.kernel as object).sort()).toEqual(['biosE820', 'e820Edits', 'iomem', 'memmap']);
+  });
+
+  it('the table shows every layer and names unobserved fields with their reason', async () => {
+    const text = renderTable({
+      report: { qemu: { e820: [{ start: '0x0', length: '0x40000000', type: 1 }] } },
+      unobserved: [{ layer: 'firmware', field: 'e820', reason: 'the SeaBIOS debug log is empty' }],
+    });
+    expect(text).toContain('qemu.e820 (fw_cfg etc/e820, file order: start, length, type) — 1');
+    expect(text).toContain('0x0000000000000000  0x0000000040000000  RAM (1)');
+    expect(text).toContain('(not observed: the SeaBIOS debug log is empty)');
+    expect(text).toContain('kernel.iomem (/proc/iomem)\n  (not observed)');
+  });
+
+  it('rejects a bad --timeout', async () => {
+    await expect(captureCommand([], { timeout: 'soon' }, { capture: capturing('ok.sh'), parseQemuArgs, stderr: sink().stream, stdout: () => {} })).rejects.toThrow(/--timeout "soon"/);
+  });
+});

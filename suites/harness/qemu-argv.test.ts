@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { HarnessArgvError } from '../../harness/errors.ts';
+import {
+  HARNESS_KERNEL_ARGS,
+  harnessArgv,
+  kernelCommandLine,
+  planHarnessArgv,
+  qemuOptValue,
+  type HarnessArgvOptions,
+} from '../../harness/qemu-argv.ts';
+
+const base = (userArgs: string[], extra: Partial<HarnessArgvOptions> = {}): HarnessArgvOptions => ({
+  userArgs,
+  kernel: '/cache/vmlinuz',
+  initrd: '/cache/initrd.gz',
+  serialLog: '/tmp/b/serial.log',
+  firmwareLog: '/tmp/b/firmware.log',
+  ...extra,
+});
+
+/** Values of every occurrence of an option. */
+const values = (argv: string[], opt: string) => argv.flatMap((a, i) => (a === opt ? [argv[i + 1]!] : []));
+
+describe('harnessArgv', () => {
+  it('keeps the user arguments in order and adds the fixed parts', () => {
+    const argv = harnessArgv(base(['-M', 'q35', '-m', '2G', '-smp', '2']));
+    expect(argv.slice(0, 6)).toEqual(['-M', 'q35', '-m', '2G', '-smp', '2']);
+    expect(values(argv, '-kernel')).toEqual(['/cache/vmlinuz']);
+    expect(values(argv, '-initrd')).toEqual(['/cache/initrd.gz']);
+    expect(values(argv, '-append')).toEqual([HARNESS_KERNEL_ARGS]);
+    expect(values(argv, '-serial')).toEqual(['file:/tmp/b/serial.log']);
+    expect(values(argv, '-chardev')).toEqual(['file,id=e820fw,path=/tmp/b/firmware.log']);
+    // Port 0x402 is where SeaBIOS writes; plain -debugcon would listen on 0xe9.
+    expect(values(argv, '-device')).toEqual(['isa-debugcon,iobase=0x402,chardev=e820fw']);
+    expect(values(argv, '-display')).toEqual(['none']);
+    expect(values(argv, '-monitor')).toEqual(['none']);
+    expect(argv).toContain('-no-reboot');
+    expect(argv).not.toContain('-nographic');
+    expect(argv).not.toContain('-debugcon');
+  });
+
+  it('fixed kernel arguments are console=ttyS0 panic=-1', () => {
+    expect(HARNESS_KERNEL_ARGS).toBe('console=ttyS0 panic=-1');
+  });
+
+  it("merges the user's -append after the fixed arguments, once", () => {
+    const plan = planHarnessArgv(base(['-m', '1G', '-append', 'mem=512M memmap=1M$0x1000000']));
+    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 mem=512M memmap=1M$0x1000000']);
+    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 mem=512M memmap=1M$0x1000000');
+    expect(plan.userAppend).toBe('mem=512M memmap=1M$0x1000000');
+  });
+
+  it('takes the last -append, as QEMU does, and lists the earlier one as dropped', () => {
+    const plan = planHarnessArgv(base(['-append', 'quiet', '--append', 'mem=1G']));
+    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 mem=1G']);
+    expect(plan.dropped).toEqual([{ option: '-append', value: 'quiet', why: 'QEMU uses only the last -append' }]);
+  });
+
+  it('puts the guest arguments between the fixed ones and the user', () => {
+    const plan = planHarnessArgv(base(['-append', 'mem=1G'], { kernelArgs: 'rdinit=/init' }));
+    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 rdinit=/init mem=1G');
+    expect(kernelCommandLine('', '')).toBe(HARNESS_KERNEL_ARGS);
+  });
+
+  it('replaces console/display/monitor options the harness owns and says so', () => {
+    const plan = planHarnessArgv(base(['-nographic', '-serial', 'stdio', '-m', '1G', '-monitor', 'stdio', '-display', 'gtk', '-no-reboot']));
+    expect(plan.dropped.map((d) => d.option)).toEqual(['-nographic', '-serial', '-monitor', '-display', '-no-reboot']);
+    expect(values(plan.args, '-serial')).toEqual(['file:/tmp/b/serial.log']);
+    expect(values(plan.args, '-monitor')).toEqual(['none']);
+    expect(plan.args.filter((a) => a === '-no-reboot')).toHaveLength(1);
+    expect(plan.args).toContain('1G');
+  });
+
+  it('refuses options that cannot work with a harness boot', () => {
+    expect(() => harnessArgv(base(['-kernel', '/boot/vmlinuz']))).toThrow(HarnessArgvError);
+    expect(() => harnessArgv(base(['-kernel', '/boot/vmlinuz']))).toThrow(/-kernel: cannot be used with the harness/);
+    expect(() => harnessArgv(base(['-S']))).toThrow(/-S/);
+    expect(() => harnessArgv(base(['-daemonize']))).toThrow(HarnessArgvError);
+    expect(() => harnessArgv(base(['-chardev', 'socket,id=e820fw,path=/x']))).toThrow(/reserved/);
+    expect(() => harnessArgv(base(['-m']))).toThrow(/-m: requires an argument/);
+  });
+
+  it('adds -accel tcg by default, the given accelerator otherwise, and never overrides the user', () => {
+    expect(values(harnessArgv(base([])), '-accel')).toEqual(['tcg']);
+    expect(values(harnessArgv(base([], { accel: 'kvm' })), '-accel')).toEqual(['kvm']);
+    expect(values(harnessArgv(base(['-accel', 'kvm'])), '-accel')).toEqual(['kvm']);
+    expect(planHarnessArgv(base(['-enable-kvm'])).accel).toBe('kvm');
+    expect(values(harnessArgv(base(['-enable-kvm'])), '-accel')).toEqual([]);
+    expect(planHarnessArgv(base(['-M', 'q35,accel=tcg'], { accel: 'kvm' })).accel).toBe('tcg');
+    expect(values(harnessArgv(base(['-M', 'q35,accel=tcg'])), '-accel')).toEqual([]);
+  });
+
+  it('walks no-argument options correctly (does not eat the next option)', () => {
+    const argv = harnessArgv(base(['-nodefaults', '-m', '1G', '-no-hpet', '-snapshot', 'disk.img']));
+    expect(argv.slice(0, 6)).toEqual(['-nodefaults', '-m', '1G', '-no-hpet', '-snapshot', 'disk.img']);
+  });
+
+  it('escapes commas in the firmware log path and can add a firmware directory', () => {
+    expect(qemuOptValue('/tmp/a,b')).toBe('/tmp/a,,b');
+    const argv = harnessArgv(base([], { firmwareLog: '/tmp/a,b/fw.log', firmwareDir: '/opt/seabios-1.17' }));
+    expect(values(argv, '-chardev')).toEqual(['file,id=e820fw,path=/tmp/a,,b/fw.log']);
+    expect(argv.slice(0, 2)).toEqual(['-L', '/opt/seabios-1.17']);
+  });
+
+  it('is pure: same input, same output, input not mutated', () => {
+    const user = ['-m', '1G', '-append', 'x'];
+    const copy = [...user];
+    expect(harnessArgv(base(user))).toEqual(harnessArgv(base(user)));
+    expect(user).toEqual(copy);
+  });
+});
