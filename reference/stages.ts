@@ -2,6 +2,7 @@
 //   MachineConfig ──qemu stage──▶ Handoff ──seabios stage──▶ FirmwareMap ──linux stage──▶ KernelView
 // Each stage is a pure function of its input, the config and its component's profile.
 
+import type { MachineFamily } from './config.ts';
 import type { E820Range, E820Record } from './e820.ts';
 
 /** What QEMU says no to, worded as QEMU words it (the stage throws it; the CLI prints it). */
@@ -43,14 +44,47 @@ export interface Platform {
   /** Guest CPU physical address bits (iomem_resource end = 2^bits − 1). */
   physBits: number;
   cpuVendor: string;
+  /** Resolved CPU model (`qemu64` when none was given). */
+  cpuModel: string;
+  /** CPUID 0x80000001 EDX.LM of the guest CPU. */
+  longMode: boolean;
   /** The PCI host bridge windows ACPI _CRS announces (inclusive ends), e.g. `PCI Bus 0000:00`. */
   pciWindows: ReadonlyArray<{ start: bigint; end: bigint }>;
   /** q35 MMCONFIG/ECAM window, null on i440fx. */
   mmconfig: { start: bigint; end: bigint } | null;
+  /**
+   * boot_params setup_data chain QEMU builds for -kernel (only with -dtb in Debian's QEMU 7.2):
+   * node address, payload length (the node spans 16 + len bytes), SETUP_* type. Absent = none.
+   */
+  setupData?: ReadonlyArray<{ addr: bigint; len: bigint; type: number }>;
+}
+
+/** The machine type after alias resolution (`pc` → `pc-i440fx-7.2`). */
+export interface ResolvedMachine {
+  name: string;
+  family: MachineFamily;
+  /** `7.2`, `1.0`; null only for unversioned types (isapc, microvm). */
+  version: string | null;
+}
+
+/** The CPU topology after QEMU's smp parsing (hw/core/machine-smp.c). */
+export interface ResolvedTopology {
+  cpus: number;
+  sockets: number;
+  dies: number;
+  cores: number;
+  threads: number;
+  maxcpus: number;
 }
 
 /** Everything QEMU hands the firmware, plus what it printed. */
 export interface Handoff {
+  machine: ResolvedMachine;
+  topology: ResolvedTopology;
+  /** fw_cfg present (pc, q35, microvm; not isapc-without-fw_cfg variants). */
+  hasFwCfg: boolean;
+  /** Memory-hotplug (device memory) region [start, end), not in E820; null without slots/maxmem. */
+  deviceMemory: { start: bigint; end: bigint } | null;
   /** fw_cfg etc/e820 in file order; null if QEMU registers no etc/e820. */
   e820: readonly E820Record[] | null;
   /** Legacy key 0x8003 (QEMU ≤ 7.1), reserved-only records; null where absent. */
@@ -73,6 +107,8 @@ export interface Handoff {
 export interface FirmwareInputs {
   /** etc/table-loader ALLOCATE commands into the high zone, in command order. */
   highAllocations: ReadonlyArray<{ file: string; size: bigint; align: bigint }>;
+  /** etc/table-loader WRITE_POINTER commands (vmgenid): each leaves a small ZoneHigh record in SeaBIOS. */
+  loaderWritePointers: number;
   /** Size of etc/smbios/smbios-tables; null when QEMU uses legacy SMBIOS or none. */
   smbiosTablesBytes: number | null;
   /** Does QEMU supply its own SMBIOS type 0 (then SeaBIOS adds none). */
@@ -80,7 +116,10 @@ export interface FirmwareInputs {
   smbiosEntryPoint: '2.1' | '3.0' | null;
   /** No table-loader (machine types ≤ 1.6): SeaBIOS may build ACPI itself. */
   hasTableLoader: boolean;
-  /** Devices SeaBIOS drives that leave permanent allocations in ZoneHigh, in setup order. */
+  /**
+   * Devices SeaBIOS drives that leave permanent allocations in ZoneHigh, in setup order. `kind` is a
+   * key of reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`, `nvme`).
+   */
   devices: ReadonlyArray<{ kind: string; detail?: string }>;
   /** The ROM image SeaBIOS runs from (`bios-256k.bin`, `bios.bin`, or a user path). */
   biosImage: string;
@@ -98,13 +137,31 @@ export interface FirmwareMap {
   baseMemKiB: number;
   /** Human-readable provenance per final entry ("rule that produced it"), same order as entries. */
   provenance: readonly string[];
+  /** ZoneHigh as chosen by malloc_preinit [start, end); null when no RAM entry could hold it. */
+  zoneHigh: { start: bigint; end: bigint } | null;
+  /** LegacyRamSize as calcRamSize computed it in malloc_init (what option ROMs see during POST). */
+  earlyLegacyRamSize: bigint;
+  /** Debug-port lines the map-building steps print at level 1, in order (qemu/e820, cmos, warnings, Returned). */
+  log: readonly string[];
 }
 
-/** The kernel's reported view: the lines and files the harness observes. */
+/**
+ * The kernel's reported view: the lines and files the harness observes. A field the model cannot
+ * predict for a configuration is absent (undefined), never guessed; `unpredictable` says why.
+ */
 export interface KernelView {
+  /** `BIOS-e820:` lines (7.2: with `[gap …]` lines), text after the `<L>[time] ` prefix. */
   biosE820: readonly string[];
-  e820Edits: readonly string[];
-  memmap: ReadonlyArray<{ start: string; end: string; type: string }>;
-  /** Predicted /proc/iomem lines that are E820-derived (see reference/kernel-lines.ts for the rule). */
-  iomem: readonly string[];
+  /** Every other E820-related line (reference/kernel-lines.ts decides which), in dmesg order. */
+  e820Edits?: readonly string[];
+  /** printk level of each e820Edits line, same order (`dmesg -r`'s `<L>`). */
+  e820EditLevels?: readonly number[];
+  /** /sys/firmware/memmap/N in index order; absent if the kernel never gets there (panic). */
+  memmap?: ReadonlyArray<{ start: string; end: string; type: string }>;
+  /** Predicted /proc/iomem lines that are E820-derived (rule: reference/linux/iomem.ts header). */
+  iomem?: readonly string[];
+  /** The kernel panics during setup_arch with this message (e.g. an invalid user map). */
+  panic?: string;
+  /** Why a field above is absent, one sentence per field. */
+  unpredictable?: readonly string[];
 }

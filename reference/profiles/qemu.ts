@@ -1,0 +1,339 @@
+// QEMU behaviour per release, as data. The QEMU stage reads these switches and constants; it
+// never compares QEMU version strings itself. Sources: shared/reference/qemu.md (which cites
+// hw/i386/pc.c, pc_piix.c, pc_q35.c, x86.c, fw_cfg.c, acpi-build.c, target/i386/cpu.c per tag)
+// and `-M help` / boots of the Debian binaries. 11.1 is inferred (qemu.md §0): unverified.
+
+import { GiB, MiB } from '../address.ts';
+import type { QemuVersion } from '../toolchain.ts';
+
+/** A machine-type version as QEMU spells it in type names (`7.2`, `2.4`, `1.0`), as [major, minor]. */
+export type MachineVersion = readonly [number, number];
+
+export function parseMachineVersion(text: string): MachineVersion {
+  const m = /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(text);
+  if (m === null) throw new Error(`not a machine-type version: ${JSON.stringify(text)}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function machineVersionAtMost(v: MachineVersion, limit: MachineVersion): boolean {
+  return v[0] < limit[0] || (v[0] === limit[0] && v[1] <= limit[1]);
+}
+
+/** Every version string from `from` to `to` inclusive, given the minor counts of each major. */
+function versionRange(from: string, to: string): string[] {
+  // Minor releases per major as QEMU numbered them (1.0-1.7, 2.0-2.12, 3.0-3.1, 4.0-4.2, 5.0-5.2,
+  // 6.0-6.2, 7.0-7.2, 8.0-8.2, 9.0-9.2, 10.0-10.2, 11.0-11.1).
+  const minors: Record<number, number> = { 1: 7, 2: 12, 3: 1, 4: 2, 5: 2, 6: 2, 7: 2, 8: 2, 9: 2, 10: 2, 11: 2 };
+  const [fa, fb] = parseMachineVersion(from);
+  const [ta, tb] = parseMachineVersion(to);
+  const out: string[] = [];
+  for (let a = fa; a <= ta; a++) {
+    for (let b = a === fa ? fb : 0; b <= (a === ta ? tb : (minors[a] ?? 0)); b++) out.push(`${a}.${b}`);
+  }
+  return out;
+}
+
+export interface QemuProfile {
+  version: QemuVersion;
+  /** Registered versioned machine types (`-M help`), and the newest one, which `pc`/`q35` alias. */
+  machineTypes: {
+    /** `pc-i440fx-X.Y` versions. */
+    i440fx: readonly string[];
+    /** `pc-X.Y` (pc-1.0..1.3, removed in 6.0). */
+    legacyPc: readonly string[];
+    /** `pc-q35-X.Y` versions. */
+    q35: readonly string[];
+    /** Deprecated ones: QEMU warns `Machine type '…' is deprecated: …` and carries on. */
+    deprecated: readonly string[];
+    /** The deprecation reason QEMU appends (hw/i386/pc_piix.c / boards.h, per release). */
+    deprecationReason: string;
+    newest: string;
+  };
+  /** pc_memory_init(): AMD HyperTransport hole logic (reservation + 1 TiB relocation), 7.1+. */
+  amdHtHole: boolean;
+  /** Bound check `Address space limit …` (7.1+); 'lm' = the 8.2+ long-mode variant of pc_max_used_gpa(). */
+  physBitsBoundCheck: 'none' | 'v7.1' | 'v8.2';
+  /** Legacy fw_cfg key 0x8003 (reserved-only e820 copy, 16 slots); removed in 7.2.0. */
+  legacyE820Key: boolean;
+  /** TCG phys-bits: 5.2 accepts only 40; 6.0+ accepts 32..52. */
+  tcgPhysBits: 'fixed40' | 'range32to52';
+  /** `-cpu host`/`max` turn host-phys-bits on under KVM (6.0+). */
+  hostMaxUseHostPhysBits: boolean;
+  /** KVM identity map + TSS base (kvm_arch_init; 0xfeffc000 with KVM_CAP_SET_IDENTITY_MAP_ADDR). */
+  kvmIdentityBase: bigint;
+  /** legacy_acpi_table_size for i440fx ≤ 2.0 (removed in 9.1 together with those types). */
+  legacyAcpiSizing: boolean;
+  /** Messages QEMU words differently per release. */
+  messages: {
+    slotsWithoutMaxmem: string;
+    maxmemBelowSize: (max: bigint, size: bigint) => string;
+    slotsMaxmemEqual: (max: bigint, size: bigint) => string;
+    numaSum: (sum: bigint, ram: bigint) => string;
+  };
+  /** SMBIOS type 16/17 "DIMM" chunk: 16 GiB up to 9.0 machine types, 2047 TiB for 9.1+ (10.0). */
+  smbiosDimmChunk: (machine: MachineVersion) => bigint;
+  /** SMBIOS type 4 structure length (fixed part) QEMU emits (hw/smbios/smbios.c). */
+  smbiosType4Length: number;
+}
+
+const MSG_7_2 = {
+  // hw/core/machine.c machine_set_mem() @ v7.2.0 (same wording in 10.0): checked on 7.2.22.
+  slotsWithoutMaxmem: 'slots specified but no max-size',
+  maxmemBelowSize: (max: bigint, size: bigint) =>
+    `invalid value of maxmem: maximum memory size (0x${max.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`,
+  slotsMaxmemEqual: (max: bigint, size: bigint) =>
+    `invalid value of maxmem: memory slots were specified but maximum memory size (0x${max.toString(16)}) is equal to the initial memory size (0x${size.toString(16)})`,
+  // hw/core/numa.c numa_complete_configuration(), all versions.
+  numaSum: (sum: bigint, ram: bigint) =>
+    `total memory for NUMA nodes (0x${sum.toString(16)}) should equal RAM size (0x${ram.toString(16)})`,
+};
+
+const MSG_5_2 = {
+  ...MSG_7_2,
+  // softmmu/vl.c set_memory_options() @ v5.2.0 (qemu.md §3.2).
+  slotsWithoutMaxmem: "invalid -m option value: missing 'maxmem' option",
+  maxmemBelowSize: (max: bigint, size: bigint) =>
+    `invalid value of -m option maxmem: maximum memory size (0x${max.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`,
+  slotsMaxmemEqual: (max: bigint, size: bigint) =>
+    `invalid value of -m option maxmem: memory slots were specified but maximum memory size (0x${max.toString(16)}) is equal to the initial memory size (0x${size.toString(16)})`,
+};
+
+const DIMM_16G = (): bigint => 16n * GiB;
+
+export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
+  '5.2': {
+    version: '5.2',
+    machineTypes: {
+      i440fx: versionRange('1.4', '5.2'),
+      legacyPc: ['1.0', '1.1', '1.2', '1.3'],
+      q35: [...versionRange('2.4', '5.2'), '4.0.1'],
+      deprecated: ['pc-1.0', 'pc-1.1', 'pc-1.2', 'pc-1.3'],
+      deprecationReason: 'use a newer machine type instead',
+      newest: '5.2',
+    },
+    amdHtHole: false,
+    physBitsBoundCheck: 'none',
+    legacyE820Key: true,
+    tcgPhysBits: 'fixed40',
+    hostMaxUseHostPhysBits: false,
+    kvmIdentityBase: 0xfeffc000n,
+    legacyAcpiSizing: true,
+    messages: MSG_5_2,
+    smbiosDimmChunk: DIMM_16G,
+    smbiosType4Length: 42,
+  },
+  '7.2': {
+    version: '7.2',
+    machineTypes: {
+      i440fx: versionRange('1.4', '7.2'),
+      legacyPc: [],
+      q35: [...versionRange('2.4', '7.2'), '4.0.1'],
+      deprecated: ['pc-i440fx-1.4', 'pc-i440fx-1.5', 'pc-i440fx-1.6', 'pc-i440fx-1.7'],
+      // Observed on 7.2.22: "Machine type 'pc-i440fx-1.4' is deprecated: old and unattended - use a newer version instead"
+      deprecationReason: 'old and unattended - use a newer version instead',
+      newest: '7.2',
+    },
+    amdHtHole: true,
+    physBitsBoundCheck: 'v7.1',
+    legacyE820Key: false,
+    tcgPhysBits: 'range32to52',
+    hostMaxUseHostPhysBits: true,
+    kvmIdentityBase: 0xfeffc000n,
+    legacyAcpiSizing: true,
+    messages: MSG_7_2,
+    smbiosDimmChunk: DIMM_16G,
+    // 42 = SMBIOS 2.6 type 4 (up to processor_family2); derived from the measured +68 B per socket
+    // on pc-i440fx-7.2 (42 + "CPU 0" + "QEMU" + "pc-i440fx-7.2" + NULs), seabios.md §5.4.
+    smbiosType4Length: 42,
+  },
+  '10.0': {
+    version: '10.0',
+    machineTypes: {
+      i440fx: versionRange('2.4', '10.0'),
+      legacyPc: [],
+      q35: [...versionRange('2.4', '10.0'), '4.0.1'],
+      deprecated: [...versionRange('2.4', '7.0').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
+      deprecationReason: 'machines more than 6 years old are subject to deletion',
+      newest: '10.0',
+    },
+    amdHtHole: true,
+    physBitsBoundCheck: 'v8.2',
+    legacyE820Key: false,
+    tcgPhysBits: 'range32to52',
+    hostMaxUseHostPhysBits: true,
+    kvmIdentityBase: 0xfeffc000n,
+    legacyAcpiSizing: false,
+    messages: MSG_7_2,
+    smbiosDimmChunk: (m) => (machineVersionAtMost(m, [9, 0]) ? 16n * GiB : 2047n * 1024n * GiB),
+    // Unverified for 10.0: type 4 grew to the SMBIOS 3.0 layout (48 bytes) in 8.x? Kept at 42 until measured.
+    smbiosType4Length: 42,
+  },
+  '11.1': {
+    version: '11.1',
+    machineTypes: {
+      i440fx: versionRange('5.2', '11.1'),
+      legacyPc: [],
+      q35: versionRange('5.2', '11.1'),
+      deprecated: [...versionRange('5.2', '8.1').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
+      deprecationReason: 'machines more than 6 years old are subject to deletion',
+      newest: '11.1',
+    },
+    amdHtHole: true,
+    physBitsBoundCheck: 'v8.2',
+    legacyE820Key: false,
+    tcgPhysBits: 'range32to52',
+    hostMaxUseHostPhysBits: true,
+    kvmIdentityBase: 0xfeffc000n,
+    legacyAcpiSizing: false,
+    messages: MSG_7_2,
+    smbiosDimmChunk: (m) =>
+      machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,
+    smbiosType4Length: 42,
+  },
+};
+
+export function qemuProfile(version: QemuVersion): QemuProfile {
+  return QEMU_PROFILES[version];
+}
+
+// ---- Facts of machine types (compat properties): the same in every release that still has the type.
+
+/** Machine-type compat switches, keyed by the type's version (hw/i386/pc_piix.c, pc_q35.c compat tables). */
+export const MACHINE_COMPAT = {
+  /** gigabyte_align=false: pc_i440fx_1_7_machine_options() and older (qemu.md §1.3). */
+  gigabyteAlignOffUpTo: [1, 7] as MachineVersion,
+  /** enforce_amd_1tb_hole=false for pc-*-7.0 and older (qemu.md §1.5). */
+  amd1tbHoleOffUpTo: [7, 0] as MachineVersion,
+  /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; seabios.md §5.4). */
+  smpPreferSocketsUpTo: [6, 1] as MachineVersion,
+  /** has_acpi_build=false: no QEMU ACPI tables, no etc/table-loader (i440fx 1.6 and older). */
+  noAcpiBuildUpTo: [1, 6] as MachineVersion,
+  /** legacy_acpi_table_size (i440fx): 6414 for ≤ 1.7, 6652 for 2.0 (hw/i386/acpi-build.c). */
+  legacyAcpi: [
+    { upTo: [1, 7] as MachineVersion, size: 6414 },
+    { upTo: [2, 0] as MachineVersion, size: 6652 },
+  ],
+  /** SMBIOS legacy mode (key 0x8001, no etc/smbios files) for i440fx ≤ 2.0. */
+  smbiosLegacyUpTo: [2, 0] as MachineVersion,
+  /** has_reserved_memory=false (no slots/maxmem) for i440fx ≤ 2.0. */
+  noReservedMemoryUpTo: [2, 0] as MachineVersion,
+  /** enforce_aligned_dimm=false (no per-slot 1 GiB) for i440fx ≤ 2.1. */
+  unalignedDimmUpTo: [2, 1] as MachineVersion,
+  /** broken_reserved_end (reserved-memory-end = base only) for ≤ 2.4. */
+  brokenReservedEndUpTo: [2, 4] as MachineVersion,
+  /** x-pci-hole64-fix=off (no default 64-bit _CRS window) for ≤ 2.10 (hw/i386/pc.c PC_COMPAT_2_10). Unverified. */
+  pciHole64FixOffUpTo: [2, 10] as MachineVersion,
+  /** numa_mem_supported (-numa node,mem=) for ≤ 5.0. */
+  numaMemUpTo: [5, 0] as MachineVersion,
+  /** SMBIOS 2.1 entry point for ≤ 8.0 (10.0: 8.1–8.2 → 3.0, ≥ 9.0 → auto = 2.1 when it fits). */
+  smbiosEp30From: [8, 1] as MachineVersion,
+} as const;
+
+// ---- Layout constants (hw/i386/pc.c, hw/pci-host/*.c, include/hw/i386/*): same in all covered versions.
+
+export const QEMU_LAYOUT = {
+  /** pc_piix.c pc_init1(): default max-ram-below-4g on i440fx. */
+  PC_DEFAULT_LOWMEM: 0xe0000000n,
+  /** pc_piix.c: gigabyte_align cap. */
+  PC_GIGABYTE_LOWMEM: 0xc0000000n,
+  /** pc_q35.c pc_q35_init(): ram ≥ this → 2 GiB below. */
+  Q35_LOWMEM_THRESHOLD: 0xb0000000n,
+  Q35_SPLIT_LOWMEM: 0x80000000n,
+  FOUR_GIB: 4n * GiB,
+  /** hw/i386/pc.c @ v7.2.0 AMD_HT_START / AMD_HT_END / AMD_ABOVE_1TB_START. */
+  AMD_HT_START: 0xfd00000000n,
+  AMD_HT_SIZE: 0x300000000n,
+  AMD_ABOVE_1TB_START: 0x10000000000n,
+  /** KVM identity map (1 page) + TSS (3 pages). */
+  KVM_IDENTITY_SIZE: 0x4000n,
+  /** hw/pci-host/i440fx.c / q35.c default pci-hole64-size. */
+  I440FX_HOLE64_SIZE: 2n * GiB,
+  Q35_HOLE64_SIZE: 32n * GiB,
+  /** include/hw/i386/apic.h IO_APIC_DEFAULT_ADDRESS: end of the 32-bit PCI hole. */
+  IO_APIC_DEFAULT_ADDRESS: 0xfec00000n,
+  /** The legacy VGA window in PCI0 _CRS (hw/i386/acpi-build.c build_dsdt). */
+  VGA_WINDOW: { start: 0xa0000n, end: 0xbffffn },
+  /** hw/pci-host/q35.c MCH_HOST_BRIDGE_PCIEXBAR_DEFAULT / _MAX (256 MiB). */
+  Q35_MMCONFIG_BASE: 0xb0000000n,
+  Q35_MMCONFIG_SIZE: 0x10000000n,
+  /** hw/core/machine.c default_ram_size. */
+  DEFAULT_RAM: 128n * MiB,
+  /** ACPI_MAX_RAM_SLOTS. */
+  MAX_RAM_SLOTS: 256,
+  /** ACPI_BUILD_TABLE_SIZE: etc/acpi/tables is padded to a multiple of this (i440fx ≥ 2.1, q35). */
+  ACPI_BUILD_TABLE_SIZE: 0x20000n,
+  ACPI_BUILD_ALIGN_SIZE: 0x1000n,
+  /** ACPI_BUILD_LEGACY_CPU_AML_SIZE. */
+  ACPI_LEGACY_CPU_AML_SIZE: 97,
+  /** TCG_PHYS_ADDR_BITS for qemu-system-x86_64. */
+  TCG_PHYS_BITS: 40,
+} as const;
+
+/**
+ * Calibration: the non-AML part of the legacy-sized ACPI blob (len − aml_len in acpi_build()),
+ * which only the built tables determine. Measured: pc-i440fx-1.7 and pc-i440fx-2.0, -smp 1,
+ * QEMU 7.2.22 → etc/acpi/tables 0x2000 (qemu.md §3.3, seabios.md §5.5). 0 is the smallest value
+ * consistent with that; configurations whose size would cross a 4 KiB boundary are unverified.
+ */
+export const LEGACY_ACPI_NON_AML_BYTES = 0;
+
+/** SMBIOS strings QEMU uses by default (smbios_set_defaults("QEMU", mc->desc, mc->name)). */
+export const MACHINE_DESC = {
+  i440fx: 'Standard PC (i440FX + PIIX, 1996)',
+  q35: 'Standard PC (Q35 + ICH9, 2009)',
+} as const;
+
+/** Built-in CPU models (target/i386/cpu.c builtin_x86_defs): vendor, long mode (CPUID 0x80000001 EDX.LM). */
+export interface CpuModelFacts {
+  vendor: 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine' | 'host';
+  longMode: boolean;
+  /** PSE36 (32-bit models: phys-bits 36 instead of 32). */
+  pse36: boolean;
+}
+
+const intel64: CpuModelFacts = { vendor: 'GenuineIntel', longMode: true, pse36: true };
+const amd64: CpuModelFacts = { vendor: 'AuthenticAMD', longMode: true, pse36: true };
+
+export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
+  qemu64: amd64,
+  qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  kvm64: intel64,
+  kvm32: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  max: amd64, // TCG `max` reports AuthenticAMD (qemu.md §1.6)
+  host: { vendor: 'host', longMode: true, pse36: true },
+  coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  n270: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  pentium: { vendor: 'GenuineIntel', longMode: false, pse36: false },
+  pentium2: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  pentium3: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  '486': { vendor: 'GenuineIntel', longMode: false, pse36: false },
+  athlon: { vendor: 'AuthenticAMD', longMode: false, pse36: true },
+  core2duo: intel64,
+  phenom: amd64,
+  Conroe: intel64,
+  Penryn: intel64,
+  Nehalem: intel64,
+  Westmere: intel64,
+  SandyBridge: intel64,
+  IvyBridge: intel64,
+  Haswell: intel64,
+  Broadwell: intel64,
+  'Skylake-Client': intel64,
+  'Skylake-Server': intel64,
+  'Cascadelake-Server': intel64,
+  'Cooperlake': intel64,
+  'Icelake-Server': intel64,
+  'SapphireRapids': intel64,
+  'Snowridge': intel64,
+  'Denverton': intel64,
+  Opteron_G1: amd64,
+  Opteron_G2: amd64,
+  Opteron_G3: amd64,
+  Opteron_G4: amd64,
+  Opteron_G5: amd64,
+  EPYC: amd64,
+  'EPYC-Rome': amd64,
+  'EPYC-Milan': amd64,
+  'EPYC-Genoa': amd64,
+  Dhyana: { vendor: 'HygonGenuine', longMode: true, pse36: true },
+};

@@ -1,0 +1,156 @@
+// SeaBIOS behaviour per release, as data. Sources: shared/reference/seabios.md (src/config.h,
+// src/malloc.c, src/fw/paravirt.c, src/fw/biostables.c per tag) and the Debian binaries.
+// The SeaBIOS stage reads these; it never compares version strings.
+
+import { KiB, MiB } from '../address.ts';
+import type { SeabiosVersion } from '../toolchain.ts';
+
+export interface SeabiosProfile {
+  version: SeabiosVersion;
+  /** VERSION string of the Debian build (SMBIOS type 0 and the banner). */
+  versionString: string;
+  /** BUILD_MAX_E820 (src/config.h): 32 → 128 in 1.16.3 (commit 774a823a). */
+  maxE820: number;
+  /** ZoneHigh sizes tried by malloc_preinit: [BUILD_MAX_HIGHTABLE, BUILD_MIN_HIGHTABLE] (16 MiB from 1.16.1). */
+  zoneHighSizes: readonly bigint[];
+  /** Debug level of `qemu/e820: … [reserved]` (3 → hidden in stock builds; 1 from 1.16.3, commit ecc51f21). */
+  reservedLineLogLevel: number;
+  /** Prints `physbits: …` / `cpuid …` lines (1.16.3+). */
+  logsPhysbits: boolean;
+  /** e820_is_used() moves the 64-bit PCI window off reserved ranges (1.16.3+). */
+  e820IsUsed: boolean;
+  /** Understands QEMU's SMBIOS 3.0 anchor (1.14.0 falls back to its own legacy tables). */
+  smbios30: boolean;
+  /** Builds its own ACPI tables when QEMU has no table-loader (machine types ≤ 1.6); removed in 1.17.0. */
+  fallbackAcpi: boolean;
+  /** Does Debian's 128 KiB bios.bin print on port 0x402 (1.16.3-2 / 1.17.0-1 build it with DEBUG_IO off). */
+  biosBinDebugIo: boolean;
+  /** Does the NVMe driver fit (1.14.0's 256 KiB zone: nvme_controller_enable fails, no reservation). */
+  zoneHighFitsNvme: boolean;
+}
+
+// ZoneHigh sizes: src/config.h BUILD_MAX_HIGHTABLE / BUILD_MIN_HIGHTABLE (seabios.md §5.1).
+const ZONE_256K = 256n * KiB;
+const ZONE_16M = 16n * MiB;
+
+export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> = {
+  '1.14.0': {
+    version: '1.14.0',
+    versionString: '1.14.0-2',
+    maxE820: 32,
+    zoneHighSizes: [ZONE_256K],
+    reservedLineLogLevel: 3,
+    logsPhysbits: false,
+    e820IsUsed: false,
+    smbios30: false,
+    fallbackAcpi: true,
+    biosBinDebugIo: true,
+    zoneHighFitsNvme: false,
+  },
+  '1.16.2': {
+    version: '1.16.2',
+    versionString: '1.16.2-debian-1.16.2-1',
+    maxE820: 32,
+    zoneHighSizes: [ZONE_16M, ZONE_256K],
+    reservedLineLogLevel: 3,
+    logsPhysbits: false,
+    e820IsUsed: false,
+    smbios30: true,
+    fallbackAcpi: true,
+    biosBinDebugIo: true,
+    zoneHighFitsNvme: true,
+  },
+  '1.16.3': {
+    version: '1.16.3',
+    versionString: '1.16.3-debian-1.16.3-2',
+    maxE820: 128,
+    zoneHighSizes: [ZONE_16M, ZONE_256K],
+    reservedLineLogLevel: 1,
+    logsPhysbits: true,
+    e820IsUsed: true,
+    smbios30: true,
+    fallbackAcpi: true,
+    biosBinDebugIo: false,
+    zoneHighFitsNvme: true,
+  },
+  '1.17.0': {
+    version: '1.17.0',
+    versionString: '1.17.0-debian-1.17.0-1',
+    maxE820: 128,
+    zoneHighSizes: [ZONE_16M, ZONE_256K],
+    reservedLineLogLevel: 1,
+    logsPhysbits: true,
+    e820IsUsed: true,
+    smbios30: true,
+    fallbackAcpi: false,
+    biosBinDebugIo: false,
+    zoneHighFitsNvme: true,
+  },
+};
+
+export function seabiosProfile(version: SeabiosVersion): SeabiosProfile {
+  return SEABIOS_PROFILES[version];
+}
+
+// ---- Fixed layout (src/config.h, src/malloc.c, src/fw/paravirt.c, src/fw/pciinit.c; same in all four tags).
+
+export const SEABIOS_LAYOUT = {
+  /** paravirt.c qemu_preinit: top 256 KiB below 4 GiB, independent of the ROM image size. */
+  BIOS_RESERVE_START: 0xfffc0000n,
+  BIOS_RESERVE_SIZE: 0x40000n,
+  /** BUILD_LOWRAM_END .. BUILD_BIOS_ADDR is removed from the map (malloc_preinit). */
+  LOWRAM_END: 0xa0000n,
+  BIOS_ADDR: 0xf0000n,
+  BIOS_SIZE: 0x10000n,
+  /** EBDA_SIZE_START = ceil(sizeof(struct extended_bios_data_area_s) = 0x121 / 1 KiB) KiB; EBDA at 0xa0000 − 1 KiB. */
+  EBDA_SIZE: 0x400n,
+  /** q35 mch_mem_addr_setup: PCIe MMCONFIG window; mch_isa_bridge_setup: ICH9 RCBA. */
+  Q35_MMCONFIG_START: 0xb0000000n,
+  Q35_MMCONFIG_SIZE: 0x10000000n,
+  Q35_RCBA_START: 0xfed1c000n,
+  Q35_RCBA_SIZE: 0x4000n,
+  /** Legacy path: KVM identity pages when key 0x8003 holds no entry (paravirt.c qemu_cfg_e820). */
+  KVM_LEGACY_IDENTITY_START: 0xfffbc000n,
+  KVM_LEGACY_IDENTITY_SIZE: 0x4000n,
+  /** BUILD_MAX_SMBIOS_FSEG: bigger SMBIOS tables go to ZoneHigh. */
+  MAX_SMBIOS_FSEG: 600,
+  /** MALLOC_MIN_ALIGN. */
+  MALLOC_MIN_ALIGN: 16n,
+  PAGE_SIZE: 4096n,
+  /** E820_HOLE: the internal type e820_remove paints with. */
+  E820_HOLE: 0xffffffff,
+  /** SeaBIOS's own SMBIOS type 0: 24-byte fixed part + "SeaBIOS\0" + VERSION\0 + "04/01/2014\0" + final NUL. */
+  smbiosType0Bytes: (versionString: string): number => 24 + 8 + versionString.length + 1 + 11 + 1,
+} as const;
+
+/**
+ * Calibration: permanent ZoneHigh allocations a device driver leaves behind, as (size, align) in
+ * allocation order. They are effective footprints that reproduce the measured reserved-block sizes,
+ * not the drivers' exact structure sizes. Provenance: QEMU 7.2.22 + Debian SeaBIOS 1.16.2-1, -m 1G,
+ * default queue sizes (seabios.md §5.5; ahci from src/hw/ahci.c ahci_port_realloc).
+ */
+export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ size: bigint; align: bigint }>>> = {
+  /** One AHCI port with a drive: cmd list 1024@1024, FIS 256@256, cmd table 256@256 → +0x1000 block. */
+  'ahci-port': [
+    { size: 1024n, align: 1024n },
+    { size: 256n, align: 256n },
+    { size: 256n, align: 256n },
+  ],
+  /**
+   * One virtio-blk disk (or virtio-scsi controller + 1 disk): the queue, memalign_high(PAGE_SIZE,
+   * sizeof(struct vring_virtqueue)) (src/hw/virtio-pci.c vp_find_vq). With MAX_QUEUE_NUM 256 the
+   * struct is ≈ 0x2a24 bytes (src/hw/virtio-ring.h layout). The measurements pin it inside
+   * (0x2a00, 0x3000]: pc +0x3000 for one disk, +0x6000 for two; q35 with its AHCI CD-ROM below
+   * the ACPI blob +0x4000 (QEMU 7.2.22 + SeaBIOS 1.16.2-1, this machine).
+   */
+  'virtio-blk': [{ size: 0x2a24n, align: 4096n }],
+  /** One NVMe controller with a namespace: measured +0x9000 (1.16.2). */
+  nvme: [{ size: 0x8010n, align: 4096n }],
+};
+
+/**
+ * Calibration: SeaBIOS's self-built ACPI tables (acpi_setup) for machine types without a
+ * table-loader (≤ pc-i440fx-1.6), -smp 1: a 0x2000 block (seabios.md §5.5, observed with 1.14.0-2,
+ * 1.16.2-1 and 1.16.3-2 on QEMU 7.2). Modelled as one allocation that leaves that block.
+ */
+export const SELF_BUILT_ACPI_FOOTPRINT = { size: 0x1010n, align: 16n } as const;

@@ -1,0 +1,541 @@
+// QEMU stage: MachineConfig + QEMU profile → Handoff (etc/e820 in file order, CMOS, fw_cfg facts,
+// PCI windows, and what SeaBIOS will allocate). Mirrors hw/i386/pc.c pc_memory_init(),
+// pc_piix.c pc_init1(), pc_q35.c pc_q35_init(), target/i386/cpu.c x86_cpu_realizefn() and
+// hw/i386/acpi-build.c as summarised in shared/reference/qemu.md. Pure: no I/O, inputs untouched.
+
+import { alignUp, GiB, KiB, MiB } from './address.ts';
+import type { MachineConfig } from './config.ts';
+import { E820, type E820Record } from './e820.ts';
+import {
+  CPU_MODELS,
+  LEGACY_ACPI_NON_AML_BYTES,
+  MACHINE_COMPAT,
+  MACHINE_DESC,
+  machineVersionAtMost,
+  parseMachineVersion,
+  QEMU_LAYOUT as L,
+  type MachineVersion,
+  type QemuProfile,
+} from './profiles/qemu.ts';
+import {
+  QemuRefusal,
+  UnsupportedOptionError,
+  type CmosMemory,
+  type FirmwareInputs,
+  type Handoff,
+  type Platform,
+  type ResolvedMachine,
+  type ResolvedTopology,
+} from './stages.ts';
+
+/** Facts about the KVM host the model cannot derive from the command line. */
+export interface HostFacts {
+  cpuVendor: 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine';
+  physBits: number;
+}
+
+export interface QemuStageOptions {
+  /** Required when the config uses KVM (the guest CPU takes the host's vendor). */
+  host?: HostFacts;
+}
+
+const prop = (props: ReadonlyArray<readonly [string, string]>, key: string): string | undefined => {
+  let found: string | undefined;
+  for (const [k, v] of props) if (k === key) found = v; // last one wins, as in QEMU's option parsing
+  return found;
+};
+
+const isOn = (v: string | undefined): boolean => v !== undefined && ['on', 'yes', 'true', ''].includes(v);
+
+// ---------------------------------------------------------------------------------------------
+// Machine type
+
+export function resolveMachine(config: MachineConfig, profile: QemuProfile): { machine: ResolvedMachine; version: MachineVersion; warnings: string[] } {
+  const { family, name } = config.machine;
+  const types = profile.machineTypes;
+  if (family !== 'pc' && family !== 'q35') {
+    throw new UnsupportedOptionError('-machine', `${name}: only the pc and q35 families are modelled`);
+  }
+  let resolved: string;
+  let version: string;
+  if (config.machine.version === null) {
+    version = types.newest;
+    resolved = family === 'pc' ? `pc-i440fx-${version}` : `pc-q35-${version}`;
+  } else {
+    version = config.machine.version;
+    const registered =
+      family === 'q35'
+        ? types.q35.includes(version) && name === `pc-q35-${version}`
+        : (name === `pc-i440fx-${version}` && types.i440fx.includes(version)) ||
+          (name === `pc-${version}` && types.legacyPc.includes(version));
+    // vl.c select_machine(): "unsupported machine type" + hint (observed on 7.2.22).
+    if (!registered) throw new QemuRefusal('unsupported machine type\nUse -machine help to list supported machines');
+    resolved = name;
+  }
+  const warnings: string[] = [];
+  if (types.deprecated.includes(resolved)) {
+    warnings.push(`Machine type '${resolved}' is deprecated: ${types.deprecationReason}`);
+  }
+  return { machine: { name: resolved, family, version }, version: parseMachineVersion(version), warnings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU and topology
+
+export interface ResolvedCpu {
+  model: string;
+  vendor: string;
+  longMode: boolean;
+  physBits: number;
+}
+
+export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: HostFacts | undefined): ResolvedCpu {
+  const model = config.cpu.model ?? 'qemu64'; // TARGET_DEFAULT_CPU_TYPE for qemu-system-x86_64
+  const facts = CPU_MODELS[model];
+  if (facts === undefined) throw new UnsupportedOptionError('-cpu', `model ${JSON.stringify(model)} is not in the model's CPU table`);
+  const kvm = config.accel === 'kvm';
+  if (kvm && host === undefined) {
+    throw new UnsupportedOptionError('-accel kvm', 'the guest CPU takes the host vendor and phys-bits under KVM: pass the host facts');
+  }
+  if (model === 'host' && !kvm) throw new QemuRefusal("CPU model 'host' requires KVM or HVF");
+  // Under KVM every named model gets the host's vendor (host_cpu_instance_init); vendor= overrides.
+  let vendor: string = kvm && host !== undefined ? host.cpuVendor : facts.vendor;
+  const vendorProp = prop(config.cpu.props, 'vendor');
+  if (vendorProp !== undefined) vendor = vendorProp;
+
+  const userBits = prop(config.cpu.props, 'phys-bits');
+  const hostBitsProp = prop(config.cpu.props, 'host-phys-bits');
+  const hostPhysBits =
+    kvm && (isOn(hostBitsProp) || (hostBitsProp === undefined && (model === 'host' || model === 'max') && profile.hostMaxUseHostPhysBits));
+  let physBits: number;
+  if (!facts.longMode) {
+    if (userBits !== undefined && Number(userBits) !== 0) throw new QemuRefusal('phys-bits is not user-configurable in 32 bit');
+    physBits = facts.pse36 ? 36 : 32;
+  } else if (hostPhysBits && host !== undefined) {
+    physBits = host.physBits;
+  } else if (userBits !== undefined && Number(userBits) !== 0) {
+    const n = Number(userBits);
+    if (!Number.isInteger(n)) throw new UnsupportedOptionError('-cpu phys-bits', `not an integer: ${userBits}`);
+    if (!kvm && profile.tcgPhysBits === 'fixed40' && n !== L.TCG_PHYS_BITS) throw new QemuRefusal('TCG only supports phys-bits=40');
+    if (n < 32 || n > 52) throw new QemuRefusal(`phys-bits should be between 32 and 52  (but is ${n})`);
+    physBits = n;
+  } else {
+    physBits = L.TCG_PHYS_BITS;
+  }
+  return { model, vendor, longMode: facts.longMode, physBits };
+}
+
+/** hw/core/machine-smp.c machine_parse_smp_config() (5.2: pc_smp_parse, which always prefers sockets). */
+export function resolveTopology(config: MachineConfig, machine: MachineVersion): ResolvedTopology {
+  const s = config.smp;
+  let cpus = s.cpus ?? 0;
+  let sockets = s.sockets ?? 0;
+  const dies = s.dies ?? 1;
+  let cores = s.cores ?? 0;
+  let threads = s.threads ?? 0;
+  let maxcpus = s.maxcpus ?? 0;
+  if (cpus === 0 && maxcpus === 0) {
+    sockets = sockets || 1;
+    cores = cores || 1;
+    threads = threads || 1;
+  } else {
+    maxcpus = maxcpus || cpus;
+    if (machineVersionAtMost(machine, MACHINE_COMPAT.smpPreferSocketsUpTo)) {
+      if (sockets === 0) {
+        cores = cores || 1;
+        threads = threads || 1;
+        sockets = Math.floor(maxcpus / (dies * cores * threads));
+      } else if (cores === 0) {
+        threads = threads || 1;
+        cores = Math.floor(maxcpus / (sockets * dies * threads));
+      }
+    } else if (cores === 0) {
+      sockets = sockets || 1;
+      threads = threads || 1;
+      cores = Math.floor(maxcpus / (sockets * dies * threads));
+    } else if (sockets === 0) {
+      threads = threads || 1;
+      sockets = Math.floor(maxcpus / (dies * cores * threads));
+    }
+    if (threads === 0) threads = Math.floor(maxcpus / (sockets * dies * cores));
+  }
+  maxcpus = maxcpus || sockets * dies * cores * threads;
+  cpus = cpus || maxcpus;
+  if (sockets * dies * cores * threads !== maxcpus) {
+    throw new QemuRefusal(
+      `Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads}) != maxcpus (${maxcpus})`,
+    );
+  }
+  if (maxcpus < cpus) {
+    throw new QemuRefusal(
+      `Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads}) == maxcpus (${maxcpus}) < smp_cpus (${cpus})`,
+    );
+  }
+  return { cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+/** x86_apicid_from_cpu_idx() for the last possible CPU, + 1 (hw/i386/x86.c apic_id_limit). */
+export function apicIdLimit(t: ResolvedTopology): number {
+  const bits = (n: number): number => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+  const tw = bits(t.threads);
+  const cw = bits(t.cores);
+  const dw = bits(t.dies);
+  const i = t.maxcpus - 1;
+  const thread = i % t.threads;
+  const core = Math.floor(i / t.threads) % t.cores;
+  const die = Math.floor(i / (t.threads * t.cores)) % t.dies;
+  const socket = Math.floor(i / (t.threads * t.cores * t.dies));
+  return ((socket << (dw + cw + tw)) | (die << (cw + tw)) | (core << tw) | thread) + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// RAM
+
+export interface RamSplit {
+  below: bigint;
+  above: bigint;
+  warnings: string[];
+}
+
+/** pc_piix.c pc_init1() / pc_q35.c pc_q35_init() (qemu.md §1.1, §1.2): same in all covered versions. */
+export function splitRam(family: 'pc' | 'q35', ramSize: bigint, maxRamBelow4g: bigint | null, gigabyteAlign: boolean): RamSplit {
+  const warnings: string[] = [];
+  const userM = maxRamBelow4g ?? 0n;
+  let lowmem: bigint;
+  if (family === 'pc') {
+    const M = userM === 0n ? L.PC_DEFAULT_LOWMEM : userM;
+    lowmem = M;
+    if (ramSize >= M && gigabyteAlign) {
+      if (lowmem > L.PC_GIGABYTE_LOWMEM) lowmem = L.PC_GIGABYTE_LOWMEM;
+      if (lowmem % GiB !== 0n) {
+        warnings.push(`Large machine and max_ram_below_4g (${M}) not a multiple of 1G; possible bad performance.`);
+      }
+    }
+  } else {
+    lowmem = ramSize >= L.Q35_LOWMEM_THRESHOLD ? L.Q35_SPLIT_LOWMEM : L.Q35_LOWMEM_THRESHOLD;
+    const M = userM === 0n ? L.FOUR_GIB : userM;
+    if (lowmem > M) {
+      lowmem = M;
+      // (ram_size - lowmem) > lowmem is computed in uint64_t: it wraps when ram_size < lowmem.
+      const diff = (ramSize - lowmem + (1n << 64n)) % (1n << 64n);
+      if (diff > lowmem && lowmem % GiB !== 0n) {
+        warnings.push(
+          `There is possibly poor performance as the ram size  (0x${ramSize.toString(16)}) is more then twice the size of max-ram-below-4g (${M}) and max-ram-below-4g is not a multiple of 1G.`,
+        );
+      }
+    }
+  }
+  return ramSize >= lowmem ? { below: lowmem, above: ramSize - lowmem, warnings } : { below: ramSize, above: 0n, warnings };
+}
+
+function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
+  const backendId = prop(config.machineProps, 'memory-backend');
+  let ram = config.memory.size === null || config.memory.size === 0n ? null : alignUp(config.memory.size, 8n * KiB);
+  if (backendId !== undefined) {
+    const b = config.backends.find((x) => x.id === backendId);
+    if (b === undefined) throw new QemuRefusal(`Memory backend '${backendId}' not found`);
+    if (config.numa.some((n) => n.memdev !== null)) {
+      throw new QemuRefusal("'-machine memory-backend' and '-numa memdev' properties are mutually exclusive");
+    }
+    if (ram === null) ram = b.size;
+    else if (ram !== b.size) throw new QemuRefusal('Machine memory size does not match the size of the memory backend');
+  }
+  ram ??= L.DEFAULT_RAM;
+  if (config.numa.length > 0) {
+    let sum = 0n;
+    const legacy = config.numa.some((n) => n.mem !== null);
+    if (legacy && config.numa.some((n) => n.memdev !== null)) {
+      throw new QemuRefusal('numa configuration should use either mem= or memdev=,mixing both is not allowed');
+    }
+    if (legacy && !machineVersionAtMost(machine, MACHINE_COMPAT.numaMemUpTo)) {
+      throw new QemuRefusal('Parameter -numa node,mem is not supported by this machine type\nUse -numa node,memdev instead');
+    }
+    for (const n of config.numa) {
+      if (n.mem !== null) sum += n.mem;
+      else if (n.memdev !== null) {
+        const b = config.backends.find((x) => x.id === n.memdev);
+        if (b === undefined) throw new QemuRefusal(`Memory backend '${n.memdev}' not found`);
+        sum += b.size;
+      } else {
+        throw new UnsupportedOptionError('-numa node', `node without mem= or memdev= (${machineName}) is not modelled`);
+      }
+    }
+    if (sum !== ram) throw new QemuRefusal(profile.messages.numaSum(sum, ram));
+  }
+  return ram;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMBIOS and ACPI sizing (what SeaBIOS will place)
+
+/**
+ * Length of etc/smbios/smbios-tables as QEMU builds it by default (hw/smbios/smbios.c; strings from
+ * smbios_set_defaults("QEMU", mc->desc, mc->name)): types 1, 3, 4 × sockets, 16, 17 × DIMMs,
+ * 19 × RAM entries, 32, 127. Checked against measured 321 B (pc-i440fx-7.2) / 309 B (pc-q35-7.2),
+ * +68 / +65 B per socket, +33 B with RAM above 4 GiB (seabios.md §5.4).
+ */
+export function smbiosTablesBytes(opts: {
+  machineName: string;
+  desc: string;
+  sockets: number;
+  ramSize: bigint;
+  ramEntries: number;
+  dimmChunk: bigint;
+  type4Length: number;
+}): number {
+  const str = (s: string): number => s.length + 1;
+  const name = opts.machineName;
+  const type1 = 27 + str('QEMU') + str(opts.desc) + str(name) + 1;
+  const type3 = 22 + str('QEMU') + str(name) + 1;
+  let type4 = 0;
+  for (let i = 0; i < opts.sockets; i++) type4 += opts.type4Length + str(`CPU ${i}`) + str('QEMU') + str(name) + 1;
+  const type16 = 23 + 2;
+  const dimms = Number((opts.ramSize + opts.dimmChunk - 1n) / opts.dimmChunk);
+  let type17 = 0;
+  for (let i = 0; i < dimms; i++) type17 += 40 + str(`DIMM ${i}`) + str('QEMU') + 1;
+  const type19 = opts.ramEntries * (31 + 2);
+  const type32 = 11 + 2;
+  const type127 = 4 + 2;
+  return type1 + type3 + type4 + type16 + type17 + type19 + type32 + type127;
+}
+
+/** Drivers SeaBIOS runs whose allocations do not stay in ZoneHigh (or that it does not drive at all). */
+const NO_ZONEHIGH_DEVICES = new Set([
+  'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'virtio-net', 'VGA', 'cirrus-vga', 'std-vga', 'virtio-vga',
+  'qxl-vga', 'bochs-display', 'isa-debugcon', 'qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1',
+  'piix3-usb-uhci', 'pci-ohci', 'virtio-rng-pci', 'virtio-balloon', 'virtio-balloon-pci', 'virtio-serial-pci',
+  'isa-serial', 'pvpanic', 'ide-cd', 'ide-hd', 'ide-drive', 'pc-dimm', 'pci-bridge', 'pcie-root-port',
+]);
+
+/** SeaBIOS block_setup() order (src/block.c): ahci, virtio-blk, virtio-scsi, …, nvme. */
+const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'nvme'];
+
+function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareInputs['devices'] {
+  const devices: Array<{ kind: string; detail?: string }> = [];
+  // Default CD-ROM (default_cdrom) sits on IDE (pc: no ZoneHigh use) or on the q35 AHCI.
+  if (!config.nodefaults && family === 'q35') devices.push({ kind: 'ahci-port', detail: 'default CD-ROM' });
+  for (const d of config.drives) {
+    const iface = prop(d, 'if') ?? 'ide';
+    if (iface === 'none') continue;
+    if (iface === 'ide') {
+      if (family === 'q35') devices.push({ kind: 'ahci-port', detail: '-drive if=ide' });
+    } else if (iface === 'virtio') devices.push({ kind: 'virtio-blk', detail: '-drive if=virtio' });
+    else if (iface !== 'floppy') throw new UnsupportedOptionError('-drive', `if=${iface} is not modelled`);
+  }
+  let scsiControllers = 0;
+  let scsiDisks = 0;
+  for (const dev of config.devices) {
+    const drv = dev.driver;
+    if (drv === 'virtio-blk-pci' || drv === 'virtio-blk') devices.push({ kind: 'virtio-blk', detail: drv });
+    else if (drv === 'nvme') devices.push({ kind: 'nvme', detail: drv });
+    else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') scsiControllers++;
+    else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
+    else if (drv === 'vmgenid') continue; // a table-loader allocation, see below
+    else if (drv === 'ide-hd' || drv === 'ide-cd') {
+      if (family === 'q35') devices.push({ kind: 'ahci-port', detail: drv });
+    } else if (!NO_ZONEHIGH_DEVICES.has(drv)) {
+      throw new UnsupportedOptionError('-device', `${drv}: its firmware footprint is not modelled`);
+    }
+  }
+  // virtio-scsi + 1 disk measured like one virtio-blk disk (seabios.md §5.5).
+  if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-blk', detail: 'virtio-scsi' });
+  return devices
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => DRIVER_ORDER.indexOf(a.d.kind) - DRIVER_ORDER.indexOf(b.d.kind) || a.i - b.i)
+    .map(({ d }) => d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stage
+
+export function qemuStage(config: MachineConfig, profile: QemuProfile, options: QemuStageOptions = {}): Handoff {
+  const warnings: string[] = [];
+  const { machine, version: mv, warnings: mw } = resolveMachine(config, profile);
+  warnings.push(...mw);
+  const family = machine.family as 'pc' | 'q35';
+  const i440fx = family === 'pc';
+
+  // pc_machine_set_max_ram_below_4g() runs while options are parsed.
+  const M = config.maxRamBelow4g;
+  if (M !== null && M > L.FOUR_GIB) {
+    throw new QemuRefusal(`Machine option 'max-ram-below-4g=${M}' expects size less than or equal to 4G`);
+  }
+  if (M !== null && M !== 0n && M < MiB) {
+    warnings.push(`Only ${M} bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB`);
+  }
+
+  const cpu = resolveCpu(config, profile, options.host);
+  const topology = resolveTopology(config, mv);
+  const ramSize = ramSizeOf(config, profile, mv, machine.name);
+
+  // -m slots/maxmem (hw/core/machine.c machine_set_mem, hw/i386/pc.c pc_memory_init).
+  const slots = config.memory.slots ?? 0;
+  const maxmem = config.memory.maxmem;
+  if (config.memory.slots !== null && maxmem === null) throw new QemuRefusal(profile.messages.slotsWithoutMaxmem);
+  if (maxmem !== null && maxmem < ramSize) throw new QemuRefusal(profile.messages.maxmemBelowSize(maxmem, ramSize));
+  if (maxmem !== null && slots > 0 && maxmem === ramSize) throw new QemuRefusal(profile.messages.slotsMaxmemEqual(maxmem, ramSize));
+  const hotplug = maxmem !== null && maxmem > ramSize;
+  const hasReservedMemory = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noReservedMemoryUpTo));
+  if (!hasReservedMemory && (slots > 0 || hotplug)) {
+    throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: ${machine.name}`);
+  }
+  if (hotplug) {
+    if (slots > L.MAX_RAM_SLOTS) throw new QemuRefusal(`unsupported amount of memory slots: ${slots}`);
+    if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
+  }
+
+  const gigabyteAlign = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
+  const split = splitRam(family, ramSize, M, gigabyteAlign);
+  warnings.push(...split.warnings);
+  const below = split.below;
+  const above = split.above;
+  const hole64Size = i440fx ? L.I440FX_HOLE64_SIZE : L.Q35_HOLE64_SIZE;
+  const brokenReservedEnd = machineVersionAtMost(mv, MACHINE_COMPAT.brokenReservedEndUpTo);
+  const alignedDimm = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.unalignedDimmUpTo));
+
+  // Device memory and the 64-bit hole start depend on where above-4G RAM starts.
+  const layoutFor = (aboveStart: bigint) => {
+    const aboveEnd = aboveStart + above;
+    const dmBase = alignUp(aboveEnd, GiB);
+    const dmSize = hotplug ? maxmem - ramSize + (alignedDimm ? BigInt(slots) * GiB : 0n) : 0n;
+    const hole64Start = alignUp(hotplug ? dmBase + (brokenReservedEnd ? 0n : dmSize) : aboveEnd, GiB);
+    return { aboveEnd, dmBase, dmSize, hole64Start };
+  };
+  const maxUsedGpa = (aboveStart: bigint): bigint => {
+    const { aboveEnd, dmBase, dmSize, hole64Start } = layoutFor(aboveStart);
+    if (profile.physBitsBoundCheck === 'v7.1') {
+      return cpu.physBits <= 32 ? (1n << BigInt(cpu.physBits)) - 1n : hole64Start + hole64Size - 1n;
+    }
+    if (cpu.longMode) return hole64Start + hole64Size - 1n;
+    // 8.2+ 32-bit CPU: broken_32bit_mem_addr_check for machine types ≤ 8.1.
+    if (machineVersionAtMost(mv, [8, 1])) return (1n << BigInt(cpu.physBits)) - 1n;
+    return hotplug ? dmBase + dmSize - 1n : aboveEnd - 1n;
+  };
+
+  const e820: E820Record[] = [];
+  const kvm = config.accel === 'kvm';
+  if (kvm) e820.push({ start: profile.kvmIdentityBase, length: L.KVM_IDENTITY_SIZE, type: E820.RESERVED });
+  let aboveStart = L.FOUR_GIB;
+  if (profile.amdHtHole) {
+    const enforce = !machineVersionAtMost(mv, MACHINE_COMPAT.amd1tbHoleOffUpTo);
+    if (cpu.vendor === 'AuthenticAMD' && enforce) {
+      if (maxUsedGpa(aboveStart) >= L.AMD_HT_START) aboveStart = L.AMD_ABOVE_1TB_START;
+      if (cpu.physBits >= 40) e820.push({ start: L.AMD_HT_START, length: L.AMD_HT_SIZE, type: E820.RESERVED });
+    }
+  }
+  if (profile.physBitsBoundCheck !== 'none') {
+    const maxUsed = maxUsedGpa(aboveStart);
+    const maxPhys = (1n << BigInt(cpu.physBits)) - 1n;
+    if (maxPhys < maxUsed) {
+      throw new QemuRefusal(`Address space limit 0x${maxPhys.toString(16)} < 0x${maxUsed.toString(16)} phys-bits too low (${cpu.physBits})`);
+    }
+  }
+  e820.push({ start: 0n, length: below, type: E820.RAM });
+  if (above > 0n) e820.push({ start: aboveStart, length: above, type: E820.RAM });
+
+  const lay = layoutFor(aboveStart);
+  const deviceMemory = hotplug ? { start: lay.dmBase, end: lay.dmBase + lay.dmSize } : null;
+  const reservedMemoryEnd = hotplug ? alignUp(brokenReservedEnd ? lay.dmBase : lay.dmBase + lay.dmSize, GiB) : null;
+
+  // CMOS (hw/i386/pc.c pc_cmos_init / _late; qemu.md §4).
+  const clamp = (v: bigint): number => Number(v > 65535n ? 65535n : v);
+  const cmos: CmosMemory = {
+    baseKiB: Number(below / KiB > 640n ? 640n : below / KiB),
+    extendedKiB: clamp(below > MiB ? (below - MiB) / KiB : 0n),
+    above16MiB64K: clamp(below > 16n * MiB ? (below - 16n * MiB) / (64n * KiB) : 0n),
+    above4GiB64K: Number((above / (64n * KiB)) & 0xffffffn),
+    cpusMinusOne: topology.cpus > 255 ? 0 : topology.cpus - 1,
+  };
+
+  // PCI host bridge windows in PCI0 _CRS (hw/i386/acpi-build.c build_dsdt + the host bridge's
+  // pci-hole properties, read when SeaBIOS fetches the tables: no 64-bit BARs assigned assumed).
+  const pciWindows: Array<{ start: bigint; end: bigint }> = [{ ...L.VGA_WINDOW }];
+  const holeEnd = L.IO_APIC_DEFAULT_ADDRESS - 1n;
+  const mmconfig = i440fx ? null : { start: L.Q35_MMCONFIG_BASE, end: L.Q35_MMCONFIG_BASE + L.Q35_MMCONFIG_SIZE - 1n };
+  if (mmconfig === null) pciWindows.push({ start: below, end: holeEnd });
+  else {
+    // The DSDT builder excludes MMCONFIG from the q35 hole [below_4g, IOAPIC).
+    if (below < mmconfig.start) pciWindows.push({ start: below, end: mmconfig.start - 1n });
+    pciWindows.push({ start: mmconfig.end + 1n, end: holeEnd });
+  }
+  if (!machineVersionAtMost(mv, MACHINE_COMPAT.pciHole64FixOffUpTo)) {
+    const start = lay.hole64Start;
+    pciWindows.push({ start, end: alignUp(start + hole64Size, GiB) - 1n });
+  }
+  const platform: Platform = {
+    chipset: i440fx ? 'i440fx' : 'q35',
+    accel: config.accel,
+    physBits: cpu.physBits,
+    cpuVendor: cpu.vendor,
+    cpuModel: cpu.model,
+    longMode: cpu.longMode,
+    pciWindows,
+    mmconfig,
+  };
+
+  // What SeaBIOS will allocate: ACPI blob via the table-loader, SMBIOS, devices.
+  const hasTableLoader = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo));
+  const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
+  let loaderWritePointers = 0;
+  if (hasTableLoader) {
+    const legacy = i440fx && profile.legacyAcpiSizing ? MACHINE_COMPAT.legacyAcpi.find((l) => machineVersionAtMost(mv, l.upTo)) : undefined;
+    const acpiSize =
+      legacy !== undefined
+        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicIdLimit(topology) + LEGACY_ACPI_NON_AML_BYTES), L.ACPI_BUILD_ALIGN_SIZE)
+        : L.ACPI_BUILD_TABLE_SIZE; // assumes the unpadded blob stays ≤ 128 KiB
+    highAllocations.push({ file: 'etc/acpi/tables', size: acpiSize, align: 64n });
+    if (config.devices.some((d) => d.driver === 'vmgenid')) {
+      highAllocations.push({ file: 'etc/vmgenid_guid', size: 4096n, align: 4096n });
+      loaderWritePointers += 1;
+    }
+  }
+  const smbiosLegacy = i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.smbiosLegacyUpTo);
+  const epProp = prop(config.machineProps, 'smbios-entry-point-type');
+  const smbiosEntryPoint: '2.1' | '3.0' | null = smbiosLegacy
+    ? null
+    : epProp === '64'
+      ? '3.0'
+      : epProp === '32'
+        ? '2.1'
+        : profile.legacyAcpiSizing || machineVersionAtMost(mv, [8, 0]) || !machineVersionAtMost(mv, [8, 2])
+          ? '2.1'
+          : '3.0';
+  const firmwareInputs: FirmwareInputs = {
+    highAllocations,
+    loaderWritePointers,
+    smbiosTablesBytes: smbiosLegacy
+      ? null
+      : smbiosTablesBytes({
+          machineName: machine.name,
+          desc: i440fx ? MACHINE_DESC.i440fx : MACHINE_DESC.q35,
+          sockets: topology.sockets,
+          ramSize,
+          ramEntries: above > 0n ? 2 : 1,
+          dimmChunk: profile.smbiosDimmChunk(mv),
+          type4Length: profile.smbiosType4Length,
+        }),
+    smbiosHasType0: false,
+    smbiosEntryPoint,
+    hasTableLoader,
+    devices: firmwareDevices(config, family),
+    biosImage: config.bios ?? 'bios-256k.bin',
+  };
+
+  return {
+    machine,
+    topology,
+    hasFwCfg: true,
+    deviceMemory,
+    e820,
+    legacyE820: profile.legacyE820Key ? e820.filter((r) => r.type !== E820.RAM) : null,
+    cmos,
+    ramSize,
+    ramBelow4g: below,
+    ramAbove4g: above,
+    aboveStart,
+    reservedMemoryEnd,
+    platform,
+    warnings,
+    firmwareInputs,
+  };
+}

@@ -1,0 +1,348 @@
+// SeaBIOS stage: Handoff + SeaBIOS profile → FirmwareMap (the final E820 table INT 15h returns).
+// Follows src/e820map.c, src/malloc.c, src/fw/paravirt.c, src/post.c and src/fw/pciinit.c as
+// summarised in shared/reference/seabios.md §1, §2, §5, §9. Pure: the e820 list is a value that
+// every step replaces; the stage never mutates its inputs.
+
+import { alignDown, FOUR_GIB, MiB } from './address.ts';
+import { E820, type E820Range } from './e820.ts';
+import { DEVICE_ZONEHIGH_FOOTPRINT, SEABIOS_LAYOUT as L, SELF_BUILT_ACPI_FOOTPRINT, type SeabiosProfile } from './profiles/seabios.ts';
+import { UnsupportedOptionError, type FirmwareMap, type Handoff } from './stages.ts';
+
+// ---------------------------------------------------------------------------------------------
+// e820_add / e820_remove
+
+/** An entry of SeaBIOS's e820_list, with the rules that produced its bytes. */
+export interface TaggedEntry {
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly type: number;
+  readonly provenance: readonly string[];
+}
+
+export interface E820Result<T> {
+  readonly entries: readonly T[];
+  /** Insertions dropped because the list was full ("WARNING - Unable to allocate resource at insert_e820:35!"). */
+  readonly dropped: number;
+}
+
+const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
+
+/**
+ * src/e820map.c e820_add() (identical in 1.14.0–1.17.0), replayed on a copy: first pass finds the
+ * first entry whose end ≥ start and splits or widens it, second pass deletes/trims what the new
+ * range covers (merging a same-type entry that reaches past its end), then the new entry is
+ * inserted unless it is a hole. insert_e820 drops the insertion when the list holds `max` entries.
+ */
+export function e820AddTagged(
+  list: readonly TaggedEntry[],
+  start: bigint,
+  size: bigint,
+  type: number,
+  provenance: string,
+  max: number,
+): E820Result<TaggedEntry> {
+  if (size === 0n) return { entries: list, dropped: 0 };
+  const l: TaggedEntry[] = [...list];
+  let dropped = 0;
+  const insert = (i: number, e: TaggedEntry): void => {
+    if (l.length >= max) {
+      dropped++;
+      return;
+    }
+    l.splice(i, 0, e);
+  };
+  let s = start;
+  let sz = size;
+  let prov: string[] = [provenance];
+  const end = start + size;
+  let i = 0;
+  for (; i < l.length; i++) {
+    const e = l[i]!;
+    const eEnd = e.start + e.size;
+    if (s > eEnd) continue;
+    if (s > e.start) {
+      if (type === e.type) {
+        sz += s - e.start;
+        s = e.start;
+        prov = union(e.provenance, prov);
+      } else {
+        l[i] = { ...e, size: s - e.start };
+        i++;
+        if (eEnd > end) insert(i, { start: end, size: eEnd - end, type: e.type, provenance: e.provenance });
+      }
+    }
+    break;
+  }
+  while (i < l.length) {
+    const e = l[i]!;
+    if (end < e.start) break;
+    const eEnd = e.start + e.size;
+    if (end >= eEnd) {
+      l.splice(i, 1);
+      continue;
+    }
+    l[i] = { ...e, start: end, size: eEnd - end };
+    if (type === e.type) {
+      sz += eEnd - end;
+      prov = union(prov, e.provenance);
+      l.splice(i, 1);
+    }
+    break;
+  }
+  if (type !== L.E820_HOLE) insert(i, { start: s, size: sz, type, provenance: prov });
+  return { entries: l, dropped };
+}
+
+const toTagged = (list: readonly E820Range[]): TaggedEntry[] =>
+  list.map((r) => ({ start: r.start, size: r.end - r.start, type: r.type, provenance: [] }));
+const toRanges = (list: readonly TaggedEntry[]): E820Range[] => list.map((e) => ({ start: e.start, end: e.start + e.size, type: e.type }));
+
+/** e820_add on a plain map ([start, end) ranges), with the entry limit `max` (BUILD_MAX_E820). */
+export function e820Add(list: readonly E820Range[], start: bigint, size: bigint, type: number, max: number): E820Result<E820Range> {
+  const r = e820AddTagged(toTagged(list), start, size, type, '', max);
+  return { entries: toRanges(r.entries), dropped: r.dropped };
+}
+
+/** e820_remove = e820_add with the internal E820_HOLE type: the range is cut out. */
+export function e820Remove(list: readonly E820Range[], start: bigint, size: bigint, max: number): E820Result<E820Range> {
+  return e820Add(list, start, size, L.E820_HOLE, max);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZoneHigh allocator (src/malloc.c alloc_new): blocks from highest to lowest address.
+
+interface Block {
+  data: bigint;
+  dataEnd: bigint;
+  allocEnd: bigint;
+}
+
+/** Allocates top-down; returns the new block list, or null when nothing fits (warn_noalloc). */
+function allocHigh(blocks: readonly Block[], size: bigint, align: bigint): Block[] | null {
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i]!;
+    if (b.allocEnd < size) continue;
+    const p = alignDown(b.allocEnd - size, align);
+    if (p >= b.dataEnd && p <= b.allocEnd) {
+      const out = [...blocks];
+      out.splice(i, 1, { data: p, dataEnd: p + size, allocEnd: b.allocEnd }, { ...b, allocEnd: p });
+      return out;
+    }
+  }
+  return null;
+}
+
+/** calcRamSize (src/malloc.c): last RAM/ACPI entry ending ≤ 4 GiB − 1; at least 1 MiB. */
+export function calcRamSize(entries: readonly { start: bigint; size: bigint; type: number }[]): bigint {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    const end = e.start + e.size;
+    if ((e.type === E820.RAM || e.type === E820.ACPI) && end <= 0xffffffffn) return end > MiB ? end : MiB;
+  }
+  return MiB;
+}
+
+const hex16 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
+const hex8 = (v: bigint): string => `0x${v.toString(16).padStart(8, '0')}`;
+
+// ---------------------------------------------------------------------------------------------
+// The stage
+
+export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): FirmwareMap {
+  if (handoff.platform.chipset !== 'i440fx' && handoff.platform.chipset !== 'q35') {
+    throw new UnsupportedOptionError('-machine', `SeaBIOS on ${handoff.platform.chipset} is not modelled`);
+  }
+  const max = profile.maxE820;
+  const log: string[] = [];
+  let list: readonly TaggedEntry[] = [];
+  const add = (start: bigint, size: bigint, type: number, why: string): void => {
+    const r = e820AddTagged(list, start, size, type, why, max);
+    list = r.entries;
+    for (let k = 0; k < r.dropped; k++) log.push('WARNING - Unable to allocate resource at insert_e820:35!');
+  };
+  const remove = (start: bigint, size: bigint, why: string): void => add(start, size, L.E820_HOLE, why);
+
+  // 1c/1d. qemu_early_e820 (paravirt.c): etc/e820 records of type 1 and 2, in file order.
+  const fromFile = handoff.hasFwCfg && handoff.e820 !== null;
+  if (fromFile) {
+    for (const r of handoff.e820 ?? []) {
+      if (r.type === E820.RESERVED) {
+        add(r.start, r.length, r.type, 'etc/e820 reserved');
+        if (profile.reservedLineLogLevel <= 1) log.push(`qemu/e820: addr ${hex16(r.start)} len ${hex16(r.length)} [reserved]`);
+      } else if (r.type === E820.RAM) {
+        add(r.start, r.length, r.type, 'etc/e820 RAM');
+        log.push(`qemu/e820: addr ${hex16(r.start)} len ${hex16(r.length)} [RAM]`);
+      }
+    }
+  } else if (handoff.hasFwCfg) {
+    log.push('qemu/e820: fw_cfg file etc/e820 not found');
+    const c = handoff.cmos;
+    // CMOS 0x34/0x35 (64 KiB units above 16 MiB), else 0x30/0x31 (KiB above 1 MiB).
+    let rs = BigInt(c.above16MiB64K) << 16n;
+    rs = rs !== 0n ? rs + 16n * MiB : (BigInt(c.extendedKiB) << 10n) + MiB;
+    add(0n, rs, E820.RAM, 'CMOS RAM size (qemu_early_e820 fallback)');
+    log.push(`RamSize: ${hex8(rs)} [cmos]`);
+  }
+  // 1e. The top 256 KiB below 4 GiB, whatever the ROM size.
+  add(L.BIOS_RESERVE_START, L.BIOS_RESERVE_SIZE, E820.RESERVED, 'SeaBIOS BIOS reserve 0xfffc0000 (qemu_preinit)');
+  // 3a/3b. malloc_preinit: the VGA/option-ROM hole and the BIOS segment.
+  remove(L.LOWRAM_END, L.BIOS_ADDR - L.LOWRAM_END, 'malloc_preinit hole');
+  add(L.BIOS_ADDR, L.BIOS_SIZE, E820.RESERVED, 'SeaBIOS BIOS segment 0xf0000 (malloc_preinit)');
+
+  // 3c. ZoneHigh: walk from the last entry; first RAM entry ending ≤ 4 GiB − 1 that can hold it.
+  let zone: { start: bigint; end: bigint } | null = null;
+  const [maxZone, ...smaller] = profile.zoneHighSizes;
+  for (let i = list.length - 1; i >= 0 && zone === null; i--) {
+    const e = list[i]!;
+    const end = e.start + e.size;
+    if (end < MiB) break;
+    if (e.type !== E820.RAM || end > 0xffffffffn) continue;
+    const tries = [
+      ...(maxZone !== undefined ? [{ size: maxZone, slack: smaller.length > 0 ? maxZone : 0n }] : []),
+      ...smaller.map((z) => ({ size: z, slack: 0n })),
+    ];
+    for (const t of tries) {
+      if (end < t.size) continue; // u32 wrap: new > e
+      const candidate = alignDown(end - t.size, L.MALLOC_MIN_ALIGN);
+      if (candidate >= e.start + t.slack) {
+        zone = { start: candidate, end: candidate + t.size };
+        break;
+      }
+    }
+  }
+  if (zone !== null) add(zone.start, zone.end - zone.start, E820.RESERVED, 'SeaBIOS ZoneHigh (malloc_preinit)');
+  const earlyLegacyRamSize = calcRamSize(list);
+
+  // 5. qemu_cfg_e820 legacy path (only without etc/e820).
+  if (!fromFile && handoff.hasFwCfg) {
+    const legacy = handoff.legacyE820 ?? [];
+    for (const r of legacy) add(r.start, r.length, r.type, 'fw_cfg key 0x8003');
+    if (legacy.length === 0 && handoff.platform.accel === 'kvm') {
+      add(L.KVM_LEGACY_IDENTITY_START, L.KVM_LEGACY_IDENTITY_SIZE, E820.RESERVED, 'SeaBIOS KVM identity pages (qemu_cfg_e820)');
+    }
+    const high = BigInt(handoff.cmos.above4GiB64K) << 16n;
+    add(FOUR_GIB, high, E820.RAM, 'CMOS RAM above 4 GiB (qemu_cfg_e820)');
+    log.push(`RamSizeOver4G: ${hex16(high)} [cmos]`);
+  }
+
+  // 6. bda_init: EBDA just below 640 KiB; BDA 0x413 = its segment / 64.
+  const ebdaStart = L.LOWRAM_END - L.EBDA_SIZE;
+  add(ebdaStart, L.EBDA_SIZE, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
+  const baseMemKiB = Number(ebdaStart / 1024n);
+
+  // 7. pci_setup on q35: MMCONFIG (mch_mem_addr_setup), then RCBA (mch_isa_bridge_setup).
+  if (handoff.platform.chipset === 'q35') {
+    add(L.Q35_MMCONFIG_START, L.Q35_MMCONFIG_SIZE, E820.RESERVED, 'SeaBIOS q35 MMCONFIG (mch_mem_addr_setup)');
+    add(L.Q35_RCBA_START, L.Q35_RCBA_SIZE, E820.RESERVED, 'SeaBIOS q35 RCBA (mch_isa_bridge_setup)');
+  }
+
+  // ZoneHigh residents, in allocation order (seabios.md §5.4).
+  let zoneReturned = 0n;
+  if (zone !== null) {
+    let blocks: Block[] = [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
+    const residents: string[] = [];
+    const alloc = (size: bigint, align: bigint, what: string): void => {
+      const next = allocHigh(blocks, size, align < L.MALLOC_MIN_ALIGN ? L.MALLOC_MIN_ALIGN : align);
+      if (next === null) log.push(`WARNING - Unable to allocate resource (${what})`);
+      else {
+        blocks = next;
+        if (!residents.includes(what)) residents.push(what);
+      }
+    };
+    const fi = handoff.firmwareInputs;
+    // smbios_setup: QEMU's tables + SeaBIOS's type 0; > BUILD_MAX_SMBIOS_FSEG goes high.
+    if (fi.smbiosTablesBytes !== null && (fi.smbiosEntryPoint !== '3.0' || profile.smbios30)) {
+      const len = fi.smbiosTablesBytes + (fi.smbiosHasType0 ? 0 : L.smbiosType0Bytes(profile.versionString));
+      if (len > L.MAX_SMBIOS_FSEG) alloc(BigInt(len), 16n, 'SMBIOS tables in ZoneHigh');
+    }
+    if (fi.hasTableLoader) {
+      for (const a of fi.highAllocations) alloc(a.size, a.align, a.file === 'etc/acpi/tables' ? 'QEMU ACPI tables in ZoneHigh' : `QEMU ${a.file} in ZoneHigh`);
+      for (let k = 0; k < fi.loaderWritePointers; k++) alloc(WRITE_POINTER_RECORD.size, WRITE_POINTER_RECORD.align, 'table-loader record in ZoneHigh');
+    } else if (profile.fallbackAcpi) {
+      alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
+    }
+    for (const d of fi.devices) {
+      if (d.kind === 'nvme' && !profile.zoneHighFitsNvme) continue; // init fails, nothing stays
+      const fp = DEVICE_ZONEHIGH_FOOTPRINT[d.kind];
+      if (fp === undefined) throw new UnsupportedOptionError('device', `no ZoneHigh footprint for ${d.kind}`);
+      for (const a of fp) alloc(a.size, a.align, `${d.kind} driver data in ZoneHigh`);
+    }
+    // 10a. malloc_prepboot: reserve [BDA 0x413 × 1 KiB, 0xa0000) (merges with the EBDA).
+    add(BigInt(baseMemKiB) * 1024n, L.LOWRAM_END - BigInt(baseMemKiB) * 1024n, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
+    // 10b. Give back the unused bottom of the zone.
+    const base = blocks[blocks.length - 1]!;
+    zoneReturned = alignDown(base.allocEnd - zone.start, L.PAGE_SIZE);
+    // The reserved block that stays gets the names of what lives in it.
+    list = list.map((e) =>
+      e.type === E820.RESERVED && e.start <= zone!.start && e.start + e.size >= zone!.end && e.provenance.includes('SeaBIOS ZoneHigh (malloc_preinit)')
+        ? { ...e, provenance: residents.length > 0 ? residents : e.provenance }
+        : e,
+    );
+    add(zone.start, zoneReturned, E820.RAM, 'ZoneHigh giveback (malloc_prepboot)');
+    log.push(`Returned ${zoneReturned} bytes of ZoneHigh`);
+  } else {
+    add(BigInt(baseMemKiB) * 1024n, L.LOWRAM_END - BigInt(baseMemKiB) * 1024n, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
+  }
+  const legacyRamSize = calcRamSize(list);
+
+  return {
+    entries: toRanges(list),
+    zoneHighReturned: Number(zoneReturned),
+    legacyRamSize,
+    baseMemKiB,
+    provenance: list.map((e) => e.provenance.join(' + ')),
+    zoneHigh: zone,
+    earlyLegacyRamSize,
+    log,
+  };
+}
+
+/** Calibration: the ZoneHigh record a table-loader WRITE_POINTER leaves (vmgenid: measured +0x2000 total, seabios.md §5.5). */
+export const WRITE_POINTER_RECORD = { size: 16n, align: 16n } as const;
+
+/** `e820 map has N items:` and its entry lines, exactly as dump_map prints them. */
+export function dumpMapLines(entries: readonly E820Range[]): string[] {
+  const names: Record<number, string> = { 1: 'RAM', 2: 'RESERVED', 3: 'ACPI', 4: 'NVS', 5: 'UNUSABLE' };
+  return [
+    `e820 map has ${entries.length} items:`,
+    ...entries.map(
+      (e, i) =>
+        `  ${i}: ${e.start.toString(16).padStart(16, '0')} - ${e.end.toString(16).padStart(16, '0')} = ${e.type} ${names[e.type] ?? 'UNKNOWN'}`,
+    ),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// INT 15h / INT 12h services (src/system.c; identical in all four tags)
+
+export type Int15E820Result =
+  | { cf: 0; eax: number; ebx: number; ecx: number; entry: E820Range }
+  | { cf: 1; ah: 0x86 };
+
+/** handle_15e820: entry BX of the map; EBX+1 (32-bit) or 0 after the last; errors CF=1 AH=86h. */
+export function int15E820(map: readonly E820Range[], ebx: number, ecx: number, edx: number): Int15E820Result {
+  const bx = ebx & 0xffff;
+  if (edx >>> 0 !== 0x534d4150 || bx >= map.length || ecx >>> 0 < 20) return { cf: 1, ah: 0x86 };
+  const entry = map[bx]!;
+  return { cf: 0, eax: 0x534d4150, ecx: 20, ebx: bx === map.length - 1 ? 0 : ((ebx >>> 0) + 1) >>> 0, entry };
+}
+
+/** handle_15e801: AX=CX KiB between 1 and 16 MiB, BX=DX 64 KiB blocks above 16 MiB (from LegacyRamSize). */
+export function int15E801(legacyRamSize: bigint): { ax: number; bx: number; cx: number; dx: number } {
+  if (legacyRamSize > 16n * MiB) {
+    const dx = Number((legacyRamSize - 16n * MiB) / (64n * 1024n));
+    return { ax: 0x3c00, bx: dx, cx: 0x3c00, dx };
+  }
+  const cx = Number((legacyRamSize - MiB) / 1024n);
+  return { ax: cx, bx: 0, cx, dx: 0 };
+}
+
+/** handle_1588: KiB above 1 MiB, capped at 63 MiB. */
+export function int1588(legacyRamSize: bigint): { ax: number } {
+  return { ax: legacyRamSize > 64n * MiB ? 0xfc00 : Number((legacyRamSize - MiB) / 1024n) };
+}
+
+/** INT 12h: BDA 0x413. */
+export function int12(map: FirmwareMap): { ax: number } {
+  return { ax: map.baseMemKiB };
+}
