@@ -1,0 +1,153 @@
+// Finds qemu-system-x86_64, the SeaBIOS images and a static busybox on the host; installs
+// the Debian packages that provide them when they are missing and we are root.
+
+import { join } from 'node:path';
+
+import { elfLinkage } from './elf.ts';
+import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
+import { localSystem, type ProvisionSystem } from './system.ts';
+
+export const DEFAULT_SEABIOS_DIR = '/usr/share/seabios';
+/** QEMU's default for -M pc/q35 is bios-256k.bin; bios.bin is the 128K build some versions differ in. */
+export const SEABIOS_IMAGES = ['bios-256k.bin', 'bios.bin'] as const;
+/** Where Debian's busybox-static puts it (the dynamic `busybox` package uses the same path). */
+export const DEFAULT_BUSYBOX = '/bin/busybox';
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export const HOST_PACKAGES = {
+  qemu: 'qemu-system-x86',
+  seabios: 'seabios',
+  busybox: 'busybox-static',
+} as const;
+
+type Tool = keyof typeof HOST_PACKAGES;
+
+/** The exact install command a person (or CI's setup) runs. */
+export function aptInstallCommand(packages: readonly string[]): string {
+  return `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`;
+}
+
+export interface HostTools {
+  qemu: string;
+  /** e.g. "7.2.22", from `qemu-system-x86_64 --version`. */
+  qemuVersion: string;
+  /** Directory holding bios-256k.bin and bios.bin. */
+  seabiosDir: string;
+  /** A statically linked busybox. */
+  busybox: string;
+}
+
+export interface HostToolsOptions {
+  /** Use this qemu-system-x86_64 instead of searching PATH (never installed over). */
+  qemu?: string;
+  seabiosDir?: string;
+  busybox?: string;
+  /** Install missing packages when root. Default true. */
+  install?: boolean;
+  onProgress?: (message: string) => void;
+  system?: ProvisionSystem;
+}
+
+/** "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" → "7.2.22". */
+export function parseQemuVersion(text: string): string | null {
+  const m = /QEMU emulator version (\d+\.\d+(?:\.\d+)?)/.exec(text);
+  return m?.[1] ?? null;
+}
+
+interface Probe {
+  found: Partial<Record<Tool, string>>;
+  /** What is wrong with each tool that was not found, for the error message. */
+  problems: Partial<Record<Tool, string>>;
+}
+
+async function probe(opts: HostToolsOptions, sys: ProvisionSystem): Promise<Probe> {
+  const found: Probe['found'] = {};
+  const problems: Probe['problems'] = {};
+
+  const qemu = opts.qemu ?? (await sys.which(QEMU_BINARY));
+  if (qemu !== null && (await sys.exists(qemu))) found.qemu = qemu;
+  else problems.qemu = opts.qemu ? `${opts.qemu} does not exist` : `${QEMU_BINARY} is not on PATH`;
+
+  const seabiosDir = opts.seabiosDir ?? DEFAULT_SEABIOS_DIR;
+  const absent: string[] = [];
+  for (const img of SEABIOS_IMAGES) if (!(await sys.exists(join(seabiosDir, img)))) absent.push(img);
+  if (absent.length === 0) found.seabios = seabiosDir;
+  else problems.seabios = `${absent.join(' and ')} not in ${seabiosDir}`;
+
+  const busybox = opts.busybox ?? DEFAULT_BUSYBOX;
+  if (!(await sys.exists(busybox))) {
+    problems.busybox = `${busybox} does not exist`;
+  } else {
+    const linkage = elfLinkage(await sys.readFile(busybox));
+    if (linkage === 'static') found.busybox = busybox;
+    else if (linkage === 'dynamic') problems.busybox = `${busybox} is dynamically linked (the guest has no libc; the busybox package is not busybox-static)`;
+    else problems.busybox = `${busybox} is not an ELF executable`;
+  }
+  return { found, problems };
+}
+
+/** Apt's "lists are missing or stale" failure: then an apt-get update is worth one retry. */
+const needsUpdate = (stderr: string) => /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/i.test(stderr);
+
+async function aptInstall(packages: string[], sys: ProvisionSystem, progress: (m: string) => void): Promise<void> {
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  const args = ['install', '-y', '--no-install-recommends', ...packages];
+  const onLine = (l: string) => progress(`apt: ${l}`);
+  progress(`installing ${packages.join(', ')}: ${aptInstallCommand(packages)}`);
+  let r = await sys.run('apt-get', args, { env, onLine });
+  if (r.exitCode !== 0 && needsUpdate(r.stderr)) {
+    progress('apt-get install could not find the packages; running apt-get update and retrying');
+    const u = await sys.run('apt-get', ['update'], { env, onLine });
+    if (u.exitCode !== 0) throw new AptError('apt-get update', u.exitCode, u.stderr, 'check the apt sources of this machine');
+    r = await sys.run('apt-get', args, { env, onLine });
+  }
+  if (r.exitCode !== 0) {
+    throw new AptError(aptInstallCommand(packages), r.exitCode, r.stderr, 'installing the host tools failed');
+  }
+}
+
+/**
+ * Finds the host tools, installing missing Debian packages if allowed and root.
+ * Tools the caller named explicitly (qemu, seabiosDir, busybox) are never installed over:
+ * if they are wrong the caller must fix the path.
+ */
+export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promise<HostTools> {
+  const sys = opts.system ?? localSystem;
+  const progress = opts.onProgress ?? (() => {});
+  let p = await probe(opts, sys);
+
+  const missingTools = (Object.keys(p.problems) as Tool[]).filter((t) => p.problems[t] !== undefined);
+  if (missingTools.length > 0) {
+    const packages = missingTools.map((t) => HOST_PACKAGES[t]);
+    const describe = (pr: Probe) => (Object.keys(pr.problems) as Tool[]).map((t) => pr.problems[t] ?? t);
+    const explicit = missingTools.filter((t) => (t === 'qemu' ? opts.qemu : t === 'seabios' ? opts.seabiosDir : opts.busybox) !== undefined);
+    if (explicit.length > 0) {
+      throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'A path given explicitly is not usable.');
+    }
+    if (opts.install === false) {
+      throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'Installing was disabled.');
+    }
+    if (!sys.isRoot()) {
+      throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'Not running as root, so they cannot be installed automatically.');
+    }
+    await aptInstall(packages, sys, progress);
+    p = await probe(opts, sys);
+    if (Object.keys(p.problems).length > 0) {
+      throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'They are still missing after installing.');
+    }
+  }
+
+  const { qemu, seabios, busybox } = p.found;
+  if (qemu === undefined || seabios === undefined || busybox === undefined) {
+    throw new ProvisionError('internal: host tools probe incomplete'); // unreachable: problems was empty
+  }
+  const v = await sys.run(qemu, ['--version']);
+  const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
+  if (qemuVersion === null) {
+    throw new ProvisionError(
+      `${qemu} --version did not print "QEMU emulator version X.Y.Z" (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 200)}`,
+    );
+  }
+  progress(`host tools: ${qemu} (QEMU ${qemuVersion}), SeaBIOS in ${seabios}, busybox ${busybox}`);
+  return { qemu, qemuVersion, seabiosDir: seabios, busybox };
+}

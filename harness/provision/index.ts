@@ -1,0 +1,25 @@
+// Public API of provisioning: host tools, guest kernels, and the cache they live in.
+
+export { cacheDir } from './cache.ts';
+export {
+  aptInstallCommand,
+  DEFAULT_BUSYBOX,
+  DEFAULT_SEABIOS_DIR,
+  findOrInstallHostTools,
+  HOST_PACKAGES,
+  parseQemuVersion,
+  SEABIOS_IMAGES,
+  type HostTools,
+  type HostToolsOptions,
+} from './host-tools.ts';
+export {
+  bzImageRelease,
+  DEFAULT_KERNEL_PACKAGE,
+  provisionKernel,
+  type KernelSpec,
+  type ProvisionedKernel,
+  type ProvisionKernelOptions,
+} from './kernel.ts';
+export { AptError, HostToolsMissingError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
+export { elfLinkage, type ElfLinkage } from './elf.ts';
+export { localSystem, type ProvisionSystem, type RunOptions, type RunResult } from './system.ts';

@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+import {
+  aptInstallCommand,
+  elfLinkage,
+  findOrInstallHostTools,
+  HostToolsMissingError,
+  parseQemuVersion,
+} from '../../harness/provision/index.ts';
+import { DYNAMIC_ELF, FakeSystem, failed, ok, STATIC_ELF, type Handler } from './fake-system.ts';
+
+const QEMU = '/usr/bin/qemu-system-x86_64';
+const VERSION = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022 Fabrice Bellard\n';
+const ALL: [string, Uint8Array][] = [
+  [QEMU, STATIC_ELF],
+  ['/usr/share/seabios/bios-256k.bin', new Uint8Array(1)],
+  ['/usr/share/seabios/bios.bin', new Uint8Array(1)],
+  ['/bin/busybox', STATIC_ELF],
+];
+
+function host(opts: { without?: string[]; root?: boolean; busybox?: Uint8Array; handler?: Handler } = {}) {
+  const files = new Map(ALL.filter(([p]) => !opts.without?.includes(p)));
+  if (opts.busybox) files.set('/bin/busybox', opts.busybox);
+  const handler: Handler =
+    opts.handler ??
+    ((cmd) => {
+      if (cmd === QEMU) return ok(VERSION);
+      return undefined;
+    });
+  return new FakeSystem(files, handler, opts.root ?? true, { 'qemu-system-x86_64': QEMU });
+}
+
+/** apt-get install "installs" by putting back every file the test removed. */
+const installing =
+  (restore: [string, Uint8Array][], first?: { stderr: string }): Handler =>
+  (cmd, args, _opts, fake) => {
+    if (cmd === QEMU) return ok(VERSION);
+    if (cmd === 'apt-get' && args[0] === 'update') return ok();
+    if (cmd === 'apt-get' && args[0] === 'install') {
+      if (first && !fake.calls.some((c) => c.args[0] === 'update')) return failed(first.stderr);
+      for (const [p, d] of restore) fake.files.set(p, d);
+      return ok();
+    }
+    return undefined;
+  };
+
+describe('findOrInstallHostTools', () => {
+  it('finds everything and parses the QEMU version', async () => {
+    const sys = host();
+    const msgs: string[] = [];
+    await expect(findOrInstallHostTools({ system: sys, onProgress: (m) => msgs.push(m) })).resolves.toEqual({
+      qemu: QEMU,
+      qemuVersion: '7.2.22',
+      seabiosDir: '/usr/share/seabios',
+      busybox: '/bin/busybox',
+    });
+    expect(sys.calls.map((c) => c.cmd)).toEqual([QEMU]);
+    expect(msgs.at(-1)).toMatch(/QEMU 7\.2\.22/);
+  });
+
+  it('when not root, names the missing packages and the exact command, and runs nothing', async () => {
+    const sys = host({ without: [QEMU, '/usr/share/seabios/bios.bin'], root: false });
+    const err = await findOrInstallHostTools({ system: sys }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostToolsMissingError);
+    const e = err as HostToolsMissingError;
+    expect(e.packages).toEqual(['qemu-system-x86', 'seabios']);
+    expect(e.command).toBe('DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86 seabios');
+    expect(e.message).toContain(e.command);
+    expect(e.message).toMatch(/not running as root/i);
+    expect(e.missing.join()).toMatch(/qemu-system-x86_64 is not on PATH.*bios\.bin not in \/usr\/share\/seabios/);
+    expect(sys.calls).toEqual([]);
+  });
+
+  it('treats a dynamically linked busybox as missing and asks for busybox-static', async () => {
+    const sys = host({ busybox: DYNAMIC_ELF, root: false });
+    const e = (await findOrInstallHostTools({ system: sys }).catch((x: unknown) => x)) as HostToolsMissingError;
+    expect(e).toBeInstanceOf(HostToolsMissingError);
+    expect(e.packages).toEqual(['busybox-static']);
+    expect(e.message).toMatch(/dynamically linked/);
+  });
+
+  it('as root, installs the missing packages non-interactively and reports progress', async () => {
+    const gone = ALL.filter(([p]) => p !== QEMU);
+    const sys = host({ without: gone.map(([p]) => p), handler: installing(gone) });
+    const msgs: string[] = [];
+    const tools = await findOrInstallHostTools({ system: sys, onProgress: (m) => msgs.push(m) });
+    expect(tools.busybox).toBe('/bin/busybox');
+    const install = sys.calls.find((c) => c.cmd === 'apt-get');
+    expect(install?.args).toEqual(['install', '-y', '--no-install-recommends', 'seabios', 'busybox-static']);
+    expect(install?.opts?.env).toEqual({ DEBIAN_FRONTEND: 'noninteractive' });
+    expect(msgs[0]).toMatch(/installing seabios, busybox-static/);
+  });
+
+  it('runs apt-get update once when apt cannot locate the packages, then retries', async () => {
+    const gone = ALL.filter(([p]) => p === QEMU);
+    const sys = host({ without: [QEMU], handler: installing(gone, { stderr: 'E: Unable to locate package qemu-system-x86' }) });
+    await expect(findOrInstallHostTools({ system: sys })).resolves.toMatchObject({ qemu: QEMU });
+    expect(sys.calls.filter((c) => c.cmd === 'apt-get').map((c) => c.args[0])).toEqual(['install', 'update', 'install']);
+  });
+
+  it('never installs over a path the caller gave, even as root', async () => {
+    const sys = host({ handler: installing([]) });
+    const e = await findOrInstallHostTools({ system: sys, qemu: '/opt/qemu/bin/qemu-system-x86_64' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HostToolsMissingError);
+    expect((e as Error).message).toMatch(/\/opt\/qemu\/bin\/qemu-system-x86_64 does not exist/);
+    expect(sys.calls).toEqual([]);
+  });
+
+  it('respects install: false', async () => {
+    const sys = host({ without: ['/bin/busybox'] });
+    await expect(findOrInstallHostTools({ system: sys, install: false })).rejects.toThrow(/Installing was disabled/);
+  });
+
+  it('fails clearly when packages are still missing after installing', async () => {
+    const sys = host({ without: ['/bin/busybox'], handler: installing([]) });
+    await expect(findOrInstallHostTools({ system: sys })).rejects.toThrow(/still missing after installing/);
+  });
+
+  it('rejects a qemu whose --version is not QEMU', async () => {
+    const sys = host({ handler: (cmd) => (cmd === QEMU ? ok('something else 1.0') : undefined) });
+    await expect(findOrInstallHostTools({ system: sys })).rejects.toThrow(/QEMU emulator version/);
+  });
+});
+
+describe('helpers', () => {
+  it('parseQemuVersion', () => {
+    expect(parseQemuVersion(VERSION)).toBe('7.2.22');
+    expect(parseQemuVersion('QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-1)')).toBe('10.0.2');
+    expect(parseQemuVersion('QEMU emulator version 5.2.0')).toBe('5.2.0');
+    expect(parseQemuVersion('nope')).toBeNull();
+  });
+
+  it('aptInstallCommand', () => {
+    expect(aptInstallCommand(['a', 'b'])).toBe('DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends a b');
+  });
+
+  it('elfLinkage tells static from dynamic by PT_INTERP', () => {
+    expect(elfLinkage(STATIC_ELF)).toBe('static');
+    expect(elfLinkage(DYNAMIC_ELF)).toBe('dynamic');
+    expect(elfLinkage(Buffer.from('#!/bin/sh\necho hi\n'.padEnd(80)))).toBe('not-elf');
+    expect(elfLinkage(STATIC_ELF.subarray(0, 70))).toBe('not-elf');
+  });
+
+  it.skipIf(!existsSync('/bin/dash'))('elfLinkage on a real dynamic binary', () => {
+    expect(elfLinkage(readFileSync('/bin/dash'))).toBe('dynamic');
+  });
+});
