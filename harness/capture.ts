@@ -13,7 +13,7 @@ import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
 import { buildInitramfs } from '../guests/initramfs.ts';
 import { parseBoot, type BootObservation, type Unobserved } from './parse/index.ts';
-import { DEFAULT_SEABIOS_DIR, findOrInstallHostTools, provisionKernel } from './provision/index.ts';
+import { resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
 import type { KeptLogs } from './errors.ts';
@@ -162,25 +162,21 @@ export class ToolchainUnavailableError extends Error {
   }
 }
 
-const sameVersion = (found: string, wanted: string) => found === wanted || found.startsWith(`${wanted}.`);
 
 /**
- * Default provisioning: the host's QEMU/SeaBIOS/busybox (harness/provision findOrInstallHostTools)
- * and Debian's cloud kernel (provisionKernel). Today that covers the host's own suite only, so a
- * toolchain naming other versions is an error here rather than a mislabelled observation.
+ * Default provisioning: any combination of the versions in reference/toolchain.ts. Another
+ * suite's QEMU runs through a wrapper from its unpacked packages; a SeaBIOS other than the
+ * QEMU's own is a directory holding only bios-256k.bin/bios.bin, passed as the first `-L`
+ * (so a config's `-bios bios.bin` also picks that suite's build); kernels come from each
+ * suite's cloud kernel (harness/provision/toolchain.ts resolveToolchain).
  */
 export async function provisionToolchain(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void } = {}): Promise<ProvisionedToolchain> {
-  const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
-  const host = await findOrInstallHostTools(progress);
-  if (!sameVersion(host.qemuVersion, toolchain.qemu)) throw new ToolchainUnavailableError('qemu', toolchain.qemu, host.qemuVersion);
-  const kernel = await provisionKernel({}, progress);
-  if (!sameVersion(kernel.release, toolchain.kernel)) throw new ToolchainUnavailableError('kernel', toolchain.kernel, kernel.release);
+  const r = await resolveToolchain(toolchain, opts.onProgress ? { onProgress: opts.onProgress } : {});
   return {
-    qemu: { binary: host.qemu },
-    // QEMU already searches the host's SeaBIOS directory; -L only for another one.
-    ...(host.seabiosDir !== DEFAULT_SEABIOS_DIR ? { seabiosDir: host.seabiosDir } : {}),
-    kernel: { image: kernel.vmlinuz, fwCfgModule: kernel.fwCfgModule, release: kernel.release },
-    busybox: host.busybox,
+    qemu: { binary: r.qemu.binary },
+    ...(r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
+    kernel: { image: r.kernel.vmlinuz, fwCfgModule: r.kernel.fwCfgModule, release: r.kernel.release },
+    busybox: r.busybox,
   };
 }
 

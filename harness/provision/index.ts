@@ -23,3 +23,30 @@ export {
 export { AptError, HostToolsMissingError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
 export { elfLinkage, type ElfLinkage } from './elf.ts';
 export { localSystem, type ProvisionSystem, type RunOptions, type RunResult } from './system.ts';
+export {
+  debianArchiveUri,
+  DEBIAN_SUITES,
+  ensureAptLists,
+  HOST_SUITE,
+  hostApt,
+  MIRROR_ENV,
+  parseDeb822Sources,
+  parseOneLineSources,
+  privateApt,
+  readHostAptSources,
+  type AptContext,
+  type AptSourceEntry,
+  type DebianSuite,
+} from './apt-env.ts';
+export { cachedSuiteQemu, provisionSuiteQemu, QEMU_PACKAGE, type SuiteQemu, type SuiteQemuOptions } from './suite-qemu.ts';
+export { cachedSuiteSeabios, provisionSeabios, SEABIOS_PACKAGE, type SuiteSeabios } from './seabios.ts';
+export {
+  resolveToolchain,
+  SUITE_COMPONENTS,
+  suiteOf,
+  ToolchainVersionMismatchError,
+  versionMatches,
+  type Component,
+  type ResolvedToolchain,
+  type ResolveToolchainOptions,
+} from './toolchain.ts';

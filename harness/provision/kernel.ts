@@ -8,11 +8,16 @@
 //   ./lib/modules/<release>/kernel/drivers/firmware/qemu_fw_cfg.ko, uncompressed (newer
 //   suites put modules under ./usr/lib/modules and may compress them; both are handled).
 // - The cloud kernel has CONFIG_FW_CFG_SYSFS=m (without CONFIG_FW_CFG_SYSFS_CMDLINE).
+// - Other suites (options.suite) go through a private apt root (apt-env.ts). Sid splits the kernel:
+//   linux-image-<release> is an empty package depending on linux-binary-<release>
+//   (./usr/lib/modules/<release>/vmlinuz), linux-modules-<release> (the .ko.xz) and
+//   linux-base-<release> (./usr/lib/modules/<release>/config); those are followed too.
 
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
+import { ensureAptLists, hostApt, HOST_SUITE, privateApt, type AptContext, type DebianSuite } from './apt-env.ts';
 import { cacheDir as defaultCacheDir, publishDir, readManifest, writeManifest } from './cache.ts';
 import { AptError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
@@ -43,6 +48,10 @@ export interface ProvisionKernelOptions {
   cacheDir?: string;
   onProgress?: (message: string) => void;
   system?: ProvisionSystem;
+  /** The Debian suite whose kernel to take; default (and HOST_SUITE) = the host's own apt. */
+  suite?: DebianSuite;
+  /** Apt to use instead of the suite's (tests). */
+  apt?: AptContext;
 }
 
 const MANIFEST_SCHEMA = 1;
@@ -58,6 +67,10 @@ interface KernelManifest {
   /** The member the module came from, e.g. ./lib/modules/…/qemu_fw_cfg.ko (records compression). */
   fwCfgModuleMember: string | null;
   fwCfgSysfs: 'm' | 'y' | 'unset' | null;
+  /** Every package the files came from (sid: image + binary + modules + base). */
+  packages?: { name: string; version: string }[];
+  /** Debian suite, null = the host's apt. */
+  suite?: string | null;
 }
 
 const isManifest = (v: unknown): v is KernelManifest => {
@@ -74,8 +87,13 @@ const isManifest = (v: unknown): v is KernelManifest => {
   );
 };
 
-const VMLINUZ_RE = /^\.\/boot\/vmlinuz-([^/]+)$/;
-const CONFIG_RE = /^\.\/boot\/config-([^/]+)$/;
+// ./boot/vmlinuz-<release> (≤ trixie) or ./usr/lib/modules/<release>/vmlinuz (sid's linux-binary-*).
+const VMLINUZ_RE = /^\.\/(?:boot\/vmlinuz-([^/]+)|usr\/lib\/modules\/([^/]+)\/vmlinuz)$/;
+const CONFIG_RE = /^\.\/(?:boot\/config-([^/]+)|usr\/lib\/modules\/([^/]+)\/config)$/;
+const releaseOf = (re: RegExp, m: string): string | undefined => {
+  const x = re.exec(m);
+  return x ? (x[1] ?? x[2]) : undefined;
+};
 const MODULE_RE = /^\.\/(?:usr\/)?lib\/modules\/([^/]+)\/kernel\/drivers\/firmware\/qemu_fw_cfg\.ko(\.xz|\.gz|\.zst)?$/;
 
 /** Member paths of a `dpkg-deb -c` listing (the last column; symlinks' " -> target" dropped). */
@@ -101,12 +119,12 @@ export interface KernelMembers {
 export function selectKernelMembers(members: readonly string[], source: string): KernelMembers {
   const vmlinuz = members.filter((m) => VMLINUZ_RE.test(m));
   if (vmlinuz.length !== 1) {
-    throw new KernelContentError(source, `expected one ./boot/vmlinuz-* in the package, found ${vmlinuz.length}`);
+    throw new KernelContentError(source, `expected one ./boot/vmlinuz-* (or ./usr/lib/modules/*/vmlinuz) in the package, found ${vmlinuz.length}`);
   }
   const vm = vmlinuz[0]!;
-  const release = VMLINUZ_RE.exec(vm)![1]!;
+  const release = releaseOf(VMLINUZ_RE, vm)!;
   const modules = members.filter((m) => MODULE_RE.exec(m)?.[1] === release);
-  const config = members.find((m) => CONFIG_RE.exec(m)?.[1] === release) ?? null;
+  const config = members.find((m) => releaseOf(CONFIG_RE, m) === release) ?? null;
   return { vmlinuz: vm, release, module: modules[0] ?? null, config };
 }
 
@@ -126,15 +144,16 @@ async function aptCache(
   sys: ProvisionSystem,
   progress: (m: string) => void,
   state: { updated: boolean },
+  apt: AptContext,
 ): Promise<{ stdout: string; ok: boolean; stderr: string; exitCode: number | undefined }> {
-  let r = await sys.run('apt-cache', args);
+  let r = await sys.run('apt-cache', [...apt.options, ...args]);
   const empty = (x: typeof r) => x.exitCode !== 0 || x.stdout.trim() === '' || /No packages found|Unable to locate/i.test(x.stderr);
-  if (empty(r) && !state.updated && sys.isRoot()) {
-    progress('apt knows nothing about the kernel package; running apt-get update');
+  if (empty(r) && !state.updated && apt.canUpdate(sys)) {
+    progress(`${apt.label} knows nothing about the kernel package; running apt-get update`);
     state.updated = true;
-    const u = await sys.run('apt-get', ['update'], { env: { DEBIAN_FRONTEND: 'noninteractive' }, onLine: (l) => progress(`apt: ${l}`) });
-    if (u.exitCode !== 0) fail('apt-get update', u, 'check the apt sources of this machine');
-    r = await sys.run('apt-cache', args);
+    const u = await apt.update(sys, progress);
+    if (u.exitCode !== 0) fail('apt-get update', u, `check the apt sources (${apt.label})`);
+    r = await sys.run('apt-cache', [...apt.options, ...args]);
   }
   return { ...r, ok: !empty(r) };
 }
@@ -154,24 +173,35 @@ export function parseImageDependency(depends: string): string | null {
   return null;
 }
 
+/** Sid's split packages (linux-binary/-modules/-base-<release>) that a linux-image-<release> depends on. */
+export function parseSplitKernelDependencies(depends: string): string[] {
+  const out: string[] = [];
+  for (const line of depends.split('\n')) {
+    const m = /^\s*\|?Depends:\s*(linux-(?:binary|modules|base)-\S*\d\S*)\s*$/.exec(line);
+    if (m?.[1] && !m[1].startsWith('<') && !out.includes(m[1])) out.push(m[1]);
+  }
+  return out;
+}
+
 async function resolvePackage(
   name: string,
   sys: ProvisionSystem,
   progress: (m: string) => void,
+  apt: AptContext,
 ): Promise<{ packageName: string; version: string }> {
   const state = { updated: false };
   const notFound = (why: string): never => {
     throw new KernelPackageNotFoundError(
       name,
-      `${why}. ${sys.isRoot() ? 'apt-get update did not help: check the package name and the apt sources' : 'run apt-get update as root, or check the name'} (e.g. apt-cache search linux-image cloud-amd64).`,
+      `${why}. ${apt.canUpdate(sys) ? 'apt-get update did not help: check the package name and the apt sources' : 'run apt-get update as root, or check the name'} (e.g. apt-cache search linux-image cloud-amd64).`,
     );
   };
   // A metapackage (no vmlinuz of its own) is followed to the linux-image-<release> it depends on.
-  const deps = await aptCache(['depends', name], sys, progress, state);
+  const deps = await aptCache(['depends', name], sys, progress, state, apt);
   if (!deps.ok) notFound('apt does not know it');
   const dep = parseImageDependency(deps.stdout);
   const image = dep !== null && dep !== name ? dep : name;
-  const policy = await aptCache(['policy', image], sys, progress, state);
+  const policy = await aptCache(['policy', image], sys, progress, state, apt);
   const v2 = policy.ok ? parseCandidate(policy.stdout) : null;
   if (v2 === null) notFound(image === name ? 'apt has no installable candidate for it' : `it depends on ${image}, which has no installable candidate`);
   if (image === name) return { packageName: name, version: v2! };
@@ -195,10 +225,19 @@ async function decompressModule(path: string, member: string, sys: ProvisionSyst
   }
 }
 
+async function aptFor(opts: ProvisionKernelOptions, sys: ProvisionSystem, progress: (m: string) => void): Promise<AptContext> {
+  if (opts.apt) return opts.apt;
+  if (opts.suite === undefined || opts.suite === HOST_SUITE) return hostApt;
+  const ctx = await privateApt(opts.suite, { system: sys, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
+  await ensureAptLists(ctx, sys, progress);
+  return ctx;
+}
+
 async function provisionDebian(name: string, opts: ProvisionKernelOptions): Promise<ProvisionedKernel> {
   const sys = opts.system ?? localSystem;
   const progress = opts.onProgress ?? (() => {});
-  const { packageName, version } = await resolvePackage(name, sys, progress);
+  const apt = await aptFor(opts, sys, progress);
+  const { packageName, version } = await resolvePackage(name, sys, progress, apt);
   const dir = join(opts.cacheDir ?? defaultCacheDir(), 'kernels', `${safeName(packageName)}_${safeName(version)}`);
 
   let manifest = await readManifest(dir, isManifest);
@@ -206,23 +245,37 @@ async function provisionDebian(name: string, opts: ProvisionKernelOptions): Prom
     progress(`kernel: reusing ${packageName} ${version} from ${dir}`);
   } else {
     await publishDir(dir, async (tmp) => {
-      progress(`kernel: downloading ${packageName}=${version}`);
-      const dl = await sys.run('apt-get', ['download', `${packageName}=${version}`], { cwd: tmp });
+      // Sid's linux-image-<release> is empty: its split packages are fetched alongside.
+      const split = parseSplitKernelDependencies((await sys.run('apt-cache', [...apt.options, 'depends', packageName])).stdout);
+      const wantedPkgs = [`${packageName}=${version}`, ...split];
+      progress(`kernel: downloading ${wantedPkgs.join(' ')}${apt.suite ? ` (${apt.suite})` : ''}`);
+      const dl = await sys.run('apt-get', [...apt.options, 'download', ...wantedPkgs], { cwd: tmp });
       if (dl.exitCode !== 0) {
         if (/Unable to locate|Can't find a source|not found/i.test(dl.stderr)) {
           throw new KernelPackageNotFoundError(`${packageName}=${version}`, `apt-get download could not find it: ${dl.stderr.trim()}`);
         }
-        fail(`apt-get download ${packageName}=${version}`, dl, 'downloading the kernel package failed');
+        fail(`apt-get download ${wantedPkgs.join(' ')}`, dl, 'downloading the kernel package failed');
       }
-      const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
-      if (debs.length !== 1) throw new ProvisionError(`apt-get download left ${debs.length} .deb files in ${tmp}`);
-      const deb = join(tmp, debs[0]!);
+      const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb')).sort();
+      if (debs.length !== wantedPkgs.length) throw new ProvisionError(`apt-get download left ${debs.length} .deb files in ${tmp}, expected ${wantedPkgs.length}`);
 
-      const ver = await sys.run('dpkg-deb', ['-f', deb, 'Version']);
-      if (ver.exitCode !== 0) fail(`dpkg-deb -f ${deb} Version`, ver, 'the downloaded package is unreadable');
-      const list = await sys.run('dpkg-deb', ['-c', deb]);
-      if (list.exitCode !== 0) fail(`dpkg-deb -c ${deb}`, list, 'the downloaded package is unreadable');
-      const members = selectKernelMembers(parseDebListing(list.stdout), `${packageName} ${version}`);
+      // Each member is looked up in whichever package carries it.
+      const owner = new Map<string, string>();
+      const packages: { name: string; version: string }[] = [];
+      let mainVersion: string | null = null;
+      for (const f of debs) {
+        const deb = join(tmp, f);
+        const fields = await sys.run('dpkg-deb', ['-f', deb, 'Package', 'Version']);
+        if (fields.exitCode !== 0) fail(`dpkg-deb -f ${deb}`, fields, 'the downloaded package is unreadable');
+        const pkg = /^Package:\s*(\S+)/m.exec(fields.stdout)?.[1] ?? f;
+        const ver = /^Version:\s*(\S+)/m.exec(fields.stdout)?.[1] ?? fields.stdout.trim();
+        packages.push({ name: pkg, version: ver });
+        if (pkg === packageName || mainVersion === null) mainVersion = ver;
+        const list = await sys.run('dpkg-deb', ['-c', deb]);
+        if (list.exitCode !== 0) fail(`dpkg-deb -c ${deb}`, list, 'the downloaded package is unreadable');
+        for (const m of parseDebListing(list.stdout)) if (!owner.has(m)) owner.set(m, deb);
+      }
+      const members = selectKernelMembers([...owner.keys()], `${wantedPkgs.join(' + ')}`);
       progress(
         `kernel: ${basename(members.vmlinuz)}, module ${members.module ?? '(none in package)'}, release ${members.release}`,
       );
@@ -230,8 +283,11 @@ async function provisionDebian(name: string, opts: ProvisionKernelOptions): Prom
       const wanted = [members.vmlinuz, members.module, members.config].filter((m): m is string => m !== null);
       const x = join(tmp, 'x');
       await mkdir(x);
-      const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...wanted]]);
-      if (ex.exitCode !== 0) fail(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex, 'extracting vmlinuz and the module failed');
+      for (const deb of new Set(wanted.map((m) => owner.get(m)!))) {
+        const mine = wanted.filter((m) => owner.get(m) === deb);
+        const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...mine]]);
+        if (ex.exitCode !== 0) fail(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex, 'extracting vmlinuz and the module failed');
+      }
 
       await rename(join(x, members.vmlinuz), join(tmp, 'vmlinuz'));
       let fwCfgModule: string | null = null;
@@ -242,18 +298,20 @@ async function provisionDebian(name: string, opts: ProvisionKernelOptions): Prom
       let fwCfgSysfs: KernelManifest['fwCfgSysfs'] = null;
       if (members.config) fwCfgSysfs = fwCfgSysfsSetting(await readFile(join(x, members.config), 'utf8'));
 
-      // Only the two files the guest needs are kept; the .deb and the extract tree go.
+      // Only the files the guest needs are kept; the .debs and the extract tree go.
       await rm(x, { recursive: true, force: true });
-      await rm(deb, { force: true });
+      for (const f of debs) await rm(join(tmp, f), { force: true });
       const m: KernelManifest = {
         schema: MANIFEST_SCHEMA,
         packageName,
-        packageVersion: ver.stdout.trim(),
+        packageVersion: mainVersion ?? version,
         release: members.release,
         vmlinuz: 'vmlinuz',
         fwCfgModule,
         fwCfgModuleMember: members.module,
         fwCfgSysfs,
+        packages,
+        suite: apt.suite,
       };
       // The manifest is written last: an entry without it is never taken as cached.
       await writeManifest(tmp, m);

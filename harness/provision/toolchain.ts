@@ -1,0 +1,130 @@
+// Every component of any toolchain: which Debian suite provides each version, and the one
+// function that provisions a (qemu, seabios, kernel) combination from those suites.
+
+import type { KernelVersion, QemuVersion, SeabiosVersion, Toolchain } from '../../reference/toolchain.ts';
+import { DEBIAN_SUITES, HOST_SUITE, type DebianSuite } from './apt-env.ts';
+import { cacheDir as defaultCacheDir } from './cache.ts';
+import { ProvisionError } from './errors.ts';
+import { DEFAULT_SEABIOS_DIR, findOrInstallHostTools, type HostTools } from './host-tools.ts';
+import { provisionKernel, type ProvisionedKernel } from './kernel.ts';
+import { provisionSeabios, type SuiteSeabios } from './seabios.ts';
+import { provisionSuiteQemu, type SuiteQemu } from './suite-qemu.ts';
+import type { ProvisionSystem } from './system.ts';
+
+/** Which suite ships which version (shared/design.md, "Versions that matter"). */
+export const SUITE_COMPONENTS: Record<DebianSuite, { qemu: QemuVersion; seabios: SeabiosVersion; kernel: KernelVersion }> = {
+  bullseye: { qemu: '5.2', seabios: '1.14.0', kernel: '5.10' },
+  bookworm: { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' },
+  trixie: { qemu: '10.0', seabios: '1.16.3', kernel: '6.12' },
+  sid: { qemu: '11.1', seabios: '1.17.0', kernel: '7.2' },
+};
+
+export type Component = 'qemu' | 'seabios' | 'kernel';
+
+export function suiteOf(component: Component, version: string): DebianSuite {
+  const s = DEBIAN_SUITES.find((x) => SUITE_COMPONENTS[x][component] === version);
+  if (s === undefined) throw new ProvisionError(`no Debian suite provides ${component} ${version}; known: ${DEBIAN_SUITES.map((x) => SUITE_COMPONENTS[x][component]).join(', ')}`);
+  return s;
+}
+
+/** The archive moved on (e.g. sid now ships QEMU 11.2): never run it under the old name. */
+export class ToolchainVersionMismatchError extends ProvisionError {
+  constructor(
+    readonly component: Component,
+    readonly wanted: string,
+    readonly found: string,
+    readonly suite: DebianSuite,
+  ) {
+    super(`${component} ${wanted} was asked for, Debian ${suite} now provides ${found}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the profiles, or pass the binary explicitly`);
+    this.name = 'ToolchainVersionMismatchError';
+  }
+}
+
+/** "7.2.22" is 7.2; "1.16.2-1" is 1.16.2; "6.12.107+deb13-cloud-amd64" is 6.12. */
+export function versionMatches(component: Component, found: string, wanted: string): boolean {
+  const esc = wanted.replace(/\./g, '\\.');
+  if (component === 'seabios') return new RegExp(`^(?:\\d+:)?${esc}(?:$|[-+~])`).test(found);
+  return new RegExp(`^(?:\\d+:)?${esc}(?:$|[.+~-])`).test(found);
+}
+
+export interface ResolvedToolchain {
+  toolchain: Toolchain;
+  qemu: {
+    suite: DebianSuite;
+    /** qemu-system-x86_64, or the wrapper that runs another suite's from its root. */
+    binary: string;
+    /** e.g. "10.0.13". */
+    version: string;
+    /** Debian package version; null for the host's (not asked). */
+    packageVersion: string | null;
+    /** Set for another suite's QEMU. */
+    suiteRoot: SuiteQemu | null;
+  };
+  seabios: {
+    suite: DebianSuite;
+    /** True when it is the QEMU's own suite's SeaBIOS (QEMU finds it by itself: no -L, no -bios). */
+    qemuOwn: boolean;
+    /** Directory with only bios-256k.bin and bios.bin, to pass as the first -L; null when qemuOwn. */
+    dir: string | null;
+    /** Path of bios-256k.bin for `-bios` (the QEMU's own when qemuOwn). */
+    image: string;
+    packageVersion: string | null;
+  };
+  kernel: ProvisionedKernel & { suite: DebianSuite };
+  busybox: string;
+}
+
+export interface ResolveToolchainOptions {
+  cacheDir?: string;
+  onProgress?: (m: string) => void;
+  system?: ProvisionSystem;
+  refresh?: boolean;
+  /** Host tools already found (saves the probe when provisioning many toolchains). */
+  hostTools?: HostTools;
+}
+
+/** Provisions every component of `toolchain` (any combination), downloading what is not cached. */
+export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolchainOptions = {}): Promise<ResolvedToolchain> {
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  const common = {
+    cacheDir,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.system ? { system: opts.system } : {}),
+  };
+  const refresh = opts.refresh ?? false;
+  // The host's QEMU/SeaBIOS/busybox: busybox is always the host's (static, suite-independent).
+  const host = opts.hostTools ?? (await findOrInstallHostTools(common));
+
+  const qSuite = suiteOf('qemu', toolchain.qemu);
+  let qemu: ResolvedToolchain['qemu'];
+  if (qSuite === HOST_SUITE) {
+    if (!versionMatches('qemu', host.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, host.qemuVersion, qSuite);
+    qemu = { suite: qSuite, binary: host.qemu, version: host.qemuVersion, packageVersion: null, suiteRoot: null };
+  } else {
+    const r = await provisionSuiteQemu(qSuite, { ...common, refresh });
+    if (!versionMatches('qemu', r.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, r.qemuVersion, qSuite);
+    qemu = { suite: qSuite, binary: r.binary, version: r.qemuVersion, packageVersion: r.packageVersion, suiteRoot: r };
+  }
+
+  const sSuite = suiteOf('seabios', toolchain.seabios);
+  let seabios: ResolvedToolchain['seabios'];
+  const own = sSuite === qSuite;
+  if (own && qemu.suiteRoot === null) {
+    seabios = { suite: sSuite, qemuOwn: true, dir: null, image: `${host.seabiosDir}/bios-256k.bin`, packageVersion: null };
+    if (host.seabiosDir !== DEFAULT_SEABIOS_DIR) seabios.dir = host.seabiosDir;
+  } else if (own && qemu.suiteRoot !== null) {
+    const pkg = qemu.suiteRoot.packages.find((p) => p.name === 'seabios');
+    if (pkg && !versionMatches('seabios', pkg.version, toolchain.seabios)) throw new ToolchainVersionMismatchError('seabios', toolchain.seabios, pkg.version, sSuite);
+    seabios = { suite: sSuite, qemuOwn: true, dir: null, image: `${qemu.suiteRoot.root}/usr/share/seabios/bios-256k.bin`, packageVersion: pkg?.version ?? null };
+  } else {
+    const s: SuiteSeabios = await provisionSeabios(sSuite, { ...common, refresh });
+    if (!versionMatches('seabios', s.packageVersion, toolchain.seabios)) throw new ToolchainVersionMismatchError('seabios', toolchain.seabios, s.packageVersion, sSuite);
+    seabios = { suite: sSuite, qemuOwn: false, dir: s.dir, image: s.image, packageVersion: s.packageVersion };
+  }
+
+  const kSuite = suiteOf('kernel', toolchain.kernel);
+  const k = await provisionKernel({}, { ...common, suite: kSuite });
+  if (!versionMatches('kernel', k.release, toolchain.kernel)) throw new ToolchainVersionMismatchError('kernel', toolchain.kernel, k.release, kSuite);
+
+  return { toolchain, qemu, seabios, kernel: { ...k, suite: kSuite }, busybox: host.busybox };
+}
