@@ -1,6 +1,18 @@
 import type { Command } from 'commander';
+import { register as registerRun } from './run.ts';
+import { register as registerCheck } from './check.ts';
+import { register as registerSnapshots } from './snapshots.ts';
+import { register as registerCapture } from './capture.ts';
+import { register as registerPredict } from './predict.ts';
+import { register as registerToolchain } from './toolchain.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
   void program;
+  registerRun(program);
+  registerCheck(program);
+  registerSnapshots(program);
+  registerCapture(program);
+  registerPredict(program);
+  registerToolchain(program);
 }

@@ -1,0 +1,84 @@
+// `e820 check [--json] [--append ARGS] [--qemu V --seabios V --kernel V] -- <qemu args>`
+// One ad-hoc cell from a command line: predict, boot, compare, print the verdict.
+// Exit: 0 pass, 1 fail, 2 error.
+
+import type { Command } from 'commander';
+import { BASELINE_TOOLCHAIN, toolchainLabel } from '../../../reference/toolchain.ts';
+import { formatVerdict } from '../../matrix/compare.ts';
+import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
+import { runCell, type CellResult } from '../../matrix/runner.ts';
+import type { Cell } from '../../matrix/schema.ts';
+import { exitCodeOf } from '../../matrix/verdict.ts';
+import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
+
+export interface CheckOptions extends VersionFlags {
+  json?: boolean;
+  append?: string;
+  keepLogs?: string;
+  timeout?: string;
+}
+
+export function adhocCell(qemuArgs: string[], append: string | undefined, flags: VersionFlags): Cell {
+  if (qemuArgs.length === 0) throw Object.assign(new Error('no QEMU arguments: e820 check -- -M q35 -m 2G'), { exitCode: 2 });
+  const toolchain = toolchainOverride(flags) ?? BASELINE_TOOLCHAIN;
+  return {
+    matrix: 'check',
+    file: '(command line)',
+    index: 0,
+    id: 'adhoc',
+    qemu: qemuArgs,
+    append: append ?? null,
+    toolchains: [toolchain],
+    note: null,
+    timeoutSeconds: null,
+    line: 0,
+  };
+}
+
+export function formatCellResult(r: CellResult): string {
+  const lines = [`${r.argv.join(' ')}  [${toolchainLabel(r.toolchain)}]`];
+  if (r.verdict) lines.push(formatVerdict(r.verdict));
+  if (r.versions) lines.push(`versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
+  lines.push(`time: predict ${r.timings.predictMs} ms, capture ${r.timings.captureMs} ms`);
+  if (r.logsDir) lines.push(`logs: ${r.logsDir}`);
+  return lines.join('\n');
+}
+
+export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {
+  const cell = adhocCell(qemuArgs, opts.append, opts);
+  const run = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
+  const d = deps ?? (await realDeps());
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
+  process.on('SIGINT', onSigint);
+  try {
+    await provisionAll(d, [run], (m) => process.stderr.write(`provision: ${m}\n`));
+    const result = await runCell(run, d, {
+      signal: controller.signal,
+      ...(opts.keepLogs ? { logsRoot: opts.keepLogs } : {}),
+      ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+      ...(opts.json ? {} : { onProgress: (m: string) => process.stderr.write(`  ${m}\n`) }),
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCellResult(result)}\n`);
+    return exitCodeOf([result.outcome]);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('check')
+    .description('predict, boot and compare one ad-hoc configuration: e820 check -- -M q35 -m 2G')
+    .argument('[qemuArgs...]', 'QEMU arguments, after --')
+    .option('--json', 'print the cell result as JSON')
+    .option('--append <ARGS>', 'kernel arguments (memmap=, mem=, …)')
+    .option('--qemu <V>', 'QEMU version (default: baseline)')
+    .option('--seabios <V>', 'SeaBIOS version (default: baseline)')
+    .option('--kernel <V>', 'Linux version (default: baseline)')
+    .option('--keep-logs <DIR>', 'keep the boot logs under DIR')
+    .option('--timeout <SECONDS>', 'boot deadline (default: the harness\'s)')
+    .action(async (qemuArgs: string[], opts: CheckOptions) => {
+      process.exitCode = await checkCommand(qemuArgs, opts);
+    });
+}

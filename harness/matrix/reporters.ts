@@ -1,0 +1,165 @@
+// What a run leaves behind: results.json (everything, per cell and per layer), junit.xml (one
+// testcase per cell, for CI), and the summary table printed at the end.
+
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { formatVerdict } from './compare.ts';
+import type { CellResult, RunSummary } from './runner.ts';
+import { exitCodeOf } from './verdict.ts';
+
+export interface RunInfo {
+  startedAt: string;
+  matrices: string[];
+  shard: { index: number; count: number } | null;
+  jobs: number;
+  command: string[];
+}
+
+export interface Totals {
+  cells: number;
+  pass: number;
+  fail: number;
+  error: number;
+  notRun: number;
+}
+
+export function totalsOf(results: readonly CellResult[]): Totals {
+  const t: Totals = { cells: results.length, pass: 0, fail: 0, error: 0, notRun: 0 };
+  for (const r of results) {
+    if (r.outcome === 'not-run') t.notRun++;
+    else t[r.outcome]++;
+  }
+  return t;
+}
+
+export function resultsJson(info: RunInfo, summary: RunSummary | { results: CellResult[]; interrupted: boolean; wallMs: number }, finished: boolean): unknown {
+  const totals = totalsOf(summary.results);
+  const ran = totals.pass + totals.fail + totals.error;
+  return {
+    schema: 1,
+    ...info,
+    finished,
+    interrupted: summary.interrupted,
+    wallMs: summary.wallMs,
+    host: { cpus: cpus().length, node: process.version, platform: process.platform },
+    totals,
+    cellsPerMinute: summary.wallMs > 0 ? Math.round((ran / (summary.wallMs / 60_000)) * 10) / 10 : null,
+    exitCode: exitCodeOf(summary.results.map((r) => r.outcome)),
+    cells: summary.results,
+  };
+}
+
+/** XML 1.0 forbids most control characters even escaped; logs can carry them. */
+export function xmlEscape(text: string): string {
+  return text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+export function junitXml(results: readonly CellResult[], wallMs: number): string {
+  const byMatrix = new Map<string, CellResult[]>();
+  for (const r of results) byMatrix.set(r.matrix, [...(byMatrix.get(r.matrix) ?? []), r]);
+  const all = totalsOf(results);
+  const out = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="e820-conformance" tests="${all.cells}" failures="${all.fail}" errors="${all.error}" skipped="${all.notRun}" time="${seconds(wallMs)}">`,
+  ];
+  for (const [matrix, rs] of byMatrix) {
+    const t = totalsOf(rs);
+    const time = rs.reduce((s, r) => s + r.timings.totalMs, 0);
+    out.push(`  <testsuite name="${xmlEscape(matrix)}" tests="${t.cells}" failures="${t.fail}" errors="${t.error}" skipped="${t.notRun}" time="${seconds(time)}">`);
+    for (const r of rs) {
+      const name = xmlEscape(r.key.slice(matrix.length + 1));
+      const open = `    <testcase classname="e820.${xmlEscape(matrix)}.${xmlEscape(r.toolchainLabel)}" name="${name}" time="${seconds(r.timings.totalMs)}"`;
+      const v = r.verdict;
+      if (r.outcome === 'pass' || !v) {
+        out.push(r.outcome === 'not-run' ? `${open}>\n      <skipped message="not run: the run was interrupted"/>\n    </testcase>` : `${open}/>`);
+      } else if (v.outcome === 'fail') {
+        out.push(
+          `${open}>`,
+          `      <failure message="${xmlEscape(`first divergence at ${v.first.layer} layer: ${v.first.summary}`)}" type="${xmlEscape(v.first.field)}">${xmlEscape(formatVerdict(v))}</failure>`,
+          '    </testcase>',
+        );
+      } else if (v.outcome === 'error') {
+        out.push(
+          `${open}>`,
+          `      <error message="${xmlEscape(v.error.message.split('\n')[0] ?? '')}" type="${xmlEscape(v.error.kind)}">${xmlEscape(v.error.message)}</error>`,
+          '    </testcase>',
+        );
+      } else out.push(`${open}/>`);
+    }
+    out.push('  </testsuite>');
+  }
+  out.push('</testsuites>', '');
+  return out.join('\n');
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  // Written after every cell: a rename keeps a reader (or a second Ctrl-C) from seeing half a file.
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export async function writeResults(
+  dir: string,
+  info: RunInfo,
+  summary: { results: CellResult[]; interrupted: boolean; wallMs: number },
+  finished: boolean,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeAtomic(join(dir, 'results.json'), `${JSON.stringify(resultsJson(info, summary, finished), null, 2)}\n`);
+  await writeAtomic(join(dir, 'junit.xml'), junitXml(summary.results, summary.wallMs));
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** One row per cell: outcome, where it diverged or why it errored, counts, time. */
+export function summaryTable(results: readonly CellResult[], wallMs: number, interrupted: boolean): string {
+  // Cells an interrupt kept from starting are counted in the totals, not listed one by one.
+  const rows = results.filter((r) => r.outcome !== 'not-run').map((r) => {
+    const v = r.verdict;
+    const detail =
+      v?.outcome === 'fail'
+        ? `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`
+        : v?.outcome === 'error'
+          ? `${v.error.kind}: ${v.error.message.split('\n')[0]}`
+          : '';
+    const counts = v && 'counts' in v && v.counts ? `${v.counts.compared}/${v.counts.excludedByRule}` : '';
+    return [r.key, r.outcome.toUpperCase(), counts, formatDuration(r.timings.totalMs), detail.slice(0, 100)];
+  });
+  const head = ['cell', 'outcome', 'cmp/excl', 'time', 'first divergence / error'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : pad(c, widths[i]!))).join('  ').trimEnd();
+  const t = totalsOf(results);
+  const ran = t.pass + t.fail + t.error;
+  const perMinute = wallMs > 0 ? (ran / (wallMs / 60_000)).toFixed(1) : '–';
+  return [
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `${t.cells} cells: ${t.pass} pass, ${t.fail} fail, ${t.error} error${t.notRun ? `, ${t.notRun} not run` : ''}` +
+      ` — wall ${formatDuration(wallMs)}, ${perMinute} cells/min${interrupted ? ' — INTERRUPTED' : ''}`,
+  ].join('\n');
+}

@@ -1,0 +1,256 @@
+// Runs cells: predict (pure, cheap), capture (boots QEMU), compare. A bounded pool, one
+// AbortSignal for the whole run: once it fires no new cell starts, running captures are
+// aborted (capture's teardown kills QEMU), and every finished cell's result is kept.
+
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { QemuRefusal } from '../../reference/stages.ts';
+import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
+import { compareReports } from './compare.ts';
+import { diffLines, renderDiff } from './diff.ts';
+import type { MatrixDeps, ObservationLike } from './deps.ts';
+import { cellArgv, type CellRun } from './schema.ts';
+import type { Verdict } from './verdict.ts';
+
+export interface CellResult {
+  key: string;
+  matrix: string;
+  id: string;
+  index: number;
+  note: string | null;
+  toolchain: Toolchain;
+  toolchainLabel: string;
+  /** The cell's argv (QEMU args, plus -append when it has kernel args). */
+  argv: string[];
+  outcome: Verdict['outcome'] | 'not-run';
+  verdict: Verdict | null;
+  /** Component versions as the harness found them (qemu --version, SeaBIOS banner, uname -r). */
+  versions: Record<string, unknown> | null;
+  /** The full QEMU argv the harness ran (observation.meta.argv). */
+  qemuArgv: readonly string[] | null;
+  timings: { startedAt: string | null; predictMs: number; captureMs: number; totalMs: number; bootWallMs: number | null };
+  logsDir: string | null;
+  /** Harness warnings (e.g. the guest saw a different kernel command line). */
+  warnings: string[];
+}
+
+export interface RunCellOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Root for kept logs; the cell's logs go to `<logsRoot>/<matrix>/<id…>`. */
+  logsRoot?: string;
+  onProgress?: (msg: string) => void;
+}
+
+function errorVerdict(kind: string, message: string): Verdict {
+  return { outcome: 'error', error: { kind, message } };
+}
+
+function errorKind(err: unknown): string {
+  return err instanceof Error ? err.name : 'Error';
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function notRunResult(run: CellRun): CellResult {
+  return {
+    key: run.key,
+    matrix: run.cell.matrix,
+    id: run.cell.id,
+    index: run.cell.index,
+    note: run.cell.note,
+    toolchain: run.toolchain,
+    toolchainLabel: toolchainLabel(run.toolchain),
+    argv: cellArgv(run.cell),
+    outcome: 'not-run',
+    verdict: null,
+    versions: null,
+    qemuArgv: null,
+    timings: { startedAt: null, predictMs: 0, captureMs: 0, totalMs: 0, bootWallMs: null },
+    logsDir: null,
+    warnings: [],
+  };
+}
+
+export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOptions = {}): Promise<CellResult> {
+  const result = notRunResult(run);
+  const t0 = performance.now();
+  result.timings.startedAt = new Date().toISOString();
+  const finish = (verdict: Verdict, obs?: ObservationLike): CellResult => {
+    result.verdict = verdict;
+    result.outcome = verdict.outcome;
+    result.timings.totalMs = Math.round(performance.now() - t0);
+    if (obs?.meta) {
+      const m = obs.meta;
+      result.versions = { qemu: m.qemuVersion ?? null, seabios: m.seabiosBanner ?? null, seabiosImage: m.seabiosImage ?? null, kernel: m.kernelRelease ?? null, accel: m.accel ?? null };
+      result.warnings = [...(m.warnings ?? [])];
+      result.qemuArgv = obs.meta.argv ?? null;
+      result.timings.bootWallMs = typeof obs.meta.wallMs === 'number' ? obs.meta.wallMs : null;
+    }
+    return result;
+  };
+
+  let config;
+  try {
+    config = deps.parseArgs(result.argv, run.toolchain.qemu);
+  } catch (err) {
+    // A cell the command-line parser rejects is a broken cell, not a conformance failure.
+    if (errorKind(err) === 'MissingModuleError') return finish(errorVerdict(errorKind(err), errorMessage(err)));
+    return finish(errorVerdict(`BadCell/${errorKind(err)}`, `${run.cell.matrix}.yaml cell ${run.cell.index} (id ${JSON.stringify(run.cell.id)}): ${errorMessage(err)}`));
+  }
+
+  let prediction;
+  let refusal: string | null = null;
+  const tp = performance.now();
+  try {
+    prediction = deps.predict(config, run.toolchain);
+  } catch (err) {
+    if (err instanceof QemuRefusal || errorKind(err) === 'QemuRefusal') refusal = (err as { qemuMessage?: string }).qemuMessage ?? errorMessage(err);
+    else return finish(errorVerdict(errorKind(err) === 'MissingModuleError' ? errorKind(err) : `Model/${errorKind(err)}`, errorMessage(err)));
+  }
+  result.timings.predictMs = Math.round(performance.now() - tp);
+
+  if (options.signal?.aborted) return finish(errorVerdict('Aborted', 'the run was interrupted before this cell booted'));
+
+  const logsDir = options.logsRoot ? join(options.logsRoot, run.cell.matrix, run.key.slice(run.cell.matrix.length + 1)) : undefined;
+  result.logsDir = logsDir ?? null;
+  // A cell's own deadline can only lengthen the run-wide one (--timeout), never shorten it.
+  const cellTimeoutMs = run.cell.timeoutSeconds !== null ? run.cell.timeoutSeconds * 1000 : undefined;
+  const timeoutMs = cellTimeoutMs !== undefined ? Math.max(cellTimeoutMs, options.timeoutMs ?? 0) : options.timeoutMs;
+  const tc = performance.now();
+  let observation: ObservationLike;
+  try {
+    observation = await deps.capture(config, run.toolchain, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(logsDir ? { keepLogsDir: logsDir } : {}),
+      qemuArgs: result.argv,
+      label: run.cell.id,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+  } catch (err) {
+    result.timings.captureMs = Math.round(performance.now() - tc);
+    if (refusal !== null && errorKind(err) === 'QemuLaunchError') {
+      // Both refuse: conformance holds when QEMU printed exactly what the model says it prints.
+      const expected = refusalLines(refusal);
+      const observed = qemuErrorLines((err as { context?: { stderr?: string } }).context?.stderr ?? errorMessage(err));
+      if (expected.join('\n') === observed.join('\n')) {
+        return finish({ outcome: 'pass', fields: [], counts: { compared: observed.length, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [] } });
+      }
+      return finish(refusalFail(expected, observed, 'both refuse, with different messages'));
+    }
+    if (options.signal?.aborted) return finish(errorVerdict('Aborted', `the run was interrupted during the boot (${errorMessage(err)})`));
+    return finish(errorVerdict(errorKind(err), errorMessage(err)));
+  }
+  result.timings.captureMs = Math.round(performance.now() - tc);
+  if (refusal !== null) return finish(refusalFail(refusalLines(refusal), ['(QEMU started and the guest booted)'], 'the model says QEMU refuses this configuration; the machine booted it'), observation);
+  return finish(
+    compareReports({
+      expected: prediction!.report,
+      observed: observation.report,
+      unobserved: observation.unobserved,
+      isE820IomemLine: deps.isE820IomemLine,
+    }),
+    observation,
+  );
+}
+
+/** The model's refusal as QEMU prints it: message, then hint lines. */
+function refusalLines(message: string): string[] {
+  return message.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+}
+
+/** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
+function qemuErrorLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
+    .filter((l) => l !== '' && !l.startsWith('warning: ') && !l.startsWith('terminating on signal'));
+}
+
+function refusalFail(expected: string[], observed: string[], summary: string): Verdict {
+  return {
+    outcome: 'fail',
+    first: {
+      layer: 'qemu',
+      field: 'qemu.refusal',
+      summary: `qemu.refusal: ${summary}`,
+      diff: renderDiff(diffLines(expected, observed), { expected: 'expected (model)   qemu.refusal', observed: 'observed (machine) qemu.refusal' }),
+    },
+    fields: [],
+    counts: { compared: 0, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [] },
+  };
+}
+
+export interface RunMatrixOptions {
+  /** Concurrent boots; default: number of cores. */
+  jobs?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  logsRoot?: string;
+  onStart?: (run: CellRun) => void;
+  onDone?: (result: CellResult) => void;
+  onProgress?: (run: CellRun, msg: string) => void;
+}
+
+export interface RunSummary {
+  results: CellResult[];
+  interrupted: boolean;
+  wallMs: number;
+  jobs: number;
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export async function runMatrix(runs: readonly CellRun[], deps: MatrixDeps, options: RunMatrixOptions = {}): Promise<RunSummary> {
+  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
+  const results: CellResult[] = runs.map(notRunResult);
+  const t0 = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < runs.length && !options.signal?.aborted) {
+      const i = next++;
+      const run = runs[i]!;
+      options.onStart?.(run);
+      const r = await runCell(run, deps, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.logsRoot ? { logsRoot: options.logsRoot } : {}),
+        ...(options.onProgress ? { onProgress: (m: string) => options.onProgress!(run, m) } : {}),
+      }).catch((err: unknown): CellResult => {
+        // runCell catches everything it expects; this is a bug guard so one cell cannot sink the run.
+        const failed = notRunResult(run);
+        failed.outcome = 'error';
+        failed.verdict = errorVerdict(`Internal/${errorKind(err)}`, errorMessage(err));
+        return failed;
+      });
+      results[i] = r;
+      options.onDone?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, runs.length)) }, worker));
+  return { results, interrupted: options.signal?.aborted ?? false, wallMs: Math.round(performance.now() - t0), jobs };
+}
+
+/** A FIFO limiter: at most `n` tasks run at once (vitest's per-cell tests share one). */
+export function createLimiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const release = (): void => {
+    active--;
+    queue.shift()?.();
+  };
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
+}

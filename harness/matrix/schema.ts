@@ -1,0 +1,296 @@
+// Matrix files (suites/matrix/*.yaml): the declarative list of cells the conformance run boots.
+//
+//   description: free text (optional)
+//   toolchains:                       # optional file default; default: the baseline toolchain
+//     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1" }
+//   cells:
+//     - id: q35-4G-mrb2G              # stable, readable, unique within the file; used as a file name
+//       qemu: -M q35,max-ram-below-4g=2G -m 4G
+//       append: memmap=1M$0x50000000  # optional kernel arguments (the harness adds its own in front)
+//       toolchains: [...]             # optional, overrides the file default
+//       note: why this cell exists     # optional
+//       timeout: 120                   # optional boot deadline in seconds (slow cells only)
+//
+// `qemu` is either a YAML list of argv strings (exact, nothing is split) or one string split
+// shell-like: whitespace separates, '…' and "…" quote, backslash escapes. There is NO variable
+// or glob expansion, so `$` and `*` are literal (memmap=1M$0x50000000 needs no quoting).
+//
+// Validation is zod (never hand checks); every error names the file, the cell (index and id),
+// the field and the line.
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { z } from 'zod';
+import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+
+/** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
+const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+const MAX_ID_LENGTH = 80;
+
+const ToolchainSchema = z
+  .object({
+    qemu: z.string().optional(),
+    seabios: z.string().optional(),
+    kernel: z.string().optional(),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    try {
+      toolchainOf(spec);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+    }
+  });
+
+const CellSchema = z
+  .object({
+    id: z
+      .string()
+      .max(MAX_ID_LENGTH)
+      .regex(CELL_ID, 'must be letters, digits and . _ + - (no spaces or slashes), starting with a letter or digit'),
+    qemu: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+    append: z.string().optional(),
+    toolchains: z.array(ToolchainSchema).min(1).optional(),
+    note: z.string().optional(),
+    /** Boot deadline in seconds for a cell known to be slow (e.g. -smp 64 under TCG). */
+    timeout: z.number().int().positive().max(3600).optional(),
+  })
+  .strict();
+
+const MatrixSchema = z
+  .object({
+    description: z.string().optional(),
+    toolchains: z.array(ToolchainSchema).min(1).optional(),
+    cells: z.array(CellSchema).min(1),
+  })
+  .strict();
+
+export interface Cell {
+  /** The matrix's name: the file name without `.yaml`. */
+  matrix: string;
+  file: string;
+  index: number;
+  id: string;
+  /** QEMU argv as the user wrote it (before `-append`). */
+  qemu: string[];
+  append: string | null;
+  toolchains: Toolchain[];
+  note: string | null;
+  /** Boot deadline (seconds) the cell asks for; null = the harness default. */
+  timeoutSeconds: number | null;
+  /** 1-based line of the cell in its file (0 when built from a command line). */
+  line: number;
+}
+
+export class MatrixFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${file}: invalid matrix file:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'MatrixFileError';
+  }
+}
+
+/** Splits one string like a POSIX shell would into words, without any expansion. */
+export function splitShellLike(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\') {
+      if (i + 1 >= text.length) throw new Error('trailing backslash');
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (quote !== null) throw new Error(`unterminated ${quote} quote`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** Quotes argv words for display so that splitShellLike(shellJoin(w)) deep-equals w. */
+export function shellJoin(words: readonly string[]): string {
+  return words.map((w) => (/^[A-Za-z0-9_@%+=:,./$#!-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function toolchainKey(t: Toolchain): string {
+  return `${t.qemu}/${t.seabios}/${t.kernel}`;
+}
+
+/** Parses a matrix file's text. `file` is only used in messages and to name the matrix. */
+export function parseMatrix(text: string, file: string): Cell[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new MatrixFileError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${pos ? `line ${pos.line} col ${pos.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  // An empty file parses to null: report it as a file missing `cells`.
+  const data: unknown = doc.toJS() ?? {};
+  const lineOf = (path: readonly PropertyKey[]): number | null => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n) as unknown[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return null;
+  };
+  const rawCells = (data as { cells?: unknown } | null)?.cells;
+  const cellLabel = (index: number): string => {
+    const id = Array.isArray(rawCells) ? (rawCells[index] as { id?: unknown } | undefined)?.id : undefined;
+    return `cell ${index}${typeof id === 'string' ? ` (id ${JSON.stringify(id)})` : ' (no id)'}`;
+  };
+
+  const parsed = MatrixSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new MatrixFileError(
+      file,
+      parsed.error.issues.map((issue) => {
+        const path = issue.path;
+        const line = lineOf(path);
+        const where: string[] = [];
+        if (line !== null) where.push(`line ${line}`);
+        let rest = path;
+        if (path[0] === 'cells' && typeof path[1] === 'number') {
+          where.push(cellLabel(path[1]));
+          rest = path.slice(2);
+        }
+        const field = rest.map(String).join('.');
+        if (issue.code === 'unrecognized_keys') {
+          return `${where.join(': ')}${where.length ? ': ' : ''}unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+        }
+        return `${where.join(': ')}${where.length ? ': ' : ''}field ${field ? JSON.stringify(field) : '(top level)'}: ${issue.message}`;
+      }),
+    );
+  }
+
+  const matrix = basename(file).replace(/\.ya?ml$/, '');
+  const fileToolchains = parsed.data.toolchains?.map((t) => toolchainOf(t)) ?? [BASELINE_TOOLCHAIN];
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  const cells: Cell[] = [];
+  parsed.data.cells.forEach((c, index) => {
+    const line = lineOf(['cells', index]) ?? 0;
+    const where = `line ${line}: ${cellLabel(index)}`;
+    const first = seen.get(c.id);
+    if (first !== undefined) problems.push(`${where}: field "id": duplicate id, first used by cell ${first}`);
+    else seen.set(c.id, index);
+    let qemu: string[];
+    if (typeof c.qemu === 'string') {
+      try {
+        qemu = splitShellLike(c.qemu);
+      } catch (err) {
+        problems.push(`${where}: field "qemu": ${(err as Error).message}`);
+        return;
+      }
+    } else qemu = c.qemu;
+    if (qemu.includes('-append') && c.append !== undefined) {
+      problems.push(`${where}: field "qemu": has -append and the cell also has "append"; use one`);
+    }
+    const toolchains = c.toolchains?.map((t) => toolchainOf(t)) ?? fileToolchains;
+    const keys = toolchains.map(toolchainKey);
+    if (new Set(keys).size !== keys.length) problems.push(`${where}: field "toolchains": the same toolchain is listed twice`);
+    cells.push({
+      matrix,
+      file,
+      index,
+      id: c.id,
+      qemu,
+      append: c.append ?? null,
+      toolchains,
+      note: c.note ?? null,
+      timeoutSeconds: c.timeout ?? null,
+      line,
+    });
+  });
+  if (problems.length > 0) throw new MatrixFileError(file, problems);
+  return cells;
+}
+
+export async function loadMatrix(file: string): Promise<Cell[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new MatrixFileError(file, [`cannot read: ${(err as Error).message}`]);
+  }
+  return parseMatrix(text, file);
+}
+
+/** One cell under one toolchain: the unit the runner boots. */
+export interface CellRun {
+  cell: Cell;
+  toolchain: Toolchain;
+  /** `baseline/q35-4G` for the file's first toolchain, `baseline/q35-4G@qemu-…` for the others. */
+  key: string;
+}
+
+export function toolchainSuffix(t: Toolchain, cell: Cell): string {
+  const first = cell.toolchains[0];
+  return first && toolchainKey(first) === toolchainKey(t) ? '' : `@qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernel}`;
+}
+
+/** Expands cells × toolchains in file order (the order shard assignment depends on). */
+export function expandRuns(cells: readonly Cell[], override?: Toolchain): CellRun[] {
+  const runs: CellRun[] = [];
+  const keys = new Set<string>();
+  for (const cell of cells) {
+    for (const toolchain of override ? [override] : cell.toolchains) {
+      const key = `${cell.matrix}/${cell.id}${override ? '' : toolchainSuffix(toolchain, cell)}`;
+      if (keys.has(key)) throw new MatrixFileError(cell.file, [`cell ${cell.index} (id ${JSON.stringify(cell.id)}): run ${key} appears twice (the same matrix given twice?)`]);
+      keys.add(key);
+      runs.push({ cell, toolchain, key });
+    }
+  }
+  return runs;
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) {
+    throw new Error(`--shard ${JSON.stringify(text)}: expected i/n with 1 ≤ i ≤ n, e.g. --shard 2/4`);
+  }
+  return { index, count };
+}
+
+/** Round-robin by position: stable as long as the matrix order is, and balanced to within one. */
+export function selectShard<T>(runs: readonly T[], shard: Shard): T[] {
+  return runs.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+/** The argv the cell stands for: its QEMU args plus `-append` when the cell has kernel args. */
+export function cellArgv(cell: Cell): string[] {
+  return cell.append !== null ? [...cell.qemu, '-append', cell.append] : [...cell.qemu];
+}

@@ -1,0 +1,90 @@
+// Fake predictions/observations for the matrix unit tests: no QEMU, no model.
+
+import type { MachineConfig } from '../../reference/config.ts';
+import type { LayerReport } from '../../reference/report.ts';
+import type { MatrixDeps, ObservationLike } from '../../harness/matrix/deps.ts';
+import { isE820IomemLine } from '../../harness/matrix/deps.ts';
+
+export function sampleReport(): LayerReport {
+  return {
+    qemu: {
+      e820: [
+        { start: '0x0', length: '0x40000000', type: 1 },
+        { start: '0xfd00000000', length: '0x300000000', type: 2 },
+      ],
+    },
+    firmware: {
+      e820: [
+        { start: '0x0', end: '0x9fc00', type: 1 },
+        { start: '0x9fc00', end: '0xa0000', type: 2 },
+        { start: '0xf0000', end: '0x100000', type: 2 },
+        { start: '0x100000', end: '0x3ffe0000', type: 1 },
+        { start: '0x3ffe0000', end: '0x40000000', type: 2 },
+        { start: '0xfeffc000', end: '0xff000000', type: 2 },
+        { start: '0xfffc0000', end: '0x100000000', type: 2 },
+        { start: '0xfd00000000', end: '0x10000000000', type: 2 },
+      ],
+      zoneHighReturned: 131072,
+    },
+    kernel: {
+      biosE820: [
+        'BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable',
+        'BIOS-e820: [mem 0x000000000009fc00-0x000000000009ffff] reserved',
+        'BIOS-e820: [mem 0x0000000000100000-0x000000003ffdffff] usable',
+      ],
+      e820Edits: ['e820: update [mem 0x00000000-0x00000fff] usable ==> reserved', 'e820: remove [mem 0x000a0000-0x000fffff] usable'],
+      memmap: [
+        { start: '0x0', end: '0x9fbff', type: 'System RAM' },
+        { start: '0x100000', end: '0x3ffdffff', type: 'System RAM' },
+      ],
+      iomem: ['00000000-00000fff : Reserved', '00001000-0009fbff : System RAM', '00100000-3ffdffff : System RAM'],
+    },
+  };
+}
+
+/** The observed /proc/iomem carries lines the model does not predict (excluded by the rule). */
+export function observedFrom(report: LayerReport): LayerReport {
+  const copy = structuredClone(report);
+  if (copy.kernel?.iomem) {
+    copy.kernel.iomem = [
+      ...copy.kernel.iomem.slice(0, 2),
+      '000a0000-000bffff : PCI Bus 0000:00',
+      ...copy.kernel.iomem.slice(2),
+      '  01000000-01c00000 : Kernel code',
+      'febc0000-febdffff : 0000:00:03.0',
+    ];
+  }
+  return copy;
+}
+
+export const fakeConfig = {} as MachineConfig;
+
+export interface FakeDepsOptions {
+  expected?: (argv: readonly string[]) => LayerReport;
+  observe?: (argv: readonly string[], signal?: AbortSignal) => Promise<ObservationLike>;
+}
+
+/** Deps whose "config" is the argv itself, so predictions and observations can depend on it. */
+export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: string[][] } {
+  const captured: string[][] = [];
+  const argvOf = (c: MachineConfig) => (c as unknown as { argv: string[] }).argv;
+  return {
+    captured,
+    parseArgs: (argv) => {
+      if (argv.includes('-bogus')) throw Object.assign(new Error('-bogus: not modelled'), { name: 'UnsupportedOptionError' });
+      return { argv: [...argv] } as unknown as MachineConfig;
+    },
+    predict: (c) => {
+      const argv = argvOf(c);
+      if (argv.includes('refuse')) throw Object.assign(new Error('QEMU would refuse'), { name: 'QemuRefusal', qemuMessage: 'invalid thing' });
+      return { report: opts.expected ? opts.expected(argv) : sampleReport() };
+    },
+    capture: async (c, _t, o) => {
+      const argv = argvOf(c);
+      captured.push(argv);
+      if (opts.observe) return opts.observe(argv, o.signal);
+      return { report: observedFrom(sampleReport()), unobserved: [], meta: { argv: ['qemu-system-x86_64', ...argv], qemuVersion: 'QEMU emulator version 7.2.22', seabiosBanner: '1.16.2-debian-1.16.2-1', kernelRelease: '6.1.0-test-cloud-amd64', wallMs: 3 } };
+    },
+    isE820IomemLine,
+  };
+}

@@ -1,0 +1,76 @@
+// Prediction snapshots: (1) the machinery, with a fake model; (2) the real model's prediction
+// for every baseline cell must equal suites/snapshots/baseline/<cell>.txt. When the model
+// changes on purpose, run `e820 snapshots update` and commit the reviewed diff.
+
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { realDeps } from '../../harness/matrix/deps.ts';
+import { matrixPath } from '../../harness/matrix/paths.ts';
+import { expandRuns, loadMatrix, parseMatrix } from '../../harness/matrix/schema.ts';
+import { checkSnapshots, renderSnapshot, snapshotPath, updateSnapshots } from '../../harness/matrix/snapshot.ts';
+import { inCi, snapshotsUpdate } from '../../harness/cli/commands/snapshots.ts';
+import { fakeDeps, sampleReport } from './fakes.ts';
+
+describe('snapshot machinery (fake model)', () => {
+  const runs = expandRuns(parseMatrix('cells:\n  - id: a\n    qemu: -M pc -m 1G\n    append: mem=1G\n  - id: b\n    qemu: -M pc refuse\n', 'fake.yaml'));
+
+  test('renders every field readably, refusals included', () => {
+    const text = renderSnapshot(runs[0]!, fakeDeps());
+    expect(text).toContain('# e820 prediction snapshot — fake/a');
+    expect(text).toContain('# argv: -M pc -m 1G -append mem=1G');
+    expect(text).toContain('[firmware.e820]\n0000000000000000 - 000000000009fc00 = 1 RAM\n');
+    expect(text).toContain('[firmware.zoneHighReturned]\n131072 bytes (0x20000)\n');
+    expect(text).toContain('[kernel.iomem]\n00000000-00000fff : Reserved\n');
+    expect(renderSnapshot(runs[1]!, fakeDeps())).toContain('[refused]\nQEMU would refuse');
+  });
+
+  test('update writes, check compares, stale files are removed', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'e820-snap-'));
+    try {
+      await mkdir(join(root, 'fake'), { recursive: true });
+      await writeFile(join(root, 'fake', 'gone.txt'), 'stale');
+      const first = await updateSnapshots(runs, fakeDeps(), root);
+      expect(first).toMatchObject({ written: 2, unchanged: 0, errors: [] });
+      expect(first.removed).toEqual([join(root, 'fake', 'gone.txt')]);
+      expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt', 'b.txt']);
+      expect((await checkSnapshots(runs, fakeDeps(), root)).map((c) => c.status)).toEqual(['same', 'same']);
+      // The model changes: the check says which file and shows both texts.
+      const drifted = fakeDeps({ expected: () => ({ ...sampleReport(), firmware: { ...sampleReport().firmware, zoneHighReturned: 126976 } }) });
+      const checks = await checkSnapshots(runs, drifted, root);
+      expect(checks[0]!.status).toBe('changed');
+      expect(checks[0]!.actual).toContain('126976 bytes');
+      expect(await readFile(snapshotPath(runs[0]!, root), 'utf8')).toContain('131072 bytes');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('`e820 snapshots update` refuses in CI', async () => {
+    expect(inCi({ CI: 'true' })).toBe(true);
+    expect(inCi({})).toBe(false);
+    const saved = process.env.CI;
+    process.env.CI = 'true';
+    try {
+      expect(await snapshotsUpdate(['baseline'], fakeDeps())).toBe(2);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+    }
+  });
+});
+
+describe('baseline prediction snapshots (real model)', async () => {
+  const runs = expandRuns(await loadMatrix(matrixPath('baseline')));
+  const deps = await realDeps();
+  const checks = await checkSnapshots(runs, deps);
+  for (const c of checks) {
+    test(c.run.key, () => {
+      if (c.status === 'error') throw new Error(`the model could not predict ${c.run.key}: ${c.error}`);
+      if (c.status === 'missing') throw new Error(`no snapshot ${c.path}: run \`e820 snapshots update\` and review the new file`);
+      // toBe on the whole text prints a line diff: the model drifted from the reviewed snapshot.
+      expect(c.actual, `prediction for ${c.run.key} differs from ${c.path}; if intended, run \`e820 snapshots update\``).toBe(c.expected);
+    });
+  }
+});
