@@ -127,7 +127,8 @@ describe('writeCpio', () => {
   });
 });
 
-describe.skipIf(!hasCpio)('writeCpio against GNU cpio', () => {
+describe('writeCpio against GNU cpio', () => {
+  const noCpio = 'GNU cpio is not installed here (apt-get install cpio): the archive is only checked by the independent reader above';
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -143,14 +144,16 @@ describe.skipIf(!hasCpio)('writeCpio against GNU cpio', () => {
     { type: 'file', path: 'odd', data: 'x' },
   ]);
 
-  it('cpio -t lists every entry', () => {
+  it('cpio -t lists every entry', (ctx) => {
+    if (!hasCpio) ctx.skip(noCpio);
     const out = execFileSync('cpio', ['-t', '--quiet'], { input: archive }).toString();
     expect(out.trim().split('\n')).toEqual(['bin', 'bin/tool', 'bin/sh', 'dev', 'dev/console', 'odd']);
     const long = execFileSync('cpio', ['-tv', '--quiet'], { input: archive }).toString();
     expect(long).toMatch(/^crw------- .*\b5,\s+1 .*dev\/console$/m);
   });
 
-  it('cpio -i extracts contents, modes and symlinks', () => {
+  it('cpio -i extracts contents, modes and symlinks', (ctx) => {
+    if (!hasCpio) ctx.skip(noCpio);
     dir = mkdtempSync(join(tmpdir(), 'e820-cpio-'));
     // Device nodes are skipped on extract: creating them is not what is under test.
     const noDev = writeCpio([
