@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One shard of the nightly conformance run: provision the toolchain (cached between runs),
+# boot this shard's cells, leave results.json + junit.xml in results/<toolchain>/shard-<i>.
+# Usage: ci/nightly-shard.sh <suite-or-toolchain> <shard-index> <shard-count> [matrix…]
+#   e.g. ci/nightly-shard.sh sid 2 4
+# Exit status is e820 run's: 0 all pass, 1 a cell failed, 2 harness trouble.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+toolchain=${1:?toolchain (bullseye, bookworm, trixie, sid)}
+index=${2:?shard index, 1-based}
+count=${3:?shard count}
+shift 3
+
+case "$toolchain" in
+  bullseye) versions=(--qemu 5.2 --seabios 1.14.0 --kernel 5.10) ;;
+  bookworm) versions=(--qemu 7.2 --seabios 1.16.2 --kernel 6.1) ;;
+  trixie) versions=(--qemu 10.0 --seabios 1.16.3 --kernel 6.12) ;;
+  sid) versions=(--qemu 11.1 --seabios 1.17.0 --kernel 7.2) ;;
+  *) echo "ci/nightly-shard.sh: unknown toolchain '$toolchain' (bullseye, bookworm, trixie, sid)" >&2; exit 2 ;;
+esac
+
+npx e820 toolchain fetch "${versions[@]}"
+npx e820 run "$@" "${versions[@]}" --shard "$index/$count" --results "results/$toolchain/shard-$index"
