@@ -10,6 +10,7 @@
 
 import type { Command } from 'commander';
 import { createLogUpdate } from 'log-update';
+import { parseQemuArgs } from '../../../reference/cmdline.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import type { LayerReport } from '../../../reference/report.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
@@ -41,39 +42,6 @@ export function parseTimeout(text: string): number {
   const s = Number(text);
   if (!Number.isFinite(s) || s <= 0) throw Object.assign(new Error(`--timeout ${JSON.stringify(text)}: expected seconds > 0`), { exitCode: 2 });
   return Math.round(s * 1000);
-}
-
-/** A config for command lines the model cannot parse: only what capture itself reads. */
-function unparsedConfig(): MachineConfig {
-  return {
-    machine: { family: 'pc', version: null, name: 'pc' },
-    maxRamBelow4g: null,
-    machineProps: [],
-    accel: 'tcg',
-    memory: { size: null, spelled: null, slots: null, maxmem: null },
-    cpu: { model: null, props: [] },
-    smp: { cpus: null, sockets: null, dies: null, cores: null, threads: null, maxcpus: null },
-    backends: [],
-    numa: [],
-    bios: null,
-    nodefaults: false,
-    devices: [],
-    drives: [],
-    kernelArgs: '',
-    ignored: [],
-  };
-}
-
-async function defaultParseQemuArgs(): Promise<CaptureCliDeps['parseQemuArgs'] | Error> {
-  // reference/cmdline.ts is written in parallel; a non-literal specifier keeps tsc independent of it.
-  const url = new URL('../../../reference/cmdline.ts', import.meta.url).href;
-  try {
-    const mod = (await import(url)) as { parseQemuArgs?: unknown };
-    if (typeof mod.parseQemuArgs !== 'function') return new Error('reference/cmdline.ts has no parseQemuArgs export');
-    return mod.parseQemuArgs as CaptureCliDeps['parseQemuArgs'];
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
 }
 
 const TYPE_NAMES: Record<number, string> = { 1: 'RAM', 2: 'reserved', 3: 'ACPI', 4: 'NVS', 5: 'unusable', 7: 'PMEM', 12: 'PRAM' };
@@ -136,18 +104,15 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   }
   if (qemuArgs.length === 0) stderr.write('e820 capture: no QEMU arguments after --: booting the machine defaults\n');
 
-  // The model's reading of the command line: metadata only (see the module comment).
-  let config = unparsedConfig();
-  const parse = deps?.parseQemuArgs ?? (await defaultParseQemuArgs());
-  if (parse instanceof Error) {
-    stderr.write(`e820 capture: note: the model's command-line parser is not available (${parse.message.split('\n')[0]}); capturing anyway\n`);
-  } else {
-    try {
-      config = parse(qemuArgs, { qemuVersion: toolchain.qemu });
-    } catch (err) {
-      // QEMU itself gets the last word on its command line: boot anyway and report what it says.
-      stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
-    }
+  // The model's reading of the command line: metadata only (see the module comment). A command
+  // line the model refuses still boots with the machine defaults as its metadata.
+  const parse = deps?.parseQemuArgs ?? parseQemuArgs;
+  let config = parse([], { qemuVersion: toolchain.qemu });
+  try {
+    config = parse(qemuArgs, { qemuVersion: toolchain.qemu });
+  } catch (err) {
+    // QEMU itself gets the last word on its command line: boot anyway and report what it says.
+    stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
   }
 
   const options: CaptureOptions = { qemuArgs, onProgress: say };
