@@ -5,6 +5,8 @@ import { register as registerSnapshots } from './snapshots.ts';
 import { register as registerCapture } from './capture.ts';
 import { register as registerPredict } from './predict.ts';
 import { register as registerToolchain } from './toolchain.ts';
+import { register as registerDrift } from './drift.ts';
+import { register as registerDocs } from './docs.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
@@ -15,4 +17,6 @@ export function registerCommands(program: Command): void {
   registerCapture(program);
   registerPredict(program);
   registerToolchain(program);
+  registerDrift(program);
+  registerDocs(program);
 }

@@ -1,0 +1,122 @@
+// `e820 drift --from <toolchain> --to <toolchain> [matrix…] [--json] [--verify]`
+// From the model alone: which matrix cells' maps change between two toolchains, and how, layer
+// by layer. --verify boots both toolchains for the changed cells to confirm the machine drifts
+// the same way. Exit: 0 (model only, or every changed cell confirmed), 1 any not confirmed,
+// 2 an error (bad spelling, unknown matrix, a boot that did not complete).
+
+import type { Command } from 'commander';
+import { parseQemuArgs } from '../../../reference/cmdline.ts';
+import { predict } from '../../../reference/predict.ts';
+import { driftCells, renderDrift, type DriftReport } from '../../drift/drift.ts';
+import { parseToolchainSpec, SPEC_GRAMMAR } from '../../drift/spec.ts';
+import { renderVerification, verifyDrift, verifyRuns, type VerifyResult } from '../../drift/verify.ts';
+import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
+import { DEFAULT_MATRIX, matrixPath } from '../../matrix/paths.ts';
+import { Progress } from '../../matrix/progress.ts';
+import { defaultJobs } from '../../matrix/runner.ts';
+import { loadMatrix, type Cell } from '../../matrix/schema.ts';
+import { parseJobs, provisionAll } from './run.ts';
+
+export interface DriftOptions {
+  from?: string;
+  to?: string;
+  json?: boolean;
+  verify?: boolean;
+  full?: boolean;
+  all?: boolean;
+  only?: string;
+  jobs?: string;
+  timeout?: string;
+  plain?: boolean;
+}
+
+/** The model alone: no QEMU, no provisioning. */
+export const modelDeps: Pick<MatrixDeps, 'parseArgs' | 'predict'> = {
+  parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
+  predict: (config, toolchain) => ({ report: predict(config, toolchain).report }),
+};
+
+function usageError(message: string): Error {
+  return Object.assign(new Error(message), { exitCode: 2 });
+}
+
+export async function loadDrift(matrices: string[], opts: DriftOptions): Promise<{ report: DriftReport; cells: Cell[] }> {
+  if (!opts.from || !opts.to) throw usageError('drift needs --from <toolchain> and --to <toolchain> (see e820 drift --help)');
+  const from = parseToolchainSpec(opts.from);
+  const to = parseToolchainSpec(opts.to);
+  const names = matrices.length ? matrices : [DEFAULT_MATRIX];
+  let cells: Cell[] = [];
+  for (const name of names) cells.push(...(await loadMatrix(matrixPath(name))));
+  if (opts.only) {
+    const re = new RegExp(opts.only);
+    cells = cells.filter((c) => re.test(`${c.matrix}/${c.id}`));
+    if (cells.length === 0) throw usageError(`--only ${JSON.stringify(opts.only)} matches no cell`);
+  }
+  const report = driftCells(cells, { spec: from.text, toolchain: from.toolchain }, { spec: to.text, toolchain: to.toolchain }, modelDeps, names);
+  return { report, cells };
+}
+
+export async function driftCommand(matrices: string[], opts: DriftOptions, deps?: MatrixDeps): Promise<number> {
+  const { report, cells } = await loadDrift(matrices, opts);
+  let verification: VerifyResult | null = null;
+  if (opts.verify) {
+    const runs = verifyRuns(report, cells);
+    const jobs = opts.jobs ? parseJobs(opts.jobs) : defaultJobs();
+    const d = deps ?? (await realDeps());
+    const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
+    progress.note(`e820 drift --verify: ${runs.length} boots (${runs.length / 2} changed cells × 2 toolchains), ${jobs} at a time`);
+    const controller = new AbortController();
+    const onSigint = (): void => {
+      progress.note('SIGINT: no new boots; stopping the running ones…');
+      controller.abort(new Error('interrupted (SIGINT)'));
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`));
+      verification = await verifyDrift(report, cells, d, {
+        jobs,
+        signal: controller.signal,
+        ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+        onStart: (run) => progress.start(run),
+        onProgress: (run, msg) => progress.progress(run, msg),
+        onDone: (r) => progress.finish(r),
+      });
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onSigint);
+    }
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, ...(verification ? { verify: verification } : {}) }, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderDrift(report, { ...(opts.full ? { full: true } : {}), ...(opts.all ? { all: true } : {}) }));
+    if (verification) process.stdout.write(renderVerification(verification));
+  }
+  if (!verification) return 0;
+  if (verification.interrupted || verification.cells.some((c) => c.outcome === 'error')) return 2;
+  return verification.cells.some((c) => c.outcome === 'not-confirmed') ? 1 : 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('drift')
+    .description('which matrix cells\' maps change between two toolchains, and how, per layer (model only; --verify boots both)')
+    .argument('[matrix...]', `matrix names (suites/matrix/<name>.yaml) or paths; default: ${DEFAULT_MATRIX}`)
+    .requiredOption('--from <toolchain>', 'the toolchain drifted from (spellings below)')
+    .requiredOption('--to <toolchain>', 'the toolchain drifted to')
+    .option('--json', 'print the drift (and the verification) as JSON')
+    .option('--verify', 'boot both toolchains for every changed cell and confirm the machine drifts as predicted (slow)')
+    .option('--full', 'print the changed lines of every changed field, not only the first')
+    .option('--all', 'list unchanged cells too')
+    .option('--only <REGEX>', 'only the cells whose key (matrix/id) matches')
+    .option('--jobs <N>', '--verify: concurrent boots (default: number of cores)')
+    .option('--timeout <SECONDS>', '--verify: per-boot deadline')
+    .option('--plain', '--verify: plain progress lines even on a terminal')
+    .addHelpText(
+      'after',
+      `\n${SPEC_GRAMMAR}\n\nExamples:\n  e820 drift --from qemu-5.2 --to qemu-10.0\n  e820 drift --from bookworm --to trixie --only 'q35' --full\n  e820 drift --from bullseye --to sid --verify --jobs 4`,
+    )
+    .action(async (matrices: string[], opts: DriftOptions) => {
+      process.exitCode = await driftCommand(matrices, opts);
+    });
+}
