@@ -5,6 +5,7 @@
 //   trim_bios_range → last_pfn → /proc/iomem early resources + /sys/firmware/memmap → nosave →
 //   PCI gap → (PCI init) MMCONFIG check, late resources, RAM buffers.
 
+import { FOUR_GIB, MiB } from './address.ts';
 import { E820 } from './e820.ts';
 import type { FirmwareMap, KernelView, Platform } from './stages.ts';
 import type { KernelProfile } from './profiles/kernel.ts';
@@ -23,7 +24,7 @@ import {
   reserveSetupData,
   trimBiosRange,
 } from './linux/setup-arch.ts';
-import { type KLine, KernelBug, mappedAll, memRange } from './linux/table.ts';
+import { type KLine, type KTable, KernelBug, mappedAll, memRange } from './linux/table.ts';
 
 export { FallbackUnmodelled } from './linux/setup-arch.ts';
 
@@ -38,6 +39,26 @@ const levels = (lines: readonly KLine[]): number[] => lines.map((l) => l.level);
 function ecamLine(table: Parameters<typeof mappedAll>[0], mmconfig: { start: bigint; end: bigint }, profile: KernelProfile): KLine | null {
   if (!mappedAll(table, mmconfig.start, mmconfig.end + 1n, E820.RESERVED)) return null;
   return { level: KERN.INFO, text: profile.ecamReservedText.replace('%s', memRange(mmconfig.start, mmconfig.end)) };
+}
+
+/**
+ * Could the user map have made the ACPI tables System RAM? drivers/acpi/osl.c acpi_map() maps a
+ * table on a `page_is_ram()` page with kmap() and returns NULL when it spans more than one page
+ * (`if (pg_sz > PAGE_SIZE) return NULL;`, x86: `should_use_kmap(pfn) page_is_ram(pfn)`, same in
+ * 5.10–7.2). QEMU's DSDT is larger than a page, so the namespace load then fails
+ * (`ACPI Error: AE_NO_ACPI_TABLES, While loading namespace from ACPI tables`), and with it the
+ * _CRS host bridge windows (`PCI Bus 0000:00`) never appear. Observed on 5.10, 6.1, 6.12 and 7.2
+ * with `memmap=exactmap … memmap=0x3ff00000@0x100000 …` (-M pc -m 1G: tables at 0x3ffe0000).
+ * SeaBIOS puts the tables in a non-RAM firmware entry between 1 MiB and 4 GiB, but the map does
+ * not say which one, so any page of such an entry that is RAM in the final table counts.
+ * (Platform could carry the table range — QEMU's etc/acpi/tables allocation — to make this
+ * exact; until then the stage only keeps what both outcomes agree on.)
+ */
+function acpiTablesMayBeRam(firmware: KTable, table: KTable): boolean {
+  const held = firmware.filter((e) => e.type !== E820.RAM && e.addr >= MiB && e.addr < FOUR_GIB);
+  return table.some(
+    (r) => r.type === E820.RAM && held.some((f) => r.addr < f.addr + f.size && f.addr < r.addr + r.size),
+  );
 }
 
 export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, profile: KernelProfile): KernelView {
@@ -105,12 +126,32 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   }
 
   const io = buildIomem({ table, platform, mmconfigInserted, profile });
+  let acpiIomemKnown = true;
+  if (acpiTablesMayBeRam(loaded.table, table)) {
+    // Both outcomes of acpi_map() (see acpiTablesMayBeRam): keep only what they agree on.
+    const why =
+      'the user map makes RAM of a firmware-reserved range that may hold the ACPI tables; acpi_map() cannot map a ' +
+      'multi-page table on System RAM, so the ACPI namespace and with it the PCI host bridge windows (q35: also MCFG) may be lost';
+    const noAcpi = buildIomem({ table, platform: { ...platform, pciWindows: [] }, mmconfigInserted, profile });
+    const lateSame =
+      io.lateLines.length === noAcpi.lateLines.length &&
+      io.lateLines.every((l, i) => l.text === noAcpi.lateLines[i]!.text && l.level === noAcpi.lateLines[i]!.level);
+    const linesSame = JSON.stringify(io.lines) === JSON.stringify(noAcpi.lines);
+    if (platform.mmconfig !== null || !lateSame) {
+      editsKnown = false;
+      acpiIomemKnown = false;
+      unpredictable.push(`e820Edits, iomem: ${why}`);
+    } else if (!linesSame) {
+      acpiIomemKnown = false;
+      unpredictable.push(`iomem: ${why}`);
+    }
+  }
   edits.push(...io.lateLines);
   if (io.lateUncertain) {
     editsKnown = false;
     unpredictable.push(`e820Edits: an e820 resource meets a resource of unknown extent at PCI init (${io.unpredictable})`);
   }
-  const iomemKnown = editsKnown && io.lines !== null;
+  const iomemKnown = editsKnown && acpiIomemKnown && io.lines !== null;
   if (io.lines === null) unpredictable.push(`iomem: ${io.unpredictable}`);
 
   return {

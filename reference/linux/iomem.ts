@@ -40,7 +40,10 @@
 //   • IOAPIC 0xfec00000-0xfec003ff, HPET 0xfed00000-0xfed003ff, Local APIC 0xfee00000-0xfee00fff
 //     (inserted after the late e820 pass; Local APIC only shown by 5.10/6.1).
 // Also absent when the kernel image's placement matters (see linux-stage.ts) or the kernel
-// panics.
+// panics, and when the user map makes RAM of a firmware-reserved range that may hold the ACPI
+// tables and the lines would differ without the ACPI host bridge windows (linux-stage.ts
+// acpiTablesMayBeRam: drivers/acpi/osl.c acpi_map() cannot map a multi-page table on System RAM,
+// so the namespace and its _CRS windows are lost; seen on 5.10, 6.1, 6.12 and 7.2).
 
 import { hexPadded } from '../address.ts';
 import { E820 } from '../e820.ts';

@@ -239,3 +239,46 @@ export const KERNEL_5_10_262: KernelProfile = { ...V5_10, release: '5.10.262-1',
 export function kernelProfile(version: KernelVersion): KernelProfile {
   return KERNEL_PROFILES[version];
 }
+
+/**
+ * Point-release variants inside a kernel series, keyed by the upstream patch level (the `N` of
+ * 5.10.N; Debian's package version and the bzImage banner `… Debian 5.10.223-1 …` both carry it).
+ * Only the nosave algorithm differs (linux.md §0, §7.2): the stable fix "x86/e820: Fix handling
+ * of subpage regions when calculating nosave ranges in e820__register_nosave_regions()"
+ * (arch/x86/kernel/e820.c, upstream April 2025) is absent from Debian 5.10.223-1 and present in
+ * 5.10.262-1, both booted. The first 5.10.y carrying it was not verified, so patch levels in
+ * between are refused rather than guessed. 6.1 (≥ 6.1.176 here), 6.12 and 7.2 releases in
+ * Debian all have it.
+ */
+const POINT_RELEASES: Partial<Record<KernelVersion, { oldUpTo: number; newFrom: number; old: KernelProfile; new: KernelProfile }>> = {
+  '5.10': { oldUpTo: 223, newFrom: 262, old: V5_10, new: KERNEL_5_10_262 },
+};
+
+export class UnknownPointReleaseError extends Error {
+  constructor(version: KernelVersion, release: string, detail: string) {
+    super(`kernel ${version} point release ${JSON.stringify(release)}: ${detail}`);
+    this.name = 'UnknownPointReleaseError';
+  }
+}
+
+/**
+ * The profile for a known point release (`5.10.223-1`, `5.10.262`, or a banner
+ * `… Debian 5.10.223-1 …`); without one, the series default (`kernelProfile`).
+ */
+export function kernelProfileForRelease(version: KernelVersion, release?: string): KernelProfile {
+  const series = POINT_RELEASES[version];
+  if (release === undefined || series === undefined) return kernelProfile(version);
+  // The last `5.10.N` wins: a banner names the ABI (`5.10.0-32-cloud-amd64`) before the Debian version.
+  const all = [...release.matchAll(new RegExp(`(?:^|[\\s(])${version.replace('.', '\\.')}\\.(\\d+)`, 'g'))];
+  const last = all.at(-1);
+  if (last === undefined) throw new UnknownPointReleaseError(version, release, `no ${version}.N in it`);
+  const patch = Number(last[1]);
+  const named = `${version}.${patch}`;
+  if (patch <= series.oldUpTo) return { ...series.old, release: named };
+  if (patch >= series.newFrom) return { ...series.new, release: named };
+  throw new UnknownPointReleaseError(
+    version,
+    release,
+    `the nosave algorithm changed between ${version}.${series.oldUpTo} and ${version}.${series.newFrom}; which side ${version}.${patch} is on was not verified`,
+  );
+}
