@@ -354,6 +354,10 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   warnings.push(...mw);
   const family = machine.family as 'pc' | 'q35';
   const i440fx = family === 'pc';
+  if (!profile.smbiosEntryPointProperty && prop(config.machineProps, 'smbios-entry-point-type') !== undefined) {
+    // QOM type name of the machine: "<name>-machine" (TYPE_MACHINE_SUFFIX).
+    throw new QemuRefusal(`Property '${machine.name}-machine.smbios-entry-point-type' not found`);
+  }
 
   // pc_machine_set_max_ram_below_4g() runs while options are parsed.
   const M = config.maxRamBelow4g;
@@ -512,7 +516,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
           ramSize,
           ramEntries: above > 0n ? 2 : 1,
           dimmChunk: profile.smbiosDimmChunk(mv),
-          type4Length: profile.smbiosType4Length,
+          type4Length: smbiosEntryPoint === '3.0' ? profile.smbiosType4Length.ep30 : profile.smbiosType4Length.ep21,
         }),
     smbiosHasType0: false,
     smbiosEntryPoint,

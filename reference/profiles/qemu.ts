@@ -72,8 +72,18 @@ export interface QemuProfile {
   };
   /** SMBIOS type 16/17 "DIMM" chunk: 16 GiB up to 9.0 machine types, 2047 TiB for 9.1+ (10.0). */
   smbiosDimmChunk: (machine: MachineVersion) => bigint;
-  /** SMBIOS type 4 structure length (fixed part) QEMU emits (hw/smbios/smbios.c). */
-  smbiosType4Length: number;
+  /**
+   * SMBIOS type 4 structure length (fixed part) QEMU emits, by entry point: hw/smbios/smbios.c
+   * smbios_build_type_4_table() uses SMBIOS_TYPE_4_LEN_V28 (42, up to processor_family2) and
+   * SMBIOS_TYPE_4_LEN_V30 (48, + core_count2/core_enabled2/thread_count2) when the entry point is
+   * the 64-bit (3.0) one (include/hw/firmware/smbios.h).
+   */
+  smbiosType4Length: { ep21: number; ep30: number };
+  /**
+   * The `smbios-entry-point-type` machine property (hw/i386/pc.c pc_machine_class_init,
+   * PC_MACHINE_SMBIOS_EP). Not in 5.2: QEMU exits with "Property '<type>-machine.smbios-entry-point-type' not found".
+   */
+  smbiosEntryPointProperty: boolean;
 }
 
 const MSG_7_2 = {
@@ -120,7 +130,10 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyAcpiSizing: true,
     messages: MSG_5_2,
     smbiosDimmChunk: DIMM_16G,
-    smbiosType4Length: 42,
+    // 5.2 has no 3.0 entry point for pc/q35 (no property, every type uses 2.1): only the V28 layout is reachable.
+    smbiosType4Length: { ep21: 42, ep30: 42 },
+    // Observed on 5.2+dfsg-11+deb11u3: "Property 'pc-i440fx-5.2-machine.smbios-entry-point-type' not found".
+    smbiosEntryPointProperty: false,
   },
   '7.2': {
     version: '7.2',
@@ -143,8 +156,10 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     messages: MSG_7_2,
     smbiosDimmChunk: DIMM_16G,
     // 42 = SMBIOS 2.6 type 4 (up to processor_family2); derived from the measured +68 B per socket
-    // on pc-i440fx-7.2 (42 + "CPU 0" + "QEMU" + "pc-i440fx-7.2" + NULs), seabios.md §5.4.
-    smbiosType4Length: 42,
+    // on pc-i440fx-7.2 (42 + "CPU 0" + "QEMU" + "pc-i440fx-7.2" + NULs), seabios.md §5.4. V30 (48):
+    // `-M pc,smbios-entry-point-type=64 -m 1G -smp 4,sockets=4` puts SMBIOS (616 B) in ZoneHigh (boot, 7.2.22).
+    smbiosType4Length: { ep21: 42, ep30: 48 },
+    smbiosEntryPointProperty: true,
   },
   '10.0': {
     version: '10.0',
@@ -153,7 +168,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
       legacyPc: [],
       q35: [...versionRange('2.4', '10.0'), '4.0.1'],
       deprecated: [...versionRange('2.4', '7.0').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
-      deprecationReason: 'machines more than 6 years old are subject to deletion',
+      // include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
+      // " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
+      deprecationReason: 'machines more than 3 years old are subject to deletion after 6 years',
       newest: '10.0',
     },
     amdHtHole: true,
@@ -165,8 +182,10 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyAcpiSizing: false,
     messages: MSG_7_2,
     smbiosDimmChunk: (m) => (machineVersionAtMost(m, [9, 0]) ? 16n * GiB : 2047n * 1024n * GiB),
-    // Unverified for 10.0: type 4 grew to the SMBIOS 3.0 layout (48 bytes) in 8.x? Kept at 42 until measured.
-    smbiosType4Length: 42,
+    // V28/V30 as in 7.2. Confirmed by boots of 10.0.13: pc-i440fx-8.1 (3.0 entry point by default) with
+    // 4 sockets has 616 B of SMBIOS (ZoneHigh, 0x21000 block); pc-q35-8.2 with 4 sockets 595 B (f-segment).
+    smbiosType4Length: { ep21: 42, ep30: 48 },
+    smbiosEntryPointProperty: true,
   },
   '11.1': {
     version: '11.1',
@@ -175,7 +194,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
       legacyPc: [],
       q35: versionRange('5.2', '11.1'),
       deprecated: [...versionRange('5.2', '8.1').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
-      deprecationReason: 'machines more than 6 years old are subject to deletion',
+      // include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
+      // " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
+      deprecationReason: 'machines more than 3 years old are subject to deletion after 6 years',
       newest: '11.1',
     },
     amdHtHole: true,
@@ -188,7 +209,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     messages: MSG_7_2,
     smbiosDimmChunk: (m) =>
       machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,
-    smbiosType4Length: 42,
+    // Same pc-i440fx-8.1 4-socket boot as 10.0 confirmed V30 on 11.1.3.
+    smbiosType4Length: { ep21: 42, ep30: 48 },
+    smbiosEntryPointProperty: true,
   },
 };
 

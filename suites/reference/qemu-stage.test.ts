@@ -213,3 +213,67 @@ describe('qemuStage: properties', () => {
     );
   });
 });
+
+// Each example was derived from the profiles and then confirmed by `e820 check` boots of the Debian
+// binaries (QEMU 5.2+dfsg-11+deb11u3, 10.0.13+ds-0+deb13u1, 11.1.3+ds-1 under TCG) and `-M help`.
+describe('qemuStage: per-version machine types (confirmed with -M help and boots)', () => {
+  const refusal = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof QemuRefusal) return e.qemuMessage;
+      throw e;
+    }
+    throw new Error('no refusal');
+  };
+  const Q52 = QEMU_PROFILES['5.2'];
+  const Q100 = QEMU_PROFILES['10.0'];
+  const Q111 = QEMU_PROFILES['11.1'];
+
+  it('oldest registered types: pc-1.0 (5.2), pc-i440fx-2.4 (10.0), pc-i440fx-5.2 / pc-q35-5.2 (11.1)', () => {
+    expect(qemuStage(cfg({ machine: 'pc-1.0', m: GiB }), Q52).warnings).toEqual(["Machine type 'pc-1.0' is deprecated: use a newer machine type instead"]);
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-2.3' }), Q100))).toBe('unsupported machine type\nUse -machine help to list supported machines');
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-5.1' }), Q111))).toBe('unsupported machine type\nUse -machine help to list supported machines');
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-q35-4.0.1' }), Q111))).toBe('unsupported machine type\nUse -machine help to list supported machines');
+    expect(qemuStage(cfg({ machine: 'pc-q35-5.2', m: 2n * GiB }), Q111).e820).toEqual([ram(0n, 2n * GiB)]);
+  });
+
+  it('9.1+ lifecycle deprecation text (include/hw/boards.h MACHINE_VER_DEPRECATION_MSG), as 10.0.13 and 11.1.3 print it', () => {
+    const msg = 'machines more than 3 years old are subject to deletion after 6 years';
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-2.4', m: 4n * GiB }), Q100).warnings).toEqual([`Machine type 'pc-i440fx-2.4' is deprecated: ${msg}`]);
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-7.0', m: GiB }), Q100).warnings).toEqual([`Machine type 'pc-i440fx-7.0' is deprecated: ${msg}`]);
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-7.1', m: GiB }), Q100).warnings).toEqual([]);
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-8.1', m: GiB }), Q111).warnings).toEqual([`Machine type 'pc-i440fx-8.1' is deprecated: ${msg}`]);
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-8.2', m: GiB }), Q111).warnings).toEqual([]);
+  });
+
+  it('pc-i440fx-2.4 -m 4G on 10.0: gigabyte_align on (3G below), no HT entry (type ≤ 7.0)', () => {
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-2.4', m: 4n * GiB }), Q100).e820).toEqual([ram(0n, 0xc0000000n), ram(4n * GiB, 0x40000000n)]);
+  });
+
+  it('pc-i440fx-7.0 on 11.1: no HT entry; newest types get it', () => {
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-7.0', m: GiB }), Q111).e820).toEqual([ram(0n, GiB)]);
+    expect(qemuStage(cfg({ m: 4n * GiB }), Q111).e820).toEqual([HT, ram(0n, 0xc0000000n), ram(4n * GiB, 0x40000000n)]);
+  });
+
+  it('smbios-entry-point-type: unknown to 5.2 (observed refusal); 3.0 entry point → 48-byte type 4 tables (V30)', () => {
+    const ep64 = (machine: string) => ({ ...cfg({ machine, m: GiB, smp: { cpus: 4, sockets: 4 } }), machineProps: [['smbios-entry-point-type', '64'] as const] });
+    expect(refusal(() => qemuStage(ep64('pc'), Q52))).toBe("Property 'pc-i440fx-5.2-machine.smbios-entry-point-type' not found");
+    expect(qemuStage(ep64('pc'), Q72).firmwareInputs.smbiosTablesBytes).toBe(616 - 67);
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-8.1', m: GiB, smp: { cpus: 4, sockets: 4 } }), Q100).firmwareInputs).toMatchObject({ smbiosEntryPoint: '3.0', smbiosTablesBytes: 616 - 67 });
+  });
+
+  it('5.2: pc-1.0 and pc-i440fx-1.7 keep gigabyte_align off; pc -m 4G has no HT entry', () => {
+    expect(qemuStage(cfg({ machine: 'pc-i440fx-1.7', m: 4n * GiB }), Q52).e820).toEqual([ram(0n, 0xe0000000n), ram(4n * GiB, 0x20000000n)]);
+    expect(qemuStage(cfg({ m: 4n * GiB }), Q52).e820).toEqual([ram(0n, 0xc0000000n), ram(4n * GiB, 0x40000000n)]);
+  });
+
+  it('SMBIOS DIMM chunk: pc -m 20G is two 16 GiB "DIMMs" on 7.2, one on 10.0/11.1 (≥ 9.1 types) — decides ZoneHigh with 3 sockets', () => {
+    const bytes = (p: (typeof QEMU_PROFILES)[keyof typeof QEMU_PROFILES]) =>
+      qemuStage(cfg({ m: 20n * GiB, smp: { cpus: 3, sockets: 3 } }), p).firmwareInputs.smbiosTablesBytes;
+    // + SeaBIOS's 67-byte type 0: 7.2 → 610 (> 600, ZoneHigh), 10.0 → 562 (f-segment). Both confirmed by boots.
+    expect(bytes(Q72)).toBe(610 - 67);
+    expect(bytes(Q100)).toBe(562 - 67);
+    expect(bytes(Q111)).toBe(562 - 67);
+  });
+});

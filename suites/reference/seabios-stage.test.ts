@@ -247,3 +247,63 @@ describe('seabiosStage: properties', () => {
     );
   });
 });
+
+// Derived from the profiles, then confirmed by `e820 check` boots (TCG) of each suite's QEMU with its
+// own SeaBIOS (5.2+1.14.0-2, 10.0.13+1.16.3-2, 11.1.3+1.17.0-1) and of cross combinations.
+describe('seabiosStage: per-toolchain examples (confirmed by boots)', () => {
+  const RET_ACPI_ONLY = 16646144; // 16 MiB zone, only the 0x20000 ACPI blob stays
+  const RET_ACPI_PLUS = 16642048; // a second resident: 0x21000 block
+
+  it('5.2 + 1.14.0, pc -m 1G: no HT entry, 256 KiB zone → Returned 131072', () => {
+    const f = predict(cfg('pc', GiB), '5.2', '1.14.0');
+    expect(f.entries).toEqual([...LOW, R(0x100000n, 0x3ffe0000n, 1), R(0x3ffe0000n, 0x40000000n, 2), BIOS]);
+    expect(f.zoneHighReturned).toBe(131072);
+  });
+
+  it('5.2 + 1.14.0, pc-1.0 -m 1G: no table-loader, SeaBIOS builds ACPI itself (0x2000 block)', () => {
+    const f = predict(cfg('pc-1.0', GiB), '5.2', '1.14.0');
+    expect(f.entries).toEqual([...LOW, R(0x100000n, 0x3fffe000n, 1), R(0x3fffe000n, 0x40000000n, 2), BIOS]);
+    expect(f.zoneHighReturned).toBe(253952);
+  });
+
+  it('5.2 + 1.14.0, q35 -m 1G -smp 8 (5.2 type: 8 sockets, SMBIOS in ZoneHigh) → 0x21000 block', () => {
+    const smp = { cpus: 8, sockets: null, dies: null, cores: null, threads: null, maxcpus: null };
+    expect(predict(cfg('q35', GiB, { smp }), '5.2', '1.14.0').zoneHighReturned).toBe(126976);
+  });
+
+  it('10.0 + 1.16.3, pc -m 20G -smp 3,sockets=3: one SMBIOS "DIMM" (9.1+ chunk) keeps SMBIOS in the f-segment', () => {
+    const smp = { cpus: 3, sockets: 3, dies: null, cores: null, threads: null, maxcpus: null };
+    const f = predict(cfg('pc', 20n * GiB, { smp }), '10.0', '1.16.3');
+    expect(f.entries).toEqual([...LOW, R(0x100000n, 0xbffe0000n, 1), R(0xbffe0000n, 0xc0000000n, 2), BIOS, R(0x100000000n, 0x540000000n, 1), HT]);
+    expect(f.zoneHighReturned).toBe(RET_ACPI_ONLY);
+    expect(predict(cfg('pc', 20n * GiB, { smp })).zoneHighReturned).toBe(RET_ACPI_PLUS); // 7.2: two 16 GiB DIMMs, 610 B
+  });
+
+  it('SMBIOS 3.0 entry point: type 4 is 48 bytes (V30) — pc-i440fx-8.1 with 4 sockets crosses 600 B on 10.0 and 11.1', () => {
+    const smp = (n: number) => ({ cpus: n, sockets: n, dies: null, cores: null, threads: null, maxcpus: null });
+    for (const [q, s] of [['10.0', '1.16.3'], ['11.1', '1.17.0']] as const) {
+      expect(predict(cfg('pc-i440fx-8.1', GiB, { smp: smp(4) }), q, s).zoneHighReturned).toBe(RET_ACPI_PLUS);
+      expect(predict(cfg('pc-i440fx-8.1', GiB, { smp: smp(3) }), q, s).zoneHighReturned).toBe(RET_ACPI_ONLY);
+      expect(predict(cfg('pc-q35-8.2', GiB, { smp: smp(4), nodefaults: true }), q, s).zoneHighReturned).toBe(RET_ACPI_ONLY); // 595 B
+    }
+    const ep64 = cfg('pc', GiB, { smp: smp(4), machineProps: [['smbios-entry-point-type', '64']] });
+    expect(predict(ep64).zoneHighReturned).toBe(RET_ACPI_PLUS); // 7.2: 616 B
+  });
+
+  it('11.1 + 1.17.0, pc-i440fx-6.1 -smp 8 (8 sockets) → 0x21000; 1.16.3 logs the HT reservation line', () => {
+    const smp = { cpus: 8, sockets: null, dies: null, cores: null, threads: null, maxcpus: null };
+    expect(predict(cfg('pc-i440fx-6.1', GiB, { smp }), '11.1', '1.17.0').entries[3]).toEqual(R(0x100000n, 0x3ffdf000n, 1));
+    expect(predict(cfg('pc', GiB), '10.0', '1.16.3').log[0]).toBe('qemu/e820: addr 0x000000fd00000000 len 0x0000000300000000 [reserved]');
+  });
+
+  it.each([
+    ['10.0 + 1.16.3, q35 1G + NVMe', cfg('q35', GiB, { drives: [[['if', 'none'], ['id', 'n0']]], devices: [{ driver: 'nvme', props: [['drive', 'n0']] }] }), '10.0', '1.16.3', 16609280],
+    ['5.2 + 1.14.0, q35 1G + NVMe (256 KiB zone: NVMe init fails, AHCI only)', cfg('q35', GiB, { drives: [[['if', 'none'], ['id', 'n0']]], devices: [{ driver: 'nvme', props: [['drive', 'n0']] }] }), '5.2', '1.14.0', 126976],
+    ['cross 7.2 + 1.14.0, pc 1G', cfg('pc', GiB), '7.2', '1.14.0', 131072],
+    ['cross 7.2 + 1.17.0, q35 2G + virtio-blk', cfg('q35', 2n * GiB, { drives: [[['if', 'virtio']]] }), '7.2', '1.17.0', 16629760],
+    ['cross 11.1 + 1.16.2, pc 1G 8 sockets', cfg('pc', GiB, { smp: { cpus: 8, sockets: 8, dies: null, cores: null, threads: null, maxcpus: null } }), '11.1', '1.16.2', RET_ACPI_PLUS],
+    ['cross 5.2 + 1.16.2, q35 4G', cfg('q35', 4n * GiB), '5.2', '1.16.2', RET_ACPI_PLUS],
+  ] as const)('%s', (_n, c, q, s, returned) => {
+    expect(predict(c, q, s).zoneHighReturned).toBe(returned);
+  });
+});
