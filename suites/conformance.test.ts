@@ -19,7 +19,7 @@ const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
 /** First run on a fresh machine installs packages and downloads the kernel. */
 const PROVISION_TIMEOUT_MS = 15 * 60_000;
 
-const matrices = (process.env.E820_MATRIX ?? 'baseline').split(',').filter(Boolean);
+const matrices = (process.env.E820_MATRIX ?? 'baseline,versions').split(',').filter(Boolean);
 const cells: Cell[] = [];
 for (const m of matrices) cells.push(...(await loadMatrix(matrixPath(m))));
 const runs = expandRuns(cells);

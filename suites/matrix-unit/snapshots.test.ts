@@ -61,8 +61,8 @@ describe('snapshot machinery (fake model)', () => {
   });
 });
 
-describe('baseline prediction snapshots (real model)', async () => {
-  const runs = expandRuns(await loadMatrix(matrixPath('baseline')));
+describe.each(['baseline', 'versions'])('%s prediction snapshots (real model)', async (matrix) => {
+  const runs = expandRuns(await loadMatrix(matrixPath(matrix)));
   const deps = await realDeps();
   const checks = await checkSnapshots(runs, deps);
   for (const c of checks) {
