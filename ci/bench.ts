@@ -1,0 +1,38 @@
+// Benchmark: prints numbers, asserts nothing. `npm run bench` (model only) or
+// `npm run bench -- --boots 5` (also the median wall time of N real captures).
+//   predictions per second: the pure model over a mix of configurations;
+//   capture wall time: `capture` of -M q35 -m 2G on the baseline toolchain, end to end.
+
+import { parseQemuArgs } from '../reference/cmdline.ts';
+import { predict } from '../reference/predict.ts';
+import { BASELINE_TOOLCHAIN } from '../reference/toolchain.ts';
+import { capture } from '../harness/capture.ts';
+
+const MODEL_ITERATIONS = 3000;
+const CONFIGS = [
+  ['-M', 'pc', '-m', '1G'],
+  ['-M', 'q35', '-m', '6G', '-smp', '8,sockets=8'],
+  ['-M', 'pc', '-m', '4G', '-append', 'memmap=1M$0x30000000 mem=3G'],
+].map((argv) => parseQemuArgs(argv));
+
+const t0 = performance.now();
+for (let i = 0; i < MODEL_ITERATIONS; i++) predict(CONFIGS[i % CONFIGS.length]!, BASELINE_TOOLCHAIN);
+const seconds = (performance.now() - t0) / 1000;
+console.log(`model: ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s`);
+console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB`);
+
+const bootsFlag = process.argv.indexOf('--boots');
+const boots = bootsFlag >= 0 ? Number(process.argv[bootsFlag + 1]) : 0;
+if (boots > 0) {
+  const argv = ['-M', 'q35', '-m', '2G'];
+  const config = parseQemuArgs(argv);
+  const times: number[] = [];
+  for (let i = 0; i < boots; i++) {
+    const start = performance.now();
+    await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: argv });
+    times.push((performance.now() - start) / 1000);
+    console.log(`capture ${i + 1}/${boots}: ${times[i]!.toFixed(2)} s`);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  console.log(`capture -M q35 -m 2G: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s of ${boots} (min ${sorted[0]!.toFixed(2)}, max ${sorted.at(-1)!.toFixed(2)})`);
+}
