@@ -107,7 +107,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   // The model's reading of the command line: metadata only (see the module comment). A command
   // line the model refuses still boots with the machine defaults as its metadata.
   const parse = deps?.parseQemuArgs ?? parseQemuArgs;
-  let config = parse([], { qemuVersion: toolchain.qemu });
+  let config = parseQemuArgs([], { qemuVersion: toolchain.qemu });
   try {
     config = parse(qemuArgs, { qemuVersion: toolchain.qemu });
   } catch (err) {
