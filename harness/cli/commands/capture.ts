@@ -133,6 +133,12 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     };
   }
 
+  // One AbortSignal for the run: Ctrl-C during provisioning or the boot ends it the same way
+  // (QEMU's group killed, temp dir removed) instead of leaving the default handler to race teardown.
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
+  process.on('SIGINT', onSigint);
+  options.signal = controller.signal;
   try {
     const obs = await (deps?.capture ?? capture)(config, toolchain, options);
     live?.clear();
@@ -146,12 +152,17 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     return 0;
   } catch (err) {
     live?.clear();
+    if (controller.signal.aborted) {
+      stderr.write('e820 capture: interrupted; QEMU stopped and its temp dir removed\n');
+      return 130;
+    }
     if (err instanceof HarnessError) {
       stderr.write(`e820 capture: ${err.message}\n`);
       return 2;
     }
     throw err;
   } finally {
+    process.off('SIGINT', onSigint);
     live?.done();
   }
 }
