@@ -110,6 +110,10 @@ const MSG_5_2 = {
 
 const DIMM_16G = (): bigint => 16n * GiB;
 
+// include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
+// " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
+const LIFECYCLE_DEPRECATION_REASON = 'machines more than 3 years old are subject to deletion after 6 years';
+
 export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
   '5.2': {
     version: '5.2',
@@ -168,9 +172,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
       legacyPc: [],
       q35: [...versionRange('2.4', '10.0'), '4.0.1'],
       deprecated: [...versionRange('2.4', '7.0').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
-      // include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
-      // " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
-      deprecationReason: 'machines more than 3 years old are subject to deletion after 6 years',
+      deprecationReason: LIFECYCLE_DEPRECATION_REASON,
       newest: '10.0',
     },
     amdHtHole: true,
@@ -194,9 +196,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
       legacyPc: [],
       q35: versionRange('5.2', '11.1'),
       deprecated: [...versionRange('5.2', '8.1').flatMap((v) => [`pc-i440fx-${v}`, `pc-q35-${v}`])],
-      // include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
-      // " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
-      deprecationReason: 'machines more than 3 years old are subject to deletion after 6 years',
+      deprecationReason: LIFECYCLE_DEPRECATION_REASON,
       newest: '11.1',
     },
     amdHtHole: true,
