@@ -36,10 +36,3 @@ export function hexPadded(value: bigint, digits: number): string {
 export function kernelHex(value: bigint, width: number): string {
   return `0x${value.toString(16).padStart(width - 2, '0')}`;
 }
-
-/** Parses `0x…` hex (or decimal) into a bigint; throws on anything else. */
-export function parseBigInt(text: string): bigint {
-  const t = text.trim();
-  if (!/^(0x[0-9a-fA-F]+|[0-9]+)$/.test(t)) throw new Error(`not a number: ${JSON.stringify(text)}`);
-  return BigInt(t);
-}

@@ -229,9 +229,10 @@ export function splitRam(family: 'pc' | 'q35', ramSize: bigint, maxRamBelow4g: b
 }
 
 function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
-  const backendId = prop(config.machineProps, 'memory-backend');
+  // The parser keeps `-machine memory-backend=` in its own field, not in machineProps.
+  const backendId = config.memoryBackend ?? null;
   let ram = config.memory.size === null || config.memory.size === 0n ? null : alignUp(config.memory.size, 8n * KiB);
-  if (backendId !== undefined) {
+  if (backendId !== null) {
     const b = config.backends.find((x) => x.id === backendId);
     if (b === undefined) throw new QemuRefusal(`Memory backend '${backendId}' not found`);
     if (config.numa.some((n) => n.memdev !== null)) {

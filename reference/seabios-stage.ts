@@ -3,7 +3,7 @@
 // summarised in shared/reference/seabios.md §1, §2, §5, §9. Pure: the e820 list is a value that
 // every step replaces; the stage never mutates its inputs.
 
-import { alignDown, FOUR_GIB, MiB } from './address.ts';
+import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
 import { DEVICE_ZONEHIGH_FOOTPRINT, SEABIOS_LAYOUT as L, SELF_BUILT_ACPI_FOOTPRINT, type SeabiosProfile } from './profiles/seabios.ts';
 import { UnsupportedOptionError, type FirmwareMap, type Handoff } from './stages.ts';
@@ -142,8 +142,9 @@ export function calcRamSize(entries: readonly { start: bigint; size: bigint; typ
   return MiB;
 }
 
-const hex16 = (v: bigint): string => `0x${v.toString(16).padStart(16, '0')}`;
-const hex8 = (v: bigint): string => `0x${v.toString(16).padStart(8, '0')}`;
+// SeaBIOS prints `0x%016llx` / `0x%08x`: the same spelling as the kernel's `%#018llx` / `%#010x`.
+const hex16 = (v: bigint): string => kernelHex(v, 18);
+const hex8 = (v: bigint): string => kernelHex(v, 10);
 
 // ---------------------------------------------------------------------------------------------
 // The stage
@@ -192,15 +193,15 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
   // 3c. ZoneHigh: walk from the last entry; first RAM entry ending ≤ 4 GiB − 1 that can hold it.
   let zone: { start: bigint; end: bigint } | null = null;
   const [maxZone, ...smaller] = profile.zoneHighSizes;
+  const tries = [
+    ...(maxZone !== undefined ? [{ size: maxZone, slack: smaller.length > 0 ? maxZone : 0n }] : []),
+    ...smaller.map((z) => ({ size: z, slack: 0n })),
+  ];
   for (let i = list.length - 1; i >= 0 && zone === null; i--) {
     const e = list[i]!;
     const end = e.start + e.size;
     if (end < MiB) break;
     if (e.type !== E820.RAM || end > 0xffffffffn) continue;
-    const tries = [
-      ...(maxZone !== undefined ? [{ size: maxZone, slack: smaller.length > 0 ? maxZone : 0n }] : []),
-      ...smaller.map((z) => ({ size: z, slack: 0n })),
-    ];
     for (const t of tries) {
       if (end < t.size) continue; // u32 wrap: new > e
       const candidate = alignDown(end - t.size, L.MALLOC_MIN_ALIGN);
@@ -237,10 +238,9 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
   }
 
   // ZoneHigh residents, in allocation order (seabios.md §5.4).
-  let zoneReturned = 0n;
+  let blocks: Block[] = zone === null ? [] : [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
+  const residents: string[] = [];
   if (zone !== null) {
-    let blocks: Block[] = [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
-    const residents: string[] = [];
     const alloc = (size: bigint, align: bigint, what: string): void => {
       const next = allocHigh(blocks, size, align < L.MALLOC_MIN_ALIGN ? L.MALLOC_MIN_ALIGN : align);
       if (next === null) log.push(`WARNING - Unable to allocate resource (${what})`);
@@ -267,8 +267,13 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       if (fp === undefined) throw new UnsupportedOptionError('device', `no ZoneHigh footprint for ${d.kind}`);
       for (const a of fp) alloc(a.size, a.align, `${d.kind} driver data in ZoneHigh`);
     }
-    // 10a. malloc_prepboot: reserve [BDA 0x413 × 1 KiB, 0xa0000) (merges with the EBDA).
-    add(BigInt(baseMemKiB) * 1024n, L.LOWRAM_END - BigInt(baseMemKiB) * 1024n, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
+  }
+
+  // 10a. malloc_prepboot: reserve [BDA 0x413 × 1 KiB, 0xa0000) (merges with the EBDA).
+  add(BigInt(baseMemKiB) * 1024n, L.LOWRAM_END - BigInt(baseMemKiB) * 1024n, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
+
+  let zoneReturned = 0n;
+  if (zone !== null) {
     // 10b. Give back the unused bottom of the zone.
     const base = blocks[blocks.length - 1]!;
     zoneReturned = alignDown(base.allocEnd - zone.start, L.PAGE_SIZE);
@@ -280,8 +285,6 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
     );
     add(zone.start, zoneReturned, E820.RAM, 'ZoneHigh giveback (malloc_prepboot)');
     log.push(`Returned ${zoneReturned} bytes of ZoneHigh`);
-  } else {
-    add(BigInt(baseMemKiB) * 1024n, L.LOWRAM_END - BigInt(baseMemKiB) * 1024n, E820.RESERVED, 'SeaBIOS EBDA (bda_init)');
   }
   const legacyRamSize = calcRamSize(list);
 
@@ -307,7 +310,7 @@ export function dumpMapLines(entries: readonly E820Range[]): string[] {
     `e820 map has ${entries.length} items:`,
     ...entries.map(
       (e, i) =>
-        `  ${i}: ${e.start.toString(16).padStart(16, '0')} - ${e.end.toString(16).padStart(16, '0')} = ${e.type} ${names[e.type] ?? 'UNKNOWN'}`,
+        `  ${i}: ${hexPadded(e.start, 16)} - ${hexPadded(e.end, 16)} = ${e.type} ${names[e.type] ?? 'UNKNOWN'}`,
     ),
   ];
 }
@@ -340,9 +343,4 @@ export function int15E801(legacyRamSize: bigint): { ax: number; bx: number; cx: 
 /** handle_1588: KiB above 1 MiB, capped at 63 MiB. */
 export function int1588(legacyRamSize: bigint): { ax: number } {
   return { ax: legacyRamSize > 64n * MiB ? 0xfc00 : Number((legacyRamSize - MiB) / 1024n) };
-}
-
-/** INT 12h: BDA 0x413. */
-export function int12(map: FirmwareMap): { ax: number } {
-  return { ax: map.baseMemKiB };
 }

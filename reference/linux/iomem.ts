@@ -45,11 +45,11 @@
 // acpiTablesMayBeRam: drivers/acpi/osl.c acpi_map() cannot map a multi-page table on System RAM,
 // so the namespace and its _CRS windows are lost; seen on 5.10, 6.1, 6.12 and 7.2).
 
-import { hexPadded } from '../address.ts';
+import { U64_MAX, hexPadded } from '../address.ts';
 import { E820 } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
-import { type Res, insertExpandToFit, insertResource, makeRoot, requestResource, reserveRegionWithSplit, walk } from './resource-tree.ts';
+import { type Res, findById, insertExpandToFit, insertResource, makeRoot, requestResource, reserveRegionWithSplit, walk } from './resource-tree.ts';
 import { type KLine, type KTable, memRange, u64 } from './table.ts';
 
 /** arch/x86/kernel/probe_roms.c system_rom_resource. */
@@ -165,10 +165,9 @@ export function buildIomem(inp: IomemInputs): IomemResult {
 
   // 4. e820__reserve_resources_late()
   const lateLines: KLine[] = [];
-  const inTree = (id: string): boolean => walk(root).some((p) => p.res.id === id);
   table.forEach((e, i) => {
     const res = e820Res[i]!;
-    if (inTree(res.id) || res.end === 0n) return;
+    if (findById(root, res.id) !== null || res.end === 0n) return;
     if (e.type === E820.SOFT_RESERVED && profile.softReservedInIomem === 'absent') return;
     const r = insertExpandToFit(root, res);
     root = r.root;
@@ -184,7 +183,7 @@ export function buildIomem(inp: IomemInputs): IomemResult {
     const start = u64(e.addr + e.size);
     const align = ramAlignment(start);
     let end = ((start + align - 1n) / align) * align - 1n;
-    if (end > (1n << 64n) - 1n) end = (1n << 64n) - 1n;
+    if (end > U64_MAX) end = U64_MAX;
     if (start >= end) return;
     lateLines.push({ level: profile.ramBufferLevel, text: `${profile.ramBufferText} ${memRange(start, end)}` });
     check({ start, end, name: 'RAM buffer' }, true);
@@ -198,8 +197,8 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   if (profile.softReservedInIomem === 'inside-hmem') {
     let n = 0;
     table.forEach((e, i) => {
-      if (e.type !== E820.SOFT_RESERVED || !inTree(`e820.${i}`)) return;
-      const placed = walk(root).find((p) => p.res.id === `e820.${i}`)!.res;
+      const placed = e.type === E820.SOFT_RESERVED ? findById(root, `e820.${i}`) : null;
+      if (placed === null) return;
       root = insertResource(root, { id: `hmem.${n}`, start: placed.start, end: placed.end, name: `hmem.${n}`, e820: false, children: [] }).root;
       n++;
     });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../reference/address.ts';
+import { parseQemuArgs } from '../../reference/cmdline.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { E820 } from '../../reference/e820.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
@@ -186,6 +187,11 @@ describe('qemuStage: firmware inputs', () => {
     expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [7, 2])).toMatchObject({ sockets: 1, cores: 8 });
     expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [6, 1])).toMatchObject({ sockets: 8, cores: 1 });
     expect(apicIdLimit({ cpus: 6, sockets: 2, dies: 1, cores: 3, threads: 1, maxcpus: 6 })).toBe(7); // socket 1 core 2 → APIC id (1 << 2) | 2
+  });
+  it('-machine memory-backend=ID takes the RAM size from that backend (as the parser records it)', () => {
+    const parsed = parseQemuArgs(['-machine', 'q35,memory-backend=r', '-object', 'memory-backend-ram,id=r,size=1G']);
+    expect(qemuStage(parsed, Q72).ramSize).toBe(GiB);
+    expect(() => qemuStage({ ...parsed, memoryBackend: 'x' }, Q72)).toThrow("Memory backend 'x' not found");
   });
   it('q35 default CD-ROM sits on AHCI; -nodefaults removes it', () => {
     expect(qemuStage(cfg({ machine: 'q35' }), Q72).firmwareInputs.devices).toEqual([{ kind: 'ahci-port', detail: 'default CD-ROM' }]);
