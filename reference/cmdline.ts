@@ -28,6 +28,7 @@ import type {
   NumaNode,
   SmpConfig,
 } from './config.ts';
+import { QEMU_LAYOUT } from './profiles/qemu.ts';
 import { QEMU_SIZE_SYNTAX, formatQemuSize, qemuStrtosz, type QemuSizeSyntax, type SizeUnit } from './qemu-size.ts';
 import { QemuRefusal, UnsupportedOptionError } from './stages.ts';
 import { toolchainOf, type QemuVersion } from './toolchain.ts';
@@ -95,7 +96,7 @@ const CMDLINE_PROFILES: Readonly<Record<QemuVersion, CmdlineProfile>> = {
 };
 
 /** hw/core/machine.c machine_class_init(): default_ram_size, what `-m 0` or no `-m` means. */
-export const DEFAULT_RAM_SIZE = 128n * MiB;
+export const DEFAULT_RAM_SIZE = QEMU_LAYOUT.DEFAULT_RAM;
 /** hw/core/machine.c machine_set_mem() / 5.2 set_memory_options(): QEMU_ALIGN_UP(size, 8192). */
 export const RAM_SIZE_ALIGN = 8n * KiB;
 /** hw/i386/pc.c pc_machine_set_max_ram_below_4g(): the largest value accepted. */

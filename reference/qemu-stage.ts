@@ -3,6 +3,7 @@
 // pc_piix.c pc_init1(), pc_q35.c pc_q35_init(), target/i386/cpu.c x86_cpu_realizefn() and
 // hw/i386/acpi-build.c as summarised in shared/reference/qemu.md. Pure: no I/O, inputs untouched.
 
+import { RAM_SIZE_ALIGN } from './cmdline.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';
 import type { MachineConfig } from './config.ts';
 import { E820, type E820Record } from './e820.ts';
@@ -231,7 +232,7 @@ export function splitRam(family: 'pc' | 'q35', ramSize: bigint, maxRamBelow4g: b
 function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
   // The parser keeps `-machine memory-backend=` in its own field, not in machineProps.
   const backendId = config.memoryBackend ?? null;
-  let ram = config.memory.size === null || config.memory.size === 0n ? null : alignUp(config.memory.size, 8n * KiB);
+  let ram = config.memory.size === null || config.memory.size === 0n ? null : alignUp(config.memory.size, RAM_SIZE_ALIGN);
   if (backendId !== null) {
     const b = config.backends.find((x) => x.id === backendId);
     if (b === undefined) throw new QemuRefusal(`Memory backend '${backendId}' not found`);
