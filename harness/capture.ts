@@ -3,11 +3,10 @@
 // could not be observed and why, and the facts of the run (argv, versions, wall time).
 //
 // The pieces are injected (CaptureDeps) so the matrix, the CLI and the tests can swap them;
-// the defaults bind the real modules. reference/cmdline.ts (toQemuArgs) is written in parallel
-// by another engineer: it is loaded lazily by path, so this module type-checks before it lands
-// and a missing one becomes a clear error, never a pass.
+// the defaults bind the real modules.
 
 import { execa } from 'execa';
+import { toQemuArgs } from '../reference/cmdline.ts';
 import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
@@ -107,32 +106,6 @@ export interface Observation {
   detail: BootObservation;
 }
 
-export class MissingModuleError extends Error {
-  constructor(
-    readonly module: string,
-    readonly exportName: string,
-    detail: string,
-  ) {
-    super(`${module} (export ${exportName}) is not available yet: ${detail}`);
-    this.name = 'MissingModuleError';
-  }
-}
-
-async function lazy<F>(relPath: string, exportName: string): Promise<F> {
-  // A non-literal specifier keeps tsc from requiring the module to exist at type-check time.
-  const url = new URL(relPath, import.meta.url).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    throw new MissingModuleError(relPath.replace(/^(\.\.?\/)+/, ''), exportName, /Cannot find module|ERR_MODULE_NOT_FOUND/.test(msg) ? 'the module does not exist' : msg);
-  }
-  const fn = mod[exportName];
-  if (typeof fn !== 'function') throw new MissingModuleError(relPath, exportName, 'no such export');
-  return fn as F;
-}
-
 const qemuVersionCache = new Map<string, Promise<string>>();
 
 /** First line of `qemu --version`, once per binary. */
@@ -146,22 +119,6 @@ export function qemuVersionOf(binary: string, env?: Record<string, string>): Pro
   }
   return v;
 }
-
-/** The toolchain asked for is not what this host can run (yet). */
-export class ToolchainUnavailableError extends Error {
-  constructor(
-    readonly component: 'qemu' | 'seabios' | 'kernel',
-    readonly wanted: string,
-    readonly found: string,
-  ) {
-    super(
-      `${component} ${wanted} was asked for, this host provides ${found}: provisioning other suites' ` +
-        `${component} is not implemented yet (harness/provision); run with the baseline toolchain, or pass --qemu-binary/--bzimage`,
-    );
-    this.name = 'ToolchainUnavailableError';
-  }
-}
-
 
 /**
  * Default provisioning: any combination of the versions in reference/toolchain.ts. Another
@@ -180,21 +137,15 @@ export async function provisionToolchain(toolchain: Toolchain, opts: { onProgres
   };
 }
 
-async function resolveDeps(partial: Partial<CaptureDeps> | undefined, needProvision: boolean, needArgs: boolean): Promise<CaptureDeps> {
+function resolveDeps(partial: Partial<CaptureDeps> | undefined): CaptureDeps {
   const p = partial ?? {};
   return {
-    provision: p.provision ?? (needProvision ? provisionToolchain : unreachable('provision')),
-    toQemuArgs: p.toQemuArgs ?? (needArgs ? await lazy<CaptureDeps['toQemuArgs']>('../reference/cmdline.ts', 'toQemuArgs') : unreachable('toQemuArgs')),
+    provision: p.provision ?? provisionToolchain,
+    toQemuArgs: p.toQemuArgs ?? toQemuArgs,
     buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
     parseBoot: p.parseBoot ?? parseBoot,
     runQemu: p.runQemu ?? runQemu,
   };
-}
-
-function unreachable(name: string): never & ((...a: never[]) => never) {
-  return (() => {
-    throw new Error(`internal: ${name} was not expected to be called`);
-  }) as never;
 }
 
 const STAGE_TEXT: Record<BootEvent['stage'], string> = {
@@ -217,7 +168,7 @@ export function describeEvent(e: BootEvent): string {
 export async function capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions = {}): Promise<Observation> {
   const t0 = performance.now();
   const progress = options.onProgress;
-  const deps = await resolveDeps(options.deps, options.provisioned === undefined, options.qemuArgs === undefined);
+  const deps = resolveDeps(options.deps);
 
   const tools = options.provisioned ?? (await deps.provision(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
   options.signal?.throwIfAborted();

@@ -78,19 +78,6 @@ export interface BootContext {
 
 export const CONSOLE_TAIL_LINES = 20;
 
-export function emptyContext(argv: readonly string[]): BootContext {
-  return {
-    argv,
-    exitCode: null,
-    signal: null,
-    killedByHarness: false,
-    stderr: '',
-    consoleTail: [],
-    progress: emptyProgress(),
-    logs: {},
-  };
-}
-
 /** POSIX-shell quoting, so the command in a message can be pasted back into a shell. */
 export function shellQuote(args: readonly string[]): string {
   return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');

@@ -11,7 +11,7 @@
 
 import { execa, type ResultPromise } from 'execa';
 import { closeSync, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
@@ -561,9 +561,4 @@ export async function runQemu(opts: RunQemuOptions): Promise<RunQemuResult> {
   } finally {
     await boot.teardown(); // no-op when run() got there; covers a throw inside run()
   }
-}
-
-/** Reads a kept log back (for callers that only have the KeptLogs paths). */
-export async function readKeptLog(path: string): Promise<string> {
-  return readFile(path, 'utf8');
 }

@@ -5,7 +5,7 @@
 
 import type { LayerReport } from '../../reference/report.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
-import { FIELD_LINES } from '../matrix/compare.ts';
+import { FIELD_LINES, FIELD_UNIT } from '../matrix/compare.ts';
 import type { MatrixDeps } from '../matrix/deps.ts';
 import { diffLines, renderDiff } from '../matrix/diff.ts';
 import { cellArgv, shellJoin, type Cell } from '../matrix/schema.ts';
@@ -98,19 +98,9 @@ function fieldDrift(field: FieldName, layer: Layer, a: LayerReport, b: LayerRepo
   };
 }
 
-const UNIT: Record<FieldName, string> = {
-  'qemu.e820': 'entries',
-  'firmware.e820': 'entries',
-  'firmware.zoneHighReturned': 'value',
-  'kernel.biosE820': 'lines',
-  'kernel.e820Edits': 'lines',
-  'kernel.memmap': 'entries',
-  'kernel.iomem': 'lines',
-};
-
 function fieldSummary(f: FieldDrift): string {
   if (f.field === REFUSAL_FIELD) return `${f.field}: ${f.removed.join(' ')} → ${f.added.join(' ')}`;
-  const unit = UNIT[f.field];
+  const unit = FIELD_UNIT[f.field];
   return `${f.field}: ${f.from} → ${f.to} ${unit}, −${f.removed.length} +${f.added.length}`;
 }
 

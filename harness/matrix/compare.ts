@@ -88,7 +88,8 @@ export const FIELD_LINES: Record<FieldName, Get> = {
   'kernel.iomem': (r) => r.kernel?.iomem?.slice(),
 };
 
-const UNIT: Record<FieldName, string> = {
+/** What a field's count counts, for summaries (the comparator and drift). */
+export const FIELD_UNIT: Record<FieldName, string> = {
   'qemu.e820': 'entries',
   'firmware.e820': 'entries',
   'firmware.zoneHighReturned': 'value',
@@ -134,7 +135,7 @@ function compareField(layer: Layer, field: FieldName, input: CompareInput): Fiel
   const ops = diffLines(expected, observed);
   const firstChange = ops.findIndex((o) => o.op !== ' ');
   const at = ops[firstChange]!;
-  const unit = UNIT[field];
+  const unit = FIELD_UNIT[field];
   const summary =
     `${field}: expected ${expected.length} ${unit}, observed ${observed.length}; ` +
     `first difference at ${unit === 'value' ? 'the value' : `line ${(at.op === '+' ? at.b : at.a) + 1}`}`;

@@ -97,7 +97,6 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     config = deps.parseArgs(result.argv, run.toolchain.qemu);
   } catch (err) {
     // A cell the command-line parser rejects is a broken cell, not a conformance failure.
-    if (errorKind(err) === 'MissingModuleError') return finish(errorVerdict(errorKind(err), errorMessage(err)));
     return finish(errorVerdict(`BadCell/${errorKind(err)}`, `${run.cell.matrix}.yaml cell ${run.cell.index} (id ${JSON.stringify(run.cell.id)}): ${errorMessage(err)}`));
   }
 
@@ -108,7 +107,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     prediction = deps.predict(config, run.toolchain);
   } catch (err) {
     if (err instanceof QemuRefusal || errorKind(err) === 'QemuRefusal') refusal = (err as { qemuMessage?: string }).qemuMessage ?? errorMessage(err);
-    else return finish(errorVerdict(errorKind(err) === 'MissingModuleError' ? errorKind(err) : `Model/${errorKind(err)}`, errorMessage(err)));
+    else return finish(errorVerdict(`Model/${errorKind(err)}`, errorMessage(err)));
   }
   result.timings.predictMs = Math.round(performance.now() - tp);
 

@@ -10,7 +10,7 @@ import { ensureAptLists, hostApt, HOST_SUITE, privateApt, type AptContext, type 
 import { cacheDir as defaultCacheDir, publishDir, readManifest, writeManifest } from './cache.ts';
 import { AptError, ProvisionError } from './errors.ts';
 import { SEABIOS_IMAGES } from './host-tools.ts';
-import { parseCandidate } from './kernel.ts';
+import { aptCandidate } from './suite-qemu.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
 
 export const SEABIOS_PACKAGE = 'seabios';
@@ -79,9 +79,7 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
   else if (suite !== HOST_SUITE) apt = await privateApt(suite, { system: sys, cacheDir: cache });
   await ensureAptLists(apt, sys, progress, opts.refresh ?? false);
 
-  const pol = await sys.run('apt-cache', [...apt.options, 'policy', SEABIOS_PACKAGE]);
-  const version = pol.exitCode === 0 ? parseCandidate(pol.stdout) : null;
-  if (version === null) throw new ProvisionError(`${apt.label} has no installable ${SEABIOS_PACKAGE}; run apt-get update (or \`e820 toolchain fetch --refresh\`)`);
+  const version = await aptCandidate(apt, SEABIOS_PACKAGE, sys);
   const dir = join(cache, 'seabios', `${suite}_${version.replace(/[^A-Za-z0-9.+~_-]/g, '_')}`);
 
   let m = await readManifest(dir, isManifest);

@@ -162,10 +162,16 @@ export async function unpackClosure(
   return packages.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function candidate(apt: AptContext, pkg: string, sys: ProvisionSystem): Promise<string> {
+/** The candidate version of `pkg` in `apt` (`apt-cache policy`); throws when there is none. */
+export async function aptCandidate(apt: AptContext, pkg: string, sys: ProvisionSystem): Promise<string> {
   const r = await sys.run('apt-cache', [...apt.options, 'policy', pkg]);
   const v = r.exitCode === 0 ? parseCandidate(r.stdout) : null;
-  if (v === null) throw new ProvisionError(`${apt.label} has no installable ${pkg} (apt-cache policy: ${(r.stdout + r.stderr).trim().slice(0, 200) || 'nothing'})`);
+  if (v === null) {
+    throw new ProvisionError(
+      `${apt.label} has no installable ${pkg} (apt-cache policy: ${(r.stdout + r.stderr).trim().slice(0, 200) || 'nothing'}); ` +
+        'the lists may be stale: run `e820 toolchain fetch --refresh`',
+    );
+  }
   return v;
 }
 
@@ -217,7 +223,7 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
   const apt = await contextFor(suite, opts, sys, progress);
-  const packageVersion = await candidate(apt, QEMU_PACKAGE, sys);
+  const packageVersion = await aptCandidate(apt, QEMU_PACKAGE, sys);
   const dir = suiteQemuDir(cache, suite, packageVersion);
 
   let manifest = await readManifest(dir, isManifest);

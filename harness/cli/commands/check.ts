@@ -10,6 +10,7 @@ import { runCell, type CellResult } from '../../matrix/runner.ts';
 import type { Cell } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
+import { parseTimeout } from './capture.ts';
 
 export interface CheckOptions extends VersionFlags {
   json?: boolean;
@@ -56,7 +57,7 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
     const result = await runCell(run, d, {
       signal: controller.signal,
       ...(opts.keepLogs ? { logsRoot: opts.keepLogs } : {}),
-      ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+      ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
       ...(opts.json ? {} : { onProgress: (m: string) => process.stderr.write(`  ${m}\n`) }),
     });
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCellResult(result)}\n`);

@@ -16,6 +16,7 @@ import { Progress } from '../../matrix/progress.ts';
 import { defaultJobs } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { parseJobs, provisionAll } from './run.ts';
+import { parseTimeout } from './capture.ts';
 
 export interface DriftOptions {
   from?: string;
@@ -76,7 +77,7 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
       verification = await verifyDrift(report, cells, d, {
         jobs,
         signal: controller.signal,
-        ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+        ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
         onStart: (run) => progress.start(run),
         onProgress: (run, msg) => progress.progress(run, msg),
         onDone: (r) => progress.finish(r),

@@ -12,6 +12,7 @@ import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters
 import { defaultJobs, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
+import { parseTimeout } from './capture.ts';
 
 export interface VersionFlags {
   qemu?: string;
@@ -107,7 +108,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     const summary = await runMatrix(runs, d, {
       jobs,
       signal: controller.signal,
-      ...(opts.timeout ? { timeoutMs: Number(opts.timeout) * 1000 } : {}),
+      ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
       logsRoot: join(dir, 'logs'),
       onStart: (run) => progress.start(run),
       onProgress: (run, msg) => progress.progress(run, msg),
