@@ -231,6 +231,9 @@ console.log('not reached');
       });
       void child.then((r) => reject(new Error(`child exited early: ${r.stderr}`)));
     });
+    // The init event can arrive before each fake has recorded its sleep's pid: wait for them (bounded).
+    const pidsDeadline = Date.now() + 5_000;
+    while (recordedPids(pidFile).length < 4 && Date.now() < pidsDeadline) await new Promise((r) => setTimeout(r, 20));
     const pids = recordedPids(pidFile);
     expect(pids.length).toBe(4); // two shells, two sleeps
     child.kill('SIGINT');
