@@ -28,6 +28,12 @@ export interface Prediction {
   unpredicted: readonly string[];
   /** Warnings QEMU would print. */
   warnings: readonly string[];
+  /**
+   * False when the model knows the guest kernel never starts on this configuration (e.g. a CPU
+   * without long mode for the x86-64 guest kernel): the kernel layer is then absent from the
+   * report and `unpredicted` says why; QEMU and SeaBIOS are still predicted.
+   */
+  kernelStarts: boolean;
 }
 
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
@@ -53,5 +59,6 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     kernel,
     unpredicted: kernel.unpredictable ?? [],
     warnings: handoff.warnings,
+    kernelStarts: true,
   };
 }
