@@ -4,7 +4,7 @@
 import type { MachineConfig } from './config.ts';
 import { guestKernelCommandLine } from './guest.ts';
 import { linuxStage } from './linux-stage.ts';
-import { kernelProfile } from './profiles/kernel.ts';
+import { kernelProfileForRelease } from './profiles/kernel.ts';
 import { qemuProfile } from './profiles/qemu.ts';
 import { seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
@@ -39,7 +39,7 @@ export interface Prediction {
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
   const handoff = qemuStage(config, qemuProfile(toolchain.qemu), options.host ? { host: options.host } : {});
   const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
-  const kernel = linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfile(toolchain.kernel));
+  const kernel = linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease));
 
   const report: LayerReport = {
     qemu: handoff.e820 ? { e820: qemuE820Json(handoff.e820) } : {},

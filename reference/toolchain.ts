@@ -13,6 +13,11 @@ export interface Toolchain {
   qemu: QemuVersion;
   seabios: SeabiosVersion;
   kernel: KernelVersion;
+  /**
+   * A point release inside the kernel series (`5.10.262`), for series whose behaviour changed
+   * inside it (reference/profiles/kernel.ts kernelProfileForRelease); absent = the series profile.
+   */
+  kernelRelease?: string;
 }
 
 /** Debian bookworm: what this machine has installed. */
@@ -35,14 +40,20 @@ function pick<T extends string>(component: 'qemu' | 'seabios' | 'kernel', known:
   return found;
 }
 
+/** `6.1` names a series; `5.10.262` a point release of one. */
+const KERNEL_POINT_RELEASE = /^(\d+\.\d+)\.(\d+)$/;
+
 export function toolchainOf(spec: { qemu?: string; seabios?: string; kernel?: string }): Toolchain {
+  const kernelSpec = spec.kernel ?? BASELINE_TOOLCHAIN.kernel;
+  const point = KERNEL_POINT_RELEASE.exec(kernelSpec);
   return {
     qemu: pick('qemu', QEMU_VERSIONS, spec.qemu ?? BASELINE_TOOLCHAIN.qemu),
     seabios: pick('seabios', SEABIOS_VERSIONS, spec.seabios ?? BASELINE_TOOLCHAIN.seabios),
-    kernel: pick('kernel', KERNEL_VERSIONS, spec.kernel ?? BASELINE_TOOLCHAIN.kernel),
+    kernel: pick('kernel', KERNEL_VERSIONS, point ? point[1]! : kernelSpec),
+    ...(point ? { kernelRelease: kernelSpec } : {}),
   };
 }
 
 export function toolchainLabel(t: Toolchain): string {
-  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernel}`;
+  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernelRelease ?? t.kernel}`;
 }

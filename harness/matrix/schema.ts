@@ -22,7 +22,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
-import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 
 /** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
 const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -135,7 +135,7 @@ export function shellJoin(words: readonly string[]): string {
 }
 
 function toolchainKey(t: Toolchain): string {
-  return `${t.qemu}/${t.seabios}/${t.kernel}`;
+  return `${t.qemu}/${t.seabios}/${t.kernelRelease ?? t.kernel}`;
 }
 
 /** Parses a matrix file's text. `file` is only used in messages and to name the matrix. */
@@ -252,7 +252,7 @@ export interface CellRun {
 
 export function toolchainSuffix(t: Toolchain, cell: Cell): string {
   const first = cell.toolchains[0];
-  return first && toolchainKey(first) === toolchainKey(t) ? '' : `@qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernel}`;
+  return first && toolchainKey(first) === toolchainKey(t) ? '' : `@${toolchainLabel(t)}`;
 }
 
 /** Expands cells × toolchains in file order (the order shard assignment depends on). */

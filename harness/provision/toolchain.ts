@@ -1,6 +1,7 @@
 // Every component of any toolchain: which Debian suite provides each version, and the one
 // function that provisions a (qemu, seabios, kernel) combination from those suites.
 
+import { kernelProfileForRelease, UnknownPointReleaseError, type KernelProfile } from '../../reference/profiles/kernel.ts';
 import type { KernelVersion, QemuVersion, SeabiosVersion, Toolchain } from '../../reference/toolchain.ts';
 import { DEBIAN_SUITES, HOST_SUITE, type DebianSuite } from './apt-env.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
@@ -37,6 +38,40 @@ export class ToolchainVersionMismatchError extends ProvisionError {
   ) {
     super(`${component} ${wanted} was asked for, Debian ${suite} now provides ${found}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the profiles, or pass the binary explicitly`);
     this.name = 'ToolchainVersionMismatchError';
+  }
+}
+
+/**
+ * The kernel the archive gave is a point release whose behaviour the prediction must use: the
+ * nosave algorithm changed inside 5.10.y (reference/profiles/kernel.ts kernelProfileForRelease).
+ */
+export class KernelPointReleaseError extends ProvisionError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelPointReleaseError';
+  }
+}
+
+function behaviourOf(profile: KernelProfile): string {
+  const { release: _release, ...behaviour } = profile;
+  return JSON.stringify(behaviour, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+/** Refuses a boot whose kernel would behave differently from the profile the prediction uses. */
+export function checkKernelPointRelease(toolchain: Toolchain, packageVersion: string, suite: DebianSuite): void {
+  let booted: KernelProfile;
+  try {
+    booted = kernelProfileForRelease(toolchain.kernel, packageVersion);
+  } catch (err) {
+    if (!(err instanceof UnknownPointReleaseError)) throw err;
+    throw new KernelPointReleaseError(`Debian ${suite} provides kernel ${packageVersion}: ${err.message}; verify it and add it to POINT_RELEASES in reference/profiles/kernel.ts`);
+  }
+  const predicted = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease);
+  if (behaviourOf(booted) !== behaviourOf(predicted)) {
+    const asked = toolchain.kernelRelease ?? `${toolchain.kernel} (series profile ${predicted.release})`;
+    throw new KernelPointReleaseError(
+      `kernel ${asked} was asked for, Debian ${suite} provides ${packageVersion}, which behaves differently (profile ${booted.release}): ask for kernel ${booted.release} instead (matrix toolchain "kernel: ${booted.release}", or --kernel ${booted.release})`,
+    );
   }
 }
 
@@ -125,6 +160,8 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
   const kSuite = suiteOf('kernel', toolchain.kernel);
   const k = await provisionKernel({}, { ...common, suite: kSuite });
   if (!versionMatches('kernel', k.release, toolchain.kernel)) throw new ToolchainVersionMismatchError('kernel', toolchain.kernel, k.release, kSuite);
+  // A kernel given by path has no package version: its series profile is used as for any kernel.
+  if (k.packageVersion !== null) checkKernelPointRelease(toolchain, k.packageVersion, kSuite);
 
   return { toolchain, qemu, seabios, kernel: { ...k, suite: kSuite }, busybox: host.busybox };
 }

@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--append <ARGS>', 'kernel arguments (memmap=, mem=, …)')
     .option('--qemu <V>', 'QEMU version (default: baseline)')
     .option('--seabios <V>', 'SeaBIOS version (default: baseline)')
-    .option('--kernel <V>', 'Linux version (default: baseline)')
+    .option('--kernel <V>', 'Linux version or point release, e.g. 6.1 or 5.10.262 (default: baseline)')
     .option('--keep-logs <DIR>', 'keep the boot logs under DIR')
     .option('--timeout <SECONDS>', 'boot deadline (default: the harness\'s)')
     .action(async (qemuArgs: string[], opts: CheckOptions) => {

@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option('--explain', 'say which rule produced each firmware entry')
     .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
     .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
-    .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1)')
+    .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1), or a point release such as 5.10.262')
     .action((qemuArgs: string[], opts: PredictCliOptions) => {
       const r = predictCommand(qemuArgs, opts);
       process.stdout.write(r.stdout);

@@ -150,7 +150,7 @@ export function register(program: Command): void {
     .option('--results <DIR>', 'results directory (default: results/<timestamp>/)')
     .option('--qemu <V>', 'QEMU version for every cell (replaces the cells\' toolchains)')
     .option('--seabios <V>', 'SeaBIOS version for every cell')
-    .option('--kernel <V>', 'Linux version for every cell')
+    .option('--kernel <V>', 'Linux version (or point release, e.g. 5.10.262) for every cell')
     .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
