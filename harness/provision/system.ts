@@ -18,6 +18,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Called with each stdout/stderr line as it arrives (progress of long apt runs). */
   onLine?: (line: string) => void;
+  /** Kills the command when it fires (Ctrl-C during a long apt-get). */
+  signal?: AbortSignal;
 }
 
 export interface ProvisionSystem {
@@ -46,21 +48,29 @@ export const localSystem: ProvisionSystem = {
       env: opts.env,
       all: opts.onLine !== undefined,
       stdin: 'ignore',
+      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     });
-    if (opts.onLine) {
-      for await (const line of sp.iterable({ from: 'all' })) opts.onLine(String(line));
+    try {
+      if (opts.onLine) {
+        for await (const line of sp.iterable({ from: 'all' })) opts.onLine(String(line));
+      }
+      return toResult(await sp);
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      throw err;
     }
-    return toResult(await sp);
   },
   async pipe([a, aArgs], [b, bArgs], opts = {}) {
+    const cancel = opts.signal ? { cancelSignal: opts.signal } : {};
     try {
-      const r = await execa(a, [...aArgs], { cwd: opts.cwd, env: opts.env, stdin: 'ignore', buffer: { stdout: false } }).pipe(
+      const r = await execa(a, [...aArgs], { cwd: opts.cwd, env: opts.env, stdin: 'ignore', buffer: { stdout: false }, ...cancel }).pipe(
         b,
         [...bArgs],
-        { cwd: opts.cwd, env: opts.env },
+        { cwd: opts.cwd, env: opts.env, ...cancel },
       );
       return toResult(r);
     } catch (err) {
+      opts.signal?.throwIfAborted();
       const e = err as { exitCode?: number; stderr?: unknown; shortMessage?: string };
       return { exitCode: e.exitCode ?? 1, stdout: '', stderr: typeof e.stderr === 'string' && e.stderr ? e.stderr : String(e.shortMessage ?? err) };
     }
@@ -89,3 +99,29 @@ export const localSystem: ProvisionSystem = {
   readFile: (path) => readFile(path),
   isRoot: () => process.getuid?.() === 0,
 };
+
+/**
+ * The same system, except that every command is killed when `signal` fires and none starts
+ * after it: provisioning (minutes of apt on a fresh machine) stops on Ctrl-C like the boot does.
+ */
+export function abortableSystem(system: ProvisionSystem, signal: AbortSignal): ProvisionSystem {
+  const settled = async (result: Promise<RunResult>): Promise<RunResult> => {
+    const r = await result;
+    signal.throwIfAborted();
+    return r;
+  };
+  return {
+    run: async (cmd, args, opts = {}) => {
+      signal.throwIfAborted();
+      return settled(system.run(cmd, args, { ...opts, signal }));
+    },
+    pipe: async (a, b, opts = {}) => {
+      signal.throwIfAborted();
+      return settled(system.pipe(a, b, { ...opts, signal }));
+    },
+    which: (name) => system.which(name),
+    exists: (path) => system.exists(path),
+    readFile: (path) => system.readFile(path),
+    isRoot: () => system.isRoot(),
+  };
+}
