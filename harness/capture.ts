@@ -12,7 +12,7 @@ import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
 import { buildInitramfs } from '../guests/initramfs.ts';
 import { parseBoot, type BootObservation, type Unobserved } from './parse/index.ts';
-import { resolveToolchain } from './provision/index.ts';
+import { abortableSystem, localSystem, resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
 import type { KeptLogs } from './errors.ts';
@@ -127,8 +127,11 @@ export function qemuVersionOf(binary: string, env?: Record<string, string>): Pro
  * (so a config's `-bios bios.bin` also picks that suite's build); kernels come from each
  * suite's cloud kernel (harness/provision/toolchain.ts resolveToolchain).
  */
-export async function provisionToolchain(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void } = {}): Promise<ProvisionedToolchain> {
-  const r = await resolveToolchain(toolchain, opts.onProgress ? { onProgress: opts.onProgress } : {});
+export async function provisionToolchain(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal } = {}): Promise<ProvisionedToolchain> {
+  const r = await resolveToolchain(toolchain, {
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.signal ? { system: abortableSystem(localSystem, opts.signal) } : {}),
+  });
   return {
     qemu: { binary: r.qemu.binary },
     ...(r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
