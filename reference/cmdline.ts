@@ -699,7 +699,7 @@ class Parser {
       throw new UnsupportedOptionError(typeEntry?.occ.opt ?? '-machine', 'help output is not a configuration');
     }
     if (UNMODELLED_MACHINES.test(typeName)) {
-      throw new UnsupportedOptionError(typeEntry?.occ.opt ?? '-machine', `machine type '${typeName}' is not modelled (pc, q35, isapc, microvm and their versioned types are)`);
+      throw new UnsupportedOptionError(typeEntry?.occ.opt ?? '-machine', `machine type '${typeName}' is not modelled (pc, q35 and their versioned types, and isapc, are; microvm is read but not modelled)`);
     }
     const machine = parseMachineType(typeName);
     if (machine === null) {

@@ -23,7 +23,8 @@ export interface Prediction {
   report: LayerReport;
   handoff: Handoff;
   firmware: FirmwareMap;
-  kernel: KernelView;
+  /** null when the kernel never starts (kernelStarts false). */
+  kernel: KernelView | null;
   /** Fields the model deliberately does not predict for this configuration, with the reason. */
   unpredicted: readonly string[];
   /** Warnings QEMU would print. */
@@ -36,20 +37,44 @@ export interface Prediction {
   kernelStarts: boolean;
 }
 
+/**
+ * Why the project's guest kernel cannot start on this platform, or null. The guest is an x86-64
+ * kernel: on a CPU without long mode its real-mode setup code (arch/x86/boot/cpu.c validate_cpu())
+ * prints "This kernel requires an x86-64 CPU, …" through the BIOS video service and halts, so
+ * nothing reaches the serial console (seen with isapc's default 486 on QEMU 5.2, 7.2, 10.0, 11.1).
+ */
+export function kernelCannotStart(handoff: Handoff): string | null {
+  const { platform } = handoff;
+  if (platform.longMode) return null;
+  return `kernel: the ${platform.cpuModel} CPU has no long mode (CPUID 0x80000001 EDX.LM), so the x86-64 guest kernel's setup code refuses to boot`;
+}
+
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
   const handoff = qemuStage(config, qemuProfile(toolchain.qemu), options.host ? { host: options.host } : {});
   const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
-  const kernel = linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease));
+  const cannotStart = kernelCannotStart(handoff);
+  const kernel =
+    cannotStart === null
+      ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease))
+      : null;
 
   const report: LayerReport = {
     qemu: handoff.e820 ? { e820: qemuE820Json(handoff.e820) } : {},
-    firmware: { e820: firmwareE820Json(firmware.entries), zoneHighReturned: firmware.zoneHighReturned },
-    kernel: {
-      biosE820: [...kernel.biosE820],
-      ...(kernel.e820Edits ? { e820Edits: [...kernel.e820Edits] } : {}),
-      ...(kernel.memmap ? { memmap: kernel.memmap.map((m) => ({ ...m })) } : {}),
-      ...(kernel.iomem ? { iomem: [...kernel.iomem] } : {}),
+    firmware: {
+      e820: firmwareE820Json(firmware.entries),
+      // malloc_prepboot prints "Returned N bytes of ZoneHigh" only when malloc_preinit found a zone.
+      ...(firmware.zoneHigh !== null ? { zoneHighReturned: firmware.zoneHighReturned } : {}),
     },
+    ...(kernel !== null
+      ? {
+          kernel: {
+            biosE820: [...kernel.biosE820],
+            ...(kernel.e820Edits ? { e820Edits: [...kernel.e820Edits] } : {}),
+            ...(kernel.memmap ? { memmap: kernel.memmap.map((m) => ({ ...m })) } : {}),
+            ...(kernel.iomem ? { iomem: [...kernel.iomem] } : {}),
+          },
+        }
+      : {}),
   };
   return {
     toolchain,
@@ -57,8 +82,8 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     handoff,
     firmware,
     kernel,
-    unpredicted: kernel.unpredictable ?? [],
+    unpredicted: cannotStart === null ? (kernel?.unpredictable ?? []) : [cannotStart],
     warnings: handoff.warnings,
-    kernelStarts: true,
+    kernelStarts: kernel !== null,
   };
 }

@@ -1,7 +1,8 @@
 // QEMU stage: MachineConfig + QEMU profile → Handoff (etc/e820 in file order, CMOS, fw_cfg facts,
 // PCI windows, and what SeaBIOS will allocate). Mirrors hw/i386/pc.c pc_memory_init(),
-// pc_piix.c pc_init1(), pc_q35.c pc_q35_init(), target/i386/cpu.c x86_cpu_realizefn() and
-// hw/i386/acpi-build.c as summarised in shared/reference/qemu.md. Pure: no I/O, inputs untouched.
+// pc_piix.c pc_init1() / pc_init_isa(), pc_q35.c pc_q35_init(), isapc.c (10.2+),
+// target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c as summarised in
+// shared/reference/qemu.md. Pure: no I/O, inputs untouched.
 
 import { RAM_SIZE_ALIGN } from './cmdline.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';
@@ -9,6 +10,7 @@ import type { MachineConfig } from './config.ts';
 import { E820, type E820Record } from './e820.ts';
 import {
   CPU_MODELS,
+  ISAPC_CLASS,
   LEGACY_ACPI_NON_AML_BYTES,
   MACHINE_COMPAT,
   MACHINE_DESC,
@@ -51,11 +53,22 @@ const isOn = (v: string | undefined): boolean => v !== undefined && ['on', 'yes'
 // ---------------------------------------------------------------------------------------------
 // Machine type
 
+/**
+ * The machine type after alias resolution, and the machine version its compat switches
+ * (MACHINE_COMPAT) are read at. isapc is unversioned and takes no compat properties, so it reads
+ * them as the release's newest type does.
+ */
 export function resolveMachine(config: MachineConfig, profile: QemuProfile): { machine: ResolvedMachine; version: MachineVersion; warnings: string[] } {
   const { family, name } = config.machine;
   const types = profile.machineTypes;
-  if (family !== 'pc' && family !== 'q35') {
-    throw new UnsupportedOptionError('-machine', `${name}: only the pc and q35 families are modelled`);
+  if (family === 'microvm') {
+    throw new UnsupportedOptionError(
+      '-machine',
+      `${name}: not modelled — microvm's default firmware is qboot (bios-microvm.bin), not SeaBIOS, and the model covers the SeaBIOS machines (pc, q35, isapc)`,
+    );
+  }
+  if (family === 'isapc') {
+    return { machine: { name: ISAPC_CLASS.name, family, version: null }, version: parseMachineVersion(types.newest), warnings: [] };
   }
   let resolved: string;
   let version: string;
@@ -90,8 +103,9 @@ export interface ResolvedCpu {
   physBits: number;
 }
 
-export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: HostFacts | undefined): ResolvedCpu {
-  const model = config.cpu.model ?? 'qemu64'; // TARGET_DEFAULT_CPU_TYPE for qemu-system-x86_64
+/** `defaultModel`: the machine's default_cpu_type (TARGET_DEFAULT_CPU_TYPE `qemu64` unless the class sets one: isapc `486`). */
+export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: HostFacts | undefined, defaultModel = 'qemu64'): ResolvedCpu {
+  const model = config.cpu.model ?? defaultModel;
   const facts = CPU_MODELS[model];
   if (facts === undefined) throw new UnsupportedOptionError('-cpu', `model ${JSON.stringify(model)} is not in the model's CPU table`);
   const kvm = config.accel === 'kvm';
@@ -113,7 +127,13 @@ export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: Ho
     if (userBits !== undefined && Number(userBits) !== 0) throw new QemuRefusal('phys-bits is not user-configurable in 32 bit');
     physBits = facts.pse36 ? 36 : 32;
   } else if (hostPhysBits && host !== undefined) {
-    physBits = host.physBits;
+    // host_cpu_adjust_phys_bits() (5.2: x86_cpu_realizefn): the host's width, capped by a non-zero
+    // host-phys-bits-limit (a uint8 property); the 32..52 check then applies to the result.
+    const limitProp = prop(config.cpu.props, 'host-phys-bits-limit');
+    const limit = limitProp === undefined ? 0 : Number(limitProp);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 255) throw new UnsupportedOptionError('-cpu host-phys-bits-limit', `not a uint8: ${limitProp}`);
+    physBits = limit !== 0 && host.physBits > limit ? limit : host.physBits;
+    if (physBits < 32 || physBits > 52) throw new QemuRefusal(`phys-bits should be between 32 and 52  (but is ${physBits})`);
   } else if (userBits !== undefined && Number(userBits) !== 0) {
     const n = Number(userBits);
     if (!Number.isInteger(n)) throw new UnsupportedOptionError('-cpu phys-bits', `not an integer: ${userBits}`);
@@ -347,6 +367,53 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     .map(({ d }) => d);
 }
 
+/** PCI device types (and the aliases qdev resolves to them: qdev_get_device_class()), for isapc's refusal. */
+const PCI_DEVICE_TYPES: ReadonlyMap<string, string> = new Map([
+  ...[
+    'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'VGA', 'cirrus-vga', 'virtio-vga', 'qxl-vga', 'bochs-display',
+    'qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1', 'piix3-usb-uhci', 'pci-ohci', 'virtio-rng-pci',
+    'virtio-balloon-pci', 'virtio-serial-pci', 'pci-bridge', 'pcie-root-port', 'virtio-blk-pci', 'virtio-scsi-pci',
+    'nvme', 'ahci',
+  ].map((t) => [t, t] as const),
+  ['virtio-net', 'virtio-net-pci'],
+  ['virtio-blk', 'virtio-blk-pci'],
+  ['virtio-scsi', 'virtio-scsi-pci'],
+  ['virtio-balloon', 'virtio-balloon-pci'],
+  ['virtio-serial', 'virtio-serial-pci'],
+  ['virtio-rng', 'virtio-rng-pci'],
+]);
+
+/** ISA devices that may sit on isapc and leave nothing in SeaBIOS's ZoneHigh (ISA IDE: the ATA driver uses the f-segment). */
+const ISAPC_QUIET_DEVICES = new Set(['ide-hd', 'ide-cd', 'ide-drive', 'isa-serial', 'pvpanic']);
+
+/** An option's argument as QEMU echoes it in a located error (`-device e1000,…: …`). */
+const optText = (head: string | null, props: ReadonlyArray<readonly [string, string]>): string =>
+  [...(head === null ? [] : [head]), ...props.map(([k, v]) => `${k}=${v.replaceAll(',', ',,')}`)].join(',');
+
+/**
+ * isapc's devices: no PCI bus, so a PCI device (or an if=virtio drive, which becomes
+ * virtio-blk-pci) is refused when QEMU creates it — "No 'PCI' bus found for device '…'", located at
+ * the option (checked on 5.2, 7.2, 10.0 and 11.1). ISA IDE disks and CD-ROMs leave no ZoneHigh
+ * allocation; anything else is not modelled.
+ */
+function isapcDevices(config: MachineConfig): FirmwareInputs['devices'] {
+  for (const d of config.drives) {
+    const iface = prop(d, 'if') ?? 'ide';
+    if (iface === 'virtio') throw new QemuRefusal(`-drive ${optText(null, d)}: No 'PCI' bus found for device 'virtio-blk-pci'`);
+    if (iface !== 'ide' && iface !== 'floppy' && iface !== 'none') throw new UnsupportedOptionError('-drive', `if=${iface} on isapc is not modelled`);
+  }
+  for (const dev of config.devices) {
+    const pciType = PCI_DEVICE_TYPES.get(dev.driver);
+    if (pciType !== undefined) throw new QemuRefusal(`-device ${optText(dev.driver, dev.props)}: No 'PCI' bus found for device '${pciType}'`);
+    if (!ISAPC_QUIET_DEVICES.has(dev.driver)) throw new UnsupportedOptionError('-device', `${dev.driver} on isapc: its firmware footprint is not modelled`);
+  }
+  for (const nic of config.nics ?? []) {
+    const model = prop(nic, 'model');
+    if (model !== undefined && model !== 'ne2k_isa') throw new UnsupportedOptionError('-nic', `model=${model} on isapc is not modelled (its NIC is the ISA ne2k_isa)`);
+  }
+  return [];
+}
+
 // ---------------------------------------------------------------------------------------------
 // The stage
 
@@ -354,8 +421,9 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   const warnings: string[] = [];
   const { machine, version: mv, warnings: mw } = resolveMachine(config, profile);
   warnings.push(...mw);
-  const family = machine.family as 'pc' | 'q35';
+  const family = machine.family as 'pc' | 'q35' | 'isapc';
   const i440fx = family === 'pc';
+  const isapc = family === 'isapc';
   if (!profile.smbiosEntryPointProperty && prop(config.machineProps, 'smbios-entry-point-type') !== undefined) {
     // QOM type name of the machine: "<name>-machine" (TYPE_MACHINE_SUFFIX).
     throw new QemuRefusal(`Property '${machine.name}-machine.smbios-entry-point-type' not found`);
@@ -370,8 +438,13 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     warnings.push(`Only ${M} bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB`);
   }
 
-  const cpu = resolveCpu(config, profile, options.host);
+  const cpu = resolveCpu(config, profile, options.host, isapc ? ISAPC_CLASS.defaultCpu : undefined);
   const topology = resolveTopology(config, mv);
+  // hw/core/machine-smp.c machine_parse_smp_config() (5.2: vl.c): the class's max_cpus (isapc 1;
+  // the pc/q35 limits are far above anything the model is asked).
+  if (isapc && topology.maxcpus > ISAPC_CLASS.maxCpus) {
+    throw new QemuRefusal(`Invalid SMP CPUs ${topology.maxcpus}. The max CPUs supported by machine '${machine.name}' is ${ISAPC_CLASS.maxCpus}`);
+  }
   const ramSize = ramSizeOf(config, profile, mv, machine.name);
 
   // -m slots/maxmem (hw/core/machine.c machine_set_mem, hw/i386/pc.c pc_memory_init).
@@ -380,8 +453,14 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   if (config.memory.slots !== null && maxmem === null) throw new QemuRefusal(profile.messages.slotsWithoutMaxmem);
   if (maxmem !== null && maxmem < ramSize) throw new QemuRefusal(profile.messages.maxmemBelowSize(maxmem, ramSize));
   if (maxmem !== null && slots > 0 && maxmem === ramSize) throw new QemuRefusal(profile.messages.slotsMaxmemEqual(maxmem, ramSize));
+  if (isapc && profile.isapc.board === 'isapc.c') {
+    // hw/i386/isapc.c pc_init_isa(), before pc_memory_init(): the CPU check (a warning), then the RAM limit.
+    const board = profile.isapc;
+    if (!ISAPC_CLASS.cpuTypes32.includes(cpu.model)) warnings.push(board.deprecatedCpu.replace('%s', cpu.model));
+    if (ramSize > board.maxRam) throw new QemuRefusal(board.tooMuchMemory.replace('%d', String(ramSize / MiB)));
+  }
   const hotplug = maxmem !== null && maxmem > ramSize;
-  const hasReservedMemory = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noReservedMemoryUpTo));
+  const hasReservedMemory = isapc ? ISAPC_CLASS.hasReservedMemory : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noReservedMemoryUpTo));
   if (!hasReservedMemory && (slots > 0 || hotplug)) {
     throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: ${machine.name}`);
   }
@@ -390,12 +469,17 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
   }
 
-  const gigabyteAlign = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
-  const split = splitRam(family, ramSize, M, gigabyteAlign);
+  const gigabyteAlign = isapc ? ISAPC_CLASS.gigabyteAlign : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
+  const split: RamSplit =
+    isapc && profile.isapc.board === 'isapc.c'
+      ? { below: ramSize, above: 0n, warnings: [] } // isapc.c: no split (max_ram_below_4g overwritten)
+      : // pc_init1(): isapc (≤ 10.0) takes the i440fx split, without the gigabyte alignment.
+        splitRam(family === 'q35' ? 'q35' : 'pc', ramSize, M, gigabyteAlign);
   warnings.push(...split.warnings);
   const below = split.below;
   const above = split.above;
-  const hole64Size = i440fx ? L.I440FX_HOLE64_SIZE : L.Q35_HOLE64_SIZE;
+  // pc_memory_init()'s pci_hole64_size: the host bridge's pci-hole64-size; 0 without PCI (isapc).
+  const hole64Size = isapc ? 0n : i440fx ? L.I440FX_HOLE64_SIZE : L.Q35_HOLE64_SIZE;
   const brokenReservedEnd = machineVersionAtMost(mv, MACHINE_COMPAT.brokenReservedEndUpTo);
   const alignedDimm = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.unalignedDimmUpTo));
 
@@ -413,8 +497,8 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
       return cpu.physBits <= 32 ? (1n << BigInt(cpu.physBits)) - 1n : hole64Start + hole64Size - 1n;
     }
     if (cpu.longMode) return hole64Start + hole64Size - 1n;
-    // 8.2+ 32-bit CPU: broken_32bit_mem_addr_check for machine types ≤ 8.1.
-    if (machineVersionAtMost(mv, [8, 1])) return (1n << BigInt(cpu.physBits)) - 1n;
+    // 8.2+ 32-bit CPU: broken_32bit_mem_addr_check for machine types ≤ 8.1 (not isapc: no compat).
+    if (machineVersionAtMost(mv, MACHINE_COMPAT.broken32BitMemAddrCheckUpTo)) return (1n << BigInt(cpu.physBits)) - 1n;
     return hotplug ? dmBase + dmSize - 1n : aboveEnd - 1n;
   };
 
@@ -455,32 +539,37 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
 
   // PCI host bridge windows in PCI0 _CRS (hw/i386/acpi-build.c build_dsdt + the host bridge's
   // pci-hole properties, read when SeaBIOS fetches the tables: no 64-bit BARs assigned assumed).
-  const pciWindows: Array<{ start: bigint; end: bigint }> = [{ ...L.VGA_WINDOW }];
-  const holeEnd = L.IO_APIC_DEFAULT_ADDRESS - 1n;
-  const mmconfig = i440fx ? null : { start: L.Q35_MMCONFIG_BASE, end: L.Q35_MMCONFIG_BASE + L.Q35_MMCONFIG_SIZE - 1n };
-  if (mmconfig === null) pciWindows.push({ start: below, end: holeEnd });
-  else {
-    // The DSDT builder excludes MMCONFIG from the q35 hole [below_4g, IOAPIC).
-    if (below < mmconfig.start) pciWindows.push({ start: below, end: mmconfig.start - 1n });
-    pciWindows.push({ start: mmconfig.end + 1n, end: holeEnd });
-  }
-  if (!machineVersionAtMost(mv, MACHINE_COMPAT.pciHole64FixOffUpTo)) {
-    const start = lay.hole64Start;
-    pciWindows.push({ start, end: alignUp(start + hole64Size, GiB) - 1n });
+  // isapc has neither a PCI bus nor ACPI tables: no windows.
+  const pciWindows: Array<{ start: bigint; end: bigint }> = [];
+  const mmconfig = family === 'q35' ? { start: L.Q35_MMCONFIG_BASE, end: L.Q35_MMCONFIG_BASE + L.Q35_MMCONFIG_SIZE - 1n } : null;
+  if (!isapc) {
+    pciWindows.push({ ...L.VGA_WINDOW });
+    const holeEnd = L.IO_APIC_DEFAULT_ADDRESS - 1n;
+    if (mmconfig === null) pciWindows.push({ start: below, end: holeEnd });
+    else {
+      // The DSDT builder excludes MMCONFIG from the q35 hole [below_4g, IOAPIC).
+      if (below < mmconfig.start) pciWindows.push({ start: below, end: mmconfig.start - 1n });
+      pciWindows.push({ start: mmconfig.end + 1n, end: holeEnd });
+    }
+    if (!machineVersionAtMost(mv, MACHINE_COMPAT.pciHole64FixOffUpTo)) {
+      const start = lay.hole64Start;
+      pciWindows.push({ start, end: alignUp(start + hole64Size, GiB) - 1n });
+    }
   }
   const platform: Platform = {
-    chipset: i440fx ? 'i440fx' : 'q35',
+    chipset: isapc ? 'isapc' : i440fx ? 'i440fx' : 'q35',
     accel: config.accel,
     physBits: cpu.physBits,
     cpuVendor: cpu.vendor,
     cpuModel: cpu.model,
     longMode: cpu.longMode,
+    pci: isapc ? ISAPC_CLASS.pci : true,
     pciWindows,
     mmconfig,
   };
 
   // What SeaBIOS will allocate: ACPI blob via the table-loader, SMBIOS, devices.
-  const hasTableLoader = !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo));
+  const hasTableLoader = isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo));
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {
@@ -495,7 +584,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
       loaderWritePointers += 1;
     }
   }
-  const smbiosLegacy = i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.smbiosLegacyUpTo);
+  const smbiosLegacy = isapc ? ISAPC_CLASS.smbiosLegacy : i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.smbiosLegacyUpTo);
   const epProp = prop(config.machineProps, 'smbios-entry-point-type');
   const smbiosEntryPoint: '2.1' | '3.0' | null = smbiosLegacy
     ? null
@@ -503,9 +592,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
       ? '3.0'
       : epProp === '32'
         ? '2.1'
-        : profile.legacyAcpiSizing || machineVersionAtMost(mv, [8, 0]) || !machineVersionAtMost(mv, [8, 2])
-          ? '2.1'
-          : '3.0';
+        : (MACHINE_COMPAT.smbiosEntryPoint.find((d) => machineVersionAtMost(mv, d.upTo))?.ep ?? MACHINE_COMPAT.smbiosEntryPointNewer);
   const firmwareInputs: FirmwareInputs = {
     highAllocations,
     loaderWritePointers,
@@ -523,8 +610,9 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     smbiosHasType0: false,
     smbiosEntryPoint,
     hasTableLoader,
-    devices: firmwareDevices(config, family),
-    biosImage: config.bios ?? 'bios-256k.bin',
+    devices: isapc ? isapcDevices(config) : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc'),
+    // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc has none, so bios.bin.
+    biosImage: config.bios ?? (isapc ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
   };
 
   return {

@@ -150,8 +150,17 @@ const hex8 = (v: bigint): string => kernelHex(v, 10);
 // The stage
 
 export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): FirmwareMap {
-  if (handoff.platform.chipset !== 'i440fx' && handoff.platform.chipset !== 'q35') {
+  if (handoff.platform.chipset === 'microvm') {
     throw new UnsupportedOptionError('-machine', `SeaBIOS on ${handoff.platform.chipset} is not modelled`);
+  }
+  if (handoff.platform.chipset === 'isapc' && /(^|\/)bios-256k\.bin$/.test(handoff.firmwareInputs.biosImage)) {
+    // Observed (QEMU 5.2/7.2 with Debian SeaBIOS 1.14.0/1.16.2, 10.0/11.1 with 1.16.3/1.17.0): the
+    // 256 KiB image logs "Unable to unlock ram - bridge not found" and then resets or hangs; no
+    // map is ever dumped and nothing boots. isapc's own default is the 128 KiB bios.bin.
+    throw new UnsupportedOptionError(
+      '-bios',
+      `${handoff.firmwareInputs.biosImage} on isapc: SeaBIOS's 256 KiB image does not finish POST there (it stops after "Unable to unlock ram - bridge not found"); the model covers isapc with its default bios.bin`,
+    );
   }
   const max = profile.maxE820;
   const log: string[] = [];
@@ -258,7 +267,8 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
     if (fi.hasTableLoader) {
       for (const a of fi.highAllocations) alloc(a.size, a.align, a.file === 'etc/acpi/tables' ? 'QEMU ACPI tables in ZoneHigh' : `QEMU ${a.file} in ZoneHigh`);
       for (let k = 0; k < fi.loaderWritePointers; k++) alloc(WRITE_POINTER_RECORD.size, WRITE_POINTER_RECORD.align, 'table-loader record in ZoneHigh');
-    } else if (profile.fallbackAcpi) {
+    } else if (profile.fallbackAcpi && handoff.platform.pci) {
+      // acpi_setup() builds tables only for the PIIX4 PM device it finds on PCI (src/fw/acpi.c).
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
     for (const d of fi.devices) {

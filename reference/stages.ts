@@ -48,6 +48,13 @@ export interface Platform {
   cpuModel: string;
   /** CPUID 0x80000001 EDX.LM of the guest CPU. */
   longMode: boolean;
+  /**
+   * A PCI host bridge at 00:00.0 (false on isapc). Without one SeaBIOS prints "Detected non-PCI
+   * system" and finds no PIIX4 PM device to build ACPI tables for, and Linux never runs
+   * pcibios_resource_survey(), so e820__reserve_resources_late() (late E820 resources, RAM
+   * buffers) does not happen.
+   */
+  pci: boolean;
   /** The PCI host bridge windows ACPI _CRS announces (inclusive ends), e.g. `PCI Bus 0000:00`. */
   pciWindows: ReadonlyArray<{ start: bigint; end: bigint }>;
   /** q35 MMCONFIG/ECAM window, null on i440fx. */
@@ -81,7 +88,7 @@ export interface ResolvedTopology {
 export interface Handoff {
   machine: ResolvedMachine;
   topology: ResolvedTopology;
-  /** fw_cfg present (pc, q35, microvm; not isapc-without-fw_cfg variants). */
+  /** fw_cfg present (pc_memory_init creates it on pc, q35 and isapc alike). */
   hasFwCfg: boolean;
   /** Memory-hotplug (device memory) region [start, end), not in E820; null without slots/maxmem. */
   deviceMemory: { start: bigint; end: bigint } | null;

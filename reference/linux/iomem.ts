@@ -21,6 +21,9 @@
 //   4. e820__reserve_resources_late(): every e820 resource without a parent,
 //      insert_resource_expand_to_fit (→ `Expanded resource` lines; 7.2 sends SOFT_RESERVED to a
 //      separate tree: absent); then `RAM buffer` pieces (reserve_region_with_split, top level).
+//      It runs from pcibios_resource_survey() (arch/x86/pci/i386.c), i.e. only when the kernel
+//      found PCI: without a PCI host bridge (isapc) the deferred entries never reach /proc/iomem
+//      and there are no RAM buffers (observed on 6.1: "PCI: System does not support PCI").
 //   5. late_initcall: q35's MMCONFIG/ECAM resource (insert_resource; it wraps an identical
 //      Reserved entry) and, 5.10/6.1, an `hmem.N` wrapper around each Soft Reserved range.
 // The Kernel code/rodata/data/bss resources are left out: they are children of the System RAM
@@ -163,9 +166,10 @@ export function buildIomem(inp: IomemInputs): IomemResult {
     root = insertResource(root, { id: `pci.${i}`, start: w.start, end, name: 'PCI Bus 0000:00', e820: false, children: [] }).root;
   });
 
-  // 4. e820__reserve_resources_late()
+  // 4. e820__reserve_resources_late(), from pcibios_resource_survey(): not without PCI.
   const lateLines: KLine[] = [];
-  table.forEach((e, i) => {
+  const late = platform.pci ? table : [];
+  late.forEach((e, i) => {
     const res = e820Res[i]!;
     if (findById(root, res.id) !== null || res.end === 0n) return;
     if (e.type === E820.SOFT_RESERVED && profile.softReservedInIomem === 'absent') return;
@@ -178,7 +182,7 @@ export function buildIomem(inp: IomemInputs): IomemResult {
       });
     }
   });
-  table.forEach((e, i) => {
+  late.forEach((e, i) => {
     if (e.type !== E820.RAM) return;
     const start = u64(e.addr + e.size);
     const align = ramAlignment(start);
@@ -206,8 +210,9 @@ export function buildIomem(inp: IomemInputs): IomemResult {
 
   const placed = walk(root).filter((p) => p.res.e820);
   for (const p of placed) if (p.res.name !== 'RAM buffer') check(p.res, false);
-  // The original (unexpanded) ranges too: an expansion may already have swallowed the zone.
-  for (const r of e820Res) check(r, false);
+  // The original (unexpanded) ranges too: an expansion may already have swallowed the zone
+  // (only the late pass expands; without it the unplaced ranges show nowhere).
+  if (platform.pci) for (const r of e820Res) check(r, false);
   if (problems.length > 0) return { lines: null, unpredictable: [...new Set(problems)].join('; '), lateLines, lateUncertain };
   return { lines: placed.map((p) => renderLine(p.res, p.depth, profile)), unpredictable: null, lateLines, lateUncertain };
 }

@@ -84,7 +84,29 @@ export interface QemuProfile {
    * PC_MACHINE_SMBIOS_EP). Not in 5.2: QEMU exits with "Property '<type>-machine.smbios-entry-point-type' not found".
    */
   smbiosEntryPointProperty: boolean;
+  /**
+   * The isapc board (ISAPC_CLASS: what every release shares). 'pc_init1': pc_piix.c pc_init_isa()
+   * → pc_init1() without PCI, the pc split without gigabyte alignment, any CPU silently.
+   * 'isapc.c' (hw/i386/isapc.c, 10.2+): no split, RAM > maxRam refused (tooMuchMemory, %d = MiB),
+   * a CPU outside ISAPC_CLASS.cpuTypes32 warned about (deprecatedCpu, %s = model) and used.
+   */
+  isapc: IsapcInit;
 }
+
+/** The isapc board code of a release: see QemuProfile.isapc. */
+export type IsapcInit =
+  | { board: 'pc_init1' }
+  | {
+      board: 'isapc.c';
+      /** error_report() when ram_size > maxRam (checked on 11.1.3: `-m 4G`, `-m 3585M`). */
+      maxRam: bigint;
+      /** Its text, %d = ram_size / MiB (integer division). */
+      tooMuchMemory: string;
+      /** warn_report() for a CPU type outside ISAPC_CLASS.cpuTypes32, %s = the model (QOM type `<model>-x86_64-cpu`). */
+      deprecatedCpu: string;
+    };
+
+const ISAPC_PC_INIT1: IsapcInit = { board: 'pc_init1' };
 
 const MSG_7_2 = {
   // hw/core/machine.c machine_set_mem() @ v7.2.0 (same wording in 10.0): checked on 7.2.22.
@@ -138,6 +160,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smbiosType4Length: { ep21: 42, ep30: 42 },
     // Observed on 5.2+dfsg-11+deb11u3: "Property 'pc-i440fx-5.2-machine.smbios-entry-point-type' not found".
     smbiosEntryPointProperty: false,
+    isapc: ISAPC_PC_INIT1,
   },
   '7.2': {
     version: '7.2',
@@ -164,6 +187,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     // `-M pc,smbios-entry-point-type=64 -m 1G -smp 4,sockets=4` puts SMBIOS (616 B) in ZoneHigh (boot, 7.2.22).
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    isapc: ISAPC_PC_INIT1,
   },
   '10.0': {
     version: '10.0',
@@ -188,6 +212,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     // 4 sockets has 616 B of SMBIOS (ZoneHigh, 0x21000 block); pc-q35-8.2 with 4 sockets 595 B (f-segment).
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    isapc: ISAPC_PC_INIT1,
   },
   '11.1': {
     version: '11.1',
@@ -212,6 +237,14 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     // Same pc-i440fx-8.1 4-socket boot as 10.0 confirmed V30 on 11.1.3.
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    // hw/i386/isapc.c pc_init_isa() (the comment there: "deprecated in 10.2"); the messages are
+    // the ones 11.1.3 printed here for `-M isapc -m 4G` and `-M isapc -cpu qemu64`.
+    isapc: {
+      board: 'isapc.c',
+      maxRam: 3584n * MiB,
+      tooMuchMemory: 'Too much memory for this machine: %d MiB, maximum 3584 MiB',
+      deprecatedCpu: 'cpu type %s-x86_64-cpu is deprecated for isapc machine',
+    },
   },
 };
 
@@ -248,8 +281,58 @@ export const MACHINE_COMPAT = {
   pciHole64FixOffUpTo: [2, 10] as MachineVersion,
   /** numa_mem_supported (-numa node,mem=) for ≤ 5.0. */
   numaMemUpTo: [5, 0] as MachineVersion,
-  /** SMBIOS 2.1 entry point for ≤ 8.0 (10.0: 8.1–8.2 → 3.0, ≥ 9.0 → auto = 2.1 when it fits). */
-  smbiosEp30From: [8, 1] as MachineVersion,
+  /**
+   * Default SMBIOS entry point by machine version (pcmc->default_smbios_ep_type): 2.1 (TYPE_32) for
+   * ≤ 8.0 (hw/i386/pc_piix.c pc_i440fx_8_0_machine_options, pc_q35.c pc_q35_8_0_machine_options),
+   * 3.0 (TYPE_64) for 8.1–8.2 (the 8.1 class default, kept for the 8.2 types by
+   * pc_i440fx_8_2_machine_options / pc_q35_8_2_machine_options from 9.0 on — named
+   * pc_*_machine_8_2_options from 9.1), and from 9.0 TYPE_AUTO (hw/i386/pc.c
+   * pc_machine_class_init), which is 2.1 unless the tables need more than 2.1 allows (modelled as
+   * 2.1). Older releases know only ≤ 8.0 types, so this one table covers 5.2 and 7.2 too.
+   */
+  smbiosEntryPoint: [
+    { upTo: [8, 0] as MachineVersion, ep: '2.1' },
+    { upTo: [8, 2] as MachineVersion, ep: '3.0' },
+  ] as ReadonlyArray<{ upTo: MachineVersion; ep: '2.1' | '3.0' }>,
+  /** After 8.2: TYPE_AUTO, 2.1 whenever the tables fit (see smbiosEntryPoint). */
+  smbiosEntryPointNewer: '2.1' as '2.1' | '3.0',
+  /**
+   * broken_32bit_mem_addr_check for ≤ 8.1 (hw/i386/pc_piix.c pc_i440fx_8_1_machine_options and
+   * pc_q35.c pc_q35_8_1_machine_options from 8.2; pc_*_machine_8_1_options from 9.1):
+   * pc_max_used_gpa() of a CPU without long mode is then 2^phys_bits − 1 instead of the end of RAM
+   * / device memory. Only releases with the 8.2 bound check read it (physBitsBoundCheck 'v8.2').
+   */
+  broken32BitMemAddrCheckUpTo: [8, 1] as MachineVersion,
+} as const;
+
+/**
+ * The `isapc` machine class, as every covered release defines it (hw/i386/pc_piix.c
+ * isapc_machine_options() @ v5.2.0, v7.2.0, v10.0.0; hw/i386/isapc.c 10.2+). It is unversioned and
+ * takes no compat properties, so every machine-version switch above reads as for the newest
+ * type; what the class sets itself is here. Per-release board code: QemuProfile.isapc.
+ */
+export const ISAPC_CLASS = {
+  name: 'isapc',
+  /** m->desc. */
+  desc: 'ISA-only PC',
+  /** m->max_cpus: `-smp 2` → "Invalid SMP CPUs 2. The max CPUs supported by machine 'isapc' is 1" (5.2–11.1, checked). */
+  maxCpus: 1,
+  /** m->default_cpu_type: the 486 has no long mode, so an x86-64 guest kernel cannot start. */
+  defaultCpu: '486',
+  /** No `firmware=bios-256k.bin` default machine option (the i440fx types have one): QEMU loads bios.bin. */
+  defaultBios: 'bios.bin',
+  /** pcmc->gigabyte_align = false (only matters for the pc_init1 board). */
+  gigabyteAlign: false,
+  /** pcmc->pci_enabled = false: no PCI host bridge, no 32/64-bit PCI holes (hole64 size 0), no PCI devices. */
+  pci: false,
+  /** pcmc->has_acpi_build = false: no etc/acpi/tables, no etc/table-loader. */
+  hasAcpiBuild: false,
+  /** pcmc->smbios_legacy_mode = true, smbios_defaults = false: no etc/smbios/* files (legacy key 0x8001 only). */
+  smbiosLegacy: true,
+  /** pcmc->has_reserved_memory = false: `-m …,slots=,maxmem=` refused. */
+  hasReservedMemory: false,
+  /** CPU models hw/i386/isapc.c (10.2+) takes without its deprecation warning; others still run as given. */
+  cpuTypes32: ['486', 'athlon', 'kvm32', 'pentium', 'pentium2', 'pentium3', 'qemu32'] as readonly string[],
 } as const;
 
 // ---- Layout constants (hw/i386/pc.c, hw/pci-host/*.c, include/hw/i386/*): same in all covered versions.
