@@ -11,7 +11,7 @@ import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
 import { buildInitramfs } from '../guests/initramfs.ts';
-import { parseBoot, type BootObservation, type Unobserved } from './parse/index.ts';
+import { FIRMWARE_SCOPE_PREFIX, parseBoot, parseFirmwareBoot, type BootObservation, type Unobserved } from './parse/index.ts';
 import { abortableSystem, localSystem, resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
@@ -46,8 +46,24 @@ export interface CaptureDeps {
   toQemuArgs(config: MachineConfig): string[];
   buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
   parseBoot(input: { serial: string; firmwareLog: string }): BootObservation;
+  parseFirmwareBoot(input: { firmwareLog: string; reason: string }): BootObservation;
   runQemu: typeof runQemu;
 }
+
+/**
+ * How much of the boot a capture observes. 'full': to the guest's DONE, every layer. 'firmware':
+ * the harness ends the boot once SeaBIOS has printed its e820 map and begun booting (`Booting
+ * from …`), so only the firmware layer is observed; the kernel layer is unobserved (the kernel
+ * never ran, or ran and was not looked at), and so is the qemu layer (only the guest reads
+ * etc/e820 from fw_cfg). Used where the kernel cannot run: KVM that runs the firmware but not
+ * Linux (harness/kvm-probe.ts), and configurations the model says the kernel never starts on.
+ */
+export type CaptureScope = 'full' | 'firmware';
+
+export { FIRMWARE_SCOPE_PREFIX };
+
+/** Boot deadline of a firmware-scope capture: SeaBIOS is done in well under a second (TCG and KVM). */
+export const FIRMWARE_SCOPE_DEADLINE_MS = 30_000;
 
 export interface CaptureOptions {
   signal?: AbortSignal;
@@ -66,6 +82,10 @@ export interface CaptureOptions {
    * from the config with reference/cmdline.ts `toQemuArgs`.
    */
   qemuArgs?: readonly string[];
+  /** Default 'full'; see CaptureScope. */
+  scope?: CaptureScope;
+  /** Why the scope is 'firmware' (e.g. the KVM probe's finding); goes into every unobserved reason. */
+  scopeReason?: string;
   /** Skip provisioning and use these (tests, or a user-given kernel). */
   provisioned?: ProvisionedToolchain;
   deps?: Partial<CaptureDeps>;
@@ -79,13 +99,15 @@ export interface ObservationMeta {
   /** SeaBIOS image asked for (`-bios` or the machine default) and the banner it printed. */
   seabiosImage: string;
   seabiosBanner: string | null;
-  /** `uname -r` in the guest. */
+  /** `uname -r` in the guest (firmware scope: the provisioned kernel's release, marked as not booted). */
   kernelRelease: string;
   /** /proc/cmdline in the guest. */
   cmdline: string;
   /** The command line the harness meant to pass (HARNESS_KERNEL_ARGS + -append). */
   plannedCmdline: string;
   accel: string | null;
+  /** What the capture observed (CaptureScope). */
+  scope: CaptureScope;
   /** User options the harness replaced (console, display, monitor). */
   dropped: DroppedOption[];
   /** Parser warnings, and cmdline mismatches. */
@@ -147,6 +169,7 @@ function resolveDeps(partial: Partial<CaptureDeps> | undefined): CaptureDeps {
     toQemuArgs: p.toQemuArgs ?? toQemuArgs,
     buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
     parseBoot: p.parseBoot ?? parseBoot,
+    parseFirmwareBoot: p.parseFirmwareBoot ?? parseFirmwareBoot,
     runQemu: p.runQemu ?? runQemu,
   };
 }
@@ -154,6 +177,7 @@ function resolveDeps(partial: Partial<CaptureDeps> | undefined): CaptureDeps {
 const STAGE_TEXT: Record<BootEvent['stage'], string> = {
   spawned: 'QEMU started',
   seabios: 'SeaBIOS banner',
+  firmware: 'SeaBIOS printed its e820 map and began booting',
   kernel: 'kernel started',
   init: 'init started',
   section: 'section printed',
@@ -178,6 +202,8 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
   const initrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, progress);
   const userArgs = options.qemuArgs ?? deps.toQemuArgs(config);
   const qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
+  const scope = options.scope ?? 'full';
+  const deadlineMs = options.timeoutMs ?? (scope === 'firmware' ? FIRMWARE_SCOPE_DEADLINE_MS : undefined);
 
   let plan: ReturnType<typeof planHarnessArgv> | undefined;
   const run: RunQemuResult = await deps.runQemu({
@@ -194,7 +220,8 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
       });
       return plan.args;
     },
-    ...(options.timeoutMs !== undefined ? { deadlineMs: options.timeoutMs } : {}),
+    ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    ...(scope === 'firmware' ? { until: 'firmware' as const } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.keepLogsDir !== undefined ? { keepLogsDir: options.keepLogsDir } : {}),
     ...(options.label !== undefined ? { label: options.label } : {}),
@@ -206,9 +233,12 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
   });
   if (plan === undefined) throw new Error('internal: runQemu did not build the argv');
 
-  const parsed = deps.parseBoot({ serial: run.serial, firmwareLog: run.firmware });
+  const parsed =
+    scope === 'firmware'
+      ? deps.parseFirmwareBoot({ firmwareLog: run.firmware, reason: `${FIRMWARE_SCOPE_PREFIX}: ${options.scopeReason ?? 'asked for (--scope firmware)'}` })
+      : deps.parseBoot({ serial: run.serial, firmwareLog: run.firmware });
   const warnings = [...parsed.warnings];
-  if (parsed.cmdline.trim() !== plan.kernelCmdline) {
+  if (scope === 'full' && parsed.cmdline.trim() !== plan.kernelCmdline) {
     warnings.push(`the guest saw kernel command line ${JSON.stringify(parsed.cmdline)}, the harness passed ${JSON.stringify(plan.kernelCmdline)}`);
   }
   const banner = /SeaBIOS \(version ([^)]*)\)/.exec(run.firmware);
@@ -223,10 +253,11 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
       qemuVersion,
       seabiosImage: config.bios ?? 'machine default (bios-256k.bin)',
       seabiosBanner: banner ? banner[1]! : null,
-      kernelRelease: parsed.uname,
+      kernelRelease: scope === 'full' ? parsed.uname : `${tools.kernel.release ?? tools.kernel.image} (not booted: ${FIRMWARE_SCOPE_PREFIX})`,
       cmdline: parsed.cmdline,
       plannedCmdline: plan.kernelCmdline,
       accel: plan.accel,
+      scope,
       dropped: plan.dropped,
       warnings,
       wallMs: run.wallMs,

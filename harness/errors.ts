@@ -8,6 +8,8 @@ import type { SectionName } from '../guests/markers.ts';
 export interface BootProgress {
   /** `SeaBIOS (version …)` seen on the debug port (or the console). */
   seabiosBanner: boolean;
+  /** SeaBIOS printed its whole `e820 map has N items:` dump and then a `Booting from …` line: POST is over. */
+  firmwareDone: boolean;
   /** `Linux version …` seen on the console. */
   kernelStarted: boolean;
   /** The first `==E820==` marker (the guest's /init prints nothing before its sections). */
@@ -25,6 +27,7 @@ export interface BootProgress {
 export function emptyProgress(): BootProgress {
   return {
     seabiosBanner: false,
+    firmwareDone: false,
     kernelStarted: false,
     initStarted: false,
     sectionsBegun: [],
@@ -38,6 +41,8 @@ export function emptyProgress(): BootProgress {
 export function describeProgress(p: BootProgress): string {
   const stages: string[] = [];
   stages.push(p.seabiosBanner ? 'SeaBIOS banner seen' : 'no SeaBIOS banner');
+  // Only worth saying when it is where the boot stopped (firmware ran, the kernel did not).
+  if (p.firmwareDone && !p.kernelStarted) stages.push('SeaBIOS printed its e820 map and began booting');
   stages.push(p.kernelStarted ? 'kernel started' : 'kernel not started');
   if (p.kernelStarted || p.initStarted) stages.push(p.initStarted ? 'init started' : 'init not started');
   if (p.initStarted) {

@@ -159,6 +159,14 @@ function userAccel(options: ParsedOption[]): string | null | undefined {
   return chosen;
 }
 
+/**
+ * The accelerator the user's arguments choose (`-accel kvm`, `-enable-kvm`, `-M …,accel=kvm`):
+ * its name, null when the choice is not a plain name (`kvm:tcg`), undefined when none is chosen.
+ */
+export function userAccelerator(userArgs: readonly string[]): string | null | undefined {
+  return userAccel(walk(userArgs).filter((i): i is ParsedOption => 'name' in i));
+}
+
 /** Builds the full argv of a harness boot; see the module comment. */
 export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
   const items = walk(opts.userArgs);

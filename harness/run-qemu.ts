@@ -5,9 +5,10 @@
 // dir goes and the logs are kept (copied to keepLogsDir if asked). Every exit path — success,
 // deadline, AbortSignal, SIGINT/SIGTERM of this process — goes through that teardown.
 //
-// Waiting is a race between "==E820== DONE on the console", "kernel panic on the console",
-// "QEMU exited" and "deadline". The console is a file (-serial file:), watched with fs.watch
-// and polled as a fallback (inotify can be unavailable, and fs.watch may coalesce events).
+// Waiting is a race between "the boot's goal reached" (by default `==E820== DONE` on the
+// console; see BootGoal), "kernel panic on the console", "QEMU exited" and "deadline". The
+// console is a file (-serial file:), watched with fs.watch and polled as a fallback (inotify can
+// be unavailable, and fs.watch may coalesce events).
 
 import { execa, type ResultPromise } from 'execa';
 import { closeSync, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
@@ -15,6 +16,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
+import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
 import {
   BootAbortedError,
   BootTimeoutError,
@@ -45,7 +47,16 @@ export const PANIC_TEXT = 'Kernel panic - not syncing';
 const SEABIOS_BANNER = 'SeaBIOS (version';
 const KERNEL_BANNER = 'Linux version ';
 
-export type BootStage = 'spawned' | 'seabios' | 'kernel' | 'init' | 'section' | 'done' | 'panic' | 'exited';
+export type BootStage = 'spawned' | 'seabios' | 'firmware' | 'kernel' | 'init' | 'section' | 'done' | 'panic' | 'exited';
+
+/** How far a boot must get before the harness ends it (and calls it a success). */
+export type BootGoal =
+  /** The guest's /init printed every section and `==E820== DONE` (a full capture). */
+  | 'done'
+  /** SeaBIOS printed its e820 dump and then `Booting from …` (capture scope firmware). */
+  | 'firmware'
+  /** The guest's /init printed its first marker: the kernel runs (the KVM probe). */
+  | 'init';
 
 export interface BootEvent {
   stage: BootStage;
@@ -77,6 +88,8 @@ export interface RunQemuOptions {
   label?: string;
   onEvent?: (event: BootEvent) => void;
   env?: Record<string, string>;
+  /** Default 'done'. Short of 'done' the harness stops QEMU itself once the goal is reached. */
+  until?: BootGoal;
 }
 
 export interface RunQemuResult {
@@ -87,8 +100,10 @@ export interface RunQemuResult {
   stderr: string;
   exitCode: number | null;
   signal: string | null;
-  /** QEMU did not power off within the grace period after DONE. */
+  /** QEMU did not power off within the grace period after DONE, or the goal was short of DONE. */
   killedByHarness: boolean;
+  /** The goal that ended the boot (RunQemuOptions.until). */
+  endedBy: BootGoal;
   progress: BootProgress;
   /** Spawn to exit (or to kill). */
   wallMs: number;
@@ -219,6 +234,8 @@ export function signalHandlersInstalled(): boolean {
 
 type Outcome =
   | { kind: 'done' }
+  /** A goal short of DONE ('firmware', 'init') was reached. */
+  | { kind: 'goal' }
   | { kind: 'panic' }
   | { kind: 'exited' }
   | { kind: 'deadline' }
@@ -244,6 +261,9 @@ class Boot {
   private settle: ((o: Outcome) => void) | null = null;
   private teardownPromise: Promise<void> | null = null;
   private stopFollowing = false;
+  /** Entries of the SeaBIOS e820 dump still to come (-1: no dump begun). */
+  private dumpRemaining = -1;
+  private readonly until: BootGoal;
   logs: KeptLogs = {};
 
   constructor(
@@ -253,10 +273,34 @@ class Boot {
     readonly argv: string[],
     readonly label: string,
   ) {
+    this.until = opts.until ?? 'done';
     this.serial = new LogFollower(paths.serialLog, (l) => this.onConsoleLine(l));
-    this.firmware = new LogFollower(paths.firmwareLog, (l) => {
-      if (l.includes(SEABIOS_BANNER)) this.mark('seabiosBanner', 'seabios');
-    });
+    this.firmware = new LogFollower(paths.firmwareLog, (l) => this.onFirmwareLine(l));
+  }
+
+  private goalReached(): boolean {
+    const p = this.progress;
+    return this.until === 'done' ? p.done : this.until === 'firmware' ? p.firmwareDone : p.initStarted;
+  }
+
+  /** SeaBIOS's debug port: banner, then the e820 dump, then `Booting from …` ends POST. */
+  private onFirmwareLine(line: string): void {
+    if (line.includes(SEABIOS_BANNER)) this.mark('seabiosBanner', 'seabios');
+    const text = line.trimEnd();
+    const header = DUMP_HEADER.exec(text);
+    if (header) {
+      // A later dump (the machine reset and POSTed again) starts over.
+      this.dumpRemaining = Number(header[1]);
+      return;
+    }
+    if (this.dumpRemaining > 0 && DUMP_ENTRY.test(text)) {
+      this.dumpRemaining--;
+      return;
+    }
+    if (this.dumpRemaining === 0 && !this.progress.firmwareDone && BOOT_LINE.test(text)) {
+      this.mark('firmwareDone', 'firmware');
+      if (this.until === 'firmware') this.settle?.({ kind: 'goal' });
+    }
   }
 
   private emit(stage: BootStage, detail?: string): void {
@@ -269,7 +313,7 @@ class Boot {
     }
   }
 
-  private mark(flag: 'seabiosBanner' | 'kernelStarted' | 'initStarted', stage: BootStage): void {
+  private mark(flag: 'seabiosBanner' | 'firmwareDone' | 'kernelStarted' | 'initStarted', stage: BootStage): void {
     if (this.progress[flag]) return;
     this.progress[flag] = true;
     this.emit(stage);
@@ -289,6 +333,7 @@ class Boot {
     }
     if (!line.startsWith(MARKER_PREFIX)) return;
     this.mark('initStarted', 'init');
+    if (this.until === 'init') this.settle?.({ kind: 'goal' });
     const rest = line.slice(MARKER_PREFIX.length).trim();
     const m = /^(BEGIN|END) (\S+)/.exec(rest);
     if (m && (SECTIONS as readonly string[]).includes(m[2]!)) {
@@ -357,9 +402,10 @@ class Boot {
     if (outcome.kind === 'panic') await this.waitExit(PANIC_GRACE_MS);
     await this.teardown();
 
-    // QEMU may have exited right after printing DONE or a panic, before a poll saw it.
+    // QEMU may have exited right after printing DONE (or reaching the goal) or a panic, before a
+    // poll saw it.
     if (outcome.kind === 'exited') {
-      if (this.progress.done) outcome = { kind: 'done' };
+      if (this.goalReached()) outcome = { kind: this.until === 'done' ? 'done' : 'goal' };
       else if (this.progress.panicLine !== null) outcome = { kind: 'panic' };
     }
     return this.conclude(outcome, deadlineMs);
@@ -517,6 +563,7 @@ class Boot {
         throw new CutLogError(ctx);
       }
       case 'done':
+      case 'goal':
         return {
           argv: this.argv,
           serial: this.serial.text(),
@@ -525,6 +572,7 @@ class Boot {
           exitCode: ctx.exitCode,
           signal: ctx.signal,
           killedByHarness: this.killedByHarness,
+          endedBy: outcome.kind === 'done' ? 'done' : this.until,
           progress: this.progress,
           wallMs: this.endedAt - this.startedAt,
           logs: this.logs,
@@ -541,7 +589,7 @@ function abortReason(signal: AbortSignal): string {
 
 /**
  * Boots QEMU once: spawns it in its own process group, follows the console until the guest
- * prints `==E820== DONE`, and tears everything down. Throws QemuLaunchError, BootTimeoutError,
+ * prints `==E820== DONE` (or the boot reaches `until`), and tears everything down. Throws QemuLaunchError, BootTimeoutError,
  * GuestPanicError, CutLogError, BootAbortedError or MissingToolError (harness/errors.ts).
  */
 export async function runQemu(opts: RunQemuOptions): Promise<RunQemuResult> {

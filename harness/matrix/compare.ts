@@ -21,6 +21,11 @@ export interface CompareInput {
   observed: LayerReport;
   /** What the harness says it could not observe (observation.unobserved). */
   unobserved?: readonly Unobserved[];
+  /**
+   * Layers this run leaves out on purpose, and why (a firmware-scope capture leaves out the
+   * kernel). Their fields are 'excluded' whatever the two sides hold: listed, never compared.
+   */
+  excluded?: ReadonlyArray<{ layer: Layer; reason: string }>;
   /** The documented rule: which observed /proc/iomem lines are E820-derived (compared). */
   isE820IomemLine: (line: string) => boolean;
 }
@@ -123,6 +128,8 @@ function compareField(layer: Layer, field: FieldName, input: CompareInput): Fiel
     observed = kept;
   }
   const base = { layer, field, expected: expected?.length ?? null, observed: observedCount, excludedByRule };
+  const excluded = input.excluded?.find((e) => e.layer === layer);
+  if (excluded !== undefined) return { ...base, status: 'excluded', compared: 0, excludedByRule: 0, reason: excluded.reason };
   if (expected === undefined) {
     return { ...base, status: 'not-predicted', compared: 0, excludedByRule: 0, reason: 'the model does not predict it for this configuration' };
   }
@@ -152,6 +159,7 @@ function countsOf(fields: readonly FieldResult[]): VerdictCounts {
     unobserved: fields
       .filter((f) => f.status === 'unobserved')
       .map((f) => ({ field: f.field, reason: f.reason ?? '' })),
+    excluded: fields.filter((f) => f.status === 'excluded').map((f) => ({ field: f.field, reason: f.reason ?? '' })),
   };
 }
 
@@ -179,6 +187,15 @@ export function compareReports(input: CompareInput): Verdict {
   return { outcome: 'pass', fields, counts };
 }
 
+/** `excluded (not compared): kernel.biosE820, … — <reason>`, one line per reason; null when none. */
+export function describeExcluded(c: Pick<VerdictCounts, 'excluded'>): string | null {
+  const list = c.excluded ?? [];
+  if (list.length === 0) return null;
+  const byReason = new Map<string, string[]>();
+  for (const e of list) byReason.set(e.reason, [...(byReason.get(e.reason) ?? []), e.field]);
+  return [...byReason].map(([reason, fields]) => `excluded (not compared): ${fields.join(', ')} — ${reason}`).join('\n');
+}
+
 /** The readable block the CLI, JUnit and vitest print for a verdict. */
 export function formatVerdict(v: Verdict, title = ''): string {
   const head = title ? `${title}: ` : '';
@@ -192,6 +209,8 @@ export function formatVerdict(v: Verdict, title = ''): string {
       (c.notPredicted.length ? `; not predicted: ${c.notPredicted.join(', ')} (${c.excludedNotPredicted} observed lines not compared)` : '') +
       (c.unobserved.length ? `; unobserved: ${c.unobserved.map((u) => `${u.field} (${u.reason})`).join(', ')}` : ''),
   );
+  const excluded = describeExcluded(c);
+  if (excluded !== null) lines.push(excluded);
   if (v.outcome === 'fail') {
     const later = v.fields.filter((f) => f.status === 'differ' && f.field !== v.first.field).map((f) => f.field);
     if (later.length) lines.push(`later fields also differ: ${later.join(', ')}`);

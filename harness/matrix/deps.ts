@@ -1,7 +1,9 @@
 // What the matrix needs from the model and the harness, as one small interface, so the runner,
 // the CLI and the tests can be given fakes. `realDeps()` binds the real modules.
 
-import { capture, provisionToolchain, type ProvisionedToolchain } from '../capture.ts';
+import { capture, provisionToolchain, type CaptureScope, type ProvisionedToolchain } from '../capture.ts';
+import { describeHostFacts, hostFacts, type HostFacts, type HostOverrides } from '../host-facts.ts';
+import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { predict } from '../../reference/predict.ts';
@@ -14,6 +16,17 @@ export interface PredictionLike {
   report: LayerReport;
   /** Per-entry rule names; shape owned by reference/predict.ts, rendered generically. */
   explain?: unknown;
+  /** reference/predict.ts Prediction.kernelStarts: false = the guest kernel never starts (default true). */
+  kernelStarts?: boolean;
+  /** reference/predict.ts Prediction.unpredicted: why fields are not predicted (the reason when kernelStarts is false). */
+  unpredicted?: readonly string[];
+  /** KVM only: the host facts predicted for, and where they came from (harness/host-facts.ts). */
+  host?: string;
+}
+
+export interface PredictOptions {
+  /** KVM host facts to predict for; absent: the machine's own (or the CLI's overrides). */
+  host?: HostFacts;
 }
 
 export interface ObservationLike {
@@ -29,6 +42,7 @@ export interface ObservationLike {
     seabiosBanner?: string | null;
     kernelRelease?: string;
     accel?: string | null;
+    scope?: CaptureScope;
   };
   logs?: unknown;
 }
@@ -42,15 +56,29 @@ export interface CaptureOptions {
   qemuArgs?: readonly string[];
   /** File name prefix of kept logs. */
   label?: string;
+  /** harness/capture.ts CaptureScope; default 'full'. */
+  scope?: CaptureScope;
+  /** Why the scope is 'firmware' (goes into every unobserved/excluded reason). */
+  scopeReason?: string;
 }
 
 export interface MatrixDeps {
   parseArgs(argv: readonly string[], qemuVersion: string): MachineConfig;
-  predict(config: MachineConfig, toolchain: Toolchain): PredictionLike;
+  predict(config: MachineConfig, toolchain: Toolchain, options?: PredictOptions): PredictionLike;
   capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<ObservationLike>;
   isE820IomemLine(line: string): boolean;
   /** Installs/caches QEMU, SeaBIOS, kernel, busybox once before a run (optional). */
   provision?(toolchain: Toolchain, onProgress?: (msg: string) => void): Promise<unknown>;
+  /**
+   * How far KVM works with this toolchain's QEMU here (harness/kvm-probe.ts), for cells whose
+   * configuration is KVM. Absent: KVM cells are captured like any other (tests, fakes).
+   */
+  kvmProbe?(toolchain: Toolchain, options?: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<KvmProbeResult>;
+}
+
+export interface RealDepsOptions {
+  /** `--host-vendor` / `--host-phys-bits`: predict KVM cells for this host instead of the machine's. */
+  host?: HostOverrides;
 }
 
 /** The iomem rule of reference/kernel-lines.ts, as a per-line predicate for the comparator. */
@@ -59,7 +87,7 @@ export function isE820IomemLine(line: string): boolean {
 }
 
 /** The real model and harness. Provisioning happens once per toolchain and is shared by all captures. */
-export async function realDeps(): Promise<MatrixDeps> {
+export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
   const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void): Promise<ProvisionedToolchain> => {
     const key = JSON.stringify(toolchain);
@@ -74,8 +102,11 @@ export async function realDeps(): Promise<MatrixDeps> {
   };
   return {
     parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
-    predict: (config, toolchain) => {
-      const p = predict(config, toolchain);
+    predict: (config, toolchain, opts) => {
+      // Only KVM guests take the host's CPU vendor and phys-bits; TCG predictions never read the host.
+      const read = opts?.host === undefined && config.accel === 'kvm' ? hostFacts(options.host ?? {}) : undefined;
+      const host = opts?.host ?? read?.facts;
+      const p = predict(config, toolchain, host !== undefined ? { host } : {});
       return {
         report: p.report,
         explain: {
@@ -83,11 +114,21 @@ export async function realDeps(): Promise<MatrixDeps> {
           unpredicted: p.unpredicted,
           'qemu warnings': p.warnings,
         },
+        kernelStarts: p.kernelStarts,
+        unpredicted: p.unpredicted,
+        ...(config.accel === 'kvm' && host !== undefined
+          ? { host: read !== undefined ? describeHostFacts(read) : `${host.cpuVendor}, ${host.physBits} physical address bits (given)` }
+          : {}),
       };
     },
     capture: async (config, toolchain, options) =>
       capture(config, toolchain, { ...options, provisioned: await provisionOnce(toolchain, options.onProgress) }),
     isE820IomemLine,
     provision: provisionOnce,
+    kvmProbe: async (toolchain, o = {}) =>
+      probeKvm(await provisionOnce(toolchain, o.onProgress), {
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
   };
 }

@@ -4,7 +4,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { formatVerdict } from './compare.ts';
+import { describeExcluded, formatVerdict } from './compare.ts';
 import type { CellResult, RunSummary } from './runner.ts';
 import { exitCodeOf } from './verdict.ts';
 
@@ -83,7 +83,15 @@ export function junitXml(results: readonly CellResult[], wallMs: number): string
       const open = `    <testcase classname="e820.${xmlEscape(matrix)}.${xmlEscape(r.toolchainLabel)}" name="${name}" time="${seconds(r.timings.totalMs)}"`;
       const v = r.verdict;
       if (r.outcome === 'pass' || !v) {
-        out.push(r.outcome === 'not-run' ? `${open}>\n      <skipped message="not run: the run was interrupted"/>\n    </testcase>` : `${open}/>`);
+        // A pass that left layers out says so (what was not compared is never silent).
+        const excluded = v?.outcome === 'pass' ? describeExcluded(v.counts) : null;
+        out.push(
+          r.outcome === 'not-run'
+            ? `${open}>\n      <skipped message="not run: the run was interrupted"/>\n    </testcase>`
+            : excluded !== null
+              ? `${open}>\n      <system-out>${xmlEscape(formatVerdict(v!))}</system-out>\n    </testcase>`
+              : `${open}/>`,
+        );
       } else if (v.outcome === 'fail') {
         out.push(
           `${open}>`,
@@ -144,7 +152,9 @@ export function summaryTable(results: readonly CellResult[], wallMs: number, int
         ? `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`
         : v?.outcome === 'error'
           ? `${v.error.kind}: ${v.error.message.split('\n')[0]}`
-          : '';
+          : v?.outcome === 'pass' && v.counts.excluded?.length
+            ? `${r.scope?.scope === 'firmware' ? 'firmware scope' : 'excluded'}: ${[...new Set(v.counts.excluded.map((e) => e.field.split('.')[0]))].join(', ')} layer not compared`
+            : '';
     const counts = v && 'counts' in v && v.counts ? `${v.counts.compared}/${v.counts.excludedByRule}` : '';
     return [r.key, r.outcome.toUpperCase(), counts, formatDuration(r.timings.totalMs), detail.slice(0, 100)];
   });

@@ -5,6 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { QemuRefusal } from '../../reference/stages.ts';
+import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
+import type { KvmStatus } from '../kvm-probe.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { compareReports } from './compare.ts';
 import { diffLines, renderDiff } from './diff.ts';
@@ -32,9 +34,19 @@ export interface CellResult {
   logsDir: string | null;
   /** Harness warnings (e.g. the guest saw a different kernel command line). */
   warnings: string[];
+  /** How much of the boot was observed, and why not all of it (null before the capture). */
+  scope: { scope: CaptureScope; reason: string | null } | null;
+  /** KVM cells: the probe's finding ('not-probed' when the deps offer no probe) and the host facts the prediction used. */
+  kvm: { status: KvmStatus | 'not-probed'; reason: string; host: string | null } | null;
 }
 
 export interface RunCellOptions {
+  /**
+   * 'auto' (default): full, unless the cell's kernel cannot run — the model says it never starts,
+   * or the KVM probe says KVM here runs only the firmware — then firmware. 'full'/'firmware' force it
+   * (a KVM cell still needs KVM to be available).
+   */
+  scope?: CaptureScope | 'auto';
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Root for kept logs; the cell's logs go to `<logsRoot>/<matrix>/<id…>`. */
@@ -71,6 +83,8 @@ export function notRunResult(run: CellRun): CellResult {
     timings: { startedAt: null, predictMs: 0, captureMs: 0, totalMs: 0, bootWallMs: null },
     logsDir: null,
     warnings: [],
+    scope: null,
+    kvm: null,
   };
 }
 
@@ -113,6 +127,37 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
 
   if (options.signal?.aborted) return finish(errorVerdict('Aborted', 'the run was interrupted before this cell booted'));
 
+  // How much of the boot to observe. A firmware scope excludes the kernel layer, with the reason
+  // in every result (never a silent pass for what was not compared).
+  const forced = options.scope ?? 'auto';
+  let scope: CaptureScope = forced === 'firmware' ? 'firmware' : 'full';
+  let scopeReason: string | null = forced === 'firmware' ? 'asked for (--scope firmware)' : null;
+  if (forced === 'auto' && prediction?.kernelStarts === false) {
+    scope = 'firmware';
+    const why = (prediction.unpredicted ?? []).join('; ');
+    scopeReason = `the model says the guest kernel never starts on this configuration${why ? ` (${why})` : ''}`;
+  }
+  if (config.accel === 'kvm' && deps.kvmProbe) {
+    let probe;
+    try {
+      probe = await deps.kvmProbe(run.toolchain, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    } catch (err) {
+      if (options.signal?.aborted) return finish(errorVerdict('Aborted', `the run was interrupted during the KVM probe (${errorMessage(err)})`));
+      return finish(errorVerdict(`KvmProbe/${errorKind(err)}`, `the KVM probe boot failed, so this KVM cell cannot run: ${errorMessage(err)}`));
+    }
+    result.kvm = { status: probe.status, reason: probe.reason, host: prediction?.host ?? null };
+    if (probe.status === 'unavailable') {
+      return finish(errorVerdict('KvmUnavailable', `KVM is unavailable on this machine, and this cell needs -accel kvm: ${probe.reason}`));
+    }
+    if (probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
+      scope = 'firmware';
+      scopeReason = `KVM probe: firmware-only — ${probe.reason}`;
+    }
+  } else if (config.accel === 'kvm') {
+    result.kvm = { status: 'not-probed', reason: 'the harness offers no KVM probe: captured like any cell', host: prediction?.host ?? null };
+  }
+  result.scope = { scope, reason: scopeReason };
+
   const logsDir = options.logsRoot ? join(options.logsRoot, run.cell.matrix, run.key.slice(run.cell.matrix.length + 1)) : undefined;
   result.logsDir = logsDir ?? null;
   // A cell's own deadline can only lengthen the run-wide one (--timeout), never shorten it.
@@ -127,7 +172,8 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       ...(logsDir ? { keepLogsDir: logsDir } : {}),
       qemuArgs: result.argv,
       label: run.cell.id,
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
   } catch (err) {
     result.timings.captureMs = Math.round(performance.now() - tc);
@@ -136,7 +182,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       const expected = refusalLines(refusal);
       const observed = qemuErrorLines((err as { context?: { stderr?: string } }).context?.stderr ?? errorMessage(err));
       if (expected.join('\n') === observed.join('\n')) {
-        return finish({ outcome: 'pass', fields: [], counts: { compared: observed.length, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [] } });
+        return finish({ outcome: 'pass', fields: [], counts: { compared: observed.length, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [], excluded: [] } });
       }
       return finish(refusalFail(expected, observed, 'both refuse, with different messages'));
     }
@@ -150,6 +196,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       expected: prediction!.report,
       observed: observation.report,
       unobserved: observation.unobserved,
+      ...(scope === 'firmware' ? { excluded: [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] } : {}),
       isE820IomemLine: deps.isE820IomemLine,
     }),
     observation,
@@ -179,7 +226,7 @@ function refusalFail(expected: string[], observed: string[], summary: string): V
       diff: renderDiff(diffLines(expected, observed), { expected: 'expected (model)   qemu.refusal', observed: 'observed (machine) qemu.refusal' }),
     },
     fields: [],
-    counts: { compared: 0, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [] },
+    counts: { compared: 0, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [], excluded: [] },
   };
 }
 

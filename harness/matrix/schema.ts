@@ -10,6 +10,10 @@
 //       toolchains: [...]             # optional, overrides the file default
 //       note: why this cell exists     # optional
 //       timeout: 120                   # optional boot deadline in seconds (slow cells only)
+//   snapshotHost: { cpuVendor: AuthenticAMD, physBits: 48 }
+//                                     # optional; KVM cells need it: the KVM host their prediction
+//                                     # snapshots are written for (runs predict for the machine
+//                                     # they boot on, or --host-vendor/--host-phys-bits)
 //
 // `qemu` is either a YAML list of argv strings (exact, nothing is split) or one string split
 // shell-like: whitespace separates, '…' and "…" quote, backslash escapes. There is NO variable
@@ -23,6 +27,7 @@ import { basename } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { BASELINE_TOOLCHAIN, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
 
 /** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
 const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -58,10 +63,18 @@ const CellSchema = z
   })
   .strict();
 
+const HostSchema = z
+  .object({
+    cpuVendor: z.enum(HOST_VENDORS),
+    physBits: z.number().int().min(PHYS_BITS_MIN).max(PHYS_BITS_MAX),
+  })
+  .strict();
+
 const MatrixSchema = z
   .object({
     description: z.string().optional(),
     toolchains: z.array(ToolchainSchema).min(1).optional(),
+    snapshotHost: HostSchema.optional(),
     cells: z.array(CellSchema).min(1),
   })
   .strict();
@@ -81,6 +94,8 @@ export interface Cell {
   timeoutSeconds: number | null;
   /** 1-based line of the cell in its file (0 when built from a command line). */
   line: number;
+  /** The file's `snapshotHost`: the KVM host its prediction snapshots are written for. */
+  snapshotHost?: HostFacts;
 }
 
 export class MatrixFileError extends Error {
@@ -191,6 +206,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
 
   const matrix = basename(file).replace(/\.ya?ml$/, '');
   const fileToolchains = parsed.data.toolchains?.map((t) => toolchainOf(t)) ?? [BASELINE_TOOLCHAIN];
+  const snapshotHost = parsed.data.snapshotHost;
   const problems: string[] = [];
   const seen = new Map<string, number>();
   const cells: Cell[] = [];
@@ -226,6 +242,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
       note: c.note ?? null,
       timeoutSeconds: c.timeout ?? null,
       line,
+      ...(snapshotHost !== undefined ? { snapshotHost: { ...snapshotHost } } : {}),
     });
   });
   if (problems.length > 0) throw new MatrixFileError(file, problems);

@@ -43,7 +43,17 @@ export function renderSnapshot(run: CellRun, deps: Pick<MatrixDeps, 'parseArgs' 
   ];
   let prediction;
   try {
-    prediction = deps.predict(deps.parseArgs(cellArgv(run.cell), run.toolchain.qemu), run.toolchain);
+    const config = deps.parseArgs(cellArgv(run.cell), run.toolchain.qemu);
+    // A KVM guest takes the host's CPU vendor and phys-bits: a snapshot written with this
+    // machine's would change with the machine, so KVM cells are written for the file's host.
+    const host = run.cell.snapshotHost;
+    if (config.accel === 'kvm') {
+      if (host === undefined) {
+        throw new Error(`${run.key} is a KVM cell: its matrix file needs \`snapshotHost: { cpuVendor: …, physBits: … }\` (the KVM host its snapshots are written for)`);
+      }
+      out.splice(3, 0, `# host (KVM): ${host.cpuVendor}, ${host.physBits} physical address bits (the matrix's snapshotHost; a run predicts for the machine it boots on)`);
+    }
+    prediction = deps.predict(config, run.toolchain, host !== undefined ? { host } : {});
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
     const message = err instanceof Error ? err.message : String(err);

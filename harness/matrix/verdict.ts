@@ -24,7 +24,13 @@ export type FieldStatus =
   /** The model does not predict it for this configuration (absent in the prediction). */
   | 'not-predicted'
   /** The harness could not observe it (absent in the observation; reason given). */
-  | 'unobserved';
+  | 'unobserved'
+  /**
+   * Its layer was left out of this run on purpose, reason given: a firmware-scope capture (KVM
+   * that runs the firmware but not the kernel; a configuration whose kernel the model says never
+   * starts). Never compared, never counted as a match.
+   */
+  | 'excluded';
 
 export interface FieldResult {
   layer: Layer;
@@ -38,7 +44,7 @@ export interface FieldResult {
   compared: number;
   /** Observed lines left out by the documented rule (only kernel.iomem has one). */
   excludedByRule: number;
-  /** Why it was not compared (not-predicted / unobserved). */
+  /** Why it was not compared (not-predicted / unobserved / excluded). */
   reason?: string;
   /** A unified-style diff, expected (−) versus observed (+), when status is 'differ'. */
   diff?: string;
@@ -57,6 +63,8 @@ export interface VerdictCounts {
   notPredicted: FieldName[];
   /** Fields the harness could not observe, by name, with its reason. */
   unobserved: Array<{ field: FieldName; reason: string }>;
+  /** Fields whose layer this run left out on purpose, by name, with the reason. */
+  excluded: Array<{ field: FieldName; reason: string }>;
 }
 
 export type Verdict =

@@ -50,6 +50,57 @@ function oneLine(section: Section): string {
   return first.text;
 }
 
+/** The firmware layer from SeaBIOS's debug log, into `report`, or why not into `unobserved`. */
+function firmwareLayer(seabios: SeabiosLog, report: LayerReport, unobserved: Unobserved[]): void {
+  if (seabios.lineCount === 0) {
+    const reason = 'the SeaBIOS debug log is empty: this BIOS image prints nothing on port 0x402 (Debian 1.16.3+ bios.bin is built without debug output; bios-256k.bin logs)';
+    unobserved.push({ layer: 'firmware', field: 'e820', reason }, { layer: 'firmware', field: 'zoneHighReturned', reason });
+    return;
+  }
+  const firmware: NonNullable<LayerReport['firmware']> = {};
+  if (seabios.dump) firmware.e820 = firmwareE820Json(seabios.dump.entries);
+  else unobserved.push({ layer: 'firmware', field: 'e820', reason: `no "e820 map has N items:" dump in the SeaBIOS log (${seabios.lineCount} lines): POST did not reach boot, or the image logs below level 1` });
+  if (seabios.zoneHighReturned !== null) firmware.zoneHighReturned = seabios.zoneHighReturned;
+  else unobserved.push({ layer: 'firmware', field: 'zoneHighReturned', reason: 'no "Returned N bytes of ZoneHigh" line in the SeaBIOS log' });
+  if (Object.keys(firmware).length > 0) report.firmware = firmware;
+}
+
+/** The prefix of every reason a firmware-scope capture gives for what it did not observe. */
+export const FIRMWARE_SCOPE_PREFIX = 'capture scope firmware';
+
+/** The kernel-layer fields a full capture reports (reference/report.ts LayerReport['kernel']). */
+export const KERNEL_FIELDS = ['biosE820', 'e820Edits', 'memmap', 'iomem'] as const;
+
+/**
+ * A boot the harness ended once SeaBIOS handed over to the boot loader (capture scope firmware):
+ * only the firmware log exists. The firmware layer is read as in a full capture; the kernel
+ * fields are unobserved with `reason` (why the scope is firmware); the qemu layer is unobserved
+ * too, because nothing that could read fw_cfg ran: SeaBIOS's own `qemu/e820:` lines are not the
+ * file (1.14/1.16.2 log only RAM records, and every version skips types other than 1 and 2),
+ * so they are counted in the reason, never reported as etc/e820.
+ */
+export function parseFirmwareBoot(input: { firmwareLog: string; /** Why the scope is firmware: `capture scope firmware: …`. */ reason: string }): BootObservation {
+  const seabios = parseSeabiosLog(input.firmwareLog);
+  const report: LayerReport = {};
+  const unobserved: Unobserved[] = [];
+  const logged = seabios.qemuE820.length > 0 ? `; SeaBIOS's ${seabios.qemuE820.length} qemu/e820 line(s) need not be the whole file` : '';
+  unobserved.push({ layer: 'qemu', field: 'e820', reason: `${FIRMWARE_SCOPE_PREFIX}: no guest ran to read fw_cfg etc/e820${logged}` });
+  firmwareLayer(seabios, report, unobserved);
+  for (const field of KERNEL_FIELDS) unobserved.push({ layer: 'kernel', field, reason: input.reason });
+  return {
+    report,
+    uname: '',
+    cmdline: '',
+    unobserved,
+    dmesg: [],
+    iomem: null,
+    iomemCounts: null,
+    seabios,
+    sections: { sections: {}, doneLine: 0, preambleLines: 0, warnings: [] },
+    warnings: [...seabios.warnings],
+  };
+}
+
 export function parseBoot(input: { serial: string; firmwareLog: string }): BootObservation {
   const split = splitSections(input.serial);
   const warnings: string[] = [...split.warnings];
@@ -75,17 +126,7 @@ export function parseBoot(input: { serial: string; firmwareLog: string }): BootO
 
   // firmware: SeaBIOS's debug port.
   warnings.push(...seabios.warnings);
-  if (seabios.lineCount === 0) {
-    const reason = 'the SeaBIOS debug log is empty: this BIOS image prints nothing on port 0x402 (Debian 1.16.3+ bios.bin is built without debug output; bios-256k.bin logs)';
-    unobserved.push({ layer: 'firmware', field: 'e820', reason }, { layer: 'firmware', field: 'zoneHighReturned', reason });
-  } else {
-    const firmware: NonNullable<LayerReport['firmware']> = {};
-    if (seabios.dump) firmware.e820 = firmwareE820Json(seabios.dump.entries);
-    else unobserved.push({ layer: 'firmware', field: 'e820', reason: `no "e820 map has N items:" dump in the SeaBIOS log (${seabios.lineCount} lines): POST did not reach boot, or the image logs below level 1` });
-    if (seabios.zoneHighReturned !== null) firmware.zoneHighReturned = seabios.zoneHighReturned;
-    else unobserved.push({ layer: 'firmware', field: 'zoneHighReturned', reason: 'no "Returned N bytes of ZoneHigh" line in the SeaBIOS log' });
-    if (Object.keys(firmware).length > 0) report.firmware = firmware;
-  }
+  firmwareLayer(seabios, report, unobserved);
 
   // kernel.
   const kernel: NonNullable<LayerReport['kernel']> = {};

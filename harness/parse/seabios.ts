@@ -45,8 +45,15 @@ const QEMU_E820_NOT_FOUND = 'qemu/e820: fw_cfg file etc/e820 not found';
 // Other qemu/e820 lines exist at hidden debug levels (RamSize…); accept them, check ours.
 const QEMU_E820_OTHER = /^qemu\/e820: (RamSize|RamSizeOver4G): 0x[0-9a-f]+$/;
 const RETURNED = /^Returned (\d+) bytes of ZoneHigh$/;
-const DUMP_HEADER = /^e820 map has (\d+) items:$/;
-const DUMP_ENTRY = /^ {2}(\d+): ([0-9a-f]{16}) - ([0-9a-f]{16}) = (\d+) (RAM|RESERVED|ACPI|NVS|UNUSABLE|UNKNOWN)$/;
+/** dump_map() header and entries (src/e820map.c); the runner follows them live too (run-qemu.ts). */
+export const DUMP_HEADER = /^e820 map has (\d+) items:$/;
+export const DUMP_ENTRY = /^ {2}(\d+): ([0-9a-f]{16}) - ([0-9a-f]{16}) = (\d+) (RAM|RESERVED|ACPI|NVS|UNUSABLE|UNKNOWN)$/;
+/**
+ * The line SeaBIOS prints when POST is over and it hands over to a boot entry (src/boot.c:
+ * boot_disk/boot_cdrom/boot_rom/boot_cbfs print "Booting from …", boot_fail "No bootable
+ * device."). It follows the final e820 dump, so after both the firmware map can no longer change.
+ */
+export const BOOT_LINE = /^(?:Booting from |No bootable device)/;
 
 /** dump_map's name for a type (src/e820map.c). */
 export function seabiosTypeName(type: number): string {

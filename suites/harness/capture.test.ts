@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { capture, type CaptureOptions, type ProvisionedToolchain } from '../../harness/capture.ts';
-import { captureCommand, renderTable } from '../../harness/cli/commands/capture.ts';
+import { captureCommand, renderTable, type CaptureCliDeps } from '../../harness/cli/commands/capture.ts';
 import { QemuLaunchError } from '../../harness/errors.ts';
 import { fake } from './helpers.ts';
 
@@ -53,6 +53,28 @@ describe('capture', () => {
     expect(obs.meta.dropped.map((d) => d.option)).toEqual(['-nographic']);
     expect(obs.meta.argv.slice(0, 5)).toEqual([fake('real-pc-1G.sh'), '-M', 'pc', '-m', '1G']);
     expect(progress.some((m) => /all sections printed/.test(m))).toBe(true);
+  });
+
+  it('scope firmware: the firmware layer of a (replayed) real KVM boot; qemu and kernel unobserved with the reason', async () => {
+    const obs = await capture({ ...config, accel: 'kvm' } as MachineConfig, BASELINE_TOOLCHAIN, {
+      qemuArgs: ['-M', 'pc', '-m', '1G', '-accel', 'kvm'],
+      provisioned: { ...tools('kvm-firmware-only.sh'), kernel: { image: '/k', fwCfgModule: null, release: '6.1.0-56-cloud-amd64' } },
+      deps: noBuild,
+      scope: 'firmware',
+      scopeReason: 'KVM probe: firmware-only — the kernel printed nothing',
+    });
+    expect(obs.report.qemu).toBeUndefined();
+    expect(obs.report.kernel).toBeUndefined();
+    expect(obs.report.firmware?.e820).toHaveLength(8);
+    expect(obs.report.firmware?.e820?.[5]).toEqual({ start: '0xfeffc000', end: '0xff000000', type: 2 });
+    expect(obs.report.firmware?.zoneHighReturned).toBe(16646144);
+    const why = 'capture scope firmware: KVM probe: firmware-only — the kernel printed nothing';
+    expect(obs.unobserved).toEqual([
+      { layer: 'qemu', field: 'e820', reason: "capture scope firmware: no guest ran to read fw_cfg etc/e820; SeaBIOS's 1 qemu/e820 line(s) need not be the whole file" },
+      ...['biosE820', 'e820Edits', 'memmap', 'iomem'].map((field) => ({ layer: 'kernel', field, reason: why })),
+    ]);
+    expect(obs.meta).toMatchObject({ scope: 'firmware', accel: 'kvm', kernelRelease: '6.1.0-56-cloud-amd64 (not booted: capture scope firmware)', warnings: [] });
+    expect(renderTable(obs)).toContain(`kernel.biosE820\n  (not observed: ${why})`);
   });
 
   it('passes harness errors through, typed', async () => {
@@ -114,6 +136,46 @@ describe('e820 capture', () => {
     expect(text).toContain('0x0000000000000000  0x0000000040000000  RAM (1)');
     expect(text).toContain('(not observed: the SeaBIOS debug log is empty)');
     expect(text).toContain('kernel.iomem (/proc/iomem)\n  (not observed)');
+  });
+
+  it('--scope auto on a KVM command line asks the probe: unavailable is exit 2 with the reason, nothing boots', async () => {
+    const err = sink();
+    let captured = false;
+    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], { bzimage: '/k' }, {
+      capture: async () => {
+        captured = true;
+        throw new Error('must not boot');
+      },
+      probeKvm: async () => ({ status: 'unavailable', reason: 'there is no /dev/kvm' }) as Awaited<ReturnType<CaptureCliDeps['probeKvm']>>,
+      parseQemuArgs,
+      stderr: err.stream,
+      stdout: () => {},
+    });
+    expect(code).toBe(2);
+    expect(captured).toBe(false);
+    expect(err.chunks.join('')).toContain('e820 capture: KVM is unavailable on this machine: there is no /dev/kvm');
+  });
+
+  it('--scope auto switches a KVM capture to firmware scope when the probe says firmware-only', async () => {
+    const err = sink();
+    const out: string[] = [];
+    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], { bzimage: '/k' }, {
+      capture: capturing('kvm-firmware-only.sh'),
+      probeKvm: async () => ({ status: 'firmware-only', reason: 'the guest kernel printed nothing within 15 s' }) as Awaited<ReturnType<CaptureCliDeps['probeKvm']>>,
+      parseQemuArgs,
+      stderr: err.stream,
+      stdout: (s) => out.push(s),
+    });
+    expect(code).toBe(0);
+    expect(err.chunks.join('')).toContain('kvm probe: firmware-only — capturing with --scope firmware');
+    expect(out.join('')).toContain('(not observed: capture scope firmware: KVM probe: firmware-only — the guest kernel printed nothing within 15 s)');
+    expect(out.join('')).toContain('scope: firmware');
+  });
+
+  it('rejects a bad --scope', async () => {
+    const err = sink();
+    expect(await captureCommand([], { scope: 'kernel' }, { capture: capturing('ok.sh'), parseQemuArgs, stderr: err.stream, stdout: () => {} })).toBe(2);
+    expect(err.chunks.join('')).toContain('--scope "kernel": expected auto, full or firmware');
   });
 
   it('rejects a bad --timeout', async () => {

@@ -243,3 +243,36 @@ console.log('not reached');
     for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
   });
 });
+
+describe('runQemu goals short of DONE (until)', () => {
+  it("until 'firmware' ends the boot once SeaBIOS printed its e820 dump and \"Booting from\"", async () => {
+    const events: BootEvent[] = [];
+    const r = await runQemu(opts('kvm-firmware-only.sh', { deadlineMs: 5_000, until: 'firmware', onEvent: (e) => events.push(e) }));
+    expect(r.endedBy).toBe('firmware');
+    expect(r.killedByHarness).toBe(true);
+    expect(r.progress).toMatchObject({ seabiosBanner: true, firmwareDone: true, kernelStarted: false });
+    expect(r.firmware).toContain('Booting from ROM...');
+    expect(events.map((e) => e.stage)).toEqual(expect.arrayContaining(['spawned', 'seabios', 'firmware']));
+    expect(r.wallMs).toBeLessThan(4_000);
+    for (const pid of recordedPids(pidFile)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    expect(existsSync(tempDirOf(r.argv))).toBe(false);
+  });
+
+  it("until 'firmware' without the dump is a BootTimeoutError that says SeaBIOS never finished", async () => {
+    const err = await expectError(runQemu(opts('firmware-stuck.sh', { until: 'firmware', deadlineMs: 600 })), BootTimeoutError);
+    expect(err.context.progress.firmwareDone).toBe(false);
+    expect(err.message).toContain('SeaBIOS banner seen; kernel not started');
+  });
+
+  it("a firmware-only boot waiting for DONE times out naming where it stopped", async () => {
+    const err = await expectError(runQemu(opts('kvm-firmware-only.sh', { deadlineMs: 800 })), BootTimeoutError);
+    expect(err.message).toContain('SeaBIOS banner seen; SeaBIOS printed its e820 map and began booting; kernel not started');
+  });
+
+  it("until 'init' ends the boot at the guest's first marker", async () => {
+    const r = await runQemu(opts('ok.sh', { until: 'init' }));
+    expect(['init', 'done']).toContain(r.endedBy);
+    expect(r.progress.initStarted).toBe(true);
+  });
+});
+

@@ -2,7 +2,7 @@
 
 import type { MachineConfig } from '../../reference/config.ts';
 import type { LayerReport } from '../../reference/report.ts';
-import type { MatrixDeps, ObservationLike } from '../../harness/matrix/deps.ts';
+import type { CaptureOptions, MatrixDeps, ObservationLike, PredictionLike } from '../../harness/matrix/deps.ts';
 import { isE820IomemLine } from '../../harness/matrix/deps.ts';
 
 export function sampleReport(): LayerReport {
@@ -62,26 +62,37 @@ export const fakeConfig = {} as MachineConfig;
 export interface FakeDepsOptions {
   expected?: (argv: readonly string[]) => LayerReport;
   observe?: (argv: readonly string[], signal?: AbortSignal) => Promise<ObservationLike>;
+  /** Extra prediction fields (kernelStarts, unpredicted, host). */
+  prediction?: (argv: readonly string[]) => Partial<PredictionLike>;
+  kvmProbe?: MatrixDeps['kvmProbe'];
 }
 
 /** Deps whose "config" is the argv itself, so predictions and observations can depend on it. */
-export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: string[][] } {
+export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: string[][]; captureOptions: CaptureOptions[]; predictHosts: unknown[] } {
   const captured: string[][] = [];
+  const captureOptions: CaptureOptions[] = [];
+  const predictHosts: unknown[] = [];
   const argvOf = (c: MachineConfig) => (c as unknown as { argv: string[] }).argv;
   return {
     captured,
+    captureOptions,
+    predictHosts,
     parseArgs: (argv) => {
       if (argv.includes('-bogus')) throw Object.assign(new Error('-bogus: not modelled'), { name: 'UnsupportedOptionError' });
-      return { argv: [...argv] } as unknown as MachineConfig;
+      // `kvm` anywhere (-accel kvm) makes it a KVM configuration, as reference/cmdline.ts would.
+      return { argv: [...argv], accel: argv.includes('kvm') ? 'kvm' : 'tcg' } as unknown as MachineConfig;
     },
-    predict: (c) => {
+    predict: (c, _t, o) => {
       const argv = argvOf(c);
+      predictHosts.push(o?.host);
       if (argv.includes('refuse')) throw Object.assign(new Error('QEMU would refuse'), { name: 'QemuRefusal', qemuMessage: 'invalid thing' });
-      return { report: opts.expected ? opts.expected(argv) : sampleReport() };
+      return { report: opts.expected ? opts.expected(argv) : sampleReport(), ...(opts.prediction?.(argv) ?? {}) };
     },
+    ...(opts.kvmProbe ? { kvmProbe: opts.kvmProbe } : {}),
     capture: async (c, _t, o) => {
       const argv = argvOf(c);
       captured.push(argv);
+      captureOptions.push(o);
       if (opts.observe) return opts.observe(argv, o.signal);
       return { report: observedFrom(sampleReport()), unobserved: [], meta: { argv: ['qemu-system-x86_64', ...argv], qemuVersion: 'QEMU emulator version 7.2.22', seabiosBanner: '1.16.2-debian-1.16.2-1', kernelRelease: '6.1.0-test-cloud-amd64', wallMs: 3 } };
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBoot } from '../../harness/parse/boot.ts';
+import { parseBoot, parseFirmwareBoot } from '../../harness/parse/boot.ts';
 import { LogParseError } from '../../harness/parse/errors.ts';
 import { PC1G_BIOS_E820, PC1G_EDITS, PC1G_IOMEM, PC1G_SEABIOS, serialLog } from './samples.ts';
 
@@ -78,3 +78,25 @@ describe('parseBoot', () => {
     expect(() => parseBoot({ serial, firmwareLog: PC1G_SEABIOS })).toThrow(new RegExp(`serial log, line ${lineNo}: memmap entry 2 where entry 1`));
   });
 });
+
+describe('parseFirmwareBoot (capture scope firmware)', () => {
+  it('reads the firmware layer as a full boot does; qemu and kernel are unobserved with the reason', () => {
+    const why = 'capture scope firmware: asked for (--scope firmware)';
+    const f = parseFirmwareBoot({ firmwareLog: PC1G_SEABIOS, reason: why });
+    const full = parseBoot({ serial: serialLog(), firmwareLog: PC1G_SEABIOS });
+    expect(f.report).toEqual({ firmware: full.report.firmware });
+    expect(f.unobserved.map((u) => `${u.layer}.${u.field}`)).toEqual(['qemu.e820', 'kernel.biosE820', 'kernel.e820Edits', 'kernel.memmap', 'kernel.iomem']);
+    expect(f.unobserved[0]!.reason).toMatch(/^capture scope firmware: no guest ran to read fw_cfg etc\/e820; SeaBIOS's \d+ qemu\/e820 line\(s\) need not be the whole file$/);
+    expect(f.unobserved.slice(1).every((u) => u.reason === why)).toBe(true);
+  });
+
+  it('a silent BIOS leaves nothing observed, each field saying why', () => {
+    const f = parseFirmwareBoot({ firmwareLog: '', reason: 'capture scope firmware: x' });
+    expect(f.report).toEqual({});
+    expect(f.unobserved.filter((u) => u.layer === 'firmware').map((u) => u.reason)).toEqual([
+      expect.stringMatching(/SeaBIOS debug log is empty/),
+      expect.stringMatching(/SeaBIOS debug log is empty/),
+    ]);
+  });
+});
+

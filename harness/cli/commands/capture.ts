@@ -14,8 +14,10 @@ import { parseQemuArgs } from '../../../reference/cmdline.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import type { LayerReport } from '../../../reference/report.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
-import { capture, provisionToolchain, type CaptureOptions, type Observation, type ProvisionedToolchain } from '../../capture.ts';
+import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation, type ProvisionedToolchain } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
+import { probeKvm } from '../../kvm-probe.ts';
+import { userAccelerator } from '../../qemu-argv.ts';
 
 export interface CaptureCliOptions {
   json?: boolean;
@@ -28,15 +30,28 @@ export interface CaptureCliOptions {
   bzimage?: string;
   fwCfgModule?: string;
   busybox?: string;
+  scope?: string;
 }
 
 /** What the CLI needs from the outside, so tests can drive it without booting. */
 export interface CaptureCliDeps {
   capture: typeof capture;
+  probeKvm: typeof probeKvm;
   parseQemuArgs: (argv: string[], opts: { qemuVersion: string }) => MachineConfig;
   stdout: (text: string) => void;
   stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
 }
+
+/** `--scope auto|full|firmware` (capture, check). */
+export function parseScope(text: string | undefined): CaptureScope | 'auto' {
+  if (text === undefined) return 'auto';
+  if (text === 'auto' || text === 'full' || text === 'firmware') return text;
+  throw Object.assign(new Error(`--scope ${JSON.stringify(text)}: expected auto, full or firmware`), { exitCode: 2 });
+}
+
+export const SCOPE_HELP =
+  'how much of the boot to observe: full (every layer), firmware (stop once SeaBIOS has printed its e820 map; kernel layer not observed), ' +
+  'auto (full, or firmware when the KVM probe says KVM here runs only the firmware; default)';
 
 export function parseTimeout(text: string): number {
   const s = Number(text);
@@ -79,8 +94,9 @@ export function renderTable(obs: Pick<Observation, 'report' | 'unobserved'> & { 
     if (m.qemuVersion) out.push(`  qemu: ${m.qemuVersion}`);
     if (m.seabiosBanner !== undefined) out.push(`  seabios: ${m.seabiosBanner ?? 'no banner'}; image: ${m.seabiosImage}`);
     if (m.kernelRelease) out.push(`  kernel: ${m.kernelRelease}`);
-    if (m.cmdline !== undefined) out.push(`  cmdline: ${m.cmdline}`);
+    if (m.cmdline !== undefined && m.scope !== 'firmware') out.push(`  cmdline: ${m.cmdline}`);
     if (m.accel !== undefined) out.push(`  accel: ${m.accel}`);
+    if (m.scope === 'firmware') out.push('  scope: firmware (the harness ended the boot once SeaBIOS began booting)');
     if (m.wallMs !== undefined) out.push(`  boot: ${(m.wallMs / 1000).toFixed(2)} s`);
     for (const d of m.dropped ?? []) out.push(`  replaced by the harness: ${d.option}${d.value !== null ? ` ${d.value}` : ''} (${d.why})`);
     for (const w of m.warnings ?? []) out.push(`  warning: ${w}`);
@@ -103,6 +119,13 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     return 2;
   }
   if (qemuArgs.length === 0) stderr.write('e820 capture: no QEMU arguments after --: booting the machine defaults\n');
+  let scope: CaptureScope | 'auto';
+  try {
+    scope = parseScope(opts.scope);
+  } catch (err) {
+    stderr.write(`e820 capture: ${(err as Error).message}\n`);
+    return 2;
+  }
 
   // The model's reading of the command line: metadata only (see the module comment). A command
   // line the model refuses still boots with the machine defaults as its metadata.
@@ -140,6 +163,27 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   process.on('SIGINT', onSigint);
   options.signal = controller.signal;
   try {
+    if (scope === 'firmware') {
+      options.scope = 'firmware';
+      options.scopeReason = 'asked for (--scope firmware)';
+    } else if (scope === 'auto' && userAccelerator(qemuArgs) === 'kvm') {
+      // KVM: how far it works here decides the scope (harness/kvm-probe.ts). The probe needs the
+      // provisioned toolchain; the capture then reuses it.
+      const provision = options.deps?.provision ?? provisionToolchain;
+      const tools = options.provisioned ?? (await provision(toolchain, { onProgress: say, signal: controller.signal }));
+      options.provisioned = tools;
+      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal });
+      if (probe.status === 'unavailable') {
+        live?.clear();
+        stderr.write(`e820 capture: KVM is unavailable on this machine: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
+        return 2;
+      }
+      if (probe.status === 'firmware-only') {
+        say(`kvm probe: firmware-only — capturing with --scope firmware (${probe.reason})`);
+        options.scope = 'firmware';
+        options.scopeReason = `KVM probe: firmware-only — ${probe.reason}`;
+      }
+    }
     const obs = await (deps?.capture ?? capture)(config, toolchain, options);
     live?.clear();
     if (opts.json) {
@@ -182,6 +226,7 @@ export function register(program: Command): void {
     .option('--bzimage <path>', 'boot this kernel instead of the provisioned one (skips provisioning)')
     .option('--fw-cfg-module <path>', 'qemu_fw_cfg.ko matching --bzimage')
     .option('--busybox <path>', 'static busybox for the initramfs (with --bzimage; default /usr/bin/busybox)')
+    .option('--scope <scope>', SCOPE_HELP)
     .action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
       process.exitCode = await captureCommand(qemuArgs, opts);
     });

@@ -10,9 +10,11 @@ import { runCell, type CellResult } from '../../matrix/runner.ts';
 import type { Cell } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
-import { parseTimeout } from './capture.ts';
+import { parseScope, parseTimeout, SCOPE_HELP } from './capture.ts';
+import { HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
-export interface CheckOptions extends VersionFlags {
+export interface CheckOptions extends VersionFlags, HostFlags {
+  scope?: string;
   json?: boolean;
   append?: string;
   keepLogs?: string;
@@ -38,6 +40,9 @@ export function adhocCell(qemuArgs: string[], append: string | undefined, flags:
 
 export function formatCellResult(r: CellResult): string {
   const lines = [`${r.argv.join(' ')}  [${toolchainLabel(r.toolchain)}]`];
+  if (r.kvm) lines.push(`kvm: ${r.kvm.status} — ${r.kvm.reason}${r.kvm.host ? `; host: ${r.kvm.host}` : ''}`);
+  // The reason is in the verdict's `excluded` line; a verdict-less result (an error) gets it here.
+  if (r.scope?.scope === 'firmware') lines.push(`scope: firmware${r.verdict?.outcome === 'error' ? ` — ${r.scope.reason ?? ''}` : ' (the kernel layer is excluded, see below)'}`);
   if (r.verdict) lines.push(formatVerdict(r.verdict));
   if (r.versions) lines.push(`versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
   lines.push(`time: predict ${r.timings.predictMs} ms, capture ${r.timings.captureMs} ms`);
@@ -48,13 +53,15 @@ export function formatCellResult(r: CellResult): string {
 export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {
   const cell = adhocCell(qemuArgs, opts.append, opts);
   const run = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
-  const d = deps ?? (await realDeps());
+  const scope = parseScope(opts.scope);
+  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts) }));
   const controller = new AbortController();
   const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
   process.on('SIGINT', onSigint);
   try {
     await provisionAll(d, [run], (m) => process.stderr.write(`provision: ${m}\n`));
     const result = await runCell(run, d, {
+      scope,
       signal: controller.signal,
       ...(opts.keepLogs ? { logsRoot: opts.keepLogs } : {}),
       ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
@@ -79,6 +86,9 @@ export function register(program: Command): void {
     .option('--kernel <V>', 'Linux version or point release, e.g. 6.1 or 5.10.262 (default: baseline)')
     .option('--keep-logs <DIR>', 'keep the boot logs under DIR')
     .option('--timeout <SECONDS>', 'boot deadline (default: the harness\'s)')
+    .option('--scope <scope>', SCOPE_HELP)
+    .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
+    .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .action(async (qemuArgs: string[], opts: CheckOptions) => {
       process.exitCode = await checkCommand(qemuArgs, opts);
     });

@@ -1,15 +1,31 @@
-// `e820 predict [--qemu V --seabios V --kernel V] [--json] [--explain] -- <qemu args>`
+// `e820 predict [--qemu V --seabios V --kernel V] [--host-vendor V --host-phys-bits N] [--json] [--explain] -- <qemu args>`
 // Runs the reference model only (no QEMU): prints what every layer should report, in the
-// shape `e820 capture` prints, so the two compare field by field.
+// shape `e820 capture` prints, so the two compare field by field. A KVM configuration is
+// predicted for this machine's CPU vendor and physical address bits (harness/host-facts.ts), or
+// for the host the --host-* options describe.
 
 import type { Command } from 'commander';
 import { parseQemuArgs } from '../../../reference/cmdline.ts';
 import { predict, type Prediction } from '../../../reference/predict.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
+import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
 import { renderTable } from './capture.ts';
 
-interface PredictCliOptions {
+/** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
+export interface HostFlags {
+  hostVendor?: string;
+  hostPhysBits?: string;
+}
+
+export function hostOverridesOf(flags: HostFlags): HostOverrides {
+  return { ...(flags.hostVendor !== undefined ? { vendor: flags.hostVendor } : {}), ...(flags.hostPhysBits !== undefined ? { physBits: flags.hostPhysBits } : {}) };
+}
+
+export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
+export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
+
+interface PredictCliOptions extends HostFlags {
   json?: boolean;
   explain?: boolean;
   qemu?: string;
@@ -26,24 +42,37 @@ export function explanation(p: Prediction): { firmware: string[]; warnings: stri
   };
 }
 
-export function predictCommand(qemuArgs: string[], opts: PredictCliOptions): { code: number; stdout: string; stderr: string } {
+export function predictCommand(
+  qemuArgs: string[],
+  opts: PredictCliOptions,
+  hostSources: HostFactsSources = localHostSources,
+): { code: number; stdout: string; stderr: string } {
   try {
     const toolchain = toolchainOf(opts);
     const config = parseQemuArgs(qemuArgs, { qemuVersion: toolchain.qemu });
-    const p = predict(config, toolchain);
+    const overrides = hostOverridesOf(opts);
+    let stderr = '';
+    // Only a KVM guest takes the host's CPU vendor and phys-bits (reference/qemu-stage.ts resolveCpu).
+    const host = config.accel === 'kvm' ? resolveHostFacts(overrides, hostSources) : null;
+    if (host === null && (overrides.vendor !== undefined || overrides.physBits !== undefined)) {
+      stderr += 'e820 predict: note: --host-vendor/--host-phys-bits ignored: not a KVM configuration (under TCG the guest CPU is the model\'s own)\n';
+    }
+    for (const n of host?.notes ?? []) stderr += `e820 predict: note: ${n}\n`;
+    const p = predict(config, toolchain, host !== null ? { host: host.facts } : {});
     if (opts.json) {
-      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, explain: explanation(p) }, null, 2)}\n`, stderr: '' };
+      const hostJson = host !== null ? { host: { ...host.facts, sources: host.sources } } : {};
+      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...hostJson, explain: explanation(p) }, null, 2)}\n`, stderr };
     }
     const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
-    let text = `prediction for ${toolchainLabel(toolchain)}\n\n${renderTable({ report: p.report, unobserved })}`;
+    let text = `prediction for ${toolchainLabel(toolchain)}${host !== null ? `\nKVM host: ${describeHostFacts(host)}` : ''}\n\n${renderTable({ report: p.report, unobserved })}`;
     if (opts.explain) {
       const ex = explanation(p);
       text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
       for (const w of ex.warnings) text += `QEMU warning: ${w}\n`;
     }
-    return { code: 0, stdout: text, stderr: '' };
+    return { code: 0, stdout: text, stderr };
   } catch (err) {
-    if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || (err instanceof Error && err.name === 'UnknownVersionError')) {
+    if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || (err instanceof Error && err.name === 'UnknownVersionError')) {
       return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     }
     throw err;
@@ -60,6 +89,8 @@ export function register(program: Command): void {
     .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
     .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
     .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1), or a point release such as 5.10.262')
+    .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
+    .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .action((qemuArgs: string[], opts: PredictCliOptions) => {
       const r = predictCommand(qemuArgs, opts);
       process.stdout.write(r.stdout);

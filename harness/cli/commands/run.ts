@@ -13,6 +13,7 @@ import { defaultJobs, runMatrix, type CellResult } from '../../matrix/runner.ts'
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { parseTimeout } from './capture.ts';
+import { HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
 export interface VersionFlags {
   qemu?: string;
@@ -48,7 +49,7 @@ export async function provisionAll(deps: MatrixDeps, runs: readonly CellRun[], s
   }
 }
 
-export interface RunOptions extends VersionFlags {
+export interface RunOptions extends VersionFlags, HostFlags {
   shard?: string;
   jobs?: string;
   results?: string;
@@ -80,7 +81,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     command: process.argv.slice(2),
   };
 
-  const d = deps ?? (await realDeps());
+  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts) }));
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
   progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
 
@@ -154,6 +155,8 @@ export function register(program: Command): void {
     .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
+    .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
+    .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .action(async (matrices: string[], opts: RunOptions) => {
       process.exitCode = await runCommand(matrices, opts);
     });

@@ -1,0 +1,103 @@
+// `e820 kvm [--qemu V --seabios V --kernel V] [--timeout S] [--json]`
+// What KVM means on this machine for the conformance suite: the host facts a KVM prediction
+// uses (CPU vendor, physical address bits; harness/host-facts.ts) and the KVM probe's verdict —
+// unavailable, firmware-only or full — from a short real boot (harness/kvm-probe.ts).
+// Exit: 0 when the probe answered (whatever the answer), 2 when it could not run.
+
+import type { Command } from 'commander';
+import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
+import { provisionToolchain, type ProvisionedToolchain } from '../../capture.ts';
+import { HarnessError } from '../../errors.ts';
+import { describeHostFacts, hostFacts, HostFactsError, type HostFactsReport } from '../../host-facts.ts';
+import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
+import { parseTimeout } from './capture.ts';
+
+export interface KvmCliOptions {
+  qemu?: string;
+  seabios?: string;
+  kernel?: string;
+  timeout?: string;
+  json?: boolean;
+}
+
+export interface KvmCliDeps {
+  provision(toolchain: ReturnType<typeof toolchainOf>, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
+  probe: typeof probeKvm;
+  hostFacts: () => HostFactsReport;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> = {}): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  let toolchain;
+  let deadlineMs: number | undefined;
+  try {
+    toolchain = toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel });
+    if (opts.timeout !== undefined) deadlineMs = parseTimeout(opts.timeout);
+  } catch (e) {
+    err(`e820 kvm: ${(e as Error).message}\n`);
+    return 2;
+  }
+
+  let host: HostFactsReport | { error: string };
+  try {
+    host = (deps.hostFacts ?? (() => hostFacts()))();
+  } catch (e) {
+    if (!(e instanceof HostFactsError)) throw e;
+    host = { error: e.message };
+  }
+
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
+  process.on('SIGINT', onSigint);
+  let probe: KvmProbeResult;
+  try {
+    const say = (m: string) => err(`${m}\n`);
+    const tools = await (deps.provision ?? provisionToolchain)(toolchain, { onProgress: say, signal: controller.signal });
+    probe = await (deps.probe ?? probeKvm)(tools, { onProgress: say, signal: controller.signal, ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
+  } catch (e) {
+    if (controller.signal.aborted) {
+      err('e820 kvm: interrupted; the probe\'s QEMU was stopped\n');
+      return 130;
+    }
+    if (e instanceof HarnessError) {
+      err(`e820 kvm: the probe could not run: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+
+  if (opts.json) {
+    out(`${JSON.stringify({ toolchain, host: 'error' in host ? { error: host.error } : host, probe }, null, 2)}\n`);
+    return 0;
+  }
+  const hostLine = 'error' in host ? `unreadable — ${host.error.split('\n').join('; ')}` : describeHostFacts(host);
+  out(
+    [
+      `toolchain: ${toolchainLabel(toolchain)}`,
+      `host facts for KVM predictions: ${hostLine}`,
+      ...('error' in host ? [] : host.notes.map((n) => `  note: ${n}`)),
+      formatKvmProbe(probe),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('kvm')
+    .description('probe KVM here with a short real boot (unavailable, firmware-only or full) and show the host facts KVM predictions use')
+    .option('--qemu <V>', 'QEMU version whose binary is probed (default: baseline)')
+    .option('--seabios <V>', 'SeaBIOS version of the probe boot (default: baseline)')
+    .option('--kernel <V>', 'kernel the probe boots (default: baseline)')
+    .option('--timeout <SECONDS>', 'probe deadline (default 15)')
+    .option('--json', 'print host facts and probe result as JSON')
+    .action(async (opts: KvmCliOptions) => {
+      process.exitCode = await kvmCommand(opts);
+    });
+}

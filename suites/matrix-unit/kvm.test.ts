@@ -1,0 +1,175 @@
+// KVM cells and firmware-scope captures in the matrix: the runner consults the KVM probe
+// (unavailable → a harness error that says why; firmware-only → firmware scope with the kernel
+// layer excluded and the probe's reason in the result; full → a normal capture), a prediction
+// whose kernel never starts gets firmware scope too, and whatever was left out is listed — in the
+// verdict, the summary table and JUnit — never passed silently.
+
+import { describe, expect, test } from 'vitest';
+import { compareReports, formatVerdict } from '../../harness/matrix/compare.ts';
+import type { MatrixDeps, ObservationLike } from '../../harness/matrix/deps.ts';
+import { junitXml, summaryTable } from '../../harness/matrix/reporters.ts';
+import { runCell } from '../../harness/matrix/runner.ts';
+import { expandRuns, MatrixFileError, parseMatrix } from '../../harness/matrix/schema.ts';
+import { renderSnapshot } from '../../harness/matrix/snapshot.ts';
+import type { KvmProbeResult } from '../../harness/kvm-probe.ts';
+import { isE820IomemLine as isE820Line } from '../../harness/matrix/deps.ts';
+import { fakeDeps, observedFrom, sampleReport } from './fakes.ts';
+
+const run = (qemu: string, extra = '') => expandRuns(parseMatrix(`${extra}cells:\n  - id: c\n    qemu: ${qemu}\n`, 'k.yaml'))[0]!;
+
+const probe = (status: KvmProbeResult['status'], reason: string): MatrixDeps['kvmProbe'] => async () => ({ status, reason }) as KvmProbeResult;
+
+/** What a firmware-scope capture observes: the firmware layer only, the rest unobserved with the reason. */
+function firmwareOnly(reason: string): ObservationLike {
+  const r = observedFrom(sampleReport());
+  return {
+    report: { firmware: r.firmware! },
+    unobserved: [
+      { layer: 'qemu', field: 'e820', reason: `no guest ran to read fw_cfg etc/e820 (${reason})` },
+      ...['biosE820', 'e820Edits', 'memmap', 'iomem'].map((field) => ({ layer: 'kernel', field, reason })),
+    ],
+  };
+}
+
+describe('runner: KVM cells consult the probe', () => {
+  test('unavailable: a harness error that says KVM is unavailable and why; nothing boots', async () => {
+    const d = fakeDeps({ kvmProbe: probe('unavailable', 'there is no /dev/kvm: the host kernel has no KVM') });
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), d);
+    expect(r.outcome).toBe('error');
+    expect(r.verdict?.outcome === 'error' && r.verdict.error).toEqual({
+      kind: 'KvmUnavailable',
+      message: 'KVM is unavailable on this machine, and this cell needs -accel kvm: there is no /dev/kvm: the host kernel has no KVM',
+    });
+    expect(r.kvm).toMatchObject({ status: 'unavailable' });
+    expect(d.captured).toEqual([]);
+  });
+
+  test('firmware-only: firmware scope, the kernel layer excluded with the probe reason, in the result', async () => {
+    const d = fakeDeps({
+      kvmProbe: probe('firmware-only', 'SeaBIOS finishes its POST under KVM but the guest kernel printed nothing within 15 s'),
+      prediction: () => ({ host: 'AuthenticAMD, 48 physical address bits (given)' }),
+      observe: async () => firmwareOnly('capture scope firmware: KVM probe: firmware-only — …'),
+    });
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), d);
+    const why = 'capture scope firmware: KVM probe: firmware-only — SeaBIOS finishes its POST under KVM but the guest kernel printed nothing within 15 s';
+    expect(d.captureOptions[0]).toMatchObject({ scope: 'firmware', scopeReason: 'KVM probe: firmware-only — SeaBIOS finishes its POST under KVM but the guest kernel printed nothing within 15 s' });
+    expect(r.outcome).toBe('pass');
+    expect(r.scope).toEqual({ scope: 'firmware', reason: why.slice('capture scope firmware: '.length) });
+    expect(r.kvm).toEqual({ status: 'firmware-only', reason: 'SeaBIOS finishes its POST under KVM but the guest kernel printed nothing within 15 s', host: 'AuthenticAMD, 48 physical address bits (given)' });
+    const v = r.verdict!;
+    if (v.outcome !== 'pass') throw new Error('expected a pass');
+    expect(v.counts.excluded).toEqual(['kernel.biosE820', 'kernel.e820Edits', 'kernel.memmap', 'kernel.iomem'].map((field) => ({ field, reason: why })));
+    expect(v.fields.filter((f) => f.status === 'match').map((f) => f.field)).toEqual(['firmware.e820', 'firmware.zoneHighReturned']);
+    expect(v.counts.unobserved.map((u) => u.field)).toEqual(['qemu.e820']);
+    expect(formatVerdict(v)).toContain(`excluded (not compared): kernel.biosE820, kernel.e820Edits, kernel.memmap, kernel.iomem — ${why}`);
+    // The summary and JUnit say it too: a pass that left a layer out is not a plain pass.
+    expect(summaryTable([r], 1000, false)).toMatch(/k\/c +PASS .*firmware scope: kernel layer not compared/);
+    const xml = junitXml([r], 1000);
+    expect(xml).toContain('<system-out>PASS');
+    expect(xml).toContain('excluded (not compared): kernel.biosE820');
+  });
+
+  test('full: an ordinary capture; TCG cells never ask the probe', async () => {
+    let asked = 0;
+    const d = fakeDeps({ kvmProbe: async (...a) => (asked++, probe('full', 'the guest kernel reached its init under KVM in 0.9 s')!(...a)) });
+    const kvm = await runCell(run('-M pc -m 1G -accel kvm'), d);
+    expect(kvm.outcome).toBe('pass');
+    expect(d.captureOptions[0]?.scope).toBeUndefined();
+    expect(kvm.scope).toEqual({ scope: 'full', reason: null });
+    const tcg = await runCell(run('-M pc -m 1G'), d);
+    expect(tcg.kvm).toBeNull();
+    expect(asked).toBe(1);
+  });
+
+  test('a probe that cannot run is a harness error for the cell, not a pass', async () => {
+    const d = fakeDeps({
+      kvmProbe: async () => {
+        throw Object.assign(new Error('qemu-system-x86_64: not found'), { name: 'MissingToolError' });
+      },
+    });
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), d);
+    expect(r.verdict?.outcome === 'error' && r.verdict.error.kind).toBe('KvmProbe/MissingToolError');
+  });
+
+  test('a model refusal under firmware-only KVM is still checked against QEMU', async () => {
+    const d = fakeDeps({
+      kvmProbe: probe('firmware-only', 'kernel silent'),
+      observe: async () => {
+        throw Object.assign(new Error('QEMU did not start the guest'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: warning: Host physical bits (48) does not match phys-bits property (33)\nqemu-system-x86_64: invalid thing\n' } });
+      },
+    });
+    const r = await runCell(run('-M pc -m 8G -accel kvm refuse'), d);
+    expect(r.outcome).toBe('pass');
+    expect(d.captureOptions[0]?.scope).toBe('firmware');
+  });
+});
+
+describe('runner: the model says the kernel never starts', () => {
+  test('firmware scope, kernel layer excluded with the model reason', async () => {
+    const d = fakeDeps({
+      expected: () => ({ qemu: sampleReport().qemu!, firmware: sampleReport().firmware! }),
+      prediction: () => ({ kernelStarts: false, unpredicted: ['kernel: the 486 has no long mode; the x86-64 guest kernel never starts'] }),
+      observe: async () => firmwareOnly('capture scope firmware: the model says …'),
+    });
+    const r = await runCell(run('-M isapc -m 16M'), d);
+    expect(d.captureOptions[0]?.scope).toBe('firmware');
+    expect(d.captureOptions[0]?.scopeReason).toBe('the model says the guest kernel never starts on this configuration (kernel: the 486 has no long mode; the x86-64 guest kernel never starts)');
+    expect(r.outcome).toBe('pass');
+    const v = r.verdict!;
+    expect(v.outcome === 'pass' && v.counts.excluded.map((e) => e.field)).toEqual(['kernel.biosE820', 'kernel.e820Edits', 'kernel.memmap', 'kernel.iomem']);
+    expect(v.outcome === 'pass' && v.counts.notPredicted).toEqual([]);
+  });
+
+  test('--scope full overrides it; --scope firmware forces firmware scope on any cell', async () => {
+    const d = fakeDeps({ prediction: () => ({ kernelStarts: false, unpredicted: ['x'] }) });
+    await runCell(run('-M pc -m 1G'), d, { scope: 'full' });
+    expect(d.captureOptions[0]?.scope).toBeUndefined();
+    const e = fakeDeps({ observe: async () => firmwareOnly('capture scope firmware: asked for (--scope firmware)') });
+    const r = await runCell(run('-M pc -m 1G'), e, { scope: 'firmware' });
+    expect(e.captureOptions[0]).toMatchObject({ scope: 'firmware', scopeReason: 'asked for (--scope firmware)' });
+    expect(r.outcome).toBe('pass');
+  });
+});
+
+describe('compare: excluded layers', () => {
+  test('an excluded layer is never compared, even when both sides hold it', () => {
+    const observed = observedFrom(sampleReport());
+    observed.kernel!.biosE820 = ['something else entirely'];
+    const v = compareReports({ expected: sampleReport(), observed, excluded: [{ layer: 'kernel', reason: 'capture scope firmware: asked for' }], isE820IomemLine: isE820Line });
+    expect(v.outcome).toBe('pass');
+    expect(v.fields!.filter((f) => f.status === 'excluded').map((f) => [f.field, f.reason, f.compared])).toEqual(
+      ['kernel.biosE820', 'kernel.e820Edits', 'kernel.memmap', 'kernel.iomem'].map((f) => [f, 'capture scope firmware: asked for', 0]),
+    );
+  });
+
+  test('nothing left to compare once layers are excluded is an error, not a pass', () => {
+    const v = compareReports({
+      expected: sampleReport(),
+      observed: {},
+      unobserved: [{ layer: 'firmware', field: 'e820', reason: 'the SeaBIOS debug log is empty' }],
+      excluded: [{ layer: 'kernel', reason: 'capture scope firmware: …' }],
+      isE820IomemLine: isE820Line,
+    });
+    expect(v.outcome === 'error' && v.error.kind).toBe('NothingCompared');
+  });
+});
+
+describe('matrix files and snapshots of KVM cells', () => {
+  const HOST = 'snapshotHost: { cpuVendor: AuthenticAMD, physBits: 48 }\n';
+
+  test('snapshotHost is validated and reaches every cell', () => {
+    expect(run('-M pc -accel kvm', HOST).cell.snapshotHost).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 48 });
+    expect(() => parseMatrix(`snapshotHost: { cpuVendor: VIA, physBits: 48 }\ncells:\n  - id: c\n    qemu: -m 1G\n`, 'k.yaml')).toThrow(MatrixFileError);
+    expect(() => parseMatrix(`snapshotHost: { cpuVendor: GenuineIntel, physBits: 60 }\ncells:\n  - id: c\n    qemu: -m 1G\n`, 'k.yaml')).toThrow(/snapshotHost\.physBits/);
+  });
+
+  test('a KVM snapshot is written for the file host, never for the machine it is written on', () => {
+    const d = fakeDeps();
+    const text = renderSnapshot(run('-M pc -m 1G -accel kvm', HOST), d);
+    expect(text).toContain('# host (KVM): AuthenticAMD, 48 physical address bits (the matrix\'s snapshotHost; a run predicts for the machine it boots on)');
+    expect(d.predictHosts).toEqual([{ cpuVendor: 'AuthenticAMD', physBits: 48 }]);
+    expect(() => renderSnapshot(run('-M pc -m 1G -accel kvm'), fakeDeps())).toThrow(/k\/c is a KVM cell: its matrix file needs `snapshotHost/);
+    // TCG cells are unaffected by the file's host.
+    expect(renderSnapshot(run('-M pc -m 1G', HOST), fakeDeps())).not.toContain('# host (KVM)');
+  });
+});
