@@ -15,7 +15,7 @@
 // given, before its built-in paths, so the suite's ROMs win over the host's, while a `-L`
 // the harness puts first (another SeaBIOS) still wins over the suite's.
 
-import { lstat, mkdir, readdir, readlink, rm, symlink, unlink, writeFile, chmod } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readlink, realpath, rm, symlink, unlink, writeFile, chmod } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 import { ensureAptLists, privateApt, type AptContext, type DebianSuite, type PrivateAptPaths } from './apt-env.ts';
@@ -107,6 +107,21 @@ export function wrapperScript(m: Pick<SuiteQemuManifest, 'suite' | 'packageVersi
     `exec ${r(m.loader)} --inhibit-cache --library-path "${m.libraryPath.map((p) => `$r/${p}`).join(':')}" "$r/usr/bin/qemu-system-x86_64" "$@" ${m.dataDirs.map((d) => `-L ${r(d)}`).join(' ')}`,
     '',
   ].join('\n');
+}
+
+/**
+ * QEMU ≥ 7.1 resolves its compiled-in paths (module dir, data dir) under `<exec dir>/qemu-bundle`
+ * when that exists (util/cutils.c get_relocated_path). Run through the loader, the exec dir is the
+ * loader's real directory; pointing qemu-bundle there at the root keeps QEMU from falling back to
+ * the host's /usr/lib/x86_64-linux-gnu/qemu, whose modules are another build's ("failed to
+ * initialize module: …ui-opengl.so / Only modules from the same build can be loaded" on stderr,
+ * which broke refusal comparisons). Idempotent; also repairs entries cached before it existed.
+ */
+export async function ensureQemuBundleLink(root: string, loader: string): Promise<void> {
+  const execDir = dirname(await realpath(join(root, loader)));
+  const link = join(execDir, 'qemu-bundle');
+  if (await lstat(link).then(() => true, () => false)) return;
+  await symlink(relative(execDir, await realpath(root)) || '.', link);
 }
 
 /**
@@ -229,6 +244,7 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
   let manifest = await readManifest(dir, isManifest);
   if (manifest !== null) {
     progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${packageVersion} from ${dir}`);
+    await ensureQemuBundleLink(join(dir, manifest.root), manifest.loader);
     return toResult(suite, dir, manifest);
   }
   await publishDir(dir, async (tmp) => {
@@ -257,6 +273,7 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
     const dataDirs = [];
     for (const d of SUITE_DATA_DIRS) if (await exists(join(root, d))) dataDirs.push(d);
 
+    await ensureQemuBundleLink(root, loader);
     const base = { suite, packageVersion, loader, libraryPath, dataDirs };
     await mkdir(join(tmp, 'bin'));
     const wrapper = join('bin', 'qemu-system-x86_64');
