@@ -1,7 +1,9 @@
-// The conformance matrix as vitest tests: one test per cell of the baseline matrix (or
-// E820_MATRIX=name[,name…]), each booting real QEMU and asserting the model and the machine agree
-// at every layer. Boots share one limiter (E820_JOBS, default: cores). A harness error FAILS the
-// test with the harness's message — never a skip. The run also leaves results.json + junit.xml
+// The conformance matrix as vitest tests: one test per cell of the baseline, versions and kvm
+// matrices (or E820_MATRIX=name[,name…]), each booting real QEMU and asserting the model and the
+// machine agree at every layer. Boots share one limiter (E820_JOBS, default: cores). A harness
+// error FAILS the test with the harness's message. The one exception: a kvm cell on a host whose
+// KVM probe says KVM is unavailable cannot run here; it is skipped with the probe's reason printed
+// (and kept as an error in results.json), never passed. The run also leaves results.json + junit.xml
 // under results/vitest-<timestamp>/ (or E820_RESULTS).
 
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
 /** First run on a fresh machine installs packages and downloads the kernel. */
 const PROVISION_TIMEOUT_MS = 15 * 60_000;
 
-const matrices = (process.env.E820_MATRIX ?? 'baseline,versions').split(',').filter(Boolean);
+const matrices = (process.env.E820_MATRIX ?? 'baseline,versions,kvm').split(',').filter(Boolean);
 const cells: Cell[] = [];
 for (const m of matrices) cells.push(...(await loadMatrix(matrixPath(m))));
 const runs = expandRuns(cells);
@@ -52,11 +54,15 @@ afterAll(async () => {
 
 describe.concurrent(`conformance: ${matrices.join(', ')} (${runs.length} cells, ${jobs} at a time)`, () => {
   for (const run of runs) {
-    test(run.key, async () => {
+    test(run.key, async (ctx) => {
       const result = await limit(() => runCell(run, deps, { signal: controller.signal, logsRoot: join(resultsDir, 'logs') }));
       results.set(run.key, result);
       const v = result.verdict;
       if (!v) throw new Error(`${run.key}: not run`);
+      if (v.outcome === 'error' && v.error.kind === 'KvmUnavailable') {
+        process.stderr.write(`SKIPPED ${run.key}: cannot run on this machine: ${v.error.message}\n`);
+        ctx.skip(v.error.message);
+      }
       if (v.outcome === 'error') {
         throw new Error(`${run.key}: harness ERROR (${v.error.kind}), not a conformance verdict:\n${v.error.message}${result.logsDir ? `\nlogs: ${result.logsDir}` : ''}`);
       }
