@@ -86,13 +86,15 @@ interface CmdlineProfile {
    * 9.0 removed it (docs/about/removed-features.rst, "-smp parameter=0").
    */
   readonly smpZero: 'unset' | 'warn' | 'error';
+  /** vl.c select_machine() names the unknown type (`unsupported machine type: "<type>"`): 9.1+. */
+  readonly unsupportedMachineNamed: boolean;
 }
 
 const CMDLINE_PROFILES: Readonly<Record<QemuVersion, CmdlineProfile>> = {
-  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset' },
-  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn' },
-  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error' },
-  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error' },
+  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false },
+  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false },
+  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true },
+  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true },
 };
 
 /** hw/core/machine.c machine_class_init(): default_ram_size, what `-m 0` or no `-m` means. */
@@ -276,27 +278,31 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 };
 
 /** Machine properties: what parsing does with each (keys before the first `.`). */
-type MachinePropClass = 'stage' | { ignore: string } | { unsupported: string } | { harness: string };
+type MachinePropClass = 'stage' | { noEffect: string } | { ignore: string } | { unsupported: string } | { harness: string };
+
+/** Checked by `e820 check` boots on pc and q35 (QEMU 7.2, -m 1G): the map does not move. */
+const NO_MAP_EFFECT = 'its table/device change leaves the memory map unchanged (checked by boots on pc and q35); kept on the QEMU command line';
 
 const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
-  // recorded in machineProps: they change tables or devices the firmware sees; the QEMU stage
-  // models them or refuses them.
-  acpi: 'stage',
-  hpet: 'stage',
-  smm: 'stage',
-  sata: 'stage',
-  usb: 'stage',
-  vmport: 'stage',
-  i8042: 'stage',
-  pit: 'stage',
-  pic: 'stage',
-  smbus: 'stage',
-  graphics: 'stage',
-  'x-oem-id': 'stage',
-  'x-oem-table-id': 'stage',
-  'default-bus-bypass-iommu': 'stage',
+  // read by the QEMU stage
   'smbios-entry-point-type': 'stage',
-  'fd-bootchk': 'stage',
+  // kept on QEMU's command line, no effect on the map (listed in config.ignored with the reason)
+  hpet: { noEffect: `HPET ACPI table: ${NO_MAP_EFFECT}` },
+  smm: { noEffect: `SMRAM: ${NO_MAP_EFFECT}` },
+  vmport: { noEffect: `VMware I/O port: ${NO_MAP_EFFECT}` },
+  i8042: { noEffect: `PS/2 controller: ${NO_MAP_EFFECT}` },
+  pit: { noEffect: `i8254 PIT: ${NO_MAP_EFFECT}` },
+  pic: { noEffect: `i8259 PIC: ${NO_MAP_EFFECT}` },
+  smbus: { noEffect: `SMBus controller: ${NO_MAP_EFFECT}` },
+  graphics: { noEffect: `firmware graphics hint: ${NO_MAP_EFFECT}` },
+  'x-oem-id': { noEffect: `ACPI OEM id (fixed-width field): ${NO_MAP_EFFECT}` },
+  'x-oem-table-id': { noEffect: `ACPI OEM table id (fixed-width field): ${NO_MAP_EFFECT}` },
+  'default-bus-bypass-iommu': { noEffect: `IOMMU bypass flag: ${NO_MAP_EFFECT}` },
+  // change what SeaBIOS allocates in ways the model does not follow (measured)
+  acpi: { unsupported: 'acpi=off removes QEMU’s ACPI tables (no table-loader; what SeaBIOS then builds differs per version); not modelled' },
+  sata: { unsupported: 'sata=off removes the q35 AHCI controller (and where the default CD-ROM goes); not modelled' },
+  usb: { unsupported: 'usb=on adds a USB controller whose SeaBIOS allocations move the q35 map; not modelled' },
+  'fd-bootchk': { unsupported: 'floppy boot-signature check: a newer machine property, not modelled' },
   // microvm only
   pcie: 'stage',
   ioapic2: 'stage',
@@ -337,6 +343,12 @@ const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   initrd: { harness: '-initrd' },
   append: { harness: 'the kernel command line (user arguments go in -append)' },
 };
+
+/** Why a machine property is kept but has no effect on the map, or null when it is not such a property. */
+export function noMapEffectReason(key: string): string | null {
+  const cls = Object.hasOwn(MACHINE_PROPS, key) ? MACHINE_PROPS[key] : undefined;
+  return cls !== undefined && typeof cls === 'object' && 'noEffect' in cls ? cls.noEffect : null;
+}
 
 const MICROVM_ONLY = new Set(['pcie', 'ioapic2', 'isa-serial', 'rtc', 'auto-kernel-cmdline', 'x-option-roms']);
 const PC_ONLY = new Set([
@@ -703,7 +715,8 @@ class Parser {
     }
     const machine = parseMachineType(typeName);
     if (machine === null) {
-      throw new QemuCmdlineError(typeEntry?.occ.opt ?? '-machine', typeEntry?.occ.arg ?? null, 'unsupported machine type', 'Use -machine help to list supported machines');
+      const msg = this.profile.unsupportedMachineNamed ? `unsupported machine type: "${typeName}"` : 'unsupported machine type';
+      throw new QemuCmdlineError(typeEntry?.occ.opt ?? '-machine', typeEntry?.occ.arg ?? null, msg, 'Use -machine help to list supported machines');
     }
     let maxRamBelow4g: bigint | null = null;
     let memoryBackend: string | null = null;
@@ -735,6 +748,9 @@ class Parser {
       if (cls === undefined) throw notFound();
       if (cls === 'stage') {
         props.push([key, value]);
+      } else if ('noEffect' in cls) {
+        props.push([key, value]);
+        this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.noEffect });
       } else if ('ignore' in cls) {
         this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.ignore });
       } else if ('harness' in cls) {
@@ -968,6 +984,7 @@ class Parser {
         throw refuse('numa configuration should use either mem= or memdev=,mixing both is not allowed');
       }
       if (node.memdev !== null && !backends.some((b) => b.id === node.memdev)) throw refuse(`memdev=${node.memdev} is ambiguous`);
+      node.spelled = occ.arg;
       out.push(node);
     }
     return out;
@@ -1027,6 +1044,17 @@ export function parseQemuArgs(argv: readonly string[], opts: ParseOptions = {}):
 
 // ---- the printer ------------------------------------------------------------------------------
 
+/** A -numa node's argument as printed by toQemuArgs (canonical, not as typed). */
+export function numaOptArg(n: NumaNode): string {
+  const pairs: Array<readonly [string, string]> = [];
+  if (n.nodeid !== null) pairs.push(['nodeid', String(n.nodeid)]);
+  if (n.cpus !== null) pairs.push(['cpus', n.cpus]);
+  if (n.memdev !== null) pairs.push(['memdev', n.memdev]);
+  // mem= is read in MiB when suffix-less: always print a suffix.
+  if (n.mem !== null) pairs.push(['mem', n.mem === 0n ? '0B' : formatQemuSize(n.mem).replace(/([0-9])$/, '$1B')]);
+  return joinQemuOpts('node', pairs);
+}
+
 /**
  * The canonical argv of a config (no program name, none of the harness's own options). Options
  * recorded in `ignored` are not printed: they cannot change the memory map, and some (display,
@@ -1061,15 +1089,7 @@ export function toQemuArgs(config: MachineConfig): string[] {
   for (const b of config.backends) {
     args.push('-object', joinQemuOpts(b.kind, [['id', b.id], ['size', formatQemuSize(b.size)], ...b.props]));
   }
-  for (const n of config.numa) {
-    const pairs: Array<readonly [string, string]> = [];
-    if (n.nodeid !== null) pairs.push(['nodeid', String(n.nodeid)]);
-    if (n.cpus !== null) pairs.push(['cpus', n.cpus]);
-    if (n.memdev !== null) pairs.push(['memdev', n.memdev]);
-    // mem= is read in MiB when suffix-less: always print a suffix.
-    if (n.mem !== null) pairs.push(['mem', n.mem === 0n ? '0B' : formatQemuSize(n.mem).replace(/([0-9])$/, '$1B')]);
-    args.push('-numa', joinQemuOpts('node', pairs));
-  }
+  for (const n of config.numa) args.push('-numa', n.spelled ?? numaOptArg(n));
   if (config.bios !== null) args.push('-bios', config.bios);
   if (config.nodefaults) args.push('-nodefaults');
   if (config.vga != null) args.push('-vga', config.vga);

@@ -56,6 +56,8 @@ export interface NumaNode {
   /** Legacy `mem=` (machine types ≤ 5.0 only). */
   mem: bigint | null;
   cpus: string | null;
+  /** The `-numa` argument as typed (QEMU echoes it in errors raised while parsing -numa); absent: as toQemuArgs prints it. */
+  spelled?: string;
 }
 
 export interface DeviceConfig {

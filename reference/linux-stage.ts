@@ -61,7 +61,19 @@ function acpiTablesMayBeRam(firmware: KTable, table: KTable): boolean {
   );
 }
 
-export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, profile: KernelProfile): KernelView {
+/**
+ * The decompressor enables 5-level paging when the kernel has it (KernelProfile.fiveLevelPaging),
+ * the CPU has LA57 and the command line lacks the
+ * whole word `no5lvl` (arch/x86/boot/cmdline.c cmdline_find_option_bool(), same in 5.10–7.2);
+ * MAX_ARCH_PFN (the `max_arch_pfn =` value and the last_pfn cap) follows MAX_PHYSMEM_BITS.
+ */
+export function withPagingLevels(profile: KernelProfile, platform: Platform, kernelCmdline: string): KernelProfile {
+  const fiveLevel = profile.fiveLevelPaging && platform.la57 && !kernelCmdline.split(/[ \t\n\v\f\r]+/).includes('no5lvl');
+  return fiveLevel ? { ...profile, maxArchPfn: profile.maxArchPfn5Level } : profile;
+}
+
+export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile): KernelView {
+  const profile = withPagingLevels(kernelProfile, platform, kernelCmdline);
   const loaded = loadFirmwareMap(firmware.entries, profile);
   const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(`${loaded.who}: `)));
   // 7.2's out-of-order warning sits inside the dump but is not a `BIOS-e820:` line.

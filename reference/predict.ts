@@ -10,7 +10,7 @@ import { seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
 import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
 import { seabiosStage } from './seabios-stage.ts';
-import type { FirmwareMap, Handoff, KernelView } from './stages.ts';
+import { type FirmwareMap, type Handoff, type KernelView, UnsupportedOptionError } from './stages.ts';
 import type { Toolchain } from './toolchain.ts';
 
 export interface PredictOptions {
@@ -45,12 +45,34 @@ export interface Prediction {
  */
 export function kernelCannotStart(handoff: Handoff): string | null {
   const { platform } = handoff;
-  if (platform.longMode) return null;
-  return `kernel: the ${platform.cpuModel} CPU has no long mode (CPUID 0x80000001 EDX.LM), so the x86-64 guest kernel's setup code refuses to boot`;
+  if (!platform.longMode) {
+    return `kernel: the ${platform.cpuModel} CPU has no long mode (CPUID 0x80000001 EDX.LM), so the x86-64 guest kernel's setup code refuses to boot`;
+  }
+  if (!platform.extendedLeaves) {
+    // Seen on 7.2 and 10.0 (`-M pc-i440fx-2.7 -cpu max`); `max,full-cpuid-auto-level=off,xlevel=0x80000008` boots.
+    return `kernel: TCG ${platform.cpuModel} with full-cpuid-auto-level=off (PC_COMPAT_2_7 on machine types ≤ 2.7, or given) reports CPUID xlevel 0, so the guest sees no long mode (leaf 0x80000001 absent) and the setup code refuses to boot`;
+  }
+  const ramEnd = handoff.ramAbove4g > 0n ? handoff.aboveStart + handoff.ramAbove4g : handoff.ramBelow4g;
+  if (ramEnd > 1n << BigInt(platform.physBits)) {
+    // Seen on 7.2 (`-M q35 -m 3G -cpu qemu64,phys-bits=32`: nothing on the console); newer releases refuse it.
+    // Mechanism not traced: a page-table entry for RAM beyond MAXPHYADDR has reserved bits set, which
+    // TCG faults on (target/i386 paging walk), so any mapping of that RAM is fatal this early.
+    return `kernel: RAM ends at 0x${ramEnd.toString(16)}, beyond what a guest CPU with ${platform.physBits} physical address bits can address: the guest kernel never starts (seen with phys-bits=32 and RAM above 4 GiB on QEMU 7.2)`;
+  }
+  return null;
 }
 
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
   const handoff = qemuStage(config, qemuProfile(toolchain.qemu), options.host ? { host: options.host } : {});
+  const { platform } = handoff;
+  if (platform.accel === 'tcg' && qemuProfile(toolchain.qemu).tcgGuestHangsCpuModels.includes(platform.cpuModel)) {
+    // QEMU accepts it and the kernel prints its E820 lines, then hangs before init for a reason the
+    // model does not know, so neither "the kernel starts" nor "it never starts" would be a claim.
+    throw new UnsupportedOptionError(
+      '-cpu',
+      `${platform.cpuModel} under TCG (QEMU ${toolchain.qemu}): the guest kernel hangs before init (after the Spectre mitigation lines) for a cause not modelled`,
+    );
+  }
   const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
   const cannotStart = kernelCannotStart(handoff);
   const kernel =

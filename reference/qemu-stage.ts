@@ -4,7 +4,7 @@
 // target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c as summarised in
 // shared/reference/qemu.md. Pure: no I/O, inputs untouched.
 
-import { RAM_SIZE_ALIGN } from './cmdline.ts';
+import { numaOptArg, RAM_SIZE_ALIGN } from './cmdline.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';
 import type { MachineConfig } from './config.ts';
 import { E820, type E820Record } from './e820.ts';
@@ -35,6 +35,11 @@ import {
 export interface HostFacts {
   cpuVendor: 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine';
   physBits: number;
+  /**
+   * The host CPU has CPUID.(7,0):ECX.LA57, which KVM passes on (`host`, `max`, or a model or flag
+   * asking for la57). Unknown: a configuration whose guest would ask for it is refused as unmodelled.
+   */
+  la57?: boolean;
 }
 
 export interface QemuStageOptions {
@@ -82,8 +87,8 @@ export function resolveMachine(config: MachineConfig, profile: QemuProfile): { m
         ? types.q35.includes(version) && name === `pc-q35-${version}`
         : (name === `pc-i440fx-${version}` && types.i440fx.includes(version)) ||
           (name === `pc-${version}` && types.legacyPc.includes(version));
-    // vl.c select_machine(): "unsupported machine type" + hint (observed on 7.2.22).
-    if (!registered) throw new QemuRefusal('unsupported machine type\nUse -machine help to list supported machines');
+    // vl.c select_machine(): the profile's message + hint (observed on 7.2.22, 10.0.13, 11.1).
+    if (!registered) throw new QemuRefusal(`${profile.messages.unsupportedMachine(name)}\nUse -machine help to list supported machines`);
     resolved = name;
   }
   const warnings: string[] = [];
@@ -101,13 +106,28 @@ export interface ResolvedCpu {
   vendor: string;
   longMode: boolean;
   physBits: number;
+  /** CPUID.(7,0):ECX.LA57 as the guest sees it (5-level paging possible). */
+  la57: boolean;
+  /**
+   * CPUID reports the extended leaves (xlevel ≥ 0x80000001). False for TCG `max` with
+   * full-cpuid-auto-level=off: LM is in QEMU's feature word but the guest cannot read it.
+   */
+  extendedLeaves: boolean;
 }
 
 /** `defaultModel`: the machine's default_cpu_type (TARGET_DEFAULT_CPU_TYPE `qemu64` unless the class sets one: isapc `486`). */
-export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: HostFacts | undefined, defaultModel = 'qemu64'): ResolvedCpu {
+export function resolveCpu(
+  config: MachineConfig,
+  profile: QemuProfile,
+  host: HostFacts | undefined,
+  defaultModel = 'qemu64',
+  machine: MachineVersion | null = null,
+): ResolvedCpu {
   const model = config.cpu.model ?? defaultModel;
   const facts = CPU_MODELS[model];
   if (facts === undefined) throw new UnsupportedOptionError('-cpu', `model ${JSON.stringify(model)} is not in the model's CPU table`);
+  // vl.c parse_cpu_option() → cpu_class_by_name(): a model this release does not define.
+  if (profile.cpuModelsAbsent.includes(model)) throw new QemuRefusal(`unable to find CPU model '${model}'`);
   const kvm = config.accel === 'kvm';
   if (kvm && host === undefined) {
     throw new UnsupportedOptionError('-accel kvm', 'the guest CPU takes the host vendor and phys-bits under KVM: pass the host facts');
@@ -143,7 +163,52 @@ export function resolveCpu(config: MachineConfig, profile: QemuProfile, host: Ho
   } else {
     physBits = L.TCG_PHYS_BITS;
   }
-  return { model, vendor, longMode: facts.longMode, physBits };
+  const noAutoLevel = maxWithoutAutoLevel(config, model, machine);
+  const la57 = facts.longMode && guestLa57(config, model, facts.la57, profile, kvm ? host : undefined);
+  return { model, vendor, longMode: facts.longMode, physBits, la57, extendedLeaves: !noAutoLevel || prop(config.cpu.props, 'xlevel') !== undefined };
+}
+
+/**
+ * TCG `max` under full-cpuid-auto-level=off (PC_COMPAT_2_7, or the property): x86_cpu_expand_features()
+ * then takes cpuid_xlevel from cpuid_min_xlevel, which only KVM's host_cpu_max_instance_init() fills
+ * in; under TCG it stays 0, so leaf 0x80000001 (and with it LM) is not reported. The basic level is
+ * not 0 (`max,full-cpuid-auto-level=off,xlevel=0x80000008` boots 5-level on 7.2: leaf 7 is seen).
+ */
+function maxWithoutAutoLevel(config: MachineConfig, model: string, machine: MachineVersion | null): boolean {
+  if (model !== 'max' || config.accel === 'kvm') return false;
+  const auto = prop(config.cpu.props, 'full-cpuid-auto-level');
+  if (auto !== undefined) return !isOn(auto);
+  return machine !== null && machineVersionAtMost(machine, MACHINE_COMPAT.fullCpuidAutoLevelOffUpTo);
+}
+
+/**
+ * CPUID.(7,0):ECX.LA57 of the guest: the model's definition (or `la57=`/`+la57`/`-la57`), kept only
+ * if the accelerator implements it — TCG per release (QemuProfile.tcgLa57; otherwise filtered with a
+ * "TCG doesn't support requested feature" warning), KVM per host. x86_cpu_parse_featurestr() applies
+ * `-f` after `+f` after `f=on|off` whatever their order; the parsed config no longer tells them apart,
+ * so conflicting la57 settings are refused rather than guessed.
+ */
+function guestLa57(
+  config: MachineConfig,
+  model: string,
+  modelLa57: boolean,
+  profile: QemuProfile,
+  kvmHost: HostFacts | undefined,
+): boolean {
+  const given = config.cpu.props.filter(([k]) => k === 'la57').map(([, v]) => isOn(v));
+  if (given.some((v) => v !== given[0])) {
+    throw new UnsupportedOptionError('-cpu la57', 'conflicting la57 settings: QEMU ranks -la57 over +la57 over la57=, which the parsed command line does not keep');
+  }
+  const wanted = given.length > 0 ? given[0]! : modelLa57;
+  if (!wanted) return false;
+  // The decompressor (arch/x86/boot/compressed/pgtable_64.c) also needs CPUID level ≥ 7 to see it.
+  const level = prop(config.cpu.props, 'level');
+  if (level !== undefined && Number(level) < 7) return false;
+  if (config.accel !== 'kvm') return profile.tcgLa57;
+  if (kvmHost?.la57 === undefined) {
+    throw new UnsupportedOptionError('-accel kvm', `whether the ${model} guest CPU gets LA57 (5-level paging) depends on the host CPU: pass the host's la57 fact`);
+  }
+  return kvmHost.la57;
 }
 
 /** hw/core/machine-smp.c machine_parse_smp_config() (5.2: pc_smp_parse, which always prefers sockets). */
@@ -249,6 +314,28 @@ export function splitRam(family: 'pc' | 'q35', ramSize: bigint, maxRamBelow4g: b
   return ramSize >= lowmem ? { below: lowmem, above: ramSize - lowmem, warnings } : { below: ramSize, above: 0n, warnings };
 }
 
+/**
+ * hw/core/numa.c parse_numa_node(), per node in order, while vl.c parse_numa_opts() walks the -numa
+ * options (qemu_opts_foreach restores each option's location, so the message carries
+ * `-numa <arg>: `): the mixing check, then numa_mem_supported. vl.c runs it after the machine
+ * options (-smp) and the -cpu model lookup, before board init (CPU realize, pc_memory_init).
+ */
+function numaParseChecks(config: MachineConfig, machine: MachineVersion): void {
+  let haveMem = false;
+  let haveMemdev = false;
+  for (const n of config.numa) {
+    const where = `-numa ${n.spelled ?? numaOptArg(n)}`;
+    haveMem ||= n.mem !== null;
+    haveMemdev ||= n.memdev !== null;
+    if ((n.mem !== null && haveMemdev) || (n.memdev !== null && haveMem)) {
+      throw new QemuRefusal(`${where}: numa configuration should use either mem= or memdev=,mixing both is not allowed`);
+    }
+    if (n.mem !== null && !machineVersionAtMost(machine, MACHINE_COMPAT.numaMemUpTo)) {
+      throw new QemuRefusal(`${where}: Parameter -numa node,mem is not supported by this machine type\nUse -numa node,memdev instead`);
+    }
+  }
+}
+
 function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
   // The parser keeps `-machine memory-backend=` in its own field, not in machineProps.
   const backendId = config.memoryBackend ?? null;
@@ -268,9 +355,6 @@ function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: Machine
     const legacy = config.numa.some((n) => n.mem !== null);
     if (legacy && config.numa.some((n) => n.memdev !== null)) {
       throw new QemuRefusal('numa configuration should use either mem= or memdev=,mixing both is not allowed');
-    }
-    if (legacy && !machineVersionAtMost(machine, MACHINE_COMPAT.numaMemUpTo)) {
-      throw new QemuRefusal('Parameter -numa node,mem is not supported by this machine type\nUse -numa node,memdev instead');
     }
     for (const n of config.numa) {
       if (n.mem !== null) sum += n.mem;
@@ -324,18 +408,58 @@ export function smbiosTablesBytes(opts: {
 /** Drivers SeaBIOS runs whose allocations do not stay in ZoneHigh (or that it does not drive at all). */
 const NO_ZONEHIGH_DEVICES = new Set([
   'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'virtio-net', 'VGA', 'cirrus-vga', 'std-vga', 'virtio-vga',
-  'qxl-vga', 'bochs-display', 'isa-debugcon', 'qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1',
-  'piix3-usb-uhci', 'pci-ohci', 'virtio-rng-pci', 'virtio-balloon', 'virtio-balloon-pci', 'virtio-serial-pci',
+  'qxl-vga', 'bochs-display', 'isa-debugcon', 'virtio-rng-pci', 'virtio-balloon', 'virtio-balloon-pci', 'virtio-serial-pci',
   'isa-serial', 'pvpanic', 'ide-cd', 'ide-hd', 'ide-drive', 'pc-dimm', 'pci-bridge', 'pcie-root-port',
 ]);
 
+/**
+ * USB host controllers and the SeaBIOS driver that sets each up (src/hw/usb.c usb_setup). Their
+ * ZoneHigh allocations are transient (freed when no USB device answers); reference/profiles/seabios.ts
+ * TRANSIENT_USB_DRIVERS.
+ */
+const USB_HOST_CONTROLLERS: ReadonlyMap<string, string> = new Map([
+  ['qemu-xhci', 'xhci'], ['nec-usb-xhci', 'xhci'], ['usb-ehci', 'ehci'], ['ich9-usb-ehci1', 'ehci'],
+  ['piix3-usb-uhci', 'uhci'], ['pci-ohci', 'ohci'],
+]);
+
+/** Devices whose creation clears default_cdrom (softmmu/vl.c default_list; ide-drive until 6.0). */
+const CLEARS_DEFAULT_CDROM = new Set(['ide-cd', 'ide-hd', 'ide-drive', 'scsi-cd', 'scsi-hd']);
+
+/**
+ * Does QEMU add its default CD-ROM? vl.c: not with -nodefaults or a device of default_list;
+ * default_drive(default_cdrom, …, block_default_type (IDE), index 2) also skips it when a user
+ * -drive of that interface already holds index 2 (drive_get_by_index). Auto-placed drives take the
+ * first free (bus, unit) (blockdev.c drive_new), index = bus × units_per_default_bus + unit
+ * (q35 1, pc 2).
+ */
+function hasDefaultCdrom(config: MachineConfig, family: 'pc' | 'q35'): boolean {
+  if (config.nodefaults || config.devices.some((d) => CLEARS_DEFAULT_CDROM.has(d.driver))) return false;
+  const units = family === 'q35' ? 1 : 2;
+  const taken = new Set<number>();
+  const auto: number[] = [];
+  config.drives.forEach((d, i) => {
+    if ((prop(d, 'if') ?? 'ide') !== 'ide') return;
+    const index = prop(d, 'index');
+    const bus = prop(d, 'bus');
+    const unit = prop(d, 'unit');
+    if (index !== undefined) taken.add(Number(index));
+    else if (bus !== undefined || unit !== undefined) taken.add(Number(bus ?? 0) * units + Number(unit ?? 0));
+    else auto.push(i);
+  });
+  for (let k = 0, next = 0; k < auto.length; k++) {
+    while (taken.has(next)) next++;
+    taken.add(next);
+  }
+  return !taken.has(2);
+}
+
 /** SeaBIOS block_setup() order (src/block.c): ahci, virtio-blk, virtio-scsi, …, nvme. */
-const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'nvme'];
+const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'virtio-scsi', 'nvme'];
 
 function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareInputs['devices'] {
-  const devices: Array<{ kind: string; detail?: string }> = [];
+  const devices: Array<{ kind: string; detail?: string; busGiven?: boolean }> = [];
   // Default CD-ROM (default_cdrom) sits on IDE (pc: no ZoneHigh use) or on the q35 AHCI.
-  if (!config.nodefaults && family === 'q35') devices.push({ kind: 'ahci-port', detail: 'default CD-ROM' });
+  if (family === 'q35' && hasDefaultCdrom(config, family)) devices.push({ kind: 'ahci-port', detail: 'default CD-ROM' });
   for (const d of config.drives) {
     const iface = prop(d, 'if') ?? 'ide';
     if (iface === 'none') continue;
@@ -348,8 +472,13 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
   let scsiDisks = 0;
   for (const dev of config.devices) {
     const drv = dev.driver;
+    const usb = USB_HOST_CONTROLLERS.get(drv);
     if (drv === 'virtio-blk-pci' || drv === 'virtio-blk') devices.push({ kind: 'virtio-blk', detail: drv });
-    else if (drv === 'nvme') devices.push({ kind: 'nvme', detail: drv });
+    else if (drv === 'nvme') {
+      const bus = prop(dev.props, 'bus');
+      devices.push({ kind: 'nvme', detail: drv, ...(bus !== undefined && bus !== 'pci.0' && bus !== 'pcie.0' ? { busGiven: true } : {}) });
+    }
+    else if (usb !== undefined) devices.push({ kind: usb, detail: drv });
     else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') scsiControllers++;
     else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
     else if (drv === 'vmgenid') continue; // a table-loader allocation, see below
@@ -359,8 +488,17 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
       throw new UnsupportedOptionError('-device', `${drv}: its firmware footprint is not modelled`);
     }
   }
-  // virtio-scsi + 1 disk measured like one virtio-blk disk (seabios.md §5.5).
-  if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-blk', detail: 'virtio-scsi' });
+  if (scsiControllers > 1) {
+    // Which controller holds which disk (bus=) is not modelled, and a controller without a disk
+    // frees its queue only after scanning 256 targets (src/hw/virtio-scsi.c init_virtio_scsi).
+    throw new UnsupportedOptionError('-device', `${scsiControllers} virtio-scsi controllers: their firmware footprint is not modelled (one is)`);
+  }
+  if (scsiControllers > 0 && scsiDisks === 0 && devices.some((d) => !USB_HOST_CONTROLLERS.has(d.detail ?? ''))) {
+    // The empty controller's vp_device and queue stay allocated while it scans its 256 targets,
+    // so another driver's allocation made meanwhile lands below them (as with USB, M8).
+    throw new UnsupportedOptionError('-device', 'virtio-scsi without a disk next to another disk controller: its transient queue allocation is not modelled');
+  }
+  if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-scsi', detail: 'virtio-scsi-pci with a disk' });
   return devices
     .map((d, i) => ({ d, i }))
     .sort((a, b) => DRIVER_ORDER.indexOf(a.d.kind) - DRIVER_ORDER.indexOf(b.d.kind) || a.i - b.i)
@@ -414,6 +552,59 @@ function isapcDevices(config: MachineConfig): FirmwareInputs['devices'] {
   return [];
 }
 
+/**
+ * Upper bounds on the 32-bit MMIO a display device asks SeaBIOS for (BARs + ROM BAR, 64-bit BARs
+ * included since SeaBIOS keeps them below 4 GiB when it can): std VGA / bochs-display / virtio-vga
+ * 16 MiB vgamem BAR, cirrus 32 MiB, qxl-vga 64 MiB ram + 64 MiB vram + a 64-bit vram BAR.
+ */
+const DISPLAY_BAR32_BOUND: ReadonlyMap<string, bigint> = new Map([
+  ['std', 32n * MiB], ['VGA', 32n * MiB], ['std-vga', 32n * MiB], ['bochs-display', 32n * MiB],
+  ['virtio', 32n * MiB], ['virtio-vga', 32n * MiB], ['cirrus', 64n * MiB], ['cirrus-vga', 64n * MiB],
+  ['qxl', 256n * MiB], ['qxl-vga', 256n * MiB],
+]);
+/** Bound on any other PCI function's 32-bit MMIO (BARs, ROM BAR, a bridge's 1 MiB-aligned windows). */
+const OTHER_PCI_BAR32_BOUND = 8n * MiB;
+
+/**
+ * The i440fx 32-bit PCI hole is [below_4g_mem_size, IO-APIC) (hw/pci-host/i440fx.c i440fx_init:
+ * range_set_bounds on pci_hole). Not modelled, with why:
+ * - below_4g ≥ 0xfec00000: the range is empty or inverted and QEMU aborts on an assertion in
+ *   include/qemu/range.h (its text carries a build path and a line number: not a stable message).
+ * - a hole too small for the devices' BARs: SeaBIOS src/fw/pciinit.c pci_bios_map_devices() packs
+ *   the MEM and PREFMEM regions top-down from 0xfec00000, each aligned to its largest BAR, and
+ *   panics "PCI: out of 32bit address space" (the guest never boots) when the lower one ends below
+ *   RamSize. Packing loses less than each region's size to alignment, so a hole of twice an upper
+ *   bound of the BAR total is enough; a smaller hole is refused rather than guessed. Measured
+ *   (7.2/1.16.2, default devices): 4048M with max-ram-below-4g=4G (28 MiB hole) boots, 4050M
+ *   (26 MiB: the std-VGA 16 MiB BAR has no 16 MiB-aligned slot) panics.
+ */
+function checkI440fxPciHole32(config: MachineConfig, below: bigint): void {
+  const top = L.IO_APIC_DEFAULT_ADDRESS;
+  if (below >= top) {
+    throw new UnsupportedOptionError(
+      '-machine max-ram-below-4g',
+      `RAM below 4 GiB (0x${below.toString(16)}) reaches the IO-APIC at 0x${top.toString(16)}: QEMU aborts on an assertion (include/qemu/range.h, empty i440fx PCI hole) whose text is build-specific, so it is not modelled`,
+    );
+  }
+  const vga = config.vga ?? (config.nodefaults ? 'none' : 'std');
+  let bound = DISPLAY_BAR32_BOUND.get(vga) ?? (vga === 'none' ? 0n : 256n * MiB);
+  let functions = 2; // the default NIC (or -nic/-net ones counted below) and slack for on-board functions
+  for (const d of config.devices) {
+    const display = DISPLAY_BAR32_BOUND.get(d.driver);
+    if (display !== undefined) bound += display;
+    else functions++;
+  }
+  functions += config.drives.length + (config.nics?.length ?? 0);
+  bound += BigInt(functions) * OTHER_PCI_BAR32_BOUND;
+  const hole = top - below;
+  if (hole < 2n * bound) {
+    throw new UnsupportedOptionError(
+      '-machine max-ram-below-4g',
+      `the 32-bit PCI hole [0x${below.toString(16)}, 0x${top.toString(16)}) is ${hole / MiB} MiB, under the ${(2n * bound) / MiB} MiB the model needs to be sure SeaBIOS can place every 32-bit BAR (otherwise it panics "PCI: out of 32bit address space"); not modelled`,
+    );
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The stage
 
@@ -438,13 +629,25 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     warnings.push(`Only ${M} bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB`);
   }
 
-  const cpu = resolveCpu(config, profile, options.host, isapc ? ISAPC_CLASS.defaultCpu : undefined);
+  // resolveCpu's refusals come from CPU realize (board init), except the model lookup
+  // (vl.c parse_cpu_option), which precedes parse_numa_opts: hold the former back until -numa is read.
+  let cpuRefusal: QemuRefusal | null = null;
+  let resolvedCpu: ResolvedCpu | null = null;
+  try {
+    resolvedCpu = resolveCpu(config, profile, options.host, isapc ? ISAPC_CLASS.defaultCpu : undefined, mv);
+  } catch (e) {
+    if (!(e instanceof QemuRefusal) || e.qemuMessage.startsWith('unable to find CPU model')) throw e;
+    cpuRefusal = e;
+  }
   const topology = resolveTopology(config, mv);
   // hw/core/machine-smp.c machine_parse_smp_config() (5.2: vl.c): the class's max_cpus (isapc 1;
   // the pc/q35 limits are far above anything the model is asked).
   if (isapc && topology.maxcpus > ISAPC_CLASS.maxCpus) {
     throw new QemuRefusal(`Invalid SMP CPUs ${topology.maxcpus}. The max CPUs supported by machine '${machine.name}' is ${ISAPC_CLASS.maxCpus}`);
   }
+  numaParseChecks(config, mv);
+  if (cpuRefusal !== null) throw cpuRefusal;
+  const cpu = resolvedCpu!;
   const ramSize = ramSizeOf(config, profile, mv, machine.name);
 
   // -m slots/maxmem (hw/core/machine.c machine_set_mem, hw/i386/pc.c pc_memory_init).
@@ -459,15 +662,10 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     if (!ISAPC_CLASS.cpuTypes32.includes(cpu.model)) warnings.push(board.deprecatedCpu.replace('%s', cpu.model));
     if (ramSize > board.maxRam) throw new QemuRefusal(board.tooMuchMemory.replace('%d', String(ramSize / MiB)));
   }
-  const hotplug = maxmem !== null && maxmem > ramSize;
   const hasReservedMemory = isapc ? ISAPC_CLASS.hasReservedMemory : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noReservedMemoryUpTo));
-  if (!hasReservedMemory && (slots > 0 || hotplug)) {
-    throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: ${machine.name}`);
-  }
-  if (hotplug) {
-    if (slots > L.MAX_RAM_SLOTS) throw new QemuRefusal(`unsupported amount of memory slots: ${slots}`);
-    if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
-  }
+  // pc_pci_hole64_start() and the device memory read maxmem only with has_reserved_memory; the
+  // refusals for slots/maxmem come later in pc_memory_init(), after the phys-bits bound check.
+  const hotplug = hasReservedMemory && maxmem !== null && maxmem > ramSize;
 
   const gigabyteAlign = isapc ? ISAPC_CLASS.gigabyteAlign : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
   const split: RamSplit =
@@ -522,6 +720,15 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   }
   e820.push({ start: 0n, length: below, type: E820.RAM });
   if (above > 0n) e820.push({ start: aboveStart, length: above, type: E820.RAM });
+  // pc_memory_init() after the RAM entries (same order in 7.2, 10.0 and master; 5.2 has no bound check).
+  if (!hasReservedMemory && (slots > 0 || (maxmem !== null && maxmem > ramSize))) {
+    throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: ${machine.name}`);
+  }
+  if (hotplug) {
+    if (slots > L.MAX_RAM_SLOTS) throw new QemuRefusal(`unsupported amount of memory slots: ${slots}`);
+    if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
+  }
+  if (i440fx) checkI440fxPciHole32(config, below);
 
   const lay = layoutFor(aboveStart);
   const deviceMemory = hotplug ? { start: lay.dmBase, end: lay.dmBase + lay.dmSize } : null;
@@ -563,12 +770,20 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     cpuVendor: cpu.vendor,
     cpuModel: cpu.model,
     longMode: cpu.longMode,
+    la57: cpu.la57,
+    extendedLeaves: cpu.extendedLeaves,
     pci: isapc ? ISAPC_CLASS.pci : true,
     pciWindows,
     mmconfig,
   };
 
   // What SeaBIOS will allocate: ACPI blob via the table-loader, SMBIOS, devices.
+  // hw/acpi/vmgenid.c vmgenid_realize(), when the -device options are created (after board init):
+  // bios_linker_loader_can_write_pointer() needs fw_cfg DMA. Located at the option.
+  const vmgenid = config.devices.find((d) => d.driver === 'vmgenid');
+  if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
+    throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
+  }
   const hasTableLoader = isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo));
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
@@ -611,8 +826,10 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     smbiosEntryPoint,
     hasTableLoader,
     devices: isapc ? isapcDevices(config) : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc'),
-    // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc has none, so bios.bin.
-    biosImage: config.bios ?? (isapc ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
+    // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc and pc-i440fx-1.7 and
+    // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =
+    // NULL), so QEMU's 128 KiB bios.bin (observed: no Xen/ACPI-parse lines, no NVMe driver).
+    biosImage: config.bios ?? (isapc || (i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.bios128kUpTo)) ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
   };
 
   return {

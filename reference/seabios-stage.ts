@@ -5,7 +5,14 @@
 
 import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
-import { DEVICE_ZONEHIGH_FOOTPRINT, SEABIOS_LAYOUT as L, SELF_BUILT_ACPI_FOOTPRINT, type SeabiosProfile } from './profiles/seabios.ts';
+import {
+  DEVICE_ZONEHIGH_FOOTPRINT,
+  IMAGE_MISSING_DRIVERS,
+  SEABIOS_LAYOUT as L,
+  SELF_BUILT_ACPI_FOOTPRINT,
+  TRANSIENT_USB_DRIVERS,
+  type SeabiosProfile,
+} from './profiles/seabios.ts';
 import { UnsupportedOptionError, type FirmwareMap, type Handoff } from './stages.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -271,8 +278,39 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       // acpi_setup() builds tables only for the PIIX4 PM device it finds on PCI (src/fw/acpi.c).
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
-    for (const d of fi.devices) {
-      if (d.kind === 'nvme' && !profile.zoneHighFitsNvme) continue; // init fails, nothing stays
+    const image = fi.biosImage.replace(/^.*\//, '');
+    const missing = IMAGE_MISSING_DRIVERS[image];
+    if (missing === undefined) throw new UnsupportedOptionError('-bios', `${fi.biosImage}: which drivers this SeaBIOS image has is not modelled (known: bios.bin, bios-256k.bin)`);
+    const mem64High = pciPadMem64(handoff, profile);
+    const live = fi.devices.filter((d) => {
+      if (missing.includes(d.kind)) return false; // not compiled into this image: the device is ignored
+      // With pci_pad_mem64 the root bus's 64-bit BARs move above 4 GiB, except USB controllers'
+      // (src/fw/pciinit.c pci_region_migrate_64bit_entries skips PCI_CLASS_SERIAL_USB; observed:
+      // qemu-xhci stays at 0xfebf8000); pci_enable_membar (src/hw/pcidevice.c) then refuses NVMe's
+      // BAR0 ("Can not map memory bar over 4Gig") and its driver stops before allocating.
+      if (d.kind === 'nvme' && mem64High) {
+        // Behind a bridge BAR0 sits in the bridge's non-prefetchable window, which is never
+        // 64-bit (pci_bios_bridge_region_is64); which bus the name means is not modelled.
+        if (d.busGiven === true) throw new UnsupportedOptionError('-device', `nvme on a bus other than the root bus while SeaBIOS moves 64-bit BARs above 4 GiB: not modelled`);
+        return false;
+      }
+      if (d.kind === 'nvme' && !profile.zoneHighFitsNvme) return false; // init fails, nothing stays
+      return true;
+    });
+    const transient = live.filter((d) => TRANSIENT_USB_DRIVERS.includes(d.kind));
+    const permanent = live.filter((d) => !TRANSIENT_USB_DRIVERS.includes(d.kind));
+    if (transient.length > 0 && permanent.length > 0) {
+      // The USB drivers allocate their controller structures in ZoneHigh from a thread and free them
+      // when no USB device answers (src/hw/usb-xhci.c configure_xhci, usb-ehci.c, usb-uhci.c,
+      // usb-ohci.c); a disk driver's allocation made meanwhile lands below them and the freed hole
+      // is not given back (pc + qemu-xhci + a virtio-blk disk: +0x1000, observed). Where it lands
+      // depends on the structures' sizes and on thread timing, which the model does not have.
+      throw new UnsupportedOptionError(
+        '-device',
+        `${transient.map((d) => d.detail ?? d.kind).join(', ')} together with ${permanent.map((d) => d.detail ?? d.kind).join(', ')}: SeaBIOS's USB driver holds transient ZoneHigh allocations while the disk driver allocates, so the reserved block below the ACPI tables depends on allocation timing; not modelled (either alone is)`,
+      );
+    }
+    for (const d of permanent) {
       const fp = DEVICE_ZONEHIGH_FOOTPRINT[d.kind];
       if (fp === undefined) throw new UnsupportedOptionError('device', `no ZoneHigh footprint for ${d.kind}`);
       for (const a of fp) alloc(a.size, a.align, `${d.kind} driver data in ZoneHigh`);
@@ -308,6 +346,30 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
     earlyLegacyRamSize,
     log,
   };
+}
+
+/**
+ * pci_setup's pci_pad_mem64 (src/fw/pciinit.c): true when every 64-bit memory BAR goes above 4 GiB.
+ * RamSizeOver4G: from etc/e820 the highest end of a RAM record at or above 4 GiB, minus 4 GiB
+ * (src/fw/paravirt.c qemu_early_e820), else CMOS 0x5b-0x5d (qemu_cfg_e820). CPUPhysBits: physbits(1)
+ * (paravirt.c, 1.16.3+): CPUID 0x80000008 bits, kept only if ≥ 41, or 36/39 on GenuineIntel, or
+ * 40 on AuthenticAMD (the QEMU quirk), else 0. CPUs with long mode here all have PAE and leaf
+ * 0x80000008; without long mode the pad is off in both releases that have it.
+ */
+export function pciPadMem64(handoff: Handoff, profile: SeabiosProfile): boolean {
+  if (profile.mem64BarsHigh === 'never' || !handoff.platform.longMode) return false;
+  let over4G = 0n;
+  if (handoff.hasFwCfg && handoff.e820 !== null) {
+    for (const r of handoff.e820) {
+      if (r.type === E820.RAM && r.start >= FOUR_GIB && r.start + r.length - FOUR_GIB > over4G) over4G = r.start + r.length - FOUR_GIB;
+    }
+  } else if (handoff.hasFwCfg) over4G = BigInt(handoff.cmos.above4GiB64K) << 16n;
+  if (over4G === 0n) return false;
+  if (profile.mem64BarsHigh === 'ram-over-4g') return true;
+  const bits = handoff.platform.physBits;
+  const vendor = handoff.platform.cpuVendor;
+  const valid = bits >= 41 || (vendor === 'GenuineIntel' && (bits === 36 || bits === 39)) || (vendor === 'AuthenticAMD' && bits === 40);
+  return valid && bits >= 36;
 }
 
 /** Calibration: the ZoneHigh record a table-loader WRITE_POINTER leaves (vmgenid: measured +0x2000 total, seabios.md §5.5). */

@@ -49,6 +49,13 @@ export interface Platform {
   /** CPUID 0x80000001 EDX.LM of the guest CPU. */
   longMode: boolean;
   /**
+   * CPUID reports leaves 0x80000000+ (false: TCG `max` with full-cpuid-auto-level=off, level and
+   * xlevel 0), so the guest sees no LM even where `longMode` (QEMU's feature word) is set.
+   */
+  extendedLeaves: boolean;
+  /** CPUID.(7,0):ECX.LA57 of the guest CPU: Linux uses 5-level paging unless `no5lvl` is given. */
+  la57: boolean;
+  /**
    * A PCI host bridge at 00:00.0 (false on isapc). Without one SeaBIOS prints "Detected non-PCI
    * system" and finds no PIIX4 PM device to build ACPI tables for, and Linux never runs
    * pcibios_resource_survey(), so e820__reserve_resources_late() (late E820 resources, RAM
@@ -124,10 +131,13 @@ export interface FirmwareInputs {
   /** No table-loader (machine types ≤ 1.6): SeaBIOS may build ACPI itself. */
   hasTableLoader: boolean;
   /**
-   * Devices SeaBIOS drives that leave permanent allocations in ZoneHigh, in setup order. `kind` is a
-   * key of reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`, `nvme`).
+   * Devices SeaBIOS drives that leave ZoneHigh allocations, in setup order. `kind` is a key of
+   * reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`,
+   * `virtio-scsi`, `nvme`) or of TRANSIENT_USB_DRIVERS (`xhci`, `ehci`, `uhci`, `ohci`).
+   * `busGiven`: the device names a bus (`bus=`) other than the root bus, so SeaBIOS may place its
+   * BARs in a bridge window.
    */
-  devices: ReadonlyArray<{ kind: string; detail?: string }>;
+  devices: ReadonlyArray<{ kind: string; detail?: string; busGiven?: boolean }>;
   /** The ROM image SeaBIOS runs from (`bios-256k.bin`, `bios.bin`, or a user path). */
   biosImage: string;
 }

@@ -13,9 +13,10 @@ import type { KTable } from './table.ts';
 /** CONFIG_PHYSICAL_START of the Debian x86-64 configs: where the image goes without KASLR. */
 export const LOAD_PHYSICAL_ADDR = 0x1000000n;
 /**
- * Calibration bound on _end − _text of the Debian kernels (the 6.1 cloud image's in-memory span is
- * below 48 MiB; a bound, not a measurement of one build): the fallback placement at
- * LOAD_PHYSICAL_ADDR is checked over this span.
+ * Calibration bound on _end − _text of the Debian kernels (a bound, not a measurement of one
+ * build): the fallback placement at LOAD_PHYSICAL_ADDR is checked over this span. The bzImage
+ * header's init_size (offset 0x260, ≥ _end − _text) of the cloud images: 5.10.223 45.4 MiB,
+ * 6.1.192 51.5 MiB, 6.12.107 55.9 MiB, 7.2.13 60.2 MiB — all under this bound.
  */
 export const KERNEL_SPAN_BOUND = 64n * MiB;
 /** kaslr.c MAX_MEMMAP_REGIONS: more memmap= regions than this disable physical randomisation. */
@@ -94,8 +95,12 @@ export function kernelRangeIsRam(firmware: KTable, table: KTable, userdef: boole
       .map((e) => ({ start: e.addr > LOAD_PHYSICAL_ADDR ? e.addr : LOAD_PHYSICAL_ADDR, end: top !== null && e.addr + e.size > top ? top : e.addr + e.size }))
       .filter((s) => s.start < s.end);
     for (const a of o.avoid) ram = subtract(ram, a);
-    const roomy = ram.some((s) => s.end - s.start >= KERNEL_SPAN_BOUND);
-    candidates = roomy ? ram : [fallback, ...ram];
+    // The fallback stays a candidate even when the user map leaves a roomy slot: the decompressor's
+    // mem_avoid[] (kaslr.c mem_avoid_init) also holds the initrd, the command line, boot_params and
+    // the decompression buffer, which the model does not know, so find_random_phys_addr() may find
+    // no slot. Observed: 6.12, -m 128M, memmap=16M#46M → the image stays at 16 MiB and
+    // e820_add_kernel_range() rewrites the map.
+    candidates = [fallback, ...ram];
   }
   for (const c of candidates) {
     const stillRam = [c];

@@ -66,6 +66,20 @@ export interface KernelProfile {
   lastPfnTypes: readonly number[];
   /** MAX_ARCH_PFN with 4-level paging (no LA57 on QEMU's default CPUs). */
   maxArchPfn: bigint;
+  /**
+   * MAX_ARCH_PFN with 5-level paging: arch/x86/include/asm/sparsemem.h MAX_PHYSMEM_BITS =
+   * pgtable_l5_enabled() ? 52 : 46. The decompressor turns 5-level paging on when the kernel has it,
+   * the CPU has LA57 (CPUID level ≥ 7) and `no5lvl` is absent (arch/x86/boot/compressed/pgtable_64.c
+   * paging_prepare() in 5.10, configure_5level_paging() in 6.x).
+   */
+  maxArchPfn5Level: bigint;
+  /**
+   * The kernel can run 5-level paging (CONFIG_X86_5LEVEL=y; an unconditional part of x86-64 by 7.2).
+   * Debian's 5.10 cloud kernel is built without it: its decompressor has no `no5lvl` string (the
+   * IS_ENABLED() check drops it) and it stays 4-level under `-cpu max` on QEMU 7.2; 6.1, 6.12 and
+   * 7.2 have the string and go 5-level.
+   */
+  fiveLevelPaging: boolean;
   nosave: NosaveAlgorithm;
   /** Types the nosave walk treats as RAM. */
   nosaveRamTypes: readonly number[];
@@ -139,6 +153,8 @@ const SETUP_RNG_SEED = 9;
 
 /** 2^(46−12): MAX_PHYSMEM_BITS = 46 with 4-level paging. */
 const MAX_ARCH_PFN_4LEVEL = 1n << 34n;
+/** 2^(52−12): MAX_PHYSMEM_BITS = 52 with 5-level paging. */
+const MAX_ARCH_PFN_5LEVEL = 1n << 40n;
 
 const V5_10: KernelProfile = {
   version: '5.10',
@@ -159,6 +175,8 @@ const V5_10: KernelProfile = {
   setupDataKexecSkip: [SETUP_EFI],
   lastPfnTypes: [E820.RAM],
   maxArchPfn: MAX_ARCH_PFN_4LEVEL,
+  maxArchPfn5Level: MAX_ARCH_PFN_5LEVEL,
+  fiveLevelPaging: false,
   nosave: 'per-entry',
   nosaveRamTypes: [E820.RAM, E820.RESERVED_KERN],
   pciGapSearch: 'backward',
@@ -177,6 +195,7 @@ const V5_10: KernelProfile = {
 
 const V6_1: KernelProfile = {
   ...V5_10,
+  fiveLevelPaging: true,
   version: '6.1',
   release: '6.1.176-1',
   setupDataKexecSkip: [SETUP_EFI, SETUP_IMA, SETUP_RNG_SEED],

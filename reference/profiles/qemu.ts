@@ -59,6 +59,19 @@ export interface QemuProfile {
   tcgPhysBits: 'fixed40' | 'range32to52';
   /** `-cpu host`/`max` turn host-phys-bits on under KVM (6.0+). */
   hostMaxUseHostPhysBits: boolean;
+  /**
+   * Models of CPU_MODELS this release's target/i386/cpu.c builtin_x86_defs does not define: QEMU
+   * refuses them with `unable to find CPU model '%s'` (checked with `-cpu help` on each release).
+   */
+  cpuModelsAbsent: readonly string[];
+  /** TCG implements 5-level paging (CPUID_7_0_ECX_LA57 in TCG_7_0_ECX_FEATURES): 7.1+, not 5.2. */
+  tcgLa57: boolean;
+  /**
+   * CPU models on which the guest kernel hangs under this release's TCG before init (last console
+   * lines: the Spectre/SSB mitigations). Seen with Opteron_G4 on 7.2 (Linux 5.10 and 6.1), 10.0
+   * (6.12) and 11.1 (7.2); 5.2 boots it (Linux 5.10). Cause not established: predict() refuses.
+   */
+  tcgGuestHangsCpuModels: readonly string[];
   /** KVM identity map + TSS base (kvm_arch_init; 0xfeffc000 with KVM_CAP_SET_IDENTITY_MAP_ADDR). */
   kvmIdentityBase: bigint;
   /** legacy_acpi_table_size for i440fx ≤ 2.0 (removed in 9.1 together with those types). */
@@ -69,6 +82,8 @@ export interface QemuProfile {
     maxmemBelowSize: (max: bigint, size: bigint) => string;
     slotsMaxmemEqual: (max: bigint, size: bigint) => string;
     numaSum: (sum: bigint, ram: bigint) => string;
+    /** vl.c select_machine() for a machine type this release does not register (the hint follows). */
+    unsupportedMachine: (typed: string) => string;
   };
   /** SMBIOS type 16/17 "DIMM" chunk: 16 GiB up to 9.0 machine types, 2047 TiB for 9.1+ (10.0). */
   smbiosDimmChunk: (machine: MachineVersion) => bigint;
@@ -118,6 +133,14 @@ const MSG_7_2 = {
   // hw/core/numa.c numa_complete_configuration(), all versions.
   numaSum: (sum: bigint, ram: bigint) =>
     `total memory for NUMA nodes (0x${sum.toString(16)}) should equal RAM size (0x${ram.toString(16)})`,
+  // vl.c select_machine(): unquoted up to 9.0 (observed on 7.2.22).
+  unsupportedMachine: (_typed: string) => 'unsupported machine type',
+};
+
+/** 9.1+ select_machine() names the type: `unsupported machine type: "<type>"` (observed on 10.0.13 and 11.1). */
+const MSG_10_0 = {
+  ...MSG_7_2,
+  unsupportedMachine: (typed: string) => `unsupported machine type: "${typed}"`,
 };
 
 const MSG_5_2 = {
@@ -152,6 +175,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyE820Key: true,
     tcgPhysBits: 'fixed40',
     hostMaxUseHostPhysBits: false,
+    cpuModelsAbsent: ['EPYC-Milan', 'SapphireRapids', 'EPYC-Genoa'],
+    tcgLa57: false,
+    tcgGuestHangsCpuModels: [],
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     messages: MSG_5_2,
@@ -178,6 +204,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
     hostMaxUseHostPhysBits: true,
+    cpuModelsAbsent: ['SapphireRapids', 'EPYC-Genoa'],
+    tcgLa57: true,
+    tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     messages: MSG_7_2,
@@ -204,9 +233,12 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
     hostMaxUseHostPhysBits: true,
+    cpuModelsAbsent: [],
+    tcgLa57: true,
+    tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
-    messages: MSG_7_2,
+    messages: MSG_10_0,
     smbiosDimmChunk: (m) => (machineVersionAtMost(m, [9, 0]) ? 16n * GiB : 2047n * 1024n * GiB),
     // V28/V30 as in 7.2. Confirmed by boots of 10.0.13: pc-i440fx-8.1 (3.0 entry point by default) with
     // 4 sockets has 616 B of SMBIOS (ZoneHigh, 0x21000 block); pc-q35-8.2 with 4 sockets 595 B (f-segment).
@@ -229,9 +261,12 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
     hostMaxUseHostPhysBits: true,
+    cpuModelsAbsent: [],
+    tcgLa57: true,
+    tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
-    messages: MSG_7_2,
+    messages: MSG_10_0,
     smbiosDimmChunk: (m) =>
       machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,
     // Same pc-i440fx-8.1 4-socket boot as 10.0 confirmed V30 on 11.1.3.
@@ -258,6 +293,11 @@ export function qemuProfile(version: QemuVersion): QemuProfile {
 export const MACHINE_COMPAT = {
   /** gigabyte_align=false: pc_i440fx_1_7_machine_options() and older (qemu.md §1.3). */
   gigabyteAlignOffUpTo: [1, 7] as MachineVersion,
+  /**
+   * No `firmware=bios-256k.bin` in default_machine_opts (pc_i440fx_1_7_machine_options sets it
+   * NULL): i440fx 1.7 and older boot QEMU's 128 KiB bios.bin, which lacks the NVMe/xHCI/OHCI drivers.
+   */
+  bios128kUpTo: [1, 7] as MachineVersion,
   /** enforce_amd_1tb_hole=false for pc-*-7.0 and older (qemu.md §1.5). */
   amd1tbHoleOffUpTo: [7, 0] as MachineVersion,
   /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; seabios.md §5.4). */
@@ -279,6 +319,16 @@ export const MACHINE_COMPAT = {
   brokenReservedEndUpTo: [2, 4] as MachineVersion,
   /** x-pci-hole64-fix=off (no default 64-bit _CRS window) for ≤ 2.10 (hw/i386/pc.c PC_COMPAT_2_10). Unverified. */
   pciHole64FixOffUpTo: [2, 10] as MachineVersion,
+  /**
+   * full-cpuid-auto-level=off for ≤ 2.7 (hw/i386/pc.c PC_COMPAT_2_7, TYPE_X86_CPU). Named models
+   * carry their own level/xlevel; TCG `max` has none, so CPUID then reports level 0 / xlevel 0.
+   */
+  fullCpuidAutoLevelOffUpTo: [2, 7] as MachineVersion,
+  /**
+   * fw_cfg dma_enabled=off for ≤ 2.4, i440fx and q35 (hw/i386/pc.c PC_COMPAT_2_4: fw_cfg_io /
+   * fw_cfg_mem dma_enabled off): no DMA write support, so hw/acpi/vmgenid.c vmgenid_realize() refuses.
+   */
+  noFwCfgDmaUpTo: [2, 4] as MachineVersion,
   /** numa_mem_supported (-numa node,mem=) for ≤ 5.0. */
   numaMemUpTo: [5, 0] as MachineVersion,
   /**
@@ -395,25 +445,32 @@ export interface CpuModelFacts {
   longMode: boolean;
   /** PSE36 (32-bit models: phys-bits 36 instead of 32). */
   pse36: boolean;
+  /**
+   * The definition asks for CPUID.(7,0):ECX.LA57 (5-level paging): Icelake-Server, SapphireRapids,
+   * EPYC-Genoa; `max` and `host` take every feature the accelerator has. Whether the guest gets it
+   * is the accelerator's call (QemuProfile.tcgLa57, or the KVM host): see resolveCpu().
+   */
+  la57: boolean;
 }
 
-const intel64: CpuModelFacts = { vendor: 'GenuineIntel', longMode: true, pse36: true };
-const amd64: CpuModelFacts = { vendor: 'AuthenticAMD', longMode: true, pse36: true };
+const intel64: CpuModelFacts = { vendor: 'GenuineIntel', longMode: true, pse36: true, la57: false };
+const intel64La57: CpuModelFacts = { ...intel64, la57: true };
+const amd64: CpuModelFacts = { vendor: 'AuthenticAMD', longMode: true, pse36: true, la57: false };
 
 export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   qemu64: amd64,
-  qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: true },
+  qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
   kvm64: intel64,
-  kvm32: { vendor: 'GenuineIntel', longMode: false, pse36: true },
-  max: amd64, // TCG `max` reports AuthenticAMD (qemu.md §1.6)
-  host: { vendor: 'host', longMode: true, pse36: true },
-  coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: true },
-  n270: { vendor: 'GenuineIntel', longMode: false, pse36: true },
-  pentium: { vendor: 'GenuineIntel', longMode: false, pse36: false },
-  pentium2: { vendor: 'GenuineIntel', longMode: false, pse36: true },
-  pentium3: { vendor: 'GenuineIntel', longMode: false, pse36: true },
-  '486': { vendor: 'GenuineIntel', longMode: false, pse36: false },
-  athlon: { vendor: 'AuthenticAMD', longMode: false, pse36: true },
+  kvm32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  max: { ...amd64, la57: true }, // TCG `max` reports AuthenticAMD (qemu.md §1.6)
+  host: { vendor: 'host', longMode: true, pse36: true, la57: true },
+  coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  n270: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  pentium: { vendor: 'GenuineIntel', longMode: false, pse36: false, la57: false },
+  pentium2: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  pentium3: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  '486': { vendor: 'GenuineIntel', longMode: false, pse36: false, la57: false },
+  athlon: { vendor: 'AuthenticAMD', longMode: false, pse36: true, la57: false },
   core2duo: intel64,
   phenom: amd64,
   Conroe: intel64,
@@ -428,8 +485,8 @@ export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   'Skylake-Server': intel64,
   'Cascadelake-Server': intel64,
   'Cooperlake': intel64,
-  'Icelake-Server': intel64,
-  'SapphireRapids': intel64,
+  'Icelake-Server': intel64La57,
+  'SapphireRapids': intel64La57,
   'Snowridge': intel64,
   'Denverton': intel64,
   Opteron_G1: amd64,
@@ -440,6 +497,6 @@ export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   EPYC: amd64,
   'EPYC-Rome': amd64,
   'EPYC-Milan': amd64,
-  'EPYC-Genoa': amd64,
-  Dhyana: { vendor: 'HygonGenuine', longMode: true, pse36: true },
+  'EPYC-Genoa': { ...amd64, la57: true },
+  Dhyana: { vendor: 'HygonGenuine', longMode: true, pse36: true, la57: false },
 };

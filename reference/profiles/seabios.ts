@@ -27,6 +27,14 @@ export interface SeabiosProfile {
   biosBinDebugIo: boolean;
   /** Does the NVMe driver fit (1.14.0's 256 KiB zone: nvme_controller_enable fails, no reservation). */
   zoneHighFitsNvme: boolean;
+  /**
+   * When pci_setup (src/fw/pciinit.c) sets pci_pad_mem64, which sends every 64-bit memory BAR to the
+   * window above 4 GiB: 'never' (1.14.0, 1.16.2: only when the 32-bit window overflows, not
+   * modelled); 'ram-over-4g-physbits36' (1.16.3: `CPUPhysBits >= 36 && CPULongMode &&
+   * RamSizeOver4G`); 'ram-over-4g' (1.17.0: `RamSizeOver4G` unless fw_cfg opt/org.seabios/pci64
+   * says otherwise, forced off without long mode; no phys-bits condition).
+   */
+  mem64BarsHigh: 'never' | 'ram-over-4g-physbits36' | 'ram-over-4g';
 }
 
 // ZoneHigh sizes: src/config.h BUILD_MAX_HIGHTABLE / BUILD_MIN_HIGHTABLE (seabios.md §5.1).
@@ -46,6 +54,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     fallbackAcpi: true,
     biosBinDebugIo: true,
     zoneHighFitsNvme: false,
+    mem64BarsHigh: 'never',
   },
   '1.16.2': {
     version: '1.16.2',
@@ -59,6 +68,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     fallbackAcpi: true,
     biosBinDebugIo: true,
     zoneHighFitsNvme: true,
+    mem64BarsHigh: 'never',
   },
   '1.16.3': {
     version: '1.16.3',
@@ -72,6 +82,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     fallbackAcpi: true,
     biosBinDebugIo: false,
     zoneHighFitsNvme: true,
+    mem64BarsHigh: 'ram-over-4g-physbits36',
   },
   '1.17.0': {
     version: '1.17.0',
@@ -85,6 +96,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     fallbackAcpi: false,
     biosBinDebugIo: false,
     zoneHighFitsNvme: true,
+    mem64BarsHigh: 'ram-over-4g',
   },
 };
 
@@ -137,13 +149,24 @@ export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ 
     { size: 256n, align: 256n },
   ],
   /**
-   * One virtio-blk disk (or virtio-scsi controller + 1 disk): the queue, memalign_high(PAGE_SIZE,
+   * One virtio-blk disk: the queue, memalign_high(PAGE_SIZE,
    * sizeof(struct vring_virtqueue)) (src/hw/virtio-pci.c vp_find_vq). With MAX_QUEUE_NUM 256 the
    * struct is ≈ 0x2a24 bytes (src/hw/virtio-ring.h layout). The measurements pin it inside
    * (0x2a00, 0x3000]: pc +0x3000 for one disk, +0x6000 for two; q35 with its AHCI CD-ROM below
    * the ACPI blob +0x4000 (QEMU 7.2.22 + SeaBIOS 1.16.2-1, this machine).
    */
   'virtio-blk': [{ size: 0x2a24n, align: 4096n }],
+  /**
+   * One virtio-scsi controller with ≥ 1 disk (src/hw/virtio-scsi.c init_virtio_scsi):
+   * malloc_high(sizeof(struct vp_device)) = 68 bytes (5 × 12-byte vp_cap + u32 + 2 × u8, padded;
+   * src/hw/virtio-pci.h), then vp_find_vq's memalign_high(PAGE_SIZE, sizeof(struct
+   * vring_virtqueue) = 0x2a24) for the request queue. Measured: pc and q35 -nodefaults +0x3000
+   * (the scsi-hd device removes q35's default CD-ROM, so no AHCI bytes sit below the ACPI blob).
+   */
+  'virtio-scsi': [
+    { size: 68n, align: 16n },
+    { size: 0x2a24n, align: 4096n },
+  ],
   /** One NVMe controller with a namespace: measured +0x9000 (1.16.2). */
   nvme: [{ size: 0x8010n, align: 4096n }],
 };
@@ -154,3 +177,24 @@ export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ 
  * 1.16.2-1 and 1.16.3-2 on QEMU 7.2). Modelled as one allocation that leaves that block.
  */
 export const SELF_BUILT_ACPI_FOOTPRINT = { size: 0x1010n, align: 16n } as const;
+
+/**
+ * Drivers a SeaBIOS image was built without, keyed by the image's file name. QEMU's 128 KiB
+ * bios.bin (roms/config.seabios-128k: CONFIG_NVME, CONFIG_USB_XHCI, CONFIG_USB_OHCI, CONFIG_PVSCSI
+ * = n, to fit 128 KiB) is what pc-i440fx-1.7 and older boot (their default_machine_opts carry no
+ * `firmware=bios-256k.bin`) and what isapc boots. Checked on Debian's 1.14.0-2, 1.16.2-1, 1.16.3-2
+ * and 1.17.0-1 builds: bios.bin has no "NVMe"/"XHCI"/"OHCI"/"pvscsi" strings, bios-256k.bin has
+ * them; `-M pc-i440fx-1.7 -device nvme` leaves no ZoneHigh footprint (7.2 + 1.16.2, observed).
+ * Keys are DEVICE_ZONEHIGH_FOOTPRINT / transient-driver kinds.
+ */
+export const IMAGE_MISSING_DRIVERS: Readonly<Record<string, readonly string[]>> = {
+  'bios.bin': ['nvme', 'xhci', 'ohci', 'pvscsi'],
+  'bios-256k.bin': [],
+};
+
+/**
+ * USB host-controller drivers (src/hw/usb-xhci.c, usb-ehci.c, usb-uhci.c, usb-ohci.c): they
+ * allocate their controller structures in ZoneHigh and free them all when no USB device is found,
+ * so alone they leave nothing (seabios.md §5.3; -device qemu-xhci alone, observed).
+ */
+export const TRANSIENT_USB_DRIVERS: readonly string[] = ['xhci', 'ehci', 'uhci', 'ohci'];

@@ -11,8 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { GiB, KiB, MiB } from '../../reference/address.ts';
 import {
   HarnessOwnedOptionError,
+  numaOptArg,
   QemuCmdlineError,
   parseMachineType,
+  noMapEffectReason,
   parseQemuArgs,
   splitQemuOpts,
   toQemuArgs,
@@ -285,7 +287,15 @@ describe('parseQemuArgs: -machine', () => {
       ['smbios-entry-point-type', '64'],
       ['smm', 'off'],
     ]);
-    expect(c.ignored).toEqual([{ option: '-machine', value: 'mem-merge=off', why: 'host KSM merging only' }]);
+    expect(c.ignored).toEqual([
+      { option: '-machine', value: 'smm=off', why: noMapEffectReason('smm') },
+      { option: '-machine', value: 'mem-merge=off', why: 'host KSM merging only' },
+    ]);
+    expect(noMapEffectReason('smm')).toMatch(/leaves the memory map unchanged/);
+  });
+
+  it.each(['acpi=off', 'sata=off', 'usb=on'])('refuses %s as not modelled (measured to move the map)', (p) => {
+    expect(() => parseQemuArgs(['-M', `q35,${p}`])).toThrow(/not modelled/);
   });
 
   it('memory-backend', () => {
@@ -411,7 +421,7 @@ describe('parseQemuArgs: NUMA and memory backends', () => {
 
   it('-numa node with memdev/nodeid/cpus, and legacy mem= (bare = MiB)', () => {
     const c = parseQemuArgs(['-object', 'memory-backend-ram,id=m0,size=512M', '-numa', 'node,memdev=m0,nodeid=0,cpus=0-1']);
-    expect(c.numa).toEqual<NumaNode[]>([{ nodeid: 0, memdev: 'm0', mem: null, cpus: '0-1' }]);
+    expect(c.numa).toEqual<NumaNode[]>([{ nodeid: 0, memdev: 'm0', mem: null, cpus: '0-1', spelled: 'node,memdev=m0,nodeid=0,cpus=0-1' }]);
     const d = parseQemuArgs(['-numa', 'node,mem=512M', '-numa', 'node,mem=512']);
     expect(d.numa.map((n) => n.mem)).toEqual([512n * MiB, 512n * MiB]);
   });
@@ -589,7 +599,7 @@ const configArb: fc.Arbitrary<MachineConfig> = fc
   .record({
     machineName: machineArb,
     maxRam: fc.option(fc.bigInt({ min: MiB, max: 4n * GiB }), { nil: null }),
-    props: fc.uniqueArray(fc.tuple(fc.constantFrom('acpi', 'smm', 'usb', 'pit', 'pic', 'graphics'), fc.constantFrom('on', 'off')), {
+    props: fc.uniqueArray(fc.tuple(fc.constantFrom('smm', 'pit', 'pic', 'graphics'), fc.constantFrom('on', 'off')), {
       selector: ([k]) => k,
       maxLength: 3,
     }),
@@ -642,6 +652,8 @@ const configArb: fc.Arbitrary<MachineConfig> = fc
     let numa: NumaNode[] = [];
     if (r.numaMode === 'memdev') numa = backends.map((b, i) => ({ nodeid: i, memdev: b.id, mem: null, cpus: null }));
     if (r.numaMode === 'mem') numa = r.numaMems.map(([mib, cpu]) => ({ nodeid: null, memdev: null, mem: BigInt(mib) * MiB, cpus: cpu === null ? null : `${cpu}-${cpu + 1}` }));
+    // The parser keeps each -numa argument as typed (QEMU echoes it in -numa errors).
+    numa = numa.map((n) => ({ ...n, spelled: numaOptArg(n) }));
     const memoryBackend = r.numaMode === 'backend' && backends[0] !== undefined ? backends[0].id : null;
     return {
       machine,
@@ -663,7 +675,10 @@ const configArb: fc.Arbitrary<MachineConfig> = fc
       devices: r.devices,
       drives: r.drives,
       kernelArgs: r.kernelArgs,
-      ignored: [],
+      ignored: r.props.flatMap(([key, v]) => {
+        const why = noMapEffectReason(key);
+        return why === null ? [] : [{ option: '-machine', value: `${key}=${v}`, why }];
+      }),
       memoryBackend,
       vga: r.vga,
       netdevs: r.netdevs.map(([t, rest]) => [['type', t] as const, ...rest]),

@@ -10,8 +10,8 @@ import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { resolveCpu, type HostFacts } from '../../reference/qemu-stage.ts';
 import { QemuRefusal } from '../../reference/stages.ts';
 
-const AMD48: HostFacts = { cpuVendor: 'AuthenticAMD', physBits: 48 };
-const INTEL46: HostFacts = { cpuVendor: 'GenuineIntel', physBits: 46 };
+const AMD48: HostFacts = { cpuVendor: 'AuthenticAMD', physBits: 48, la57: false };
+const INTEL46: HostFacts = { cpuVendor: 'GenuineIntel', physBits: 46, la57: false };
 
 function cpu(cpuArg: string | null, host: HostFacts = AMD48, qemu: '5.2' | '7.2' | '10.0' | '11.1' = '7.2', accel = 'kvm') {
   const argv = ['-M', 'pc', '-m', '1G', '-accel', accel, ...(cpuArg !== null ? ['-cpu', cpuArg] : [])];

@@ -238,9 +238,9 @@ describe('qemuStage: per-version machine types (confirmed with -M help and boots
 
   it('oldest registered types: pc-1.0 (5.2), pc-i440fx-2.4 (10.0), pc-i440fx-5.2 / pc-q35-5.2 (11.1)', () => {
     expect(qemuStage(cfg({ machine: 'pc-1.0', m: GiB }), Q52).warnings).toEqual(["Machine type 'pc-1.0' is deprecated: use a newer machine type instead"]);
-    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-2.3' }), Q100))).toBe('unsupported machine type\nUse -machine help to list supported machines');
-    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-5.1' }), Q111))).toBe('unsupported machine type\nUse -machine help to list supported machines');
-    expect(refusal(() => qemuStage(cfg({ machine: 'pc-q35-4.0.1' }), Q111))).toBe('unsupported machine type\nUse -machine help to list supported machines');
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-2.3' }), Q100))).toBe('unsupported machine type: "pc-i440fx-2.3"\nUse -machine help to list supported machines');
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-i440fx-5.1' }), Q111))).toBe('unsupported machine type: "pc-i440fx-5.1"\nUse -machine help to list supported machines');
+    expect(refusal(() => qemuStage(cfg({ machine: 'pc-q35-4.0.1' }), Q111))).toBe('unsupported machine type: "pc-q35-4.0.1"\nUse -machine help to list supported machines');
     expect(qemuStage(cfg({ machine: 'pc-q35-5.2', m: 2n * GiB }), Q111).e820).toEqual([ram(0n, 2n * GiB)]);
   });
 
