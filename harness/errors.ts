@@ -133,11 +133,13 @@ export abstract class HarnessError extends Error {
 
 /** QEMU refused to start, or exited before the guest ran. Carries QEMU's own stderr verbatim. */
 export class QemuLaunchError extends HarnessError {
-  /** QEMU's first stderr line (`qemu-system-x86_64: -m banana: Parameter 'size' …`), verbatim. */
+  /** QEMU's first stderr line that is not a warning (`qemu-system-x86_64: -m banana: Parameter 'size' …`), verbatim. */
   readonly qemuMessage: string;
 
   constructor(context: BootContext) {
-    const first = context.stderr.split('\n').find((l) => l.trim() !== '') ?? '';
+    // Warnings (a deprecated machine type, TCG feature notes) come before the error: skip them.
+    const lines = context.stderr.split('\n').filter((l) => l.trim() !== '');
+    const first = lines.find((l) => !/^\S*qemu-system-\S+: warning: /.test(l.trim())) ?? lines[0] ?? '';
     const headline =
       first !== ''
         ? `QEMU did not start the guest: ${first.trim()}`

@@ -55,12 +55,16 @@ export interface HostFactsReport {
 export interface HostOverrides {
   vendor?: string;
   physBits?: string | number;
+  /** `--host-la57 on|off`: whether the host CPU has LA57 (read from /proc/cpuinfo flags otherwise). */
+  la57?: string | boolean;
 }
 
 export interface CpuinfoFacts {
   vendor: { value: string; line: number } | null;
   physBits: { value: number; line: number } | null;
   hypervisor: boolean | null;
+  /** `flags` has `la57` (the host kernel clears it when it runs 4-level paging; KVM reads raw CPUID). */
+  la57: boolean | null;
 }
 
 /**
@@ -69,7 +73,7 @@ export interface CpuinfoFacts {
  * an error naming its line.
  */
 export function parseCpuinfo(text: string, source = CPUINFO_PATH): CpuinfoFacts {
-  const out: CpuinfoFacts = { vendor: null, physBits: null, hypervisor: null };
+  const out: CpuinfoFacts = { vendor: null, physBits: null, hypervisor: null, la57: null };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -87,10 +91,20 @@ export function parseCpuinfo(text: string, source = CPUINFO_PATH): CpuinfoFacts 
       if (!a) throw new HostFactsError(`${source} line ${i + 1}: cannot read "${line.trim()}" (expected "address sizes : N bits physical, M bits virtual")`);
       out.physBits = { value: Number(a[1]), line: i + 1 };
     } else if (key === 'flags' && out.hypervisor === null) {
-      out.hypervisor = value.split(/\s+/).includes('hypervisor');
+      const flags = value.split(/\s+/);
+      out.hypervisor = flags.includes('hypervisor');
+      out.la57 = flags.includes('la57');
     }
   }
   return out;
+}
+
+/** `--host-la57`: on/off (also yes/no, true/false). */
+export function parseLa57(v: string | boolean, what = '--host-la57'): boolean {
+  if (typeof v === 'boolean') return v;
+  if (['on', 'yes', 'true'].includes(v.toLowerCase())) return true;
+  if (['off', 'no', 'false'].includes(v.toLowerCase())) return false;
+  throw new HostFactsError(`${what} ${JSON.stringify(v)}: expected on or off`);
 }
 
 /** `AuthenticAMD`, or the short spellings amd / intel / hygon (any case). */
@@ -158,8 +172,13 @@ export function resolveHostFacts(overrides: HostOverrides = {}, sources: HostFac
   const notes: string[] = [];
   const vendorOverride = overrides.vendor !== undefined ? parseVendor(overrides.vendor) : undefined;
   const bitsOverride = overrides.physBits !== undefined ? parsePhysBits(overrides.physBits) : undefined;
+  const la57Override = overrides.la57 !== undefined ? parseLa57(overrides.la57) : undefined;
+  const la57Of = (read: boolean | null): { la57?: boolean } => {
+    const v = la57Override ?? read;
+    return v === null || v === undefined ? {} : { la57: v };
+  };
   if (vendorOverride !== undefined && bitsOverride !== undefined) {
-    return { facts: { cpuVendor: vendorOverride, physBits: bitsOverride }, sources: { vendor: '--host-vendor', physBits: '--host-phys-bits' }, nested: null, notes };
+    return { facts: { cpuVendor: vendorOverride, physBits: bitsOverride, ...la57Of(null) }, sources: { vendor: '--host-vendor', physBits: '--host-phys-bits' }, nested: null, notes };
   }
 
   let text: string;
@@ -202,14 +221,15 @@ export function resolveHostFacts(overrides: HostOverrides = {}, sources: HostFac
       bitsSource = `${CPUINFO_PATH} line ${info.physBits!.line}`;
     }
   }
-  return { facts: { cpuVendor: vendor, physBits }, sources: { vendor: vendorSource, physBits: bitsSource }, nested: info.hypervisor, notes };
+  const facts: HostFacts = { cpuVendor: vendor, physBits, ...la57Of(info.la57) };
+  return { facts, sources: { vendor: vendorSource, physBits: bitsSource }, nested: info.hypervisor, notes };
 }
 
 let memo: HostFactsReport | null = null;
 
 /** This machine's host facts, read once per process (overrides are applied on top, never memoised). */
 export function hostFacts(overrides: HostOverrides = {}): HostFactsReport {
-  if (overrides.vendor !== undefined || overrides.physBits !== undefined) return resolveHostFacts(overrides);
+  if (overrides.vendor !== undefined || overrides.physBits !== undefined || overrides.la57 !== undefined) return resolveHostFacts(overrides);
   memo ??= resolveHostFacts();
   return memo;
 }

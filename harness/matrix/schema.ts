@@ -67,6 +67,8 @@ const HostSchema = z
   .object({
     cpuVendor: z.enum(HOST_VENDORS),
     physBits: z.number().int().min(PHYS_BITS_MIN).max(PHYS_BITS_MAX),
+    /** CPUID LA57 on the host (KVM passes it to host/max and to models asking for it). */
+    la57: z.boolean().optional(),
   })
   .strict();
 

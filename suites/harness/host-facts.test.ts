@@ -42,12 +42,12 @@ const sources = (cpuinfo: string | Error, cpuid: number | null = null): HostFact
 
 describe('parseCpuinfo', () => {
   it('reads vendor, address sizes and the hypervisor flag of the first processor only', () => {
-    expect(parseCpuinfo(AMD_GUEST)).toEqual({ vendor: { value: 'AuthenticAMD', line: 2 }, physBits: { value: 48, line: 10 }, hypervisor: true });
+    expect(parseCpuinfo(AMD_GUEST)).toEqual({ vendor: { value: 'AuthenticAMD', line: 2 }, physBits: { value: 48, line: 10 }, hypervisor: true, la57: false });
     expect(parseCpuinfo(INTEL_METAL)).toMatchObject({ vendor: { value: 'GenuineIntel' }, physBits: { value: 46 }, hypervisor: false });
   });
 
   it('absent fields are null; a malformed one is an error naming its line', () => {
-    expect(parseCpuinfo('processor\t: 0\n')).toEqual({ vendor: null, physBits: null, hypervisor: null });
+    expect(parseCpuinfo('processor\t: 0\n')).toEqual({ vendor: null, physBits: null, hypervisor: null, la57: null });
     expect(() => parseCpuinfo('vendor_id\t: AuthenticAMD\naddress sizes\t: lots\n')).toThrow(/\/proc\/cpuinfo line 2: cannot read "address sizes\t: lots"/);
   });
 });
@@ -66,7 +66,7 @@ describe('overrides', () => {
 describe('resolveHostFacts', () => {
   it('from /proc/cpuinfo, saying where each fact came from', () => {
     const r = resolveHostFacts({}, sources(AMD_GUEST));
-    expect(r.facts).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 48 });
+    expect(r.facts).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 48, la57: false });
     expect(r.nested).toBe(true);
     expect(describeHostFacts(r)).toBe('AuthenticAMD, 48 physical address bits (vendor: /proc/cpuinfo line 2; phys-bits: /proc/cpuinfo line 10)');
   });
@@ -79,8 +79,8 @@ describe('resolveHostFacts', () => {
   });
 
   it('overrides replace what they name; both given, nothing is read', () => {
-    expect(resolveHostFacts({ physBits: '40' }, sources(AMD_GUEST)).facts).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 40 });
-    expect(resolveHostFacts({ vendor: 'intel' }, sources(AMD_GUEST)).facts).toEqual({ cpuVendor: 'GenuineIntel', physBits: 48 });
+    expect(resolveHostFacts({ physBits: '40' }, sources(AMD_GUEST)).facts).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 40, la57: false });
+    expect(resolveHostFacts({ vendor: 'intel' }, sources(AMD_GUEST)).facts).toEqual({ cpuVendor: 'GenuineIntel', physBits: 48, la57: false });
     const r = resolveHostFacts({ vendor: 'intel', physBits: 46 }, sources(new Error('EACCES')));
     expect(r.facts).toEqual({ cpuVendor: 'GenuineIntel', physBits: 46 });
     expect(r.sources).toEqual({ vendor: '--host-vendor', physBits: '--host-phys-bits' });

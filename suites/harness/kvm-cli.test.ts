@@ -36,10 +36,10 @@ describe('e820 predict for KVM', () => {
     expect(intel.stdout).toContain('KVM host: GenuineIntel, 46 physical address bits (vendor: --host-vendor; phys-bits: --host-phys-bits)');
     expect(intel.stdout).not.toContain(HT);
     // host-phys-bits-limit caps the host width: 39 bits → no HT hole even on AMD.
-    const capped = predictCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm', '-cpu', 'host,host-phys-bits-limit=39'], { hostVendor: 'amd', hostPhysBits: '48' }, unreadable);
+    const capped = predictCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm', '-cpu', 'host,host-phys-bits-limit=39'], { hostVendor: 'amd', hostPhysBits: '48', hostLa57: 'off' }, unreadable);
     expect(capped.stdout).not.toContain(HT);
     const json = JSON.parse(predictCommand(['-M', 'q35', '-m', '2G', '-accel', 'kvm'], { json: true }, amd48).stdout) as { host: unknown };
-    expect(json.host).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 48, sources: { vendor: '/proc/cpuinfo line 2', physBits: '/proc/cpuinfo line 4' } });
+    expect(json.host).toEqual({ cpuVendor: 'AuthenticAMD', physBits: 48, la57: false, sources: { vendor: '/proc/cpuinfo line 2', physBits: '/proc/cpuinfo line 4' } });
   });
 
   it('unreadable host facts are exit 2 with what to do; TCG never reads them', () => {

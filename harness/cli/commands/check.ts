@@ -11,7 +11,7 @@ import type { Cell } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
 import { parseScope, parseTimeout, SCOPE_HELP } from './capture.ts';
-import { HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags {
   scope?: string;
@@ -89,6 +89,7 @@ export function register(program: Command): void {
     .option('--scope <scope>', SCOPE_HELP)
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
+    .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .action(async (qemuArgs: string[], opts: CheckOptions) => {
       process.exitCode = await checkCommand(qemuArgs, opts);
     });

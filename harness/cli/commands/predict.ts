@@ -16,14 +16,18 @@ import { renderTable } from './capture.ts';
 export interface HostFlags {
   hostVendor?: string;
   hostPhysBits?: string;
+  hostLa57?: string;
 }
 
 export function hostOverridesOf(flags: HostFlags): HostOverrides {
-  return { ...(flags.hostVendor !== undefined ? { vendor: flags.hostVendor } : {}), ...(flags.hostPhysBits !== undefined ? { physBits: flags.hostPhysBits } : {}) };
+  return { ...(flags.hostVendor !== undefined ? { vendor: flags.hostVendor } : {}), ...(flags.hostPhysBits !== undefined ? { physBits: flags.hostPhysBits } : {}),
+    ...(flags.hostLa57 !== undefined ? { la57: flags.hostLa57 } : {}),
+  };
 }
 
 export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
 export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
+export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';
 
 interface PredictCliOptions extends HostFlags {
   json?: boolean;
@@ -91,6 +95,7 @@ export function register(program: Command): void {
     .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1), or a point release such as 5.10.262')
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
+    .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .action((qemuArgs: string[], opts: PredictCliOptions) => {
       const r = predictCommand(qemuArgs, opts);
       process.stdout.write(r.stdout);

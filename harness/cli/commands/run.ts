@@ -13,7 +13,7 @@ import { defaultJobs, runMatrix, type CellResult } from '../../matrix/runner.ts'
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { parseTimeout } from './capture.ts';
-import { HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
 export interface VersionFlags {
   qemu?: string;
@@ -157,6 +157,7 @@ export function register(program: Command): void {
     .option('--plain', 'plain progress lines even on a terminal')
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
+    .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .action(async (matrices: string[], opts: RunOptions) => {
       process.exitCode = await runCommand(matrices, opts);
     });
