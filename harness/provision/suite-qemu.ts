@@ -118,7 +118,9 @@ export function wrapperScript(m: Pick<SuiteQemuManifest, 'suite' | 'packageVersi
  * which broke refusal comparisons). Idempotent; also repairs entries cached before it existed.
  */
 export async function ensureQemuBundleLink(root: string, loader: string): Promise<void> {
-  const execDir = dirname(await realpath(join(root, loader)));
+  const loaderPath = await realpath(join(root, loader)).catch(() => null);
+  if (loaderPath === null) throw new ProvisionError(`the cached QEMU root ${root} has no loader ${loader}: the entry is damaged; delete ${dirname(root)} and run again`);
+  const execDir = dirname(loaderPath);
   const link = join(execDir, 'qemu-bundle');
   if (await lstat(link).then(() => true, () => false)) return;
   await symlink(relative(execDir, await realpath(root)) || '.', link);

@@ -219,6 +219,11 @@ describe('closure unpack and the verified cache', () => {
       wrapper: 'bin/qemu-system-x86_64', root: 'root', loader: 'usr/lib64/ld-linux-x86-64.so.2', libraryPath: ['usr/lib/x86_64-linux-gnu'], dataDirs: ['usr/share/qemu'],
     });
     const sys2 = new FakeSystem(new Map(), handler);
+    // A manifest without the unpacked root is a damaged entry, said so rather than run.
+    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') })).rejects.toThrow(/damaged; delete/);
+    mkdirSync(join(entry, 'root/usr/lib64'), { recursive: true });
+    writeFileSync(join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2'), '');
+    sys2.calls.length = 0;
     const q = await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
     expect(q).toMatchObject({ binary: join(entry, 'bin/qemu-system-x86_64'), qemuVersion: '10.0.13', loader: join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2') });
     expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual(['apt-cache -o X=1 policy qemu-system-x86']);
