@@ -7,6 +7,8 @@ import { register as registerPredict } from './predict.ts';
 import { register as registerToolchain } from './toolchain.ts';
 import { register as registerDrift } from './drift.ts';
 import { register as registerDocs } from './docs.ts';
+import { register as registerKvm } from './kvm.ts';
+import { register as registerExplore } from './explore.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
@@ -19,4 +21,6 @@ export function registerCommands(program: Command): void {
   registerToolchain(program);
   registerDrift(program);
   registerDocs(program);
+  registerKvm(program);
+  registerExplore(program);
 }

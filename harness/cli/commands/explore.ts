@@ -1,0 +1,157 @@
+// `e820 explore [--seed S] [--count N] [--toolchain SPEC] [--jobs J] [--out DIR] [--replay FILE]`
+// Randomized differential conformance: generates N random configurations over the model's option
+// space (harness/explore/generate.ts), writes them as a matrix file into the results directory,
+// boots them with the matrix runner (the same progress, results.json and junit.xml as `e820 run`)
+// and prints what the model claimed, what happened, and a reproducer per failing cell.
+// Exit: 0 all pass, 1 any fail, 2 any error or interruption — as `e820 run`, except that cells
+// the model refuses as not modelled are counted and listed, not errors.
+
+import type { Command } from 'commander';
+import { randomInt } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BASELINE_TOOLCHAIN, toolchainLabel, type Toolchain } from '../../../reference/toolchain.ts';
+import { parseToolchainSpec } from '../../drift/spec.ts';
+import { claimsOf, exploreDeps, exploreMatrixText, formatSummary, summarize, type Claim } from '../../explore/explore.ts';
+import { generateCells } from '../../explore/generate.ts';
+import { MAX_SEED, parseSeed } from '../../explore/prng.ts';
+import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
+import { REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
+import type { CellResult } from '../../matrix/runner.ts';
+import { loadMatrix, type Cell } from '../../matrix/schema.ts';
+import { runCommand, timestampDir } from './run.ts';
+
+/** Cells per run when --count is not given: a few minutes on two cores. */
+export const DEFAULT_EXPLORE_COUNT = 20;
+
+export interface ExploreOptions {
+  seed?: string;
+  count?: string;
+  toolchain?: string;
+  jobs?: string;
+  out?: string;
+  timeout?: string;
+  plain?: boolean;
+  replay?: string;
+  only?: string;
+  dryRun?: boolean;
+}
+
+export function parseCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw Object.assign(new Error(`--count ${JSON.stringify(text)}: expected a whole number from 1 to 100000`), { exitCode: 2 });
+  return n;
+}
+
+function claimLine(id: string, c: Claim): string {
+  switch (c.kind) {
+    case 'boots':
+      return `  ${id}: boots`;
+    case 'refuses':
+      return `  ${id}: QEMU refuses${c.atParse ? ' (while reading options)' : ''}: ${c.message.split('\n')[0]}`;
+    default:
+      return `  ${id}: ${c.kind}: ${c.message.split('\n')[0]}`;
+  }
+}
+
+export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): Promise<number> {
+  const base = deps ?? (await realDeps());
+  const startedAt = new Date();
+  let seed: number | null = null;
+  let toolchain: Toolchain;
+  let matrixFile: string;
+  let dir: string;
+  let families: Map<string, readonly string[]> | undefined;
+  let cells: Cell[];
+
+  if (opts.replay !== undefined) {
+    if (opts.seed !== undefined || opts.count !== undefined || opts.toolchain !== undefined) {
+      throw Object.assign(new Error('--replay runs the cells of a written file as they are: it takes no --seed, --count or --toolchain'), { exitCode: 2 });
+    }
+    matrixFile = matrixPath(opts.replay);
+    cells = await loadMatrix(matrixFile);
+    toolchain = cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN;
+    const m = /seed (\d+)/.exec((await readFile(matrixFile, 'utf8')).split('\n').find((l) => l.startsWith('description:')) ?? '');
+    seed = m ? Number(m[1]) : null;
+    dir = resolve(opts.out ?? join(REPO_ROOT, 'results', `explore-replay-${timestampDir(startedAt)}`));
+    await mkdir(dir, { recursive: true });
+    process.stderr.write(`e820 explore: replaying ${matrixFile} (${cells.length} cells on ${toolchainLabel(toolchain)})\n`);
+  } else {
+    seed = opts.seed !== undefined ? parseSeed(opts.seed) : randomInt(0, MAX_SEED + 1);
+    const count = opts.count !== undefined ? parseCount(opts.count) : DEFAULT_EXPLORE_COUNT;
+    toolchain = opts.toolchain !== undefined ? parseToolchainSpec(opts.toolchain).toolchain : BASELINE_TOOLCHAIN;
+    const generated = generateCells({ seed, count, toolchain });
+    families = new Map(generated.map((c) => [c.id, c.families]));
+    dir = resolve(opts.out ?? join(REPO_ROOT, 'results', `explore-${timestampDir(startedAt)}-seed${seed}`));
+    await mkdir(dir, { recursive: true });
+    matrixFile = join(dir, 'explore.yaml');
+    await writeFile(matrixFile, exploreMatrixText(generated, { seed, toolchain, count }));
+    cells = await loadMatrix(matrixFile);
+    // Printed first, so even an interrupted or crashed run can be replayed.
+    process.stderr.write(
+      `e820 explore: seed ${seed}, ${count} cells on ${toolchainLabel(toolchain)} → ${matrixFile}\n` +
+        `  replay the whole run: npx e820 explore --seed ${seed} --count ${count} --toolchain ${toolchainLabel(toolchain)}\n`,
+    );
+  }
+
+  const claims = claimsOf(cells, toolchain, base);
+  if (opts.dryRun) {
+    process.stdout.write(`${cells.map((c) => claimLine(c.id, claims.get(c.id)!)).join('\n')}\n`);
+    const counts = [...claims.values()].reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.kind]: (acc[c.kind] ?? 0) + 1 }), {});
+    process.stdout.write(`model claims: ${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ')} (dry run: nothing booted)\n`);
+    return 0;
+  }
+
+  // --only matches a cell's id or its key (explore/<id>); the runner filters on keys.
+  let only: string | undefined;
+  if (opts.only !== undefined) {
+    const re = new RegExp(opts.only);
+    const ids = cells.filter((c) => re.test(c.id) || re.test(`${c.matrix}/${c.id}`)).map((c) => c.id);
+    if (ids.length === 0) throw Object.assign(new Error(`--only ${JSON.stringify(opts.only)} matches no cell`), { exitCode: 2 });
+    only = `^[^/]+/(?:${ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+  }
+
+  const t0 = performance.now();
+  await runCommand([matrixFile], {
+    results: dir,
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+    ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+    ...(opts.plain ? { plain: true } : {}),
+    ...(only !== undefined ? { only } : {}),
+  }, exploreDeps(base));
+  const written = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { cells: CellResult[]; wallMs?: number };
+  const ranIds = new Set(written.cells.map((r) => r.id));
+  const ran = cells.filter((c) => ranIds.has(c.id));
+  const summary = summarize({
+    seed,
+    toolchain,
+    cells: ran,
+    results: written.cells,
+    claims: new Map([...claims].filter(([id]) => ranIds.has(id))),
+    ...(families ? { families: new Map([...families].filter(([id]) => ranIds.has(id))) } : {}),
+    matrixFile,
+    wallMs: written.wallMs ?? Math.round(performance.now() - t0),
+  });
+  await writeFile(join(dir, 'explore.json'), `${JSON.stringify({ ...summary, claims: Object.fromEntries(claims) }, null, 2)}\n`);
+  process.stdout.write(`\n${formatSummary(summary)}\nexplore summary: ${join(dir, 'explore.json')}\n`);
+  return summary.exitCode;
+}
+
+export function register(program: Command): void {
+  program
+    .command('explore')
+    .description('randomized differential conformance: generate random configurations, boot them, compare with the model')
+    .option('--seed <S>', `seed of the generator, 0..${MAX_SEED} (default: random, printed)`)
+    .option('--count <N>', `cells to generate (default ${DEFAULT_EXPLORE_COUNT})`)
+    .option('--toolchain <SPEC>', 'toolchain: bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm)')
+    .option('--jobs <N>', 'concurrent boots (default: number of cores)')
+    .option('--out <DIR>', 'results directory (default: results/explore-<timestamp>-seed<S>/)')
+    .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s; slow cells carry their own)')
+    .option('--replay <FILE>', 'run the cells of a written explore.yaml again (with --only for one cell)')
+    .option('--only <REGEX>', 'run only the cells whose id (or key explore/<id>) matches')
+    .option('--dry-run', 'generate and print the model\'s claim per cell; boot nothing')
+    .option('--plain', 'plain progress lines even on a terminal')
+    .action(async (opts: ExploreOptions) => {
+      process.exitCode = await exploreCommand(opts);
+    });
+}

@@ -1,0 +1,152 @@
+// The explore generator, without booting: deterministic per seed, every argv is one the model's
+// command-line parser reads (or a deliberate invalid QEMU refuses while reading options), the model
+// rarely refuses a cell as not modelled, ids and the written matrix file round-trip, and every
+// option family appears across a handful of seeds.
+
+import { describe, expect, test } from 'vitest';
+import { QemuCmdlineError, parseQemuArgs } from '../../reference/cmdline.ts';
+import { predict } from '../../reference/predict.ts';
+import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
+import { UnsupportedOptionError } from '../../reference/stages.ts';
+import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+import { claimOf, exploreCellsAsMatrix } from '../../harness/explore/explore.ts';
+import { INVALID_KINDS, OPTION_FAMILIES, generateCell, generateCells, qemuSize } from '../../harness/explore/generate.ts';
+import { parseSeed, rngFor } from '../../harness/explore/prng.ts';
+import { cellArgv } from '../../harness/matrix/schema.ts';
+
+const TOOLCHAINS: Toolchain[] = [
+  BASELINE_TOOLCHAIN,
+  toolchainOf({ qemu: '5.2', seabios: '1.14.0', kernel: '5.10' }),
+  toolchainOf({ qemu: '10.0', seabios: '1.16.3', kernel: '6.12' }),
+  toolchainOf({ qemu: '11.1', seabios: '1.17.0', kernel: '7.2' }),
+];
+
+const modelDeps = {
+  parseArgs: (argv: readonly string[], qemuVersion: string) => parseQemuArgs(argv, { qemuVersion }),
+  predict: (config: Parameters<typeof predict>[0], t: Toolchain) => ({ report: predict(config, t).report }),
+};
+
+const argvOf = (c: { qemu: string[]; append: string | null }): string[] => (c.append !== null ? [...c.qemu, '-append', c.append] : c.qemu);
+
+describe('the PRNG', () => {
+  test('same (seed, index) → same stream; different index → different stream', () => {
+    const a = rngFor(42, 3);
+    const b = rngFor(42, 3);
+    const xs = Array.from({ length: 8 }, () => a.next());
+    expect(Array.from({ length: 8 }, () => b.next())).toEqual(xs);
+    expect(Array.from({ length: 8 }, () => rngFor(42, 4).next())).not.toEqual(xs);
+    for (const x of xs) expect(x >= 0 && x < 1).toBe(true);
+  });
+
+  test('bigStep stays on the grid and in range', () => {
+    const r = rngFor(7, 0);
+    for (let i = 0; i < 200; i++) {
+      const v = r.bigStep(3n, 1000n, 8n);
+      expect(v % 8n).toBe(0n);
+      expect(v >= 8n && v <= 1000n).toBe(true);
+    }
+  });
+
+  test('--seed accepts 0 … 2^32−1, decimal or hex', () => {
+    expect(parseSeed('0')).toBe(0);
+    expect(parseSeed('0xffffffff')).toBe(0xffffffff);
+    expect(() => parseSeed('-1')).toThrow(/--seed/);
+    expect(() => parseSeed('4294967296')).toThrow(/--seed/);
+    expect(() => parseSeed('banana')).toThrow(/--seed/);
+  });
+});
+
+describe('generator', () => {
+  test('deterministic for a seed; cell i does not depend on the count; seeds differ', () => {
+    const a = generateCells({ seed: 1234, count: 30, toolchain: BASELINE_TOOLCHAIN });
+    expect(generateCells({ seed: 1234, count: 30, toolchain: BASELINE_TOOLCHAIN })).toEqual(a);
+    expect(generateCells({ seed: 1234, count: 10, toolchain: BASELINE_TOOLCHAIN })).toEqual(a.slice(0, 10));
+    expect(generateCells({ seed: 1234, count: 5, toolchain: BASELINE_TOOLCHAIN, start: 7 })).toEqual(a.slice(7, 12));
+    expect(generateCell(1234, 7, BASELINE_TOOLCHAIN)).toEqual(a[7]);
+    expect(generateCells({ seed: 1235, count: 30, toolchain: BASELINE_TOOLCHAIN }).map((c) => c.qemu)).not.toEqual(a.map((c) => c.qemu));
+  });
+
+  test.each(TOOLCHAINS.map((t) => [`qemu ${t.qemu}`, t] as const))('every argv parses, or is a deliberate invalid QEMU refuses while reading options (%s)', (_, t) => {
+    for (let seed = 1; seed <= 6; seed++) {
+      for (const c of generateCells({ seed, count: 60, toolchain: t })) {
+        try {
+          parseQemuArgs(argvOf(c), { qemuVersion: t.qemu });
+        } catch (err) {
+          // "Not modelled" is the model's verdict, budgeted by the next test; anything else is a generator bug.
+          if (err instanceof UnsupportedOptionError) continue;
+          if (!(err instanceof QemuCmdlineError) || c.invalid === null) {
+            throw new Error(`seed ${seed} cell ${c.id} (${argvOf(c).join(' ')}): ${(err as Error).message}`);
+          }
+        }
+      }
+    }
+  });
+
+  test.each(TOOLCHAINS.map((t) => [`qemu ${t.qemu}`, t] as const))('the model claims nearly every cell: no model errors, not modelled ≤ 2 %, refusals mostly deliberate (%s)', (_, t) => {
+    const cells = [1, 2, 3].flatMap((seed) => generateCells({ seed, count: 80, toolchain: t }));
+    const claims = cells.map((c) => ({ c, claim: claimOf(argvOf(c), t, modelDeps) }));
+    const errors = claims.filter(({ claim }) => claim.kind === 'model-error');
+    expect(errors.map(({ c, claim }) => `${c.id}: ${'message' in claim ? claim.message : ''}`)).toEqual([]);
+    expect(claims.filter(({ claim }) => claim.kind === 'not-modelled').length).toBeLessThanOrEqual(Math.ceil(cells.length * 0.02));
+    const meantToBoot = claims.filter(({ c }) => c.invalid === null);
+    const naturalRefusals = meantToBoot.filter(({ claim }) => claim.kind === 'refuses').length;
+    // Natural refusals exist (hotplug on old types, phys-bits too small for maxmem, 5.2's phys-bits
+    // and SMBIOS entry point) but must stay a minority.
+    expect(naturalRefusals).toBeLessThan(meantToBoot.length * 0.15);
+  });
+
+  test('ids are unique, CELL_ID-safe, ≤ 80 characters; the written matrix round-trips', () => {
+    for (const t of TOOLCHAINS) {
+      const cells = generateCells({ seed: 99, count: 120, toolchain: t });
+      const ids = cells.map((c) => c.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) {
+        expect(id).toMatch(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/);
+        expect(id.length).toBeLessThanOrEqual(80);
+      }
+      const parsed = exploreCellsAsMatrix(cells, { seed: 99, toolchain: t, count: 120 });
+      expect(parsed.map((c) => [c.id, cellArgv(c), c.timeoutSeconds, c.toolchains])).toEqual(
+        cells.map((c) => [c.id, argvOf(c), c.timeoutSeconds, [t]]),
+      );
+    }
+  });
+
+  test('machine types are ones the toolchain’s QEMU registers (except the deliberate unknown-version invalid)', () => {
+    for (const t of TOOLCHAINS) {
+      const types = QEMU_PROFILES[t.qemu].machineTypes;
+      const known = new Set(['pc', 'q35', ...types.i440fx.map((v) => `pc-i440fx-${v}`), ...types.q35.map((v) => `pc-q35-${v}`), ...types.legacyPc.map((v) => `pc-${v}`)]);
+      for (const c of generateCells({ seed: 5, count: 200, toolchain: t })) {
+        const name = c.qemu[c.qemu.findIndex((w) => w === '-M' || w === '-machine') + 1]!.split(',')[0]!;
+        if (c.invalid !== 'machine-unknown-version') expect(known.has(name), `${c.id}: ${name} on QEMU ${t.qemu}`).toBe(true);
+        else expect(known.has(name)).toBe(false);
+      }
+    }
+  });
+
+  test('covers every option family and every deliberate invalid across seeds', () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) for (const c of generateCells({ seed, count: 60, toolchain: BASELINE_TOOLCHAIN })) for (const f of c.families) seen.add(f);
+    expect(OPTION_FAMILIES.filter((f) => !seen.has(f))).toEqual([]);
+    expect(INVALID_KINDS.filter((k) => !seen.has(`invalid:${k}`))).toEqual([]);
+    // and the memmap= kinds
+    for (const k of ['$', '#', '!', '@', 'pct-upd', 'pct-add', 'pct-rm', 'size']) expect(seen.has(`append:memmap-${k}`), k).toBe(true);
+  });
+
+  test('large -smp cells carry lpj= and their own deadline', () => {
+    const cells = [1, 2, 3, 4].flatMap((seed) => generateCells({ seed, count: 100, toolchain: BASELINE_TOOLCHAIN }));
+    const large = cells.filter((c) => c.families.includes('smp:large'));
+    expect(large.length).toBeGreaterThan(0);
+    for (const c of large) {
+      expect(c.append ?? '').toContain('lpj=');
+      expect(c.timeoutSeconds).not.toBeNull();
+    }
+  });
+
+  test('qemuSize spells with the largest exact suffix', () => {
+    expect(qemuSize(3n << 30n)).toBe('3G');
+    expect(qemuSize(3585n << 20n)).toBe('3585M');
+    expect(qemuSize((4n << 30n) - 4096n)).toBe('4194300K');
+    expect(qemuSize(1n << 40n)).toBe('1T');
+    expect(qemuSize(4097n)).toBe('4097B');
+  });
+});
