@@ -642,6 +642,11 @@ class Parser {
     const argOf = (x: { occ: Occurrence } | undefined) => x?.occ.arg ?? null;
     const ok = (r: ReturnType<Parser['size']>): bigint => (r.ok ? r.value : 0n);
     const lastDigit = (s: string) => /[0-9]$/.test(s);
+    const v52 = this.profile.memApply === 'vl-set-memory-options';
+    // 5.2 softmmu/vl.c set_memory_options() reports at the merged -m QemuOpts' location: the first -m
+    // as typed (observed on 5.2: `-m 1G -m slots=2` → "-m 1G: invalid -m option value: …").
+    const firstM = this.memOccurrences[0];
+    const loc52 = v52 && firstM !== undefined ? `${firstM.opt} ${firstM.arg}: ` : '';
 
     let size: bigint | null = null;
     if (sizeText !== undefined) {
@@ -650,7 +655,7 @@ class Parser {
         if (this.profile.memApply === 'vl-set-memory-options') {
           // 5.2: "Fix up legacy suffix-less format": sz *= MiB with an overflow check.
           const sz = lastDigit(sizeText.value) ? bytes * MiB : bytes;
-          if (sz > U64_MAX) throw new QemuCmdlineError(opt, argOf(sizeText), "too large 'size' option value");
+          if (sz > U64_MAX) throw new QemuCmdlineError(opt, argOf(sizeText), `${loc52}too large 'size' option value`);
           size = sz;
         } else {
           // 7.2+: a suffix-less value gets "M" appended and is parsed again as memory.size.
@@ -661,7 +666,7 @@ class Parser {
           size = r.value;
         }
         size = alignUp(size, RAM_SIZE_ALIGN);
-        if (size > U64_MAX) throw new QemuCmdlineError(opt, argOf(sizeText), 'ram size too large');
+        if (size > U64_MAX) throw new QemuCmdlineError(opt, argOf(sizeText), `${loc52}ram size too large`);
       }
     }
     const ramSize = size ?? DEFAULT_RAM_SIZE;
@@ -674,9 +679,8 @@ class Parser {
     }
     const slots = slotsText === undefined ? null : strtou64Base0(slotsText.value) ?? 0n;
     const hx = (v: bigint) => v.toString(16);
-    const v52 = this.profile.memApply === 'vl-set-memory-options';
     if (maxmem !== null) {
-      const prefix = v52 ? 'invalid value of -m option maxmem: ' : 'invalid value of maxmem: ';
+      const prefix = v52 ? `${loc52}invalid value of -m option maxmem: ` : 'invalid value of maxmem: ';
       if (maxmem < ramSize) {
         throw new QemuCmdlineError(opt, argOf(maxText), `${prefix}maximum memory size (0x${hx(maxmem)}) must be at least the initial memory size (0x${hx(ramSize)})`);
       }
@@ -684,7 +688,7 @@ class Parser {
         throw new QemuCmdlineError(opt, argOf(maxText), `${prefix}memory slots were specified but maximum memory size (0x${hx(maxmem)}) is equal to the initial memory size (0x${hx(ramSize)})`);
       }
     } else if (slots !== null) {
-      throw new QemuCmdlineError(opt, argOf(slotsText), v52 ? "invalid -m option value: missing 'maxmem' option" : 'slots specified but no max-size');
+      throw new QemuCmdlineError(opt, argOf(slotsText), v52 ? `${loc52}invalid -m option value: missing 'maxmem' option` : 'slots specified but no max-size');
     }
     return {
       size,

@@ -73,6 +73,20 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
       `${platform.cpuModel} under TCG (QEMU ${toolchain.qemu}): the guest kernel hangs before init (after the Spectre mitigation lines) for a cause not modelled`,
     );
   }
+  const diesAbort = qemuProfile(toolchain.qemu).diesCpuid1fAbort;
+  if (
+    diesAbort !== null &&
+    handoff.topology.dies > 1 &&
+    diesAbort.vendors.includes(platform.cpuVendor) &&
+    !diesAbort.exceptModels.includes(platform.cpuModel)
+  ) {
+    // QEMU accepts it, then dies on an assertion when the guest reads CPUID leaf 0x1F: its text
+    // carries a source path and line number, which the model does not predict.
+    throw new UnsupportedOptionError(
+      '-smp dies',
+      `dies=${handoff.topology.dies} with a ${platform.cpuVendor} CPU (${platform.cpuModel}) on QEMU ${toolchain.qemu}: QEMU aborts on an assertion in target/i386/cpu.c encode_topo_cpuid1f() (CPUID leaf 0x1F) once the guest reads it; not modelled`,
+    );
+  }
   const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
   const cannotStart = kernelCannotStart(handoff);
   const kernel =

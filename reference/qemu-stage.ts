@@ -153,12 +153,12 @@ export function resolveCpu(
     const limit = limitProp === undefined ? 0 : Number(limitProp);
     if (!Number.isInteger(limit) || limit < 0 || limit > 255) throw new UnsupportedOptionError('-cpu host-phys-bits-limit', `not a uint8: ${limitProp}`);
     physBits = limit !== 0 && host.physBits > limit ? limit : host.physBits;
-    if (physBits < 32 || physBits > 52) throw new QemuRefusal(`phys-bits should be between 32 and 52  (but is ${physBits})`);
+    checkPhysBitsRange(physBits, profile);
   } else if (userBits !== undefined && Number(userBits) !== 0) {
     const n = Number(userBits);
     if (!Number.isInteger(n)) throw new UnsupportedOptionError('-cpu phys-bits', `not an integer: ${userBits}`);
     if (!kvm && profile.tcgPhysBits === 'fixed40' && n !== L.TCG_PHYS_BITS) throw new QemuRefusal('TCG only supports phys-bits=40');
-    if (n < 32 || n > 52) throw new QemuRefusal(`phys-bits should be between 32 and 52  (but is ${n})`);
+    checkPhysBitsRange(n, profile);
     physBits = n;
   } else {
     physBits = L.TCG_PHYS_BITS;
@@ -166,6 +166,22 @@ export function resolveCpu(
   const noAutoLevel = maxWithoutAutoLevel(config, model, machine);
   const la57 = facts.longMode && guestLa57(config, model, facts.la57, profile, kvm ? host : undefined);
   return { model, vendor, longMode: facts.longMode, physBits, la57, extendedLeaves: !noAutoLevel || prop(config.cpu.props, 'xlevel') !== undefined };
+}
+
+/**
+ * Highest phys-bits beyond 52 seen to boot where QEMU has no upper bound (11.1.3: `qemu64,phys-bits=53`,
+ * the guest then reports 53 bits). Wider ones are not modelled: CPUID 0x80000008 EAX[7:0] and the
+ * TCG/KVM paging masks are not traced past it.
+ */
+const PHYS_BITS_UNBOUNDED_VERIFIED_MAX = 53;
+
+/** x86_cpu_realizefn(): phys-bits under long mode against the release's bounds (QemuProfile.physBitsRange). */
+function checkPhysBitsRange(bits: number, profile: QemuProfile): void {
+  const { min, max } = profile.physBitsRange;
+  if (bits < min || (max !== null && bits > max)) throw new QemuRefusal(profile.messages.physBitsOutOfRange(bits));
+  if (max === null && bits > PHYS_BITS_UNBOUNDED_VERIFIED_MAX) {
+    throw new UnsupportedOptionError('-cpu phys-bits', `${bits}: QEMU ${profile.version} accepts it (no upper bound), but only up to ${PHYS_BITS_UNBOUNDED_VERIFIED_MAX} has been seen to boot`);
+  }
 }
 
 /**
@@ -211,8 +227,12 @@ function guestLa57(
   return kvmHost.la57;
 }
 
-/** hw/core/machine-smp.c machine_parse_smp_config() (5.2: pc_smp_parse, which always prefers sockets). */
-export function resolveTopology(config: MachineConfig, machine: MachineVersion): ResolvedTopology {
+/**
+ * hw/core/machine-smp.c machine_parse_smp_config(), or 5.2's hw/i386/pc.c pc_smp_parse()
+ * (QemuProfile.smpParse); the refusals are worded by the profile (QemuProfile.messages).
+ */
+export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile): ResolvedTopology {
+  if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile);
   const s = config.smp;
   let cpus = s.cpus ?? 0;
   let sockets = s.sockets ?? 0;
@@ -247,16 +267,44 @@ export function resolveTopology(config: MachineConfig, machine: MachineVersion):
   }
   maxcpus = maxcpus || sockets * dies * cores * threads;
   cpus = cpus || maxcpus;
-  if (sockets * dies * cores * threads !== maxcpus) {
-    throw new QemuRefusal(
-      `Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads}) != maxcpus (${maxcpus})`,
-    );
+  const hierarchy = profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy, maxcpus));
+  if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy, maxcpus, cpus));
+  return { cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+/**
+ * hw/i386/pc.c pc_smp_parse() @ v5.2.0: sockets preferred; cores/threads derived from cpus (at least
+ * 1), sockets from maxcpus; without cpus, cpus is the product. Its three refusals in order.
+ */
+function pcSmpParse52(config: MachineConfig, profile: QemuProfile): ResolvedTopology {
+  const s = config.smp;
+  let cpus = s.cpus ?? 0;
+  let sockets = s.sockets ?? 0;
+  const dies = s.dies ?? 1;
+  let cores = s.cores ?? 0;
+  let threads = s.threads ?? 0;
+  const hierarchy = (): string => profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  if (cpus === 0 || sockets === 0) {
+    cores = cores || 1;
+    threads = threads || 1;
+    if (cpus === 0) {
+      sockets = sockets || 1;
+      cpus = cores * threads * dies * sockets;
+    } else {
+      sockets = Math.floor((s.maxcpus ?? cpus) / (cores * threads * dies));
+    }
+  } else if (cores === 0) {
+    threads = threads || 1;
+    cores = Math.floor(cpus / (sockets * dies * threads)) || 1;
+  } else if (threads === 0) {
+    threads = Math.floor(cpus / (cores * dies * sockets)) || 1;
+  } else if (sockets * dies * cores * threads < cpus) {
+    throw new QemuRefusal(profile.messages.smpProductBelowCpus(hierarchy(), cpus));
   }
-  if (maxcpus < cpus) {
-    throw new QemuRefusal(
-      `Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (${sockets}) * dies (${dies}) * cores (${cores}) * threads (${threads}) == maxcpus (${maxcpus}) < smp_cpus (${cpus})`,
-    );
-  }
+  const maxcpus = s.maxcpus ?? cpus;
+  if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy(), maxcpus, cpus));
+  if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy(), maxcpus));
   return { cpus, sockets, dies, cores, threads, maxcpus };
 }
 
@@ -346,8 +394,10 @@ function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: Machine
     if (config.numa.some((n) => n.memdev !== null)) {
       throw new QemuRefusal("'-machine memory-backend' and '-numa memdev' properties are mutually exclusive");
     }
-    if (ram === null) ram = b.size;
-    else if (ram !== b.size) throw new QemuRefusal('Machine memory size does not match the size of the memory backend');
+    if (ram === null) {
+      // v5.2.0 leaves ram_size at default_ram_size when -m is absent (profile.ramSizeFromMemoryBackend).
+      if (profile.ramSizeFromMemoryBackend) ram = b.size;
+    } else if (ram !== b.size) throw new QemuRefusal('Machine memory size does not match the size of the memory backend');
   }
   ram ??= L.DEFAULT_RAM;
   if (config.numa.length > 0) {
@@ -639,7 +689,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     if (!(e instanceof QemuRefusal) || e.qemuMessage.startsWith('unable to find CPU model')) throw e;
     cpuRefusal = e;
   }
-  const topology = resolveTopology(config, mv);
+  const topology = resolveTopology(config, mv, profile);
   // hw/core/machine-smp.c machine_parse_smp_config() (5.2: vl.c): the class's max_cpus (isapc 1;
   // the pc/q35 limits are far above anything the model is asked).
   if (isapc && topology.maxcpus > ISAPC_CLASS.maxCpus) {
@@ -816,7 +866,10 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
       : smbiosTablesBytes({
           machineName: machine.name,
           desc: i440fx ? MACHINE_DESC.i440fx : MACHINE_DESC.q35,
-          sockets: topology.sockets,
+          sockets:
+            profile.smbiosType4Sockets === 'present'
+              ? Math.ceil(topology.cpus / (topology.cores * topology.threads))
+              : topology.sockets,
           ramSize,
           ramEntries: above > 0n ? 2 : 1,
           dimmChunk: profile.smbiosDimmChunk(mv),

@@ -266,6 +266,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       }
     };
     const fi = handoff.firmwareInputs;
+    let selfBuiltAcpi = false;
     // smbios_setup: QEMU's tables + SeaBIOS's type 0; > BUILD_MAX_SMBIOS_FSEG goes high.
     if (fi.smbiosTablesBytes !== null && (fi.smbiosEntryPoint !== '3.0' || profile.smbios30)) {
       const len = fi.smbiosTablesBytes + (fi.smbiosHasType0 ? 0 : L.smbiosType0Bytes(profile.versionString));
@@ -276,6 +277,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       for (let k = 0; k < fi.loaderWritePointers; k++) alloc(WRITE_POINTER_RECORD.size, WRITE_POINTER_RECORD.align, 'table-loader record in ZoneHigh');
     } else if (profile.fallbackAcpi && handoff.platform.pci) {
       // acpi_setup() builds tables only for the PIIX4 PM device it finds on PCI (src/fw/acpi.c).
+      selfBuiltAcpi = true;
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
     const image = fi.biosImage.replace(/^.*\//, '');
@@ -308,6 +310,19 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       throw new UnsupportedOptionError(
         '-device',
         `${transient.map((d) => d.detail ?? d.kind).join(', ')} together with ${permanent.map((d) => d.detail ?? d.kind).join(', ')}: SeaBIOS's USB driver holds transient ZoneHigh allocations while the disk driver allocates, so the reserved block below the ACPI tables depends on allocation timing; not modelled (either alone is)`,
+      );
+    }
+    if (selfBuiltAcpi && permanent.length > 0) {
+      throw new UnsupportedOptionError(
+        '-device',
+        `${permanent.map((d) => d.detail ?? d.kind).join(', ')} on a machine type without etc/table-loader: SeaBIOS builds the ACPI tables itself (src/fw/acpi.c acpi_setup, several allocations sized by the CPU count and the image's DSDT), and only their total alone is calibrated, not how a driver's ZoneHigh data packs below them; not modelled (either alone is)`,
+      );
+    }
+    const nvmeCount = permanent.filter((d) => d.kind === 'nvme').length;
+    if (nvmeCount > 1) {
+      throw new UnsupportedOptionError(
+        '-device',
+        `${nvmeCount} NVMe controllers: SeaBIOS sets each up in its own thread (src/hw/nvme.c nvme_scan run_thread) and they yield while waiting for admin commands, so their ZoneHigh allocations interleave in timing-dependent order; not modelled (one is)`,
       );
     }
     for (const d of permanent) {

@@ -55,8 +55,25 @@ export interface QemuProfile {
   physBitsBoundCheck: 'none' | 'v7.1' | 'v8.2';
   /** Legacy fw_cfg key 0x8003 (reserved-only e820 copy, 16 slots); removed in 7.2.0. */
   legacyE820Key: boolean;
-  /** TCG phys-bits: 5.2 accepts only 40; 6.0+ accepts 32..52. */
+  /** TCG phys-bits: 5.2 accepts only 40; 6.0+ accepts physBitsRange. */
   tcgPhysBits: 'fixed40' | 'range32to52';
+  /**
+   * x86_cpu_realizefn() bounds on phys-bits with long mode: 32..52 (TARGET_PHYS_ADDR_SPACE_BITS) up to
+   * 10.x; 11.x checks only the lower bound (max null): `qemu64,phys-bits=53` boots on 11.1.3.
+   */
+  physBitsRange: { min: number; max: number | null };
+  /**
+   * -smp resolution: 5.2's hw/i386/pc.c pc_smp_parse() (its own defaults: cores/threads derived from
+   * cpus, not maxcpus; cpus never derived from maxcpus), or 6.2+'s hw/core/machine-smp.c
+   * machine_parse_smp_config().
+   */
+  smpParse: 'pc_smp_parse' | 'machine_parse_smp_config';
+  /**
+   * dies > 1 with a guest CPU of these vendors makes this release abort once the guest reads CPUID
+   * leaf 0x1F (target/i386/cpu.c encode_topo_cpuid1f(): `Assertion 'count <= CPU_TOPOLOGY_LEVEL_SOCKET'
+   * failed`), except with exceptModels. Seen on 10.0.13 and 11.1.3; 7.2 boots the same configurations.
+   */
+  diesCpuid1fAbort: { vendors: readonly string[]; exceptModels: readonly string[] } | null;
   /** `-cpu host`/`max` turn host-phys-bits on under KVM (6.0+). */
   hostMaxUseHostPhysBits: boolean;
   /**
@@ -84,6 +101,20 @@ export interface QemuProfile {
     numaSum: (sum: bigint, ram: bigint) => string;
     /** vl.c select_machine() for a machine type this release does not register (the hint follows). */
     unsupportedMachine: (typed: string) => string;
+    /**
+     * The CPU hierarchy as the -smp refusals print it: hw/core/machine-smp.c cpu_hierarchy_to_string()
+     * lists every level the machine supports (x86 gained `modules` after 7.2); 5.2's pc_smp_parse()
+     * prints a fixed `sockets * dies * cores * threads`.
+     */
+    cpuHierarchy: (t: CpuHierarchy) => string;
+    /** The product of the hierarchy differs from maxcpus (5.2: its "deprecated" wording, an error since 5.0). */
+    smpProductMismatch: (hierarchy: string, maxcpus: number) => string;
+    /** maxcpus below the CPU count (5.2 prints no hierarchy). */
+    smpMaxcpusBelowCpus: (hierarchy: string, maxcpus: number, cpus: number) => string;
+    /** 5.2 pc_smp_parse(): all four levels given and their product below cpus (later releases never raise it). */
+    smpProductBelowCpus: (hierarchy: string, cpus: number) => string;
+    /** x86_cpu_realizefn(): phys-bits outside physBitsRange (user value, or the KVM host's width). */
+    physBitsOutOfRange: (bits: number) => string;
   };
   /** SMBIOS type 16/17 "DIMM" chunk: 16 GiB up to 9.0 machine types, 2047 TiB for 9.1+ (10.0). */
   smbiosDimmChunk: (machine: MachineVersion) => bigint;
@@ -100,12 +131,35 @@ export interface QemuProfile {
    */
   smbiosEntryPointProperty: boolean;
   /**
+   * How many SMBIOS type 4 (processor) tables QEMU builds (hw/smbios/smbios.c smbios_get_tables):
+   * 'present' = DIV_ROUND_UP(smp.cpus, smp.cores * smp.threads), the sockets holding the CPUs present
+   * at boot (v5.2.0); 'configured' = smp.sockets (upstream "hw/smbios: Fix smbios_smp_sockets
+   * calculation", in 7.2). Observed: 5.2 `-M pc -m 1G -smp 1,maxcpus=8,sockets=8` keeps SMBIOS in
+   * the F-segment (no ZoneHigh page), 7.2 puts 8 × type 4 in ZoneHigh.
+   */
+  smbiosType4Sockets: 'present' | 'configured';
+  /**
+   * Does `-machine memory-backend=ID` without `-m` size guest RAM from the backend? 7.2+: yes
+   * (ram_size taken from the backend's size). v5.2.0: no, ram_size stays default_ram_size
+   * (128 MiB) and etc/e820 / CMOS report that (observed: 5.2 + a 1 GiB backend → 128 MiB RAM).
+   */
+  ramSizeFromMemoryBackend: boolean;
+  /**
    * The isapc board (ISAPC_CLASS: what every release shares). 'pc_init1': pc_piix.c pc_init_isa()
    * → pc_init1() without PCI, the pc split without gigabyte alignment, any CPU silently.
    * 'isapc.c' (hw/i386/isapc.c, 10.2+): no split, RAM > maxRam refused (tooMuchMemory, %d = MiB),
    * a CPU outside ISAPC_CLASS.cpuTypes32 warned about (deprecatedCpu, %s = model) and used.
    */
   isapc: IsapcInit;
+}
+
+/** The topology levels the -smp refusals print (modules: 1 unless given; `modules=` is not modelled). */
+export interface CpuHierarchy {
+  sockets: number;
+  dies: number;
+  modules: number;
+  cores: number;
+  threads: number;
 }
 
 /** The isapc board code of a release: see QemuProfile.isapc. */
@@ -135,12 +189,29 @@ const MSG_7_2 = {
     `total memory for NUMA nodes (0x${sum.toString(16)}) should equal RAM size (0x${ram.toString(16)})`,
   // vl.c select_machine(): unquoted up to 9.0 (observed on 7.2.22).
   unsupportedMachine: (_typed: string) => 'unsupported machine type',
+  // hw/core/machine-smp.c @ v7.2.0: sockets, dies (x86), cores, threads.
+  cpuHierarchy: (t: CpuHierarchy) => `sockets (${t.sockets}) * dies (${t.dies}) * cores (${t.cores}) * threads (${t.threads})`,
+  smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology: product of the hierarchy must match maxcpus: ${h} != maxcpus (${maxcpus})`,
+  smpMaxcpusBelowCpus: (h: string, maxcpus: number, cpus: number) =>
+    `Invalid CPU topology: maxcpus must be equal to or greater than smp: ${h} == maxcpus (${maxcpus}) < smp_cpus (${cpus})`,
+  smpProductBelowCpus: (h: string, cpus: number) => `cpu topology: ${h} < smp_cpus (${cpus})`,
+  // target/i386/cpu.c x86_cpu_realizefn() (the two spaces are in the format string).
+  physBitsOutOfRange: (bits: number) => `phys-bits should be between 32 and 52  (but is ${bits})`,
 };
 
 /** 9.1+ select_machine() names the type: `unsupported machine type: "<type>"` (observed on 10.0.13 and 11.1). */
 const MSG_10_0 = {
   ...MSG_7_2,
   unsupportedMachine: (typed: string) => `unsupported machine type: "${typed}"`,
+  // x86 sets smp_props.modules_supported: cpu_hierarchy_to_string() adds `modules`. Observed on 10.0.13 and 11.1.3.
+  cpuHierarchy: (t: CpuHierarchy) =>
+    `sockets (${t.sockets}) * dies (${t.dies}) * modules (${t.modules}) * cores (${t.cores}) * threads (${t.threads})`,
+};
+
+/** 11.x x86_cpu_realizefn() checks only the lower bound (observed on 11.1.3: `max,phys-bits=31`). */
+const MSG_11_1 = {
+  ...MSG_10_0,
+  physBitsOutOfRange: (bits: number) => `phys-bits should be at least 32 (but is ${bits})`,
 };
 
 const MSG_5_2 = {
@@ -151,6 +222,10 @@ const MSG_5_2 = {
     `invalid value of -m option maxmem: maximum memory size (0x${max.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`,
   slotsMaxmemEqual: (max: bigint, size: bigint) =>
     `invalid value of -m option maxmem: memory slots were specified but maximum memory size (0x${max.toString(16)}) is equal to the initial memory size (0x${size.toString(16)})`,
+  // hw/i386/pc.c pc_smp_parse() @ v5.2.0; observed on 5.2 (`-smp 4,maxcpus=2`, `-smp 3,sockets=2,cores=2,maxcpus=8`,
+  // `-smp cpus=4,sockets=2,cores=1,threads=1`).
+  smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology deprecated: ${h} != maxcpus (${maxcpus})`,
+  smpMaxcpusBelowCpus: () => 'maxcpus must be equal to or greater than smp',
 };
 
 const DIMM_16G = (): bigint => 16n * GiB;
@@ -158,6 +233,11 @@ const DIMM_16G = (): bigint => 16n * GiB;
 // include/hw/boards.h MACHINE_VER_DEPRECATION_MSG (9.1+): "machines more than " MACHINE_VER_DEPRECATION_MAJOR
 // " years old are subject to deletion after " MACHINE_VER_DELETION_MAJOR " years" (3 / 6). Observed on 10.0.13 / 11.1.3.
 const LIFECYCLE_DEPRECATION_REASON = 'machines more than 3 years old are subject to deletion after 6 years';
+
+// Seen on 10.0.13 with dies=2 (Haswell, Broadwell, Skylake-*, Cascadelake-Server, Icelake-Server,
+// Cooperlake, Snowridge, Denverton, SandyBridge, Nehalem, Conroe, core2duo, kvm64) and on 11.1.3;
+// AMD/Hygon models boot (EPYC*, Opteron_G3, phenom, Dhyana), and so does SapphireRapids (cause not traced).
+const INTEL_DIES_ABORT = { vendors: ['GenuineIntel'], exceptModels: ['SapphireRapids'] } as const;
 
 export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
   '5.2': {
@@ -174,6 +254,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     physBitsBoundCheck: 'none',
     legacyE820Key: true,
     tcgPhysBits: 'fixed40',
+    physBitsRange: { min: 32, max: 52 },
+    smpParse: 'pc_smp_parse',
+    diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: false,
     cpuModelsAbsent: ['EPYC-Milan', 'SapphireRapids', 'EPYC-Genoa'],
     tcgLa57: false,
@@ -186,6 +269,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smbiosType4Length: { ep21: 42, ep30: 42 },
     // Observed on 5.2+dfsg-11+deb11u3: "Property 'pc-i440fx-5.2-machine.smbios-entry-point-type' not found".
     smbiosEntryPointProperty: false,
+    smbiosType4Sockets: 'present',
+    ramSizeFromMemoryBackend: false,
     isapc: ISAPC_PC_INIT1,
   },
   '7.2': {
@@ -203,6 +288,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     physBitsBoundCheck: 'v7.1',
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
+    physBitsRange: { min: 32, max: 52 },
+    smpParse: 'machine_parse_smp_config',
+    diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: true,
     cpuModelsAbsent: ['SapphireRapids', 'EPYC-Genoa'],
     tcgLa57: true,
@@ -216,6 +304,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     // `-M pc,smbios-entry-point-type=64 -m 1G -smp 4,sockets=4` puts SMBIOS (616 B) in ZoneHigh (boot, 7.2.22).
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    smbiosType4Sockets: 'configured',
+    ramSizeFromMemoryBackend: true,
     isapc: ISAPC_PC_INIT1,
   },
   '10.0': {
@@ -232,6 +322,9 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     physBitsBoundCheck: 'v8.2',
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
+    physBitsRange: { min: 32, max: 52 },
+    smpParse: 'machine_parse_smp_config',
+    diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
     cpuModelsAbsent: [],
     tcgLa57: true,
@@ -244,6 +337,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     // 4 sockets has 616 B of SMBIOS (ZoneHigh, 0x21000 block); pc-q35-8.2 with 4 sockets 595 B (f-segment).
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    smbiosType4Sockets: 'configured',
+    ramSizeFromMemoryBackend: true,
     isapc: ISAPC_PC_INIT1,
   },
   '11.1': {
@@ -260,18 +355,23 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     physBitsBoundCheck: 'v8.2',
     legacyE820Key: false,
     tcgPhysBits: 'range32to52',
+    physBitsRange: { min: 32, max: null },
+    smpParse: 'machine_parse_smp_config',
+    diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
     cpuModelsAbsent: [],
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
-    messages: MSG_10_0,
+    messages: MSG_11_1,
     smbiosDimmChunk: (m) =>
       machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,
     // Same pc-i440fx-8.1 4-socket boot as 10.0 confirmed V30 on 11.1.3.
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
+    smbiosType4Sockets: 'configured',
+    ramSizeFromMemoryBackend: true,
     // hw/i386/isapc.c pc_init_isa() (the comment there: "deprecated in 10.2"); the messages are
     // the ones 11.1.3 printed here for `-M isapc -m 4G` and `-M isapc -cpu qemu64`.
     isapc: {

@@ -227,11 +227,14 @@ describe('parseQemuArgs: -m', () => {
     );
   });
 
-  it('5.2 words the maxmem errors differently (softmmu/vl.c set_memory_options)', () => {
-    expect(refusal(['-m', '1G,slots=2'], '5.2').qemuMessage).toBe("invalid -m option value: missing 'maxmem' option");
+  it('5.2 words the maxmem errors differently, at the first -m (softmmu/vl.c set_memory_options; observed on 5.2)', () => {
+    expect(refusal(['-m', '1G,slots=2'], '5.2').qemuMessage).toBe("-m 1G,slots=2: invalid -m option value: missing 'maxmem' option");
+    expect(refusal(['-m', '1G', '-m', 'slots=2'], '5.2').qemuMessage).toBe("-m 1G: invalid -m option value: missing 'maxmem' option");
     expect(refusal(['-m', '2G,maxmem=1G'], '5.2').qemuMessage).toBe(
-      'invalid value of -m option maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)',
+      '-m 2G,maxmem=1G: invalid value of -m option maxmem: maximum memory size (0x40000000) must be at least the initial memory size (0x80000000)',
     );
+    expect(refusal(['-m', '20000000000000'], '5.2').qemuMessage).toBe("-m 20000000000000: too large 'size' option value");
+    expect(refusal(['-m', '1G,slots=2'], '7.2').qemuMessage).toBe('slots specified but no max-size');
     expect(refusal(['-m', '-1'], '5.2').qemuMessage).toBe("-m -1: Value '-1' is out of range for parameter 'size'");
   });
 });

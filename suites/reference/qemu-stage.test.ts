@@ -184,8 +184,8 @@ describe('qemuStage: firmware inputs', () => {
     expect(qemuStage(cfg({ m: 4n * GiB }), Q72).firmwareInputs.smbiosTablesBytes).toBe(388 - 67 + 33);
   });
   it('-smp N: 1 socket from machine type 6.2, N sockets up to 6.1', () => {
-    expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [7, 2])).toMatchObject({ sockets: 1, cores: 8 });
-    expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [6, 1])).toMatchObject({ sockets: 8, cores: 1 });
+    expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [7, 2], QEMU_PROFILES['7.2'])).toMatchObject({ sockets: 1, cores: 8 });
+    expect(resolveTopology(cfg({ smp: { cpus: 8 } }), [6, 1], QEMU_PROFILES['7.2'])).toMatchObject({ sockets: 8, cores: 1 });
     expect(apicIdLimit({ cpus: 6, sockets: 2, dies: 1, cores: 3, threads: 1, maxcpus: 6 })).toBe(7); // socket 1 core 2 → APIC id (1 << 2) | 2
   });
   it('-machine memory-backend=ID takes the RAM size from that backend (as the parser records it)', () => {
