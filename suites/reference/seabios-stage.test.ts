@@ -9,6 +9,7 @@ import { qemuStage } from '../../reference/qemu-stage.ts';
 import type { HostFacts } from '../../reference/qemu-stage.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
 import { dumpMapLines, e820Add, e820Remove, int15E801, int15E820, int1588, seabiosStage } from '../../reference/seabios-stage.ts';
+import { machineConfig } from './machine-config-fixture.ts';
 
 // ---- the naive reference: paint intervals, then coalesce same-type neighbours.
 const HOLE = 0xffffffff;
@@ -99,27 +100,7 @@ describe('e820Add / e820Remove (src/e820map.c)', () => {
 
 // ---- the stage on named configurations (derived, then confirmed on QEMU 7.2.22 + Debian SeaBIOS 1.16.2-1)
 
-function cfg(machine: string, m: bigint, extra: Partial<MachineConfig> = {}): MachineConfig {
-  const family = machine === 'q35' || machine.startsWith('pc-q35') ? 'q35' : 'pc';
-  return {
-    machine: { family, version: /(\d+\.\d+)$/.exec(machine)?.[1] ?? null, name: machine },
-    maxRamBelow4g: null,
-    machineProps: [],
-    accel: 'tcg',
-    memory: { size: m, spelled: null, slots: null, maxmem: null },
-    cpu: { model: null, props: [] },
-    smp: { cpus: null, sockets: null, dies: null, cores: null, threads: null, maxcpus: null },
-    backends: [],
-    numa: [],
-    bios: null,
-    nodefaults: false,
-    devices: [],
-    drives: [],
-    kernelArgs: '',
-    ignored: [],
-    ...extra,
-  };
-}
+const cfg = machineConfig;
 const predict = (c: MachineConfig, q: QemuVersion = '7.2', s: SeabiosVersion = '1.16.2', host?: HostFacts) =>
   seabiosStage(qemuStage(c, QEMU_PROFILES[q], { host }), SEABIOS_PROFILES[s]);
 const R = (start: bigint, end: bigint, type: number): E820Range => ({ start, end, type });

@@ -10,27 +10,9 @@ import { qemuStage } from '../../reference/qemu-stage.ts';
 import { seabiosStage } from '../../reference/seabios-stage.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
+import { machineConfig } from './machine-config-fixture.ts';
 
-function cfg(machine: string, m: bigint | null, extra: Partial<MachineConfig> = {}): MachineConfig {
-  return {
-    machine: { family: 'pc', version: /(\d+\.\d+)$/.exec(machine)?.[1] ?? null, name: machine },
-    maxRamBelow4g: null,
-    machineProps: [],
-    accel: 'tcg',
-    memory: { size: m, spelled: null, slots: null, maxmem: null },
-    cpu: { model: null, props: [] },
-    smp: { cpus: null, sockets: null, dies: null, cores: null, threads: null, maxcpus: null },
-    backends: [],
-    numa: [],
-    bios: null,
-    nodefaults: false,
-    devices: [],
-    drives: [],
-    kernelArgs: '',
-    ignored: [],
-    ...extra,
-  } as MachineConfig;
-}
+const cfg = machineConfig;
 const predict = (c: MachineConfig, q: QemuVersion, s: SeabiosVersion) => seabiosStage(qemuStage(c, QEMU_PROFILES[q], {}), SEABIOS_PROFILES[s]);
 const virtio: Array<[string, string]> = [['file', 'null-co://'], ['format', 'raw'], ['if', 'virtio']];
 const nvmeDrive: Array<[string, string]> = [['file', 'null-co://'], ['format', 'raw'], ['if', 'none'], ['id', 'd1']];

@@ -10,28 +10,9 @@ import { qemuStage } from '../../reference/qemu-stage.ts';
 import { pciPadMem64, seabiosStage } from '../../reference/seabios-stage.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
+import { machineConfig } from './machine-config-fixture.ts';
 
-function cfg(machine: string, m: bigint, extra: Partial<MachineConfig> = {}): MachineConfig {
-  const family = machine === 'q35' || machine.startsWith('pc-q35') ? 'q35' : 'pc';
-  return {
-    machine: { family, version: /(\d+\.\d+)$/.exec(machine)?.[1] ?? null, name: machine },
-    maxRamBelow4g: null,
-    machineProps: [],
-    accel: 'tcg',
-    memory: { size: m, spelled: null, slots: null, maxmem: null },
-    cpu: { model: null, props: [] },
-    smp: { cpus: null, sockets: null, dies: null, cores: null, threads: null, maxcpus: null },
-    backends: [],
-    numa: [],
-    bios: null,
-    nodefaults: false,
-    devices: [],
-    drives: [],
-    kernelArgs: '',
-    ignored: [],
-    ...extra,
-  };
-}
+const cfg = machineConfig;
 const handoff = (c: MachineConfig, q: QemuVersion = '7.2') => qemuStage(c, QEMU_PROFILES[q], {});
 const predict = (c: MachineConfig, q: QemuVersion = '7.2', s: SeabiosVersion = '1.16.2') => seabiosStage(handoff(c, q), SEABIOS_PROFILES[s]);
 /** ZoneHigh is 16 MiB in all these cases: what stays reserved is 16 MiB minus the giveback. */
