@@ -7,14 +7,14 @@
 // under results/vitest-<timestamp>/ (or E820_RESULTS).
 
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { provisionAll, timestampDir } from '../harness/cli/commands/run.ts';
-import { formatVerdict } from '../harness/matrix/compare.ts';
 import { realDeps } from '../harness/matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../harness/matrix/paths.ts';
 import { summaryTable, writeResults } from '../harness/matrix/reporters.ts';
 import { createLimiter, defaultJobs, notRunResult, runCell, type CellResult } from '../harness/matrix/runner.ts';
 import { expandRuns, loadMatrix, type Cell } from '../harness/matrix/schema.ts';
+import { expectCellPassed, skipWithReason } from './cell-verdict.ts';
 
 /** A cell waits for the limiter, then boots; the deadline covers the queue in front of it. */
 const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
@@ -58,16 +58,8 @@ describe.concurrent(`conformance: ${matrices.join(', ')} (${runs.length} cells, 
       const result = await limit(() => runCell(run, deps, { signal: controller.signal, logsRoot: join(resultsDir, 'logs') }));
       results.set(run.key, result);
       const v = result.verdict;
-      if (!v) throw new Error(`${run.key}: not run`);
-      if (v.outcome === 'error' && v.error.kind === 'KvmUnavailable') {
-        process.stderr.write(`SKIPPED ${run.key}: cannot run on this machine: ${v.error.message}\n`);
-        ctx.skip(v.error.message);
-      }
-      if (v.outcome === 'error') {
-        throw new Error(`${run.key}: harness ERROR (${v.error.kind}), not a conformance verdict:\n${v.error.message}${result.logsDir ? `\nlogs: ${result.logsDir}` : ''}`);
-      }
-      if (v.outcome === 'fail') throw new Error(`${formatVerdict(v, run.key)}${result.logsDir ? `\nlogs: ${result.logsDir}` : ''}`);
-      expect(v.outcome).toBe('pass');
+      if (v?.outcome === 'error' && v.error.kind === 'KvmUnavailable') skipWithReason(ctx, run.key, `cannot run on this machine: ${v.error.message}`);
+      expectCellPassed(run.key, result);
     }, CELL_TEST_TIMEOUT_MS);
   }
 });

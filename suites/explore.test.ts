@@ -10,19 +10,19 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, test } from 'vitest';
 import { BASELINE_TOOLCHAIN } from '../reference/toolchain.ts';
 import { provisionAll, timestampDir } from '../harness/cli/commands/run.ts';
 import { parseToolchainSpec } from '../harness/drift/spec.ts';
 import { claimsOf, exploreCellsAsMatrix, exploreDeps, exploreMatrixText, formatSummary, summarize } from '../harness/explore/explore.ts';
 import { generateCells } from '../harness/explore/generate.ts';
 import { parseSeed } from '../harness/explore/prng.ts';
-import { formatVerdict } from '../harness/matrix/compare.ts';
 import { realDeps } from '../harness/matrix/deps.ts';
 import { REPO_ROOT } from '../harness/matrix/paths.ts';
 import { summaryTable, writeResults } from '../harness/matrix/reporters.ts';
 import { createLimiter, defaultJobs, notRunResult, runCell, type CellResult } from '../harness/matrix/runner.ts';
 import { expandRuns } from '../harness/matrix/schema.ts';
+import { expectCellPassed, skipWithReason } from './cell-verdict.ts';
 
 /** A cell waits for the limiter, then boots; the deadline covers the queue in front of it. */
 const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
@@ -83,22 +83,12 @@ afterAll(async () => {
 describe.concurrent(`explore: seed ${seed}, ${count} random cells on ${toolchain.qemu}/${toolchain.seabios}/${toolchain.kernel} (${jobs} at a time)`, () => {
   for (const run of runs) {
     const claim = claims.get(run.cell.id);
-    if (claim?.kind === 'not-modelled') {
+    test(run.key, async (ctx) => {
       // Counted and named, never booted: the model makes no claim about this configuration.
-      test.skip(`${run.key} — not modelled: ${claim.message.split('\n')[0]}`, () => undefined);
-      continue;
-    }
-    test(run.key, async () => {
+      if (claim?.kind === 'not-modelled') skipWithReason(ctx, run.key, `not modelled: ${claim.message.split('\n')[0]}`);
       const result = await limit(() => runCell(run, deps, { signal: controller.signal, logsRoot: join(resultsDir, 'logs') }));
       results.set(run.key, result);
-      const v = result.verdict;
-      const replay = `replay: npx e820 explore --replay ${matrixFile} --only '^${run.cell.id}$'`;
-      if (!v) throw new Error(`${run.key}: not run`);
-      if (v.outcome === 'error') {
-        throw new Error(`${run.key}: harness ERROR (${v.error.kind}), not a conformance verdict:\n${v.error.message}${result.logsDir ? `\nlogs: ${result.logsDir}` : ''}\n${replay}`);
-      }
-      if (v.outcome === 'fail') throw new Error(`${formatVerdict(v, run.key)}${result.logsDir ? `\nlogs: ${result.logsDir}` : ''}\n${replay}`);
-      expect(v.outcome).toBe('pass');
+      expectCellPassed(run.key, result, `replay: npx e820 explore --replay ${matrixFile} --only '^${run.cell.id}$'`);
     }, CELL_TEST_TIMEOUT_MS);
   }
 });
