@@ -2,35 +2,16 @@
 // with `npx e820 check` on QEMU 7.2 (and 5.2 / 10.0 / 11.1 where noted).
 
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { linuxStage } from '../../reference/linux-stage.ts';
 import { KERNEL_PROFILES } from '../../reference/profiles/kernel.ts';
-import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { qemuStage } from '../../reference/qemu-stage.ts';
-import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { PC_1G, PC_PLATFORM_1G } from './linux-examples.ts';
+import { notModelledOf, qemuRefusalOf, stageOf } from './qemu-stage-outcomes.ts';
 
-const stage = (args: string, qemu = '7.2') => qemuStage(parseQemuArgs(args.split(' '), { qemuVersion: qemu }), QEMU_PROFILES[qemu as '7.2']);
+const stage = stageOf;
+const refusal = qemuRefusalOf;
+const unsupported = notModelledOf;
 
-function refusal(args: string, qemu = '7.2'): string {
-  try {
-    stage(args, qemu);
-  } catch (e) {
-    if (e instanceof QemuRefusal) return e.qemuMessage;
-    throw e;
-  }
-  throw new Error(`no refusal for ${args}`);
-}
 
-function unsupported(args: string): string {
-  try {
-    stage(args);
-  } catch (e) {
-    if (e instanceof UnsupportedOptionError) return e.message;
-    throw e;
-  }
-  throw new Error(`not refused as unsupported: ${args}`);
-}
 
 describe('M2: -numa node,mem= on machine types ≥ 5.1 (hw/core/numa.c parse_numa_node)', () => {
   it.each(['5.2', '7.2', '10.0', '11.1'])('the message carries the -numa location as typed (QEMU %s)', (qemu) => {

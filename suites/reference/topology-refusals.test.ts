@@ -6,22 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { qemuStage, resolveTopology } from '../../reference/qemu-stage.ts';
-import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
+import { resolveTopology } from '../../reference/qemu-stage.ts';
+import { UnsupportedOptionError } from '../../reference/stages.ts';
 import { type QemuVersion, type Toolchain } from '../../reference/toolchain.ts';
+import { qemuRefusalOf, stageOf } from './qemu-stage-outcomes.ts';
 
 const config = (args: string, qemu: QemuVersion) => parseQemuArgs(args.split(' '), { qemuVersion: qemu });
-const stage = (args: string, qemu: QemuVersion) => qemuStage(config(args, qemu), QEMU_PROFILES[qemu]);
+const stage = stageOf;
+const refusal = qemuRefusalOf;
 
-function refusal(args: string, qemu: QemuVersion): string {
-  try {
-    stage(args, qemu);
-  } catch (e) {
-    if (e instanceof QemuRefusal) return e.qemuMessage;
-    throw e;
-  }
-  throw new Error(`no refusal for ${args}`);
-}
 
 describe('M13: 10.0 and 11.1 print the modules level (hw/core/machine-smp.c cpu_hierarchy_to_string)', () => {
   it.each(['10.0', '11.1'] as const)('maxcpus below cpus (QEMU %s)', (qemu) => {
