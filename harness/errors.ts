@@ -85,7 +85,22 @@ export const CONSOLE_TAIL_LINES = 20;
 
 /** POSIX-shell quoting, so the command in a message can be pasted back into a shell. */
 export function shellQuote(args: readonly string[]): string {
-  return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return args.map(shellWord).join(' ');
+}
+
+/**
+ * One word, safe to paste into bash: bare when it holds only characters no shell treats
+ * specially, else in single quotes (no `$`, backquote or glob expansion inside). A word with
+ * control characters (a newline, ESC from a guest's log) is written `$'…'` with `\xNN`
+ * escapes instead, so that nothing it holds reaches a terminal raw.
+ */
+export function shellWord(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  // eslint-disable-next-line no-control-regex
+  if (!/[\u0000-\u001f\u007f]/.test(word)) return `'${word.replace(/'/g, `'\\''`)}'`;
+  // eslint-disable-next-line no-control-regex
+  const escaped = word.replace(/[\\'\u0000-\u001f\u007f]/g, (c) => (c === '\\' || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return `$'${escaped}'`;
 }
 
 function describeExit(c: BootContext): string {

@@ -10,7 +10,8 @@ import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN, toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import type { MatrixDeps } from '../matrix/deps.ts';
 import type { CellResult } from '../matrix/runner.ts';
-import { cellArgv, parseMatrix, shellJoin, type Cell } from '../matrix/schema.ts';
+import { shellQuote, shellWord } from '../errors.ts';
+import { cellArgv, parseMatrix, type Cell } from '../matrix/schema.ts';
 import { exitCodeOf } from '../matrix/verdict.ts';
 import { GENERATOR_VERSION, type ExploreCell } from './generate.ts';
 
@@ -156,20 +157,16 @@ export interface ExploreReproducer {
   replay: string | null;
 }
 
-function shq(word: string): string {
-  return shellJoin([word]);
-}
-
 export function reproducer(cell: Cell, toolchain: Toolchain, matrixFile: string | null): ExploreReproducer {
   const base = toolchain.qemu === BASELINE_TOOLCHAIN.qemu && toolchain.seabios === BASELINE_TOOLCHAIN.seabios && toolchain.kernel === BASELINE_TOOLCHAIN.kernel;
   const flags = [
     ...(base ? [] : [`--qemu ${toolchain.qemu} --seabios ${toolchain.seabios} --kernel ${toolchain.kernel}`]),
-    ...(cell.append !== null ? [`--append ${shq(cell.append)}`] : []),
+    ...(cell.append !== null ? [`--append ${shellWord(cell.append)}`] : []),
     ...(cell.timeoutSeconds !== null ? [`--timeout ${cell.timeoutSeconds}`] : []),
   ];
   return {
-    check: `npx e820 check ${[...flags, '--', shellJoin(cell.qemu)].join(' ')}`,
-    replay: matrixFile === null ? null : `npx e820 explore --replay ${shq(matrixFile)} --only ${shq(`^${cell.id.replace(/[.+]/g, '\\$&')}$`)}`,
+    check: `npx e820 check ${[...flags, '--', shellQuote(cell.qemu)].join(' ')}`,
+    replay: matrixFile === null ? null : `npx e820 explore --replay ${shellWord(matrixFile)} --only ${shellWord(`^${cell.id.replace(/[.+]/g, '\\$&')}$`)}`,
   };
 }
 
@@ -236,7 +233,7 @@ export function summarize(input: SummaryInput): ExploreSummary {
       lines.excludedNotPredicted += v.counts.excludedNotPredicted;
     }
     const cell = byId.get(r.id);
-    const repro = cell ? reproducer(cell, r.toolchain, input.matrixFile) : { check: r.argv.join(' '), replay: null };
+    const repro = cell ? reproducer(cell, r.toolchain, input.matrixFile) : { check: shellQuote(r.argv), replay: null };
     if (v?.outcome === 'fail') failures.push({ key: r.key, summary: `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`, reproduce: repro });
     else if (v?.outcome === 'error' && o === 'not-modelled') notModelled.push({ key: r.key, message: v.error.message });
     else if (v?.outcome === 'error') errors.push({ key: r.key, outcome: o, kind: v.error.kind, message: v.error.message.split('\n')[0] ?? '', reproduce: repro });

@@ -146,7 +146,11 @@ export function splitShellLike(text: string): string[] {
   return words;
 }
 
-/** Quotes argv words for display so that splitShellLike(shellJoin(w)) deep-equals w. */
+/**
+ * Quotes argv words in the matrix syntax, so that splitShellLike(shellJoin(w)) deep-equals w. That
+ * syntax has no expansion, so `$` stays bare: this is for matrix files and snapshot headers, not
+ * for commands a person pastes into a shell (those use shellQuote in ../errors.ts).
+ */
 export function shellJoin(words: readonly string[]): string {
   return words.map((w) => (/^[A-Za-z0-9_@%+=:,./$#!-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

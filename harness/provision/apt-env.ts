@@ -100,21 +100,55 @@ const servesMain = (e: AptSourceEntry) => e.types.includes('deb') && e.component
 const plainSuite = (s: string) => /^[a-z]+$/.test(s);
 
 /**
- * The Debian archive URI: $E820_APT_MIRROR, else the host's entry serving `<hostSuite> main`,
- * else any entry serving a plain suite's main. Null when none is found.
+ * An archive URI as apt may be given it: http, https or file, and nothing that could end the
+ * `deb …` line or start another (whitespace, control characters, brackets). The URI ends up in a
+ * sources.list that root's apt reads, so one newline would be a second, attacker-chosen source.
  */
-export function debianArchiveUri(entries: readonly AptSourceEntry[], env: NodeJS.ProcessEnv = process.env, hostSuite: string = HOST_SUITE): string | null {
-  const override = env[MIRROR_ENV]?.trim();
-  if (override) return override.replace(/\/+$/, '');
-  const pick = (ok: (e: AptSourceEntry) => boolean) => entries.find((e) => servesMain(e) && e.uris.length > 0 && ok(e))?.uris[0] ?? null;
-  const uri = pick((e) => e.suites.includes(hostSuite)) ?? pick((e) => e.suites.some(plainSuite) && !e.uris.some((u) => /security/.test(u)));
-  return uri === null ? null : uri.replace(/\/+$/, '');
+export function validArchiveUri(uri: string, origin: string): string {
+  const bad = /[\s\u0000-\u001f\u007f\[\]"'#]/u.exec(uri);
+  if (bad) throw new ProvisionError(`${origin}: ${JSON.stringify(uri)} is not an archive URI (it contains ${JSON.stringify(bad[0])}); give one http://, https:// or file:// URI`);
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    throw new ProvisionError(`${origin}: ${JSON.stringify(uri)} is not a URI; give one http://, https:// or file:// URI`);
+  }
+  if (!['http:', 'https:', 'file:'].includes(parsed.protocol)) {
+    throw new ProvisionError(`${origin}: ${JSON.stringify(uri)} uses ${parsed.protocol}; give one http://, https:// or file:// URI`);
+  }
+  return uri.replace(/\/+$/, '');
 }
 
-/** The sources.list of a private root: the suite's main, signed by Debian's keyring when it is there. */
-export function privateSourcesList(uri: string, suite: DebianSuite, keyring: string | null): string {
-  const opt = keyring !== null ? `[arch=amd64 signed-by=${keyring}]` : '[arch=amd64 trusted=yes]';
-  return `# written by e820-conformance: ${suite} main only, for provisioning\ndeb ${opt} ${uri} ${suite} main\n`;
+/**
+ * The Debian archive URI: $E820_APT_MIRROR, else the host's entry serving `<hostSuite> main`,
+ * else any entry serving a plain suite's main. Null when none is found. Either is validated
+ * (validArchiveUri) before it can reach a sources list.
+ */
+export function debianArchiveUri(entries: readonly AptSourceEntry[], env: NodeJS.ProcessEnv = process.env, hostSuite: string = HOST_SUITE): string | null {
+  const override = env[MIRROR_ENV];
+  if (override !== undefined && override.trim() !== '') return validArchiveUri(override.trim(), MIRROR_ENV);
+  const pick = (ok: (e: AptSourceEntry) => boolean) => entries.find((e) => servesMain(e) && e.uris.length > 0 && ok(e))?.uris[0] ?? null;
+  const uri = pick((e) => e.suites.includes(hostSuite)) ?? pick((e) => e.suites.some(plainSuite) && !e.uris.some((u) => /security/.test(u)));
+  return uri === null ? null : validArchiveUri(uri, "this machine's apt sources");
+}
+
+/** The sources.list of a private root: the suite's main, signed by Debian's keyring (never `trusted=yes`). */
+export function privateSourcesList(uri: string, suite: DebianSuite, keyring: string): string {
+  return `# written by e820-conformance: ${suite} main only, for provisioning\ndeb [arch=amd64 signed-by=${keyring}] ${validArchiveUri(uri, 'archive URI')} ${suite} main\n`;
+}
+
+/**
+ * The keyring the private roots are signed with. Signature checks are never turned off: without
+ * Debian's keyring, provisioning from another suite stops and says how to get it.
+ */
+export function requireKeyring(keyring: string = DEBIAN_KEYRING): string {
+  if (!existsSync(keyring)) {
+    throw new ProvisionError(
+      `Debian's archive keyring ${keyring} is missing, so packages of other Debian suites cannot be verified. ` +
+        'Install it as root (apt-get install debian-archive-keyring); e820 never provisions from an unsigned source.',
+    );
+  }
+  return keyring;
 }
 
 /** How provisioning talks to apt for one suite: the options to put before the subcommand, and how to refresh. */
@@ -196,8 +230,8 @@ export interface PrivateAptOptions {
   env?: NodeJS.ProcessEnv;
   /** Host apt entries (default: read /etc/apt). */
   hostSources?: readonly AptSourceEntry[];
-  /** Keyring to sign with; null = trusted=yes. Default: Debian's keyring if present. */
-  keyring?: string | null;
+  /** Keyring the suite's Release files must be signed with (default: Debian's; it must exist). */
+  keyring?: string;
   system?: ProvisionSystem;
 }
 
@@ -220,7 +254,7 @@ export async function privateApt(suite: DebianSuite, opts: PrivateAptOptions = {
       `no Debian archive found in this machine's apt sources (/etc/apt/sources.list, sources.list.d): set ${MIRROR_ENV} to the archive's URI (the one that serves ${HOST_SUITE} main)`,
     );
   }
-  const keyring = opts.keyring !== undefined ? opts.keyring : existsSync(DEBIAN_KEYRING) ? DEBIAN_KEYRING : null;
+  const keyring = requireKeyring(opts.keyring);
   const paths = privateAptPaths(suite, opts.cacheDir ?? defaultCacheDir());
   for (const d of [paths.sourceParts, paths.preferencesParts, join(paths.lists, 'partial'), join(paths.archives, 'partial'), join(paths.root, 'dpkg')]) {
     await mkdir(d, { recursive: true });
