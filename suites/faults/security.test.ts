@@ -35,7 +35,7 @@ describe('security', () => {
     try {
       // What a cache-enabled tsx writes for this very CLI (the loader as it used to be set up):
       // learn the cache entries, then turn each into the attacker's version.
-      const env = { ...process.env, TMPDIR: staging };
+      const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: staging };
       delete env.TSX_DISABLE_CACHE;
       execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'harness', 'cli', 'main.ts'), ...PREDICT], { cwd: REPO_ROOT, env, stdio: 'pipe' });
       const cacheName = readdirSync(staging).find((n) => n.startsWith('tsx-'))!;
