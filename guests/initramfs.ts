@@ -4,9 +4,12 @@
 
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { cacheDir as defaultCacheDir, publishFile } from '../harness/provision/cache.ts';
+import { CacheEntryDamagedError } from '../harness/provision/errors.ts';
+import { withLock } from '../harness/provision/lock.ts';
+import { verifyFiles, type Damage, type FileRecord } from '../harness/provision/verify.ts';
 import { writeCpioGz, type CpioEntry } from './cpio.ts';
 import { GUEST_PATHS, INIT_APPLETS, initScript, type InitOptions } from './init.ts';
 
@@ -19,6 +22,17 @@ export interface InitramfsInputs {
   /** qemu_fw_cfg.ko built for the kernel that will boot, or null if the kernel has none. */
   fwCfgModule: string | null;
   init?: Omit<InitOptions, 'hasFwCfgModule'>;
+}
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+async function readRecord(p: string): Promise<FileRecord | null> {
+  try {
+    const v = JSON.parse(await readFile(p, 'utf8')) as Partial<FileRecord>;
+    return typeof v.size === 'number' && typeof v.sha256 === 'string' ? { size: v.size, sha256: v.sha256 } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The archive entries, in unpack order (parents first). Exported for tests. */
@@ -70,18 +84,29 @@ export async function buildInitramfs(
   const dir = opts.cacheDir ?? join(defaultCacheDir(), 'initramfs');
   const path = join(dir, `initramfs-${key}.cpio.gz`);
 
-  let cached = true;
-  try {
-    await access(path);
-  } catch {
-    cached = false;
-  }
-  if (cached) {
-    opts.onProgress?.(`initramfs: reusing ${path}`);
-  } else {
+  // The image's size and sha256 sit beside it; a damaged image (or one without the record) is
+  // rebuilt rather than booted into a guest that dies for no visible reason.
+  const recordPath = `${path}.json`;
+  const name = basename(path);
+  await withLock(join(dir, '.initramfs.lock'), { purpose: 'initramfs', ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }, async () => {
+    let damage: Damage | null = null;
+    if (await exists(path)) {
+      const rec = await readRecord(recordPath);
+      damage = rec === null ? { file: basename(recordPath), reason: 'is missing (no size/hash record of the image)' } : await verifyFiles(dir, { files: { [name]: rec }, hashed: [name] });
+      if (damage === null) {
+        opts.onProgress?.(`initramfs: reusing ${path}`);
+        return;
+      }
+      opts.onProgress?.(`initramfs: ${new CacheEntryDamagedError(path, damage.file, damage.reason, false).message}`);
+    }
     opts.onProgress?.(`initramfs: building ${path}`);
-    await publishFile(path, writeCpioGz(initramfsEntries(busybox, module, init)));
-  }
+    const image = writeCpioGz(initramfsEntries(busybox, module, init));
+    const rec: FileRecord = { size: image.length, sha256: createHash('sha256').update(image).digest('hex') };
+    await publishFile(path, image);
+    await publishFile(recordPath, JSON.stringify({ schema: 1, ...rec }) + '\n');
+    const after = await verifyFiles(dir, { files: { [name]: rec }, hashed: [name] });
+    if (after) throw new CacheEntryDamagedError(path, after.file, after.reason, true);
+  });
   if (out !== undefined) {
     await mkdir(dirname(out), { recursive: true });
     await copyFile(path, out);

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { retryWhileAptLocked } from './apt-lock.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
 import { AptError, ProvisionError } from './errors.ts';
 import { localSystem, type ProvisionSystem, type RunResult } from './system.ts';
@@ -285,7 +286,8 @@ export async function ensureAptLists(
   if (ctx.suite === null || ctx.paths === undefined) return; // the host's lists are the host's business
   if (!refresh && (await hasLists(ctx.paths))) return;
   progress(`apt ${ctx.suite}: updating package lists in ${ctx.paths.root}`);
-  const r = await ctx.update(sys, progress);
+  // A held lists lock is another apt run, not the mirror: wait for it, or name it (apt-lock.ts).
+  const r = await retryWhileAptLocked(`apt-get update (${ctx.suite})`, () => ctx.update(sys, progress), progress, sys.signal ? { signal: sys.signal } : {});
   if (r.exitCode !== 0) throw new AptError(`apt-get update (${ctx.suite})`, r.exitCode, r.stderr, `check ${MIRROR_ENV} or this machine's apt sources`);
   if (!(await hasLists(ctx.paths))) throw new ProvisionError(`apt-get update for ${ctx.suite} succeeded but left no package lists in ${ctx.paths.lists}`);
 }

@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 
+import { retryWhileAptLocked } from './apt-lock.ts';
 import { elfLinkage } from './elf.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
@@ -94,12 +95,15 @@ async function aptInstall(packages: string[], sys: ProvisionSystem, progress: (m
   const args = ['install', '-y', '--no-install-recommends', ...packages];
   const onLine = (l: string) => progress(`apt: ${l}`);
   progress(`installing ${packages.join(', ')}: ${aptInstallCommand(packages)}`);
-  let r = await sys.run('apt-get', args, { env, onLine });
+  // Another apt/dpkg run holding the host's lock is waited for (bounded), never blamed on the sources.
+  const wait = sys.signal ? { signal: sys.signal } : {};
+  const install = () => retryWhileAptLocked('apt-get install', () => sys.run('apt-get', args, { env, onLine }), progress, wait);
+  let r = await install();
   if (r.exitCode !== 0 && needsUpdate(r.stderr)) {
     progress('apt-get install could not find the packages; running apt-get update and retrying');
-    const u = await sys.run('apt-get', ['update'], { env, onLine });
+    const u = await retryWhileAptLocked('apt-get update', () => sys.run('apt-get', ['update'], { env, onLine }), progress, wait);
     if (u.exitCode !== 0) throw new AptError('apt-get update', u.exitCode, u.stderr, 'check the apt sources of this machine');
-    r = await sys.run('apt-get', args, { env, onLine });
+    r = await install();
   }
   if (r.exitCode !== 0) {
     throw new AptError(aptInstallCommand(packages), r.exitCode, r.stderr, 'installing the host tools failed');

@@ -18,9 +18,12 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { ensureAptLists, hostApt, HOST_SUITE, privateApt, type AptContext, type DebianSuite } from './apt-env.ts';
-import { cacheDir as defaultCacheDir, publishDir, readManifest, writeManifest } from './cache.ts';
+import { retryWhileAptLocked } from './apt-lock.ts';
+import { cacheDir as defaultCacheDir } from './cache.ts';
 import { AptError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
+import { cacheLockPath, withLock } from './lock.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
+import { verifiedEntry } from './verify.ts';
 
 export const DEFAULT_KERNEL_PACKAGE = 'linux-image-cloud-amd64';
 
@@ -151,7 +154,7 @@ async function aptCache(
   if (empty(r) && !state.updated && apt.canUpdate(sys)) {
     progress(`${apt.label} knows nothing about the kernel package; running apt-get update`);
     state.updated = true;
-    const u = await apt.update(sys, progress);
+    const u = await retryWhileAptLocked('apt-get update', () => apt.update(sys, progress), progress, sys.signal ? { signal: sys.signal } : {});
     if (u.exitCode !== 0) fail('apt-get update', u, `check the apt sources (${apt.label})`);
     r = await sys.run('apt-cache', [...apt.options, ...args]);
   }
@@ -236,20 +239,33 @@ async function aptFor(opts: ProvisionKernelOptions, sys: ProvisionSystem, progre
 async function provisionDebian(name: string, opts: ProvisionKernelOptions): Promise<ProvisionedKernel> {
   const sys = opts.system ?? localSystem;
   const progress = opts.onProgress ?? (() => {});
+  const suite = opts.apt ? (opts.apt.suite ?? HOST_SUITE) : (opts.suite ?? HOST_SUITE);
+  // One run at a time per apt root: its lists, and the entries made from them.
+  return withLock(
+    cacheLockPath(opts.cacheDir ?? defaultCacheDir(), `apt-${suite}`),
+    { purpose: `kernel ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) },
+    () => provisionDebianLocked(name, opts, sys, progress),
+  );
+}
+
+async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions, sys: ProvisionSystem, progress: (m: string) => void): Promise<ProvisionedKernel> {
   const apt = await aptFor(opts, sys, progress);
   const { packageName, version } = await resolvePackage(name, sys, progress, apt);
   const dir = join(opts.cacheDir ?? defaultCacheDir(), 'kernels', `${safeName(packageName)}_${safeName(version)}`);
 
-  let manifest = await readManifest(dir, isManifest);
-  if (manifest !== null) {
-    progress(`kernel: reusing ${packageName} ${version} from ${dir}`);
-  } else {
-    await publishDir(dir, async (tmp) => {
+  const { manifest, reused } = await verifiedEntry<KernelManifest>({
+    dir,
+    label: 'kernel',
+    isValid: isManifest,
+    progress,
+    // All of it: vmlinuz (~14 MB) and the module are what the guest boots.
+    hashed: async (_d, m) => [m.vmlinuz, ...(m.fwCfgModule !== null ? [m.fwCfgModule] : [])],
+    fill: async (tmp) => {
       // Sid's linux-image-<release> is empty: its split packages are fetched alongside.
       const split = parseSplitKernelDependencies((await sys.run('apt-cache', [...apt.options, 'depends', packageName])).stdout);
       const wantedPkgs = [`${packageName}=${version}`, ...split];
       progress(`kernel: downloading ${wantedPkgs.join(' ')}${apt.suite ? ` (${apt.suite})` : ''}`);
-      const dl = await sys.run('apt-get', [...apt.options, 'download', ...wantedPkgs], { cwd: tmp });
+      const dl = await retryWhileAptLocked('apt-get download', () => sys.run('apt-get', [...apt.options, 'download', ...wantedPkgs], { cwd: tmp }), progress, sys.signal ? { signal: sys.signal } : {});
       if (dl.exitCode !== 0) {
         if (/Unable to locate|Can't find a source|not found/i.test(dl.stderr)) {
           throw new KernelPackageNotFoundError(`${packageName}=${version}`, `apt-get download could not find it: ${dl.stderr.trim()}`);
@@ -313,12 +329,10 @@ async function provisionDebian(name: string, opts: ProvisionKernelOptions): Prom
         packages,
         suite: apt.suite,
       };
-      // The manifest is written last: an entry without it is never taken as cached.
-      await writeManifest(tmp, m);
-    });
-    manifest = await readManifest(dir, isManifest);
-    if (manifest === null) throw new ProvisionError(`kernel cache entry ${dir} has no valid manifest after unpacking`);
-  }
+      return m;
+    },
+  });
+  if (reused) progress(`kernel: reusing ${packageName} ${version} from ${dir}`);
   return {
     vmlinuz: join(dir, manifest.vmlinuz),
     fwCfgModule: manifest.fwCfgModule === null ? null : join(dir, manifest.fwCfgModule),

@@ -7,11 +7,14 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ensureAptLists, hostApt, HOST_SUITE, privateApt, type AptContext, type DebianSuite, type PrivateAptPaths } from './apt-env.ts';
-import { cacheDir as defaultCacheDir, publishDir, readManifest, writeManifest } from './cache.ts';
+import { retryWhileAptLocked } from './apt-lock.ts';
+import { cacheDir as defaultCacheDir, readManifest } from './cache.ts';
 import { AptError, ProvisionError } from './errors.ts';
 import { SEABIOS_IMAGES } from './host-tools.ts';
+import { cacheLockPath, withLock } from './lock.ts';
 import { aptCandidate } from './suite-qemu.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
+import { verifiedEntry } from './verify.ts';
 
 export const SEABIOS_PACKAGE = 'seabios';
 
@@ -74,38 +77,46 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
   const sys = opts.system ?? localSystem;
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
-  let apt: AptContext & { paths?: PrivateAptPaths } = hostApt;
-  if (opts.apt) apt = opts.apt;
-  else if (suite !== HOST_SUITE) apt = await privateApt(suite, { system: sys, cacheDir: cache });
-  await ensureAptLists(apt, sys, progress, opts.refresh ?? false);
+  // One run at a time per apt root: its lists, and the entries made from them.
+  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+    let apt: AptContext & { paths?: PrivateAptPaths } = hostApt;
+    if (opts.apt) apt = opts.apt;
+    else if (suite !== HOST_SUITE) apt = await privateApt(suite, { system: sys, cacheDir: cache });
+    await ensureAptLists(apt, sys, progress, opts.refresh ?? false);
 
-  const version = await aptCandidate(apt, SEABIOS_PACKAGE, sys);
-  const dir = join(cache, 'seabios', `${suite}_${version.replace(/[^A-Za-z0-9.+~_-]/g, '_')}`);
-
-  let m = await readManifest(dir, isManifest);
-  if (m !== null) {
-    progress(`seabios ${suite}: reusing ${version} from ${dir}`);
-    return toResult(suite, dir, m);
-  }
-  await publishDir(dir, async (tmp) => {
-    progress(`seabios ${suite}: downloading ${SEABIOS_PACKAGE}=${version}`);
-    const dl = await sys.run('apt-get', [...apt.options, 'download', `${SEABIOS_PACKAGE}=${version}`], { cwd: tmp });
-    if (dl.exitCode !== 0) throw new AptError(`apt-get download ${SEABIOS_PACKAGE}=${version} (${suite})`, dl.exitCode, dl.stderr, 'downloading SeaBIOS failed');
-    const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
-    if (debs.length !== 1) throw new ProvisionError(`apt-get download left ${debs.length} .deb files in ${tmp}`);
-    const deb = join(tmp, debs[0]!);
-    const x = join(tmp, 'x');
-    await mkdir(x);
-    const members = SEABIOS_IMAGES.map((i) => `./usr/share/seabios/${i}`);
-    const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...members]]);
-    if (ex.exitCode !== 0) throw new AptError(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex.exitCode, ex.stderr, `${SEABIOS_IMAGES.join(' and ')} are not in the package`);
-    for (const i of SEABIOS_IMAGES) await rename(join(x, 'usr/share/seabios', i), join(tmp, i));
-    await rm(x, { recursive: true, force: true });
-    await rm(deb, { force: true });
-    await writeManifest(tmp, { schema: 1, suite, package: SEABIOS_PACKAGE, packageVersion: version, images: [...SEABIOS_IMAGES] } satisfies SeabiosManifest);
+    const version = await aptCandidate(apt, SEABIOS_PACKAGE, sys);
+    const dir = join(cache, 'seabios', `${suite}_${version.replace(/[^A-Za-z0-9.+~_-]/g, '_')}`);
+    const { manifest, reused } = await verifiedEntry<SeabiosManifest>({
+      dir,
+      label: `seabios ${suite}`,
+      isValid: isManifest,
+      progress,
+      // Both images (384 KiB): half a BIOS still loads and then hangs the boot until its deadline.
+      hashed: async (_d, m) => [...m.images],
+      fill: async (tmp) => {
+        progress(`seabios ${suite}: downloading ${SEABIOS_PACKAGE}=${version}`);
+        const dl = await retryWhileAptLocked(
+          `apt-get download ${SEABIOS_PACKAGE}`,
+          () => sys.run('apt-get', [...apt.options, 'download', `${SEABIOS_PACKAGE}=${version}`], { cwd: tmp }),
+          progress,
+          sys.signal ? { signal: sys.signal } : {},
+        );
+        if (dl.exitCode !== 0) throw new AptError(`apt-get download ${SEABIOS_PACKAGE}=${version} (${suite})`, dl.exitCode, dl.stderr, 'downloading SeaBIOS failed');
+        const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
+        if (debs.length !== 1) throw new ProvisionError(`apt-get download left ${debs.length} .deb files in ${tmp}`);
+        const deb = join(tmp, debs[0]!);
+        const x = join(tmp, 'x');
+        await mkdir(x);
+        const members = SEABIOS_IMAGES.map((i) => `./usr/share/seabios/${i}`);
+        const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...members]]);
+        if (ex.exitCode !== 0) throw new AptError(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex.exitCode, ex.stderr, `${SEABIOS_IMAGES.join(' and ')} are not in the package`);
+        for (const i of SEABIOS_IMAGES) await rename(join(x, 'usr/share/seabios', i), join(tmp, i));
+        await rm(x, { recursive: true, force: true });
+        await rm(deb, { force: true });
+        return { schema: 1, suite, package: SEABIOS_PACKAGE, packageVersion: version, images: [...SEABIOS_IMAGES] } satisfies SeabiosManifest;
+      },
+    });
+    progress(reused ? `seabios ${suite}: reusing ${version} from ${dir}` : `seabios ${suite}: ${version} in ${dir}`);
+    return toResult(suite, dir, manifest);
   });
-  m = await readManifest(dir, isManifest);
-  if (m === null) throw new ProvisionError(`seabios cache entry ${dir} has no valid manifest`);
-  progress(`seabios ${suite}: ${version} in ${dir}`);
-  return toResult(suite, dir, m);
 }

@@ -19,11 +19,14 @@ import { lstat, mkdir, readdir, readlink, realpath, rm, symlink, unlink, writeFi
 import { dirname, join, relative } from 'node:path';
 
 import { ensureAptLists, privateApt, type AptContext, type DebianSuite, type PrivateAptPaths } from './apt-env.ts';
-import { cacheDir as defaultCacheDir, publishDir, readManifest, writeManifest } from './cache.ts';
+import { retryWhileAptLocked } from './apt-lock.ts';
+import { cacheDir as defaultCacheDir, readManifest } from './cache.ts';
 import { AptError, ProvisionError } from './errors.ts';
-import { parseQemuVersion } from './host-tools.ts';
+import { parseQemuVersion, SEABIOS_IMAGES } from './host-tools.ts';
 import { parseCandidate } from './kernel.ts';
+import { cacheLockPath, withLock } from './lock.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
+import { pickHashed, verifiedEntry, type Damage } from './verify.ts';
 
 export const QEMU_PACKAGE = 'qemu-system-x86';
 const LIB_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'] as const;
@@ -234,65 +237,125 @@ export async function cachedSuiteQemu(suite: DebianSuite, cache: string = defaul
   return null;
 }
 
+/**
+ * Bytes of a QEMU root hashed on every use beyond the loader, libc and the BIOS images: the
+ * libraries QEMU loads, smallest first, then the binary. Hashing all of them (~67 MB for trixie's
+ * 10.0: 29 MB QEMU, 38 MB libraries) took 100–300 ms warm here; every file's size is checked anyway.
+ */
+export const QEMU_HASH_BUDGET = 16 * 1024 * 1024;
+
+/** `ld.so --list` output: the libraries' paths ("libz.so.1 => /…/libz.so.1 (0x…)"). */
+export function parseLoaderList(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /=>\s+(\/\S+)\s+\(0x/.exec(line);
+    if (m?.[1]) out.push(m[1]);
+  }
+  return out;
+}
+
+/** What to hash on every use of a QEMU entry (paths relative to the entry, symlinks resolved). */
+async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' | 'loader' | 'libraryPath'>, sys: ProvisionSystem): Promise<string[]> {
+  const base = await realpath(dir);
+  const root = join(dir, m.root);
+  const rel = async (p: string) => {
+    const r = await realpath(p).catch(() => null);
+    return r === null ? null : relative(base, r);
+  };
+  const present = (xs: (string | null)[]) => xs.filter((x): x is string => x !== null && !x.startsWith('..'));
+  const libDirs = m.libraryPath.map((p) => join(root, p));
+  const always = present([
+    await rel(join(root, m.loader)),
+    ...(await Promise.all(libDirs.map((d) => rel(join(d, 'libc.so.6'))))),
+    ...(await Promise.all(SEABIOS_IMAGES.map((i) => rel(join(root, 'usr/share/seabios', i))))),
+  ]);
+  const qemu = join(root, 'usr/bin/qemu-system-x86_64');
+  // The loader lists what QEMU links (resolved against the root only, as the wrapper runs it).
+  const list = await sys.run(join(root, m.loader), ['--inhibit-cache', '--library-path', libDirs.join(':'), '--list', qemu]);
+  const libs = list.exitCode === 0 ? present(await Promise.all(parseLoaderList(list.stdout).map(rel))) : [];
+  return pickHashed(dir, always, [...libs, ...present([await rel(qemu)])], QEMU_HASH_BUDGET);
+}
+
 /** Resolves, downloads and unpacks (once, cached) qemu-system-x86 of `suite` with its closure. */
 export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOptions = {}): Promise<SuiteQemu> {
   const sys = opts.system ?? localSystem;
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
-  const apt = await contextFor(suite, opts, sys, progress);
-  const packageVersion = await aptCandidate(apt, QEMU_PACKAGE, sys);
-  const dir = suiteQemuDir(cache, suite, packageVersion);
-
-  let manifest = await readManifest(dir, isManifest);
-  if (manifest !== null) {
-    progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${packageVersion} from ${dir}`);
+  // One run at a time per apt root: its lists, and the entries made from them.
+  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `qemu ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+    const apt = await contextFor(suite, opts, sys, progress);
+    const packageVersion = await aptCandidate(apt, QEMU_PACKAGE, sys);
+    const dir = suiteQemuDir(cache, suite, packageVersion);
+    const { manifest, reused } = await verifiedEntry<SuiteQemuManifest>({
+      dir,
+      label: `qemu ${suite}`,
+      isValid: isManifest,
+      progress,
+      hashed: (d, m) => qemuHashed(d, m, sys),
+      // Cached before records existed: it must still run, as when it was made.
+      adoptCheck: async (d, m): Promise<Damage | null> => {
+        const v = await sys.run(join(d, m.wrapper), ['--version']).catch((err: unknown) => ({ exitCode: 127, stdout: '', stderr: String(err) }));
+        return v.exitCode === 0 && parseQemuVersion(v.stdout) !== null ? null : { file: m.wrapper, reason: `does not run (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 200)}` };
+      },
+      fill: (tmp) => fillQemuEntry(tmp, suite, packageVersion, apt, sys, progress),
+    });
+    if (reused) progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${packageVersion} from ${dir}`);
     await ensureQemuBundleLink(join(dir, manifest.root), manifest.loader);
     return toResult(suite, dir, manifest);
-  }
-  await publishDir(dir, async (tmp) => {
-    const debDir = join(tmp, 'debs');
-    await mkdir(join(debDir, 'partial'), { recursive: true });
-    progress(`qemu ${suite}: downloading ${QEMU_PACKAGE}=${packageVersion} and its dependency closure`);
-    const args = [...apt.options, '-o', `Dir::Cache::archives=${debDir}`, 'install', '--download-only', '-y', '--no-install-recommends', `${QEMU_PACKAGE}=${packageVersion}`, ...(EXTRA_PACKAGES[suite] ?? [])];
-    const dl = await sys.run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive' }, onLine: (l) => { if (/^(Get|Fetched|E:)/.test(l)) progress(`apt ${suite}: ${l}`); } });
-    if (dl.exitCode !== 0) throw new AptError(`apt-get install --download-only ${QEMU_PACKAGE} (${suite})`, dl.exitCode, dl.stderr, 'the lists may be stale: run `e820 toolchain fetch --refresh`');
-    const debs = (await readdir(debDir)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(debDir, f));
-    if (debs.length === 0) throw new ProvisionError(`apt-get downloaded nothing for ${QEMU_PACKAGE} ${suite}`);
-
-    const rootRel = 'root';
-    const root = join(tmp, rootRel);
-    const packages = await unpackClosure(debs, root, sys, (m) => progress(`qemu ${suite}: ${m}`));
-    await rm(debDir, { recursive: true, force: true });
-    for (const p of PRUNE) await rm(join(root, p), { recursive: true, force: true });
-    const rerooted = await rerootSymlinks(root);
-    if (rerooted) progress(`qemu ${suite}: re-rooted ${rerooted} absolute symlinks`);
-
-    const exists = async (p: string) => lstat(p).then(() => true, () => false);
-    const loader = await findLoader(root, exists);
-    if (loader === null) throw new ProvisionError(`qemu ${suite}: no ld-linux-x86-64.so.2 in the unpacked closure (${LOADERS.join(', ')})`);
-    const libraryPath = [];
-    for (const d of LIB_DIRS) if (await exists(join(root, d))) libraryPath.push(d);
-    const dataDirs = [];
-    for (const d of SUITE_DATA_DIRS) if (await exists(join(root, d))) dataDirs.push(d);
-
-    await ensureQemuBundleLink(root, loader);
-    const base = { suite, packageVersion, loader, libraryPath, dataDirs };
-    await mkdir(join(tmp, 'bin'));
-    const wrapper = join('bin', 'qemu-system-x86_64');
-    await writeFile(join(tmp, wrapper), wrapperScript(base));
-    await chmod(join(tmp, wrapper), 0o755);
-
-    // Proof it runs: the version it prints is recorded (and checked by the caller).
-    const v = await sys.run(join(tmp, wrapper), ['--version']);
-    const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
-    if (qemuVersion === null) {
-      throw new ProvisionError(`qemu ${suite}: the unpacked QEMU does not run (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 300)}`);
-    }
-    progress(`qemu ${suite}: QEMU ${qemuVersion} runs from ${packages.length} unpacked packages`);
-    const m: SuiteQemuManifest = { schema: 1, ...base, package: QEMU_PACKAGE, qemuVersion, packages, wrapper, root: rootRel };
-    await writeManifest(tmp, m); // last: without it the entry is not cached
   });
-  manifest = await readManifest(dir, isManifest);
-  if (manifest === null) throw new ProvisionError(`qemu cache entry ${dir} has no valid manifest after unpacking`);
-  return toResult(suite, dir, manifest);
+}
+
+async function fillQemuEntry(
+  tmp: string,
+  suite: DebianSuite,
+  packageVersion: string,
+  apt: AptContext,
+  sys: ProvisionSystem,
+  progress: (m: string) => void,
+): Promise<SuiteQemuManifest> {
+  const debDir = join(tmp, 'debs');
+  await mkdir(join(debDir, 'partial'), { recursive: true });
+  progress(`qemu ${suite}: downloading ${QEMU_PACKAGE}=${packageVersion} and its dependency closure`);
+  const args = [...apt.options, '-o', `Dir::Cache::archives=${debDir}`, 'install', '--download-only', '-y', '--no-install-recommends', `${QEMU_PACKAGE}=${packageVersion}`, ...(EXTRA_PACKAGES[suite] ?? [])];
+  const dl = await retryWhileAptLocked(
+    `apt-get install --download-only ${QEMU_PACKAGE} (${suite})`,
+    () => sys.run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive' }, onLine: (l) => { if (/^(Get|Fetched|E:)/.test(l)) progress(`apt ${suite}: ${l}`); } }),
+    progress,
+    sys.signal ? { signal: sys.signal } : {},
+  );
+  if (dl.exitCode !== 0) throw new AptError(`apt-get install --download-only ${QEMU_PACKAGE} (${suite})`, dl.exitCode, dl.stderr, 'the lists may be stale: run `e820 toolchain fetch --refresh`');
+  const debs = (await readdir(debDir)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(debDir, f));
+  if (debs.length === 0) throw new ProvisionError(`apt-get downloaded nothing for ${QEMU_PACKAGE} ${suite}`);
+
+  const rootRel = 'root';
+  const root = join(tmp, rootRel);
+  const packages = await unpackClosure(debs, root, sys, (m) => progress(`qemu ${suite}: ${m}`));
+  await rm(debDir, { recursive: true, force: true });
+  for (const p of PRUNE) await rm(join(root, p), { recursive: true, force: true });
+  const rerooted = await rerootSymlinks(root);
+  if (rerooted) progress(`qemu ${suite}: re-rooted ${rerooted} absolute symlinks`);
+
+  const exists = async (p: string) => lstat(p).then(() => true, () => false);
+  const loader = await findLoader(root, exists);
+  if (loader === null) throw new ProvisionError(`qemu ${suite}: no ld-linux-x86-64.so.2 in the unpacked closure (${LOADERS.join(', ')})`);
+  const libraryPath = [];
+  for (const d of LIB_DIRS) if (await exists(join(root, d))) libraryPath.push(d);
+  const dataDirs = [];
+  for (const d of SUITE_DATA_DIRS) if (await exists(join(root, d))) dataDirs.push(d);
+
+  await ensureQemuBundleLink(root, loader);
+  const base = { suite, packageVersion, loader, libraryPath, dataDirs };
+  await mkdir(join(tmp, 'bin'));
+  const wrapper = join('bin', 'qemu-system-x86_64');
+  await writeFile(join(tmp, wrapper), wrapperScript(base));
+  await chmod(join(tmp, wrapper), 0o755);
+
+  // Proof it runs: the version it prints is recorded (and checked by the caller).
+  const v = await sys.run(join(tmp, wrapper), ['--version']);
+  const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
+  if (qemuVersion === null) {
+    throw new ProvisionError(`qemu ${suite}: the unpacked QEMU does not run (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 300)}`);
+  }
+  progress(`qemu ${suite}: QEMU ${qemuVersion} runs from ${packages.length} unpacked packages`);
+  return { schema: 1, ...base, package: QEMU_PACKAGE, qemuVersion, packages, wrapper, root: rootRel };
 }

@@ -32,6 +32,8 @@ export interface ProvisionSystem {
   exists(path: string): Promise<boolean>;
   readFile(path: string): Promise<Uint8Array>;
   isRoot(): boolean;
+  /** Set when commands are cancelled on Ctrl-C (abortableSystem): waits for locks stop on it too. */
+  readonly signal?: AbortSignal;
 }
 
 const toResult = (r: { exitCode?: number | undefined; stdout?: unknown; stderr?: unknown }): RunResult => ({
@@ -123,5 +125,6 @@ export function abortableSystem(system: ProvisionSystem, signal: AbortSignal): P
     exists: (path) => system.exists(path),
     readFile: (path) => system.readFile(path),
     isRoot: () => system.isRoot(),
+    signal,
   };
 }

@@ -17,7 +17,7 @@ import {
   KernelPackageNotFoundError,
   provisionKernel,
 } from '../../harness/provision/index.ts';
-import { FakeSystem, ok, type Handler } from './fake-system.ts';
+import { FakeSystem, ok, STATIC_ELF, type Handler } from './fake-system.ts';
 
 // Trimmed from `dpkg-deb -c linux-image-6.1.0-56-cloud-amd64_6.1.192-2_amd64.deb`.
 const LISTING = `drwxr-xr-x root/root         0 2026-11-16 10:17 ./
@@ -153,6 +153,12 @@ describe('provisionKernel', () => {
   it('resolves the metapackage and reuses a cached entry without downloading', async () => {
     const entry = join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
     mkdirSync(entry, { recursive: true });
+    // An entry cached before records existed: whole files pass the structural check and are adopted.
+    const img = Buffer.alloc(0x400);
+    img.write('HdrS', 0x202, 'latin1');
+    img[0x1f1] = 1; // setup_sects: (1+1)*512 = 0x400 bytes, syssize 0
+    writeFileSync(join(entry, 'vmlinuz'), img);
+    writeFileSync(join(entry, 'qemu_fw_cfg.ko'), STATIC_ELF);
     await writeManifest(entry, {
       schema: 1,
       packageName: 'linux-image-6.1.0-56-cloud-amd64',

@@ -20,7 +20,7 @@ import { parseSplitKernelDependencies, selectKernelMembers } from '../../harness
 import { provisionSeabios } from '../../harness/provision/seabios.ts';
 import { findLoader, provisionSuiteQemu, rerootSymlinks, suiteQemuDir, unpackClosure, wrapperScript } from '../../harness/provision/suite-qemu.ts';
 import { suiteOf, versionMatches } from '../../harness/provision/toolchain.ts';
-import { FakeSystem, failed, ok } from './fake-system.ts';
+import { FakeSystem, failed, ok, STATIC_ELF } from './fake-system.ts';
 
 // The shape of this machine's /etc/apt/sources.list.d/debian.sources (host names replaced).
 const DEB822 = `Types: deb
@@ -203,28 +203,43 @@ describe('closure unpack and the verified cache', () => {
   const fakeApt = (suite: 'trixie'): AptContext => ({ suite, options: ['-o', 'X=1'], canUpdate: () => true, update: async () => ok(), label: 'fake apt' });
   const policy = (v: string) => ok(`p:\n  Installed: (none)\n  Candidate: ${v}\n`);
 
-  it('a QEMU entry with a manifest is reused without downloading; without one it is not cached', async () => {
+  it('a QEMU entry with a manifest is reused without downloading; without one it is rebuilt', async () => {
     const v = '1:10.0.13+ds-0+deb13u1';
-    const handler = (cmd: string, args: readonly string[]) => (cmd === 'apt-cache' && args.includes('policy') ? policy(v) : undefined);
+    const handler = (cmd: string, args: readonly string[]) =>
+      cmd === 'apt-cache' && args.includes('policy')
+        ? policy(v)
+        : args.includes('--list')
+          ? ok('')
+          : args[0] === '--version'
+            ? ok('QEMU emulator version 10.0.13 (Debian 1:10.0.13+ds-0+deb13u1)')
+            : undefined;
     const entry = suiteQemuDir(dir, 'trixie', v);
     mkdirSync(entry, { recursive: true });
-    // No manifest: the download is attempted (and the fake refuses it), leaving no temp dir.
+    // No manifest: the entry is damaged and rebuilt (the fake refuses the download), leaving no temp dir.
+    const said: string[] = [];
     const sys1 = new FakeSystem(new Map(), handler);
-    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, system: sys1, apt: fakeApt('trixie') })).rejects.toThrow(/unexpected command apt-get .*install --download-only/);
+    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, system: sys1, apt: fakeApt('trixie'), onProgress: (m) => said.push(m) })).rejects.toThrow(
+      /unexpected command apt-get .*install --download-only/,
+    );
+    expect(said.join('\n')).toMatch(/is damaged: manifest\.json is missing.*it will be rebuilt/);
     expect(readdirSync(join(dir, 'qemu')).filter((f) => f.startsWith('.tmp'))).toEqual([]);
 
+    // Cached before records existed, with a root that runs: checked, its records written, reused.
+    mkdirSync(join(entry, 'root/usr/lib64'), { recursive: true });
+    mkdirSync(join(entry, 'bin'), { recursive: true });
+    writeFileSync(join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2'), STATIC_ELF);
+    writeFileSync(join(entry, 'bin/qemu-system-x86_64'), '#!/bin/sh\n');
     await writeManifest(entry, {
       schema: 1, suite: 'trixie', package: 'qemu-system-x86', packageVersion: v, qemuVersion: '10.0.13', packages: [{ name: 'libc6', version: '2.41-12' }],
       wrapper: 'bin/qemu-system-x86_64', root: 'root', loader: 'usr/lib64/ld-linux-x86-64.so.2', libraryPath: ['usr/lib/x86_64-linux-gnu'], dataDirs: ['usr/share/qemu'],
     });
     const sys2 = new FakeSystem(new Map(), handler);
-    // A manifest without the unpacked root is a damaged entry, said so rather than run.
-    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') })).rejects.toThrow(/damaged; delete/);
-    mkdirSync(join(entry, 'root/usr/lib64'), { recursive: true });
-    writeFileSync(join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2'), '');
-    sys2.calls.length = 0;
     const q = await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
     expect(q).toMatchObject({ binary: join(entry, 'bin/qemu-system-x86_64'), qemuVersion: '10.0.13', loader: join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2') });
+    expect(sys2.calls.some((c) => c.cmd.startsWith('apt-get'))).toBe(false);
+    // Verified from then on: nothing runs but the candidate lookup.
+    sys2.calls.length = 0;
+    await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
     expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual(['apt-cache -o X=1 policy qemu-system-x86']);
   });
 
