@@ -104,6 +104,14 @@ export const FIELD_UNIT: Record<FieldName, string> = {
   'kernel.iomem': 'E820-derived lines',
 };
 
+/**
+ * The one field a cell may pass without: etc/e820 as the guest reads it from fw_cfg sysfs. Old
+ * machine types (pc-1.x) have no fw_cfg ACPI device, so the guest's qemu_fw_cfg module finds
+ * nothing (the harness says so in the reason); the same entries still reach the firmware layer,
+ * which is compared. Every other predicted field must be observed.
+ */
+const MAY_GO_UNOBSERVED: ReadonlySet<FieldName> = new Set(['qemu.e820']);
+
 function unobservedReason(list: readonly Unobserved[], layer: Layer, field: FieldName): string {
   const short = field.slice(layer.length + 1);
   const hit = list.find(
@@ -171,6 +179,23 @@ export function compareReports(input: CompareInput): Verdict {
     return {
       outcome: 'fail',
       first: { layer: first.layer, field: first.field, summary: first.summary!, diff: first.diff! },
+      fields,
+      counts,
+    };
+  }
+  // A layer the model predicts and the run meant to observe, but whose log held nothing usable
+  // (a SeaBIOS debug log of random bytes, a cut console), is a harness error: the cell cannot
+  // pass on the strength of the other layers.
+  const missing = fields.filter((f) => f.status === 'unobserved' && !MAY_GO_UNOBSERVED.has(f.field));
+  if (missing.length > 0) {
+    return {
+      outcome: 'error',
+      error: {
+        kind: 'Unobserved',
+        message:
+          `predicted but not observed, so this cell cannot pass: ${missing.map((f) => `${f.field} (${f.reason ?? ''})`).join('; ')}. ` +
+          'Read the kept logs (results directory, logs/) for what the firmware and guest printed.',
+      },
       fields,
       counts,
     };

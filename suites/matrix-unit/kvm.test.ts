@@ -142,7 +142,7 @@ describe('compare: excluded layers', () => {
     );
   });
 
-  test('nothing left to compare once layers are excluded is an error, not a pass', () => {
+  test('a predicted firmware layer left unobserved once the kernel is excluded is an error, not a pass', () => {
     const v = compareReports({
       expected: sampleReport(),
       observed: {},
@@ -150,7 +150,8 @@ describe('compare: excluded layers', () => {
       excluded: [{ layer: 'kernel', reason: 'capture scope firmware: …' }],
       isE820IomemLine: isE820Line,
     });
-    expect(v.outcome === 'error' && v.error.kind).toBe('NothingCompared');
+    expect(v.outcome === 'error' && v.error.kind).toBe('Unobserved');
+    expect(v.outcome === 'error' && v.error.message).toContain('firmware.e820 (the SeaBIOS debug log is empty)');
   });
 });
 
