@@ -9,12 +9,17 @@
 // console; see BootGoal), "kernel panic on the console", "QEMU exited" and "deadline". The
 // console is a file (-serial file:), watched with fs.watch and polled as a fallback (inotify can
 // be unavailable, and fs.watch may coalesce events).
+//
+// When this process dies without running any of that (SIGKILL, OOM killer): QEMU is started
+// through util-linux `setpriv --pdeathsig KILL`, so the kernel SIGKILLs it when our main thread
+// exits, and each temp dir carries its owner's pid (e820-boot-<pid>-…), so the next process to
+// boot (or start the CLI) removes the dirs of owners that are dead (sweepStaleBootDirs).
 
 import { execa, type ResultPromise } from 'execa';
-import { closeSync, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { accessSync, closeSync, constants, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { copyFile, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
 import {
@@ -164,6 +169,9 @@ class LogFollower {
 // ---------------------------------------------------------------------------------------------
 // Process-level signal handling shared by all running boots
 
+/** A closed terminal (SIGHUP) must tear down like Ctrl-C and SIGTERM, not kill us outright. */
+const PROCESS_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 const active = new Set<Boot>();
 let signalsInstalled = false;
 let tearingDownAll = false;
@@ -175,7 +183,7 @@ function onProcessSignal(sig: NodeJS.Signals): void {
   if (tearingDownAll) {
     // Second signal while tearing down: stop being polite.
     for (const b of active) b.killSync();
-    if (!othersListening) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+    if (!othersListening) process.exit(128 + (osConstants.signals[sig] ?? 15));
     return;
   }
   tearingDownAll = true;
@@ -196,16 +204,14 @@ function onProcessExit(): void {
 function installSignals(): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
-  process.on('SIGINT', onProcessSignal);
-  process.on('SIGTERM', onProcessSignal);
+  for (const sig of PROCESS_SIGNALS) process.on(sig, onProcessSignal);
   process.on('exit', onProcessExit);
 }
 
 function uninstallSignals(): void {
   if (!signalsInstalled) return;
   signalsInstalled = false;
-  process.off('SIGINT', onProcessSignal);
-  process.off('SIGTERM', onProcessSignal);
+  for (const sig of PROCESS_SIGNALS) process.off(sig, onProcessSignal);
   process.off('exit', onProcessExit);
 }
 
@@ -412,7 +418,7 @@ class Boot {
   }
 
   private spawn(): void {
-    const [file, ...args] = this.argv;
+    const [file, ...args] = deathBound(this.argv);
     const child = execa(file!, args, {
       detached: true, // own process group, so teardown reaches anything QEMU started
       reject: false,
@@ -425,14 +431,15 @@ class Boot {
     this.exitPromise = child.then((r) => {
       this.exited = true;
       this.endedAt = Date.now();
+      const stderr = typeof r.stderr === 'string' ? r.stderr : '';
       const spawnError =
         r.failed && r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string'
           ? { code: r.code, message: r.originalMessage ?? r.shortMessage ?? r.code }
-          : null;
+          : setprivExecError(r.exitCode, stderr);
       this.exitResult = {
         exitCode: r.exitCode ?? null,
         signal: r.signal ?? null,
-        stderr: typeof r.stderr === 'string' ? r.stderr : '',
+        stderr,
         spawnError,
       };
     });
@@ -581,6 +588,92 @@ class Boot {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Surviving our own SIGKILL
+
+let setprivPath: string | null | undefined;
+
+/** util-linux setpriv on PATH (Priority: required in Debian), or null elsewhere. */
+function findSetpriv(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, 'setpriv'), constants.X_OK);
+      setprivPath = join(dir, 'setpriv');
+      break;
+    } catch {
+      // not here
+    }
+  }
+  return setprivPath;
+}
+
+/**
+ * The argv that makes QEMU die with us: `setpriv --pdeathsig KILL -- qemu …` (execve keeps the
+ * death signal; QEMU keeps setpriv's pid, so the group teardown is unchanged). PDEATHSIG fires
+ * when the *thread* that forked exits: libuv forks from the event-loop thread, which is the main
+ * thread in the CLI, so only the process's end fires it. Without setpriv QEMU is spawned as is.
+ */
+export function deathBound(argv: readonly string[]): string[] {
+  const setpriv = findSetpriv();
+  return setpriv === null ? [...argv] : [setpriv, '--pdeathsig', 'KILL', '--', ...argv];
+}
+
+/** setpriv exits 127/126 with "setpriv: failed to execute X: …" when X is missing/not executable. */
+function setprivExecError(exitCode: number | undefined, stderr: string): { code: string; message: string } | null {
+  const m = /^setpriv: failed to execute .*: (.*)$/m.exec(stderr);
+  if (m === null || (exitCode !== 127 && exitCode !== 126)) return null;
+  return { code: exitCode === 127 ? 'ENOENT' : 'EACCES', message: m[0] };
+}
+
+const BOOT_DIR_PREFIX = 'e820-boot-';
+const OWNED_BOOT_DIR = /^e820-boot-(\d+)-/;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes boot temp dirs whose owner (the pid in the name) is dead: what a SIGKILLed process
+ * left. Only directories (never symlinks) owned by our uid, so a name planted in a shared
+ * /tmp by someone else is never removed for them. Returns the paths removed.
+ */
+export async function sweepStaleBootDirs(dir = tmpdir()): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const uid = process.getuid?.();
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = OWNED_BOOT_DIR.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    const path = join(dir, name);
+    try {
+      const st = await lstat(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+let swept: Promise<unknown> | null = null;
+
 function abortReason(signal: AbortSignal): string {
   const r: unknown = signal.reason;
   if (r instanceof Error) return r.message;
@@ -593,7 +686,9 @@ function abortReason(signal: AbortSignal): string {
  * GuestPanicError, CutLogError, BootAbortedError or MissingToolError (harness/errors.ts).
  */
 export async function runQemu(opts: RunQemuOptions): Promise<RunQemuResult> {
-  const tempDir = await mkdtemp(join(tmpdir(), 'e820-boot-'));
+  // Once per process: what an earlier, SIGKILLed process left.
+  await (swept ??= sweepStaleBootDirs().catch(() => []));
+  const tempDir = await mkdtemp(join(tmpdir(), `${BOOT_DIR_PREFIX}${process.pid}-`));
   const paths: LogPaths = { serialLog: join(tempDir, 'serial.log'), firmwareLog: join(tempDir, 'firmware.log') };
   const label = opts.label ?? `boot-${new Date().toISOString().replace(/[:.]/g, '-')}-${++bootCounter}`;
   let boot: Boot;
