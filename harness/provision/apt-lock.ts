@@ -26,6 +26,7 @@ export function aptLockHeld(stderr: string): AptLockHeld | null {
 export interface AptLockWait {
   /** Default $E820_APT_LOCK_TIMEOUT seconds, else 120 s. */
   timeoutMs?: number;
+  /** Default $E820_APT_LOCK_POLL_MS, else 2 s. */
   pollMs?: number;
   signal?: AbortSignal;
 }
@@ -46,7 +47,7 @@ export async function retryWhileAptLocked(
   wait: AptLockWait = {},
 ): Promise<RunResult> {
   const timeoutMs = wait.timeoutMs ?? envTimeoutMs();
-  const pollMs = wait.pollMs ?? 2_000;
+  const pollMs = wait.pollMs ?? (Number(process.env.E820_APT_LOCK_POLL_MS) || 2_000);
   const t0 = Date.now();
   let said: string | null = null;
   for (;;) {

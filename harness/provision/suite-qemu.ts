@@ -255,7 +255,7 @@ export function parseLoaderList(text: string): string[] {
 }
 
 /** What to hash on every use of a QEMU entry (paths relative to the entry, symlinks resolved). */
-async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' | 'loader' | 'libraryPath'>, sys: ProvisionSystem): Promise<string[]> {
+export async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' | 'loader' | 'libraryPath'>, sys: ProvisionSystem): Promise<string[]> {
   const base = await realpath(dir);
   const root = join(dir, m.root);
   const rel = async (p: string) => {
