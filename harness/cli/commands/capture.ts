@@ -16,6 +16,8 @@ import type { LayerReport } from '../../../reference/report.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation, type ProvisionedToolchain } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
+import { cliInterrupt } from '../interrupt.ts';
+import { parseTimeout } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
 
@@ -52,12 +54,6 @@ export function parseScope(text: string | undefined): CaptureScope | 'auto' {
 export const SCOPE_HELP =
   'how much of the boot to observe: full (every layer), firmware (stop once SeaBIOS has printed its e820 map; kernel layer not observed), ' +
   'auto (full, or firmware when the KVM probe says KVM here runs only the firmware; default)';
-
-export function parseTimeout(text: string): number {
-  const s = Number(text);
-  if (!Number.isFinite(s) || s <= 0) throw Object.assign(new Error(`--timeout ${JSON.stringify(text)}: expected seconds > 0`), { exitCode: 2 });
-  return Math.round(s * 1000);
-}
 
 const TYPE_NAMES: Record<number, string> = { 1: 'RAM', 2: 'reserved', 3: 'ACPI', 4: 'NVS', 5: 'unusable', 7: 'PMEM', 12: 'PRAM' };
 const typeName = (t: number) => `${TYPE_NAMES[t] ?? 'type'} (${t})`;
@@ -156,11 +152,10 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     };
   }
 
-  // One AbortSignal for the run: Ctrl-C during provisioning or the boot ends it the same way
-  // (QEMU's group killed, temp dir removed) instead of leaving the default handler to race teardown.
-  const controller = new AbortController();
-  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
-  process.on('SIGINT', onSigint);
+  // The invocation's AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): provisioning or the
+  // boot ends the same way (QEMU's group killed, temp dir removed) instead of the default death.
+  const interrupt = cliInterrupt();
+  const controller = { signal: interrupt.signal };
   options.signal = controller.signal;
   try {
     if (scope === 'firmware') {
@@ -206,7 +201,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     live?.done();
   }
 }

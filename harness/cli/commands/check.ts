@@ -9,8 +9,10 @@ import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { runCell, type CellResult } from '../../matrix/runner.ts';
 import type { Cell } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
+import { cliInterrupt } from '../interrupt.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
-import { parseScope, parseTimeout, SCOPE_HELP } from './capture.ts';
+import { parseScope, SCOPE_HELP } from './capture.ts';
+import { parseTimeout } from '../options.ts';
 import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags {
@@ -54,23 +56,22 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
   const cell = adhocCell(qemuArgs, opts.append, opts);
   const run = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const scope = parseScope(opts.scope);
+  const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const d = deps ?? (await realDeps({ host: hostOverridesOf(opts) }));
-  const controller = new AbortController();
-  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
-  process.on('SIGINT', onSigint);
+  const interrupt = cliInterrupt();
   try {
-    await provisionAll(d, [run], (m) => process.stderr.write(`provision: ${m}\n`));
+    await provisionAll(d, [run], (m) => process.stderr.write(`provision: ${m}\n`), interrupt.signal);
     const result = await runCell(run, d, {
       scope,
-      signal: controller.signal,
+      signal: interrupt.signal,
       ...(opts.keepLogs ? { logsRoot: opts.keepLogs } : {}),
-      ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(opts.json ? {} : { onProgress: (m: string) => process.stderr.write(`  ${m}\n`) }),
     });
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCellResult(result)}\n`);
     return exitCodeOf([result.outcome]);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }
 

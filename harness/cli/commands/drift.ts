@@ -15,8 +15,9 @@ import { DEFAULT_MATRIX, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { defaultJobs } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
-import { parseJobs, provisionAll } from './run.ts';
-import { parseTimeout } from './capture.ts';
+import { cliInterrupt } from '../interrupt.ts';
+import { provisionAll } from './run.ts';
+import { parseJobs, parseTimeout } from '../options.ts';
 
 export interface DriftOptions {
   from?: string;
@@ -58,6 +59,7 @@ export async function loadDrift(matrices: string[], opts: DriftOptions): Promise
 }
 
 export async function driftCommand(matrices: string[], opts: DriftOptions, deps?: MatrixDeps): Promise<number> {
+  const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const { report, cells } = await loadDrift(matrices, opts);
   let verification: VerifyResult | null = null;
   if (opts.verify) {
@@ -66,25 +68,21 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
     const d = deps ?? (await realDeps());
     const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
     progress.note(`e820 drift --verify: ${runs.length} boots (${runs.length / 2} changed cells × 2 toolchains), ${jobs} at a time`);
-    const controller = new AbortController();
-    const onSigint = (): void => {
-      progress.note('SIGINT: no new boots; stopping the running ones…');
-      controller.abort(new Error('interrupted (SIGINT)'));
-    };
-    process.on('SIGINT', onSigint);
+    const interrupt = cliInterrupt();
+    interrupt.onStop((cause, n) => progress.note(n === 1 ? `${cause}: no new boots; stopping the running ones…` : `${cause} again: still tearing down (a third one exits at once)`));
     try {
-      await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`));
+      await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`), interrupt.signal);
       verification = await verifyDrift(report, cells, d, {
         jobs,
-        signal: controller.signal,
-        ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
+        signal: interrupt.signal,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         onStart: (run) => progress.start(run),
         onProgress: (run, msg) => progress.progress(run, msg),
         onDone: (r) => progress.finish(r),
       });
     } finally {
       progress.stop();
-      process.off('SIGINT', onSigint);
+      interrupt.release();
     }
   }
   if (opts.json) {

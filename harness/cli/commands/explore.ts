@@ -19,6 +19,7 @@ import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import type { CellResult } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
+import { parseJobs, parseTimeout } from '../options.ts';
 import { runCommand, timestampDir } from './run.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
@@ -55,6 +56,9 @@ function claimLine(id: string, c: Claim): string {
 }
 
 export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): Promise<number> {
+  // Refused here, before a file is written or a toolchain provisioned (runCommand parses it again).
+  if (opts.timeout !== undefined) parseTimeout(opts.timeout);
+  if (opts.jobs !== undefined) parseJobs(opts.jobs);
   const base = deps ?? (await realDeps());
   const startedAt = new Date();
   let seed: number | null = null;

@@ -8,9 +8,10 @@ import type { Command } from 'commander';
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { provisionToolchain, type ProvisionedToolchain } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
+import { cliInterrupt } from '../interrupt.ts';
 import { describeHostFacts, hostFacts, HostFactsError, type HostFactsReport } from '../../host-facts.ts';
 import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
-import { parseTimeout } from './capture.ts';
+import { parseTimeout } from '../options.ts';
 
 export interface KvmCliOptions {
   qemu?: string;
@@ -49,9 +50,8 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
     host = { error: e.message };
   }
 
-  const controller = new AbortController();
-  const onSigint = (): void => controller.abort(new Error('interrupted (SIGINT)'));
-  process.on('SIGINT', onSigint);
+  const interrupt = cliInterrupt();
+  const controller = { signal: interrupt.signal };
   let probe: KvmProbeResult;
   try {
     const say = (m: string) => err(`${m}\n`);
@@ -68,7 +68,7 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 
   if (opts.json) {

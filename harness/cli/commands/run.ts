@@ -5,14 +5,16 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
+import type { ProvisionedToolchain } from '../../capture.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
+import { cliInterrupt } from '../interrupt.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
 import { defaultJobs, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
-import { parseTimeout } from './capture.ts';
+import { parseJobs, parseTimeout } from '../options.ts';
 import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 
 export interface VersionFlags {
@@ -31,25 +33,46 @@ export function timestampDir(now = new Date()): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
 }
 
-export function parseJobs(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw Object.assign(new Error(`--jobs ${JSON.stringify(text)}: expected a whole number ≥ 1`), { exitCode: 2 });
-  return n;
-}
-
-/** Provisions each distinct toolchain once (when the harness offers it). */
-export async function provisionAll(deps: MatrixDeps, runs: readonly CellRun[], say: (m: string) => void): Promise<void> {
+/**
+ * Provisions each distinct toolchain once (when the harness offers it). `signal` reaches apt:
+ * an interrupt kills it and no further toolchain starts (the promise rejects with its reason).
+ */
+export async function provisionAll(deps: MatrixDeps, runs: readonly CellRun[], say: (m: string) => void, signal?: AbortSignal): Promise<void> {
   if (!deps.provision) return;
   const seen = new Set<string>();
   for (const { toolchain } of runs) {
+    signal?.throwIfAborted();
     const key = JSON.stringify(toolchain);
     if (seen.has(key)) continue;
     seen.add(key);
-    await deps.provision(toolchain, say);
+    await deps.provision(toolchain, say, signal);
   }
+  signal?.throwIfAborted();
 }
 
-export interface RunOptions extends VersionFlags, HostFlags {
+export interface ToolFlags {
+  qemuBinary?: string;
+  bzimage?: string;
+  fwCfgModule?: string;
+  busybox?: string;
+}
+
+/** `--qemu-binary PATH --bzimage PATH`: every cell boots these, nothing is provisioned. */
+export function toolsOf(flags: ToolFlags): ProvisionedToolchain | undefined {
+  if (flags.bzimage === undefined) {
+    if (flags.qemuBinary !== undefined || flags.fwCfgModule !== undefined || flags.busybox !== undefined) {
+      throw Object.assign(new Error('--qemu-binary, --fw-cfg-module and --busybox go with --bzimage (which skips provisioning)'), { exitCode: 2 });
+    }
+    return undefined;
+  }
+  return {
+    qemu: { binary: flags.qemuBinary ?? 'qemu-system-x86_64' },
+    kernel: { image: flags.bzimage, fwCfgModule: flags.fwCfgModule ?? null },
+    busybox: flags.busybox ?? '/usr/bin/busybox',
+  };
+}
+
+export interface RunOptions extends VersionFlags, HostFlags, ToolFlags {
   shard?: string;
   jobs?: string;
   results?: string;
@@ -71,6 +94,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   const shard = opts.shard ? parseShard(opts.shard) : null;
   if (shard) runs = selectShard(runs, shard);
   const jobs = opts.jobs ? parseJobs(opts.jobs) : defaultJobs();
+  const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const startedAt = new Date();
   const dir = resolve(opts.results ?? join(REPO_ROOT, 'results', timestampDir(startedAt)));
   const info: RunInfo = {
@@ -81,35 +105,28 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     command: process.argv.slice(2),
   };
 
-  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts) }));
+  const tools = toolsOf(opts);
+  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(tools ? { tools } : {}) }));
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
   progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
 
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      progress.note('SIGINT: no new cells; stopping the running ones (QEMU is torn down) and writing results…');
-      controller.abort(new Error('interrupted (SIGINT)'));
-    } else if (interrupts === 2) progress.note('SIGINT again: still tearing down QEMU, please wait (a third one exits at once)');
-    else {
-      // Last resort: the teardown is stuck. Finished cells are already on disk (written per cell).
-      process.exit(130);
-    }
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  // The invocation's one AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): no new cells, the
+  // running ones torn down, results written; a third request exits at once.
+  const interrupt = cliInterrupt();
+  interrupt.onStop((cause, n) => {
+    if (n === 1) progress.note(`${cause}: no new cells; stopping the running ones (QEMU is torn down) and writing results…`);
+    else if (n === 2) progress.note(`${cause} again: still tearing down QEMU, please wait (a third one exits at once)`);
+  });
 
   try {
-    await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`));
+    await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`), interrupt.signal);
     const partial: CellResult[] = [];
     const t0 = performance.now();
     let writing: Promise<void> = Promise.resolve();
     const summary = await runMatrix(runs, d, {
       jobs,
-      signal: controller.signal,
-      ...(opts.timeout ? { timeoutMs: parseTimeout(opts.timeout) } : {}),
+      signal: interrupt.signal,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       logsRoot: join(dir, 'logs'),
       onStart: (run) => progress.start(run),
       onProgress: (run, msg) => progress.progress(run, msg),
@@ -118,7 +135,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
         partial.push(r);
         // Results of finished cells hit the disk as they finish, so a hard kill loses little.
         const ordered = runs.map((run) => partial.find((p) => p.key === run.key)).filter((p): p is CellResult => p !== undefined);
-        writing = writing.then(() => writeResults(dir, info, { results: ordered, interrupted: controller.signal.aborted, wallMs: Math.round(performance.now() - t0) }, false)).catch(() => undefined);
+        writing = writing.then(() => writeResults(dir, info, { results: ordered, interrupted: interrupt.signal.aborted, wallMs: Math.round(performance.now() - t0) }, false)).catch(() => undefined);
       },
     });
     await writing;
@@ -136,8 +153,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     return exitCodeOf(summary.results.map((r) => r.outcome));
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    interrupt.release();
   }
 }
 
@@ -155,6 +171,10 @@ export function register(program: Command): void {
     .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
+    .option('--qemu-binary <path>', 'with --bzimage: boot every cell with this qemu-system-x86_64')
+    .option('--bzimage <path>', 'boot every cell with this kernel and skip provisioning')
+    .option('--fw-cfg-module <path>', 'qemu_fw_cfg.ko matching --bzimage')
+    .option('--busybox <path>', 'static busybox for the initramfs (with --bzimage; default /usr/bin/busybox)')
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
