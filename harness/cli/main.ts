@@ -2,6 +2,7 @@
 // itself on the program; this file only wires them and maps errors to exit status.
 
 import { Command } from 'commander';
+import { sweepStaleBootDirs } from '../run-qemu.ts';
 import { registerCommands } from './commands/index.ts';
 
 const program = new Command()
@@ -10,6 +11,9 @@ const program = new Command()
   .showHelpAfterError();
 
 registerCommands(program);
+
+// Boot temp dirs a SIGKILLed e820 left behind (their owner pid is dead) go first.
+await sweepStaleBootDirs();
 
 try {
   await program.parseAsync(process.argv);

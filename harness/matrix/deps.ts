@@ -67,8 +67,11 @@ export interface MatrixDeps {
   predict(config: MachineConfig, toolchain: Toolchain, options?: PredictOptions): PredictionLike;
   capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<ObservationLike>;
   isE820IomemLine(line: string): boolean;
-  /** Installs/caches QEMU, SeaBIOS, kernel, busybox once before a run (optional). */
-  provision?(toolchain: Toolchain, onProgress?: (msg: string) => void): Promise<unknown>;
+  /**
+   * Installs/caches QEMU, SeaBIOS, kernel, busybox once before a run (optional). `signal` stops
+   * it (apt is killed) when the run is interrupted.
+   */
+  provision?(toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<unknown>;
   /**
    * How far KVM works with this toolchain's QEMU here (harness/kvm-probe.ts), for cells whose
    * configuration is KVM. Absent: KVM cells are captured like any other (tests, fakes).
@@ -79,6 +82,8 @@ export interface MatrixDeps {
 export interface RealDepsOptions {
   /** `--host-vendor` / `--host-phys-bits`: predict KVM cells for this host instead of the machine's. */
   host?: HostOverrides;
+  /** Use these tools for every toolchain instead of provisioning (`run --qemu-binary … --bzimage …`). */
+  tools?: ProvisionedToolchain;
 }
 
 /** The iomem rule of reference/kernel-lines.ts, as a per-line predicate for the comparator. */
@@ -89,11 +94,13 @@ export function isE820IomemLine(line: string): boolean {
 /** The real model and harness. Provisioning happens once per toolchain and is shared by all captures. */
 export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
-  const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void): Promise<ProvisionedToolchain> => {
+  const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<ProvisionedToolchain> => {
+    if (options.tools !== undefined) return Promise.resolve(options.tools);
     const key = JSON.stringify(toolchain);
     let p = provisioned.get(key);
     if (!p) {
-      p = provisionToolchain(toolchain, onProgress ? { onProgress } : {});
+      // An interrupted provisioning rejects, and is dropped from the map like any failure.
+      p = provisionToolchain(toolchain, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
       // A failed provisioning is retried by the next cell rather than cached as a failure.
       p.catch(() => provisioned.delete(key));
       provisioned.set(key, p);
@@ -122,11 +129,11 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       };
     },
     capture: async (config, toolchain, options) =>
-      capture(config, toolchain, { ...options, provisioned: await provisionOnce(toolchain, options.onProgress) }),
+      capture(config, toolchain, { ...options, provisioned: await provisionOnce(toolchain, options.onProgress, options.signal) }),
     isE820IomemLine,
     provision: provisionOnce,
     kvmProbe: async (toolchain, o = {}) =>
-      probeKvm(await provisionOnce(toolchain, o.onProgress), {
+      probeKvm(await provisionOnce(toolchain, o.onProgress, o.signal), {
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       }),

@@ -1,0 +1,17 @@
+#!/bin/sh
+# One process, as QEMU is (the other fakes sleep in a child). `-m 1G` replays the real boot of
+# real-pc-1G.sh and exits; any other size hangs inside dmesg in `exec sleep`, which keeps the
+# recorded pid, so a test can watch exactly that pid die with its parent. Its parent (the
+# harness's node, since setpriv execs) goes to FAKE_QEMU_PARENTFILE.
+if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22 (fake)'; exit 0; fi
+. "$(dirname "$0")/lib.sh"
+[ -n "$FAKE_QEMU_PARENTFILE" ] && echo "$PPID" >>"$FAKE_QEMU_PARENTFILE"
+case " $* " in
+  *" -m 1G "*)
+    cat "$HERE/canned/real-pc-1G.firmware.log" >>"$FIRMWARE"
+    cat "$HERE/canned/real-pc-1G.serial.log" >>"$SERIAL"
+    exit 0 ;;
+esac
+cat "$HERE/canned/firmware.log" >>"$FIRMWARE"
+sed -n '1,/^==E820== BEGIN dmesg/p' "$HERE/canned/serial.log" >>"$SERIAL"
+exec sleep 1000
