@@ -238,11 +238,12 @@ export async function cachedSuiteQemu(suite: DebianSuite, cache: string = defaul
 }
 
 /**
- * Bytes of a QEMU root hashed on every use beyond the loader, libc and the BIOS images: the
- * libraries QEMU loads, smallest first, then the binary. Hashing all of them (~67 MB for trixie's
- * 10.0: 29 MB QEMU, 38 MB libraries) took 100–300 ms warm here; every file's size is checked anyway.
+ * Bytes of a QEMU root hashed on every use, counting the loader, libc and the BIOS images first, then
+ * the libraries QEMU loads, smallest first, then the binary. Hashing all of them (~67 MB for
+ * trixie's 10.0: 29 MB QEMU, 38 MB libraries) took 100–300 ms warm here; 8 MiB keeps a whole
+ * toolchain's check near 30 ms (ci/verify-cost.ts). Every file's size is checked regardless.
  */
-export const QEMU_HASH_BUDGET = 16 * 1024 * 1024;
+export const QEMU_HASH_BUDGET = 8 * 1024 * 1024;
 
 /** `ld.so --list` output: the libraries' paths ("libz.so.1 => /…/libz.so.1 (0x…)"). */
 export function parseLoaderList(text: string): string[] {

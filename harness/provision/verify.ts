@@ -6,6 +6,7 @@
 // instead of being booted and blamed on the guest or the command line.
 
 import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 
@@ -57,18 +58,18 @@ const isRecords = (v: unknown): v is EntryRecords => {
 
 /** The first damage found, or null. Sizes of all files (in parallel), then the hashed ones. */
 export async function verifyFiles(dir: string, rec: EntryRecords): Promise<Damage | null> {
-  const entries = Object.entries(rec.files);
-  const sizes = await Promise.all(entries.map(([rel]) => lstat(join(dir, rel)).catch(() => null)));
-  for (let i = 0; i < entries.length; i++) {
-    const [rel, want] = entries[i]!;
-    const st = sizes[i];
+  // Synchronous on purpose: ~2 µs a file, where 1,750 fs.promises.lstat calls took ~50 ms.
+  for (const [rel, want] of Object.entries(rec.files)) {
+    const st = lstatSync(join(dir, rel), { throwIfNoEntry: false });
     if (!st) return { file: rel, reason: 'is missing' };
     if (!st.isFile()) return { file: rel, reason: 'is no longer a regular file' };
     if (st.size !== want.size) return { file: rel, reason: `is ${st.size} bytes, ${want.size} when cached (${st.size < want.size ? 'cut short' : 'grown'})` };
   }
   for (const rel of rec.hashed) {
     const want = rec.files[rel];
-    if (want && (await sha256File(join(dir, rel))) !== want.sha256) return { file: rel, reason: 'has other content than when cached (sha256 differs)' };
+    if (want && createHash('sha256').update(readFileSync(join(dir, rel))).digest('hex') !== want.sha256) {
+      return { file: rel, reason: 'has other content than when cached (sha256 differs)' };
+    }
   }
   return null;
 }
