@@ -99,7 +99,8 @@ function releaseAllSync(): void {
 /** A writer that died between creating the file and writing it leaves it empty: stale after this. */
 const UNREADABLE_GRACE_MS = 10_000;
 
-async function tryBreak(path: string, seen: string, progress: (m: string) => void, why: string): Promise<void> {
+/** Removes the lock if it still holds `seen`; false when someone else is breaking it meanwhile. */
+async function tryBreak(path: string, seen: string, progress: (m: string) => void, why: string): Promise<boolean> {
   const guard = `${path}.break`;
   try {
     await mkdir(guard);
@@ -108,7 +109,7 @@ async function tryBreak(path: string, seen: string, progress: (m: string) => voi
     // Someone else is breaking it; a guard older than the grace period belongs to a dead breaker.
     const g = await stat(guard).catch(() => null);
     if (g && Date.now() - g.mtimeMs > UNREADABLE_GRACE_MS) await rmdir(guard).catch(() => {});
-    return;
+    return false;
   }
   try {
     const now = await readFile(path, 'utf8').catch(() => null);
@@ -119,6 +120,7 @@ async function tryBreak(path: string, seen: string, progress: (m: string) => voi
   } finally {
     await rmdir(guard).catch(() => {});
   }
+  return true;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -171,7 +173,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       const st = await stat(path).catch(() => null);
       if (st && Date.now() - st.mtimeMs > UNREADABLE_GRACE_MS) await tryBreak(path, text, progress, 'its owner left it unreadable');
     } else if (ownerIsDead(owner)) {
-      await tryBreak(path, text, progress, `left by pid ${owner.pid} (${owner.purpose}), which is no longer running`);
+      if (await tryBreak(path, text, progress, `left by pid ${owner.pid} (${owner.purpose}), which is no longer running`)) continue;
+      await sleep(Math.min(pollMs, 50), opts.signal);
       continue;
     }
     const waited = Date.now() - t0;

@@ -3,9 +3,9 @@
 // provisioning at once. Everything runs the real provisioning code on a temp cache, behind the
 // ProvisionSystem seam (suites/faults/fake-apt.ts): no network, no apt.
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect } from 'vitest';
 
@@ -285,6 +285,27 @@ describe('two runs at once', () => {
     expect((err as Error).message).toMatch(new RegExp(`waiting for the cache lock ${esc(lock)}, held by pid ${process.pid} \\(provisioning\\)`));
     await r1();
     return { orphans: countAlive([holder.pid]), tempDirsLeft: leftovers(cache).length };
+  });
+
+  faultProbe("five takers racing for a dead holder's lock hold it one at a time", async () => {
+    const cache = tempCache();
+    const lock = cacheLockPath(cache, 'apt-sid');
+    const gone = spawnSync('true');
+    mkdirSync(join(cache, 'locks'), { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: gone.pid, host: hostname(), start: null, since: 'then', purpose: 'dead', token: 'x' }));
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const release = await acquireLock(lock, { pollMs: 5, timeoutMs: 5_000 });
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 20));
+        inside--;
+        await release();
+      }),
+    );
+    expect(most).toBe(1);
+    return { tempDirsLeft: leftovers(cache).length };
   });
 
   faultProbe('Ctrl-C during a download releases the lock and leaves no temp dir; the next run proceeds', async () => {
