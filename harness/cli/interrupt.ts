@@ -3,8 +3,9 @@
 // is torn down, temp dirs removed, finished results written), instead of each command keeping
 // its own SIGINT handler.
 //
-// First stop: abort. Second: a note that teardown is still running. Third: exit at once (the
-// 'exit' hook of harness/run-qemu.ts SIGKILLs every QEMU group and removes its temp dir).
+// First stop: abort (QEMU gets SIGTERM and a grace). Second: harness/run-qemu.ts SIGKILLs the
+// QEMU groups at once. Third: exit at once (run-qemu's 'exit' hook SIGKILLs whatever QEMU
+// group is left and removes its temp dir). SIGINT, SIGTERM and SIGHUP all count.
 //
 // Why the parent is watched: `npx e820` runs node under `npm exec` → `sh -c` (dash forks, it
 // does not exec). npm forwards SIGTERM to that sh, which dies and leaves node orphaned and
@@ -17,6 +18,9 @@ import { constants } from 'node:os';
 export type StopCause = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'parent exited';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** What a second stop request does (harness/run-qemu.ts stops waiting for QEMU's TERM grace). */
+export const againNote = (cause: StopCause): string => `${cause} again: QEMU is SIGKILLed now, without its grace (a third one exits at once)`;
 
 /** How often the parent pid is checked (also bounds how late an orphaned run notices). */
 export const PARENT_POLL_MS = 250;
@@ -100,7 +104,7 @@ function install(): Shared {
     }
     if (listeners.size === 0) {
       process.stderr.write(
-        count === 1 ? `e820: ${why}: stopping (QEMU is torn down, temp dirs removed)…\n` : `e820: ${why} again: still tearing down (a third one exits at once)\n`,
+        count === 1 ? `e820: ${why}: stopping (QEMU is torn down, temp dirs removed)…\n` : `e820: ${againNote(why)}\n`,
       );
     }
     for (const l of listeners) {

@@ -15,7 +15,7 @@ import { DEFAULT_MATRIX, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { defaultJobs } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
-import { cliInterrupt } from '../interrupt.ts';
+import { againNote, cliInterrupt } from '../interrupt.ts';
 import { provisionAll } from './run.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
 
@@ -69,7 +69,7 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
     const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
     progress.note(`e820 drift --verify: ${runs.length} boots (${runs.length / 2} changed cells × 2 toolchains), ${jobs} at a time`);
     const interrupt = cliInterrupt();
-    interrupt.onStop((cause, n) => progress.note(n === 1 ? `${cause}: no new boots; stopping the running ones…` : `${cause} again: still tearing down (a third one exits at once)`));
+    interrupt.onStop((cause, n) => progress.note(n === 1 ? `${cause}: no new boots; stopping the running ones…` : againNote(cause)));
     try {
       await provisionAll(d, runs, (m) => progress.note(`provision: ${m}`), interrupt.signal);
       verification = await verifyDrift(report, cells, d, {

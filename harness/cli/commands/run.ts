@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import type { ProvisionedToolchain } from '../../capture.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
-import { cliInterrupt } from '../interrupt.ts';
+import { againNote, cliInterrupt } from '../interrupt.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
@@ -115,7 +115,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   const interrupt = cliInterrupt();
   interrupt.onStop((cause, n) => {
     if (n === 1) progress.note(`${cause}: no new cells; stopping the running ones (QEMU is torn down) and writing results…`);
-    else if (n === 2) progress.note(`${cause} again: still tearing down QEMU, please wait (a third one exits at once)`);
+    else if (n === 2) progress.note(againNote(cause));
   });
 
   try {

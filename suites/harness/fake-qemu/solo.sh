@@ -1,8 +1,9 @@
 #!/bin/sh
 # One process, as QEMU is (the other fakes sleep in a child). `-m 1G` replays the real boot of
 # real-pc-1G.sh and exits; any other size hangs inside dmesg in `exec sleep`, which keeps the
-# recorded pid, so a test can watch exactly that pid die with its parent. Its parent (the
-# harness's node, since setpriv execs) goes to FAKE_QEMU_PARENTFILE.
+# recorded pid, so a test can watch exactly that pid die with its parent; `-m 4G` also ignores
+# SIGTERM (a teardown that has to wait for SIGKILL). Its parent (the harness's node, since
+# setpriv execs) goes to FAKE_QEMU_PARENTFILE.
 if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22 (fake)'; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 [ -n "$FAKE_QEMU_PARENTFILE" ] && echo "$PPID" >>"$FAKE_QEMU_PARENTFILE"
@@ -11,6 +12,7 @@ case " $* " in
     cat "$HERE/canned/real-pc-1G.firmware.log" >>"$FIRMWARE"
     cat "$HERE/canned/real-pc-1G.serial.log" >>"$SERIAL"
     exit 0 ;;
+  *" -m 4G "*) trap '' TERM ;; # the ignored disposition survives exec
 esac
 cat "$HERE/canned/firmware.log" >>"$FIRMWARE"
 sed -n '1,/^==E820== BEGIN dmesg/p' "$HERE/canned/serial.log" >>"$SERIAL"
