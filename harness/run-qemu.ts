@@ -17,11 +17,13 @@
 
 import { execa, type ResultPromise } from 'execa';
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { copyFile, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+
 import { constants as osConstants, tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
+import { copyInside, OutputDirError, writeInside } from './output-dir.ts';
 import {
   BootAbortedError,
   BootTimeoutError,
@@ -506,25 +508,22 @@ class Boot {
   }
 
   private async keepLogs(dir: string): Promise<KeptLogs> {
-    const abs = resolve(dir);
-    await mkdir(abs, { recursive: true });
+    // copyInside/writeInside: the directory may be shared, and a link planted there is never followed.
     const kept: KeptLogs = {};
-    const out = (suffix: string) => join(abs, `${this.label}.${suffix}`);
+    const name = (suffix: string) => `${this.label}.${suffix}`;
     for (const [key, src] of [
       ['serial', this.paths.serialLog],
       ['firmware', this.paths.firmwareLog],
     ] as const) {
       try {
-        await copyFile(src, out(`${key}.log`));
-        kept[key] = out(`${key}.log`);
-      } catch {
+        kept[key] = await copyInside(dir, name(`${key}.log`), src);
+      } catch (err) {
         // QEMU never created it (refused to start): nothing to keep
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || err instanceof OutputDirError) throw err;
       }
     }
-    await writeFile(out('stderr.log'), this.exitResult?.stderr ?? '');
-    kept.stderr = out('stderr.log');
-    await writeFile(out('argv.txt'), `${shellQuote(this.argv)}\n`);
-    kept.argv = out('argv.txt');
+    kept.stderr = await writeInside(dir, name('stderr.log'), this.exitResult?.stderr ?? '');
+    kept.argv = await writeInside(dir, name('argv.txt'), `${shellQuote(this.argv)}\n`);
     return kept;
   }
 

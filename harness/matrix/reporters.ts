@@ -1,9 +1,8 @@
 // What a run leaves behind: results.json (everything, per cell and per layer), junit.xml (one
 // testcase per cell, for CI), and the summary table printed at the end.
 
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { writeInside } from '../output-dir.ts';
 import { describeExcluded, formatVerdict } from './compare.ts';
 import type { CellResult, RunSummary } from './runner.ts';
 import { exitCodeOf } from './verdict.ts';
@@ -87,7 +86,7 @@ export function junitXml(results: readonly CellResult[], wallMs: number): string
         const excluded = v?.outcome === 'pass' ? describeExcluded(v.counts) : null;
         out.push(
           r.outcome === 'not-run'
-            ? `${open}>\n      <skipped message="not run: the run was interrupted"/>\n    </testcase>`
+            ? `${open}>\n      <skipped message="not run: the run was interrupted before it, or has not reached it yet"/>\n    </testcase>`
             : excluded !== null
               ? `${open}>\n      <system-out>${xmlEscape(formatVerdict(v!))}</system-out>\n    </testcase>`
               : `${open}/>`,
@@ -112,22 +111,16 @@ export function junitXml(results: readonly CellResult[], wallMs: number): string
   return out.join('\n');
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  // Written after every cell: a rename keeps a reader (or a second Ctrl-C) from seeing half a file.
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 export async function writeResults(
   dir: string,
   info: RunInfo,
   summary: { results: CellResult[]; interrupted: boolean; wallMs: number },
   finished: boolean,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await writeAtomic(join(dir, 'results.json'), `${JSON.stringify(resultsJson(info, summary, finished), null, 2)}\n`);
-  await writeAtomic(join(dir, 'junit.xml'), junitXml(summary.results, summary.wallMs));
+  // Written after every cell; writeInside's temp-then-rename keeps a reader (or a second Ctrl-C)
+  // from seeing half a file, and a link planted in the directory from redirecting the write.
+  await writeInside(dir, 'results.json', `${JSON.stringify(resultsJson(info, summary, finished), null, 2)}\n`);
+  await writeInside(dir, 'junit.xml', junitXml(summary.results, summary.wallMs));
 }
 
 export function formatDuration(ms: number): string {

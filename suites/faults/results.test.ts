@@ -1,6 +1,10 @@
 // Fault injection, results: what a run writes must be true (a layer that was not observed cannot
 // pass) and must land (an unusable or shared results directory is found before the first boot).
 
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { capture, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
@@ -9,8 +13,10 @@ import { parseMatrix } from '../../harness/matrix/schema.ts';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { predict } from '../../reference/predict.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
-import { fake } from '../harness/helpers.ts';
-import { faultProbe } from './ledger.ts';
+import { REPO_ROOT } from '../../harness/matrix/paths.ts';
+import { OUTPUT_LOCK_NAME, writeInside } from '../../harness/output-dir.ts';
+import { fake, recordedPids } from '../harness/helpers.ts';
+import { countAlive, faultProbe } from './ledger.ts';
 
 /** The real model and capture, with a fake QEMU and no provisioning (the guest is never built). */
 function depsWith(script: string): MatrixDeps {
@@ -39,5 +45,159 @@ describe('results', () => {
     expect(r.verdict?.outcome === 'error' && r.verdict.error.kind).toBe('Unobserved');
     expect(r.verdict?.outcome === 'error' && r.verdict.error.message).toMatch(/firmware\.e820 \(no "e820 map has N items:" dump in the SeaBIOS log/);
     return {};
+  });
+});
+
+const E820 = join(REPO_ROOT, 'bin', 'e820.js');
+const ONE_CELL = 'cells:\n  - id: done\n    qemu: -M pc -m 1G\n';
+const HANGING = 'cells:\n  - id: hang\n    qemu: -M pc -m 2G\n';
+
+interface Work {
+  dir: string;
+  matrix(text: string, name?: string): string;
+  /** `e820 run` of a matrix on the fake QEMU (no provisioning), the way a user types it. */
+  args(matrix: string, results: string): string[];
+  env: NodeJS.ProcessEnv;
+  qemuPids(): number[];
+}
+
+function work(label: string): Work {
+  const dir = mkdtempSync(join(tmpdir(), `e820-fault-results-${label}-`));
+  const env: NodeJS.ProcessEnv = { ...process.env, E820_CACHE_DIR: join(dir, 'cache'), FAKE_QEMU_PIDFILE: join(dir, 'qemu.pids') };
+  return {
+    dir,
+    matrix: (text, name = `m${Math.random().toString(36).slice(2)}`) => {
+      const f = join(dir, `${name}.yaml`);
+      writeFileSync(f, text);
+      return f;
+    },
+    args: (matrix, results) => [E820, 'run', matrix, '--plain', '--jobs', '1', '--results', results, '--qemu-binary', fake('solo.sh'), '--bzimage', '/nonexistent/bzImage'],
+    env,
+    qemuPids: () => recordedPids(join(dir, 'qemu.pids')),
+  };
+}
+
+function runSync(w: Work, matrix: string, results: string) {
+  return spawnSync(process.execPath, w.args(matrix, results), { cwd: REPO_ROOT, env: w.env, encoding: 'utf8', timeout: 60_000 });
+}
+
+function cellsIn(results: string): Array<{ id: string; outcome: string }> {
+  return (JSON.parse(readFileSync(join(results, 'results.json'), 'utf8')) as { cells: Array<{ id: string; outcome: string }> }).cells;
+}
+
+/** A small file system of its own (tmpfs), to make a directory full or read-only for real. */
+function tmpfs(dir: string, size: string, readOnly = false): () => void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${readOnly ? ',ro' : ''}`, 'tmpfs', dir]);
+  return () => execFileSync('umount', [dir]);
+}
+
+describe('results directory', () => {
+  faultProbe('links another user planted in a shared results directory are never followed (no file elsewhere is touched)', async () => {
+    const w = work('links');
+    const shared = join(w.dir, 'shared');
+    const victims = mkdtempSync(join(tmpdir(), 'e820-fault-victim-'));
+    try {
+      mkdirSync(shared, { mode: 0o1777 });
+      chmodSync(shared, 0o1777);
+      chmodSync(w.dir, 0o755);
+      const victim = join(victims, 'precious');
+      writeFileSync(victim, 'root-owned data\n');
+      // nobody plants links where the run will write: the reports, and the kept logs of the
+      // cell (logs/<matrix>/<id>/<id>.*, in directories nobody made and owns).
+      const asNobody = (...argv: string[]) => execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--', ...argv]);
+      asNobody('mkdir', '-p', join(shared, 'logs', 'planted', 'done'));
+      for (const name of ['results.json', 'junit.xml', 'logs/planted/done/done.stderr.log', 'logs/planted/done/done.argv.txt', 'logs/planted/done/done.serial.log']) {
+        asNobody('ln', '-s', victim, join(shared, name));
+      }
+      const r = runSync(w, w.matrix(ONE_CELL, 'planted'), shared);
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(victim, 'utf8')).toBe('root-owned data\n');
+      expect(lstatSync(join(shared, 'results.json')).isSymbolicLink()).toBe(false);
+      expect(cellsIn(shared).map((c) => [c.id, c.outcome])).toEqual([['done', 'pass']]);
+      expect(readFileSync(join(shared, 'logs/planted/done/done.argv.txt'), 'utf8')).toContain('solo.sh');
+
+      // A planted logs/ link (into a directory only root may write) stops the run before a boot.
+      const again = join(w.dir, 'shared2');
+      mkdirSync(again, { mode: 0o1777 });
+      chmodSync(again, 0o1777);
+      asNobody('ln', '-s', victims, join(again, 'logs'));
+      const before = w.qemuPids().length;
+      const r2 = runSync(w, w.matrix(ONE_CELL), again);
+      expect(r2.status).toBe(2);
+      expect(r2.stderr).toMatch(/cannot write results into .*shared2\/logs: it is a symlink owned by uid 65534, another user \(never followed\)/);
+      expect(w.qemuPids().length).toBe(before);
+      expect(readdirSync(victims)).toEqual(['precious']);
+      return { orphans: countAlive(w.qemuPids()), tempDirsLeft: readdirSync(shared).filter((n) => n.endsWith('.tmp')).length };
+    } finally {
+      rmSync(w.dir, { recursive: true, force: true });
+      rmSync(victims, { recursive: true, force: true });
+    }
+  });
+
+  faultProbe('an unusable results directory (a file, read-only, full) is refused before the first boot, naming it, leaving nothing', async () => {
+    const w = work('unusable');
+    const unmount: Array<() => void> = [];
+    try {
+      const file = join(w.dir, 'a-file');
+      writeFileSync(file, '');
+      const ro = join(w.dir, 'ro');
+      unmount.push(tmpfs(ro, '4M', true));
+      const full = join(w.dir, 'full');
+      unmount.push(tmpfs(full, '2M'));
+      for (const [results, why] of [
+        [file, /cannot write results into .*a-file: it exists and is not a directory/],
+        [join(ro, 'r'), /cannot write results into .*ro\/r: cannot create it \(EROFS\)/],
+        [full, /cannot write results into .*full: its file system has 2048 KiB free, and a run needs at least 64 MiB/],
+      ] as const) {
+        const t0 = performance.now();
+        const r = runSync(w, w.matrix(ONE_CELL), results);
+        expect(r.status, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(why);
+        expect(performance.now() - t0).toBeLessThan(10_000);
+      }
+      expect(w.qemuPids()).toEqual([]);
+      // A write that fails for want of space leaves no temp file behind.
+      execFileSync('fallocate', ['-l', '2M', join(full, 'filler')]);
+      await expect(writeInside(full, 'results.json', 'x'.repeat(1 << 20))).rejects.toThrow(/ENOSPC/);
+      return { tempDirsLeft: readdirSync(full).filter((n) => n !== 'filler').length };
+    } finally {
+      for (const u of unmount.reverse()) u();
+      rmSync(w.dir, { recursive: true, force: true });
+    }
+  });
+
+  faultProbe('two runs on one results directory: the second is refused at once, naming the first; a dead run\'s lock is taken over', async () => {
+    const w = work('twice');
+    const results = join(w.dir, 'results');
+    const first = spawn(process.execPath, w.args(w.matrix(HANGING), results), { cwd: REPO_ROOT, env: w.env, stdio: 'ignore', detached: true });
+    const firstExit = new Promise<number | null>((r) => first.on('exit', (code) => r(code)));
+    try {
+      const end = Date.now() + 20_000;
+      while (w.qemuPids().length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      expect(w.qemuPids().length).toBe(1);
+      const second = runSync(w, w.matrix(ONE_CELL), results);
+      expect(second.status).toBe(2);
+      expect(second.stderr).toMatch(new RegExp(`another e820 run is writing its results there: pid ${first.pid} .*; wait for it to finish, or give this run another directory`));
+      expect(w.qemuPids().length).toBe(1); // the second run booted nothing
+      process.kill(first.pid!, 'SIGINT');
+      expect(await firstExit).toBe(2);
+      expect(cellsIn(results).map((c) => c.id)).toEqual(['hang']);
+      // Once the first has finished, the directory is free again.
+      const third = runSync(w, w.matrix(ONE_CELL), results);
+      expect(third.status, third.stderr).toBe(0);
+      // A lock left by a run that died (SIGKILL) is taken over.
+      writeFileSync(join(results, OUTPUT_LOCK_NAME), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), start: null, since: 'then', purpose: 'e820 run', token: 'dead' }));
+      const fourth = runSync(w, w.matrix(ONE_CELL), results);
+      expect(fourth.status, fourth.stderr).toBe(0);
+      return { orphans: countAlive([...w.qemuPids(), first.pid!]), tempDirsLeft: readdirSync(results).filter((n) => n.endsWith('.tmp') || n === OUTPUT_LOCK_NAME).length };
+    } finally {
+      try {
+        process.kill(first.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      rmSync(w.dir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,7 +8,7 @@
 
 import type { Command } from 'commander';
 import { randomInt } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BASELINE_TOOLCHAIN, toolchainLabel, type Toolchain } from '../../../reference/toolchain.ts';
 import { parseToolchainSpec } from '../../drift/spec.ts';
@@ -17,6 +17,7 @@ import { generateCells } from '../../explore/generate.ts';
 import { MAX_SEED, parseSeed } from '../../explore/prng.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
+import { prepareOutputDir, writeInside } from '../../output-dir.ts';
 import type { CellResult } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
@@ -77,8 +78,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     toolchain = cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN;
     const m = /seed (\d+)/.exec((await readFile(matrixFile, 'utf8')).split('\n').find((l) => l.startsWith('description:')) ?? '');
     seed = m ? Number(m[1]) : null;
-    dir = resolve(opts.out ?? join(REPO_ROOT, 'results', `explore-replay-${timestampDir(startedAt)}`));
-    await mkdir(dir, { recursive: true });
+    dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-replay-${timestampDir(startedAt)}`));
     process.stderr.write(`e820 explore: replaying ${matrixFile} (${cells.length} cells on ${toolchainLabel(toolchain)})\n`);
   } else {
     seed = opts.seed !== undefined ? parseSeed(opts.seed) : randomInt(0, MAX_SEED + 1);
@@ -86,10 +86,8 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     toolchain = opts.toolchain !== undefined ? parseToolchainSpec(opts.toolchain).toolchain : BASELINE_TOOLCHAIN;
     const generated = generateCells({ seed, count, toolchain });
     families = new Map(generated.map((c) => [c.id, c.families]));
-    dir = resolve(opts.out ?? join(REPO_ROOT, 'results', `explore-${timestampDir(startedAt)}-seed${seed}`));
-    await mkdir(dir, { recursive: true });
-    matrixFile = join(dir, 'explore.yaml');
-    await writeFile(matrixFile, exploreMatrixText(generated, { seed, toolchain, count }));
+    dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-${timestampDir(startedAt)}-seed${seed}`));
+    matrixFile = await writeInside(dir, 'explore.yaml', exploreMatrixText(generated, { seed, toolchain, count }));
     cells = await loadMatrix(matrixFile);
     // Printed first, so even an interrupted or crashed run can be replayed.
     process.stderr.write(
@@ -136,7 +134,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     matrixFile,
     wallMs: written.wallMs ?? Math.round(performance.now() - t0),
   });
-  await writeFile(join(dir, 'explore.json'), `${JSON.stringify({ ...summary, claims: Object.fromEntries(claims) }, null, 2)}\n`);
+  await writeInside(dir, 'explore.json', `${JSON.stringify({ ...summary, claims: Object.fromEntries(claims) }, null, 2)}\n`);
   process.stdout.write(`\n${formatSummary(summary)}\nexplore summary: ${join(dir, 'explore.json')}\n`);
   return summary.exitCode;
 }

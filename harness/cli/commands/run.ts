@@ -7,11 +7,12 @@ import { join, resolve } from 'node:path';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import type { ProvisionedToolchain } from '../../capture.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
+import { ensureOwnDir, lockOutputDir, OutputDirError, prepareOutputDir } from '../../output-dir.ts';
 import { againNote, cliInterrupt } from '../interrupt.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
-import { defaultJobs, runMatrix, type CellResult } from '../../matrix/runner.ts';
+import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
@@ -106,7 +107,24 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   };
 
   const tools = toolsOf(opts);
-  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(tools ? { tools } : {}) }));
+  // The results directory is proven usable, and taken for this run, before anything is booted:
+  // a directory that cannot take the results used to be found only after the last cell.
+  await prepareOutputDir(dir);
+  await ensureOwnDir(join(dir, 'logs'));
+  const releaseDir = await lockOutputDir(dir, `e820 ${info.command.join(' ')}`);
+  try {
+    await writeResults(dir, info, { results: runs.map(notRunResult), interrupted: false, wallMs: 0 }, false);
+  } catch (err) {
+    await releaseDir();
+    throw new OutputDirError(dir, `results.json cannot be written (${(err as Error).message})`);
+  }
+  let d: MatrixDeps;
+  try {
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(tools ? { tools } : {}) }));
+  } catch (err) {
+    await releaseDir();
+    throw err;
+  }
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
   progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
 
@@ -123,9 +141,13 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     const partial: CellResult[] = [];
     const t0 = performance.now();
     let writing: Promise<void> = Promise.resolve();
+    // A results write that fails mid-run (disk full) stops the run: booting cells whose results
+    // cannot be kept would only lose them. The cause is reported and the exit status is 2.
+    const writeFailed = new AbortController();
+    let writeError: Error | null = null;
     const summary = await runMatrix(runs, d, {
       jobs,
-      signal: interrupt.signal,
+      signal: AbortSignal.any([interrupt.signal, writeFailed.signal]),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       logsRoot: join(dir, 'logs'),
       onStart: (run) => progress.start(run),
@@ -135,11 +157,27 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
         partial.push(r);
         // Results of finished cells hit the disk as they finish, so a hard kill loses little.
         const ordered = runs.map((run) => partial.find((p) => p.key === run.key)).filter((p): p is CellResult => p !== undefined);
-        writing = writing.then(() => writeResults(dir, info, { results: ordered, interrupted: interrupt.signal.aborted, wallMs: Math.round(performance.now() - t0) }, false)).catch(() => undefined);
+        writing = writing
+          .then(() => writeResults(dir, info, { results: ordered, interrupted: interrupt.signal.aborted, wallMs: Math.round(performance.now() - t0) }, false))
+          .catch((err: unknown) => {
+            if (writeError !== null) return;
+            writeError = err instanceof Error ? err : new Error(String(err));
+            progress.note(`cannot write results into ${dir} (${writeError.message}): no new cells; stopping the running ones`);
+            writeFailed.abort(writeError);
+          });
       },
     });
     await writing;
-    await writeResults(dir, info, summary, true);
+    try {
+      await writeResults(dir, info, summary, true);
+    } catch (err) {
+      writeError ??= err instanceof Error ? err : new Error(String(err));
+    }
+    if (writeError !== null) {
+      progress.stop();
+      process.stdout.write(`${summaryTable(summary.results, summary.wallMs, true)}\n`);
+      throw new OutputDirError(dir, `writing the results failed mid-run (${(writeError as Error).message}); results.json holds the cells written before that; the table above lists every cell`, 'free space or fix the directory and run again');
+    }
     progress.stop();
     process.stdout.write(`${summaryTable(summary.results, summary.wallMs, summary.interrupted)}\n`);
     process.stdout.write(`results: ${join(dir, 'results.json')}\njunit:   ${join(dir, 'junit.xml')}\n`);
@@ -154,6 +192,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   } finally {
     progress.stop();
     interrupt.release();
+    await releaseDir();
   }
 }
 
