@@ -18,7 +18,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
-
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
