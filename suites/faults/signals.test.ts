@@ -46,6 +46,9 @@ interface Started {
   cleanup: () => void;
 }
 
+/** results.json is written before the first boot with every cell not-run: "finished" means an outcome. */
+const finishedDone = (cells: { id: string; outcome: string }[] | null): boolean => cells?.some((c) => c.id === 'done' && c.outcome === 'pass') ?? false;
+
 function cellsIn(results: string): { id: string; outcome: string }[] | null {
   try {
     return (JSON.parse(readFileSync(join(results, 'results.json'), 'utf8')) as { cells: { id: string; outcome: string }[] }).cells;
@@ -104,7 +107,7 @@ function startRun(label: string, entry: 'node' | 'npx', matrixText = MATRIX): St
 
 /** Both hanging cells are booting and the finished one is on disk. */
 async function whenHanging(s: Started): Promise<void> {
-  await until('two hanging QEMUs and the finished cell in results.json', () => s.qemuPids().length >= 3 && (cellsIn(s.results)?.some((c) => c.id === 'done') ?? false), 15_000);
+  await until('two hanging QEMUs and the finished cell in results.json', () => s.qemuPids().length >= 3 && finishedDone(cellsIn(s.results)), 15_000);
   expect(s.nodePids().length).toBe(1);
 }
 
@@ -127,7 +130,7 @@ function damage(s: Started): { orphans: number; tempDirsLeft: number; resultsLos
   return {
     orphans: countAlive([...s.qemuPids(), ...s.nodePids()]),
     tempDirsLeft: entriesLeft(s.tmp),
-    resultsLost: cells?.some((c) => c.id === 'done') ? 0 : 1,
+    resultsLost: finishedDone(cells) ? 0 : 1,
   };
 }
 
