@@ -75,8 +75,10 @@ export interface CaptureOptions {
   keepLogsDir?: string;
   /** File name prefix of kept logs. */
   label?: string;
-  /** Boot deadline; default run-qemu's BOOT_DEADLINE_MS. */
+  /** Overall boot deadline (ms); default run-qemu's BOOT_DEADLINE_MS (firmware scope: FIRMWARE_SCOPE_DEADLINE_MS). */
   timeoutMs?: number;
+  /** Stall deadline (ms): a boot that prints nothing new for this long is timed out; default run-qemu's BOOT_STALL_MS. */
+  stallMs?: number;
   /**
    * The user's QEMU arguments exactly as typed (the CLI has them). When absent they are printed
    * from the config with reference/cmdline.ts `toQemuArgs`.
@@ -221,6 +223,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
       return plan.args;
     },
     ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+    ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
     ...(scope === 'firmware' ? { until: 'firmware' as const } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.keepLogsDir !== undefined ? { keepLogsDir: options.keepLogsDir } : {}),

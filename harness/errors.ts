@@ -55,6 +55,21 @@ export function describeProgress(p: BootProgress): string {
   return stages.join('; ');
 }
 
+/** The furthest stage a boot reached, in a few words (`inside section dmesg`, `kernel started`). */
+export function lastStage(p: BootProgress): string {
+  if (p.done) return 'all sections printed';
+  if (p.initStarted) {
+    const open = p.sectionsBegun.filter((s) => !p.sectionsEnded.includes(s));
+    if (open.length > 0) return `inside section ${open.at(-1)}`;
+    if (p.sectionsEnded.length > 0) return `section ${p.sectionsEnded.at(-1)} printed`;
+    return 'init started';
+  }
+  if (p.kernelStarted) return 'kernel started';
+  if (p.firmwareDone) return 'SeaBIOS printed its e820 map and began booting';
+  if (p.seabiosBanner) return 'SeaBIOS banner';
+  return 'none (QEMU started; nothing printed)';
+}
+
 /** Where the logs of a failed (or successful) boot were kept; empty when nobody asked to keep them. */
 export interface KeptLogs {
   serial?: string;
@@ -171,22 +186,54 @@ export class QemuLaunchError extends HarnessError {
   }
 }
 
-/** The deadline passed before the guest printed all its sections. */
+/**
+ * Which deadline ended a boot: 'overall', the cap on the whole boot however steadily it prints
+ * (`deadlineMs`); 'stall', the guest printed nothing new (console or firmware) for `stallMs`.
+ */
+export type BootDeadline = 'overall' | 'stall';
+
+/** A deadline passed before the guest printed all its sections (or reached the boot's goal). */
 export class BootTimeoutError extends HarnessError {
+  /** Which deadline fired. */
+  readonly deadline: BootDeadline;
+  /** The stall deadline in force (null when unknown). */
+  readonly stallMs: number | null;
+  /** Spawn to the deadline firing (null when unknown). */
+  readonly elapsedMs: number | null;
+  /** The furthest stage reached (lastStage). */
+  readonly lastStage: string;
+
   constructor(
+    /** The overall deadline in force. */
     readonly deadlineMs: number,
     context: BootContext,
+    fired: { deadline?: BootDeadline; stallMs?: number; elapsedMs?: number } = {},
   ) {
     const p = context.progress;
+    const deadline = fired.deadline ?? 'overall';
+    const stalled = deadline === 'stall';
     const hint = !p.seabiosBanner
       ? 'the firmware never printed its banner: check -bios / the SeaBIOS image and the machine type'
       : !p.kernelStarted
         ? 'the kernel never printed a line: check that the kernel image boots on this machine type, and that console=ttyS0 is not overridden in -append'
         : !p.initStarted
-          ? 'the kernel started but /init never ran: check the initramfs (rebuild it) and the kernel console lines below; or raise --timeout if the machine is large or slow'
-          : 'the guest was still printing: raise --timeout (large -m and -smp boot slower under TCG)';
-    super(`the guest did not finish within ${deadlineMs / 1000} s (${describeProgress(p)})`, hint, context);
+          ? stalled
+            ? 'the kernel started but went silent before /init ran: read the kernel console lines below, and check the initramfs (rebuild it)'
+            : 'the kernel started but /init never ran: check the initramfs (rebuild it) and the kernel console lines below; or raise --timeout if the machine is large or slow'
+          : stalled
+            ? 'the guest stopped printing: a hang, not a slow boot (a busy machine slows a boot, but it keeps printing); run the command below by hand and read the console lines'
+            : 'the guest was still printing: raise --timeout (large -m and -smp boot slower under TCG)';
+    const stage = lastStage(p);
+    const at = fired.elapsedMs !== undefined ? `, ${(fired.elapsedMs / 1000).toFixed(1)} s into the boot` : '';
+    const headline = stalled
+      ? `the guest printed nothing new for ${(fired.stallMs ?? 0) / 1000} s (stall deadline${at}); last stage reached: ${stage} (${describeProgress(p)})`
+      : `the guest did not finish within ${deadlineMs / 1000} s (overall deadline); last stage reached: ${stage} (${describeProgress(p)})`;
+    super(headline, hint, context);
     this.name = 'BootTimeoutError';
+    this.deadline = deadline;
+    this.stallMs = fired.stallMs ?? null;
+    this.elapsedMs = fired.elapsedMs ?? null;
+    this.lastStage = stage;
   }
 }
 

@@ -34,12 +34,23 @@ import {
   emptyProgress,
   shellQuote,
   type BootContext,
+  type BootDeadline,
   type BootProgress,
   type KeptLogs,
 } from './errors.ts';
 
-/** Whole-boot deadline. A TCG boot of the cloud kernel takes ~3 s; large -m/-smp a few more. */
-export const BOOT_DEADLINE_MS = 60_000;
+/**
+ * Overall deadline of one boot, in milliseconds: the cap however steadily the guest prints. A
+ * TCG boot of the cloud kernel takes ~3 s and -smp 64 ~15 s on an idle machine; a busy machine
+ * slows a boot many times over, so the cap is generous and the stall deadline does the work.
+ */
+export const BOOT_DEADLINE_MS = 600_000;
+/**
+ * Stall deadline of one boot, in milliseconds: a guest that prints nothing new on the console or
+ * the firmware debug port (and so reaches no new stage) for this long is timed out. The longest
+ * silence of a real boot is ~2 s (-smp 64 with two CPU hogs running beside it).
+ */
+export const BOOT_STALL_MS = 60_000;
 /** After SIGTERM, how long QEMU gets to exit before SIGKILL. */
 export const TERM_GRACE_MS = 2_000;
 /** After `==E820== DONE`, how long the guest gets to power off (QEMU then exits 0). */
@@ -82,8 +93,10 @@ export interface RunQemuOptions {
   qemu: string;
   /** QEMU arguments, given the log files the runner created (see harness/qemu-argv.ts). */
   args: (paths: LogPaths) => readonly string[];
-  /** Default BOOT_DEADLINE_MS. */
+  /** Overall deadline (ms); default BOOT_DEADLINE_MS. */
   deadlineMs?: number;
+  /** Stall deadline (ms): nothing new printed for this long ends the boot; default BOOT_STALL_MS. */
+  stallMs?: number;
   termGraceMs?: number;
   poweroffGraceMs?: number;
   /** Cancels the boot (BootAbortedError). */
@@ -245,7 +258,7 @@ type Outcome =
   | { kind: 'goal' }
   | { kind: 'panic' }
   | { kind: 'exited' }
-  | { kind: 'deadline' }
+  | { kind: 'deadline'; deadline: BootDeadline; elapsedMs: number }
   | { kind: 'aborted'; reason: string };
 
 let bootCounter = 0;
@@ -268,6 +281,8 @@ class Boot {
   private settle: ((o: Outcome) => void) | null = null;
   private teardownPromise: Promise<void> | null = null;
   private stopFollowing = false;
+  /** When the guest last printed a line (console or firmware): the stall deadline counts from it. */
+  private lastOutputAt = 0;
   /** Entries of the SeaBIOS e820 dump still to come (-1: no dump begun). */
   private dumpRemaining = -1;
   private readonly until: BootGoal;
@@ -292,6 +307,7 @@ class Boot {
 
   /** SeaBIOS's debug port: banner, then the e820 dump, then `Booting from …` ends POST. */
   private onFirmwareLine(line: string): void {
+    this.lastOutputAt = Date.now();
     if (line.includes(SEABIOS_BANNER)) this.mark('seabiosBanner', 'seabios');
     const text = line.trimEnd();
     const header = DUMP_HEADER.exec(text);
@@ -327,6 +343,7 @@ class Boot {
   }
 
   private onConsoleLine(line: string): void {
+    this.lastOutputAt = Date.now();
     const p = this.progress;
     if (!p.seabiosBanner && line.includes(SEABIOS_BANNER)) this.mark('seabiosBanner', 'seabios');
     if (!p.kernelStarted && line.includes(KERNEL_BANNER)) this.mark('kernelStarted', 'kernel');
@@ -366,7 +383,9 @@ class Boot {
   /** Spawns QEMU and waits for the race to be decided; always tears down. */
   async run(): Promise<RunQemuResult> {
     const deadlineMs = this.opts.deadlineMs ?? BOOT_DEADLINE_MS;
+    const stallMs = this.opts.stallMs ?? BOOT_STALL_MS;
     let deadlineTimer: NodeJS.Timeout | undefined;
+    let stallTimer: NodeJS.Timeout | undefined;
     let abortListener: (() => void) | undefined;
     let outcome: Outcome;
     try {
@@ -390,7 +409,17 @@ class Boot {
           this.watcher = null; // polling alone will do
         }
         this.poller = setInterval(() => this.pollLogs(), POLL_INTERVAL_MS);
-        deadlineTimer = setTimeout(() => this.settle?.({ kind: 'deadline' }), deadlineMs);
+        deadlineTimer = setTimeout(() => this.settle?.({ kind: 'deadline', deadline: 'overall', elapsedMs: Date.now() - this.startedAt }), deadlineMs);
+        // The stall deadline: read what is there before judging (a starved event loop is not a
+        // silent guest), then time out or look again when the quiet would reach stallMs.
+        this.lastOutputAt = this.startedAt;
+        const checkStall = (): void => {
+          this.pollLogs();
+          const quietMs = Date.now() - this.lastOutputAt;
+          if (quietMs >= stallMs) this.settle?.({ kind: 'deadline', deadline: 'stall', elapsedMs: Date.now() - this.startedAt });
+          else stallTimer = setTimeout(checkStall, stallMs - quietMs);
+        };
+        stallTimer = setTimeout(checkStall, stallMs);
         if (this.opts.signal) {
           const s = this.opts.signal;
           abortListener = () => this.settle?.({ kind: 'aborted', reason: abortReason(s) });
@@ -401,6 +430,7 @@ class Boot {
       outcome = await decided;
     } finally {
       clearTimeout(deadlineTimer);
+      clearTimeout(stallTimer);
       if (abortListener) this.opts.signal?.removeEventListener('abort', abortListener);
     }
 
@@ -415,7 +445,7 @@ class Boot {
       if (this.goalReached()) outcome = { kind: this.until === 'done' ? 'done' : 'goal' };
       else if (this.progress.panicLine !== null) outcome = { kind: 'panic' };
     }
-    return this.conclude(outcome, deadlineMs);
+    return this.conclude(outcome, deadlineMs, stallMs);
   }
 
   private spawn(): void {
@@ -542,7 +572,7 @@ class Boot {
     };
   }
 
-  private conclude(outcome: Outcome, deadlineMs: number): RunQemuResult {
+  private conclude(outcome: Outcome, deadlineMs: number, stallMs: number): RunQemuResult {
     const ctx = this.context();
     const spawnError = this.exitResult?.spawnError ?? null;
     if (spawnError !== null && outcome.kind !== 'aborted') {
@@ -559,7 +589,7 @@ class Boot {
       case 'aborted':
         throw new BootAbortedError(outcome.reason, ctx);
       case 'deadline':
-        throw new BootTimeoutError(deadlineMs, ctx);
+        throw new BootTimeoutError(deadlineMs, ctx, { deadline: outcome.deadline, stallMs, elapsedMs: outcome.elapsedMs });
       case 'panic':
         throw new GuestPanicError(this.progress.panicLine ?? PANIC_TEXT, ctx);
       case 'exited': {

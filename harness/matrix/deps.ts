@@ -51,7 +51,10 @@ export interface CaptureOptions {
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
   keepLogsDir?: string;
+  /** Overall boot deadline (ms); harness/run-qemu.ts BOOT_DEADLINE_MS when absent. */
   timeoutMs?: number;
+  /** Stall deadline (ms); harness/run-qemu.ts BOOT_STALL_MS when absent. */
+  stallMs?: number;
   /** The cell's QEMU arguments exactly as the matrix spells them (no round trip through the config). */
   qemuArgs?: readonly string[];
   /** File name prefix of kept logs. */

@@ -81,26 +81,30 @@ export function junitXml(results: readonly CellResult[], wallMs: number): string
       const name = xmlEscape(r.key.slice(matrix.length + 1));
       const open = `    <testcase classname="e820.${xmlEscape(matrix)}.${xmlEscape(r.toolchainLabel)}" name="${name}" time="${seconds(r.timings.totalMs)}"`;
       const v = r.verdict;
+      // A retried cell says so, whatever its outcome (a pass on the second boot is not hidden).
+      const retried = retriedNote(r);
+      const retriedOut = retried !== null ? `\n      <system-out>${xmlEscape(retried)}</system-out>` : '';
       if (r.outcome === 'pass' || !v) {
         // A pass that left layers out says so (what was not compared is never silent).
         const excluded = v?.outcome === 'pass' ? describeExcluded(v.counts) : null;
+        const said = [excluded !== null ? formatVerdict(v!) : null, retried].filter((t): t is string => t !== null).join('\n');
         out.push(
           r.outcome === 'not-run'
             ? `${open}>\n      <skipped message="not run: the run was interrupted before it, or has not reached it yet"/>\n    </testcase>`
-            : excluded !== null
-              ? `${open}>\n      <system-out>${xmlEscape(formatVerdict(v!))}</system-out>\n    </testcase>`
+            : said !== ''
+              ? `${open}>\n      <system-out>${xmlEscape(said)}</system-out>\n    </testcase>`
               : `${open}/>`,
         );
       } else if (v.outcome === 'fail') {
         out.push(
           `${open}>`,
-          `      <failure message="${xmlEscape(`first divergence at ${v.first.layer} layer: ${v.first.summary}`)}" type="${xmlEscape(v.first.field)}">${xmlEscape(formatVerdict(v))}</failure>`,
+          `      <failure message="${xmlEscape(`first divergence at ${v.first.layer} layer: ${v.first.summary}`)}" type="${xmlEscape(v.first.field)}">${xmlEscape(formatVerdict(v))}</failure>${retriedOut}`,
           '    </testcase>',
         );
       } else if (v.outcome === 'error') {
         out.push(
           `${open}>`,
-          `      <error message="${xmlEscape(v.error.message.split('\n')[0] ?? '')}" type="${xmlEscape(v.error.kind)}">${xmlEscape(v.error.message)}</error>`,
+          `      <error message="${xmlEscape(v.error.message.split('\n')[0] ?? '')}" type="${xmlEscape(v.error.kind)}">${xmlEscape(v.error.message)}</error>${retriedOut}`,
           '    </testcase>',
         );
       } else out.push(`${open}/>`);
@@ -109,6 +113,12 @@ export function junitXml(results: readonly CellResult[], wallMs: number): string
   }
   out.push('</testsuites>', '');
   return out.join('\n');
+}
+
+/** `attempts: 2; retried once …: attempt 1 failed with …` for a cell booted twice; null otherwise. */
+export function retriedNote(r: CellResult): string | null {
+  if (!r.retried) return null;
+  return `attempts: ${r.attempts}; retried once (a harness timeout is retried once): ${r.retried.reason}`;
 }
 
 export async function writeResults(
@@ -140,7 +150,7 @@ export function summaryTable(results: readonly CellResult[], wallMs: number, int
   // Cells an interrupt kept from starting are counted in the totals, not listed one by one.
   const rows = results.filter((r) => r.outcome !== 'not-run').map((r) => {
     const v = r.verdict;
-    const detail =
+    const reported =
       v?.outcome === 'fail'
         ? `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`
         : v?.outcome === 'error'
@@ -149,6 +159,8 @@ export function summaryTable(results: readonly CellResult[], wallMs: number, int
             ? `${r.scope?.scope === 'firmware' ? 'firmware scope' : 'excluded'}: ${[...new Set(v.counts.excluded.map((e) => e.field.split('.')[0]))].join(', ')} layer not compared`
             : '';
     const counts = v && 'counts' in v && v.counts ? `${v.counts.compared}/${v.counts.excludedByRule}` : '';
+    // A retried cell says so in front of whatever else it says.
+    const detail = r.retried ? `retried (attempt 1: ${r.retried.kind})${reported !== '' ? `; ${reported}` : ''}` : reported;
     return [r.key, r.outcome.toUpperCase(), counts, formatDuration(r.timings.totalMs), detail.slice(0, 100)];
   });
   const head = ['cell', 'outcome', 'cmp/excl', 'time', 'first divergence / error'];
@@ -157,12 +169,13 @@ export function summaryTable(results: readonly CellResult[], wallMs: number, int
   const t = totalsOf(results);
   const ran = t.pass + t.fail + t.error;
   const perMinute = wallMs > 0 ? (ran / (wallMs / 60_000)).toFixed(1) : '–';
+  const retried = results.filter((r) => r.retried).length;
   return [
     line(head),
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `${t.cells} cells: ${t.pass} pass, ${t.fail} fail, ${t.error} error${t.notRun ? `, ${t.notRun} not run` : ''}` +
+    `${t.cells} cells: ${t.pass} pass, ${t.fail} fail, ${t.error} error${t.notRun ? `, ${t.notRun} not run` : ''}${retried ? ` (${retried} retried after a harness timeout)` : ''}` +
       ` — wall ${formatDuration(wallMs)}, ${perMinute} cells/min${interrupted ? ' — INTERRUPTED' : ''}`,
   ].join('\n');
 }

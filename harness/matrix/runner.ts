@@ -6,9 +6,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { QemuRefusal } from '../../reference/stages.ts';
 import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
+import { BOOT_DEADLINE_MS } from '../run-qemu.ts';
 import type { KvmStatus } from '../kvm-probe.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { compareReports } from './compare.ts';
+import { scheduleOrder } from './cost.ts';
 import { diffLines, renderDiff } from './diff.ts';
 import type { MatrixDeps, ObservationLike } from './deps.ts';
 import { cellArgv, type CellRun } from './schema.ts';
@@ -38,7 +40,19 @@ export interface CellResult {
   scope: { scope: CaptureScope; reason: string | null } | null;
   /** KVM cells: the probe's finding ('not-probed' when the deps offer no probe) and the host facts the prediction used. */
   kvm: { status: KvmStatus | 'not-probed'; reason: string; host: string | null } | null;
+  /** Boots of this cell: 0 before the capture, 1, or 2 when a harness timeout was retried (RETRYABLE_ERRORS). */
+  attempts: number;
+  /** Why the cell was booted a second time (the first attempt's error); null when it was not. The outcome is the second attempt's. */
+  retried: { reason: string; kind: string; message: string } | null;
 }
+
+/**
+ * Harness errors worth one more boot: a timeout can be the machine being busy rather than the
+ * guest being stuck. Anything else (a refusal, a panic, a cut log) would only repeat itself.
+ */
+export const RETRYABLE_ERRORS: readonly string[] = ['BootTimeoutError'];
+/** Boots of one cell at most: the first, and one retry after a RETRYABLE_ERRORS error. */
+export const MAX_ATTEMPTS = 2;
 
 export interface RunCellOptions {
   /**
@@ -48,7 +62,10 @@ export interface RunCellOptions {
    */
   scope?: CaptureScope | 'auto';
   signal?: AbortSignal;
+  /** Overall boot cap (--timeout); a cell's `timeout:` can only lengthen it. */
   timeoutMs?: number;
+  /** Stall deadline: a boot that prints nothing new for this long is timed out (harness/run-qemu.ts BOOT_STALL_MS). */
+  stallMs?: number;
   /** Root for kept logs; the cell's logs go to `<logsRoot>/<matrix>/<id…>`. */
   logsRoot?: string;
   onProgress?: (msg: string) => void;
@@ -64,6 +81,32 @@ function errorKind(err: unknown): string {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
+}
+
+/**
+ * The retry failed too: one error (the second attempt's kind) whose message names both
+ * attempts, first line first, then each attempt's whole message.
+ */
+function bothAttempts(first: unknown, second: unknown): Error {
+  const err = new Error(
+    [
+      `both attempts failed (a harness timeout is retried once): attempt 1: ${errorKind(first)}: ${firstLine(errorMessage(first))}; attempt 2: ${errorKind(second)}: ${firstLine(errorMessage(second))}`,
+      '',
+      '--- attempt 1 ---',
+      errorMessage(first),
+      '',
+      '--- attempt 2 ---',
+      errorMessage(second),
+    ].join('\n'),
+  );
+  err.name = errorKind(second);
+  const ctx = (second as { context?: unknown }).context;
+  if (ctx !== undefined) Object.assign(err, { context: ctx });
+  return err;
 }
 
 export function notRunResult(run: CellRun): CellResult {
@@ -85,6 +128,8 @@ export function notRunResult(run: CellRun): CellResult {
     warnings: [],
     scope: null,
     kvm: null,
+    attempts: 0,
+    retried: null,
   };
 }
 
@@ -160,21 +205,40 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
 
   const logsDir = options.logsRoot ? join(options.logsRoot, run.cell.matrix, run.key.slice(run.cell.matrix.length + 1)) : undefined;
   result.logsDir = logsDir ?? null;
-  // A cell's own deadline can only lengthen the run-wide one (--timeout), never shorten it.
+  // A cell's own `timeout:` can only lengthen the overall deadline in force (--timeout, else the
+  // harness's BOOT_DEADLINE_MS), never shorten it; it is also the cell's cost hint (cost.ts).
   const cellTimeoutMs = run.cell.timeoutSeconds !== null ? run.cell.timeoutSeconds * 1000 : undefined;
-  const timeoutMs = cellTimeoutMs !== undefined ? Math.max(cellTimeoutMs, options.timeoutMs ?? 0) : options.timeoutMs;
+  const timeoutMs = cellTimeoutMs !== undefined ? Math.max(cellTimeoutMs, options.timeoutMs ?? BOOT_DEADLINE_MS) : options.timeoutMs;
   const tc = performance.now();
-  let observation: ObservationLike;
-  try {
-    observation = await deps.capture(config, run.toolchain, {
+  const captureOnce = (attempt: number): Promise<ObservationLike> => {
+    result.attempts = attempt;
+    return deps.capture(config, run.toolchain, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(logsDir ? { keepLogsDir: logsDir } : {}),
       qemuArgs: result.argv,
-      label: run.cell.id,
+      // A retry keeps its own logs next to the first attempt's.
+      label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
       ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
     });
+  };
+  let observation: ObservationLike;
+  try {
+    try {
+      observation = await captureOnce(1);
+    } catch (first) {
+      // One retry after a harness timeout (a busy machine), said in the result; never a second.
+      if (options.signal?.aborted || !RETRYABLE_ERRORS.includes(errorKind(first)) || MAX_ATTEMPTS < 2) throw first;
+      result.retried = { reason: `attempt 1 failed with ${errorKind(first)}: ${firstLine(errorMessage(first))}`, kind: errorKind(first), message: errorMessage(first) };
+      options.onProgress?.(`retrying once: ${result.retried.reason}`);
+      try {
+        observation = await captureOnce(2);
+      } catch (second) {
+        throw bothAttempts(first, second);
+      }
+    }
   } catch (err) {
     result.timings.captureMs = Math.round(performance.now() - tc);
     if (refusal !== null && errorKind(err) === 'QemuLaunchError') {
@@ -242,6 +306,9 @@ export interface RunMatrixOptions {
   jobs?: number;
   signal?: AbortSignal;
   timeoutMs?: number;
+  stallMs?: number;
+  /** Start order, as indices of `runs`; default: scheduleOrder (longest expected boot first). */
+  order?: readonly number[];
   logsRoot?: string;
   onStart?: (run: CellRun) => void;
   onDone?: (result: CellResult) => void;
@@ -262,16 +329,19 @@ export function defaultJobs(): number {
 export async function runMatrix(runs: readonly CellRun[], deps: MatrixDeps, options: RunMatrixOptions = {}): Promise<RunSummary> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   const results: CellResult[] = runs.map(notRunResult);
+  // Heavy cells start first (harness/matrix/cost.ts); results stay in the matrix's order.
+  const order = options.order ?? scheduleOrder(runs);
   const t0 = performance.now();
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < runs.length && !options.signal?.aborted) {
-      const i = next++;
+    while (next < order.length && !options.signal?.aborted) {
+      const i = order[next++]!;
       const run = runs[i]!;
       options.onStart?.(run);
       const r = await runCell(run, deps, {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
         ...(options.logsRoot ? { logsRoot: options.logsRoot } : {}),
         ...(options.onProgress ? { onProgress: (m: string) => options.onProgress!(run, m) } : {}),
       }).catch((err: unknown): CellResult => {

@@ -88,7 +88,8 @@ describe('runner', () => {
         }),
     });
     const text = `cells:\n${['1G', '2G', '3G', '4G'].map((m, i) => `  - id: c${i}\n    qemu: -m ${m}\n`).join('')}`;
-    const s = await runMatrix(expandRuns(parseMatrix(text, 'u.yaml')), d, { jobs: 2, signal: controller.signal });
+    // Matrix order (not longest-first), so c0 is the one that finishes before the abort.
+    const s = await runMatrix(expandRuns(parseMatrix(text, 'u.yaml')), d, { jobs: 2, signal: controller.signal, order: [0, 1, 2, 3] });
     expect(s.interrupted).toBe(true);
     // c0 passed at once; c1 and c2 were both booting when the abort came; c3 never started.
     expect(s.results.map((r) => r.outcome)).toEqual(['pass', 'error', 'error', 'not-run']);
@@ -143,7 +144,9 @@ describe('reporters', () => {
     expect(xml).toMatch(/<failure message="first divergence at kernel layer: kernel.iomem[^"]*" type="kernel.iomem">/);
     expect(xml).toContain('+ 00000000-00000fff : System RAM'); // the diff itself
     expect(xml).toContain('&lt;no init&gt; &amp; more'); // escaped
-    expect(xml).toContain('<error message="the guest did not finish within 60 s (kernel started)" type="BootTimeoutError">');
+    // The hanging cell timed out twice (a harness timeout is retried once): the error names both attempts.
+    expect(xml).toContain('<error message="both attempts failed (a harness timeout is retried once): attempt 1: BootTimeoutError: the guest did not finish within 60 s (kernel started); attempt 2: BootTimeoutError: the guest did not finish within 60 s (kernel started)" type="BootTimeoutError">');
+    expect(xml).toContain('<system-out>attempts: 2; retried once (a harness timeout is retried once): attempt 1 failed with BootTimeoutError: the guest did not finish within 60 s (kernel started)</system-out>');
     expect(xml).not.toContain('\u0007');
   });
 
@@ -176,6 +179,7 @@ describe('reporters', () => {
     const table = summaryTable(summary.results, 60_000, false);
     expect(table).toMatch(/unit\/good\s+PASS\s+21\/3/);
     expect(table).toMatch(/unit\/bad-iomem\s+FAIL .*kernel\.iomem/);
-    expect(table).toContain('5 cells: 1 pass, 2 fail, 2 error — wall 1m00s, 5.0 cells/min');
+    expect(table).toMatch(/unit\/hangs\s+ERROR\s+\S+\s+retried \(attempt 1: BootTimeoutError\); BootTimeoutError: both attempts failed/);
+    expect(table).toContain('5 cells: 1 pass, 2 fail, 2 error (1 retried after a harness timeout) — wall 1m00s, 5.0 cells/min');
   });
 });
