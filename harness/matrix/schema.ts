@@ -9,7 +9,8 @@
 //       append: memmap=1M$0x50000000  # optional kernel arguments (the harness adds its own in front)
 //       toolchains: [...]             # optional, overrides the file default
 //       note: why this cell exists     # optional
-//       timeout: 120                   # optional boot deadline in seconds (slow cells only)
+//       timeout: 120                   # optional: worst case in seconds on an idle machine (slow cells
+//                                     # only); a scheduling hint, and a floor on the overall deadline
 //   snapshotHost: { cpuVendor: AuthenticAMD, physBits: 48 }
 //                                     # optional; KVM cells need it: the KVM host their prediction
 //                                     # snapshots are written for (runs predict for the machine
@@ -58,7 +59,10 @@ const CellSchema = z
     append: z.string().optional(),
     toolchains: z.array(ToolchainSchema).min(1).optional(),
     note: z.string().optional(),
-    /** Boot deadline in seconds for a cell known to be slow (e.g. -smp 64 under TCG). */
+    /**
+     * Worst-case boot in seconds on an idle machine, for a cell known to be slow (e.g. -smp 64
+     * under TCG): a cost hint for scheduling (cost.ts) and a floor on the boot's overall deadline.
+     */
     timeout: z.number().int().positive().max(3600).optional(),
   })
   .strict();
@@ -92,7 +96,7 @@ export interface Cell {
   append: string | null;
   toolchains: Toolchain[];
   note: string | null;
-  /** Boot deadline (seconds) the cell asks for; null = the harness default. */
+  /** The cell's `timeout:` (seconds): cost hint and floor on the overall deadline; null = none. */
   timeoutSeconds: number | null;
   /** 1-based line of the cell in its file (0 when built from a command line). */
   line: number;

@@ -212,7 +212,7 @@ export function register(program: Command): void {
     .description('boot a QEMU command line once with the harness guest and print what every layer reported')
     .argument('[qemu-args...]', 'QEMU arguments, after --')
     .option('--json', 'print the LayerReport as JSON (the shape of `e820 predict --json`)')
-    .option('--timeout <seconds>', 'boot deadline in seconds (default 60)')
+    .option('--timeout <seconds>', 'overall boot deadline in seconds (default 600; a boot silent for 60 s ends sooner)')
     .option('--keep-logs <dir>', 'keep the serial, firmware and stderr logs and the argv in DIR')
     .option('--qemu <version>', 'QEMU version of the toolchain (default: baseline)')
     .option('--seabios <version>', 'SeaBIOS version of the toolchain')

@@ -148,7 +148,7 @@ export function register(program: Command): void {
     .option('--toolchain <SPEC>', 'toolchain: bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm)')
     .option('--jobs <N>', 'concurrent boots (default: number of cores)')
     .option('--out <DIR>', 'results directory (default: results/explore-<timestamp>-seed<S>/)')
-    .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s; slow cells carry their own)')
+    .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner)')
     .option('--replay <FILE>', 'run the cells of a written explore.yaml again (with --only for one cell)')
     .option('--only <REGEX>', 'run only the cells whose id (or key explore/<id>) matches')
     .option('--dry-run', 'generate and print the model\'s claim per cell; boot nothing')

@@ -207,7 +207,7 @@ export function register(program: Command): void {
     .option('--qemu <V>', 'QEMU version for every cell (replaces the cells\' toolchains)')
     .option('--seabios <V>', 'SeaBIOS version for every cell')
     .option('--kernel <V>', 'Linux version (or point release, e.g. 5.10.262) for every cell')
-    .option('--timeout <SECONDS>', 'per-boot deadline (default: the harness\'s)')
+    .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner; a cell\'s timeout: only lengthens it)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
     .option('--qemu-binary <path>', 'with --bzimage: boot every cell with this qemu-system-x86_64')
