@@ -97,6 +97,26 @@ export interface BootContext {
 }
 
 export const CONSOLE_TAIL_LINES = 20;
+/** The longest console or stderr line a message quotes; the rest is counted, not copied. */
+export const QUOTED_LINE_MAX = 400;
+/** How many of QEMU's stderr lines a message quotes (the last ones). */
+export const STDERR_QUOTED_LINES = 20;
+
+/**
+ * Text from the guest or QEMU made safe for a terminal and a results file: control characters
+ * (NUL, ESC, C1, DEL; not newline or tab) become visible `\xNN`, so a guest cannot clear or
+ * retitle the user's terminal through an error message.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** One quoted line: printable, and at most QUOTED_LINE_MAX characters (a 50 MB line stays out of every report). */
+export function quotedLine(line: string): string {
+  const p = printable(line);
+  return p.length > QUOTED_LINE_MAX ? `${p.slice(0, QUOTED_LINE_MAX)}… (${p.length - QUOTED_LINE_MAX} more characters)` : p;
+}
 
 /** POSIX-shell quoting, so the command in a message can be pasted back into a shell. */
 export function shellQuote(args: readonly string[]): string {
@@ -150,9 +170,15 @@ export abstract class HarnessError extends Error {
     lines.push(`qemu: ${describeExit(c)}`);
     lines.push(`boot: ${describeProgress(c.progress)}`);
     const stderr = c.stderr.trimEnd();
-    if (stderr !== '') lines.push('qemu stderr:', ...stderr.split('\n').map((l) => `  ${l}`));
+    if (stderr !== '') {
+      const all = stderr.split('\n');
+      lines.push(
+        all.length > STDERR_QUOTED_LINES ? `qemu stderr (last ${STDERR_QUOTED_LINES} of ${all.length} lines):` : 'qemu stderr:',
+        ...all.slice(-STDERR_QUOTED_LINES).map((l) => `  ${quotedLine(l)}`),
+      );
+    }
     if (c.consoleTail.length > 0) {
-      lines.push(`last ${c.consoleTail.length} console lines:`, ...c.consoleTail.map((l) => `  | ${l}`));
+      lines.push(`last ${c.consoleTail.length} console lines:`, ...c.consoleTail.map((l) => `  | ${quotedLine(l)}`));
     } else {
       lines.push('console: nothing printed');
     }
@@ -172,7 +198,7 @@ export class QemuLaunchError extends HarnessError {
     const first = lines.find((l) => !/^\S*qemu-system-\S+: warning: /.test(l.trim())) ?? lines[0] ?? '';
     const headline =
       first !== ''
-        ? `QEMU did not start the guest: ${first.trim()}`
+        ? `QEMU did not start the guest: ${quotedLine(first.trim())}`
         : `QEMU exited (${describeExit(context)}) before the guest ran, and printed nothing on stderr`;
     super(
       headline,
@@ -264,6 +290,25 @@ export class CutLogError extends HarnessError {
       context,
     );
     this.name = 'CutLogError';
+  }
+}
+
+/** The guest (or SeaBIOS) printed more than the harness reads: the boot was stopped there. */
+export class LogTooLargeError extends HarnessError {
+  constructor(
+    /** 'console' (serial) or 'firmware' (SeaBIOS's debug port). */
+    readonly log: 'console' | 'firmware',
+    readonly limitBytes: number,
+    context: BootContext,
+  ) {
+    super(
+      `the ${log} log passed ${limitBytes / (1024 * 1024)} MiB, far more than any boot prints; the boot was stopped there`,
+      log === 'console'
+        ? 'the guest is printing in a loop (or the serial port is flooded): look at the console lines below; a boot of the harness guest prints well under 1 MiB'
+        : 'SeaBIOS is printing in a loop on its debug port: look at the kept firmware log',
+      context,
+    );
+    this.name = 'LogTooLargeError';
   }
 }
 

@@ -28,6 +28,7 @@ import {
   BootTimeoutError,
   CONSOLE_TAIL_LINES,
   CutLogError,
+  LogTooLargeError,
   GuestPanicError,
   MissingToolError,
   QemuLaunchError,
@@ -59,6 +60,11 @@ export const POWEROFF_GRACE_MS = 5_000;
 export const PANIC_GRACE_MS = 1_000;
 /** Log polling period, the fallback when fs.watch misses or coalesces events. */
 export const POLL_INTERVAL_MS = 100;
+/**
+ * How much of each log (console, firmware) a boot may print before it is stopped: a boot of the
+ * harness guest prints about 100 KiB on the console and 10 KiB on SeaBIOS's debug port.
+ */
+export const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 export const PANIC_TEXT = 'Kernel panic - not syncing';
 const SEABIOS_BANNER = 'SeaBIOS (version';
@@ -132,15 +138,23 @@ export interface RunQemuResult {
 // ---------------------------------------------------------------------------------------------
 // Log following
 
-/** Reads a growing file from where it left off and hands over whole lines. */
+/**
+ * Reads a growing file from where it left off and hands over whole lines, up to `limitBytes`:
+ * past that it reads nothing more and calls `onOverflow` once (a guest printing in a loop must
+ * not take the harness's memory with it; a 50 MB log used to take about 0.5 GB).
+ */
 class LogFollower {
   private offset = 0;
   private partial = '';
   private chunks: Buffer[] = [];
+  /** The file passed limitBytes (what lies past it was never read). */
+  overflowed = false;
 
   constructor(
     readonly path: string,
     private readonly onLine: (line: string) => void,
+    private readonly limitBytes: number,
+    private readonly onOverflow: () => void,
   ) {}
 
   /** Reads what is new; `final` also flushes a last line without newline. */
@@ -153,8 +167,13 @@ class LogFollower {
     }
     try {
       const size = fstatSync(fd).size;
-      if (size > this.offset) {
-        const buf = Buffer.alloc(size - this.offset);
+      if (size > this.limitBytes && !this.overflowed) {
+        this.overflowed = true;
+        this.onOverflow();
+      }
+      const end = Math.min(size, this.limitBytes);
+      if (end > this.offset) {
+        const buf = Buffer.alloc(end - this.offset);
         const n = readSync(fd, buf, 0, buf.length, this.offset);
         this.offset += n;
         const got = buf.subarray(0, n);
@@ -259,6 +278,8 @@ type Outcome =
   | { kind: 'panic' }
   | { kind: 'exited' }
   | { kind: 'deadline'; deadline: BootDeadline; elapsedMs: number }
+  /** A log passed MAX_LOG_BYTES. */
+  | { kind: 'too-large'; log: 'console' | 'firmware' }
   | { kind: 'aborted'; reason: string };
 
 let bootCounter = 0;
@@ -296,8 +317,8 @@ class Boot {
     readonly label: string,
   ) {
     this.until = opts.until ?? 'done';
-    this.serial = new LogFollower(paths.serialLog, (l) => this.onConsoleLine(l));
-    this.firmware = new LogFollower(paths.firmwareLog, (l) => this.onFirmwareLine(l));
+    this.serial = new LogFollower(paths.serialLog, (l) => this.onConsoleLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'console' }));
+    this.firmware = new LogFollower(paths.firmwareLog, (l) => this.onFirmwareLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'firmware' }));
   }
 
   private goalReached(): boolean {
@@ -585,11 +606,16 @@ class Boot {
         new Error(spawnError.message),
       );
     }
+    // A flooded log decides whatever else happened (the guest's last words were never read).
+    const flooded = this.serial.overflowed ? 'console' : this.firmware.overflowed ? 'firmware' : null;
+    if (flooded !== null && outcome.kind !== 'aborted') throw new LogTooLargeError(flooded, MAX_LOG_BYTES, ctx);
     switch (outcome.kind) {
       case 'aborted':
         throw new BootAbortedError(outcome.reason, ctx);
       case 'deadline':
         throw new BootTimeoutError(deadlineMs, ctx, { deadline: outcome.deadline, stallMs, elapsedMs: outcome.elapsedMs });
+      case 'too-large': // (flooded above)
+        throw new LogTooLargeError(outcome.log, MAX_LOG_BYTES, ctx);
       case 'panic':
         throw new GuestPanicError(this.progress.panicLine ?? PANIC_TEXT, ctx);
       case 'exited': {

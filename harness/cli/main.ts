@@ -2,6 +2,7 @@
 // itself on the program; this file only wires them and maps errors to exit status.
 
 import { Command } from 'commander';
+import { printable } from '../errors.ts';
 import { sweepStaleBootDirs } from '../run-qemu.ts';
 import { registerCommands } from './commands/index.ts';
 
@@ -19,6 +20,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`e820: ${message}\n`);
+  // Messages can quote QEMU and the guest: control bytes are shown, not sent to the terminal.
+  process.stderr.write(`e820: ${printable(message)}\n`);
   process.exitCode = typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 2;
 }

@@ -7,6 +7,7 @@
 // that are not E820-derived).
 
 import type { LayerReport } from '../../reference/report.ts';
+import { printable } from '../errors.ts';
 import { diffLines, renderDiff } from './diff.ts';
 import { FIELDS, type FieldName, type FieldResult, type Layer, type Verdict, type VerdictCounts } from './verdict.ts';
 
@@ -240,5 +241,6 @@ export function formatVerdict(v: Verdict, title = ''): string {
     const later = v.fields.filter((f) => f.status === 'differ' && f.field !== v.first.field).map((f) => f.field);
     if (later.length) lines.push(`later fields also differ: ${later.join(', ')}`);
   }
-  return lines.join('\n');
+  // Observed lines can quote QEMU's stderr (a refusal): shown, never sent raw to a terminal.
+  return printable(lines.join('\n'));
 }

@@ -2,6 +2,7 @@
 // finished cell otherwise (CI logs must stay readable and free of escape codes).
 
 import { createLogUpdate } from 'log-update';
+import { printable, quotedLine } from '../errors.ts';
 import { formatDuration } from './reporters.ts';
 import type { CellResult } from './runner.ts';
 import type { CellRun } from './schema.ts';
@@ -48,7 +49,8 @@ export class Progress {
   }
 
   progress(run: CellRun, msg: string): void {
-    if (this.running.has(run.key)) this.running.set(run.key, msg);
+    // Progress can quote the guest's console: never let its control bytes reach the terminal.
+    if (this.running.has(run.key)) this.running.set(run.key, quotedLine(msg));
   }
 
   finish(result: CellResult): void {
@@ -73,7 +75,8 @@ export class Progress {
     }
   }
 
-  note(text: string): void {
+  note(raw: string): void {
+    const text = printable(raw);
     if (this.logUpdate) {
       this.logUpdate.clear();
       this.options.stream.write(`${text}\n`);

@@ -2,6 +2,7 @@
 // testcase per cell, for CI), and the summary table printed at the end.
 
 import { cpus } from 'node:os';
+import { printable } from '../errors.ts';
 import { writeInside } from '../output-dir.ts';
 import { describeExcluded, formatVerdict } from './compare.ts';
 import type { CellResult, RunSummary } from './runner.ts';
@@ -161,7 +162,7 @@ export function summaryTable(results: readonly CellResult[], wallMs: number, int
     const counts = v && 'counts' in v && v.counts ? `${v.counts.compared}/${v.counts.excludedByRule}` : '';
     // A retried cell says so in front of whatever else it says.
     const detail = r.retried ? `retried (attempt 1: ${r.retried.kind})${reported !== '' ? `; ${reported}` : ''}` : reported;
-    return [r.key, r.outcome.toUpperCase(), counts, formatDuration(r.timings.totalMs), detail.slice(0, 100)];
+    return [r.key, r.outcome.toUpperCase(), counts, formatDuration(r.timings.totalMs), printable(detail).slice(0, 100)];
   });
   const head = ['cell', 'outcome', 'cmp/excl', 'time', 'first divergence / error'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));

@@ -201,3 +201,67 @@ describe('results directory', () => {
     }
   });
 });
+
+/** Peak resident memory of a process, sampled from /proc until it exits (kB). */
+async function peakRssKb(pid: number, exited: Promise<unknown>): Promise<number> {
+  let peak = 0;
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done) {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return peak;
+}
+
+describe('text from the guest', () => {
+  faultProbe('a 50 MB console line with ESC and NUL bytes: the boot stops at 16 MiB, every report quotes at most 400 escaped characters of it', async () => {
+    const w = work('flood');
+    const results = join(w.dir, 'results');
+    try {
+      const child = spawn(process.execPath, [...w.args(w.matrix(ONE_CELL, 'flood'), results).map((a) => (a === fake('solo.sh') ? fake('flood.sh') : a))], {
+        cwd: REPO_ROOT,
+        env: w.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const peak = await peakRssKb(child.pid!, exited);
+      expect(await exited).toBe(2);
+      process.stdout.write(`flood probe: peak RSS of e820 run ${Math.round(peak / 1024)} MiB (50 MB console line, stopped at 16 MiB)\n`);
+      const json = readFileSync(join(results, 'results.json'), 'utf8');
+      const junit = readFileSync(join(results, 'junit.xml'), 'utf8');
+      for (const [what, text] of [['terminal', out], ['results.json', json], ['junit.xml', junit]] as const) {
+        expect(text, what).not.toMatch(/[\u0000\u001b\u0007]/);
+        expect(text.length, what).toBeLessThan(64 * 1024);
+      }
+      const cell = (JSON.parse(json) as { cells: Array<{ verdict: { error: { kind: string; message: string } } }> }).cells[0]!;
+      expect(cell.verdict.error.kind).toBe('LogTooLargeError');
+      expect(cell.verdict.error.message).toMatch(/the console log passed 16 MiB/);
+      expect(cell.verdict.error.message).toContain('\\x1b[2J\\x1b]0;pwned\\x07\\x00AAAA');
+      expect(cell.verdict.error.message).toMatch(/A… \(\d+ more characters\)/);
+
+      // The same line in a log that ends (QEMU exits): a cut log, quoted the same way.
+      const cut = spawnSync(process.execPath, w.args(w.matrix(ONE_CELL, 'cut'), join(w.dir, 'cut')).map((a) => (a === fake('solo.sh') ? fake('flood.sh') : a)), {
+        cwd: REPO_ROOT,
+        env: { ...w.env, FLOOD_BYTES: '1000000', FLOOD_EXIT: '1' },
+        encoding: 'utf8',
+      });
+      expect(cut.status).toBe(2);
+      expect(cut.stdout + cut.stderr).not.toMatch(/[\u0000\u001b\u0007]/);
+      const cutCell = (JSON.parse(readFileSync(join(w.dir, 'cut', 'results.json'), 'utf8')) as { cells: Array<{ verdict: { error: { kind: string; message: string } } }> }).cells[0]!;
+      expect(cutCell.verdict.error.kind).toBe('CutLogError');
+      expect(cutCell.verdict.error.message.length).toBeLessThan(16 * 1024);
+      return { orphans: countAlive(w.qemuPids()) };
+    } finally {
+      rmSync(w.dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -4,6 +4,7 @@
 
 import type { Command } from 'commander';
 import { BASELINE_TOOLCHAIN, toolchainLabel } from '../../../reference/toolchain.ts';
+import { printable } from '../../errors.ts';
 import { formatVerdict } from '../../matrix/compare.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { runCell, type CellResult } from '../../matrix/runner.ts';
@@ -49,7 +50,7 @@ export function formatCellResult(r: CellResult): string {
   if (r.versions) lines.push(`versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
   lines.push(`time: predict ${r.timings.predictMs} ms, capture ${r.timings.captureMs} ms`);
   if (r.logsDir) lines.push(`logs: ${r.logsDir}`);
-  return lines.join('\n');
+  return printable(lines.join('\n'));
 }
 
 export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {

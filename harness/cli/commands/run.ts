@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import type { ProvisionedToolchain } from '../../capture.ts';
+import { printable } from '../../errors.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { ensureOwnDir, lockOutputDir, OutputDirError, prepareOutputDir } from '../../output-dir.ts';
 import { againNote, cliInterrupt } from '../interrupt.ts';
@@ -185,7 +186,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     if (failed.length > 0) {
       const first = failed[0]!;
       if (first.verdict?.outcome === 'fail') {
-        process.stdout.write(`\nfirst failing cell, ${first.key} (${failed.length} failing in all; every diff is in results.json/junit.xml):\n${first.verdict.first.diff}\n`);
+        process.stdout.write(`\nfirst failing cell, ${first.key} (${failed.length} failing in all; every diff is in results.json/junit.xml):\n${printable(first.verdict.first.diff)}\n`);
       }
     }
     return exitCodeOf(summary.results.map((r) => r.outcome));
