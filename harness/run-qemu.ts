@@ -23,6 +23,7 @@ import { delimiter, join } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
 import { copyInside, OutputDirError, writeInside } from './output-dir.ts';
+import { pidAlive } from './pid.ts';
 import {
   BootAbortedError,
   BootTimeoutError,
@@ -685,14 +686,6 @@ function setprivExecError(exitCode: number | undefined, stderr: string): { code:
 const BOOT_DIR_PREFIX = 'e820-boot-';
 const OWNED_BOOT_DIR = /^e820-boot-(\d+)-/;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes boot temp dirs whose owner (the pid in the name) is dead: what a SIGKILLed process

@@ -3,6 +3,7 @@
 
 import { Command } from 'commander';
 import { printable } from '../errors.ts';
+import { sweepStaleCacheTemps } from '../provision/cache.ts';
 import { sweepStaleBootDirs } from '../run-qemu.ts';
 import { registerCommands } from './commands/index.ts';
 
@@ -13,8 +14,9 @@ const program = new Command()
 
 registerCommands(program);
 
-// Boot temp dirs a SIGKILLed e820 left behind (their owner pid is dead) go first.
+// Temp dirs a SIGKILLed e820 left behind (their owner pid is dead) go first: boots' and the cache's.
 await sweepStaleBootDirs();
+await sweepStaleCacheTemps();
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,12 @@
 // The download/extract cache, and the one way things get into it: build in a temp dir
 // beside the destination, then rename. A half-finished download or extract therefore
-// never sits at the final path, and a crashed run leaves only a `.tmp-*` dir to sweep.
+// never sits at the final path, and a killed run leaves only a `.tmp-<pid>-*` dir, which the
+// next start sweeps (sweepStaleCacheTemps) once that pid is gone.
 
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pidAlive } from '../pid.ts';
 
 export const CACHE_APP_DIR = 'e820-conformance';
 
@@ -21,7 +23,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export async function publishDir(dest: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = await mkdtemp(join(dirname(dest), '.tmp-'));
+  const tmp = await mkdtemp(join(dirname(dest), tempPrefix()));
   try {
     await fill(tmp);
     try {
@@ -39,7 +41,7 @@ export async function publishDir(dest: string, fill: (tmpDir: string) => Promise
 /** Writes a file atomically (temp file in the same dir, then rename). */
 export async function publishFile(dest: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(dest), { recursive: true });
-  const tmp = await mkdtemp(join(dirname(dest), '.tmp-'));
+  const tmp = await mkdtemp(join(dirname(dest), tempPrefix()));
   try {
     const f = join(tmp, 'file');
     await writeFile(f, data);
@@ -47,6 +49,35 @@ export async function publishFile(dest: string, data: Uint8Array | string): Prom
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** Temp names carry the owner's pid, so what a killed run left can be told from a live run's. */
+const tempPrefix = (): string => `.tmp-${process.pid}-`;
+/** `.tmp-<pid>-…` (publishDir, publishFile) and `.tmp-damaged-<entry>-<pid>` (verify.ts). */
+const OWNED_TEMP = /^\.tmp-(?:(\d+)-|damaged-.*-(\d+)$)/;
+/** Temps from before names carried a pid: removed once surely abandoned. */
+const UNOWNED_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the temp dirs a killed run left in the cache (its root and each entry kind's folder):
+ * those whose owner pid is gone, and unowned ones older than a day. Returns what it removed.
+ */
+export async function sweepStaleCacheTemps(cache: string = cacheDir()): Promise<string[]> {
+  const removed: string[] = [];
+  const kinds = await readdir(cache, { withFileTypes: true }).catch(() => []);
+  for (const dir of [cache, ...kinds.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => join(cache, d.name))]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('.tmp-')) continue;
+      const m = OWNED_TEMP.exec(name);
+      const pid = m ? Number(m[1] ?? m[2]) : null;
+      const path = join(dir, name);
+      const abandoned = pid !== null ? pid !== process.pid && !pidAlive(pid) : Date.now() - ((await lstat(path).catch(() => null))?.mtimeMs ?? Date.now()) > UNOWNED_TEMP_AGE_MS;
+      if (!abandoned) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+  }
+  return removed;
 }
 
 export const MANIFEST_NAME = 'manifest.json';

@@ -366,3 +366,32 @@ describe('two runs at once', () => {
     return {};
   });
 });
+
+describe('what a killed provisioning leaves', () => {
+  faultProbe('a cache temp dir of a SIGKILLed provisioning is swept by the next e820; a live one\'s is kept', async () => {
+    const cache = tempCache();
+    const start = (dest: string) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', CHILD, 'publish-hang', dest], { cwd: REPO_ROOT, env: { ...process.env, TSX_DISABLE_CACHE: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const filling = new Promise<void>((r) => p.stdout!.on('data', (d: Buffer) => d.toString().includes('filling') && r()));
+      return { p, filling, exited: new Promise<void>((r) => p.on('exit', () => r())) };
+    };
+    const killed = start(join(cache, 'kernels', 'entry-a'));
+    const live = start(join(cache, 'seabios', 'entry-b'));
+    try {
+      await Promise.all([killed.filling, live.filling]);
+      killed.p.kill('SIGKILL');
+      await killed.exited;
+      const temps = () => [...readdirSync(join(cache, 'kernels')), ...readdirSync(join(cache, 'seabios'))].filter((n) => n.startsWith('.tmp-'));
+      expect(temps().sort()).toEqual([expect.stringMatching(new RegExp(`^\\.tmp-${killed.p.pid}-`)), expect.stringMatching(new RegExp(`^\\.tmp-${live.p.pid}-`))].sort());
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'e820.js'), 'predict', '--', '-M', 'pc'], { cwd: REPO_ROOT, env: { ...process.env, E820_CACHE_DIR: cache }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(temps()).toEqual([expect.stringMatching(new RegExp(`^\\.tmp-${live.p.pid}-`))]);
+      live.p.kill('SIGTERM');
+      await live.exited;
+      return { orphans: countAlive([killed.p.pid!, live.p.pid!]), tempDirsLeft: 0 };
+    } finally {
+      killed.p.kill('SIGKILL');
+      live.p.kill('SIGKILL');
+    }
+  });
+});
