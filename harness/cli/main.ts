@@ -1,7 +1,7 @@
 // The `e820` command. Each subcommand lives in its own module under ./commands and registers
 // itself on the program; this file only wires them and maps errors to exit status.
 
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { printable } from '../errors.ts';
 import { sweepStaleCacheTemps } from '../provision/cache.ts';
 import { sweepStaleBootDirs } from '../run-qemu.ts';
@@ -10,7 +10,10 @@ import { registerCommands } from './commands/index.ts';
 const program = new Command()
   .name('e820')
   .description('Predict and capture the x86 firmware memory map (QEMU → SeaBIOS → Linux) and check they agree')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A usage error (unknown option, missing argument) exits 2 like any bad input, not commander's
+  // 1, which `run` and `check` reserve for "a cell failed". Inherited by the subcommands.
+  .exitOverride();
 
 registerCommands(program);
 
@@ -21,6 +24,15 @@ await sweepStaleCacheTemps();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has printed the message (and the help); --help and --version exit 0.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    reportError(err);
+  }
+}
+
+function reportError(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   // Messages can quote QEMU and the guest: control bytes are shown, not sent to the terminal.
   process.stderr.write(`e820: ${printable(message)}\n`);

@@ -43,4 +43,15 @@ describe('bad input', () => {
       rmSync(results, { recursive: true, force: true });
     }
   }, 180_000);
+
+  faultProbe('a usage error (unknown option, missing value) exits 2 like any bad input, never 1 (a failed cell)', async () => {
+    for (const argv of [['explore', '--results', 'x'], ['run', '--jobs'], ['check', '--no-such-flag', '--', '-M', 'pc'], ['no-such-command']]) {
+      const out = spawnSync(process.execPath, [E820, ...argv], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+      expect(out.status, `e820 ${argv.join(' ')}\n${out.stderr}`).toBe(2);
+      expect(out.stderr).toMatch(/^error: /m);
+    }
+    const help = spawnSync(process.execPath, [E820, 'run', '--help'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    return {};
+  });
 });
