@@ -1,7 +1,7 @@
 // What verifying cache entries costs on use (harness/provision/verify.ts): per entry of a cache, the
 // median wall time of verifyFiles over a few warm runs, the files sized and the bytes hashed.
 // Read-only: entries cached before records existed get their records computed in memory.
-//   npx tsx ci/verify-cost.ts [cacheDir] [--runs N]
+//   TSX_DISABLE_CACHE=1 node --import tsx ci/verify-cost.ts [cacheDir] [--runs N]
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
