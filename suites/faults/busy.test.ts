@@ -7,17 +7,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
-import { capture, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { BootTimeoutError } from '../../harness/errors.ts';
 import { harnessArgv } from '../../harness/qemu-argv.ts';
-import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
+import type { MatrixDeps } from '../../harness/matrix/deps.ts';
 import { summaryTable, writeResults } from '../../harness/matrix/reporters.ts';
 import { runMatrix, type CellResult } from '../../harness/matrix/runner.ts';
 import { expandRuns, parseMatrix } from '../../harness/matrix/schema.ts';
 import { activeBoots, runQemu, type RunQemuOptions } from '../../harness/run-qemu.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
-import { predict } from '../../reference/predict.ts';
 import { fake, recordedPids } from '../harness/helpers.ts';
+import { fakeQemuDeps } from './fake-qemu-deps.ts';
 import { countAlive, entriesLeft, faultProbe, probeTmpdir } from './ledger.ts';
 
 /** Small deadlines: the fakes print within milliseconds, a stall is a stall. */
@@ -71,21 +69,6 @@ function bootOpts(script: string, p: Probe, extra: Partial<RunQemuOptions> = {})
   };
 }
 
-/** The real model and capture, a fake QEMU, no provisioning; the stall deadline is STALL_MS. */
-function depsWith(script: string, env: Record<string, string>): MatrixDeps {
-  const provisioned: ProvisionedToolchain = {
-    qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)', env },
-    kernel: { image: '/k', fwCfgModule: null },
-    busybox: '/b',
-  };
-  return {
-    parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
-    predict: (config, toolchain) => ({ report: predict(config, toolchain).report }),
-    capture: (config, toolchain, options) => capture(config, toolchain, { ...options, provisioned, deps: { buildInitramfs: async () => '/i' } }),
-    isE820IomemLine,
-  };
-}
-
 const PC_1G = 'cells:\n  - id: pc-1G\n    qemu: -M pc -m 1G\n';
 
 async function expectTimeout(p: Promise<unknown>): Promise<BootTimeoutError> {
@@ -117,7 +100,7 @@ describe('a busy machine', () => {
     // The premise: the boot took longer than the stall deadline (15 pieces, 0.2 s apart).
     expect(r.wallMs).toBeGreaterThan(STALL_MS);
     // And through the matrix, with the real model: a pass on the first attempt.
-    const { results, lost } = await runAndWrite(p, PC_1G, depsWith('slow-steady.sh', p.env));
+    const { results, lost } = await runAndWrite(p, PC_1G, fakeQemuDeps('slow-steady.sh', p.env));
     expect(results[0]!.outcome, JSON.stringify(results[0]!.verdict)).toBe('pass');
     expect(results[0]!.attempts).toBe(1);
     expect(results[0]!.retried).toBeNull();
@@ -156,7 +139,7 @@ describe('a busy machine', () => {
 
   faultProbe('a boot that hangs once is retried once and passes; results.json, junit and the table say it was retried', async () => {
     const p = probe('retry', { FAKE_HANGS: '1' });
-    const { results, json, junit, table, lost } = await runAndWrite(p, PC_1G, depsWith('hang-once.sh', p.env));
+    const { results, json, junit, table, lost } = await runAndWrite(p, PC_1G, fakeQemuDeps('hang-once.sh', p.env));
     const r = results[0]!;
     expect(r.outcome, JSON.stringify(r.verdict)).toBe('pass');
     expect(r.attempts).toBe(2);
@@ -175,7 +158,7 @@ describe('a busy machine', () => {
 
   faultProbe('a boot that hangs twice is an error naming both attempts (no third boot)', async () => {
     const p = probe('twice', { FAKE_HANGS: '2' });
-    const { results, json, junit, lost } = await runAndWrite(p, PC_1G, depsWith('hang-once.sh', p.env));
+    const { results, json, junit, lost } = await runAndWrite(p, PC_1G, fakeQemuDeps('hang-once.sh', p.env));
     const r = results[0]!;
     expect(r.outcome).toBe('error');
     expect(r.attempts).toBe(2);
