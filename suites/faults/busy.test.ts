@@ -18,8 +18,12 @@ import { fake, recordedPids } from '../harness/helpers.ts';
 import { fakeQemuDeps } from './fake-qemu-deps.ts';
 import { countAlive, entriesLeft, faultProbe, probeTmpdir } from './ledger.ts';
 
-/** Small deadlines: the fakes print within milliseconds, a stall is a stall. */
-const STALL_MS = 800;
+/**
+ * Small deadlines: the fakes print within milliseconds, a stall is a stall. slow-steady.sh is
+ * silent 0.2 s between pieces (a sed and a sleep): 1.5 s leaves room for a loaded CI machine
+ * (npm test boots real guests beside these probes) and is still half its 3 s boot.
+ */
+const STALL_MS = 1_500;
 
 interface Probe {
   dir: string;
@@ -114,7 +118,7 @@ describe('a busy machine', () => {
     const hang = await expectTimeout(p.inTmp(() => runQemu(bootOpts('hang.sh', p, { stallMs: STALL_MS, deadlineMs: 60_000 }))));
     expect(hang.deadline).toBe('stall');
     expect(hang.lastStage).toBe('inside section dmesg');
-    expect(hang.headline).toMatch(/^the guest printed nothing new for 0\.8 s \(stall deadline, \d+\.\d s into the boot\); last stage reached: inside section dmesg \(/);
+    expect(hang.headline).toMatch(/^the guest printed nothing new for 1\.5 s \(stall deadline, \d+\.\d s into the boot\); last stage reached: inside section dmesg \(/);
     expect(hang.message).toContain('a hang, not a slow boot');
     // Stuck in the firmware (banner, no e820 dump), with a firmware-scope goal.
     const fw = await expectTimeout(p.inTmp(() => runQemu(bootOpts('firmware-stuck.sh', p, { stallMs: STALL_MS, deadlineMs: 60_000, until: 'firmware' }))));
@@ -144,7 +148,7 @@ describe('a busy machine', () => {
     expect(r.outcome, JSON.stringify(r.verdict)).toBe('pass');
     expect(r.attempts).toBe(2);
     expect(r.retried?.kind).toBe('BootTimeoutError');
-    expect(r.retried?.reason).toMatch(/^attempt 1 failed with BootTimeoutError: the guest printed nothing new for 0\.8 s \(stall deadline/);
+    expect(r.retried?.reason).toMatch(/^attempt 1 failed with BootTimeoutError: the guest printed nothing new for 1\.5 s \(stall deadline/);
     expect(readFileSync(p.env.FAKE_QEMU_COUNTER!, 'utf8').trim()).toBe('2');
     expect(json.cells[0]).toMatchObject({ outcome: 'pass', attempts: 2, retried: { kind: 'BootTimeoutError' } });
     expect(junit).toContain('<system-out>attempts: 2; retried once (a harness timeout is retried once): attempt 1 failed with BootTimeoutError');
