@@ -5,6 +5,7 @@ import type { MachineConfig } from './config.ts';
 import { guestKernelCommandLine } from './guest.ts';
 import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease } from './profiles/kernel.ts';
+import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile } from './profiles/qemu.ts';
 import { seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
@@ -16,6 +17,11 @@ import type { Toolchain } from './toolchain.ts';
 export interface PredictOptions {
   /** Needed only for KVM configurations: the guest CPU takes the host's vendor and phys-bits. */
   host?: HostFacts;
+  /**
+   * The -bios image's configuration (reference/profiles/seabios.ts BIOS_VARIANTS), for an image
+   * whose file name is not bios.bin / bios-256k.bin (harness/provision/seabios-image.ts tells it).
+   */
+  biosVariant?: BiosVariant;
 }
 
 export interface Prediction {
@@ -63,7 +69,10 @@ export function kernelCannotStart(handoff: Handoff): string | null {
 }
 
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
-  const handoff = qemuStage(config, qemuProfile(toolchain.qemu), options.host ? { host: options.host } : {});
+  const handoff = qemuStage(config, qemuProfile(toolchain.qemu), {
+    ...(options.host ? { host: options.host } : {}),
+    ...(options.biosVariant !== undefined ? { biosVariant: options.biosVariant } : {}),
+  });
   const { platform } = handoff;
   if (platform.accel === 'tcg' && qemuProfile(toolchain.qemu).tcgGuestHangsCpuModels.includes(platform.cpuModel)) {
     // QEMU accepts it and the kernel prints its E820 lines, then hangs before init for a reason the

@@ -7,6 +7,7 @@
 import { numaOptArg, RAM_SIZE_ALIGN } from './cmdline.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';
 import type { MachineConfig } from './config.ts';
+import type { BiosVariant } from './profiles/seabios.ts';
 import { E820, type E820Record } from './e820.ts';
 import {
   CPU_MODELS,
@@ -45,6 +46,8 @@ export interface HostFacts {
 export interface QemuStageOptions {
   /** Required when the config uses KVM (the guest CPU takes the host's vendor). */
   host?: HostFacts;
+  /** The -bios image's configuration when known from the image (FirmwareInputs.biosVariant). */
+  biosVariant?: BiosVariant;
 }
 
 const prop = (props: ReadonlyArray<readonly [string, string]>, key: string): string | undefined => {
@@ -883,6 +886,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =
     // NULL), so QEMU's 128 KiB bios.bin (observed: no Xen/ACPI-parse lines, no NVMe driver).
     biosImage: config.bios ?? (isapc || (i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.bios128kUpTo)) ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
+    ...(options.biosVariant !== undefined ? { biosVariant: options.biosVariant } : {}),
   };
 
   return {

@@ -7,7 +7,7 @@ import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
 import {
   DEVICE_ZONEHIGH_FOOTPRINT,
-  IMAGE_MISSING_DRIVERS,
+  imageMissingDrivers,
   SEABIOS_LAYOUT as L,
   SELF_BUILT_ACPI_FOOTPRINT,
   TRANSIENT_USB_DRIVERS,
@@ -280,9 +280,9 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
       selfBuiltAcpi = true;
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
-    const image = fi.biosImage.replace(/^.*\//, '');
-    const missing = IMAGE_MISSING_DRIVERS[image];
-    if (missing === undefined) throw new UnsupportedOptionError('-bios', `${fi.biosImage}: which drivers this SeaBIOS image has is not modelled (known: bios.bin, bios-256k.bin)`);
+    // By the image's variant when given (a project-built or user image), else by its file name.
+    const missing = imageMissingDrivers(fi.biosImage, fi.biosVariant);
+    if (missing === null) throw new UnsupportedOptionError('-bios', `${fi.biosImage}: which drivers this SeaBIOS image has is not modelled (known: bios.bin, bios-256k.bin, or an image whose variant is given)`);
     const mem64High = pciPadMem64(handoff, profile);
     const live = fi.devices.filter((d) => {
       if (missing.includes(d.kind)) return false; // not compiled into this image: the device is ignored

@@ -4,6 +4,7 @@
 
 import type { MachineFamily } from './config.ts';
 import type { E820Range, E820Record } from './e820.ts';
+import type { BiosVariant } from './profiles/seabios.ts';
 
 /** What QEMU says no to, worded as QEMU words it (the stage throws it; the CLI prints it). */
 export class QemuRefusal extends Error {
@@ -140,6 +141,12 @@ export interface FirmwareInputs {
   devices: ReadonlyArray<{ kind: string; detail?: string; busGiven?: boolean }>;
   /** The ROM image SeaBIOS runs from (`bios-256k.bin`, `bios.bin`, or a user path). */
   biosImage: string;
+  /**
+   * Which of Debian's configurations the image was built with (reference/profiles/seabios.ts
+   * BIOS_VARIANTS), when known from the image itself (a project-built or user image whose file
+   * name says nothing); absent: looked up by biosImage's file name.
+   */
+  biosVariant?: BiosVariant;
 }
 
 /** SeaBIOS's result. */

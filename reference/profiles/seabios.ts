@@ -216,6 +216,20 @@ export const IMAGE_MISSING_DRIVERS: Readonly<Record<string, readonly string[]>> 
 };
 
 /**
+ * The two configurations Debian's debian/rules builds for QEMU (seabios 1.14.0-2 … 1.17.0-1):
+ * `bios-256k` (bios-256k-config: QEMU=y ROM_SIZE=256) and `bios` (bios-config: the 128 KiB
+ * build without the drivers above). An image's variant selects its IMAGE_MISSING_DRIVERS entry.
+ */
+export const BIOS_VARIANTS = ['bios-256k', 'bios'] as const;
+export type BiosVariant = (typeof BIOS_VARIANTS)[number];
+
+/** The drivers missing from an image: by its explicit variant, else by its file name (null: not modelled). */
+export function imageMissingDrivers(biosImage: string, variant?: BiosVariant): readonly string[] | null {
+  if (variant !== undefined) return IMAGE_MISSING_DRIVERS[`${variant}.bin`] ?? null;
+  return IMAGE_MISSING_DRIVERS[biosImage.replace(/^.*\//, '')] ?? null;
+}
+
+/**
  * USB host-controller drivers (src/hw/usb-xhci.c, usb-ehci.c, usb-uhci.c, usb-ohci.c): they
  * allocate their controller structures in ZoneHigh and free them all when no USB device is found,
  * so alone they leave nothing (seabios.md §5.3; -device qemu-xhci alone, observed).
