@@ -2,7 +2,9 @@
 // and shaping the result as the report both `predict` and `capture` print.
 
 import type { MachineConfig } from './config.ts';
+import { E820 } from './e820.ts';
 import { guestKernelCommandLine } from './guest.ts';
+import { type AppliedChange, type DeclaredIntent, declaredChanges, describeChange, isEmptyIntent, NO_INTENT } from './intent.ts';
 import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease } from './profiles/kernel.ts';
 import type { BiosVariant } from './profiles/seabios.ts';
@@ -22,6 +24,11 @@ export interface PredictOptions {
    * whose file name is not bios.bin / bios-256k.bin (harness/provision/seabios-image.ts tells it).
    */
   biosVariant?: BiosVariant;
+  /**
+   * What the build is declared to change (reference/intent.ts): the qemu stage appends its
+   * records to etc/e820, the SeaBIOS stage applies its changes at the end of qemu_preinit.
+   */
+  intent?: DeclaredIntent;
 }
 
 export interface Prediction {
@@ -41,6 +48,8 @@ export interface Prediction {
    * report and `unpredicted` says why; QEMU and SeaBIOS are still predicted.
    */
   kernelStarts: boolean;
+  /** The declared changes and what the stages did with each; absent when none were declared. */
+  intent?: { declared: DeclaredIntent; applied: readonly AppliedChange[] };
 }
 
 /**
@@ -69,8 +78,10 @@ export function kernelCannotStart(handoff: Handoff): string | null {
 }
 
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
+  const intent = options.intent ?? NO_INTENT;
   const handoff = qemuStage(config, qemuProfile(toolchain.qemu), {
     ...(options.host ? { host: options.host } : {}),
+    ...(intent.qemu.length > 0 ? { intent: intent.qemu } : {}),
     ...(options.biosVariant !== undefined ? { biosVariant: options.biosVariant } : {}),
   });
   const { platform } = handoff;
@@ -96,7 +107,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
       `dies=${handoff.topology.dies} with a ${platform.cpuVendor} CPU (${platform.cpuModel}) on QEMU ${toolchain.qemu}: QEMU aborts on an assertion in target/i386/cpu.c encode_topo_cpuid1f() (CPUID leaf 0x1F) once the guest reads it; not modelled`,
     );
   }
-  const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios));
+  const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios), intent.firmware);
   const cannotStart = kernelCannotStart(handoff);
   const kernel =
     cannotStart === null
@@ -130,5 +141,24 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     unpredicted: cannotStart === null ? (kernel?.unpredictable ?? []) : [cannotStart],
     warnings: handoff.warnings,
     kernelStarts: kernel !== null,
+    ...(isEmptyIntent(intent) ? {} : { intent: { declared: intent, applied: appliedChanges(intent, handoff, firmware) } }),
   };
+}
+
+/** What the stages did with each declared change, in declaration order (qemu first). */
+function appliedChanges(intent: DeclaredIntent, handoff: Handoff, firmware: FirmwareMap): AppliedChange[] {
+  const machineRecords = (handoff.e820?.length ?? 0) - intent.qemu.length;
+  return declaredChanges(intent).map((change): AppliedChange => {
+    let effect: string;
+    if (change.layer === 'qemu') {
+      // src/fw/paravirt.c qemu_early_e820 reads only E820_RAM and E820_RESERVED records.
+      const read = change.type === E820.RAM || change.type === E820.RESERVED;
+      effect =
+        `e820_add_entry: etc/e820 record ${machineRecords + change.index} (after the machine's ${machineRecords}); ` +
+        (read ? "SeaBIOS's qemu_early_e820 adds it to its map" : `SeaBIOS's qemu_early_e820 skips type ${change.type}, so only etc/e820 shows it`);
+    } else {
+      effect = firmware.declared?.[change.index] ?? 'e820_add/e820_remove at the end of qemu_preinit';
+    }
+    return { change, text: describeChange(change), effect };
+  });
 }

@@ -9,6 +9,7 @@ import { alignUp, GiB, KiB, MiB } from './address.ts';
 import type { MachineConfig } from './config.ts';
 import type { BiosVariant } from './profiles/seabios.ts';
 import { E820, type E820Record } from './e820.ts';
+import type { QemuChange } from './intent.ts';
 import {
   CPU_MODELS,
   ISAPC_CLASS,
@@ -48,6 +49,12 @@ export interface QemuStageOptions {
   host?: HostFacts;
   /** The -bios image's configuration when known from the image (FirmwareInputs.biosVariant). */
   biosVariant?: BiosVariant;
+  /**
+   * Declared etc/e820 records (reference/intent.ts): a patched QEMU calling e820_add_entry
+   * (hw/i386/e820_memory_layout.c), which appends to the table. Appended in order after the
+   * machine's own records; absent or empty: the table is the machine's alone.
+   */
+  intent?: readonly QemuChange[];
 }
 
 const prop = (props: ReadonlyArray<readonly [string, string]>, key: string): string | undefined => {
@@ -782,6 +789,9 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
   }
   if (i440fx) checkI440fxPciHole32(config, below);
+  // Declared records (a patched build): e820_add_entry appends, so they follow the machine's own
+  // in file order; on QEMU ≤ 7.1 a non-RAM record also goes into the legacy 0x8003 table (below).
+  for (const c of options.intent ?? []) e820.push({ start: c.start, length: c.size, type: c.type });
 
   const lay = layoutFor(aboveStart);
   const deviceMemory = hotplug ? { start: lay.dmBase, end: lay.dmBase + lay.dmSize } : null;

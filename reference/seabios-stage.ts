@@ -5,6 +5,7 @@
 
 import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
+import type { FirmwareChange } from './intent.ts';
 import {
   DEVICE_ZONEHIGH_FOOTPRINT,
   imageMissingDrivers,
@@ -156,7 +157,13 @@ const hex8 = (v: bigint): string => kernelHex(v, 10);
 // ---------------------------------------------------------------------------------------------
 // The stage
 
-export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): FirmwareMap {
+/**
+ * `intent`: declared changes to the map (reference/intent.ts), applied in order with e820_add /
+ * e820_remove at the end of qemu_preinit (src/fw/paravirt.c), where a patch there takes effect:
+ * after the etc/e820 (or CMOS) RAM and the BIOS reserve at 0xfffc0000, before malloc_preinit,
+ * qemu_cfg_e820's legacy path, bda_init, pci_setup and malloc_prepboot add theirs.
+ */
+export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: readonly FirmwareChange[] = []): FirmwareMap {
   if (handoff.platform.chipset === 'microvm') {
     throw new UnsupportedOptionError('-machine', `SeaBIOS on ${handoff.platform.chipset} is not modelled`);
   }
@@ -202,6 +209,18 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
   }
   // 1e. The top 256 KiB below 4 GiB, whatever the ROM size.
   add(L.BIOS_RESERVE_START, L.BIOS_RESERVE_SIZE, E820.RESERVED, 'SeaBIOS BIOS reserve 0xfffc0000 (qemu_preinit)');
+  // 1f. Declared changes (a patched qemu_preinit): what POST adds later still lands on top of them.
+  const declared: string[] = [];
+  for (const c of intent) {
+    const before = log.length;
+    if (c.op === 'add') add(c.start, c.size, c.type, 'declared firmware add (expect)');
+    else remove(c.start, c.size, 'declared firmware remove (expect)');
+    declared.push(
+      log.length > before
+        ? `e820_${c.op} at the end of qemu_preinit: the list was full (BUILD_MAX_E820 ${max}), an insertion was dropped`
+        : `e820_${c.op} at the end of qemu_preinit, before malloc_preinit`,
+    );
+  }
   // 3a/3b. malloc_preinit: the VGA/option-ROM hole and the BIOS segment.
   remove(L.LOWRAM_END, L.BIOS_ADDR - L.LOWRAM_END, 'malloc_preinit hole');
   add(L.BIOS_ADDR, L.BIOS_SIZE, E820.RESERVED, 'SeaBIOS BIOS segment 0xf0000 (malloc_preinit)');
@@ -360,6 +379,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile): Firmwar
     zoneHigh: zone,
     earlyLegacyRamSize,
     log,
+    ...(intent.length > 0 ? { declared } : {}),
   };
 }
 

@@ -167,6 +167,8 @@ export interface FirmwareMap {
   earlyLegacyRamSize: bigint;
   /** Debug-port lines the map-building steps print at level 1, in order (qemu/e820, cmos, warnings, Returned). */
   log: readonly string[];
+  /** Per declared firmware change (reference/intent.ts), in order: where it was applied; absent without any. */
+  declared?: readonly string[];
 }
 
 /**

@@ -1,0 +1,129 @@
+// Declared intent: what a build (a patched QEMU or SeaBIOS) is meant to change in the memory map,
+// per layer, in that layer's own terms. A pure value the model takes (predict(…, { intent })):
+// the stages apply each change where such a change happens (reference/qemu-stage.ts for `qemu`,
+// reference/seabios-stage.ts for `firmware`), so every later layer follows from it. Reading and
+// validating the YAML that spells it lives in the harness (harness/matrix/intent.ts).
+
+import { hex } from './address.ts';
+import { E820, type E820TypeNumber } from './e820.ts';
+
+/** A change to SeaBIOS's e820 map, with src/e820map.c e820_add / e820_remove semantics. */
+export type FirmwareChange =
+  | { readonly op: 'add'; readonly start: bigint; readonly size: bigint; readonly type: E820TypeNumber }
+  | { readonly op: 'remove'; readonly start: bigint; readonly size: bigint };
+
+/** A record QEMU appends to fw_cfg etc/e820 (hw/i386/e820_memory_layout.c e820_add_entry). */
+export interface QemuChange {
+  readonly op: 'add';
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly type: E820TypeNumber;
+}
+
+export interface DeclaredIntent {
+  /** Applied to SeaBIOS's map in order, at the end of qemu_preinit. */
+  readonly firmware: readonly FirmwareChange[];
+  /** Appended to etc/e820 in order, after the machine's own records. */
+  readonly qemu: readonly QemuChange[];
+}
+
+export type IntentLayer = keyof DeclaredIntent;
+
+export const NO_INTENT: DeclaredIntent = { firmware: [], qemu: [] };
+
+export function isEmptyIntent(intent: DeclaredIntent | undefined): boolean {
+  return intent === undefined || (intent.firmware.length === 0 && intent.qemu.length === 0);
+}
+
+/** One declared change with its layer, in declaration order (qemu first: boot order). */
+export type DeclaredChange =
+  | ({ readonly layer: 'qemu'; readonly index: number } & QemuChange)
+  | ({ readonly layer: 'firmware'; readonly index: number } & FirmwareChange);
+
+export function declaredChanges(intent: DeclaredIntent): DeclaredChange[] {
+  return [
+    ...intent.qemu.map((c, index) => ({ layer: 'qemu' as const, index, ...c })),
+    ...intent.firmware.map((c, index) => ({ layer: 'firmware' as const, index, ...c })),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Type names
+
+/**
+ * Names a type is spelled with, lower-cased: SeaBIOS's dump_map (src/e820map.c e820_type_name),
+ * Linux's e820_print_type (arch/x86/kernel/e820.c) and /sys/firmware/memmap's type strings
+ * (e820_type_to_string). `persistent (type N)` is how Linux prints types 7 and 12.
+ */
+const TYPE_NAMES: ReadonlyArray<readonly [string, E820TypeNumber]> = [
+  ['ram', E820.RAM],
+  ['usable', E820.RAM],
+  ['system ram', E820.RAM],
+  ['reserved', E820.RESERVED],
+  ['acpi', E820.ACPI],
+  ['acpi data', E820.ACPI],
+  ['acpi tables', E820.ACPI],
+  ['nvs', E820.NVS],
+  ['acpi nvs', E820.NVS],
+  ['acpi non-volatile storage', E820.NVS],
+  ['unusable', E820.UNUSABLE],
+  ['unusable memory', E820.UNUSABLE],
+  ['pmem', E820.PMEM],
+  ['persistent memory', E820.PMEM],
+  ['persistent (type 7)', E820.PMEM],
+  ['pram', E820.PRAM],
+  ['persistent memory (legacy)', E820.PRAM],
+  ['persistent (type 12)', E820.PRAM],
+  ['soft reserved', E820.SOFT_RESERVED],
+];
+
+/** A type name (any of the spellings above, any case) or a number (decimal or 0x…); null if neither. */
+export function parseE820Type(text: string | number): E820TypeNumber | null {
+  if (typeof text === 'number') return Number.isInteger(text) && text >= 0 && text <= 0xffffffff ? text : null;
+  const t = text.trim().toLowerCase().replace(/\s+/g, ' ');
+  const named = TYPE_NAMES.find(([n]) => n === t);
+  if (named !== undefined) return named[1];
+  const m = /^(?:type )?(0x[0-9a-f]+|[0-9]+)$/.exec(t);
+  if (m === null) return null;
+  const v = Number(m[1]);
+  return v <= 0xffffffff ? v : null;
+}
+
+/** The name Linux prints for a type (e820_print_type), used in messages. */
+export function e820TypeName(type: E820TypeNumber): string {
+  switch (type) {
+    case E820.RAM:
+    case E820.RESERVED_KERN:
+      return 'usable';
+    case E820.RESERVED:
+      return 'reserved';
+    case E820.SOFT_RESERVED:
+      return 'soft reserved';
+    case E820.ACPI:
+      return 'ACPI data';
+    case E820.NVS:
+      return 'ACPI NVS';
+    case E820.UNUSABLE:
+      return 'unusable';
+    case E820.PMEM:
+    case E820.PRAM:
+      return `persistent (type ${type})`;
+    default:
+      return `type ${type}`;
+  }
+}
+
+/** `add 0x50000000-0x500fffff reserved (firmware)`: inclusive end, as Linux prints ranges. */
+export function describeChange(c: DeclaredChange): string {
+  const range = `${hex(c.start)}-${hex(c.start + c.size - 1n)}`;
+  return c.op === 'add' ? `add ${range} ${e820TypeName(c.type)} (${c.layer})` : `remove ${range} (${c.layer})`;
+}
+
+/** What the model did with one declared change (Prediction.intent.applied). */
+export interface AppliedChange {
+  readonly change: DeclaredChange;
+  /** `describeChange(change)`. */
+  readonly text: string;
+  /** Where the stage applied it and what followed, one sentence. */
+  readonly effect: string;
+}
