@@ -139,6 +139,16 @@ export function privateSourcesList(uri: string, suite: DebianSuite, keyring: str
 }
 
 /**
+ * The source index of a private root (`deb-src`, the suite's main), signed by the same keyring;
+ * written as its own sources.list.d part (SOURCE_INDEX_PART) by whatever needs source packages
+ * (harness/provision/firmware-build.ts), so toolchain-only roots never fetch Sources.
+ */
+export function privateSourceIndexList(uri: string, suite: DebianSuite, keyring: string): string {
+  return `# written by e820-conformance: ${suite} main source packages, for building SeaBIOS\ndeb-src [signed-by=${keyring}] ${validArchiveUri(uri, 'archive URI')} ${suite} main\n`;
+}
+export const SOURCE_INDEX_PART = 'e820-deb-src.list';
+
+/**
  * The keyring the private roots are signed with. Signature checks are never turned off: without
  * Debian's keyring, provisioning from another suite stops and says how to get it.
  */
@@ -243,6 +253,37 @@ export async function hasLists(p: PrivateAptPaths): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** True when the private root has a source index (Sources lists). */
+export async function hasSourceLists(p: PrivateAptPaths): Promise<boolean> {
+  try {
+    return (await readdir(p.lists)).some((f) => /_Sources(?:$|\.)/.test(f));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The private root of `suite` with its source index (deb-src) added and fetched: `apt-get source`
+ * then resolves and downloads source packages through the suite's signed Release file, as for
+ * binaries. Used for the host's suite too (the host's apt usually has no deb-src; its
+ * configuration is never changed).
+ */
+export async function privateSourceApt(
+  suite: DebianSuite,
+  sys: ProvisionSystem,
+  progress: (m: string) => void,
+  opts: PrivateAptOptions = {},
+): Promise<AptContext & { paths: PrivateAptPaths; uri: string }> {
+  const ctx = await privateApt(suite, { ...opts, system: sys });
+  const part = join(ctx.paths.sourceParts, SOURCE_INDEX_PART);
+  const text = privateSourceIndexList(ctx.uri, suite, requireKeyring(opts.keyring));
+  const changed = (await readFile(part, 'utf8').catch(() => '')) !== text;
+  if (changed) await writeFile(part, text);
+  await ensureAptLists(ctx, sys, progress, changed || !(await hasSourceLists(ctx.paths)));
+  if (!(await hasSourceLists(ctx.paths))) throw new ProvisionError(`apt-get update for ${suite} left no source index (Sources) in ${ctx.paths.lists}: check that the archive serves deb-src for ${suite} main`);
+  return ctx;
 }
 
 /** Creates (idempotently) the private apt root of `suite` and returns its context. Does not update. */

@@ -90,7 +90,7 @@ async function probe(opts: HostToolsOptions, sys: ProvisionSystem): Promise<Prob
 /** Apt's "lists are missing or stale" failure: then an apt-get update is worth one retry. */
 const needsUpdate = (stderr: string) => /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/i.test(stderr);
 
-async function aptInstall(packages: string[], sys: ProvisionSystem, progress: (m: string) => void): Promise<void> {
+export async function aptInstall(packages: string[], sys: ProvisionSystem, progress: (m: string) => void): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const args = ['install', '-y', '--no-install-recommends', ...packages];
   const onLine = (l: string) => progress(`apt: ${l}`);

@@ -9,6 +9,7 @@ import { register as registerDrift } from './drift.ts';
 import { register as registerDocs } from './docs.ts';
 import { register as registerKvm } from './kvm.ts';
 import { register as registerExplore } from './explore.ts';
+import { register as registerFirmware } from './firmware.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerDocs(program);
   registerKvm(program);
   registerExplore(program);
+  registerFirmware(program);
 }
