@@ -117,10 +117,10 @@ export function exploreDeps(base: MatrixDeps): MatrixDeps {
         return standIn;
       }
     },
-    predict(config, toolchain) {
+    predict(config, toolchain, options) {
       const refusal = refusedAtParse.get(config);
       if (refusal !== undefined) throw refusal;
-      return base.predict(config, toolchain);
+      return options === undefined ? base.predict(config, toolchain) : base.predict(config, toolchain, options);
     },
   };
 }

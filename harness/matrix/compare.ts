@@ -6,6 +6,7 @@
 // named (fields the model did not predict, fields the harness could not observe, iomem lines
 // that are not E820-derived).
 
+import { declaredChanges, describeChange, type DeclaredChange, type DeclaredIntent } from '../../reference/intent.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import { printable } from '../errors.ts';
 import { diffLines, renderDiff } from './diff.ts';
@@ -29,6 +30,11 @@ export interface CompareInput {
   excluded?: ReadonlyArray<{ layer: Layer; reason: string }>;
   /** The documented rule: which observed /proc/iomem lines are E820-derived (compared). */
   isE820IomemLine: (line: string) => boolean;
+  /**
+   * What the build was declared to change (the prediction already contains it). On a failure,
+   * declared changes of a differing layer that the observation lacks are named in the summary.
+   */
+  declared?: DeclaredIntent;
 }
 
 const TYPE_NAMES: Record<number, string> = {
@@ -172,14 +178,65 @@ function countsOf(fields: readonly FieldResult[]): VerdictCounts {
   };
 }
 
+type Span = { start: bigint; end: bigint; type: number };
+
+function spansOf(report: LayerReport, layer: 'qemu' | 'firmware'): Span[] | null {
+  try {
+    if (layer === 'qemu') {
+      const e = report.qemu?.e820;
+      return e === undefined ? null : e.map((r) => ({ start: BigInt(r.start), end: BigInt(r.start) + BigInt(r.length), type: r.type }));
+    }
+    const e = report.firmware?.e820;
+    return e === undefined ? null : e.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end), type: r.type }));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Does a map show the change? qemu add: etc/e820 holds that exact record. firmware add: one entry
+ * of that type covers the range (same-type neighbours merge in SeaBIOS's map). firmware remove:
+ * no entry overlaps the range.
+ */
+export function showsChange(spans: readonly Span[], c: DeclaredChange): boolean {
+  const end = c.start + c.size;
+  if (c.op === 'remove') return !spans.some((s) => s.start < end && s.end > c.start);
+  if (c.layer === 'qemu') return spans.some((s) => s.start === c.start && s.end === end && s.type === c.type);
+  return spans.some((s) => s.type === c.type && s.start <= c.start && s.end >= end);
+}
+
+/**
+ * Declared changes of the differing layers that the observation does not show, though the
+ * prediction does (a change the model says a later step overrides is not claimed absent).
+ */
+export function declaredButAbsent(input: Pick<CompareInput, 'expected' | 'observed' | 'declared'>, layers: ReadonlySet<Layer>): string[] {
+  if (input.declared === undefined) return [];
+  const out: string[] = [];
+  for (const c of declaredChanges(input.declared)) {
+    if (!layers.has(c.layer)) continue;
+    const predicted = spansOf(input.expected, c.layer);
+    const observed = spansOf(input.observed, c.layer);
+    if (predicted === null || observed === null || !showsChange(predicted, c)) continue;
+    if (!showsChange(observed, c)) out.push(describeChange(c));
+  }
+  return out;
+}
+
 export function compareReports(input: CompareInput): Verdict {
   const fields = FIELDS.map(({ layer, field }) => compareField(layer, field, input));
   const counts = countsOf(fields);
   const first = fields.find((f) => f.status === 'differ');
   if (first) {
+    const absent = declaredButAbsent(input, new Set(fields.filter((f) => f.status === 'differ').map((f) => f.layer)));
     return {
       outcome: 'fail',
-      first: { layer: first.layer, field: first.field, summary: first.summary!, diff: first.diff! },
+      first: {
+        layer: first.layer,
+        field: first.field,
+        summary: absent.length > 0 ? `${first.summary!}; declared but absent: ${absent.join('; ')}` : first.summary!,
+        diff: first.diff!,
+        ...(absent.length > 0 ? { declaredButAbsent: absent } : {}),
+      },
       fields,
       counts,
     };

@@ -6,6 +6,7 @@ import { describeHostFacts, hostFacts, type HostFacts, type HostOverrides } from
 import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import type { MachineConfig } from '../../reference/config.ts';
+import type { DeclaredIntent } from '../../reference/intent.ts';
 import { predict } from '../../reference/predict.ts';
 import { selectE820Iomem } from '../../reference/kernel-lines.ts';
 import type { LayerReport } from '../../reference/report.ts';
@@ -22,11 +23,15 @@ export interface PredictionLike {
   unpredicted?: readonly string[];
   /** KVM only: the host facts predicted for, and where they came from (harness/host-facts.ts). */
   host?: string;
+  /** With a declared intent: each declared change and where the model applied it (reference/predict.ts Prediction.intent). */
+  applied?: readonly string[];
 }
 
 export interface PredictOptions {
   /** KVM host facts to predict for; absent: the machine's own (or the CLI's overrides). */
   host?: HostFacts;
+  /** What the build is declared to change (--expect, a matrix's `expect:`); reference/intent.ts. */
+  intent?: DeclaredIntent;
 }
 
 export interface ObservationLike {
@@ -116,14 +121,17 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       // Only KVM guests take the host's CPU vendor and phys-bits; TCG predictions never read the host.
       const read = opts?.host === undefined && config.accel === 'kvm' ? hostFacts(options.host ?? {}) : undefined;
       const host = opts?.host ?? read?.facts;
-      const p = predict(config, toolchain, host !== undefined ? { host } : {});
+      const p = predict(config, toolchain, { ...(host !== undefined ? { host } : {}), ...(opts?.intent !== undefined ? { intent: opts.intent } : {}) });
+      const applied = p.intent?.applied.map((a) => `${a.text}: ${a.effect}`);
       return {
         report: p.report,
         explain: {
           'firmware.e820 rule': p.firmware.provenance,
           unpredicted: p.unpredicted,
           'qemu warnings': p.warnings,
+          ...(applied !== undefined ? { 'declared (expect)': applied } : {}),
         },
+        ...(applied !== undefined ? { applied } : {}),
         kernelStarts: p.kernelStarts,
         unpredicted: p.unpredicted,
         ...(config.accel === 'kvm' && host !== undefined

@@ -7,6 +7,7 @@ import { writeInside } from '../output-dir.ts';
 import { describeExcluded, formatVerdict } from './compare.ts';
 import type { CellResult, RunSummary } from './runner.ts';
 import { exitCodeOf } from './verdict.ts';
+import { groupDisagreements } from './disagreements.ts';
 
 export interface RunInfo {
   startedAt: string;
@@ -46,6 +47,8 @@ export function resultsJson(info: RunInfo, summary: RunSummary | { results: Cell
     totals,
     cellsPerMinute: summary.wallMs > 0 ? Math.round((ran / (summary.wallMs / 60_000)) * 10) / 10 : null,
     exitCode: exitCodeOf(summary.results.map((r) => r.outcome)),
+    /** Disagreements grouped by layer and what changed (harness/matrix/disagreements.ts). */
+    disagreements: groupDisagreements(summary.results),
     cells: summary.results,
   };
 }

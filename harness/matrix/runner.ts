@@ -15,6 +15,7 @@ import { diffLines, renderDiff } from './diff.ts';
 import type { MatrixDeps, ObservationLike } from './deps.ts';
 import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
+import { expectSummary } from './intent.ts';
 
 export interface CellResult {
   key: string;
@@ -26,6 +27,8 @@ export interface CellResult {
   toolchainLabel: string;
   /** The cell's argv (QEMU args, plus -append when it has kernel args). */
   argv: string[];
+  /** The declared intent: where it was declared and its changes; absent when the cell has none. */
+  expect?: { file: string; changes: string[]; applied?: string[] };
   outcome: Verdict['outcome'] | 'not-run';
   verdict: Verdict | null;
   /** Component versions as the harness found them (qemu --version, SeaBIOS banner, uname -r). */
@@ -119,6 +122,7 @@ export function notRunResult(run: CellRun): CellResult {
     toolchain: run.toolchain,
     toolchainLabel: toolchainLabel(run.toolchain),
     argv: cellArgv(run.cell),
+    ...(run.cell.expect !== undefined ? { expect: expectSummary(run.cell.expect) } : {}),
     outcome: 'not-run',
     verdict: null,
     versions: null,
@@ -163,7 +167,9 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   let refusal: string | null = null;
   const tp = performance.now();
   try {
-    prediction = deps.predict(config, run.toolchain);
+    // A declared intent goes into the prediction: the build passes only by doing exactly that.
+    prediction = run.cell.expect !== undefined ? deps.predict(config, run.toolchain, { intent: run.cell.expect.intent }) : deps.predict(config, run.toolchain);
+    if (result.expect !== undefined && prediction.applied !== undefined) result.expect.applied = [...prediction.applied];
   } catch (err) {
     if (err instanceof QemuRefusal || errorKind(err) === 'QemuRefusal') refusal = (err as { qemuMessage?: string }).qemuMessage ?? errorMessage(err);
     else return finish(errorVerdict(`Model/${errorKind(err)}`, errorMessage(err)));
@@ -262,6 +268,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       unobserved: observation.unobserved,
       ...(scope === 'firmware' ? { excluded: [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] } : {}),
       isE820IomemLine: deps.isE820IomemLine,
+      ...(run.cell.expect !== undefined ? { declared: run.cell.expect.intent } : {}),
     }),
     observation,
   );

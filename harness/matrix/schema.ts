@@ -11,6 +11,10 @@
 //       note: why this cell exists     # optional
 //       timeout: 120                   # optional: worst case in seconds on an idle machine (slow cells
 //                                     # only); a scheduling hint, and a floor on the overall deadline
+//       expect: { firmware: [...] }   # optional: what the build is declared to change (harness/matrix/
+//                                     # intent.ts); replaces the file's `expect:` for this cell
+//   expect:                           # optional file default: the declared intent of every cell
+//     firmware: [{ add: { start: 0x50000000, size: 1M, type: reserved } }]
 //   snapshotHost: { cpuVendor: AuthenticAMD, physBits: 48 }
 //                                     # optional; KVM cells need it: the KVM host their prediction
 //                                     # snapshots are written for (runs predict for the machine
@@ -29,6 +33,7 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { BASELINE_TOOLCHAIN, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
+import { IntentSchema, intentFieldPath, type CellExpect } from './intent.ts';
 
 /** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
 const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -64,6 +69,8 @@ const CellSchema = z
      * under TCG): a cost hint for scheduling (cost.ts) and a floor on the boot's overall deadline.
      */
     timeout: z.number().int().positive().max(3600).optional(),
+    /** What the build is declared to change (replaces the file's `expect:`). */
+    expect: IntentSchema.optional(),
   })
   .strict();
 
@@ -81,6 +88,7 @@ const MatrixSchema = z
     description: z.string().optional(),
     toolchains: z.array(ToolchainSchema).min(1).optional(),
     snapshotHost: HostSchema.optional(),
+    expect: IntentSchema.optional(),
     cells: z.array(CellSchema).min(1),
   })
   .strict();
@@ -102,6 +110,8 @@ export interface Cell {
   line: number;
   /** The file's `snapshotHost`: the KVM host its prediction snapshots are written for. */
   snapshotHost?: HostFacts;
+  /** The declared intent (the cell's `expect:`, else the file's, else `--expect`); absent: none. */
+  expect?: CellExpect;
 }
 
 export class MatrixFileError extends Error {
@@ -205,7 +215,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
           where.push(cellLabel(path[1]));
           rest = path.slice(2);
         }
-        const field = rest.map(String).join('.');
+        const field = rest[0] === 'expect' ? `expect${rest.length > 1 ? `.${intentFieldPath(rest.slice(1))}` : ''}` : rest.map(String).join('.');
         if (issue.code === 'unrecognized_keys') {
           return `${where.join(': ')}${where.length ? ': ' : ''}unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
         }
@@ -217,6 +227,8 @@ export function parseMatrix(text: string, file: string): Cell[] {
   const matrix = basename(file).replace(/\.ya?ml$/, '');
   const fileToolchains = parsed.data.toolchains?.map((t) => toolchainOf(t)) ?? [BASELINE_TOOLCHAIN];
   const snapshotHost = parsed.data.snapshotHost;
+  const fileExpect: CellExpect | undefined =
+    parsed.data.expect !== undefined ? { file: `${file}:${lineOf(['expect']) ?? 0}`, intent: parsed.data.expect } : undefined;
   const problems: string[] = [];
   const seen = new Map<string, number>();
   const cells: Cell[] = [];
@@ -253,6 +265,11 @@ export function parseMatrix(text: string, file: string): Cell[] {
       timeoutSeconds: c.timeout ?? null,
       line,
       ...(snapshotHost !== undefined ? { snapshotHost: { ...snapshotHost } } : {}),
+      ...(c.expect !== undefined
+        ? { expect: { file: `${file}:${lineOf(['cells', index, 'expect']) ?? line}`, intent: c.expect } }
+        : fileExpect !== undefined
+          ? { expect: fileExpect }
+          : {}),
     });
   });
   if (problems.length > 0) throw new MatrixFileError(file, problems);
@@ -315,6 +332,22 @@ export function parseShard(text: string): Shard {
 /** Round-robin by position: stable as long as the matrix order is, and balanced to within one. */
 export function selectShard<T>(runs: readonly T[], shard: Shard): T[] {
   return runs.filter((_, i) => i % shard.count === shard.index - 1);
+}
+
+/**
+ * `--expect FILE` applies to every cell; a matrix that declares its own (`expect:` at the top or
+ * in a cell) conflicts with it: which one was meant cannot be guessed.
+ */
+export function withExpect(cells: readonly Cell[], expect: CellExpect | undefined): Cell[] {
+  if (expect === undefined) return [...cells];
+  const own = cells.find((c) => c.expect !== undefined);
+  if (own !== undefined) {
+    throw Object.assign(
+      new Error(`--expect ${expect.file}: ${own.file} declares its own expect (${own.expect!.file}, cell ${JSON.stringify(own.id)}); give one or the other`),
+      { exitCode: 2 },
+    );
+  }
+  return cells.map((c) => ({ ...c, expect }));
 }
 
 /** The argv the cell stands for: its QEMU args plus `-append` when the cell has kernel args. */

@@ -8,6 +8,7 @@ import { toolchainLabel } from '../../reference/toolchain.ts';
 import { FIELD_LINES } from './compare.ts';
 import type { MatrixDeps } from './deps.ts';
 import { SNAPSHOT_ROOT } from './paths.ts';
+import { describeIntent } from './intent.ts';
 import { cellArgv, shellJoin, type CellRun } from './schema.ts';
 import { FIELDS } from './verdict.ts';
 
@@ -39,6 +40,7 @@ export function renderSnapshot(run: CellRun, deps: Pick<MatrixDeps, 'parseArgs' 
     `# argv: ${shellJoin(cellArgv(run.cell))}`,
     `# toolchain: ${toolchainLabel(run.toolchain)}`,
     ...(run.cell.note ? [`# note: ${run.cell.note}`] : []),
+    ...(run.cell.expect ? [`# expect: ${run.cell.expect.file}`, ...describeIntent(run.cell.expect.intent).map((c) => `#   ${c}`)] : []),
     '# Written by `e820 snapshots update`; do not edit by hand. A diff here is a change in the model.',
   ];
   let prediction;
@@ -53,7 +55,10 @@ export function renderSnapshot(run: CellRun, deps: Pick<MatrixDeps, 'parseArgs' 
       }
       out.splice(3, 0, `# host (KVM): ${host.cpuVendor}, ${host.physBits} physical address bits (the matrix's snapshotHost; a run predicts for the machine it boots on)`);
     }
-    prediction = deps.predict(config, run.toolchain, host !== undefined ? { host } : {});
+    prediction = deps.predict(config, run.toolchain, {
+      ...(host !== undefined ? { host } : {}),
+      ...(run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : {}),
+    });
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
     const message = err instanceof Error ? err.message : String(err);

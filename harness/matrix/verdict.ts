@@ -72,7 +72,14 @@ export type Verdict =
   | {
       outcome: 'fail';
       /** The first diverging field in boot order. */
-      first: { layer: Layer; field: string; summary: string; diff: string };
+      first: {
+        layer: Layer;
+        field: string;
+        summary: string;
+        diff: string;
+        /** Declared changes (--expect / expect:) of a differing layer the machine did not show; absent when none. */
+        declaredButAbsent?: string[];
+      };
       fields: FieldResult[];
       counts: VerdictCounts;
     }

@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
-import type { ProvisionedToolchain } from '../../capture.ts';
 import { printable } from '../../errors.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { ensureOwnDir, lockOutputDir, OutputDirError, prepareOutputDir } from '../../output-dir.ts';
@@ -13,6 +12,8 @@ import { againNote, cliInterrupt } from '../interrupt.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
+import { groupDisagreements, renderDisagreements } from '../../matrix/disagreements.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
@@ -52,29 +53,7 @@ export async function provisionAll(deps: MatrixDeps, runs: readonly CellRun[], s
   signal?.throwIfAborted();
 }
 
-export interface ToolFlags {
-  qemuBinary?: string;
-  bzimage?: string;
-  fwCfgModule?: string;
-  busybox?: string;
-}
-
-/** `--qemu-binary PATH --bzimage PATH`: every cell boots these, nothing is provisioned. */
-export function toolsOf(flags: ToolFlags): ProvisionedToolchain | undefined {
-  if (flags.bzimage === undefined) {
-    if (flags.qemuBinary !== undefined || flags.fwCfgModule !== undefined || flags.busybox !== undefined) {
-      throw Object.assign(new Error('--qemu-binary, --fw-cfg-module and --busybox go with --bzimage (which skips provisioning)'), { exitCode: 2 });
-    }
-    return undefined;
-  }
-  return {
-    qemu: { binary: flags.qemuBinary ?? 'qemu-system-x86_64' },
-    kernel: { image: flags.bzimage, fwCfgModule: flags.fwCfgModule ?? null },
-    busybox: flags.busybox ?? '/usr/bin/busybox',
-  };
-}
-
-export interface RunOptions extends VersionFlags, HostFlags, ToolFlags {
+export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags {
   shard?: string;
   jobs?: string;
   results?: string;
@@ -88,6 +67,10 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   const cells: Cell[] = [];
   for (const f of files) cells.push(...(await loadMatrix(f)));
   let runs = expandRuns(cells, toolchainOverride(opts));
+  // User components (flags, --toolchain FILE, the matrix's `toolchain:`): detected once, before
+  // anything is written; each run's toolchain becomes the model's, with its provenance.
+  const user = await resolveUserComponents(opts, await matrixComponents(cells));
+  if (user !== null) runs = applyToRuns(runs, user);
   if (opts.only) {
     const re = new RegExp(opts.only);
     runs = runs.filter((r) => re.test(r.key));
@@ -107,7 +90,6 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     command: process.argv.slice(2),
   };
 
-  const tools = toolsOf(opts);
   // The results directory is proven usable, and taken for this run, before anything is booted:
   // a directory that cannot take the results used to be found only after the last cell.
   await prepareOutputDir(dir);
@@ -121,13 +103,14 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   }
   let d: MatrixDeps;
   try {
-    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(tools ? { tools } : {}) }));
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision } : {}) }));
   } catch (err) {
     await releaseDir();
     throw err;
   }
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
   progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
+  for (const line of provenanceOfRuns(runs)) progress.note(`toolchain: ${line}`);
 
   // The invocation's one AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): no new cells, the
   // running ones torn down, results written; a third request exits at once.
@@ -181,6 +164,11 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     }
     progress.stop();
     process.stdout.write(`${summaryTable(summary.results, summary.wallMs, summary.interrupted)}\n`);
+    const grouped = groupDisagreements(summary.results);
+    if (user !== null || grouped.disagreeing.length > 0) {
+      const prov = provenanceOfRuns(runs);
+      process.stdout.write(`\n${prov.map((l) => `toolchain: ${l}\n`).join('')}${renderDisagreements(grouped)}\n\n`);
+    }
     process.stdout.write(`results: ${join(dir, 'results.json')}\njunit:   ${join(dir, 'junit.xml')}\n`);
     const failed = summary.results.filter((r) => r.verdict?.outcome === 'fail');
     if (failed.length > 0) {
@@ -197,8 +185,13 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   }
 }
 
+/** The distinct provenance lines of the runs (user components), in run order. */
+export function provenanceOfRuns(runs: readonly CellRun[]): string[] {
+  return [...new Set(runs.flatMap((r) => r.provenance ?? []))];
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('boot every cell of the matrices, compare with the model layer by layer, write results.json and junit.xml')
     .argument('[matrix...]', `matrix names (suites/matrix/<name>.yaml) or paths; default: ${DEFAULT_MATRIX}`)
@@ -211,14 +204,10 @@ export function register(program: Command): void {
     .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner; a cell\'s timeout: only lengthens it)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
-    .option('--qemu-binary <path>', 'with --bzimage: boot every cell with this qemu-system-x86_64')
-    .option('--bzimage <path>', 'boot every cell with this kernel and skip provisioning')
-    .option('--fw-cfg-module <path>', 'qemu_fw_cfg.ko matching --bzimage')
-    .option('--busybox <path>', 'static busybox for the initramfs (with --bzimage; default /usr/bin/busybox)')
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
-    .option('--host-la57 <on|off>', HOST_LA57_HELP)
-    .action(async (matrices: string[], opts: RunOptions) => {
-      process.exitCode = await runCommand(matrices, opts);
-    });
+    .option('--host-la57 <on|off>', HOST_LA57_HELP);
+  withUserToolchainOptions(cmd).action(async (matrices: string[], opts: RunOptions) => {
+    process.exitCode = await runCommand(matrices, opts);
+  });
 }
