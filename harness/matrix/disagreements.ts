@@ -38,7 +38,7 @@ const HEX = '(?:0x)?([0-9a-fA-F]+)';
 const ENTRY_LINE: Record<string, { re: RegExp; endExclusive: boolean }> = {
   'qemu.e820': { re: new RegExp(`^${HEX}-${HEX} len \\S+ = (.+)$`), endExclusive: false },
   'firmware.e820': { re: new RegExp(`^${HEX} - ${HEX} = (.+)$`), endExclusive: true },
-  'kernel.biosE820': { re: new RegExp(`\\[mem ${HEX}-${HEX}\\] (.+)$`), endExclusive: false },
+  'kernel.biosE820': { re: new RegExp(`\\[(?:mem|gap) ${HEX}-${HEX}\\]\\s*(.*)$`), endExclusive: false },
   'kernel.memmap': { re: new RegExp(`^${HEX}-${HEX} (.+)$`), endExclusive: false },
   'kernel.iomem': { re: new RegExp(`^\\s*${HEX}-${HEX} : (.+)$`), endExclusive: false },
 };
@@ -49,7 +49,8 @@ function entryOf(field: string, line: string): Entry | null {
   if (!spec || !m) return null;
   const start = BigInt(`0x${m[1]!}`);
   const end = BigInt(`0x${m[2]!}`) - (spec.endExclusive ? 1n : 0n);
-  return { start, end, type: m[3]!.trim() };
+  // Linux 6.x prints the holes between entries as `BIOS-e820: [gap …]`, with no type.
+  return { start, end, type: m[3]!.trim() || 'gap' };
 }
 
 /** 4096 → "4 KiB"; sizes that are not whole KiB in bytes. */
