@@ -90,8 +90,11 @@ export interface MatrixDeps {
 export interface RealDepsOptions {
   /** `--host-vendor` / `--host-phys-bits`: predict KVM cells for this host instead of the machine's. */
   host?: HostOverrides;
-  /** Use these tools for every toolchain instead of provisioning (`run --qemu-binary … --bzimage …`). */
-  tools?: ProvisionedToolchain;
+  /**
+   * Provisions instead of provisionToolchain: user components (harness/user-toolchain.ts
+   * UserToolchain.provision), which provide the user's parts and provision only the rest.
+   */
+  provision?: (toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }) => Promise<ProvisionedToolchain>;
 }
 
 /** The iomem rule of reference/kernel-lines.ts, as a per-line predicate for the comparator. */
@@ -103,7 +106,7 @@ export function isE820IomemLine(line: string): boolean {
 export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
   const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<ProvisionedToolchain> => {
-    if (options.tools !== undefined) return Promise.resolve(options.tools);
+    if (options.provision !== undefined) return options.provision(toolchain, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
     const key = JSON.stringify(toolchain);
     let p = provisioned.get(key);
     if (!p) {

@@ -25,6 +25,8 @@ export interface CellResult {
   note: string | null;
   toolchain: Toolchain;
   toolchainLabel: string;
+  /** User components: the profile the model used for each detected version, and why (null without them). */
+  provenance: string[] | null;
   /** The cell's argv (QEMU args, plus -append when it has kernel args). */
   argv: string[];
   /** The declared intent: where it was declared and its changes; absent when the cell has none. */
@@ -121,6 +123,7 @@ export function notRunResult(run: CellRun): CellResult {
     note: run.cell.note,
     toolchain: run.toolchain,
     toolchainLabel: toolchainLabel(run.toolchain),
+    provenance: run.provenance ? [...run.provenance] : null,
     argv: cellArgv(run.cell),
     ...(run.cell.expect !== undefined ? { expect: expectSummary(run.cell.expect) } : {}),
     outcome: 'not-run',

@@ -15,6 +15,8 @@
 //                                     # intent.ts); replaces the file's `expect:` for this cell
 //   expect:                           # optional file default: the declared intent of every cell
 //     firmware: [{ add: { start: 0x50000000, size: 1M, type: reserved } }]
+//   toolchain: { qemu-binary: /opt/qemu/bin/qemu-system-x86_64 }   # optional: user components for
+//                                     # every cell, inline or a toolchain file's path (harness/user-toolchain.ts)
 //   snapshotHost: { cpuVendor: AuthenticAMD, physBits: 48 }
 //                                     # optional; KVM cells need it: the KVM host their prediction
 //                                     # snapshots are written for (runs predict for the machine
@@ -28,12 +30,13 @@
 // the field and the line.
 
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
 import { BASELINE_TOOLCHAIN, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
 import { IntentSchema, intentFieldPath, type CellExpect } from './intent.ts';
+import { componentsOfFile, UserToolchainFileSchema, type UserComponents } from '../user-toolchain.ts';
 
 /** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
 const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
@@ -89,6 +92,11 @@ const MatrixSchema = z
     toolchains: z.array(ToolchainSchema).min(1).optional(),
     snapshotHost: HostSchema.optional(),
     expect: IntentSchema.optional(),
+    /**
+     * User components for every cell (harness/user-toolchain.ts): inline, or the path of a
+     * toolchain file (relative to this matrix). Their detected versions pick the model's profiles.
+     */
+    toolchain: z.union([z.string().min(1), UserToolchainFileSchema]).optional(),
     cells: z.array(CellSchema).min(1),
   })
   .strict();
@@ -112,6 +120,11 @@ export interface Cell {
   snapshotHost?: HostFacts;
   /** The declared intent (the cell's `expect:`, else the file's, else `--expect`); absent: none. */
   expect?: CellExpect;
+  /**
+   * The file's top-level `toolchain:` (user components, paths absolute), or `{ file }` when it names
+   * a toolchain file (read by the command, harness/user-toolchain.ts matrixComponents).
+   */
+  userToolchain?: { inline: UserComponents } | { file: string };
 }
 
 export class MatrixFileError extends Error {
@@ -229,6 +242,9 @@ export function parseMatrix(text: string, file: string): Cell[] {
   const snapshotHost = parsed.data.snapshotHost;
   const fileExpect: CellExpect | undefined =
     parsed.data.expect !== undefined ? { file: `${file}:${lineOf(['expect']) ?? 0}`, intent: parsed.data.expect } : undefined;
+  const tc = parsed.data.toolchain;
+  const userToolchain: Cell['userToolchain'] =
+    tc === undefined ? undefined : typeof tc === 'string' ? { file: isAbsolute(tc) ? tc : resolve(dirname(file), tc) } : { inline: componentsOfFile(tc, dirname(resolve(file)), `${basename(file)} toolchain:`) };
   const problems: string[] = [];
   const seen = new Map<string, number>();
   const cells: Cell[] = [];
@@ -270,6 +286,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
         : fileExpect !== undefined
           ? { expect: fileExpect }
           : {}),
+      ...(userToolchain !== undefined ? { userToolchain } : {}),
     });
   });
   if (problems.length > 0) throw new MatrixFileError(file, problems);
@@ -290,6 +307,11 @@ export async function loadMatrix(file: string): Promise<Cell[]> {
 export interface CellRun {
   cell: Cell;
   toolchain: Toolchain;
+  /**
+   * With user components (harness/user-toolchain.ts): which profile the model used for each
+   * detected version and why ("QEMU 11.2.0: predicted with the 11.1 profile (extrapolated…)").
+   */
+  provenance?: string[];
   /** `baseline/q35-4G` for the file's first toolchain, `baseline/q35-4G@qemu-…` for the others. */
   key: string;
 }
