@@ -9,6 +9,7 @@ import { describe, expect } from 'vitest';
 import { runCell } from '../../harness/matrix/runner.ts';
 import { parseMatrix } from '../../harness/matrix/schema.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
+import { fakeBzImage } from './fake-apt.ts';
 import { REPO_ROOT } from '../../harness/matrix/paths.ts';
 import { OUTPUT_LOCK_NAME, writeInside } from '../../harness/output-dir.ts';
 import { fake, recordedPids } from '../harness/helpers.ts';
@@ -46,6 +47,9 @@ interface Work {
 function work(label: string): Work {
   const dir = mkdtempSync(join(tmpdir(), `e820-fault-results-${label}-`));
   const env: NodeJS.ProcessEnv = { ...process.env, E820_CACHE_DIR: join(dir, 'cache'), FAKE_QEMU_PIDFILE: join(dir, 'qemu.pids') };
+  // --bzimage must be a bzImage (its header names the kernel version); the fake QEMU never reads it.
+  const bzImage = join(dir, 'bzImage');
+  writeFileSync(bzImage, fakeBzImage());
   return {
     dir,
     matrix: (text, name = `m${Math.random().toString(36).slice(2)}`) => {
@@ -53,7 +57,7 @@ function work(label: string): Work {
       writeFileSync(f, text);
       return f;
     },
-    args: (matrix, results) => [E820, 'run', matrix, '--plain', '--jobs', '1', '--results', results, '--qemu-binary', fake('solo.sh'), '--bzimage', '/nonexistent/bzImage'],
+    args: (matrix, results) => [E820, 'run', matrix, '--plain', '--jobs', '1', '--results', results, '--qemu-binary', fake('solo.sh'), '--bzimage', bzImage],
     env,
     qemuPids: () => recordedPids(join(dir, 'qemu.pids')),
   };

@@ -12,6 +12,7 @@ import { describe, expect } from 'vitest';
 import { REPO_ROOT } from '../../harness/matrix/paths.ts';
 import { fake, recordedPids } from '../harness/helpers.ts';
 import { countAlive, entriesLeft, faultProbe, probeTmpdir } from './ledger.ts';
+import { fakeBzImage } from './fake-apt.ts';
 
 const E820 = join(REPO_ROOT, 'bin', 'e820.js');
 const FAKE_APT_BIN = join(REPO_ROOT, 'suites', 'faults', 'fake-apt-bin');
@@ -72,7 +73,10 @@ function startRun(label: string, entry: 'node' | 'npx', matrixText = MATRIX): St
     FAKE_QEMU_PIDFILE: join(work, 'qemu.pids'),
     FAKE_QEMU_PARENTFILE: join(work, 'node.pids'),
   };
-  const args = ['run', matrix, '--jobs', '3', '--plain', '--results', results, '--qemu-binary', fake('solo.sh'), '--bzimage', '/nonexistent/bzImage'];
+  // --bzimage must be a bzImage (its header names the kernel version); the fake QEMU never reads it.
+  const bzImage = join(work, 'bzImage');
+  writeFileSync(bzImage, fakeBzImage());
+  const args = ['run', matrix, '--jobs', '3', '--plain', '--results', results, '--qemu-binary', fake('solo.sh'), '--bzimage', bzImage];
   const [cmd, argv] = entry === 'node' ? [process.execPath, [E820, ...args]] : ['npx', ['--no-install', 'e820', ...args]];
   // Its own process group: nothing sent to the test runner's group reaches it, and vice versa.
   const child = spawn(cmd, argv, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });

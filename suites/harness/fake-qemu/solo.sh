@@ -5,6 +5,8 @@
 # SIGTERM (a teardown that has to wait for SIGKILL). Its parent (the harness's node, since
 # setpriv execs) goes to FAKE_QEMU_PARENTFILE.
 if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22 (fake)'; exit 0; fi
+# `-M help`, which --qemu-binary's version detection asks for (harness/user-toolchain.ts).
+if [ "$1" = -M ] && [ "$2" = help ]; then echo 'pc-i440fx-7.2        Standard PC (i440FX + PIIX, 1996) (default)'; exit 0; fi
 . "$(dirname "$0")/lib.sh"
 [ -n "$FAKE_QEMU_PARENTFILE" ] && echo "$PPID" >>"$FAKE_QEMU_PARENTFILE"
 case " $* " in
