@@ -31,7 +31,7 @@ import { bzImageRelease, provisionKernel } from './provision/kernel.ts';
 import { provisionSeabios } from './provision/seabios.ts';
 import { abortableSystem, localSystem } from './provision/system.ts';
 import { checkKernelPointRelease, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from './provision/toolchain.ts';
-import { identifySeabiosImage, type SeabiosImageInfo } from './seabios-image-compat.ts';
+import { identifySeabiosImage, type SeabiosImageInfo } from './provision/seabios-image.ts';
 
 export type Component = 'qemu' | 'seabios' | 'kernel';
 
@@ -435,7 +435,9 @@ export interface ModelToolchain {
 export function modelToolchainFor(detected: DetectedComponents, base: Toolchain): ModelToolchain {
   const p = detected.spec.profile;
   const q = chooseProfile('qemu', detected.qemu?.version ?? null, p.qemu, base.qemu);
-  const s = chooseProfile('seabios', detected.seabios?.seabiosVersion ?? null, p.seabios, base.seabios);
+  // The image's own release (its version string); seabios-image.ts's seabiosVersion is already the modelled one.
+  const sRelease = detected.seabios !== null ? (/(\d+\.\d+\.\d+)/.exec(detected.seabios.versionString ?? '')?.[1] ?? detected.seabios.seabiosVersion) : null;
+  const s = chooseProfile('seabios', sRelease, p.seabios, base.seabios);
   const k = chooseProfile('kernel', detected.kernel?.version ?? null, p.kernel, base.kernel);
   // A user kernel of a series whose behaviour changed inside it names its point release (kernel.ts).
   const kernelRelease =
@@ -448,7 +450,7 @@ export function modelToolchainFor(detected: DetectedComponents, base: Toolchain)
   };
   const provenance = [q, s, k].filter((c) => c.how !== 'toolchain').map((c) => c.text);
   if (detected.qemu !== null) provenance.push(`QEMU binary: ${detected.qemu.binary} (${detected.qemu.versionLine}${detected.qemu.newestMachine !== null ? `; newest machine type pc-i440fx-${detected.qemu.newestMachine}` : ''})`);
-  if (detected.seabios !== null) provenance.push(`SeaBIOS image: ${detected.seabios.path} (${detected.seabios.versionString}, ${detected.seabios.variant}, ${detected.seabios.sizeBytes} bytes)`);
+  if (detected.seabios !== null) provenance.push(`SeaBIOS image: ${detected.seabios.path} (${detected.seabios.versionString ?? 'no version string'}, ${detected.seabios.variant}, ${detected.seabios.sizeBytes} bytes)`);
   if (detected.kernel !== null) provenance.push(`kernel: ${detected.kernel.image} (${detected.kernel.release}${detected.kernel.fwCfgModule !== null ? `, fw_cfg module ${detected.kernel.fwCfgModule}` : ', no fw_cfg module: etc/e820 is observed only if qemu_fw_cfg is built in'})`);
   if (detected.busybox !== null) provenance.push(`busybox: ${detected.busybox}`);
   return { toolchain, choices: [q, s, k], provenance };

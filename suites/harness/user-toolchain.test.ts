@@ -24,7 +24,7 @@ import {
   UserComponentError,
   UserToolchain,
 } from '../../harness/user-toolchain.ts';
-import { identifySeabiosImage } from '../../harness/seabios-image-compat.ts';
+import { identifySeabiosImage } from '../../harness/provision/seabios-image.ts';
 import { fakeBzImage } from '../faults/fake-apt.ts';
 
 const CACHE = join(homedir(), '.cache', 'e820-conformance');
