@@ -13,6 +13,7 @@
 // unusable, persistent (type 12), …; any case) or the number. Validation is zod; every error
 // names the file, the line and the field (`expect.yaml:3: firmware[1].add.size: "1Q" is not a size`).
 
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import { z } from 'zod';
@@ -195,6 +196,17 @@ export async function loadExpect(file: string): Promise<CellExpect> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ExpectFileError(file, [`${file}: cannot read: ${(err as Error).message}`]);
+  }
+  return { file, intent: parseExpect(text, file) };
+}
+
+/** loadExpect for the synchronous `predict` command. */
+export function loadExpectSync(file: string): CellExpect {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ExpectFileError(file, [`${file}: cannot read: ${(err as Error).message}`]);
   }

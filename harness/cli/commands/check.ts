@@ -14,7 +14,8 @@ import { cliInterrupt } from '../interrupt.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
 import { parseScope, SCOPE_HELP } from './capture.ts';
 import { parseTimeout } from '../options.ts';
-import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { loadExpect } from '../../matrix/intent.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags {
   scope?: string;
@@ -22,6 +23,8 @@ export interface CheckOptions extends VersionFlags, HostFlags {
   append?: string;
   keepLogs?: string;
   timeout?: string;
+  /** `--expect FILE`: the declared intent. */
+  expect?: string;
 }
 
 export function adhocCell(qemuArgs: string[], append: string | undefined, flags: VersionFlags): Cell {
@@ -43,6 +46,7 @@ export function adhocCell(qemuArgs: string[], append: string | undefined, flags:
 
 export function formatCellResult(r: CellResult): string {
   const lines = [`${r.argv.join(' ')}  [${toolchainLabel(r.toolchain)}]`];
+  if (r.expect) lines.push(`expect ${r.expect.file}: ${r.expect.changes.length > 0 ? r.expect.changes.join('; ') : 'no change declared'}`);
   if (r.kvm) lines.push(`kvm: ${r.kvm.status} — ${r.kvm.reason}${r.kvm.host ? `; host: ${r.kvm.host}` : ''}`);
   // The reason is in the verdict's `excluded` line; a verdict-less result (an error) gets it here.
   if (r.scope?.scope === 'firmware') lines.push(`scope: firmware${r.verdict?.outcome === 'error' ? ` — ${r.scope.reason ?? ''}` : ' (the kernel layer is excluded, see below)'}`);
@@ -54,7 +58,8 @@ export function formatCellResult(r: CellResult): string {
 }
 
 export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {
-  const cell = adhocCell(qemuArgs, opts.append, opts);
+  const adhoc = adhocCell(qemuArgs, opts.append, opts);
+  const cell = opts.expect !== undefined ? { ...adhoc, expect: await loadExpect(opts.expect) } : adhoc;
   const run = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const scope = parseScope(opts.scope);
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
@@ -92,6 +97,7 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
+    .option('--expect <FILE>', EXPECT_HELP)
     .action(async (qemuArgs: string[], opts: CheckOptions) => {
       process.exitCode = await checkCommand(qemuArgs, opts);
     });

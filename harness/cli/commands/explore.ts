@@ -22,6 +22,7 @@ import type { CellResult } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
 import { runCommand, timestampDir } from './run.ts';
+import { EXPECT_HELP } from './predict.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
 export const DEFAULT_EXPLORE_COUNT = 20;
@@ -37,6 +38,8 @@ export interface ExploreOptions {
   replay?: string;
   only?: string;
   dryRun?: boolean;
+  /** `--expect FILE`: the declared intent of every generated cell. */
+  expect?: string;
 }
 
 export function parseCount(text: string): number {
@@ -120,6 +123,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
     ...(opts.plain ? { plain: true } : {}),
     ...(only !== undefined ? { only } : {}),
+    ...(opts.expect !== undefined ? { expect: opts.expect } : {}),
   }, exploreDeps(base));
   const written = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { cells: CellResult[]; wallMs?: number };
   const ranIds = new Set(written.cells.map((r) => r.id));
@@ -153,6 +157,7 @@ export function register(program: Command): void {
     .option('--only <REGEX>', 'run only the cells whose id (or key explore/<id>) matches')
     .option('--dry-run', 'generate and print the model\'s claim per cell; boot nothing')
     .option('--plain', 'plain progress lines even on a terminal')
+    .option('--expect <FILE>', `${EXPECT_HELP}; for every generated cell`)
     .action(async (opts: ExploreOptions) => {
       process.exitCode = await exploreCommand(opts);
     });

@@ -11,6 +11,7 @@ import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.t
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
 import { renderTable } from './capture.ts';
+import { ExpectFileError, loadExpectSync } from '../../matrix/intent.ts';
 
 /** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
 export interface HostFlags {
@@ -27,9 +28,13 @@ export function hostOverridesOf(flags: HostFlags): HostOverrides {
 
 export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
 export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
+export const EXPECT_HELP =
+  'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove); the model applies it, and a cell passes only when the machine shows exactly that';
 export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';
 
 interface PredictCliOptions extends HostFlags {
+  /** `--expect FILE`: the declared intent (harness/matrix/intent.ts). */
+  expect?: string;
   json?: boolean;
   explain?: boolean;
   qemu?: string;
@@ -62,13 +67,19 @@ export function predictCommand(
       stderr += 'e820 predict: note: --host-vendor/--host-phys-bits ignored: not a KVM configuration (under TCG the guest CPU is the model\'s own)\n';
     }
     for (const n of host?.notes ?? []) stderr += `e820 predict: note: ${n}\n`;
-    const p = predict(config, toolchain, host !== null ? { host: host.facts } : {});
+    const declared = opts.expect !== undefined ? loadExpectSync(opts.expect) : undefined;
+    const p = predict(config, toolchain, { ...(host !== null ? { host: host.facts } : {}), ...(declared !== undefined ? { intent: declared.intent } : {}) });
+    const applied = declared !== undefined ? (p.intent?.applied ?? []) : undefined;
     if (opts.json) {
       const hostJson = host !== null ? { host: { ...host.facts, sources: host.sources } } : {};
-      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...hostJson, explain: explanation(p) }, null, 2)}\n`, stderr };
+      const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: applied!.map((a) => a.text), applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
+      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...hostJson, ...expectJson, explain: explanation(p) }, null, 2)}\n`, stderr };
     }
     const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
     let text = `prediction for ${toolchainLabel(toolchain)}${host !== null ? `\nKVM host: ${describeHostFacts(host)}` : ''}\n\n${renderTable({ report: p.report, unobserved })}`;
+    if (declared !== undefined) {
+      text += `\ndeclared (expect ${declared.file}):${applied!.length === 0 ? ' nothing' : ''}\n${applied!.map((a) => `  ${a.text} — ${a.effect}\n`).join('')}`;
+    }
     if (opts.explain) {
       const ex = explanation(p);
       text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
@@ -76,6 +87,7 @@ export function predictCommand(
     }
     return { code: 0, stdout: text, stderr };
   } catch (err) {
+    if (err instanceof ExpectFileError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || (err instanceof Error && err.name === 'UnknownVersionError')) {
       return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     }
@@ -96,6 +108,7 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
+    .option('--expect <FILE>', EXPECT_HELP)
     .action((qemuArgs: string[], opts: PredictCliOptions) => {
       const r = predictCommand(qemuArgs, opts);
       process.stdout.write(r.stdout);

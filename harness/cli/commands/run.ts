@@ -15,10 +15,11 @@ import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters
 import { groupDisagreements, renderDisagreements } from '../../matrix/disagreements.ts';
 import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../../matrix/runner.ts';
-import { expandRuns, loadMatrix, parseShard, selectShard, type Cell, type CellRun } from '../../matrix/schema.ts';
+import { expandRuns, loadMatrix, parseShard, selectShard, withExpect, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
-import { HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { describeIntent, loadExpect } from '../../matrix/intent.ts';
 
 export interface VersionFlags {
   qemu?: string;
@@ -60,13 +61,15 @@ export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags 
   timeout?: string;
   plain?: boolean;
   only?: string;
+  /** `--expect FILE`: the declared intent of every cell (conflicts with a matrix's own `expect:`). */
+  expect?: string;
 }
 
 export async function runCommand(matrices: string[], opts: RunOptions, deps?: MatrixDeps): Promise<number> {
   const files = (matrices.length ? matrices : [DEFAULT_MATRIX]).map(matrixPath);
   const cells: Cell[] = [];
   for (const f of files) cells.push(...(await loadMatrix(f)));
-  let runs = expandRuns(cells, toolchainOverride(opts));
+  let runs = expandRuns(opts.expect !== undefined ? withExpect(cells, await loadExpect(opts.expect)) : cells, toolchainOverride(opts));
   // User components (flags, --toolchain FILE, the matrix's `toolchain:`): detected once, before
   // anything is written; each run's toolchain becomes the model's, with its provenance.
   const user = await resolveUserComponents(opts, await matrixComponents(cells));
@@ -110,6 +113,9 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   }
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
   progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
+  for (const e of new Set(runs.flatMap((r) => (r.cell.expect ? [r.cell.expect] : [])))) {
+    progress.note(`expect ${e.file}: ${describeIntent(e.intent).join('; ') || 'no change declared'}`);
+  }
   for (const line of provenanceOfRuns(runs)) progress.note(`toolchain: ${line}`);
 
   // The invocation's one AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): no new cells, the
@@ -206,7 +212,8 @@ export function register(program: Command): void {
     .option('--plain', 'plain progress lines even on a terminal')
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
-    .option('--host-la57 <on|off>', HOST_LA57_HELP);
+    .option('--host-la57 <on|off>', HOST_LA57_HELP)
+    .option('--expect <FILE>', `${EXPECT_HELP}; for every cell (a matrix's own expect: conflicts)`);
   withUserToolchainOptions(cmd).action(async (matrices: string[], opts: RunOptions) => {
     process.exitCode = await runCommand(matrices, opts);
   });
