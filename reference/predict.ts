@@ -9,7 +9,7 @@ import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease } from './profiles/kernel.ts';
 import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile } from './profiles/qemu.ts';
-import { seabiosProfile } from './profiles/seabios.ts';
+import { firmwareLogSilence, seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
 import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
 import { seabiosStage } from './seabios-stage.ts';
@@ -48,6 +48,11 @@ export interface Prediction {
    * report and `unpredicted` says why; QEMU and SeaBIOS are still predicted.
    */
   kernelStarts: boolean;
+  /**
+   * Why the firmware layer cannot be observed on this configuration (the image prints nothing on
+   * SeaBIOS's debug port), or null: still predicted, and left out of the comparison with this reason.
+   */
+  firmwareUnobservable: string | null;
   /** The declared changes and what the stages did with each; absent when none were declared. */
   intent?: { declared: DeclaredIntent; applied: readonly AppliedChange[] };
 }
@@ -107,7 +112,8 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
       `dies=${handoff.topology.dies} with a ${platform.cpuVendor} CPU (${platform.cpuModel}) on QEMU ${toolchain.qemu}: QEMU aborts on an assertion in target/i386/cpu.c encode_topo_cpuid1f() (CPUID leaf 0x1F) once the guest reads it; not modelled`,
     );
   }
-  const firmware = seabiosStage(handoff, seabiosProfile(toolchain.seabios), intent.firmware);
+  const seabios = seabiosProfile(toolchain.seabios);
+  const firmware = seabiosStage(handoff, seabios, intent.firmware);
   const cannotStart = kernelCannotStart(handoff);
   const kernel =
     cannotStart === null
@@ -141,6 +147,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     unpredicted: cannotStart === null ? (kernel?.unpredictable ?? []) : [cannotStart],
     warnings: handoff.warnings,
     kernelStarts: kernel !== null,
+    firmwareUnobservable: firmwareLogSilence(seabios, handoff.firmwareInputs.biosImage, handoff.firmwareInputs.biosVariant),
     ...(isEmptyIntent(intent) ? {} : { intent: { declared: intent, applied: appliedChanges(intent, handoff, firmware) } }),
   };
 }

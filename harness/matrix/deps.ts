@@ -21,6 +21,8 @@ export interface PredictionLike {
   kernelStarts?: boolean;
   /** reference/predict.ts Prediction.unpredicted: why fields are not predicted (the reason when kernelStarts is false). */
   unpredicted?: readonly string[];
+  /** reference/predict.ts Prediction.firmwareUnobservable: why SeaBIOS's map cannot be observed here (its image logs nothing), or null. */
+  firmwareUnobservable?: string | null;
   /** KVM only: the host facts predicted for, and where they came from (harness/host-facts.ts). */
   host?: string;
   /** With a declared intent: each declared change and where the model applied it (reference/predict.ts Prediction.intent). */
@@ -137,6 +139,7 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
         ...(applied !== undefined ? { applied } : {}),
         kernelStarts: p.kernelStarts,
         unpredicted: p.unpredicted,
+        firmwareUnobservable: p.firmwareUnobservable,
         ...(config.accel === 'kvm' && host !== undefined
           ? { host: read !== undefined ? describeHostFacts(read) : `${host.cpuVendor}, ${host.physBits} physical address bits (given)` }
           : {}),

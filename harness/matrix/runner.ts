@@ -269,7 +269,11 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       expected: prediction!.report,
       observed: observation.report,
       unobserved: observation.unobserved,
-      ...(scope === 'firmware' ? { excluded: [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] } : {}),
+      excluded: [
+        ...(scope === 'firmware' ? [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] : []),
+        // The model says this image prints nothing on the debug port: predicted, listed as excluded.
+        ...(prediction?.firmwareUnobservable ? [{ layer: 'firmware' as const, reason: prediction.firmwareUnobservable }] : []),
+      ],
       isE820IomemLine: deps.isE820IomemLine,
       ...(run.cell.expect !== undefined ? { declared: run.cell.expect.intent } : {}),
     }),

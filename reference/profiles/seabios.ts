@@ -235,3 +235,15 @@ export function imageMissingDrivers(biosImage: string, variant?: BiosVariant): r
  * so alone they leave nothing (seabios.md §5.3; -device qemu-xhci alone, observed).
  */
 export const TRANSIENT_USB_DRIVERS: readonly string[] = ['xhci', 'ehci', 'uhci', 'ohci'];
+
+/**
+ * Why this image prints nothing on the debug port (0x402), or null when it logs: Debian builds
+ * the 128 KiB bios.bin of 1.16.3 and 1.17.0 without DEBUG_IO (biosBinDebugIo), so its map can be
+ * predicted but not observed (only SeaVGABIOS's lines reach the port). By the explicit variant,
+ * else by the image's file name.
+ */
+export function firmwareLogSilence(profile: SeabiosProfile, biosImage: string, variant?: BiosVariant): string | null {
+  const is128k = variant !== undefined ? variant === 'bios' : biosImage.replace(/^.*\//, '') === 'bios.bin';
+  if (!is128k || profile.biosBinDebugIo) return null;
+  return `SeaBIOS ${profile.version}'s 128 KiB bios.bin (Debian's build) is built without debug output (DEBUG_IO off): it prints nothing on port 0x402, so its map cannot be observed`;
+}
