@@ -32,6 +32,7 @@ import { provisionSeabios } from './provision/seabios.ts';
 import { abortableSystem, localSystem } from './provision/system.ts';
 import { checkKernelPointRelease, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from './provision/toolchain.ts';
 import { identifySeabiosImage, type SeabiosImageInfo } from './provision/seabios-image.ts';
+import type { BiosVariant } from '../reference/profiles/seabios.ts';
 
 export type Component = 'qemu' | 'seabios' | 'kernel';
 
@@ -272,10 +273,43 @@ export function isEmpty(c: UserComponents): boolean {
   );
 }
 
-/** `-bios PATH` in the QEMU arguments names the SeaBIOS image like --bios does (when it is a path to a file). */
+/**
+ * QEMU's own SeaBIOS file names: `-bios bios.bin` / `-bios bios-256k.bin` are looked up in QEMU's
+ * firmware search path (hw/i386/x86.c x86_bios_rom_init → qemu_find_file(QEMU_FILE_TYPE_BIOS, …),
+ * the -L directories), which is where the provisioned (or --bios) image is: no image of the user's.
+ */
+export const QEMU_BIOS_NAMES: readonly string[] = ['bios.bin', 'bios-256k.bin'];
+
+/**
+ * `-bios PATH` in the QEMU arguments names the SeaBIOS image like --bios does, unless it is one of
+ * QEMU_BIOS_NAMES. QEMU takes the last -bios it is given (a later option overrides the earlier).
+ */
 export function biosOfArgs(args: readonly string[]): string | null {
-  for (let i = 0; i < args.length - 1; i++) if (args[i] === '-bios' || args[i] === '--bios') return args[i + 1]!;
-  return null;
+  let bios: string | null = null;
+  for (let i = 0; i < args.length - 1; i++) if (args[i] === '-bios' || args[i] === '--bios') bios = args[i + 1]!;
+  return bios !== null && !QEMU_BIOS_NAMES.includes(bios) ? bios : null;
+}
+
+/**
+ * Adds the QEMU arguments' `-bios PATH` (biosOfArgs) to a spec as its SeaBIOS image, origin `-bios`.
+ * A different --bios (or a toolchain file's bios:) as well is refused: QEMU would boot the -bios one.
+ */
+export function withArgsBios(spec: UserComponents | null, qemuArgs: readonly string[]): UserComponents | null {
+  const path = biosOfArgs(qemuArgs);
+  if (path === null) return spec;
+  const abs = resolve(path);
+  const out = mergeComponents(spec, {});
+  if (out.bios !== undefined && out.bios !== abs) {
+    throw new UserComponentError(
+      '-bios',
+      path,
+      `in the QEMU arguments names another SeaBIOS image than ${out.origin.bios ?? '--bios'} (${out.bios}), and QEMU boots the -bios one`,
+      'give the image once: drop --bios, or drop -bios from the QEMU arguments',
+    );
+  }
+  out.bios = abs;
+  out.origin.bios = '-bios';
+  return out;
 }
 
 // ---- detection (reads the components) -------------------------------------------------------
@@ -450,7 +484,12 @@ export function modelToolchainFor(detected: DetectedComponents, base: Toolchain)
   };
   const provenance = [q, s, k].filter((c) => c.how !== 'toolchain').map((c) => c.text);
   if (detected.qemu !== null) provenance.push(`QEMU binary: ${detected.qemu.binary} (${detected.qemu.versionLine}${detected.qemu.newestMachine !== null ? `; newest machine type pc-i440fx-${detected.qemu.newestMachine}` : ''})`);
-  if (detected.seabios !== null) provenance.push(`SeaBIOS image: ${detected.seabios.path} (${detected.seabios.versionString ?? 'no version string'}, ${detected.seabios.variant}, ${detected.seabios.sizeBytes} bytes)`);
+  if (detected.seabios !== null) {
+    const s = detected.seabios;
+    provenance.push(`SeaBIOS image: ${s.path} (${s.versionString ?? 'no version string'}, ${s.variant}, ${s.sizeBytes} bytes${s.knownAs !== null ? `; ${s.knownAs}` : ''})`);
+    // seabios-image.ts says what the prediction assumes for an image it cannot vouch for.
+    if (s.assumption !== null) provenance.push(`SeaBIOS image assumption: ${s.assumption}`);
+  }
   if (detected.kernel !== null) provenance.push(`kernel: ${detected.kernel.image} (${detected.kernel.release}${detected.kernel.fwCfgModule !== null ? `, fw_cfg module ${detected.kernel.fwCfgModule}` : ', no fw_cfg module: etc/e820 is observed only if qemu_fw_cfg is built in'})`);
   if (detected.busybox !== null) provenance.push(`busybox: ${detected.busybox}`);
   return { toolchain, choices: [q, s, k], provenance };
@@ -540,6 +579,14 @@ export class UserToolchain {
     private readonly provisionMissingFn: (d: DetectedComponents, base: Toolchain, opts: ProvisionOpts) => Promise<ProvisionedToolchain> = provisionMissing,
   ) {}
 
+  /**
+   * The user's SeaBIOS image's variant (seabios-image.ts: its size), for the model's driver set
+   * (reference/predict.ts PredictOptions.biosVariant); undefined when no image was given.
+   */
+  get biosVariant(): BiosVariant | undefined {
+    return this.detected.seabios?.variant;
+  }
+
   /** The model's toolchain for a cell toolchain; remembers the cell toolchain to provision from. */
   model(base: Toolchain): ModelToolchain {
     const m = modelToolchainFor(this.detected, base);
@@ -561,9 +608,17 @@ export class UserToolchain {
   };
 }
 
-/** Flags (and a base spec, e.g. a matrix's `toolchain:`) → detected components; null when the user named none. */
-export async function resolveUserComponents(flags: UserToolchainFlags, base: UserComponents | null = null, deps: Partial<DetectDeps> = {}): Promise<UserToolchain | null> {
-  const spec = await componentsOfFlags(flags, base);
+/**
+ * Flags (and a base spec, e.g. a matrix's `toolchain:`, and the QEMU arguments' `-bios PATH`) →
+ * detected components; null when the user named none.
+ */
+export async function resolveUserComponents(
+  flags: UserToolchainFlags,
+  base: UserComponents | null = null,
+  deps: Partial<DetectDeps> = {},
+  qemuArgs: readonly string[] = [],
+): Promise<UserToolchain | null> {
+  const spec = withArgsBios(await componentsOfFlags(flags, base), qemuArgs);
   if (spec === null) return null;
   return new UserToolchain(await detectComponents(spec, deps));
 }

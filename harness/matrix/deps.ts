@@ -7,6 +7,7 @@ import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import type { DeclaredIntent } from '../../reference/intent.ts';
+import type { BiosVariant } from '../../reference/profiles/seabios.ts';
 import { predict } from '../../reference/predict.ts';
 import { selectE820Iomem } from '../../reference/kernel-lines.ts';
 import type { LayerReport } from '../../reference/report.ts';
@@ -97,6 +98,12 @@ export interface RealDepsOptions {
    * UserToolchain.provision), which provide the user's parts and provision only the rest.
    */
   provision?: (toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }) => Promise<ProvisionedToolchain>;
+  /**
+   * The variant of the SeaBIOS image a toolchain boots, when it is the user's (harness/user-toolchain.ts
+   * UserToolchain.biosVariant, from the image's size): the model's driver set follows the image,
+   * not the file name QEMU loads it under (reference/predict.ts PredictOptions.biosVariant).
+   */
+  biosVariantOf?: (toolchain: Toolchain) => BiosVariant | undefined;
 }
 
 /** The iomem rule of reference/kernel-lines.ts, as a per-line predicate for the comparator. */
@@ -126,7 +133,12 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       // Only KVM guests take the host's CPU vendor and phys-bits; TCG predictions never read the host.
       const read = opts?.host === undefined && config.accel === 'kvm' ? hostFacts(options.host ?? {}) : undefined;
       const host = opts?.host ?? read?.facts;
-      const p = predict(config, toolchain, { ...(host !== undefined ? { host } : {}), ...(opts?.intent !== undefined ? { intent: opts.intent } : {}) });
+      const biosVariant = options.biosVariantOf?.(toolchain);
+      const p = predict(config, toolchain, {
+        ...(host !== undefined ? { host } : {}),
+        ...(opts?.intent !== undefined ? { intent: opts.intent } : {}),
+        ...(biosVariant !== undefined ? { biosVariant } : {}),
+      });
       const applied = p.intent?.applied.map((a) => `${a.text}: ${a.effect}`);
       return {
         report: p.report,

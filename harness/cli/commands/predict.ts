@@ -1,4 +1,5 @@
-// `e820 predict [--qemu V --seabios V --kernel V] [--host-vendor V --host-phys-bits N] [--json] [--explain] -- <qemu args>`
+// `e820 predict [--qemu V --seabios V --kernel V] [--qemu-binary P --bios P --bzimage P --toolchain FILE --profile-* V]
+//   [--host-vendor V --host-phys-bits N] [--json] [--explain] -- <qemu args>`
 // Runs the reference model only (no QEMU): prints what every layer should report, in the
 // shape `e820 capture` prints, so the two compare field by field. A KVM configuration is
 // predicted for this machine's CPU vendor and physical address bits (harness/host-facts.ts), or
@@ -12,6 +13,7 @@ import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
 import { renderTable } from './capture.ts';
 import { ExpectFileError, loadExpectSync } from '../../matrix/intent.ts';
+import { resolveUserComponents, UserComponentError, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
 /** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
 export interface HostFlags {
@@ -32,7 +34,7 @@ export const EXPECT_HELP =
   'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove); the model applies it, and a cell passes only when the machine shows exactly that';
 export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';
 
-interface PredictCliOptions extends HostFlags {
+export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
   /** `--expect FILE`: the declared intent (harness/matrix/intent.ts). */
   expect?: string;
   json?: boolean;
@@ -51,13 +53,39 @@ export function explanation(p: Prediction): { firmware: string[]; warnings: stri
   };
 }
 
+export interface PredictResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `e820 predict` with user components: --qemu-binary/--bios/--bzimage/--toolchain FILE/--profile-*
+ * and the QEMU arguments' `-bios PATH` go through harness/user-toolchain.ts (versions detected from
+ * the binaries pick the profiles; nothing is provisioned or booted), then predictCommand.
+ */
+export async function predictWithComponents(qemuArgs: string[], opts: PredictCliOptions, hostSources: HostFactsSources = localHostSources): Promise<PredictResult> {
+  let user: UserToolchain | null;
+  try {
+    user = await resolveUserComponents(opts, null, {}, qemuArgs);
+  } catch (err) {
+    if (err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
+    throw err;
+  }
+  return predictCommand(qemuArgs, opts, hostSources, user);
+}
+
 export function predictCommand(
   qemuArgs: string[],
   opts: PredictCliOptions,
   hostSources: HostFactsSources = localHostSources,
-): { code: number; stdout: string; stderr: string } {
+  user: UserToolchain | null = null,
+): PredictResult {
   try {
-    const toolchain = toolchainOf(opts);
+    // The user's components pick the profiles (detected versions; --profile-* win); the rest is --qemu/--seabios/--kernel's.
+    const model = user !== null ? user.model(toolchainOf(opts)) : null;
+    const toolchain = model?.toolchain ?? toolchainOf(opts);
+    const biosVariant = user?.biosVariant;
     const config = parseQemuArgs(qemuArgs, { qemuVersion: toolchain.qemu });
     const overrides = hostOverridesOf(opts);
     let stderr = '';
@@ -68,15 +96,21 @@ export function predictCommand(
     }
     for (const n of host?.notes ?? []) stderr += `e820 predict: note: ${n}\n`;
     const declared = opts.expect !== undefined ? loadExpectSync(opts.expect) : undefined;
-    const p = predict(config, toolchain, { ...(host !== null ? { host: host.facts } : {}), ...(declared !== undefined ? { intent: declared.intent } : {}) });
+    const p = predict(config, toolchain, {
+      ...(host !== null ? { host: host.facts } : {}),
+      ...(declared !== undefined ? { intent: declared.intent } : {}),
+      ...(biosVariant !== undefined ? { biosVariant } : {}),
+    });
     const applied = declared !== undefined ? (p.intent?.applied ?? []) : undefined;
     if (opts.json) {
       const hostJson = host !== null ? { host: { ...host.facts, sources: host.sources } } : {};
       const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: applied!.map((a) => a.text), applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
-      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...hostJson, ...expectJson, explain: explanation(p) }, null, 2)}\n`, stderr };
+      const provenanceJson = model !== null ? { provenance: model.provenance } : {};
+      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...provenanceJson, ...hostJson, ...expectJson, explain: explanation(p) }, null, 2)}\n`, stderr };
     }
     const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
-    let text = `prediction for ${toolchainLabel(toolchain)}${host !== null ? `\nKVM host: ${describeHostFacts(host)}` : ''}\n\n${renderTable({ report: p.report, unobserved })}`;
+    const provenance = (model?.provenance ?? []).map((l) => `\ntoolchain: ${l}`).join('');
+    let text = `prediction for ${toolchainLabel(toolchain)}${provenance}${host !== null ? `\nKVM host: ${describeHostFacts(host)}` : ''}\n\n${renderTable({ report: p.report, unobserved })}`;
     if (declared !== undefined) {
       text += `\ndeclared (expect ${declared.file}):${applied!.length === 0 ? ' nothing' : ''}\n${applied!.map((a) => `  ${a.text} — ${a.effect}\n`).join('')}`;
     }
@@ -87,7 +121,7 @@ export function predictCommand(
     }
     return { code: 0, stdout: text, stderr };
   } catch (err) {
-    if (err instanceof ExpectFileError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
+    if (err instanceof ExpectFileError || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || (err instanceof Error && err.name === 'UnknownVersionError')) {
       return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     }
@@ -96,7 +130,7 @@ export function predictCommand(
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('predict')
     .description('predict, from the reference model alone, what every layer reports for a QEMU command line')
     .argument('[qemu-args...]', 'QEMU arguments, after --')
@@ -108,11 +142,11 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
-    .option('--expect <FILE>', EXPECT_HELP)
-    .action((qemuArgs: string[], opts: PredictCliOptions) => {
-      const r = predictCommand(qemuArgs, opts);
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.code;
-    });
+    .option('--expect <FILE>', EXPECT_HELP);
+  withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: PredictCliOptions) => {
+    const r = await predictWithComponents(qemuArgs, opts);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    process.exitCode = r.code;
+  });
 }

@@ -106,7 +106,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   }
   let d: MatrixDeps;
   try {
-    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision } : {}) }));
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision, biosVariantOf: () => user.biosVariant } : {}) }));
   } catch (err) {
     await releaseDir();
     throw err;
