@@ -195,6 +195,36 @@ export function componentsOfFile(data: UserToolchainFile, baseDir: string, origi
   return out;
 }
 
+/** The inverse of componentsOfFile (absolute paths): what a written matrix's `toolchain:` holds. */
+export function fileOfComponents(c: UserComponents): UserToolchainFile {
+  const profile = Object.fromEntries(Object.entries(c.profile).filter(([, v]) => v !== undefined)) as NonNullable<UserToolchainFile['profile']>;
+  return {
+    ...(c.qemuBinary !== undefined ? { 'qemu-binary': c.qemuBinary } : {}),
+    ...(c.bios !== undefined ? { bios: c.bios } : {}),
+    ...(c.bzimage !== undefined ? { bzimage: c.bzimage } : {}),
+    ...(c.fwCfgModule !== undefined ? { 'fw-cfg-module': c.fwCfgModule } : {}),
+    ...(c.busybox !== undefined ? { busybox: c.busybox } : {}),
+    ...(Object.keys(profile).length > 0 ? { profile } : {}),
+  };
+}
+
+/** The same components as command-line words (`--qemu-binary /abs/path …`), for reproducers; not shell-quoted. */
+export function flagsOfComponents(c: UserComponents): string[] {
+  const out: string[] = [];
+  const add = (flag: string, v: string | undefined) => {
+    if (v !== undefined) out.push(flag, v);
+  };
+  add('--qemu-binary', c.qemuBinary);
+  add('--bios', c.bios);
+  add('--bzimage', c.bzimage);
+  add('--fw-cfg-module', c.fwCfgModule);
+  add('--busybox', c.busybox);
+  add('--profile-qemu', c.profile.qemu);
+  add('--profile-seabios', c.profile.seabios);
+  add('--profile-kernel', c.profile.kernel);
+  return out;
+}
+
 /** Reads `--toolchain FILE`. Errors name the file and the field. */
 export async function loadToolchainFile(path: string, option = '--toolchain'): Promise<UserComponents> {
   let text: string;

@@ -14,6 +14,7 @@ import { shellQuote, shellWord } from '../errors.ts';
 import { cellArgv, parseMatrix, type Cell } from '../matrix/schema.ts';
 import { exitCodeOf } from '../matrix/verdict.ts';
 import { GENERATOR_VERSION, type ExploreCell } from './generate.ts';
+import type { UserToolchainFile } from '../user-toolchain.ts';
 
 /** The matrix name explore files get (file `explore.yaml`, keys `explore/<id>`). */
 export const EXPLORE_MATRIX = 'explore';
@@ -22,6 +23,8 @@ export interface ExploreRunInfo {
   seed: number;
   toolchain: Toolchain;
   count: number;
+  /** User components (harness/user-toolchain.ts), written as the matrix's top-level `toolchain:` so run and --replay use them too. */
+  userToolchain?: UserToolchainFile;
 }
 
 /** The generated cells as a matrix file (YAML); `e820 run FILE` and `e820 explore --replay FILE` read it. */
@@ -37,6 +40,7 @@ export function exploreMatrixText(cells: readonly ExploreCell[], info: ExploreRu
   const doc = {
     description: `e820 explore: seed ${info.seed}, generator v${GENERATOR_VERSION}, ${cells.length} random cells on ${toolchainLabel(t)}`,
     toolchains: [{ qemu: t.qemu, seabios: t.seabios, kernel: t.kernel }],
+    ...(info.userToolchain !== undefined ? { toolchain: info.userToolchain } : {}),
     cells: cells.map((c) => ({
       id: c.id,
       qemu: c.qemu,
@@ -157,10 +161,11 @@ export interface ExploreReproducer {
   replay: string | null;
 }
 
-export function reproducer(cell: Cell, toolchain: Toolchain, matrixFile: string | null): ExploreReproducer {
+export function reproducer(cell: Cell, toolchain: Toolchain, matrixFile: string | null, userFlags: readonly string[] = []): ExploreReproducer {
   const base = toolchain.qemu === BASELINE_TOOLCHAIN.qemu && toolchain.seabios === BASELINE_TOOLCHAIN.seabios && toolchain.kernel === BASELINE_TOOLCHAIN.kernel;
   const flags = [
     ...(base ? [] : [`--qemu ${toolchain.qemu} --seabios ${toolchain.seabios} --kernel ${toolchain.kernel}`]),
+    ...(userFlags.length > 0 ? [shellQuote(userFlags)] : []),
     ...(cell.append !== null ? [`--append ${shellWord(cell.append)}`] : []),
     ...(cell.timeoutSeconds !== null ? [`--timeout ${cell.timeoutSeconds}`] : []),
   ];
@@ -197,6 +202,8 @@ export interface SummaryInput {
   families?: ReadonlyMap<string, readonly string[]>;
   matrixFile: string | null;
   wallMs: number;
+  /** The user components as flags (harness/user-toolchain.ts flagsOfComponents), for the check reproducers. */
+  userFlags?: readonly string[];
 }
 
 /**
@@ -233,7 +240,7 @@ export function summarize(input: SummaryInput): ExploreSummary {
       lines.excludedNotPredicted += v.counts.excludedNotPredicted;
     }
     const cell = byId.get(r.id);
-    const repro = cell ? reproducer(cell, r.toolchain, input.matrixFile) : { check: shellQuote(r.argv), replay: null };
+    const repro = cell ? reproducer(cell, cell.toolchains[0] ?? r.toolchain, input.matrixFile, input.userFlags) : { check: shellQuote(r.argv), replay: null };
     if (v?.outcome === 'fail') failures.push({ key: r.key, summary: `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`, reproduce: repro });
     else if (v?.outcome === 'error' && o === 'not-modelled') notModelled.push({ key: r.key, message: v.error.message });
     else if (v?.outcome === 'error') errors.push({ key: r.key, outcome: o, kind: v.error.kind, message: v.error.message.split('\n')[0] ?? '', reproduce: repro });

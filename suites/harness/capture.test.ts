@@ -141,7 +141,8 @@ describe('e820 capture', () => {
   it('--scope auto on a KVM command line asks the probe: unavailable is exit 2 with the reason, nothing boots', async () => {
     const err = sink();
     let captured = false;
-    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], { bzimage: '/k' }, {
+    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], {}, {
+      provision: async () => tools('kvm-refuse.sh'),
       capture: async () => {
         captured = true;
         throw new Error('must not boot');
@@ -159,7 +160,8 @@ describe('e820 capture', () => {
   it('--scope auto switches a KVM capture to firmware scope when the probe says firmware-only', async () => {
     const err = sink();
     const out: string[] = [];
-    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], { bzimage: '/k' }, {
+    const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], {}, {
+      provision: async () => tools('kvm-firmware-only.sh'),
       capture: capturing('kvm-firmware-only.sh'),
       probeKvm: async () => ({ status: 'firmware-only', reason: 'the guest kernel printed nothing within 15 s' }) as Awaited<ReturnType<CaptureCliDeps['probeKvm']>>,
       parseQemuArgs,

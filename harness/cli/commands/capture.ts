@@ -1,4 +1,4 @@
-// `e820 capture [--json] [--timeout S] [--keep-logs DIR] -- <qemu args>`
+// `e820 capture [--json] [--timeout S] [--keep-logs DIR] [--qemu-binary P --bios P --bzimage P …] -- <qemu args>`
 // Boots the QEMU command line once with the harness's guest and prints what every layer
 // reported: a per-layer table, or with --json the LayerReport (the shape `e820 predict --json`
 // prints, so the two diff field by field). Boot progress goes to stderr.
@@ -14,24 +14,21 @@ import { parseQemuArgs } from '../../../reference/cmdline.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import type { LayerReport } from '../../../reference/report.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
-import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation, type ProvisionedToolchain } from '../../capture.ts';
+import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
 import { parseTimeout } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
-export interface CaptureCliOptions {
+export interface CaptureCliOptions extends UserToolchainFlags {
   json?: boolean;
   timeout?: string;
   keepLogs?: string;
   qemu?: string;
   seabios?: string;
   kernel?: string;
-  qemuBinary?: string;
-  bzimage?: string;
-  fwCfgModule?: string;
-  busybox?: string;
   scope?: string;
 }
 
@@ -39,6 +36,8 @@ export interface CaptureCliOptions {
 export interface CaptureCliDeps {
   capture: typeof capture;
   probeKvm: typeof probeKvm;
+  /** Provisions a toolchain instead of provisionToolchain (or the user components' provisioning): tests. */
+  provision: NonNullable<CaptureOptions['deps']>['provision'];
   parseQemuArgs: (argv: string[], opts: { qemuVersion: string }) => MachineConfig;
   stdout: (text: string) => void;
   stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
@@ -108,12 +107,25 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   const say = (msg: string) => (live ? live(msg) : void stderr.write(`${msg}\n`));
 
   let toolchain: Toolchain;
+  // User components (--qemu-binary, --bios, --bzimage…, --toolchain FILE, -bios PATH in the QEMU
+  // arguments) go through harness/user-toolchain.ts like every command's: their versions pick the
+  // toolchain, and provisioning supplies only what the user did not give.
+  let user: UserToolchain | null;
+  let provenance: string[] = [];
   try {
     toolchain = toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel });
+    user = await resolveUserComponents(opts, null, {}, qemuArgs);
+    if (user !== null) {
+      const m = user.model(toolchain);
+      toolchain = m.toolchain;
+      provenance = m.provenance;
+    }
   } catch (err) {
+    // A version no profile has, a component missing or not what it claims (UserComponentError).
     stderr.write(`e820 capture: ${(err as Error).message}\n`);
     return 2;
   }
+  for (const l of provenance) stderr.write(`toolchain: ${l}\n`);
   if (qemuArgs.length === 0) stderr.write('e820 capture: no QEMU arguments after --: booting the machine defaults\n');
   let scope: CaptureScope | 'auto';
   try {
@@ -137,20 +149,8 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   const options: CaptureOptions = { qemuArgs, onProgress: say };
   if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
   if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
-  if (opts.bzimage !== undefined) {
-    const provisioned: ProvisionedToolchain = {
-      qemu: { binary: opts.qemuBinary ?? 'qemu-system-x86_64' },
-      kernel: { image: opts.bzimage, fwCfgModule: opts.fwCfgModule ?? null },
-      busybox: opts.busybox ?? '/usr/bin/busybox',
-    };
-    options.provisioned = provisioned;
-  } else if (opts.qemuBinary !== undefined) {
-    // Provisioning finds kernel and busybox; the binary is the user's.
-    stderr.write('e820 capture: note: --qemu-binary without --bzimage: the provisioned kernel is used with your QEMU\n');
-    options.deps = {
-      provision: async (t, o) => ({ ...(await provisionToolchain(t, o)), qemu: { binary: opts.qemuBinary! } }),
-    };
-  }
+  const provision = deps?.provision ?? (user !== null ? user.provision : undefined);
+  if (provision !== undefined) options.deps = { provision };
 
   // The invocation's AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): provisioning or the
   // boot ends the same way (QEMU's group killed, temp dir removed) instead of the default death.
@@ -207,7 +207,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('capture')
     .description('boot a QEMU command line once with the harness guest and print what every layer reported')
     .argument('[qemu-args...]', 'QEMU arguments, after --')
@@ -217,12 +217,8 @@ export function register(program: Command): void {
     .option('--qemu <version>', 'QEMU version of the toolchain (default: baseline)')
     .option('--seabios <version>', 'SeaBIOS version of the toolchain')
     .option('--kernel <version>', 'kernel version of the toolchain')
-    .option('--qemu-binary <path>', 'run this qemu-system-x86_64 instead of the provisioned one')
-    .option('--bzimage <path>', 'boot this kernel instead of the provisioned one (skips provisioning)')
-    .option('--fw-cfg-module <path>', 'qemu_fw_cfg.ko matching --bzimage')
-    .option('--busybox <path>', 'static busybox for the initramfs (with --bzimage; default /usr/bin/busybox)')
-    .option('--scope <scope>', SCOPE_HELP)
-    .action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
-      process.exitCode = await captureCommand(qemuArgs, opts);
-    });
+    .option('--scope <scope>', SCOPE_HELP);
+  withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
+    process.exitCode = await captureCommand(qemuArgs, opts);
+  });
 }

@@ -1,4 +1,5 @@
-// `e820 check [--json] [--append ARGS] [--qemu V --seabios V --kernel V] -- <qemu args>`
+// `e820 check [--json] [--append ARGS] [--qemu V --seabios V --kernel V] [--qemu-binary P --bios P --bzimage P
+//   --fw-cfg-module P --busybox P --toolchain FILE --profile-* V] -- <qemu args>`
 // One ad-hoc cell from a command line: predict, boot, compare, print the verdict.
 // Exit: 0 pass, 1 fail, 2 error.
 
@@ -8,7 +9,7 @@ import { printable } from '../../errors.ts';
 import { formatVerdict } from '../../matrix/compare.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { runCell, type CellResult } from '../../matrix/runner.ts';
-import type { Cell } from '../../matrix/schema.ts';
+import type { Cell, CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { cliInterrupt } from '../interrupt.ts';
 import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
@@ -16,8 +17,9 @@ import { parseScope, SCOPE_HELP } from './capture.ts';
 import { parseTimeout } from '../options.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 import { loadExpect } from '../../matrix/intent.ts';
+import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
 
-export interface CheckOptions extends VersionFlags, HostFlags {
+export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {
   scope?: string;
   json?: boolean;
   append?: string;
@@ -47,6 +49,7 @@ export function adhocCell(qemuArgs: string[], append: string | undefined, flags:
 export function formatCellResult(r: CellResult): string {
   const lines = [`${r.argv.join(' ')}  [${toolchainLabel(r.toolchain)}]`];
   if (r.expect) lines.push(`expect ${r.expect.file}: ${r.expect.changes.length > 0 ? r.expect.changes.join('; ') : 'no change declared'}`);
+  for (const l of r.provenance ?? []) lines.push(`toolchain: ${l}`);
   if (r.kvm) lines.push(`kvm: ${r.kvm.status} — ${r.kvm.reason}${r.kvm.host ? `; host: ${r.kvm.host}` : ''}`);
   // The reason is in the verdict's `excluded` line; a verdict-less result (an error) gets it here.
   if (r.scope?.scope === 'firmware') lines.push(`scope: firmware${r.verdict?.outcome === 'error' ? ` — ${r.scope.reason ?? ''}` : ' (the kernel layer is excluded, see below)'}`);
@@ -60,10 +63,16 @@ export function formatCellResult(r: CellResult): string {
 export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {
   const adhoc = adhocCell(qemuArgs, opts.append, opts);
   const cell = opts.expect !== undefined ? { ...adhoc, expect: await loadExpect(opts.expect) } : adhoc;
-  const run = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const scope = parseScope(opts.scope);
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
-  const d = deps ?? (await realDeps({ host: hostOverridesOf(opts) }));
+  // User components (flags, --toolchain FILE, the QEMU arguments' -bios PATH): detected before
+  // anything is provisioned; the cell's toolchain becomes the model's, with its provenance.
+  const user = await resolveUserComponents(opts, null, {}, qemuArgs);
+  const plain: CellRun = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
+  const run = user !== null ? applyToRuns([plain], user)[0]! : plain;
+  const d =
+    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision, biosVariantOf: () => user.biosVariant } : {}) }));
+  if (opts.json !== true) for (const l of run.provenance ?? []) process.stderr.write(`toolchain: ${l}\n`);
   const interrupt = cliInterrupt();
   try {
     await provisionAll(d, [run], (m) => process.stderr.write(`provision: ${m}\n`), interrupt.signal);
@@ -82,7 +91,7 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check')
     .description('predict, boot and compare one ad-hoc configuration: e820 check -- -M q35 -m 2G')
     .argument('[qemuArgs...]', 'QEMU arguments, after --')
@@ -97,8 +106,8 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
-    .option('--expect <FILE>', EXPECT_HELP)
-    .action(async (qemuArgs: string[], opts: CheckOptions) => {
-      process.exitCode = await checkCommand(qemuArgs, opts);
-    });
+    .option('--expect <FILE>', EXPECT_HELP);
+  withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CheckOptions) => {
+    process.exitCode = await checkCommand(qemuArgs, opts);
+  });
 }

@@ -1,4 +1,4 @@
-// `e820 drift --from <toolchain> --to <toolchain> [matrix…] [--json] [--verify]`
+// `e820 drift --from <toolchain> --to <toolchain> [matrix…] [--json] [--verify] [--qemu-binary P --bios P … (the --to side)]`
 // From the model alone: which matrix cells' maps change between two toolchains, and how, layer
 // by layer. --verify boots both toolchains for the changed cells to confirm the machine drifts
 // the same way. Exit: 0 (model only, or every changed cell confirmed), 1 any not confirmed,
@@ -18,8 +18,12 @@ import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { againNote, cliInterrupt } from '../interrupt.ts';
 import { provisionAll } from './run.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
+import { provisionToolchain } from '../../capture.ts';
+import type { BiosVariant } from '../../../reference/profiles/seabios.ts';
+import type { Toolchain } from '../../../reference/toolchain.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
-export interface DriftOptions {
+export interface DriftOptions extends UserToolchainFlags {
   from?: string;
   to?: string;
   json?: boolean;
@@ -32,20 +36,49 @@ export interface DriftOptions {
   plain?: boolean;
 }
 
-/** The model alone: no QEMU, no provisioning. */
-export const modelDeps: Pick<MatrixDeps, 'parseArgs' | 'predict'> = {
-  parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
-  predict: (config, toolchain) => ({ report: predict(config, toolchain).report }),
-};
+/** The model alone: no QEMU, no provisioning. `biosVariantOf`: a user SeaBIOS image's variant for the toolchain that boots it. */
+export function modelDepsFor(biosVariantOf: (t: Toolchain) => BiosVariant | undefined = () => undefined): Pick<MatrixDeps, 'parseArgs' | 'predict'> {
+  return {
+    parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
+    predict: (config, toolchain) => {
+      const biosVariant = biosVariantOf(toolchain);
+      return { report: predict(config, toolchain, biosVariant !== undefined ? { biosVariant } : {}).report };
+    },
+  };
+}
+
+export const modelDeps: Pick<MatrixDeps, 'parseArgs' | 'predict'> = modelDepsFor();
+
+/**
+ * User components (harness/user-toolchain.ts) apply to the `--to` side only: its toolchain becomes
+ * the model's for them (detected versions, --profile-*), --verify boots them there, and the
+ * `--from` side stays the spec's stock toolchain.
+ */
+export interface DriftUser {
+  user: UserToolchain;
+  /** The `--to` side's model toolchain. */
+  to: Toolchain;
+  provenance: string[];
+  isTo: (t: Toolchain) => boolean;
+}
 
 function usageError(message: string): Error {
   return Object.assign(new Error(message), { exitCode: 2 });
 }
 
-export async function loadDrift(matrices: string[], opts: DriftOptions): Promise<{ report: DriftReport; cells: Cell[] }> {
+export async function loadDrift(matrices: string[], opts: DriftOptions): Promise<{ report: DriftReport; cells: Cell[]; user: DriftUser | null }> {
   if (!opts.from || !opts.to) throw usageError('drift needs --from <toolchain> and --to <toolchain> (see e820 drift --help)');
   const from = parseToolchainSpec(opts.from);
-  const to = parseToolchainSpec(opts.to);
+  const spec = parseToolchainSpec(opts.to);
+  const resolved = await resolveUserComponents(opts);
+  let user: DriftUser | null = null;
+  let to = spec;
+  if (resolved !== null) {
+    const m = resolved.model(spec.toolchain);
+    const key = JSON.stringify(m.toolchain);
+    user = { user: resolved, to: m.toolchain, provenance: m.provenance, isTo: (t) => JSON.stringify(t) === key };
+    to = { ...spec, toolchain: m.toolchain };
+  }
   const names = matrices.length ? matrices : [DEFAULT_MATRIX];
   let cells: Cell[] = [];
   for (const name of names) cells.push(...(await loadMatrix(matrixPath(name))));
@@ -54,18 +87,29 @@ export async function loadDrift(matrices: string[], opts: DriftOptions): Promise
     cells = cells.filter((c) => re.test(`${c.matrix}/${c.id}`));
     if (cells.length === 0) throw usageError(`--only ${JSON.stringify(opts.only)} matches no cell`);
   }
-  const report = driftCells(cells, { spec: from.text, toolchain: from.toolchain }, { spec: to.text, toolchain: to.toolchain }, modelDeps, names);
-  return { report, cells };
+  const deps = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
+  const report = driftCells(cells, { spec: from.text, toolchain: from.toolchain }, { spec: to.text, toolchain: to.toolchain }, deps, names);
+  return { report, cells, user };
 }
 
 export async function driftCommand(matrices: string[], opts: DriftOptions, deps?: MatrixDeps): Promise<number> {
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
-  const { report, cells } = await loadDrift(matrices, opts);
+  const { report, cells, user } = await loadDrift(matrices, opts);
   let verification: VerifyResult | null = null;
   if (opts.verify) {
     const runs = verifyRuns(report, cells);
     const jobs = opts.jobs ? parseJobs(opts.jobs) : defaultJobs();
-    const d = deps ?? (await realDeps());
+    const d =
+      deps ??
+      (await realDeps(
+        user !== null
+          ? {
+              // The --to side boots the user's components; the --from side is provisioned as usual.
+              provision: (t, o) => (user.isTo(t) ? user.user.provision(t, o) : provisionToolchain(t, o)),
+              biosVariantOf: (t) => (user.isTo(t) ? user.user.biosVariant : undefined),
+            }
+          : {},
+      ));
     const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
     progress.note(`e820 drift --verify: ${runs.length} boots (${runs.length / 2} changed cells × 2 toolchains), ${jobs} at a time`);
     const interrupt = cliInterrupt();
@@ -86,8 +130,10 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
     }
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ ...report, ...(verification ? { verify: verification } : {}) }, null, 2)}\n`);
+    const provenance = user !== null ? { provenance: { to: user.provenance } } : {};
+    process.stdout.write(`${JSON.stringify({ ...report, ...provenance, ...(verification ? { verify: verification } : {}) }, null, 2)}\n`);
   } else {
+    for (const l of user?.provenance ?? []) process.stdout.write(`--to toolchain: ${l}\n`);
     process.stdout.write(renderDrift(report, { ...(opts.full ? { full: true } : {}), ...(opts.all ? { all: true } : {}) }));
     if (verification) process.stdout.write(renderVerification(verification));
   }
@@ -97,7 +143,7 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('drift')
     .description('which matrix cells\' maps change between two toolchains, and how, per layer (model only; --verify boots both)')
     .argument('[matrix...]', `matrix names (suites/matrix/<name>.yaml) or paths; default: ${DEFAULT_MATRIX}`)
@@ -113,9 +159,12 @@ export function register(program: Command): void {
     .option('--plain', '--verify: plain progress lines even on a terminal')
     .addHelpText(
       'after',
-      `\n${SPEC_GRAMMAR}\n\nExamples:\n  e820 drift --from qemu-5.2 --to qemu-10.0\n  e820 drift --from bookworm --to trixie --only 'q35' --full\n  e820 drift --from bullseye --to sid --verify --jobs 4`,
-    )
-    .action(async (matrices: string[], opts: DriftOptions) => {
-      process.exitCode = await driftCommand(matrices, opts);
-    });
+      `\n${SPEC_GRAMMAR}\n\nUser components (--qemu-binary, --bios, --bzimage, --fw-cfg-module, --busybox, --toolchain FILE, --profile-*) apply to the --to side only:\n` +
+        `its versions are detected from them (the nearest earlier profile when the model has none), --verify boots them there, and --from stays stock.\n` +
+        `\nExamples:\n  e820 drift --from qemu-5.2 --to qemu-10.0\n  e820 drift --from bookworm --to trixie --only 'q35' --full\n  e820 drift --from bullseye --to sid --verify --jobs 4\n` +
+        `  e820 drift --from trixie --to sid --qemu-binary ./build/qemu-system-x86_64 --verify`,
+    );
+  withUserToolchainOptions(cmd).action(async (matrices: string[], opts: DriftOptions) => {
+    process.exitCode = await driftCommand(matrices, opts);
+  });
 }

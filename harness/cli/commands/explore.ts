@@ -1,4 +1,4 @@
-// `e820 explore [--seed S] [--count N] [--toolchain SPEC] [--jobs J] [--out DIR] [--replay FILE]`
+// `e820 explore [--seed S] [--count N] [--toolchain SPEC|FILE] [--qemu-binary P --bios P …] [--jobs J] [--out DIR] [--replay FILE]`
 // Randomized differential conformance: generates N random configurations over the model's option
 // space (harness/explore/generate.ts), writes them as a matrix file into the results directory,
 // boots them with the matrix runner (the same progress, results.json and junit.xml as `e820 run`)
@@ -23,13 +23,16 @@ import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
 import { runCommand, timestampDir } from './run.ts';
 import { EXPECT_HELP } from './predict.ts';
+import { shellQuote } from '../../errors.ts';
+import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
 export const DEFAULT_EXPLORE_COUNT = 20;
 
-export interface ExploreOptions {
+export interface ExploreOptions extends Omit<UserToolchainFlags, 'toolchain'> {
   seed?: string;
   count?: string;
+  /** A toolchain spec (bookworm, qemu-10.0+…), or a toolchain file (TOOLCHAIN_FILE: ends in .yaml/.yml). */
   toolchain?: string;
   jobs?: string;
   out?: string;
@@ -59,11 +62,23 @@ function claimLine(id: string, c: Claim): string {
   }
 }
 
+/** `--toolchain VALUE` names a toolchain file (harness/user-toolchain.ts) when it ends in .yaml or .yml; otherwise it is a spec. */
+export const TOOLCHAIN_FILE = /\.ya?ml$/i;
+
 export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): Promise<number> {
   // Refused here, before a file is written or a toolchain provisioned (runCommand parses it again).
   if (opts.timeout !== undefined) parseTimeout(opts.timeout);
   if (opts.jobs !== undefined) parseJobs(opts.jobs);
-  const base = deps ?? (await realDeps());
+  const toolchainFile = opts.toolchain !== undefined && TOOLCHAIN_FILE.test(opts.toolchain) ? opts.toolchain : undefined;
+  const spec = toolchainFile === undefined ? opts.toolchain : undefined;
+  // User components (flags, a toolchain file): detected before anything is written; the generated
+  // matrix names them as its top-level `toolchain:`, so its run (and --replay) boots them.
+  const user = await resolveUserComponents({ ...opts, toolchain: toolchainFile });
+  const userToolchain = user !== null ? fileOfComponents(user.detected.spec) : undefined;
+  const userFlags = user !== null ? flagsOfComponents(user.detected.spec) : [];
+  const base = deps ?? (await realDeps(user !== null ? { biosVariantOf: () => user.biosVariant } : {}));
+  /** The model's toolchain for the cells' toolchain. */
+  const modelOf = (t: Toolchain): Toolchain => (user !== null ? user.model(t).toolchain : t);
   const startedAt = new Date();
   let seed: number | null = null;
   let toolchain: Toolchain;
@@ -73,12 +88,12 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   let cells: Cell[];
 
   if (opts.replay !== undefined) {
-    if (opts.seed !== undefined || opts.count !== undefined || opts.toolchain !== undefined) {
-      throw Object.assign(new Error('--replay runs the cells of a written file as they are: it takes no --seed, --count or --toolchain'), { exitCode: 2 });
+    if (opts.seed !== undefined || opts.count !== undefined || spec !== undefined) {
+      throw Object.assign(new Error('--replay runs the cells of a written file as they are: it takes no --seed, --count or --toolchain SPEC'), { exitCode: 2 });
     }
     matrixFile = matrixPath(opts.replay);
     cells = await loadMatrix(matrixFile);
-    toolchain = cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN;
+    toolchain = modelOf(cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN);
     const m = /seed (\d+)/.exec((await readFile(matrixFile, 'utf8')).split('\n').find((l) => l.startsWith('description:')) ?? '');
     seed = m ? Number(m[1]) : null;
     dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-replay-${timestampDir(startedAt)}`));
@@ -86,18 +101,26 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   } else {
     seed = opts.seed !== undefined ? parseSeed(opts.seed) : randomInt(0, MAX_SEED + 1);
     const count = opts.count !== undefined ? parseCount(opts.count) : DEFAULT_EXPLORE_COUNT;
-    toolchain = opts.toolchain !== undefined ? parseToolchainSpec(opts.toolchain).toolchain : BASELINE_TOOLCHAIN;
+    const cellToolchain = spec !== undefined ? parseToolchainSpec(spec).toolchain : BASELINE_TOOLCHAIN;
+    // Generated for (and claimed by) the model's toolchain; the matrix keeps the cells' toolchain,
+    // which the user components map to it again when it runs (as `e820 run` maps a matrix's).
+    toolchain = modelOf(cellToolchain);
     const generated = generateCells({ seed, count, toolchain });
     families = new Map(generated.map((c) => [c.id, c.families]));
     dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-${timestampDir(startedAt)}-seed${seed}`));
-    matrixFile = await writeInside(dir, 'explore.yaml', exploreMatrixText(generated, { seed, toolchain, count }));
+    matrixFile = await writeInside(
+      dir,
+      'explore.yaml',
+      exploreMatrixText(generated, { seed, toolchain: cellToolchain, count, ...(userToolchain !== undefined ? { userToolchain } : {}) }),
+    );
     cells = await loadMatrix(matrixFile);
     // Printed first, so even an interrupted or crashed run can be replayed.
     process.stderr.write(
       `e820 explore: seed ${seed}, ${count} cells on ${toolchainLabel(toolchain)} → ${matrixFile}\n` +
-        `  replay the whole run: npx e820 explore --seed ${seed} --count ${count} --toolchain ${toolchainLabel(toolchain)}\n`,
+        `  replay the whole run: npx e820 explore --seed ${seed} --count ${count} --toolchain ${toolchainLabel(cellToolchain)}${userFlags.length > 0 ? ` ${shellQuote(userFlags)}` : ''}\n`,
     );
   }
+  if (user !== null) for (const l of user.model(cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN).provenance) process.stderr.write(`toolchain: ${l}\n`);
 
   const claims = claimsOf(cells, toolchain, base);
   if (opts.dryRun) {
@@ -137,6 +160,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     ...(families ? { families: new Map([...families].filter(([id]) => ranIds.has(id))) } : {}),
     matrixFile,
     wallMs: written.wallMs ?? Math.round(performance.now() - t0),
+    ...(userFlags.length > 0 ? { userFlags } : {}),
   });
   await writeInside(dir, 'explore.json', `${JSON.stringify({ ...summary, claims: Object.fromEntries(claims) }, null, 2)}\n`);
   process.stdout.write(`\n${formatSummary(summary)}\nexplore summary: ${join(dir, 'explore.json')}\n`);
@@ -144,12 +168,16 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('explore')
     .description('randomized differential conformance: generate random configurations, boot them, compare with the model')
     .option('--seed <S>', `seed of the generator, 0..${MAX_SEED} (default: random, printed)`)
     .option('--count <N>', `cells to generate (default ${DEFAULT_EXPLORE_COUNT})`)
-    .option('--toolchain <SPEC>', 'toolchain: bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm)')
+    .option(
+      '--toolchain <SPEC|FILE>',
+      'toolchain: a spec, bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm), or, when the value ends in .yaml/.yml, ' +
+        'a toolchain file of user components (qemu-binary, bios, bzimage, fw-cfg-module, busybox, profile:) as `e820 run --toolchain FILE` takes',
+    )
     .option('--jobs <N>', 'concurrent boots (default: number of cores)')
     .option('--out <DIR>', 'results directory (default: results/explore-<timestamp>-seed<S>/)')
     .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner)')
@@ -157,8 +185,8 @@ export function register(program: Command): void {
     .option('--only <REGEX>', 'run only the cells whose id (or key explore/<id>) matches')
     .option('--dry-run', 'generate and print the model\'s claim per cell; boot nothing')
     .option('--plain', 'plain progress lines even on a terminal')
-    .option('--expect <FILE>', `${EXPECT_HELP}; for every generated cell`)
-    .action(async (opts: ExploreOptions) => {
-      process.exitCode = await exploreCommand(opts);
-    });
+    .option('--expect <FILE>', `${EXPECT_HELP}; for every generated cell`);
+  withUserToolchainOptions(cmd).action(async (opts: ExploreOptions) => {
+    process.exitCode = await exploreCommand(opts);
+  });
 }

@@ -1,32 +1,45 @@
 // `e820 snapshots update [matrix…]` rewrites suites/snapshots/<matrix>/<cell>.txt from the model;
-// `e820 snapshots check [matrix…]` reports which differ. Update refuses to run in CI: snapshots
-// change only by a person running the command and committing the diff.
+// `e820 snapshots check [matrix…]` reports which differ. Both take user components (--qemu-binary,
+// --bios…: their versions pick the profiles). Update refuses to run in CI: snapshots change only
+// by a person running the command and committing the diff.
 
 import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
-import { expandRuns, loadMatrix, type Cell } from '../../matrix/schema.ts';
+import { expandRuns, loadMatrix, type Cell, type CellRun } from '../../matrix/schema.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 import { checkSnapshots, updateSnapshots } from '../../matrix/snapshot.ts';
 import { diffLines, renderDiff } from '../../matrix/diff.ts';
 
-async function runsOf(matrices: string[]) {
+/**
+ * The runs of the matrices; under user components (flags, --toolchain FILE, the matrices'
+ * `toolchain:`) each run's toolchain is the model's for them (harness/user-toolchain.ts), and the
+ * model predicts with the user SeaBIOS image's variant. Snapshots only predict: nothing is provisioned.
+ */
+async function runsOf(matrices: string[], flags: UserToolchainFlags): Promise<{ runs: CellRun[]; user: UserToolchain | null }> {
   const cells: Cell[] = [];
   for (const m of matrices.length ? matrices : [DEFAULT_MATRIX]) cells.push(...(await loadMatrix(matrixPath(m))));
-  return expandRuns(cells);
+  const user = await resolveUserComponents(flags, await matrixComponents(cells));
+  if (user === null) return { runs: expandRuns(cells), user };
+  const runs = applyToRuns(expandRuns(cells), user);
+  for (const l of new Set(runs.flatMap((r) => r.provenance ?? []))) process.stderr.write(`toolchain: ${l}\n`);
+  return { runs, user };
 }
+
+const depsFor = async (user: UserToolchain | null): Promise<MatrixDeps> => realDeps(user !== null ? { biosVariantOf: () => user.biosVariant } : {});
 
 export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.CI === 'true' || env.CI === '1';
 }
 
-export async function snapshotsUpdate(matrices: string[], deps?: MatrixDeps): Promise<number> {
+export async function snapshotsUpdate(matrices: string[], deps?: MatrixDeps, flags: UserToolchainFlags = {}): Promise<number> {
   if (inCi()) {
     process.stderr.write('e820 snapshots update: refusing to run with CI=true — snapshots are updated by a person and reviewed as a diff\n');
     return 2;
   }
-  const runs = await runsOf(matrices);
-  const r = await updateSnapshots(runs, deps ?? (await realDeps()));
+  const { runs, user } = await runsOf(matrices, flags);
+  const r = await updateSnapshots(runs, deps ?? (await depsFor(user)));
   if (r.errors.length) {
     process.stderr.write(`nothing written; the model could not predict:\n${r.errors.map((e) => `  ${e}`).join('\n')}\n`);
     return 2;
@@ -35,8 +48,9 @@ export async function snapshotsUpdate(matrices: string[], deps?: MatrixDeps): Pr
   return 0;
 }
 
-export async function snapshotsCheck(matrices: string[], deps?: MatrixDeps): Promise<number> {
-  const checks = await checkSnapshots(await runsOf(matrices), deps ?? (await realDeps()));
+export async function snapshotsCheck(matrices: string[], deps?: MatrixDeps, flags: UserToolchainFlags = {}): Promise<number> {
+  const { runs, user } = await runsOf(matrices, flags);
+  const checks = await checkSnapshots(runs, deps ?? (await depsFor(user)));
   let bad = 0;
   for (const c of checks) {
     if (c.status === 'same') continue;
@@ -55,18 +69,20 @@ export async function snapshotsCheck(matrices: string[], deps?: MatrixDeps): Pro
 
 export function register(program: Command): void {
   const snapshots = program.command('snapshots').description('prediction snapshots of the matrix cells (suites/snapshots/)');
-  snapshots
-    .command('update')
-    .description('rewrite the snapshot files from the current model (refuses when CI=true)')
-    .argument('[matrix...]', `matrix names or paths; default: ${DEFAULT_MATRIX}`)
-    .action(async (matrices: string[]) => {
-      process.exitCode = await snapshotsUpdate(matrices);
-    });
-  snapshots
-    .command('check')
-    .description('compare the current model with the snapshot files')
-    .argument('[matrix...]', `matrix names or paths; default: ${DEFAULT_MATRIX}`)
-    .action(async (matrices: string[]) => {
-      process.exitCode = await snapshotsCheck(matrices);
-    });
+  withUserToolchainOptions(
+    snapshots
+      .command('update')
+      .description('rewrite the snapshot files from the current model (refuses when CI=true)')
+      .argument('[matrix...]', `matrix names or paths; default: ${DEFAULT_MATRIX}`),
+  ).action(async (matrices: string[], opts: UserToolchainFlags) => {
+    process.exitCode = await snapshotsUpdate(matrices, undefined, opts);
+  });
+  withUserToolchainOptions(
+    snapshots
+      .command('check')
+      .description('compare the current model with the snapshot files')
+      .argument('[matrix...]', `matrix names or paths; default: ${DEFAULT_MATRIX}`),
+  ).action(async (matrices: string[], opts: UserToolchainFlags) => {
+    process.exitCode = await snapshotsCheck(matrices, undefined, opts);
+  });
 }
