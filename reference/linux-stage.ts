@@ -137,7 +137,8 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     }
   }
 
-  const io = buildIomem({ table, platform, mmconfigInserted, profile });
+  // With SeaBIOS's own DSDT its PCI0._CRS windows are the ones Linux inserts, not QEMU's.
+  const io = buildIomem({ table, platform: firmware.pciWindows ? { ...platform, pciWindows: firmware.pciWindows } : platform, mmconfigInserted, profile });
   let acpiIomemKnown = true;
   if (acpiTablesMayBeRam(loaded.table, table)) {
     // Both outcomes of acpi_map() (see acpiTablesMayBeRam): keep only what they agree on.

@@ -14,6 +14,7 @@ import {
   TRANSIENT_USB_DRIVERS,
   type SeabiosProfile,
 } from './profiles/seabios.ts';
+import { QEMU_LAYOUT } from './profiles/qemu.ts';
 import { UnsupportedOptionError, type FirmwareMap, type Handoff } from './stages.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +370,8 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     log.push(`Returned ${zoneReturned} bytes of ZoneHigh`);
   }
   const legacyRamSize = calcRamSize(list);
+  // acpi_setup builds its own tables when QEMU offers no table-loader (the same test as above).
+  const ownDsdt = !handoff.firmwareInputs.hasTableLoader && profile.fallbackAcpi && handoff.platform.pci;
 
   return {
     entries: toRanges(list),
@@ -380,7 +383,23 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     earlyLegacyRamSize,
     log,
     ...(intent.length > 0 ? { declared } : {}),
+    ...(ownDsdt ? { pciWindows: selfBuiltPciWindows(handoff) } : {}),
   };
+}
+
+/**
+ * PCI0._CRS of the DSDT SeaBIOS builds itself (src/fw/acpi-dsdt-pci-crs.dsl, patched by
+ * src/fw/acpi.c build_ssdt with pcimem_start/pcimem_end): the VGA window and
+ * [pcimem_start, BUILD_PCIMEM_END). pcimem_start is RamSize raised to 2 or 3 GiB on i440fx
+ * (src/fw/pciinit.c i440fx_mem_addr_setup), the end of MMCONFIG on q35 (mch_mmconfig_setup) —
+ * not the end of RAM that QEMU's own DSDT uses. The 64-bit window (PW64) exists only when
+ * SeaBIOS mapped BARs above 4 GiB, which the model assumes it did not.
+ */
+function selfBuiltPciWindows(handoff: Handoff): Array<{ start: bigint; end: bigint }> {
+  const ramSize = handoff.ramBelow4g;
+  const start =
+    handoff.platform.chipset === 'q35' ? L.Q35_PCIMEM_START : ramSize <= 0x80000000n ? 0x80000000n : ramSize <= 0xc0000000n ? 0xc0000000n : ramSize;
+  return [{ ...QEMU_LAYOUT.VGA_WINDOW }, { start, end: L.PCIMEM_END - 1n }];
 }
 
 /**

@@ -169,6 +169,11 @@ export interface FirmwareMap {
   log: readonly string[];
   /** Per declared firmware change (reference/intent.ts), in order: where it was applied; absent without any. */
   declared?: readonly string[];
+  /**
+   * The PCI host bridge windows of the DSDT SeaBIOS built itself (machine types without
+   * etc/table-loader); absent when QEMU's tables are used (Platform.pciWindows).
+   */
+  pciWindows?: ReadonlyArray<{ start: bigint; end: bigint }>;
 }
 
 /**

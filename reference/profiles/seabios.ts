@@ -107,6 +107,10 @@ export function seabiosProfile(version: SeabiosVersion): SeabiosProfile {
 // ---- Fixed layout (src/config.h, src/malloc.c, src/fw/paravirt.c, src/fw/pciinit.c; same in all four tags).
 
 export const SEABIOS_LAYOUT = {
+  /** src/fw/pciinit.c BUILD_PCIMEM_END: the 32-bit PCI window's end (exclusive) in SeaBIOS's own DSDT. */
+  PCIMEM_END: 0xfec00000n,
+  /** src/hw/pci_ids.h / dev-q35.h Q35_HOST_BRIDGE_PCIEXBAR_ADDR + 256 MiB: q35's pcimem_start (mch_mmconfig_setup). */
+  Q35_PCIMEM_START: 0xb0000000n + 0x10000000n,
   /** paravirt.c qemu_preinit: top 256 KiB below 4 GiB, independent of the ROM image size. */
   BIOS_RESERVE_START: 0xfffc0000n,
   BIOS_RESERVE_SIZE: 0x40000n,
