@@ -168,13 +168,16 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
   if (handoff.platform.chipset === 'microvm') {
     throw new UnsupportedOptionError('-machine', `SeaBIOS on ${handoff.platform.chipset} is not modelled`);
   }
-  if (handoff.platform.chipset === 'isapc' && /(^|\/)bios-256k\.bin$/.test(handoff.firmwareInputs.biosImage)) {
+  const inputs = handoff.firmwareInputs;
+  // By the image's variant when given (a project-built or user image), else by its file name.
+  const is256k = inputs.biosVariant !== undefined ? inputs.biosVariant === 'bios-256k' : /(^|\/)bios-256k\.bin$/.test(inputs.biosImage);
+  if (handoff.platform.chipset === 'isapc' && is256k) {
     // Observed (QEMU 5.2/7.2 with Debian SeaBIOS 1.14.0/1.16.2, 10.0/11.1 with 1.16.3/1.17.0): the
     // 256 KiB image logs "Unable to unlock ram - bridge not found" and then resets or hangs; no
     // map is ever dumped and nothing boots. isapc's own default is the 128 KiB bios.bin.
     throw new UnsupportedOptionError(
       '-bios',
-      `${handoff.firmwareInputs.biosImage} on isapc: SeaBIOS's 256 KiB image does not finish POST there (it stops after "Unable to unlock ram - bridge not found"); the model covers isapc with its default bios.bin`,
+      `${inputs.biosVariant !== undefined ? `a ${inputs.biosVariant} image` : inputs.biosImage} on isapc: SeaBIOS's 256 KiB image does not finish POST there (it stops after "Unable to unlock ram - bridge not found"); the model covers isapc with its default bios.bin`,
     );
   }
   const max = profile.maxE820;
