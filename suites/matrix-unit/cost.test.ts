@@ -2,7 +2,7 @@
 // expected boot first, results still in the matrix's order.
 
 import { describe, expect, test } from 'vitest';
-import { cpusOf, estimateCellCostSeconds, memoryMiBOf, scheduleOrder } from '../../harness/matrix/cost.ts';
+import { COST_BASE_SECONDS, estimateCellCostSeconds, scheduleOrder } from '../../harness/matrix/cost.ts';
 import { matrixPath } from '../../harness/matrix/paths.ts';
 import { runMatrix } from '../../harness/matrix/runner.ts';
 import { expandRuns, loadMatrix, parseMatrix } from '../../harness/matrix/schema.ts';
@@ -12,24 +12,17 @@ const runsOf = (yaml: string) => expandRuns(parseMatrix(yaml, 'cost.yaml'));
 const one = (qemu: string, extra = '') => runsOf(`cells:\n  - id: c\n    qemu: ${qemu}\n${extra}`)[0]!;
 
 describe('cost estimate', () => {
-  test('CPUs from every -smp spelling', () => {
-    expect(cpusOf(['-M', 'pc'])).toBe(1);
-    expect(cpusOf(['-smp', '64'])).toBe(64);
-    expect(cpusOf(['-smp', '64,sockets=8,cores=8'])).toBe(64);
-    expect(cpusOf(['-smp', 'cpus=4,sockets=2'])).toBe(4);
-    expect(cpusOf(['-smp', 'sockets=2,cores=16'])).toBe(32);
-    expect(cpusOf(['-smp', '2', '-smp', '8'])).toBe(8); // the last one wins, as in QEMU
-    expect(cpusOf(['-smp', 'garbage'])).toBe(1);
-  });
-
-  test('RAM from every -m spelling', () => {
-    expect(memoryMiBOf([])).toBe(128);
-    expect(memoryMiBOf(['-m', '1024'])).toBe(1024);
-    expect(memoryMiBOf(['-m', '1G'])).toBe(1024);
-    expect(memoryMiBOf(['-m', '2G,slots=2,maxmem=8G'])).toBe(2048);
-    expect(memoryMiBOf(['-m', 'size=4G'])).toBe(4096);
-    expect(memoryMiBOf(['-m', '3968M'])).toBe(3968);
-    expect(memoryMiBOf(['-m', 'banana'])).toBe(128);
+  test('CPUs and RAM as the model reads every spelling (the last -smp wins, as in QEMU); an unreadable cell costs the base', () => {
+    const cost = (qemu: string) => estimateCellCostSeconds(one(qemu));
+    expect(cost('-M pc -smp 64')).toBe(cost('-M pc -smp 64,sockets=8,cores=8'));
+    expect(cost('-M pc -smp 32')).toBe(cost('-M pc -smp sockets=2,cores=16'));
+    expect(cost('-M pc -smp 4')).toBe(cost('-M pc -smp cpus=4,sockets=2,cores=2'));
+    expect(cost('-M pc -smp 2 -smp 8')).toBe(cost('-M pc -smp 8'));
+    expect(cost('-M pc -m 1024')).toBe(cost('-M pc -m 1G'));
+    expect(cost('-M pc -m 2G,slots=2,maxmem=8G')).toBe(cost('-M pc -m 2G'));
+    expect(cost('-M pc -m size=4G')).toBe(cost('-M pc -m 4G'));
+    expect(cost('-M pc')).toBe(cost('-M pc -m 128M'));
+    expect(cost('-M pc -m banana')).toBe(COST_BASE_SECONDS);
   });
 
   test('more CPUs, more RAM, a longer timeout: never cheaper; KVM is cheaper; the same cell, the same number', () => {
