@@ -6,7 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { afterEach, describe, expect } from 'vitest';
 import { BootTimeoutError } from '../../harness/errors.ts';
 import { harnessArgv } from '../../harness/qemu-argv.ts';
 import type { MatrixDeps } from '../../harness/matrix/deps.ts';
@@ -34,9 +34,16 @@ interface Probe {
   damage(extra?: { resultsLost?: number }): { orphans: number; tempDirsLeft: number; resultsLost: number };
 }
 
+/** Every probe's dirs, removed after each test even when an assertion stopped it before damage(). */
+const made: string[] = [];
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
 function probe(label: string, env: Record<string, string> = {}): Probe {
   const dir = mkdtempSync(join(tmpdir(), `e820-fault-busy-${label}-`));
   const tmp = probeTmpdir(`busy-${label}`);
+  made.push(dir, tmp);
   const pidFile = join(dir, 'qemu.pids');
   return {
     dir,
