@@ -12,7 +12,7 @@
 //
 // Provenance of the messages: QEMU 7.2.22 (Debian bookworm) run on this machine for every error
 // path below (see suites/reference/cmdline.test.ts); 5.2 and 10.0 wording from the sources named
-// per table entry (shared/reference/qemu.md §1.4, §5).
+// per table entry (QEMU's softmmu/vl.c, qemu-options.hx and hw/core/machine.c of each release).
 
 import { KiB, MiB, FOUR_GIB, alignUp, U64_MAX } from './address.ts';
 import type {

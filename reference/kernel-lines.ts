@@ -1,6 +1,6 @@
 // Which kernel output lines count as the kernel's E820 view. One rule, shared by the parser
 // (harness/parse) and the model (which predicts exactly these lines): what the rule excludes is
-// neither predicted nor compared, only counted. Facts per shared/reference/linux.md (§5, §7, §9).
+// neither predicted nor compared, only counted. Facts per arch/x86/kernel/e820.c, arch/x86/kernel/setup.c and kernel/resource.c.
 //
 // dmesg text is matched as printed after the `<L>[ time ] ` prefix (dmesg -r).
 

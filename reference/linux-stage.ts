@@ -1,6 +1,6 @@
 // The linux stage: firmware E820 map + platform + kernel command line + kernel profile →
 // what the kernel reports (KernelView). Composes reference/linux/*, in setup_arch() order
-// (shared/reference/linux.md §12):
+// (arch/x86/kernel/setup.c):
 //   load + sanitise + BIOS-e820 dump → mem=/memmap= → setup_data → user map → kernel range →
 //   trim_bios_range → last_pfn → /proc/iomem early resources + /sys/firmware/memmap → nosave →
 //   PCI gap → (PCI init) MMCONFIG check, late resources, RAM buffers.

@@ -1,8 +1,7 @@
 // QEMU stage: MachineConfig + QEMU profile → Handoff (etc/e820 in file order, CMOS, fw_cfg facts,
 // PCI windows, and what SeaBIOS will allocate). Mirrors hw/i386/pc.c pc_memory_init(),
 // pc_piix.c pc_init1() / pc_init_isa(), pc_q35.c pc_q35_init(), isapc.c (10.2+),
-// target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c as summarised in
-// shared/reference/qemu.md. Pure: no I/O, inputs untouched.
+// target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c. Pure: no I/O, inputs untouched.
 
 import { numaOptArg, RAM_SIZE_ALIGN } from './cmdline.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';

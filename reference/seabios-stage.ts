@@ -1,7 +1,7 @@
 // SeaBIOS stage: Handoff + SeaBIOS profile → FirmwareMap (the final E820 table INT 15h returns).
-// Follows src/e820map.c, src/malloc.c, src/fw/paravirt.c, src/post.c and src/fw/pciinit.c as
-// summarised in shared/reference/seabios.md §1, §2, §5, §9. Pure: the e820 list is a value that
-// every step replaces; the stage never mutates its inputs.
+// Follows src/e820map.c, src/malloc.c, src/fw/paravirt.c, src/post.c and src/fw/pciinit.c of
+// each release. Pure: the e820 list is a value that every step replaces; the stage never mutates
+// its inputs.
 
 import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';

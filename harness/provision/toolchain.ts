@@ -12,7 +12,7 @@ import { provisionSeabios, type SuiteSeabios } from './seabios.ts';
 import { provisionSuiteQemu, type SuiteQemu } from './suite-qemu.ts';
 import type { ProvisionSystem } from './system.ts';
 
-/** Which suite ships which version (shared/design.md, "Versions that matter"). */
+/** Which suite ships which version (Debian's packages qemu-system-x86, seabios, linux-image-*-cloud-amd64 per suite; README, Toolchains). */
 export const SUITE_COMPONENTS: Record<DebianSuite, { qemu: QemuVersion; seabios: SeabiosVersion; kernel: KernelVersion }> = {
   bullseye: { qemu: '5.2', seabios: '1.14.0', kernel: '5.10' },
   bookworm: { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' },

@@ -1,7 +1,6 @@
 // Linux E820 behaviour per kernel release, as data. The linux stage (reference/linux/*) reads
 // these switches; it never compares kernel version strings itself.
-// Source: shared/reference/linux.md (§10 is the difference table), which cites
-// arch/x86/kernel/e820.c, arch/x86/kernel/setup.c, kernel/resource.c, lib/cmdline.c,
+// Sources: arch/x86/kernel/e820.c, arch/x86/kernel/setup.c, kernel/resource.c, lib/cmdline.c,
 // arch/x86/pci/{mmconfig-shared,acpi}.c and drivers/firmware/memmap.c of the Debian source
 // packages linux-source-5.10 5.10.223-1, -6.1 6.1.176-1, -6.12 6.12.107-1, -7.2 7.2.13-1, and
 // ~40 boots of the matching Debian images under QEMU 7.2 + SeaBIOS 1.16.2.

@@ -1,7 +1,7 @@
 // QEMU behaviour per release, as data. The QEMU stage reads these switches and constants; it
-// never compares QEMU version strings itself. Sources: shared/reference/qemu.md (which cites
-// hw/i386/pc.c, pc_piix.c, pc_q35.c, x86.c, fw_cfg.c, acpi-build.c, target/i386/cpu.c per tag)
-// and `-M help` / boots of the Debian binaries. 11.1 is inferred (qemu.md §0): unverified.
+// never compares QEMU version strings itself. Sources: QEMU's
+// hw/i386/pc.c, pc_piix.c, pc_q35.c, x86.c, fw_cfg.c, acpi-build.c, target/i386/cpu.c per tag,
+// and `-M help` / boots of the Debian binaries (11.1: Debian's 11.1.3, booted by suites/matrix/versions.yaml).
 
 import { GiB, MiB } from '../address.ts';
 import type { QemuVersion } from '../toolchain.ts';

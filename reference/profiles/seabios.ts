@@ -1,5 +1,5 @@
-// SeaBIOS behaviour per release, as data. Sources: shared/reference/seabios.md (src/config.h,
-// src/malloc.c, src/fw/paravirt.c, src/fw/biostables.c per tag) and the Debian binaries.
+// SeaBIOS behaviour per release, as data. Sources: SeaBIOS's src/config.h,
+// src/malloc.c, src/fw/paravirt.c, src/fw/biostables.c per tag, and the Debian binaries.
 // The SeaBIOS stage reads these; it never compares version strings.
 
 import { KiB, MiB } from '../address.ts';

@@ -1,4 +1,4 @@
-// Inline samples for the parser tests, copied from the formats in shared/reference/*.md
+// Inline samples for the parser tests, in the formats each layer prints
 // (worked example: QEMU 7.2, SeaBIOS 1.16.2, Linux 6.1, -M pc -m 1G, TCG).
 
 import { beginMarker, DONE_MARKER, endMarkerPrefix, type SectionName } from '../../guests/markers.ts';

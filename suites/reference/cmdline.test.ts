@@ -3,8 +3,8 @@
 //
 // Expected messages and values: QEMU 7.2.22 (Debian bookworm, this machine) was run for each
 // 7.2 case marked "verified" (`qemu-system-x86_64 -display none -S -nodefaults <args>`, values
-// read back with `info memory_size_summary`); 5.2 and 10.0 cases come from the sources and
-// shared/reference/qemu.md §5.1.
+// read back with `info memory_size_summary`); 5.2 and 10.0 cases come from those releases'
+// util/cutils.c qemu_strtosz and softmmu/vl.c set_memory_options.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -278,7 +278,7 @@ describe('parseQemuArgs: -machine', () => {
     expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=512K']).warnings).toEqual([
       'warning: Only 524288 bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB',
     ]);
-    // shared/reference/qemu.md §1.4 says 0 does not warn; QEMU 7.2.22 does.
+    // Reading hw/i386/pc.c alone, 0 would not warn; QEMU 7.2.22 does.
     expect(parseQemuArgs(['-M', 'pc,max-ram-below-4g=0']).warnings).toEqual([
       'warning: Only 0 bytes of RAM below the 4GiB boundary,BIOS may not work with less than 1MiB',
     ]);
