@@ -6,6 +6,7 @@
 
 import { hex } from './address.ts';
 import { E820, type E820TypeNumber } from './e820.ts';
+import { LEGACY_TYPE_TEXT } from './profiles/kernel.ts';
 
 /** A change to SeaBIOS's e820 map, with src/e820map.c e820_add / e820_remove semantics. */
 export type FirmwareChange =
@@ -89,28 +90,9 @@ export function parseE820Type(text: string | number): E820TypeNumber | null {
   return v <= 0xffffffff ? v : null;
 }
 
-/** The name Linux prints for a type (e820_print_type), used in messages. */
+/** The name Linux prints for a type (e820_print_type, before 7.2), used in messages. */
 export function e820TypeName(type: E820TypeNumber): string {
-  switch (type) {
-    case E820.RAM:
-    case E820.RESERVED_KERN:
-      return 'usable';
-    case E820.RESERVED:
-      return 'reserved';
-    case E820.SOFT_RESERVED:
-      return 'soft reserved';
-    case E820.ACPI:
-      return 'ACPI data';
-    case E820.NVS:
-      return 'ACPI NVS';
-    case E820.UNUSABLE:
-      return 'unusable';
-    case E820.PMEM:
-    case E820.PRAM:
-      return `persistent (type ${type})`;
-    default:
-      return `type ${type}`;
-  }
+  return LEGACY_TYPE_TEXT[type] ?? `type ${type}`;
 }
 
 /** `add 0x50000000-0x500fffff reserved (firmware)`: inclusive end, as Linux prints ranges. */

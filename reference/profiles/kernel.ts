@@ -110,7 +110,8 @@ export interface KernelProfile {
   memparseSaturates: boolean;
 }
 
-const LEGACY_TYPE_TEXT: Readonly<Record<number, string>> = {
+/** e820_print_type() before 7.2 (also the names messages use for a type). */
+export const LEGACY_TYPE_TEXT: Readonly<Record<number, string>> = {
   [E820.RAM]: 'usable',
   [E820.RESERVED_KERN]: 'usable',
   [E820.RESERVED]: 'reserved',
