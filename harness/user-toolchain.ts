@@ -600,6 +600,15 @@ export async function provisionMissing(detected: DetectedComponents, base: Toolc
  * provenance), and provisions for a model toolchain what the user did not give, from the cell
  * toolchain it came from.
  */
+/**
+ * What the matrix deps take from the user's components (harness/matrix/deps.ts RealDepsOptions):
+ * provisioning that supplies only what was not given, and the image's variant for the model.
+ * Empty without components.
+ */
+export function userDepsOptions(user: UserToolchain | null): { provision?: Provisioner; biosVariantOf?: (toolchain: Toolchain) => BiosVariant | undefined } {
+  return user === null ? {} : { provision: user.provision, biosVariantOf: () => user.biosVariant };
+}
+
 export class UserToolchain {
   private readonly bases = new Map<string, Toolchain>();
   private readonly provisioned = new Map<string, Promise<ProvisionedToolchain>>();

@@ -115,12 +115,12 @@ export function isE820IomemLine(line: string): boolean {
 export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
   const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<ProvisionedToolchain> => {
-    if (options.provision !== undefined) return options.provision(toolchain, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
     const key = JSON.stringify(toolchain);
     let p = provisioned.get(key);
     if (!p) {
+      // Once per toolchain, whichever provisioner (the user's components' or the stock one).
       // An interrupted provisioning rejects, and is dropped from the map like any failure.
-      p = provisionToolchain(toolchain, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
+      p = (options.provision ?? provisionToolchain)(toolchain, { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
       // A failed provisioning is retried by the next cell rather than cached as a failure.
       p.catch(() => provisioned.delete(key));
       provisioned.set(key, p);

@@ -17,7 +17,7 @@ import { parseScope, SCOPE_HELP } from './capture.ts';
 import { parseTimeout } from '../options.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 import { loadExpect } from '../../matrix/intent.ts';
-import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {
   scope?: string;
@@ -71,7 +71,7 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
   const plain: CellRun = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const run = user !== null ? applyToRuns([plain], user)[0]! : plain;
   const d =
-    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision, biosVariantOf: () => user.biosVariant } : {}) }));
+    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user) }));
   if (opts.json !== true) for (const l of run.provenance ?? []) process.stderr.write(`toolchain: ${l}\n`);
   const interrupt = cliInterrupt();
   try {

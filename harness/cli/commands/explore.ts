@@ -24,7 +24,7 @@ import { parseJobs, parseTimeout } from '../options.ts';
 import { runCommand, timestampDir } from './run.ts';
 import { EXPECT_HELP } from './predict.ts';
 import { shellQuote } from '../../errors.ts';
-import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
 export const DEFAULT_EXPLORE_COUNT = 20;
@@ -76,7 +76,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   const user = await resolveUserComponents({ ...opts, toolchain: toolchainFile });
   const userToolchain = user !== null ? fileOfComponents(user.detected.spec) : undefined;
   const userFlags = user !== null ? flagsOfComponents(user.detected.spec) : [];
-  const base = deps ?? (await realDeps(user !== null ? { biosVariantOf: () => user.biosVariant } : {}));
+  const base = deps ?? (await realDeps(userDepsOptions(user)));
   /** The model's toolchain for the cells' toolchain. */
   const modelOf = (t: Toolchain): Toolchain => (user !== null ? user.model(t).toolchain : t);
   const startedAt = new Date();

@@ -13,7 +13,7 @@ import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
 import { groupDisagreements, renderDisagreements } from '../../matrix/disagreements.ts';
-import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, withExpect, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
@@ -106,7 +106,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   }
   let d: MatrixDeps;
   try {
-    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? { provision: user.provision, biosVariantOf: () => user.biosVariant } : {}) }));
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user) }));
   } catch (err) {
     await releaseDir();
     throw err;

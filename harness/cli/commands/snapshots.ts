@@ -8,7 +8,7 @@ import { relative } from 'node:path';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { expandRuns, loadMatrix, type Cell, type CellRun } from '../../matrix/schema.ts';
-import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 import { checkSnapshots, updateSnapshots } from '../../matrix/snapshot.ts';
 import { diffLines, renderDiff } from '../../matrix/diff.ts';
 
@@ -27,7 +27,7 @@ async function runsOf(matrices: string[], flags: UserToolchainFlags): Promise<{ 
   return { runs, user };
 }
 
-const depsFor = async (user: UserToolchain | null): Promise<MatrixDeps> => realDeps(user !== null ? { biosVariantOf: () => user.biosVariant } : {});
+const depsFor = async (user: UserToolchain | null): Promise<MatrixDeps> => realDeps(userDepsOptions(user));
 
 export function inCi(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.CI === 'true' || env.CI === '1';
