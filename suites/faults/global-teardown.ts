@@ -20,9 +20,10 @@ export default function setup(project: TestProject): () => void {
     }
     rmSync(dir, { recursive: true, force: true });
     if (lines.length === 0) return;
+    const failed = lines.filter((l) => l.failed).length;
     const sum = (k: 'orphans' | 'tempDirsLeft' | 'resultsLost') => lines.reduce((s, l) => s + l[k], 0);
     process.stdout.write(
-      `\nfault injection: ${lines.length} probes, ${sum('orphans')} orphans left, ${sum('tempDirsLeft')} temp dirs left, ${sum('resultsLost')} results lost\n`,
+      `\nfault injection: ${lines.length} probes${failed > 0 ? ` (${failed} FAILED)` : ''}, ${sum('orphans')} orphans left, ${sum('tempDirsLeft')} temp dirs left, ${sum('resultsLost')} results lost\n`,
     );
   };
 }

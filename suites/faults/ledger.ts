@@ -21,6 +21,8 @@ export interface ProbeDamage {
 
 export interface LedgerLine extends ProbeDamage {
   probe: string;
+  /** The probe threw (its behaviour checks failed) before it could report what it left. */
+  failed: boolean;
 }
 
 declare module 'vitest' {
@@ -43,10 +45,16 @@ export function faultProbe(name: string, body: () => Promise<Partial<ProbeDamage
   test(
     name,
     async () => {
-      const got = (await body()) ?? {};
-      const damage: ProbeDamage = { orphans: got.orphans ?? 0, tempDirsLeft: got.tempDirsLeft ?? 0, resultsLost: got.resultsLost ?? 0 };
-      appendToLedger({ probe: name, ...damage });
-      expect(damage).toEqual({ orphans: 0, tempDirsLeft: 0, resultsLost: 0 });
+      let got: Partial<ProbeDamage> = {};
+      let failed = true;
+      try {
+        got = (await body()) ?? {};
+        failed = false;
+      } finally {
+        // A probe that threw is in the totals too (as failed), so they never read clean after a failure.
+        appendToLedger({ probe: name, orphans: got.orphans ?? 0, tempDirsLeft: got.tempDirsLeft ?? 0, resultsLost: got.resultsLost ?? 0, failed });
+      }
+      expect({ orphans: got.orphans ?? 0, tempDirsLeft: got.tempDirsLeft ?? 0, resultsLost: got.resultsLost ?? 0 }).toEqual({ orphans: 0, tempDirsLeft: 0, resultsLost: 0 });
     },
     timeoutMs,
   );

@@ -63,19 +63,20 @@ describe('version detection from real binaries', () => {
     expect(chooseProfile('qemu', q.version)).toMatchObject({ profile: '7.2', how: 'exact' });
   });
 
-  test.each([
+  test.for([
     ['sid', '11.1'],
     ['trixie', '10.0'],
     ['bullseye', '5.2'],
-  ])('the cached %s QEMU root is QEMU %s', async (suite, profile) => {
+  ] as const)('the cached %s QEMU root is QEMU %s', async ([suite, profile], ctx) => {
     const binary = cachedQemu(suite);
-    if (binary === null) return;
+    if (binary === null) return ctx.skip(`no cached ${suite} QEMU root in this cache yet (the versions matrix provisions it)`);
     const q = await detectQemu(binary);
     expect(chooseProfile('qemu', q.version)).toMatchObject({ profile, how: 'exact' });
     expect(q.newestMachine).toBe(profile);
   });
 
-  test('the cached kernels: the series from the bzImage header, the Debian patch level from its banner', async () => {
+  test('the cached kernels: the series from the bzImage header, the Debian patch level from its banner', async (ctx) => {
+    if (cachedKernels().length === 0) return ctx.skip('no cached kernel in this cache yet (the conformance suite provisions them)');
     for (const vmlinuz of cachedKernels()) {
       const k = await detectKernel(vmlinuz, null);
       const series = /^(\d+\.\d+)/.exec(k.release)![1]!;
@@ -87,12 +88,11 @@ describe('version detection from real binaries', () => {
   test.runIf(existsSync(HOST_BIOS))("the host's SeaBIOS image is 1.16.2, bios-256k", async () => {
     const s = await identifySeabiosImage(HOST_BIOS);
     expect(s).toMatchObject({ seabiosVersion: '1.16.2', variant: 'bios-256k' });
-    expect(chooseProfile('seabios', s.seabiosVersion)).toMatchObject({ profile: '1.16.2', how: 'exact' });
   });
 
-  test('a 5.10 kernel names its point release (the nosave algorithm changed inside 5.10.y)', async () => {
+  test('a 5.10 kernel names its point release (the nosave algorithm changed inside 5.10.y)', async (ctx) => {
     const k510 = cachedKernels().find((p) => p.includes('5.10.'));
-    if (k510 === undefined) return;
+    if (k510 === undefined) return ctx.skip('no cached 5.10 kernel in this cache yet (the versions matrix provisions it)');
     const u = new UserToolchain(await detectComponents(mergeComponents(null, { bzimage: k510 })));
     const m = u.model(BASELINE_TOOLCHAIN);
     expect(m.toolchain).toMatchObject({ kernel: '5.10', kernelRelease: '5.10.223' });
