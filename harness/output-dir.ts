@@ -127,11 +127,6 @@ export async function prepareOutputDir(dir: string, minFreeBytes: bigint = MIN_F
   return abs;
 }
 
-/** writeInside for a caller holding a full path. */
-export async function writeFileSafely(path: string, data: string | Uint8Array): Promise<string> {
-  return writeInside(dirname(path), basename(path), data);
-}
-
 /** The lock a run holds on its results directory (see lockOutputDir). */
 export const OUTPUT_LOCK_NAME = '.e820-run.lock';
 

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { KERNEL_VERSIONS, QEMU_VERSIONS, SEABIOS_VERSIONS, toolchainLabel, type KernelVersion, type QemuVersion, type SeabiosVersion, type Toolchain } from '../reference/toolchain.ts';
+import { KERNEL_VERSIONS, QEMU_VERSIONS, SEABIOS_VERSIONS, type KernelVersion, type QemuVersion, type SeabiosVersion, type Toolchain } from '../reference/toolchain.ts';
 import type { ProvisionedToolchain } from './capture.ts';
 import type { Cell, CellRun } from './matrix/schema.ts';
 import { HOST_SUITE } from './provision/apt-env.ts';
@@ -523,11 +523,6 @@ export function modelToolchainFor(detected: DetectedComponents, base: Toolchain)
   if (detected.kernel !== null) provenance.push(`kernel: ${detected.kernel.image} (${detected.kernel.release}${detected.kernel.fwCfgModule !== null ? `, fw_cfg module ${detected.kernel.fwCfgModule}` : ', no fw_cfg module: etc/e820 is observed only if qemu_fw_cfg is built in'})`);
   if (detected.busybox !== null) provenance.push(`busybox: ${detected.busybox}`);
   return { toolchain, choices: [q, s, k], provenance };
-}
-
-/** One line for a report header: `toolchain qemu-11.1+…: QEMU 11.2.0: predicted with …; …`. */
-export function provenanceNote(m: ModelToolchain): string {
-  return `${toolchainLabel(m.toolchain)}: ${m.provenance.join('; ')}`;
 }
 
 // ---- provisioning what is missing -------------------------------------------------------------

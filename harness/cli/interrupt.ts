@@ -152,7 +152,3 @@ function install(): Shared {
   return shared;
 }
 
-/** Whether the handlers are installed (for tests). */
-export function cliInterruptInstalled(): boolean {
-  return current !== null;
-}

@@ -3,7 +3,7 @@
 // TCG) started last shares the machine with nothing but its own tail, instead of queueing behind
 // cheap cells and then competing with the next ones; results are still reported in matrix order.
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { DEFAULT_RAM_SIZE, parseQemuArgs } from '../../reference/cmdline.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { cellArgv, type CellRun } from './schema.ts';
@@ -22,8 +22,6 @@ export const COST_TIMEOUT_HINT_FRACTION = 1 / 12;
 /** Under KVM the guest runs natively: a fraction of the TCG cost. */
 export const COST_KVM_FACTOR = 0.3;
 
-/** QEMU's default RAM when -m is absent (hw/core/machine.c default_ram_size), in MiB. */
-const DEFAULT_RAM_MIB = 128;
 
 /**
  * CPUs and RAM as the model reads the cell's command line (reference/cmdline.ts), so the estimate
@@ -40,7 +38,7 @@ function sizeOf(run: Pick<CellRun, 'cell'> & Partial<Pick<CellRun, 'toolchain'>>
   const topology = [sockets, dies, cores, threads].reduce<number | null>((p, n) => (n === null ? p : (p ?? 1) * n), null);
   return {
     cpus: cpus ?? topology ?? 1,
-    ramMiB: config.memory.size !== null ? Number(config.memory.size / (1024n * 1024n)) : DEFAULT_RAM_MIB,
+    ramMiB: Number((config.memory.size ?? DEFAULT_RAM_SIZE) / (1024n * 1024n)),
     kvm: config.accel === 'kvm',
   };
 }

@@ -322,5 +322,3 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
   return { path, version: m.versionString, variant: m.variant, patches, sourceVersion: m.sourceVersion, suite, cached: result.reused, seconds: Math.round(performance.now() - t0) / 1000 };
 }
 
-/** identifySeabiosImage, re-exported for callers that build and then inspect. */
-export { identifySeabiosImage };

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+import { pidAlive } from '../pid.ts';
 import { CacheLockTimeoutError } from './errors.ts';
 
 interface Owner {
@@ -59,12 +60,7 @@ function startTimeOf(pid: number): string | null {
 /** Whether the owner is certainly gone. Another host's owner is never judged dead. */
 export function ownerIsDead(o: Pick<Owner, 'pid' | 'host' | 'start'>, host = hostname()): boolean {
   if (o.host !== host || !Number.isInteger(o.pid) || o.pid <= 0) return false;
-  try {
-    process.kill(o.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    // EPERM: alive, another user's.
-  }
+  if (!pidAlive(o.pid)) return true;
   const now = startTimeOf(o.pid);
   return o.start !== null && now !== null && now !== o.start;
 }

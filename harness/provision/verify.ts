@@ -10,7 +10,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 
-import { MANIFEST_NAME, publishDir, readManifest } from './cache.ts';
+import { MANIFEST_NAME, publishDir, publishFile, readManifest } from './cache.ts';
 import { CacheEntryDamagedError } from './errors.ts';
 
 export interface FileRecord {
@@ -124,9 +124,7 @@ export async function discardEntry(dir: string): Promise<void> {
 }
 
 async function writeManifestAtomic(dir: string, value: unknown): Promise<void> {
-  const tmp = join(dir, `.${MANIFEST_NAME}.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n');
-  await rename(tmp, join(dir, MANIFEST_NAME));
+  await publishFile(join(dir, MANIFEST_NAME), JSON.stringify(value, null, 2) + '\n');
 }
 
 /**
