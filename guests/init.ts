@@ -86,7 +86,7 @@ export function initScript(opts: InitOptions): string {
   if [ -d /sys/firmware/qemu_fw_cfg/by_name ]; then
     fwcfg_reason=""
   else
-    fwcfg_reason="qemu_fw_cfg loaded but found no fw_cfg device (no ACPI QEMU0002 node on this machine type)"
+    fwcfg_reason="qemu_fw_cfg loaded but found no fw_cfg device (no ACPI QEMU0002 node: an old machine type, or ACPI off)"
   fi
 else
   fwcfg_reason="insmod qemu_fw_cfg failed: $(awk 'NR==1' /tmp/insmod.out)"

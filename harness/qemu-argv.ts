@@ -8,6 +8,7 @@
 
 import type { Accelerator } from '../reference/config.ts';
 import { GUEST_FIXED_KERNEL_ARGS } from '../reference/guest.ts';
+import { optionsWithoutArgument } from '../reference/profiles/qemu-options.ts';
 import { HarnessArgvError } from './errors.ts';
 
 /**
@@ -67,16 +68,10 @@ export interface HarnessArgv {
 }
 
 /**
- * QEMU options that take no argument (qemu-options.hx entries without HAS_ARG, QEMU 5.2–11.x).
- * Every other option takes exactly one; this is how the user's argv is walked without a parser.
+ * QEMU options that take no argument in any modelled release (reference/profiles/qemu-options.ts):
+ * every other option takes exactly one; this is how the user's argv is walked without a parser.
  */
-const NO_ARG_OPTIONS = new Set([
-  'h', 'help', 'version', 'nodefaults', 'no-user-config', 'nodefconfig', 'enable-kvm', 'no-kvm', 'S', 's',
-  'snapshot', 'nographic', 'no-reboot', 'no-shutdown', 'no-hpet', 'no-acpi', 'daemonize', 'full-screen',
-  'alt-grab', 'ctrl-grab', 'no-quit', 'no-frame', 'sdl', 'curses', 'portrait', 'enable-fips', 'usb',
-  'win2k-hack', 'rtc-td-hack', 'no-fd-bootchk', 'old-param', 'preconfig', 'enable-sync-profile',
-  'xen-attach', 'only-migratable', 'semihosting', 'perfmap', 'jitdump',
-]);
+const NO_ARG_OPTIONS = optionsWithoutArgument();
 
 /** Options the harness owns: they are replaced by the harness's own and reported as dropped. */
 const REPLACED: Record<string, string> = {
@@ -91,6 +86,8 @@ const REPLACED: Record<string, string> = {
   debugcon: 'the harness owns the debug console (SeaBIOS log on port 0x402)',
   'no-reboot': 'the harness always passes -no-reboot',
   'no-shutdown': 'the guest powers off when done; -no-shutdown would keep QEMU running until the deadline',
+  // libvirt starts every guest stopped and sends QMP `cont` once set up; the harness has no monitor.
+  S: 'the CPU would wait for a monitor `cont` that never comes; the harness boots it running, as `cont` would',
 };
 
 /** Options that cannot be combined with a harness boot at all. */
@@ -98,7 +95,6 @@ const REFUSED: Record<string, string> = {
   kernel: 'the harness boots its own guest kernel',
   initrd: 'the harness boots its own initramfs',
   daemonize: 'the harness must own the QEMU process',
-  S: 'QEMU would wait for a monitor command that never comes',
   incoming: 'the harness boots a fresh guest',
   loadvm: 'the harness boots a fresh guest',
 };

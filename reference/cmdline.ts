@@ -29,6 +29,7 @@ import type {
   SmpConfig,
 } from './config.ts';
 import { QEMU_LAYOUT } from './profiles/qemu.ts';
+import { qemuOptionNames } from './profiles/qemu-options.ts';
 import { QEMU_SIZE_SYNTAX, formatQemuSize, qemuStrtosz, type QemuSizeSyntax, type SizeUnit } from './qemu-size.ts';
 import { QemuRefusal, UnsupportedOptionError } from './stages.ts';
 import { toolchainOf, type QemuVersion } from './toolchain.ts';
@@ -88,13 +89,17 @@ interface CmdlineProfile {
   readonly smpZero: 'unset' | 'warn' | 'error';
   /** vl.c select_machine() names the unknown type (`unsupported machine type: "<type>"`): 9.1+. */
   readonly unsupportedMachineNamed: boolean;
+  /** Which options take a JSON argument: -object from 6.0, -device from 6.2, -netdev from 7.1 (qemu-options.hx). */
+  readonly jsonSyntax: { readonly object: boolean; readonly device: boolean; readonly netdev: boolean };
+  /** `-smp` levels besides sockets/dies/cores/threads this release parses: clusters (7.0), books and drawers (8.2), modules (9.0). */
+  readonly extraTopologyLevels: readonly string[];
 }
 
 const CMDLINE_PROFILES: Readonly<Record<QemuVersion, CmdlineProfile>> = {
-  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false },
-  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false },
-  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true },
-  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true },
+  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false, jsonSyntax: { object: false, device: false, netdev: false }, extraTopologyLevels: [] },
+  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters'] },
+  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
+  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
 };
 
 /** hw/core/machine.c machine_class_init(): default_ram_size, what `-m 0` or no `-m` means. */
@@ -180,12 +185,19 @@ type Handler =
   | 'append'
   | 'vga'
   | 'nographic'
+  | 'no-acpi'
   | 'boot';
 
 interface OptionSpec {
   readonly arg: boolean;
   readonly kind: { handle: Handler } | { ignore: string } | { harness: string } | { unsupported: string };
 }
+
+/** Checked by `e820 check` boots on pc and q35 (QEMU 7.2, -m 1G): the map does not move. */
+const NO_MAP_EFFECT = 'its table/device change leaves the memory map unchanged (checked by boots on pc and q35); kept on the QEMU command line';
+
+/** Host-side backends and plumbing: the guest sees only the -device that uses them, judged on its own (suites/matrix/harmless.yaml boots each). */
+const BACKEND_ONLY = 'a host-side backend: the guest sees only the -device that uses it, which is judged on its own';
 
 const h = (handle: Handler, arg = true): OptionSpec => ({ arg, kind: { handle } });
 const ign = (why: string, arg = true): OptionSpec => ({ arg, kind: { ignore: why } });
@@ -216,6 +228,8 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   append: h('append'),
   vga: h('vga'),
   nographic: h('nographic', false),
+  // vl.c (≤ 8.x): `-no-acpi` is `-machine acpi=off`; 10.0 and 11.1 no longer know it (profiles/qemu-options.ts).
+  'no-acpi': h('no-acpi', false),
   boot: h('boot'),
   // accepted, cannot change what any layer reports about memory
   name: ign('names the VM (window title, process name) only'),
@@ -242,11 +256,24 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   pidfile: ign('host-side pid file only'),
   'watchdog-action': ign('what QEMU does when a watchdog fires; no device is added'),
   parallel: ign('LPT port: SeaBIOS records it in the BIOS data area only, no allocation'),
+  // libvirt starts every guest stopped and continues it over QMP; the harness boots it running.
+  S: ign('the CPU starts stopped until a monitor `cont`; the map is built the same once it runs (the harness boots it running)', false),
+  chardev: ign(`character device: ${BACKEND_ONLY}`),
+  mon: ign('a monitor on a character device: host-side, adds no guest device'),
+  blockdev: ign(`block node: ${BACKEND_ONLY} (drive=)`),
+  fsdev: ign(`9p export: ${BACKEND_ONLY}`),
+  audiodev: ign(`audio backend: ${BACKEND_ONLY}`),
+  tpmdev: ign(`TPM backend: ${BACKEND_ONLY}`),
+  'add-fd': ign('hands QEMU a host file descriptor; nothing guest-visible'),
+  spice: ign('host SPICE server only; its guest devices (qxl, vdagent) are separate -device options'),
+  compat: ign('policy for deprecated management interfaces only'),
+  action: ign('what QEMU does on reset, shutdown, panic or a watchdog; the memory map is unchanged'),
+  'enable-fips': ign('host crypto policy only', false),
+  'no-hpet': ign(`HPET, as -machine hpet=off: ${NO_MAP_EFFECT}`, false),
   // the harness's own
   kernel: own('-kernel'),
   initrd: own('-initrd'),
   serial: own('-serial'),
-  chardev: own('-chardev'),
   debugcon: own('the debug console (-device isa-debugcon)'),
   // known to QEMU, not modelled
   hda: no('adds an IDE disk SeaBIOS drives; not modelled in this spelling: use -drive file=…,if=ide'),
@@ -265,23 +292,26 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   fw_cfg: no('adds fw_cfg files the firmware may act on; not modelled'),
   L: no('changes where QEMU finds firmware and option ROMs; not modelled (use -bios PATH)'),
   dtb: no('adds SETUP_DTB setup_data to the kernel image; not modelled'),
-  S: no('starts with the CPU stopped; the harness cannot boot such a guest', false),
   daemonize: no('QEMU would leave the harness’s process tree', false),
   incoming: no('migration input: the state comes from elsewhere; not modelled'),
   loadvm: no('restores a snapshot: the state comes from elsewhere; not modelled'),
   readconfig: no('reads options from a file the model cannot see; pass them on the command line'),
   'option-rom': no('adds an option ROM SeaBIOS runs; not modelled'),
-  'no-acpi': no('removes QEMU’s ACPI tables (SeaBIOS then builds none); not modelled', false),
-  'no-hpet': no('removes the HPET (ACPI tables change); not modelled', false),
   'no-kvm': no('removed from QEMU; use -accel tcg', false),
   'xen-domid': no('Xen is not modelled'),
 };
 
 /** Machine properties: what parsing does with each (keys before the first `.`). */
-type MachinePropClass = 'stage' | { noEffect: string } | { ignore: string } | { unsupported: string } | { harness: string };
-
-/** Checked by `e820 check` boots on pc and q35 (QEMU 7.2, -m 1G): the map does not move. */
-const NO_MAP_EFFECT = 'its table/device change leaves the memory map unchanged (checked by boots on pc and q35); kept on the QEMU command line';
+type MachinePropClass =
+  | 'stage'
+  | { noEffect: string }
+  | { ignore: string }
+  | { unsupported: string }
+  | { harness: string }
+  /** Accepted at QEMU's default value (which changes nothing), not modelled at any other. */
+  | { atDefault: readonly string[]; why: string; otherwise: string }
+  /** vl.c qemu_apply_legacy_machine_options() hands it to the kvm accelerator: nothing under TCG. */
+  | { kvmOnly: string };
 
 const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   // read by the QEMU stage
@@ -299,9 +329,10 @@ const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   'x-oem-table-id': { noEffect: `ACPI OEM table id (fixed-width field): ${NO_MAP_EFFECT}` },
   'default-bus-bypass-iommu': { noEffect: `IOMMU bypass flag: ${NO_MAP_EFFECT}` },
   // change what SeaBIOS allocates in ways the model does not follow (measured)
-  acpi: { unsupported: 'acpi=off removes QEMU’s ACPI tables (no table-loader; what SeaBIOS then builds differs per version); not modelled' },
+  // acpi=off is read by the QEMU stage (no ACPI tables, and on pc no PIIX4 PM device); see machine().
+  acpi: 'stage',
   sata: { unsupported: 'sata=off removes the q35 AHCI controller (and where the default CD-ROM goes); not modelled' },
-  usb: { unsupported: 'usb=on adds a USB controller whose SeaBIOS allocations move the q35 map; not modelled' },
+  usb: { atDefault: ['off', 'no', 'false'], why: 'usb=off is the default (no USB controller)', otherwise: 'usb=on adds a USB controller whose SeaBIOS allocations move the q35 map; not modelled' },
   'fd-bootchk': { unsupported: 'floppy boot-signature check: a newer machine property, not modelled' },
   // microvm only
   pcie: 'stage',
@@ -327,7 +358,8 @@ const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   cxl: { unsupported: 'CXL windows (etc/reserved-memory-end) are not modelled' },
   'cxl-fmw': { unsupported: 'CXL windows (etc/reserved-memory-end) are not modelled' },
   hmat: { unsupported: 'ACPI HMAT is not modelled' },
-  'kernel-irqchip': { unsupported: 'KVM irqchip modes are not modelled' },
+  'kernel-irqchip': { kvmOnly: 'KVM in-kernel irqchip modes are not modelled' },
+  kernel_irqchip: { kvmOnly: 'KVM in-kernel irqchip modes are not modelled' },
   'kvm-shadow-mem': { unsupported: 'KVM MMU settings are not modelled' },
   'dt-compatible': { unsupported: 'device-tree boot is not modelled' },
   dtb: { unsupported: 'device-tree boot is not modelled' },
@@ -371,6 +403,16 @@ const PC_ONLY = new Set([
 const KNOWN_ACCELS_UNMODELLED = new Set(['xen', 'hax', 'whpx', 'hvf', 'nvmm', 'qtest']);
 /** TCG accelerator properties: translation-cache and threading knobs, no guest-visible effect. */
 const TCG_IGNORED_PROPS = new Set(['thread', 'tb-size', 'split-wx', 'one-insn-per-tb']);
+
+/**
+ * -object types that live on the host only (secrets, TLS credentials, I/O threads, RNG sources
+ * and persistent-reservation helpers, throttling, authorisation): no guest device, no map change.
+ */
+const HOST_SIDE_OBJECTS = new Set([
+  'secret', 'secret_keyring', 'tls-creds-x509', 'tls-creds-psk', 'tls-creds-anon', 'tls-cipher-suites',
+  'iothread', 'main-loop', 'thread-context', 'rng-random', 'rng-builtin', 'rng-egd', 'pr-manager-helper',
+  'throttle-group', 'authz-simple', 'authz-list', 'authz-listfile', 'authz-pam',
+]);
 
 const BACKEND_KINDS = ['memory-backend-ram', 'memory-backend-file', 'memory-backend-memfd'] as const;
 type BackendKind = (typeof BACKEND_KINDS)[number];
@@ -474,6 +516,8 @@ class Parser {
   netdevs: Array<Array<readonly [string, string]>> = [];
   nics: Array<Array<readonly [string, string]>> = [];
   kernelArgs = '';
+  /** Machine properties QEMU gives the kvm accelerator only: ignored under TCG, not modelled under KVM. */
+  kvmOnly: Array<{ option: string; value: string; why: string }> = [];
 
   constructor(readonly qemu: QemuVersion) {
     this.profile = CMDLINE_PROFILES[qemu];
@@ -484,6 +528,7 @@ class Parser {
   }
 
   run(argv: readonly string[]): MachineConfig {
+    this.lookUpOptions(argv);
     for (let i = 0; i < argv.length; i++) {
       const typed = argv[i] ?? '';
       if (!typed.startsWith('-') || typed === '-') {
@@ -495,17 +540,9 @@ class Parser {
       const name = typed.startsWith('--') ? typed.slice(2) : typed.slice(1);
       const spec = Object.hasOwn(QEMU_OPTIONS, name) ? QEMU_OPTIONS[name] : undefined;
       if (spec === undefined) {
-        const eq = name.indexOf('=');
-        if (eq > 0 && Object.hasOwn(QEMU_OPTIONS, name.slice(0, eq))) {
-          throw new QemuCmdlineError(typed, null, `${typed}: invalid option`, `QEMU takes the value as the next argument: ${typed.slice(0, typed.indexOf('='))} ${name.slice(eq + 1)}`);
-        }
-        throw new UnsupportedOptionError(typed, 'not modelled (if QEMU knows it at all): the model cannot say what it does to the memory map');
+        throw new UnsupportedOptionError(typed, `not modelled (QEMU ${this.qemu} knows it): the model cannot say what it does to the memory map`);
       }
-      let arg: string | null = null;
-      if (spec.arg) {
-        if (i + 1 >= argv.length) throw new QemuCmdlineError(typed, null, `${typed}: requires an argument`);
-        arg = argv[++i] ?? '';
-      }
+      const arg = spec.arg ? (argv[++i] ?? '') : null;
       const k = spec.kind;
       if ('ignore' in k) {
         this.ignored.push({ option: `-${name}`, value: arg, why: k.ignore });
@@ -518,6 +555,28 @@ class Parser {
       }
     }
     return this.finish();
+  }
+
+  /**
+   * vl.c's first pass over argv (lookup_opt for every option): an option this release does not
+   * know, or one missing its argument, refuses the command line before any option is applied.
+   */
+  lookUpOptions(argv: readonly string[]): void {
+    const names = qemuOptionNames(this.qemu);
+    for (let i = 0; i < argv.length; i++) {
+      const typed = argv[i] ?? '';
+      if (!typed.startsWith('-') || typed === '-') continue; // a disk image: the second pass says more
+      const name = typed.startsWith('--') ? typed.slice(2) : typed.slice(1);
+      if (!names.known.has(name)) {
+        const eq = name.indexOf('=');
+        const hint = eq > 0 && names.known.has(name.slice(0, eq)) ? `QEMU takes the value as the next argument: ${typed.slice(0, typed.indexOf('='))} ${name.slice(eq + 1)}` : null;
+        throw new QemuCmdlineError(typed, null, `${typed}: invalid option`, hint);
+      }
+      if (names.withArg.has(name)) {
+        if (i + 1 >= argv.length) throw new QemuCmdlineError(typed, null, `${typed}: requires an argument`);
+        i++;
+      }
+    }
   }
 
   collect(handler: Handler, opt: string, arg: string): void {
@@ -546,7 +605,7 @@ class Parser {
         this.numaOccurrences.push(occ);
         return;
       case 'object':
-        this.objectOccurrences.push(occ);
+        this.objectOccurrences.push(this.fromJson(occ, 'qom-type', this.profile.jsonSyntax.object));
         return;
       case 'bios':
         this.bios = arg;
@@ -566,22 +625,55 @@ class Parser {
       case 'boot':
         this.boot(occ);
         return;
+      case 'no-acpi':
+        // vl.c puts acpi=off into the machine options where it stands: a later -machine acpi= wins.
+        this.machineOccurrences.push({ opt, arg: 'acpi=off' });
+        return;
       case 'append':
         this.kernelArgs = arg;
         return;
       case 'device':
-        this.device(occ);
+        this.device(this.fromJson(occ, 'driver', this.profile.jsonSyntax.device));
         return;
       case 'drive':
         this.drives.push(splitQemuOpts(arg, null).map((p) => [p.key, p.value] as const));
         return;
       case 'netdev':
-        this.netdevs.push(splitQemuOpts(arg, 'type').map((p) => [p.key, p.value] as const));
+        this.netdevs.push(splitQemuOpts(this.fromJson(occ, 'type', this.profile.jsonSyntax.netdev).arg, 'type').map((p) => [p.key, p.value] as const));
         return;
       case 'nic':
         this.nics.push(splitQemuOpts(arg, 'type').map((p) => [p.key, p.value] as const));
         return;
     }
+  }
+
+  /**
+   * A JSON argument (`-object '{"qom-type":…}'`, libvirt's spelling for QEMU ≥ 6) read as the
+   * QemuOpts text it stands for, so one reader follows; where this release takes no JSON, not modelled.
+   */
+  fromJson(occ: Occurrence, typeKey: string, accepted: boolean): Occurrence {
+    if (!occ.arg.trimStart().startsWith('{')) return occ;
+    if (!accepted) throw new UnsupportedOptionError(occ.opt, `JSON syntax: QEMU ${this.qemu} reads ${occ.opt} as key=value; what it makes of a JSON argument is not modelled`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(occ.arg);
+    } catch (err) {
+      throw new UnsupportedOptionError(occ.opt, `${occ.arg}: not valid JSON (${(err as Error).message}); QEMU's own JSON parser error is not modelled`);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UnsupportedOptionError(occ.opt, `${occ.arg}: a JSON argument that is not an object is not modelled`);
+    const pairs: Array<readonly [string, string]> = [];
+    let type: string | null = null;
+    for (const [key, value] of Object.entries(parsed)) {
+      let text: string;
+      if (typeof value === 'string') text = value;
+      else if (typeof value === 'boolean') text = value ? 'on' : 'off';
+      else if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) text = String(value);
+      else if (Array.isArray(value) && value.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) text = value.join(':');
+      else throw new UnsupportedOptionError(occ.opt, `${occ.arg}: JSON value of '${key}' (${JSON.stringify(value)}) is not modelled`);
+      if (key === typeKey) type = text;
+      else pairs.push([key, text]);
+    }
+    return { opt: occ.opt, arg: joinQemuOpts(null, type === null ? pairs : [[typeKey, type], ...pairs]) };
   }
 
   boot(occ: Occurrence): void {
@@ -744,6 +836,13 @@ class Parser {
         memoryBackend = value;
         continue;
       }
+      if (key === 'acpi') {
+        // hw/i386/x86.c x86_machine_set_acpi: an OnOffAuto; on and auto are the default.
+        if (value === 'on' || value === 'auto') this.ignored.push({ option: '-machine', value: `acpi=${value}`, why: 'ACPI on is the default' });
+        else if (value === 'off') props.push(['acpi', 'off']);
+        else throw new UnsupportedOptionError(`${occ.opt} acpi=`, `${value}: only on, off and auto are modelled`);
+        continue;
+      }
       if (key === 'max-ram-below-4g') {
         maxRamBelow4g = this.maxRamBelow4g(value, occ);
         continue;
@@ -759,6 +858,11 @@ class Parser {
         this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.ignore });
       } else if ('harness' in cls) {
         throw new HarnessOwnedOptionError(`${occ.opt} ${key}=`, cls.harness);
+      } else if ('atDefault' in cls) {
+        if (!cls.atDefault.includes(value)) throw new UnsupportedOptionError(`${occ.opt} ${key}=`, cls.otherwise);
+        this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.why });
+      } else if ('kvmOnly' in cls) {
+        this.kvmOnly.push({ option: `${occ.opt} ${key}=`, value: `${key}=${value}`, why: cls.kvmOnly });
       } else {
         throw new UnsupportedOptionError(`${occ.opt} ${key}=`, cls.unsupported);
       }
@@ -836,8 +940,11 @@ class Parser {
     for (const occ of this.smpOccurrences) {
       const where = `${occ.opt} ${occ.arg}`;
       for (const p of splitQemuOpts(occ.arg, 'cpus')) {
-        if (['clusters', 'books', 'drawers', 'modules'].includes(p.key)) {
-          throw new UnsupportedOptionError(occ.opt, `${occ.arg}: topology level '${p.key}' is not modelled`);
+        if (this.profile.extraTopologyLevels.includes(p.key)) {
+          // One of a level is no level: hw/core/machine-smp.c treats it as the default.
+          if (strtou64Base0(p.value) !== 1n) throw new UnsupportedOptionError(occ.opt, `${occ.arg}: topology level '${p.key}' is not modelled (only ${p.key}=1)`);
+          this.ignored.push({ option: occ.opt, value: `${p.key}=${p.value}`, why: 'a topology level of one changes nothing' });
+          continue;
         }
         const key = keys.find((k) => k === p.key);
         if (key === undefined) {
@@ -910,6 +1017,10 @@ class Parser {
       const type = params.find((p) => p.key === 'qom-type')?.value;
       if (type === undefined) throw new QemuCmdlineError(occ.opt, occ.arg, `${where}: Parameter 'qom-type' is missing`);
       const kind = BACKEND_KINDS.find((k) => k === type);
+      if (kind === undefined && HOST_SIDE_OBJECTS.has(type)) {
+        this.ignored.push({ option: occ.opt, value: occ.arg, why: `${type} is a host-side object: no guest device` });
+        continue;
+      }
       if (kind === undefined) {
         if (type === 'help') throw new UnsupportedOptionError(occ.opt, 'help output is not a configuration');
         throw new UnsupportedOptionError(occ.opt, `${occ.arg}: object type '${type}' is not modelled (memory-backend-ram/-file/-memfd are)`);
@@ -1003,6 +1114,10 @@ class Parser {
     const memory = this.memory();
     const m = this.machine();
     const accel = this.accel(m.accel);
+    for (const k of this.kvmOnly) {
+      if (accel === 'kvm') throw new UnsupportedOptionError(k.option, k.why);
+      this.ignored.push({ option: '-machine', value: k.value, why: 'QEMU applies it to the kvm accelerator only (vl.c qemu_apply_legacy_machine_options); nothing under TCG' });
+    }
     const smp = this.smp();
     const cpu = this.cpuConfig();
     const backends = this.backends();

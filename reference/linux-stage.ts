@@ -124,8 +124,10 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
 
   let mmconfigInserted = false;
   let editsKnown = true;
-  if (platform.mmconfig !== null) {
-    const line = ecamLine(table, platform.mmconfig, profile);
+  // The MCFG the guest reads: QEMU's, or the one SeaBIOS built itself (FirmwareMap.mmconfig).
+  const mmconfig = firmware.mmconfig ?? platform.mmconfig;
+  if (mmconfig !== null) {
+    const line = ecamLine(table, mmconfig, profile);
     if (line === null) {
       editsKnown = false;
       unpredictable.push(
@@ -138,19 +140,20 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   }
 
   // With SeaBIOS's own DSDT its PCI0._CRS windows are the ones Linux inserts, not QEMU's.
-  const io = buildIomem({ table, platform: firmware.pciWindows ? { ...platform, pciWindows: firmware.pciWindows } : platform, mmconfigInserted, profile });
+  const seen = { ...platform, mmconfig, pciWindows: firmware.pciWindows ?? platform.pciWindows };
+  const io = buildIomem({ table, platform: seen, mmconfigInserted, profile });
   let acpiIomemKnown = true;
   if (acpiTablesMayBeRam(loaded.table, table)) {
     // Both outcomes of acpi_map() (see acpiTablesMayBeRam): keep only what they agree on.
     const why =
       'the user map makes RAM of a firmware-reserved range that may hold the ACPI tables; acpi_map() cannot map a ' +
       'multi-page table on System RAM, so the ACPI namespace and with it the PCI host bridge windows (q35: also MCFG) may be lost';
-    const noAcpi = buildIomem({ table, platform: { ...platform, pciWindows: [] }, mmconfigInserted, profile });
+    const noAcpi = buildIomem({ table, platform: { ...seen, pciWindows: [] }, mmconfigInserted, profile });
     const lateSame =
       io.lateLines.length === noAcpi.lateLines.length &&
       io.lateLines.every((l, i) => l.text === noAcpi.lateLines[i]!.text && l.level === noAcpi.lateLines[i]!.level);
     const linesSame = JSON.stringify(io.lines) === JSON.stringify(noAcpi.lines);
-    if (platform.mmconfig !== null || !lateSame) {
+    if (mmconfig !== null || !lateSame) {
       editsKnown = false;
       acpiIomemKnown = false;
       unpredictable.push(`e820Edits, iomem: ${why}`);

@@ -679,6 +679,19 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     throw new QemuRefusal(`Property '${machine.name}-machine.smbios-entry-point-type' not found`);
   }
 
+  // -machine acpi=off (or -no-acpi): QEMU builds no ACPI tables (acpi_setup returns at once) and
+  // pc creates no PIIX4 PM device (hw/i386/pc_piix.c: only if x86_machine_is_acpi_enabled).
+  const acpi = prop(config.machineProps, 'acpi') !== 'off';
+  if (!acpi && config.numa.length > 0) {
+    throw new UnsupportedOptionError('-machine acpi=', 'off with NUMA nodes: without an SRAT the guest kernel sees one node and SeaBIOS may build its own SRAT; not modelled');
+  }
+  if (!acpi && config.memory.maxmem !== null) {
+    throw new UnsupportedOptionError('-machine acpi=', 'off with memory hotplug (maxmem): the device-memory region without ACPI is not modelled');
+  }
+  if (!acpi && config.devices.some((d) => d.driver === 'vmgenid')) {
+    throw new UnsupportedOptionError('-machine acpi=', 'off with vmgenid (an ACPI device): not modelled');
+  }
+
   // pc_machine_set_max_ram_below_4g() runs while options are parsed.
   const M = config.maxRamBelow4g;
   if (M !== null && M > L.FOUR_GIB) {
@@ -811,7 +824,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   // isapc has neither a PCI bus nor ACPI tables: no windows.
   const pciWindows: Array<{ start: bigint; end: bigint }> = [];
   const mmconfig = family === 'q35' ? { start: L.Q35_MMCONFIG_BASE, end: L.Q35_MMCONFIG_BASE + L.Q35_MMCONFIG_SIZE - 1n } : null;
-  if (!isapc) {
+  if (!isapc && acpi) {
     pciWindows.push({ ...L.VGA_WINDOW });
     const holeEnd = L.IO_APIC_DEFAULT_ADDRESS - 1n;
     if (mmconfig === null) pciWindows.push({ start: below, end: holeEnd });
@@ -836,7 +849,8 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     extendedLeaves: cpu.extendedLeaves,
     pci: isapc ? ISAPC_CLASS.pci : true,
     pciWindows,
-    mmconfig,
+    // Linux finds ECAM through ACPI MCFG only (QEMU's q35 host bridge is not in its chipset probes).
+    mmconfig: acpi ? mmconfig : null,
   };
 
   // What SeaBIOS will allocate: ACPI blob via the table-loader, SMBIOS, devices.
@@ -846,7 +860,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
     throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
   }
-  const hasTableLoader = isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo));
+  const hasTableLoader = acpi && (isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo)));
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {
@@ -890,6 +904,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     smbiosHasType0: false,
     smbiosEntryPoint,
     hasTableLoader,
+    acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
     devices: isapc ? isapcDevices(config) : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc'),
     // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc and pc-i440fx-1.7 and
     // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =

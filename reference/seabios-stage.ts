@@ -11,6 +11,7 @@ import {
   imageMissingDrivers,
   SEABIOS_LAYOUT as L,
   SELF_BUILT_ACPI_FOOTPRINT,
+  SELF_BUILT_ACPI_MAX_CPUS,
   TRANSIENT_USB_DRIVERS,
   type SeabiosProfile,
 } from './profiles/seabios.ts';
@@ -298,8 +299,14 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     if (fi.hasTableLoader) {
       for (const a of fi.highAllocations) alloc(a.size, a.align, a.file === 'etc/acpi/tables' ? 'QEMU ACPI tables in ZoneHigh' : `QEMU ${a.file} in ZoneHigh`);
       for (let k = 0; k < fi.loaderWritePointers; k++) alloc(WRITE_POINTER_RECORD.size, WRITE_POINTER_RECORD.align, 'table-loader record in ZoneHigh');
-    } else if (profile.fallbackAcpi && handoff.platform.pci) {
-      // acpi_setup() builds tables only for the PIIX4 PM device it finds on PCI (src/fw/acpi.c).
+    } else if (profile.fallbackAcpi && fi.acpiPmDevice !== null) {
+      // acpi_setup() builds tables only for the PIIX4 PM or ICH9 LPC device it finds on PCI (src/fw/acpi.c).
+      if (handoff.topology.maxcpus > SELF_BUILT_ACPI_MAX_CPUS) {
+        throw new UnsupportedOptionError(
+          '-smp',
+          `${handoff.topology.maxcpus} possible CPUs (maxcpus) with SeaBIOS building its own ACPI tables: their size grows with the CPU count (build_ssdt, build_madt) and is calibrated up to ${SELF_BUILT_ACPI_MAX_CPUS}; not modelled`,
+        );
+      }
       selfBuiltAcpi = true;
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
@@ -338,7 +345,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     if (selfBuiltAcpi && permanent.length > 0) {
       throw new UnsupportedOptionError(
         '-device',
-        `${permanent.map((d) => d.detail ?? d.kind).join(', ')} on a machine type without etc/table-loader: SeaBIOS builds the ACPI tables itself (src/fw/acpi.c acpi_setup, several allocations sized by the CPU count and the image's DSDT), and only their total alone is calibrated, not how a driver's ZoneHigh data packs below them; not modelled (either alone is)`,
+        `${permanent.map((d) => d.detail ?? d.kind).join(', ')} without QEMU's ACPI tables (a machine type without etc/table-loader, or acpi=off): SeaBIOS builds the ACPI tables itself (src/fw/acpi.c acpi_setup, several allocations sized by the CPU count and the image's DSDT), and only their total alone is calibrated, not how a driver's ZoneHigh data packs below them; not modelled (either alone is)`,
       );
     }
     const nvmeCount = permanent.filter((d) => d.kind === 'nvme').length;
@@ -374,7 +381,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
   }
   const legacyRamSize = calcRamSize(list);
   // acpi_setup builds its own tables when QEMU offers no table-loader (the same test as above).
-  const ownDsdt = !handoff.firmwareInputs.hasTableLoader && profile.fallbackAcpi && handoff.platform.pci;
+  const ownDsdt = !handoff.firmwareInputs.hasTableLoader && profile.fallbackAcpi && handoff.firmwareInputs.acpiPmDevice !== null;
 
   return {
     entries: toRanges(list),
@@ -387,6 +394,8 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     log,
     ...(intent.length > 0 ? { declared } : {}),
     ...(ownDsdt ? { pciWindows: selfBuiltPciWindows(handoff) } : {}),
+    // build_mcfg_q35: Q35_HOST_BRIDGE_PCIEXBAR_ADDR, buses 0-255 — where pci_setup put MMCONFIG.
+    ...(ownDsdt && handoff.firmwareInputs.acpiPmDevice === 'ich9-lpc' ? { mmconfig: { start: L.Q35_MMCONFIG_START, end: L.Q35_MMCONFIG_START + L.Q35_MMCONFIG_SIZE - 1n } } : {}),
   };
 }
 

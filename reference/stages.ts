@@ -129,8 +129,13 @@ export interface FirmwareInputs {
   /** Does QEMU supply its own SMBIOS type 0 (then SeaBIOS adds none). */
   smbiosHasType0: boolean;
   smbiosEntryPoint: '2.1' | '3.0' | null;
-  /** No table-loader (machine types ≤ 1.6): SeaBIOS may build ACPI itself. */
+  /** No table-loader (machine types ≤ 1.6, or acpi=off): SeaBIOS may build ACPI itself. */
   hasTableLoader: boolean;
+  /**
+   * The PCI device SeaBIOS's own acpi_setup() builds tables for (src/fw/acpi.c acpi_find_tbl):
+   * pc's PIIX4 PM function (absent with acpi=off), q35's ICH9 LPC bridge (always), none on isapc.
+   */
+  acpiPmDevice: 'piix4-pm' | 'ich9-lpc' | null;
   /**
    * Devices SeaBIOS drives that leave ZoneHigh allocations, in setup order. `kind` is a key of
    * reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`,
@@ -174,6 +179,8 @@ export interface FirmwareMap {
    * etc/table-loader); absent when QEMU's tables are used (Platform.pciWindows).
    */
   pciWindows?: ReadonlyArray<{ start: bigint; end: bigint }>;
+  /** The ECAM window of the MCFG SeaBIOS builds itself (q35 without QEMU's tables); absent when QEMU's tables are used. */
+  mmconfig?: { start: bigint; end: bigint };
 }
 
 /**

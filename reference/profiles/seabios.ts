@@ -198,6 +198,12 @@ export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ 
  * 1.16.2-1 and 1.16.3-2 on QEMU 7.2). Modelled as one allocation that leaves that block.
  */
 export const SELF_BUILT_ACPI_FOOTPRINT = { size: 0x1010n, align: 16n } as const;
+/**
+ * …and up to how many CPUs (APIC ids) that block stays 0x2000: q35 with acpi=off and -nodefaults
+ * (ICH9 LPC: the same tables plus a 60-byte MCFG) leaves 0x2000 at -smp 1 and 8 and 0x3000 at
+ * -smp 32 (QEMU 7.2 + 1.16.2 and, at -smp 1, QEMU 5.2 + 1.14.0, observed); pc's tables are smaller.
+ */
+export const SELF_BUILT_ACPI_MAX_CPUS = 8;
 // The real acpi_setup() (rel-1.16.2 src/fw/acpi.c) makes 7+ allocations (build_fadt's FADT and
 // 64-aligned FACS, build_ssdt and build_madt sized by MaxCountCPUs, build_hpet, the DSDT copy of the
 // build's AmlCode, the RSDT); with the 0x2a24-byte virtio queue below them `-M pc-i440fx-1.6 -m 1G`

@@ -71,10 +71,15 @@ describe('harnessArgv', () => {
     expect(plan.args).toContain('1G');
   });
 
+  it('boots a guest libvirt would start stopped (-S) running, saying so', () => {
+    const plan = planHarnessArgv(base(['-S', '-M', 'pc']));
+    expect(plan.args).not.toContain('-S');
+    expect(plan.dropped).toEqual([{ option: '-S', value: null, why: expect.stringMatching(/cont/) }]);
+  });
+
   it('refuses options that cannot work with a harness boot', () => {
     expect(() => harnessArgv(base(['-kernel', '/boot/vmlinuz']))).toThrow(HarnessArgvError);
     expect(() => harnessArgv(base(['-kernel', '/boot/vmlinuz']))).toThrow(/-kernel: cannot be used with the harness/);
-    expect(() => harnessArgv(base(['-S']))).toThrow(/-S/);
     expect(() => harnessArgv(base(['-daemonize']))).toThrow(HarnessArgvError);
     expect(() => harnessArgv(base(['-chardev', 'socket,id=e820fw,path=/x']))).toThrow(/reserved/);
     expect(() => harnessArgv(base(['-m']))).toThrow(/-m: requires an argument/);

@@ -29,3 +29,44 @@ describe("PCI windows of SeaBIOS's own DSDT", () => {
     expect(iomem).toContain('b0000000-b00fffff : Reserved');
   });
 });
+
+// -machine acpi=off / -no-acpi: QEMU offers no tables. pc then has no PIIX4 PM device, so SeaBIOS
+// builds nothing and ZoneHigh is returned whole; q35 keeps its ICH9 LPC bridge, so SeaBIOS 1.14 and
+// 1.16 build their own tables (one 0x2000 block, up to 8 CPUs) and an MCFG, while 1.17 builds none.
+// Each case below was booted (`e820 check`, QEMU 5.2, 7.2 and 11.1) and agreed on every layer.
+describe('ACPI off', () => {
+  const tc = (qemu: '5.2' | '7.2' | '11.1') =>
+    ({ '5.2': { qemu, seabios: '1.14.0', kernel: '5.10' }, '7.2': BASELINE_TOOLCHAIN, '11.1': { qemu, seabios: '1.17.0', kernel: '6.12' } })[qemu];
+  const p = (qemu: '5.2' | '7.2' | '11.1', ...argv: string[]) => predict(parseQemuArgs(argv, { qemuVersion: qemu }), tc(qemu));
+  const reservedBelow4G = (pr: ReturnType<typeof p>) => pr.firmware.entries.filter((e) => e.type === E820.RESERVED && e.start >= 0x100000n && e.end <= 0xb0000000n);
+
+  test('pc: no tables and no PM device, so nothing stays in ZoneHigh', () => {
+    const pr = p('7.2', '-M', 'pc', '-m', '1G', '-no-acpi');
+    expect(pr.handoff.firmwareInputs.hasTableLoader).toBe(false);
+    expect(pr.handoff.firmwareInputs.acpiPmDevice).toBeNull();
+    expect(reservedBelow4G(pr)).toEqual([]);
+    expect(pr.report.firmware.zoneHighReturned).toBe(16 * 2 ** 20);
+    expect(pr.report.kernel?.iomem?.some((l) => l.includes('PCI Bus'))).toBe(false);
+  });
+
+  test('q35 with SeaBIOS 1.14/1.16: its own tables (a 0x2000 block) and its own MCFG', () => {
+    for (const v of ['5.2', '7.2'] as const) {
+      const pr = p(v, '-M', 'q35', '-m', '1G', '-nodefaults', '-no-acpi');
+      expect(reservedBelow4G(pr).map((e) => [e.start, e.end])).toEqual([[0x3fffe000n, 0x40000000n]]);
+      expect(pr.firmware.mmconfig).toEqual({ start: 0xb0000000n, end: 0xbfffffffn });
+    }
+  });
+
+  test('q35 with SeaBIOS 1.17: no fallback tables, no MCFG', () => {
+    const pr = p('11.1', '-M', 'q35', '-m', '1G', '-machine', 'acpi=off');
+    expect(pr.firmware.mmconfig).toBeUndefined();
+    expect(pr.handoff.platform.mmconfig).toBeNull();
+    expect(pr.report.kernel?.iomem?.some((l) => l.includes('MMCONFIG'))).toBe(false);
+  });
+
+  test('what the 0x2000 block was not calibrated for stays not modelled', () => {
+    expect(() => p('7.2', '-M', 'q35', '-m', '1G', '-nodefaults', '-no-acpi', '-smp', '16')).toThrow(/calibrated up to 8/);
+    expect(() => p('7.2', '-M', 'q35', '-m', '1G', '-no-acpi')).toThrow(/SeaBIOS builds the ACPI tables itself/); // the default CD-ROM's AHCI data
+    expect(() => p('7.2', '-M', 'pc', '-m', '1G,maxmem=2G', '-no-acpi')).toThrow(/memory hotplug/);
+  });
+});
