@@ -1,7 +1,8 @@
 // Benchmark: prints numbers, asserts nothing. `npm run bench` (model only) or
 // `npm run bench -- --boots 5` (also the median wall time of N real captures).
 //   predictions per second: the pure model over a mix of configurations;
-//   capture wall time: `capture` of -M q35 -m 2G on the baseline toolchain, end to end.
+//   capture wall time: `capture` of -M q35 -m 2G on the baseline toolchain, end to end;
+//   predict --batch: command lines per second through the CLI (one process, JSON lines), end to end.
 
 import { parseQemuArgs } from '../reference/cmdline.ts';
 import { predict } from '../reference/predict.ts';
@@ -20,6 +21,33 @@ for (let i = 0; i < MODEL_ITERATIONS; i++) predict(CONFIGS[i % CONFIGS.length]!,
 const seconds = (performance.now() - t0) / 1000;
 console.log(`model: ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s`);
 console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB`);
+
+// predict --batch through the real CLI: a mix of predicted, refused and not-modelled lines.
+{
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const shapes = [
+    { argv: ['-M', 'pc', '-m', '1G'] },
+    { argv: ['-S', '-machine', 'q35,usb=off,dump-guest-core=off', '-accel', 'tcg', '-m', '2048', '-smp', '2,sockets=2,cores=1,threads=1', '-nodefaults', '-chardev', 'null,id=c0'], qemu: '11.1', seabios: '1.17.0' },
+    { argv: ['-M', 'pc', '-m', '214', '-no-acpi', '-nodefaults'], qemu: '5.2', seabios: '1.14.0', kernel: '5.10' },
+    { argv: ['-M', 'pc', '-no-acpi'], qemu: '11.1' },
+    { argv: ['-usb'] },
+  ];
+  const LINES = 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'e820-bench-'));
+  try {
+    const file = join(dir, 'lines.jsonl');
+    writeFileSync(file, Array.from({ length: LINES }, (_, i) => JSON.stringify(shapes[i % shapes.length])).join('\n'));
+    const start = performance.now();
+    execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'e820.js'), 'predict', '--batch', file], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const secs = (performance.now() - start) / 1000;
+    console.log(`predict --batch: ${LINES} command lines in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (process start to exit)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const bootsFlag = process.argv.indexOf('--boots');
 const boots = bootsFlag >= 0 ? Number(process.argv[bootsFlag + 1]) : 0;

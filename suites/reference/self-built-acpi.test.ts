@@ -9,7 +9,7 @@ import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { E820 } from '../../reference/e820.ts';
 import type { DeclaredIntent } from '../../reference/intent.ts';
 import { predict } from '../../reference/predict.ts';
-import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, toolchainOf } from '../../reference/toolchain.ts';
 
 const reserve: DeclaredIntent = { firmware: [{ op: 'add', start: 0x50000000n, size: 0x100000n, type: E820.RESERVED }], qemu: [] };
 const iomemOf = (...argv: string[]) => predict(parseQemuArgs(argv, { qemuVersion: '7.2' }), BASELINE_TOOLCHAIN, { intent: reserve }).report.kernel?.iomem ?? [];
@@ -36,7 +36,7 @@ describe("PCI windows of SeaBIOS's own DSDT", () => {
 // Each case below was booted (`e820 check`, QEMU 5.2, 7.2 and 11.1) and agreed on every layer.
 describe('ACPI off', () => {
   const tc = (qemu: '5.2' | '7.2' | '11.1') =>
-    ({ '5.2': { qemu, seabios: '1.14.0', kernel: '5.10' }, '7.2': BASELINE_TOOLCHAIN, '11.1': { qemu, seabios: '1.17.0', kernel: '6.12' } })[qemu];
+    ({ '5.2': toolchainOf({ qemu, seabios: '1.14.0', kernel: '5.10' }), '7.2': BASELINE_TOOLCHAIN, '11.1': toolchainOf({ qemu, seabios: '1.17.0', kernel: '6.12' }) })[qemu];
   const p = (qemu: '5.2' | '7.2' | '11.1', ...argv: string[]) => predict(parseQemuArgs(argv, { qemuVersion: qemu }), tc(qemu));
   const reservedBelow4G = (pr: ReturnType<typeof p>) => pr.firmware.entries.filter((e) => e.type === E820.RESERVED && e.start >= 0x100000n && e.end <= 0xb0000000n);
 
@@ -45,7 +45,7 @@ describe('ACPI off', () => {
     expect(pr.handoff.firmwareInputs.hasTableLoader).toBe(false);
     expect(pr.handoff.firmwareInputs.acpiPmDevice).toBeNull();
     expect(reservedBelow4G(pr)).toEqual([]);
-    expect(pr.report.firmware.zoneHighReturned).toBe(16 * 2 ** 20);
+    expect(pr.report.firmware?.zoneHighReturned).toBe(16 * 2 ** 20);
     expect(pr.report.kernel?.iomem?.some((l) => l.includes('PCI Bus'))).toBe(false);
   });
 

@@ -7,7 +7,9 @@
 
 import type { Command } from 'commander';
 import { parseQemuArgs } from '../../../reference/cmdline.ts';
-import { predict, type Prediction } from '../../../reference/predict.ts';
+import { predict } from '../../../reference/predict.ts';
+import { predictionJson, explanation } from '../prediction-json.ts';
+import { batchInput, predictBatch } from '../predict-batch.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
@@ -37,20 +39,13 @@ export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (de
 export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
   /** `--expect FILE`: the declared intent (harness/matrix/intent.ts). */
   expect?: string;
+  /** `--batch FILE|-`: JSON lines in, one JSON line out per line (harness/cli/predict-batch.ts). */
+  batch?: string;
   json?: boolean;
   explain?: boolean;
   qemu?: string;
   seabios?: string;
   kernel?: string;
-}
-
-/** Which rule produced each entry, per layer: the readable `--explain` and the JSON `explain`. */
-export function explanation(p: Prediction): { firmware: string[]; warnings: string[]; unpredicted: string[] } {
-  return {
-    firmware: p.firmware.entries.map((e, i) => `${e.start.toString(16)}-${e.end.toString(16)}: ${p.firmware.provenance[i] ?? '?'}`),
-    warnings: [...p.warnings],
-    unpredicted: [...p.unpredicted],
-  };
 }
 
 export interface PredictResult {
@@ -103,10 +98,10 @@ export function predictCommand(
     });
     const applied = declared !== undefined ? (p.intent?.applied ?? []) : undefined;
     if (opts.json) {
-      const hostJson = host !== null ? { host: { ...host.facts, sources: host.sources } } : {};
       const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: applied!.map((a) => a.text), applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
       const provenanceJson = model !== null ? { provenance: model.provenance } : {};
-      return { code: 0, stdout: `${JSON.stringify({ ...p.report, toolchain: p.toolchain, ...provenanceJson, ...hostJson, ...expectJson, explain: explanation(p) }, null, 2)}\n`, stderr };
+      const { explain, ...rest } = predictionJson(p, host);
+      return { code: 0, stdout: `${JSON.stringify({ ...rest, ...provenanceJson, ...expectJson, explain }, null, 2)}\n`, stderr };
     }
     const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
     const provenance = (model?.provenance ?? []).map((l) => `\ntoolchain: ${l}`).join('');
@@ -143,10 +138,43 @@ export function register(program: Command): void {
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .option('--expect <FILE>', EXPECT_HELP);
+  cmd.option('--batch <FILE|->', 'predict many command lines in one process: JSON lines {"argv": [...], "qemu": V, "seabios": V, "kernel": V} in, one JSON line out per input line');
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: PredictCliOptions) => {
+    if (opts.batch !== undefined) {
+      process.exitCode = await batchCommand(qemuArgs, opts);
+      return;
+    }
     const r = await predictWithComponents(qemuArgs, opts);
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     process.exitCode = r.code;
   });
+}
+
+/** `predict --batch`: the options that apply to every line, then the lines; exit 2 if any line was bad input. */
+async function batchCommand(qemuArgs: string[], opts: PredictCliOptions): Promise<number> {
+  const conflicting = [qemuArgs.length > 0 ? 'QEMU arguments after --' : null, opts.expect !== undefined ? '--expect' : null, opts.explain ? '--explain' : null,
+    opts.qemuBinary !== undefined || opts.bios !== undefined || opts.bzimage !== undefined || opts.toolchain !== undefined ? 'user components (--qemu-binary, --bios, --bzimage, --toolchain)' : null].filter((c) => c !== null);
+  if (conflicting.length > 0) {
+    process.stderr.write(`e820 predict: --batch takes its command lines from the input; not with ${conflicting.join(', ')}\n`);
+    return 2;
+  }
+  const input = batchInput(opts.batch!);
+  try {
+    const summary = await predictBatch(input, process.stdout, { ...(opts.qemu ? { qemu: opts.qemu } : {}), ...(opts.seabios ? { seabios: opts.seabios } : {}), ...(opts.kernel ? { kernel: opts.kernel } : {}) }, hostOverridesOf(opts));
+    const c = summary.counts;
+    process.stderr.write(`e820 predict --batch: ${summary.lines} lines: ${c.boots} predicted, ${c.refuses} refused as QEMU would, ${c['not-modelled']} not modelled, ${c['bad-input']} bad input\n`);
+    return c['bad-input'] > 0 ? 2 : 0;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+      process.stderr.write(`e820 predict: --batch ${opts.batch!}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : 'is a directory'}\n`);
+      return 2;
+    }
+    if (err instanceof HostFactsError) {
+      process.stderr.write(`e820 predict: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
 }

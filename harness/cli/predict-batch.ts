@@ -1,0 +1,95 @@
+// `e820 predict --batch FILE|-`: many command lines in one process. Reads JSON lines
+//   {"argv": ["-M", "q35", "-m", "2G"], "qemu": "11.1", "seabios": "1.17.0", "kernel": "6.12"}
+// (the versions optional: --qemu/--seabios/--kernel or the baseline fill them in) and writes one
+// JSON line per input line, in order: the prediction exactly as `predict --json` prints it (one
+// line instead of indented) with "kind": "boots", or {"kind": "refuses"|"not-modelled", …} with
+// the reason, or {"kind": "bad-input", …} naming what is wrong with that line. Every output line
+// starts with "line": the input line it answers (blank input lines are skipped, so the numbers say
+// which is which). The host facts of KVM lines are resolved once.
+
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { claimFor, type Claim } from '../../reference/claim.ts';
+import { toolchainOf, UnknownVersionError, type Toolchain } from '../../reference/toolchain.ts';
+import { resolveHostFacts, type HostFactsReport, type HostFactsSources, type HostOverrides } from '../host-facts.ts';
+import { predictionJson } from './prediction-json.ts';
+
+export interface BatchDefaults {
+  qemu?: string;
+  seabios?: string;
+  kernel?: string;
+}
+
+export interface BatchSummary {
+  lines: number;
+  counts: Record<Claim['kind'] | 'bad-input', number>;
+}
+
+/** One input line's output object. */
+export function batchLine(text: string, lineNo: number, defaults: BatchDefaults, host: () => HostFactsReport): Record<string, unknown> {
+  const bad = (error: string) => ({ line: lineNo, kind: 'bad-input', error });
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    return bad(`not JSON: ${(err as Error).message}`);
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return bad('expected a JSON object with an "argv" array');
+  const { argv, qemu, seabios, kernel } = input as Record<string, unknown>;
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) return bad('"argv" must be an array of strings');
+  for (const [key, v] of Object.entries({ qemu, seabios, kernel })) {
+    if (v !== undefined && typeof v !== 'string') return bad(`"${key}" must be a version string`);
+  }
+  let toolchain: Toolchain;
+  try {
+    toolchain = toolchainOf({
+      ...defaults,
+      ...(qemu !== undefined ? { qemu: qemu as string } : {}),
+      ...(seabios !== undefined ? { seabios: seabios as string } : {}),
+      ...(kernel !== undefined ? { kernel: kernel as string } : {}),
+    });
+  } catch (err) {
+    if (err instanceof UnknownVersionError) return bad(err.message);
+    throw err;
+  }
+  const kvm = argv.some((a, i) => a === '-enable-kvm' || ((a === '-accel' || a === '--accel') && /^(accel=)?kvm(,|$)/.test(argv[i + 1] ?? '')) || (/^-?-(M|machine)$/.test(a) && /(^|,)accel=kvm(,|$)/.test(argv[i + 1] ?? '')));
+  const hostReport = kvm ? host() : null;
+  const claim = claimFor(argv as string[], toolchain, hostReport !== null ? { host: hostReport.facts } : {});
+  switch (claim.kind) {
+    case 'boots':
+      return { line: lineNo, kind: 'boots', ...predictionJson(claim.prediction, claim.config.accel === 'kvm' ? hostReport ?? host() : null) };
+    case 'refuses':
+      return { line: lineNo, kind: 'refuses', stage: claim.stage, qemuMessage: claim.qemuMessage, message: claim.message, toolchain };
+    case 'not-modelled':
+      return { line: lineNo, kind: 'not-modelled', option: claim.option, detail: claim.detail, message: claim.message, toolchain };
+  }
+}
+
+/** Reads JSON lines from `input`, writes one JSON line each to `output`; returns the counts. */
+export async function predictBatch(
+  input: Readable,
+  output: Writable,
+  defaults: BatchDefaults,
+  hostOverrides: HostOverrides = {},
+  hostSources?: HostFactsSources,
+): Promise<BatchSummary> {
+  let hostReport: HostFactsReport | null = null;
+  const host = () => (hostReport ??= resolveHostFacts(hostOverrides, hostSources));
+  const summary: BatchSummary = { lines: 0, counts: { boots: 0, refuses: 0, 'not-modelled': 0, 'bad-input': 0 } };
+  let lineNo = 0;
+  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+    lineNo++;
+    if (text.trim() === '') continue;
+    const out = batchLine(text, lineNo, defaults, host);
+    summary.lines++;
+    summary.counts[out.kind as keyof BatchSummary['counts']]++;
+    if (!output.write(`${JSON.stringify(out)}\n`)) await new Promise((resolve) => output.once('drain', resolve));
+  }
+  return summary;
+}
+
+/** `-` is standard input; anything else a file path. */
+export function batchInput(path: string): Readable {
+  return path === '-' ? process.stdin : createReadStream(path);
+}
