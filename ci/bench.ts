@@ -33,7 +33,7 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
     { argv: ['-S', '-machine', 'q35,usb=off,dump-guest-core=off', '-accel', 'tcg', '-m', '2048', '-smp', '2,sockets=2,cores=1,threads=1', '-nodefaults', '-chardev', 'null,id=c0'], qemu: '11.1', seabios: '1.17.0' },
     { argv: ['-M', 'pc', '-m', '214', '-no-acpi', '-nodefaults'], qemu: '5.2', seabios: '1.14.0', kernel: '5.10' },
     { argv: ['-M', 'pc', '-no-acpi'], qemu: '11.1' },
-    { argv: ['-usb'] },
+    { argv: ['-M', 'pc', '-device', 'lsi'] },
   ];
   const LINES = 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'e820-bench-'));

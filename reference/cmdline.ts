@@ -186,6 +186,7 @@ type Handler =
   | 'vga'
   | 'nographic'
   | 'no-acpi'
+  | 'usb'
   | 'boot';
 
 interface OptionSpec {
@@ -230,6 +231,8 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   nographic: h('nographic', false),
   // vl.c (≤ 8.x): `-no-acpi` is `-machine acpi=off`; 10.0 and 11.1 no longer know it (profiles/qemu-options.ts).
   'no-acpi': h('no-acpi', false),
+  // vl.c: `-usb` is `-machine usb=on`, where it stands.
+  usb: h('usb', false),
   boot: h('boot'),
   // accepted, cannot change what any layer reports about memory
   name: ign('names the VM (window title, process name) only'),
@@ -284,7 +287,6 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   fda: no('adds a floppy SeaBIOS drives; not modelled in this spelling: use -drive file=…,if=floppy'),
   fdb: no('adds a floppy SeaBIOS drives; not modelled in this spelling: use -drive file=…,if=floppy'),
   net: no('legacy NIC/backend syntax is not modelled: use -nic or -netdev with -device'),
-  usb: no('adds a USB controller SeaBIOS initialises (allocations); not modelled', false),
   usbdevice: no('adds a USB device SeaBIOS initialises (allocations); not modelled'),
   global: no('sets any device property globally; its effect on memory is not modelled'),
   smbios: no('changes the SMBIOS tables SeaBIOS copies into memory; not modelled'),
@@ -332,7 +334,8 @@ const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   // acpi=off is read by the QEMU stage (no ACPI tables, and on pc no PIIX4 PM device); see machine().
   acpi: 'stage',
   sata: { unsupported: 'sata=off removes the q35 AHCI controller (and where the default CD-ROM goes); not modelled' },
-  usb: { atDefault: ['off', 'no', 'false'], why: 'usb=off is the default (no USB controller)', otherwise: 'usb=on adds a USB controller whose SeaBIOS allocations move the q35 map; not modelled' },
+  // usb=on is read by the QEMU stage (the board's own USB controllers); see machine().
+  usb: 'stage',
   'fd-bootchk': { unsupported: 'floppy boot-signature check: a newer machine property, not modelled' },
   // microvm only
   pcie: 'stage',
@@ -625,6 +628,9 @@ class Parser {
       case 'boot':
         this.boot(occ);
         return;
+      case 'usb':
+        this.machineOccurrences.push({ opt, arg: 'usb=on' });
+        return;
       case 'no-acpi':
         // vl.c puts acpi=off into the machine options where it stands: a later -machine acpi= wins.
         this.machineOccurrences.push({ opt, arg: 'acpi=off' });
@@ -653,7 +659,13 @@ class Parser {
    */
   fromJson(occ: Occurrence, typeKey: string, accepted: boolean): Occurrence {
     if (!occ.arg.trimStart().startsWith('{')) return occ;
-    if (!accepted) throw new UnsupportedOptionError(occ.opt, `JSON syntax: QEMU ${this.qemu} reads ${occ.opt} as key=value; what it makes of a JSON argument is not modelled`);
+    if (!accepted) {
+      // The release reads the JSON text as key=value: `{"qom-type":"x"` is the type, no `id=` follows
+      // (object_create: qom-type, then id), and the device "model" is the text up to the first comma.
+      if (typeKey === 'qom-type') throw new QemuCmdlineError(occ.opt, occ.arg, `${occ.opt} ${occ.arg}: Parameter 'id' is missing`);
+      if (typeKey === 'driver') throw new QemuCmdlineError(occ.opt, occ.arg, `'${splitQemuOpts(occ.arg, 'driver')[0]?.value ?? ''}' is not a valid device model name`);
+      throw new UnsupportedOptionError(occ.opt, `JSON syntax: QEMU ${this.qemu} reads ${occ.opt} as key=value; what it makes of a JSON argument is not modelled`);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(occ.arg);
@@ -834,6 +846,13 @@ class Parser {
       }
       if (key === 'memory-backend') {
         memoryBackend = value;
+        continue;
+      }
+      if (key === 'usb') {
+        // hw/core/machine.c machine_set_usb: a bool, off by default.
+        if (['off', 'no', 'false'].includes(value)) this.ignored.push({ option: '-machine', value: `usb=${value}`, why: 'usb=off is the default (no USB controller)' });
+        else if (['on', 'yes', 'true'].includes(value)) props.push(['usb', 'on']);
+        else throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter 'usb' expects 'on' or 'off'`);
         continue;
       }
       if (key === 'acpi') {

@@ -9,6 +9,7 @@ import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease } from './profiles/kernel.ts';
 import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile } from './profiles/qemu.ts';
+import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
 import { firmwareLogSilence, seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
 import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
@@ -90,7 +91,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     ...(options.biosVariant !== undefined ? { biosVariant: options.biosVariant } : {}),
   });
   const { platform } = handoff;
-  if (platform.accel === 'tcg' && qemuProfile(toolchain.qemu).tcgGuestHangsCpuModels.includes(platform.cpuModel)) {
+  if (platform.accel === 'tcg' && qemuProfile(toolchain.qemu).tcgGuestHangsCpuModels.includes(cpuModelBase(platform.cpuModel))) {
     // QEMU accepts it and the kernel prints its E820 lines, then hangs before init for a reason the
     // model does not know, so neither "the kernel starts" nor "it never starts" would be a claim.
     throw new UnsupportedOptionError(
@@ -103,7 +104,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     diesAbort !== null &&
     handoff.topology.dies > 1 &&
     diesAbort.vendors.includes(platform.cpuVendor) &&
-    !diesAbort.exceptModels.includes(platform.cpuModel)
+    !diesAbort.exceptModels.includes(cpuModelBase(platform.cpuModel))
   ) {
     // QEMU accepts it, then dies on an assertion when the guest reads CPUID leaf 0x1F: its text
     // carries a source path and line number, which the model does not predict.

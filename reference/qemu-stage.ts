@@ -9,6 +9,7 @@ import type { MachineConfig } from './config.ts';
 import type { BiosVariant } from './profiles/seabios.ts';
 import { E820, type E820Record } from './e820.ts';
 import type { QemuChange } from './intent.ts';
+import { cpuModelBase, qemuCpuModelNames } from './profiles/qemu-cpu-models.ts';
 import {
   CPU_MODELS,
   ISAPC_CLASS,
@@ -133,10 +134,10 @@ export function resolveCpu(
   machine: MachineVersion | null = null,
 ): ResolvedCpu {
   const model = config.cpu.model ?? defaultModel;
-  const facts = CPU_MODELS[model];
-  if (facts === undefined) throw new UnsupportedOptionError('-cpu', `model ${JSON.stringify(model)} is not in the model's CPU table`);
   // vl.c parse_cpu_option() → cpu_class_by_name(): a model this release does not define.
-  if (profile.cpuModelsAbsent.includes(model)) throw new QemuRefusal(`unable to find CPU model '${model}'`);
+  if (!qemuCpuModelNames(profile.version).has(model)) throw new QemuRefusal(`unable to find CPU model '${model}'`);
+  const facts = Object.hasOwn(CPU_MODELS, cpuModelBase(model)) ? CPU_MODELS[cpuModelBase(model)] : undefined;
+  if (facts === undefined) throw new UnsupportedOptionError('-cpu', `model ${JSON.stringify(model)} is not in the model's CPU table`);
   const kvm = config.accel === 'kvm';
   if (kvm && host === undefined) {
     throw new UnsupportedOptionError('-accel kvm', 'the guest CPU takes the host vendor and phys-bits under KVM: pass the host facts');
@@ -469,7 +470,20 @@ const NO_ZONEHIGH_DEVICES = new Set([
   'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'virtio-net', 'VGA', 'cirrus-vga', 'std-vga', 'virtio-vga',
   'qxl-vga', 'bochs-display', 'isa-debugcon', 'virtio-rng-pci', 'virtio-balloon', 'virtio-balloon-pci', 'virtio-serial-pci',
   'isa-serial', 'pvpanic', 'ide-cd', 'ide-hd', 'ide-drive', 'pc-dimm', 'pci-bridge', 'pcie-root-port',
+  // What libvirt adds around a guest: PCIe ports, switches and bridges (SeaBIOS's pci_setup gives
+  // them windows but its drivers allocate nothing for them), and devices SeaBIOS has no driver or
+  // option ROM for. Each is booted on pc and/or q35 by suites/matrix/libvirt.yaml.
+  'ioh3420', 'x3130-upstream', 'xio3130-downstream', 'i82801b11-bridge', 'pcie-pci-bridge',
+  'virtio-9p-pci', 'virtserialport', 'virtconsole', 'intel-hda', 'ich9-intel-hda', 'hda-duplex', 'hda-micro', 'hda-output', 'AC97',
+  'virtio-mouse-pci', 'virtio-keyboard-pci', 'virtio-tablet-pci', 'virtio-gpu-pci', 'pci-serial', 'isa-parallel',
 ]);
+
+/**
+ * USB HID devices: SeaBIOS's UHCI driver finds the tablet (no boot protocol) and frees its
+ * structures as if no device answered (measured: nothing moves behind UHCI); behind xHCI the same
+ * tablet moves the end of RAM down 4 KiB (measured), which is not modelled.
+ */
+const USB_HID_DEVICES = new Set(['usb-tablet', 'usb-mouse', 'usb-kbd']);
 
 /**
  * USB host controllers and the SeaBIOS driver that sets each up (src/hw/usb.c usb_setup). Their
@@ -479,7 +493,19 @@ const NO_ZONEHIGH_DEVICES = new Set([
 const USB_HOST_CONTROLLERS: ReadonlyMap<string, string> = new Map([
   ['qemu-xhci', 'xhci'], ['nec-usb-xhci', 'xhci'], ['usb-ehci', 'ehci'], ['ich9-usb-ehci1', 'ehci'],
   ['piix3-usb-uhci', 'uhci'], ['pci-ohci', 'ohci'],
+  ...[1, 2, 3, 4, 5, 6].map((n) => [`ich9-usb-uhci${n}`, 'uhci'] as const),
+  ['ich9-usb-ehci2', 'ehci'],
 ]);
+
+/**
+ * The board's own USB controllers with -machine usb=on (-usb): pc_piix.c pc_init1 creates a
+ * piix3-usb-uhci; pc_q35.c pc_q35_init an ICH9 EHCI with its three UHCI companions
+ * (hw/usb/hcd-ehci-pci.c ehci_create_ich9_with_companions).
+ */
+const BOARD_USB: Readonly<Record<'pc' | 'q35', readonly string[]>> = {
+  pc: ['piix3-usb-uhci'],
+  q35: ['ich9-usb-ehci1', 'ich9-usb-uhci1', 'ich9-usb-uhci2', 'ich9-usb-uhci3'],
+};
 
 /** Devices whose creation clears default_cdrom (softmmu/vl.c default_list; ide-drive until 6.0). */
 const CLEARS_DEFAULT_CDROM = new Set(['ide-cd', 'ide-hd', 'ide-drive', 'scsi-cd', 'scsi-hd']);
@@ -529,7 +555,9 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
   }
   let scsiControllers = 0;
   let scsiDisks = 0;
-  for (const dev of config.devices) {
+  const usbHid: string[] = [];
+  const board = prop(config.machineProps, 'usb') === 'on' ? BOARD_USB[family].map((driver) => ({ driver, props: [] })) : [];
+  for (const dev of [...board, ...config.devices]) {
     const drv = dev.driver;
     const usb = USB_HOST_CONTROLLERS.get(drv);
     if (drv === 'virtio-blk-pci' || drv === 'virtio-blk') devices.push({ kind: 'virtio-blk', detail: drv });
@@ -538,6 +566,7 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
       devices.push({ kind: 'nvme', detail: drv, ...(bus !== undefined && bus !== 'pci.0' && bus !== 'pcie.0' ? { busGiven: true } : {}) });
     }
     else if (usb !== undefined) devices.push({ kind: usb, detail: drv });
+    else if (USB_HID_DEVICES.has(drv)) usbHid.push(drv);
     else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') scsiControllers++;
     else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
     else if (drv === 'vmgenid') continue; // a table-loader allocation, see below
@@ -546,6 +575,10 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     } else if (!NO_ZONEHIGH_DEVICES.has(drv)) {
       throw new UnsupportedOptionError('-device', `${drv}: its firmware footprint is not modelled`);
     }
+  }
+  const hidHosts = devices.filter((d) => USB_HOST_CONTROLLERS.has(d.detail ?? ''));
+  if (usbHid.length > 0 && !hidHosts.every((d) => d.kind === 'uhci')) {
+    throw new UnsupportedOptionError('-device', `${usbHid.join(', ')} next to ${hidHosts.map((d) => d.detail).join(', ')}: a USB HID device is modelled behind UHCI only (behind xHCI it moves the end of RAM, measured)`);
   }
   if (scsiControllers > 1) {
     // Which controller holds which disk (bus=) is not modelled, and a controller without a disk
@@ -682,9 +715,6 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   // -machine acpi=off (or -no-acpi): QEMU builds no ACPI tables (acpi_setup returns at once) and
   // pc creates no PIIX4 PM device (hw/i386/pc_piix.c: only if x86_machine_is_acpi_enabled).
   const acpi = prop(config.machineProps, 'acpi') !== 'off';
-  if (!acpi && config.numa.length > 0) {
-    throw new UnsupportedOptionError('-machine acpi=', 'off with NUMA nodes: without an SRAT the guest kernel sees one node and SeaBIOS may build its own SRAT; not modelled');
-  }
   if (!acpi && config.memory.maxmem !== null) {
     throw new UnsupportedOptionError('-machine acpi=', 'off with memory hotplug (maxmem): the device-memory region without ACPI is not modelled');
   }
@@ -905,6 +935,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     smbiosEntryPoint,
     hasTableLoader,
     acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
+    numaNodes: config.numa.length,
     devices: isapc ? isapcDevices(config) : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc'),
     // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc and pc-i440fx-1.7 and
     // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =

@@ -13,6 +13,7 @@ import {
   SELF_BUILT_ACPI_FOOTPRINT,
   SELF_BUILT_ACPI_MAX_CPUS,
   TRANSIENT_USB_DRIVERS,
+  UHCI_PROBE_FOOTPRINT,
   type SeabiosProfile,
 } from './profiles/seabios.ts';
 import { QEMU_LAYOUT } from './profiles/qemu.ts';
@@ -307,6 +308,12 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
           `${handoff.topology.maxcpus} possible CPUs (maxcpus) with SeaBIOS building its own ACPI tables: their size grows with the CPU count (build_ssdt, build_madt) and is calibrated up to ${SELF_BUILT_ACPI_MAX_CPUS}; not modelled`,
         );
       }
+      if (fi.numaNodes > 0) {
+        throw new UnsupportedOptionError(
+          '-numa',
+          `${fi.numaNodes} NUMA nodes with SeaBIOS building its own ACPI tables: its SRAT (src/fw/acpi.c build_srat) is not in the calibrated block; not modelled`,
+        );
+      }
       selfBuiltAcpi = true;
       alloc(SELF_BUILT_ACPI_FOOTPRINT.size, SELF_BUILT_ACPI_FOOTPRINT.align, 'SeaBIOS-built ACPI tables in ZoneHigh');
     }
@@ -331,7 +338,12 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     });
     const transient = live.filter((d) => TRANSIENT_USB_DRIVERS.includes(d.kind));
     const permanent = live.filter((d) => !TRANSIENT_USB_DRIVERS.includes(d.kind));
-    if (transient.length > 0 && permanent.length > 0) {
+    const uhciOnly = transient.length > 0 && transient.every((d) => d.kind === 'uhci');
+    if (uhciOnly && permanent.length > 0) {
+      // UHCI's probe structures are allocated first and freed after the disk drivers allocate
+      // below them: the freed space stays reserved (UHCI_PROBE_FOOTPRINT).
+      for (const _ of transient) for (const a of UHCI_PROBE_FOOTPRINT) alloc(a.size, a.align, 'UHCI probe structures in ZoneHigh (freed, below the ACPI tables)');
+    } else if (transient.length > 0 && permanent.length > 0) {
       // The USB drivers allocate their controller structures in ZoneHigh from a thread and free them
       // when no USB device answers (src/hw/usb-xhci.c configure_xhci, usb-ehci.c, usb-uhci.c,
       // usb-ohci.c); a disk driver's allocation made meanwhile lands below them and the freed hole

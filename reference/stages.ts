@@ -136,6 +136,8 @@ export interface FirmwareInputs {
    * pc's PIIX4 PM function (absent with acpi=off), q35's ICH9 LPC bridge (always), none on isapc.
    */
   acpiPmDevice: 'piix4-pm' | 'ich9-lpc' | null;
+  /** NUMA nodes QEMU lists in fw_cfg etc/numa-nodes (0 without -numa): SeaBIOS's own tables then add an SRAT. */
+  numaNodes: number;
   /**
    * Devices SeaBIOS drives that leave ZoneHigh allocations, in setup order. `kind` is a key of
    * reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`,

@@ -76,11 +76,6 @@ export interface QemuProfile {
   diesCpuid1fAbort: { vendors: readonly string[]; exceptModels: readonly string[] } | null;
   /** `-cpu host`/`max` turn host-phys-bits on under KVM (6.0+). */
   hostMaxUseHostPhysBits: boolean;
-  /**
-   * Models of CPU_MODELS this release's target/i386/cpu.c builtin_x86_defs does not define: QEMU
-   * refuses them with `unable to find CPU model '%s'` (checked with `-cpu help` on each release).
-   */
-  cpuModelsAbsent: readonly string[];
   /** TCG implements 5-level paging (CPUID_7_0_ECX_LA57 in TCG_7_0_ECX_FEATURES): 7.1+, not 5.2. */
   tcgLa57: boolean;
   /**
@@ -258,7 +253,6 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'pc_smp_parse',
     diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: false,
-    cpuModelsAbsent: ['EPYC-Milan', 'SapphireRapids', 'EPYC-Genoa'],
     tcgLa57: false,
     tcgGuestHangsCpuModels: [],
     kvmIdentityBase: 0xfeffc000n,
@@ -292,7 +286,6 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: true,
-    cpuModelsAbsent: ['SapphireRapids', 'EPYC-Genoa'],
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
@@ -326,7 +319,6 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
-    cpuModelsAbsent: [],
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
@@ -359,7 +351,6 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
-    cpuModelsAbsent: [],
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,

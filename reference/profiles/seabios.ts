@@ -247,6 +247,24 @@ export function imageMissingDrivers(biosImage: string, variant?: BiosVariant): r
 export const TRANSIENT_USB_DRIVERS: readonly string[] = ['xhci', 'ehci', 'uhci', 'ohci'];
 
 /**
+ * What a UHCI controller holds in ZoneHigh while it looks for devices (src/hw/usb-uhci.c
+ * configure_uhci, in this order, before its first yield): term_td (struct uhci_td, 16 bytes),
+ * the frame list (1024 × u32, memalign_high(4096, 4096)), intr_pipe and term_pipe (struct
+ * uhci_pipe: an 8-byte uhci_qh, a pointer, the 12-byte usb_pipe, u16, u8 = 28 bytes). malloc_high
+ * aligns to 16. usb_setup runs before block_setup (src/post.c device_hardware_setup) and
+ * uhci_controller_setup starts configure_uhci with run_thread, which runs it at once; it then polls
+ * each port for USB_TIME_SIGATT (100 ms) before it frees them. So a disk driver's allocation lands
+ * below them, and the freed blocks stay inside the reserved range: measured +0x2000 over the disk
+ * alone (`-M pc -m 1G -usb` with a virtio-blk disk, QEMU 7.2 + SeaBIOS 1.16.2, 3 of 3 boots).
+ */
+export const UHCI_PROBE_FOOTPRINT: ReadonlyArray<{ size: bigint; align: bigint }> = [
+  { size: 16n, align: 16n },
+  { size: 4096n, align: 4096n },
+  { size: 28n, align: 16n },
+  { size: 28n, align: 16n },
+];
+
+/**
  * Why this image prints nothing on the debug port (0x402), or null when it logs: Debian builds
  * the 128 KiB bios.bin of 1.16.3 and 1.17.0 without DEBUG_IO (biosBinDebugIo), so its map can be
  * predicted but not observed (only SeaVGABIOS's lines reach the port). By the explicit variant,

@@ -22,7 +22,7 @@ const SAMPLE: Array<{ argv: string[]; qemu?: string; seabios?: string; kernel?: 
   { argv: ['-M', 'pc', '-no-acpi'], qemu: '10.0' },
   { argv: ['-m', 'banana'] },
   { argv: ['-M', 'pc', '-m', '8G', '-cpu', 'qemu64,phys-bits=33'], qemu: '11.1' },
-  { argv: ['-usb'] },
+  { argv: ['-M', 'pc', '-device', 'lsi'] },
   { argv: ['-M', 'pc', '-acpitable', 'sig=SLIC'] },
 ];
 

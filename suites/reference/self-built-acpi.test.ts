@@ -68,5 +68,9 @@ describe('ACPI off', () => {
     expect(() => p('7.2', '-M', 'q35', '-m', '1G', '-nodefaults', '-no-acpi', '-smp', '16')).toThrow(/calibrated up to 8/);
     expect(() => p('7.2', '-M', 'q35', '-m', '1G', '-no-acpi')).toThrow(/SeaBIOS builds the ACPI tables itself/); // the default CD-ROM's AHCI data
     expect(() => p('7.2', '-M', 'pc', '-m', '1G,maxmem=2G', '-no-acpi')).toThrow(/memory hotplug/);
+    const numa = ['-object', 'memory-backend-ram,id=m0,size=512M', '-numa', 'node,memdev=m0', '-object', 'memory-backend-ram,id=m1,size=512M', '-numa', 'node,memdev=m1'];
+    expect(() => p('7.2', '-M', 'q35', '-m', '1G', '-nodefaults', '-no-acpi', ...numa)).toThrow(/build_srat/);
+    // Without tables from anyone, NUMA changes no layer the model predicts (booted: pc 7.2, q35 11.1).
+    expect(p('7.2', '-M', 'pc', '-m', '1G', '-no-acpi', ...numa).report).toEqual(p('7.2', '-M', 'pc', '-m', '1G', '-no-acpi').report);
   });
 });
