@@ -7,6 +7,7 @@
 
 import { execa } from 'execa';
 import { toQemuArgs } from '../reference/cmdline.ts';
+import { guestConsoleIndex } from '../reference/guest.ts';
 import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
@@ -218,6 +219,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
         serialLog: paths.serialLog,
         firmwareLog: paths.firmwareLog,
         accel: config.accel,
+        consoleIndex: guestConsoleIndex(config),
         ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
       });
       return plan.args;

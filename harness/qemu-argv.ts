@@ -7,7 +7,7 @@
 // isa-serial (COM1), and the debug port is an ISA I/O port device with no memory behind it.
 
 import type { Accelerator } from '../reference/config.ts';
-import { GUEST_FIXED_KERNEL_ARGS } from '../reference/guest.ts';
+import { GUEST_FIXED_KERNEL_ARGS, guestFixedKernelArgs } from '../reference/guest.ts';
 import { optionsWithoutArgument } from '../reference/profiles/qemu-options.ts';
 import { HarnessArgvError } from './errors.ts';
 
@@ -28,6 +28,8 @@ export const SEABIOS_DEBUG_PORT = 0x402;
 
 /** Chardev id of the firmware log; a user chardev with this id would clash. */
 export const FIRMWARE_CHARDEV_ID = 'e820fw';
+/** Chardev id of the console when it is not on COM1 (consoleIndex > 0). */
+export const CONSOLE_CHARDEV_ID = 'e820con';
 
 export interface HarnessArgvOptions {
   /** The user's QEMU arguments, without the binary. */
@@ -38,8 +40,14 @@ export interface HarnessArgvOptions {
   initrd: string;
   /** Extra arguments the guest needs (e.g. from the initramfs builder), after the fixed ones, before the user's. */
   kernelArgs?: string;
-  /** File the guest console (ttyS0) is written to. */
+  /** File the guest console is written to. */
   serialLog: string;
+  /**
+   * The ttyS the guest console goes to (reference/guest.ts guestConsoleIndex): 0 is the board's
+   * COM1 through -serial; another index, when the user's own isa-serial holds COM1, is an ISA
+   * serial port of the harness's (and -serial none keeps QEMU from adding a default COM1).
+   */
+  consoleIndex?: number;
   /** File the SeaBIOS debug port is written to. */
   firmwareLog: string;
   /** Used unless the user's arguments already choose an accelerator. Default: tcg. */
@@ -75,7 +83,7 @@ const NO_ARG_OPTIONS = optionsWithoutArgument();
 
 /** Options the harness owns: they are replaced by the harness's own and reported as dropped. */
 const REPLACED: Record<string, string> = {
-  serial: 'the harness sends the console (ttyS0) to its serial log',
+  serial: 'the harness sends the guest console to its own serial log',
   nographic: 'the harness runs with -display none and the console in a file',
   display: 'the harness runs with -display none',
   vnc: 'the harness runs with -display none',
@@ -136,9 +144,9 @@ export function qemuOptValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** `console=ttyS0 panic=-1 <extra> <user -append>`, single-spaced, as the guest will see it. */
-export function kernelCommandLine(userAppend: string, extra = ''): string {
-  return [HARNESS_KERNEL_ARGS, extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
+/** `console=ttyS<n> panic=-1 <extra> <user -append>`, single-spaced, as the guest will see it. */
+export function kernelCommandLine(userAppend: string, extra = '', consoleIndex = 0): string {
+  return [guestFixedKernelArgs(consoleIndex), extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
 }
 
 /** Which accelerator the user's arguments choose, if any (`undefined`: none chosen). */
@@ -183,9 +191,8 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
       if (item !== appends.at(-1)) dropped.push({ option: item.spelled, value: item.value, why: 'QEMU uses only the last -append' });
       continue;
     }
-    if (item.name === 'chardev' && item.value !== null && new RegExp(`(?:^|,)id=${FIRMWARE_CHARDEV_ID}(?:,|$)`).test(item.value)) {
-      throw new HarnessArgvError(item.spelled, `chardev id ${FIRMWARE_CHARDEV_ID} is reserved for the harness's firmware log`);
-    }
+    const ownId = [FIRMWARE_CHARDEV_ID, CONSOLE_CHARDEV_ID].find((id) => item.name === 'chardev' && item.value !== null && new RegExp(`(?:^|,)id=${id}(?:,|$)`).test(item.value));
+    if (ownId !== undefined) throw new HarnessArgvError(item.spelled, `chardev id ${ownId} is reserved for the harness's ${ownId === FIRMWARE_CHARDEV_ID ? 'firmware log' : 'console'}`);
     const why = REPLACED[item.name];
     if (why !== undefined) {
       dropped.push({ option: item.spelled, value: item.value, why });
@@ -196,7 +203,12 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
 
   const chosen = userAccel(options);
   const accelArgs = chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : [];
-  const kernelCmdline = kernelCommandLine(userAppend, opts.kernelArgs);
+  const consoleIndex = opts.consoleIndex ?? 0;
+  const kernelCmdline = kernelCommandLine(userAppend, opts.kernelArgs, consoleIndex);
+  const console =
+    consoleIndex === 0
+      ? ['-serial', `file:${opts.serialLog}`]
+      : ['-serial', 'none', '-chardev', `file,id=${CONSOLE_CHARDEV_ID},path=${qemuOptValue(opts.serialLog)}`, '-device', `isa-serial,chardev=${CONSOLE_CHARDEV_ID},index=${consoleIndex}`];
 
   const args = [
     ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),
@@ -205,7 +217,7 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
     '-kernel', opts.kernel,
     '-initrd', opts.initrd,
     '-append', kernelCmdline,
-    '-serial', `file:${opts.serialLog}`,
+    ...console,
     '-chardev', `file,id=${FIRMWARE_CHARDEV_ID},path=${qemuOptValue(opts.firmwareLog)}`,
     '-device', `isa-debugcon,iobase=0x${SEABIOS_DEBUG_PORT.toString(16)},chardev=${FIRMWARE_CHARDEV_ID}`,
     '-display', 'none',

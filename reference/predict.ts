@@ -3,10 +3,15 @@
 
 import type { MachineConfig } from './config.ts';
 import { E820 } from './e820.ts';
-import { guestKernelCommandLine } from './guest.ts';
+import { guestConsoleIndex, guestKernelCommandLine } from './guest.ts';
 import { type AppliedChange, type DeclaredIntent, declaredChanges, describeChange, isEmptyIntent, NO_INTENT } from './intent.ts';
 import { linuxStage } from './linux-stage.ts';
-import { kernelProfileForRelease } from './profiles/kernel.ts';
+import { kernelProfileForRelease, type KernelProfile } from './profiles/kernel.ts';
+import { LOAD_PHYSICAL_ADDR } from './linux/kernel-range.ts';
+import { MiB } from './address.ts';
+
+/** How far above the decompressor's need the guest's kernel layer is still not claimed (see kernelCannotStart). */
+const GUEST_MARGIN = 8n * MiB;
 import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile } from './profiles/qemu.ts';
 import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
@@ -45,7 +50,8 @@ export interface Prediction {
   warnings: readonly string[];
   /**
    * False when the model knows the guest kernel never starts on this configuration (e.g. a CPU
-   * without long mode for the x86-64 guest kernel): the kernel layer is then absent from the
+   * without long mode for the x86-64 guest kernel, RAM too small for its decompressor) or cannot
+   * tell whether it reaches init (RAM just above that): the kernel layer is then absent from the
    * report and `unpredicted` says why; QEMU and SeaBIOS are still predicted.
    */
   kernelStarts: boolean;
@@ -64,7 +70,7 @@ export interface Prediction {
  * prints "This kernel requires an x86-64 CPU, …" through the BIOS video service and halts, so
  * nothing reaches the serial console (seen with isapc's default 486 on QEMU 5.2, 7.2, 10.0, 11.1).
  */
-export function kernelCannotStart(handoff: Handoff): string | null {
+export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile): string | null {
   const { platform } = handoff;
   if (!platform.longMode) {
     return `kernel: the ${platform.cpuModel} CPU has no long mode (CPUID 0x80000001 EDX.LM), so the x86-64 guest kernel's setup code refuses to boot`;
@@ -79,6 +85,19 @@ export function kernelCannotStart(handoff: Handoff): string | null {
     // Mechanism not traced: a page-table entry for RAM beyond MAXPHYADDR has reserved bits set, which
     // TCG faults on (target/i386 paging walk), so any mapping of that RAM is fatal this early.
     return `kernel: RAM ends at 0x${ramEnd.toString(16)}, beyond what a guest CPU with ${platform.physBits} physical address bits can address: the guest kernel never starts (seen with phys-bits=32 and RAM above 4 GiB on QEMU 7.2)`;
+  }
+  // The decompressor runs from LOAD_PHYSICAL_ADDR and needs init_size bytes there (a KASLR slot is
+  // never lower): with less RAM below 4 GiB it writes past the end of RAM and the CPU resets before
+  // anything is printed (seen: 6.1 at -m 64, 6.12 at 64, 7.2 at 64 and 72).
+  const needs = LOAD_PHYSICAL_ADDR + kernel.guestInitSize;
+  if (handoff.ramBelow4g < needs) {
+    return `kernel: RAM below 4 GiB ends at 0x${handoff.ramBelow4g.toString(16)}, but the guest kernel's decompressor needs up to 0x${needs.toString(16)} (16 MiB + its bzImage init_size 0x${kernel.guestInitSize.toString(16)}): it never starts`;
+  }
+  // Just above that the kernel starts but may run out of memory or overwrite its initramfs before
+  // init (seen: 6.1 at -m 68 "System is deadlocked on memory", 6.12 at 72 "Unable to mount root
+  // fs"; 6.1 at 72, 6.12 and 7.2 at 80 boot): the kernel layer is not claimed there.
+  if (handoff.ramBelow4g < needs + GUEST_MARGIN) {
+    return `kernel: RAM below 4 GiB ends at 0x${handoff.ramBelow4g.toString(16)}, within ${GUEST_MARGIN / MiB} MiB of what the guest kernel's decompressor needs (0x${needs.toString(16)}): the guest may run out of memory or lose its initramfs before init, so its layer is not predicted`;
   }
   return null;
 }
@@ -115,10 +134,11 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
   }
   const seabios = seabiosProfile(toolchain.seabios);
   const firmware = seabiosStage(handoff, seabios, intent.firmware);
-  const cannotStart = kernelCannotStart(handoff);
+  const kernelProfile = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease);
+  const cannotStart = kernelCannotStart(handoff, kernelProfile);
   const kernel =
     cannotStart === null
-      ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs), kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease))
+      ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile)
       : null;
 
   const report: LayerReport = {

@@ -189,7 +189,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   if (forced === 'auto' && prediction?.kernelStarts === false) {
     scope = 'firmware';
     const why = (prediction.unpredicted ?? []).join('; ');
-    scopeReason = `the model says the guest kernel never starts on this configuration${why ? ` (${why})` : ''}`;
+    scopeReason = `the model does not claim a running guest kernel on this configuration${why ? ` (${why})` : ''}`;
   }
   if (config.accel === 'kvm' && deps.kvmProbe) {
     let probe;

@@ -21,6 +21,12 @@ export interface KernelProfile {
   version: KernelVersion;
   /** Point release the profile describes (the nosave algorithm changed inside 5.10.y). */
   release: string;
+  /**
+   * The guest image's bzImage header init_size (offset 0x260): the memory its decompressor needs
+   * from LOAD_PHYSICAL_ADDR (16 MiB) on. Debian's cloud images as provisioned: 5.10.223 0x2d5e000,
+   * 6.1.192 0x3378000, 6.12.117 0x37de000, 7.2.13 0x3c3b000.
+   */
+  guestInitSize: bigint;
 
   // ── loading the firmware map (§4.1) ──
   /** append_e820_table() rejects maps with fewer entries than this (2 up to 6.12, 1 in 7.2). */
@@ -159,6 +165,7 @@ const MAX_ARCH_PFN_5LEVEL = 1n << 40n;
 const V5_10: KernelProfile = {
   version: '5.10',
   release: '5.10.223-1',
+  guestInitSize: 0x2d5e000n,
   minFirmwareEntries: 2,
   typeText: LEGACY_TYPE_TEXT,
   unknownTypeText: 'type %u',
@@ -198,6 +205,7 @@ const V6_1: KernelProfile = {
   fiveLevelPaging: true,
   version: '6.1',
   release: '6.1.176-1',
+  guestInitSize: 0x3378000n,
   setupDataKexecSkip: [SETUP_EFI, SETUP_IMA, SETUP_RNG_SEED],
   nosave: 'ram-holes',
   expandedResourcePrefix: 'resource: ',
@@ -208,6 +216,7 @@ const V6_12: KernelProfile = {
   ...V6_1,
   version: '6.12',
   release: '6.12.107-1',
+  guestInitSize: 0x37de000n,
   setupDataKexecSkip: 'all',
   lastPfnTypes: [E820.RAM, E820.ACPI],
   ecamReservedText: 'PCI: ECAM %s reserved as E820 entry',
@@ -218,6 +227,7 @@ const V7_2: KernelProfile = {
   ...V6_12,
   version: '7.2',
   release: '7.2.13-1',
+  guestInitSize: 0x3c3b000n,
   minFirmwareEntries: 1,
   typeText: V72_TYPE_TEXT,
   unknownTypeText: ' type %u',

@@ -114,3 +114,13 @@ describe('harnessArgv', () => {
     expect(user).toEqual(copy);
   });
 });
+
+describe('the console when the user holds COM1', () => {
+  it('goes to an ISA serial port of its own at the given index, with -serial none so QEMU adds no COM1', () => {
+    const plan = planHarnessArgv(base(['-device', 'isa-serial,index=0'], { consoleIndex: 1 }));
+    expect(plan.kernelCmdline).toBe('console=ttyS1 panic=-1');
+    expect(values(plan.args, '-serial')).toEqual(['none']);
+    expect(plan.args.join(' ')).toContain('-device isa-serial,chardev=e820con,index=1');
+    expect(() => planHarnessArgv(base(['-chardev', 'null,id=e820con']))).toThrow(/reserved for the harness's console/);
+  });
+});

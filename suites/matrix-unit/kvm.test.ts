@@ -113,7 +113,7 @@ describe('runner: the model says the kernel never starts', () => {
     });
     const r = await runCell(run('-M isapc -m 16M'), d);
     expect(d.captureOptions[0]?.scope).toBe('firmware');
-    expect(d.captureOptions[0]?.scopeReason).toBe('the model says the guest kernel never starts on this configuration (kernel: the 486 has no long mode; the x86-64 guest kernel never starts)');
+    expect(d.captureOptions[0]?.scopeReason).toBe('the model does not claim a running guest kernel on this configuration (kernel: the 486 has no long mode; the x86-64 guest kernel never starts)');
     expect(r.outcome).toBe('pass');
     const v = r.verdict!;
     expect(v.outcome === 'pass' && v.counts.excluded.map((e) => e.field)).toEqual(['kernel.biosE820', 'kernel.e820Edits', 'kernel.memmap', 'kernel.iomem']);

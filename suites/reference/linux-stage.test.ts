@@ -1,7 +1,11 @@
 // Named examples for the linux stage, taken from recorded boots of the Debian kernels (5.10, 6.1, 6.12, 7.2) under QEMU 7.2 + SeaBIOS 1.16.2.
 
 import { describe, expect, it } from 'vitest';
+import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { guestConsoleIndex, guestKernelCommandLine } from '../../reference/guest.ts';
 import { linuxStage } from '../../reference/linux-stage.ts';
+import { predict } from '../../reference/predict.ts';
+import { toolchainOf } from '../../reference/toolchain.ts';
 import { KERNEL_5_10_262, KERNEL_PROFILES } from '../../reference/profiles/kernel.ts';
 import { PC_1G, PC_4G, PC_PLATFORM_1G, PC_PLATFORM_4G, Q35_1G, Q35_PLATFORM_1G } from './linux-examples.ts';
 
@@ -309,5 +313,33 @@ describe('kernelProfileForRelease: the nosave algorithm by 5.10 point release', 
     expect(() => kernelProfileForRelease('5.10', '5.10.240-1')).toThrow(/between 5\.10\.223 and 5\.10\.262/);
     expect(kernelProfileForRelease('6.1', '6.1.192-2')).toBe(P['6.1']);
     expect(kernelProfileForRelease('5.10')).toBe(P['5.10']);
+  });
+});
+
+describe('the guest kernel and small RAM, and the console port', () => {
+  // Booted with the Debian cloud kernels (QEMU 7.2, -M pc): 6.1 -m 64 and 7.2 -m 64/72 print
+  // nothing (RAM below 16 MiB + init_size); 6.1 -m 68 panics out of memory and 6.12 -m 72 loses its
+  // root fs; 5.10 -m 64, 6.1 -m 72, 6.12 and 7.2 -m 80 boot.
+  const kernelOf = (mem: string, kernel: '5.10' | '6.1' | '6.12' | '7.2') => predict(parseQemuArgs(['-M', 'pc', '-m', mem]), toolchainOf({ kernel }));
+  it.each([
+    ['64', '6.1', /never starts/],
+    ['64', '7.2', /never starts/],
+    ['72', '7.2', /never starts/],
+    ['68', '6.1', /not predicted/],
+    ['72', '6.12', /not predicted/],
+  ] as const)('-m %s with Linux %s: no kernel layer claimed', (mem, kernel, why) => {
+    const p = kernelOf(mem, kernel);
+    expect(p.kernelStarts).toBe(false);
+    expect(p.unpredicted.join('\n')).toMatch(why);
+  });
+  it.each([['80', '6.12'], ['96', '7.2'], ['128', '6.1']] as const)('-m %s with Linux %s: the kernel layer is predicted', (mem, kernel) => {
+    expect(kernelOf(mem, kernel).kernelStarts).toBe(true);
+  });
+
+  it("the console moves off COM1 when the user's own isa-serial takes index 0", () => {
+    expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial']))).toBe(0);
+    expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial,index=0']))).toBe(1);
+    expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial,index=0', '-device', 'isa-serial,index=1']))).toBe(2);
+    expect(guestKernelCommandLine('mem=1G', 2)).toBe('console=ttyS2 panic=-1 mem=1G');
   });
 });
