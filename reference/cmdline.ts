@@ -187,6 +187,7 @@ type Handler =
   | 'nographic'
   | 'no-acpi'
   | 'usb'
+  | 'global'
   | 'boot';
 
 interface OptionSpec {
@@ -251,6 +252,7 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'mem-prealloc': ign('host-side preallocation of guest RAM; the guest sees the same RAM', false),
   'mem-path': ign('host file backing guest RAM; the guest sees the same RAM'),
   overcommit: ign('host-side memory locking / CPU PM hints; the memory map is unchanged'),
+  realtime: ign('host-side memory locking (mlock=; 5.2 only, later -overcommit); the memory map is unchanged'),
   msg: ign('formatting of QEMU’s own messages only'),
   trace: ign('host-side tracing only'),
   D: ign('host-side log file only'),
@@ -288,7 +290,7 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   fdb: no('adds a floppy SeaBIOS drives; not modelled in this spelling: use -drive file=…,if=floppy'),
   net: no('legacy NIC/backend syntax is not modelled: use -nic or -netdev with -device'),
   usbdevice: no('adds a USB device SeaBIOS initialises (allocations); not modelled'),
-  global: no('sets any device property globally; its effect on memory is not modelled'),
+  global: h('global'),
   smbios: no('changes the SMBIOS tables SeaBIOS copies into memory; not modelled'),
   acpitable: no('adds ACPI tables SeaBIOS allocates for; not modelled'),
   fw_cfg: no('adds fw_cfg files the firmware may act on; not modelled'),
@@ -439,6 +441,20 @@ const BACKEND_PROPS: Readonly<Record<BackendKind, ReadonlySet<string>>> = (() =>
     'memory-backend-memfd': new Set([...common, 'hugetlb', 'hugetlbsize', 'seal']),
   };
 })();
+
+/**
+ * `-global` settings libvirt writes that cannot move the map, and why. disable_s3/disable_s4 only
+ * drop the _S3/_S4 packages from the DSDT (AML): QEMU pads the table blob to a fixed size, and
+ * its legacy sizing (i440fx ≤ 2.0) counts AML by a fixed estimate, not its length
+ * (hw/i386/acpi-build.c acpi_build). Booted by suites/matrix/libvirt.yaml.
+ */
+const GLOBALS_WITHOUT_MAP_EFFECT: Readonly<Record<string, string>> = {
+  'kvm-pit.lost_tick_policy': 'the KVM in-kernel PIT’s tick policy (no such device under TCG)',
+  'ICH9-LPC.disable_s3': 'S3 left out of the DSDT (AML only)',
+  'ICH9-LPC.disable_s4': 'S4 left out of the DSDT (AML only)',
+  'PIIX4_PM.disable_s3': 'S3 left out of the DSDT (AML only)',
+  'PIIX4_PM.disable_s4': 'S4 left out of the DSDT (AML only)',
+};
 
 const BOOT_IGNORED_KEYS = new Set(['order', 'once', 'strict', 'menu', 'reboot-timeout', 'splash-time']);
 
@@ -631,6 +647,9 @@ class Parser {
       case 'usb':
         this.machineOccurrences.push({ opt, arg: 'usb=on' });
         return;
+      case 'global':
+        this.global(occ);
+        return;
       case 'no-acpi':
         // vl.c puts acpi=off into the machine options where it stands: a later -machine acpi= wins.
         this.machineOccurrences.push({ opt, arg: 'acpi=off' });
@@ -686,6 +705,25 @@ class Parser {
       else pairs.push([key, text]);
     }
     return { opt: occ.opt, arg: joinQemuOpts(null, type === null ? pairs : [[typeKey, type], ...pairs]) };
+  }
+
+  /** `-global DRIVER.PROP=VALUE` or `-global driver=D,property=P,value=V` (qdev_prop_register_global). */
+  global(occ: Occurrence): void {
+    const params = splitQemuOpts(occ.arg, null);
+    const named = (k: string) => params.find((p) => p.key === k)?.value;
+    let driver = named('driver');
+    let property = named('property');
+    let value = named('value');
+    if (driver === undefined && params.length === 1) {
+      const { key, value: v } = params[0]!;
+      const dot = key.indexOf('.');
+      if (dot > 0) [driver, property, value] = [key.slice(0, dot), key.slice(dot + 1), v];
+    }
+    const known = driver !== undefined && property !== undefined ? GLOBALS_WITHOUT_MAP_EFFECT[`${driver}.${property}`] : undefined;
+    if (known === undefined || value === undefined) {
+      throw new UnsupportedOptionError(occ.opt, `${occ.arg}: sets a device property globally; its effect on memory is not modelled (known: ${Object.keys(GLOBALS_WITHOUT_MAP_EFFECT).join(', ')})`);
+    }
+    this.ignored.push({ option: occ.opt, value: occ.arg, why: known });
   }
 
   boot(occ: Occurrence): void {

@@ -5,13 +5,13 @@
 //   trim_bios_range → last_pfn → /proc/iomem early resources + /sys/firmware/memmap → nosave →
 //   PCI gap → (PCI init) MMCONFIG check, late resources, RAM buffers.
 
-import { FOUR_GIB, MiB } from './address.ts';
+import { FOUR_GIB, hex, MiB } from './address.ts';
 import { E820 } from './e820.ts';
 import type { FirmwareMap, KernelView, Platform } from './stages.ts';
 import type { KernelProfile } from './profiles/kernel.ts';
 import { KERN } from './profiles/kernel.ts';
 import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
-import { buildIomem } from './linux/iomem.ts';
+import { buildIomem, resourceName } from './linux/iomem.ts';
 import { kernelRangeIsRam } from './linux/kernel-range.ts';
 import { firmwareMemmap } from './linux/memmap.ts';
 import {
@@ -170,10 +170,14 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   const iomemKnown = editsKnown && acpiIomemKnown && io.lines !== null;
   if (io.lines === null) unpredictable.push(`iomem: ${io.unpredictable}`);
 
+  // ACPI memory hotplug (drivers/acpi/acpi_memhotplug.c → add_memory → firmware_map_add_hotplug)
+  // runs before firmware_memmap_init() publishes the boot entries, so the DIMMs come first
+  // (observed on 6.1 and 7.2: /sys/firmware/memmap/0 is the first DIMM).
+  const hotplugMemmap = platform.hotplugRam.map((r) => ({ start: hex(r.start), end: hex(r.end), type: resourceName(E820.RAM, profile) }));
   return {
     biosE820,
     ...(editsKnown ? { e820Edits: texts(edits), e820EditLevels: levels(edits) } : {}),
-    memmap,
+    memmap: [...hotplugMemmap, ...memmap],
     ...(iomemKnown && io.lines !== null ? { iomem: io.lines } : {}),
     ...(unpredictable.length > 0 ? { unpredictable } : {}),
   };

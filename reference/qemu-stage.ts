@@ -597,6 +597,34 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     .map(({ d }) => d);
 }
 
+/**
+ * Where QEMU puts the cold-plugged DIMMs (hw/mem/memory-device.c memory_device_get_free_addr: the
+ * first free address of the device-memory region, in -device order), in the order the guest's ACPI
+ * driver adds them (the DSDT's memory devices MPnn, by slot). Inclusive ends.
+ */
+function coldPluggedDimms(config: MachineConfig, region: { start: bigint; end: bigint } | null): Array<{ start: bigint; end: bigint }> {
+  const dimms = config.devices.filter((d) => d.driver === 'pc-dimm');
+  if (dimms.length === 0) return [];
+  if (region === null) return []; // QEMU refuses a DIMM without slots/maxmem (checked where it plugs)
+  let next = region.start;
+  let freeSlot = 0;
+  const placed: Array<{ slot: number; start: bigint; end: bigint }> = [];
+  for (const d of dimms) {
+    const text = optText(d.driver, d.props);
+    if (prop(d.props, 'addr') !== undefined) throw new UnsupportedOptionError('-device', `${text}: an explicit DIMM addr= is not modelled`);
+    const backend = config.backends.find((b) => b.id === prop(d.props, 'memdev'));
+    if (backend === undefined) throw new UnsupportedOptionError('-device', `${text}: a DIMM without a memory backend of its own is not modelled`);
+    // Anonymous RAM is aligned to 2 MiB (QEMU_VMALLOC_ALIGN); sizes that keep DIMMs contiguous only.
+    if (backend.size % (2n * MiB) !== 0n) throw new UnsupportedOptionError('-device', `${text}: a DIMM whose size is not a multiple of 2 MiB (alignment gaps) is not modelled`);
+    const slotText = prop(d.props, 'slot');
+    const slot = slotText !== undefined ? Number(slotText) : freeSlot;
+    while (placed.some((p) => p.slot === freeSlot) || freeSlot === slot) freeSlot++;
+    placed.push({ slot, start: next, end: next + backend.size - 1n });
+    next += backend.size;
+  }
+  return placed.sort((a, b) => a.slot - b.slot).map(({ start, end }) => ({ start, end }));
+}
+
 /** PCI device types (and the aliases qdev resolves to them: qdev_get_device_class()), for isapc's refusal. */
 const PCI_DEVICE_TYPES: ReadonlyMap<string, string> = new Map([
   ...[
@@ -838,6 +866,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   const lay = layoutFor(aboveStart);
   const deviceMemory = hotplug ? { start: lay.dmBase, end: lay.dmBase + lay.dmSize } : null;
   const reservedMemoryEnd = hotplug ? alignUp(brokenReservedEnd ? lay.dmBase : lay.dmBase + lay.dmSize, GiB) : null;
+  const dimms = coldPluggedDimms(config, deviceMemory);
 
   // CMOS (hw/i386/pc.c pc_cmos_init / _late; qemu.md §4).
   const clamp = (v: bigint): number => Number(v > 65535n ? 65535n : v);
@@ -868,6 +897,8 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
       pciWindows.push({ start, end: alignUp(start + hole64Size, GiB) - 1n });
     }
   }
+  // No etc/table-loader: QEMU builds no tables (acpi=off) or the machine type predates them (≤ pc-1.6).
+  const hasTableLoader = acpi && (isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo)));
   const platform: Platform = {
     chipset: isapc ? 'isapc' : i440fx ? 'i440fx' : 'q35',
     accel: config.accel,
@@ -881,6 +912,8 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     pciWindows,
     // Linux finds ECAM through ACPI MCFG only (QEMU's q35 host bridge is not in its chipset probes).
     mmconfig: acpi ? mmconfig : null,
+    // QEMU's DSDT describes each DIMM (MHPD); without QEMU's tables nothing does.
+    hotplugRam: acpi && hasTableLoader ? dimms : [],
   };
 
   // What SeaBIOS will allocate: ACPI blob via the table-loader, SMBIOS, devices.
@@ -890,7 +923,6 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
     throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
   }
-  const hasTableLoader = acpi && (isapc ? ISAPC_CLASS.hasAcpiBuild : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo)));
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {

@@ -68,6 +68,11 @@ export interface Platform {
   /** q35 MMCONFIG/ECAM window, null on i440fx. */
   mmconfig: { start: bigint; end: bigint } | null;
   /**
+   * RAM the guest's ACPI memory-hotplug driver adds at boot (cold-plugged DIMMs), inclusive ends, in
+   * the order it adds them: each becomes a `System RAM` resource and a /sys/firmware/memmap entry.
+   */
+  hotplugRam: ReadonlyArray<{ start: bigint; end: bigint }>;
+  /**
    * boot_params setup_data chain QEMU builds for -kernel (only with -dtb in Debian's QEMU 7.2):
    * node address, payload length (the node spans 16 + len bytes), SETUP_* type. Absent = none.
    */

@@ -194,6 +194,12 @@ export function buildIomem(inp: IomemInputs): IomemResult {
     root = reserveRegionWithSplit(root, start, end, 'RAM buffer', `buf.${i}`).root;
   });
 
+  // ACPI memory hotplug (subsys_initcall): each cold-plugged DIMM becomes top-level System RAM
+  // (mm/memory_hotplug.c register_memory_resource). Marked e820 so it is printed and compared.
+  platform.hotplugRam.forEach((r, i) => {
+    root = insertResource(root, { id: `hotplug.${i}`, start: r.start, end: r.end, name: resourceName(E820.RAM, profile), e820: true, children: [] }).root;
+  });
+
   // 5. late_initcall: MMCONFIG/ECAM, hmem.N.
   if (platform.mmconfig !== null && inp.mmconfigInserted) {
     root = insertResource(root, { id: 'mmconfig', ...platform.mmconfig, name: 'PCI MMCONFIG', e820: false, children: [] }).root;

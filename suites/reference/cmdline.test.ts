@@ -497,7 +497,7 @@ describe('parseQemuArgs: devices, drives, firmware, kernel command line', () => 
   it.each([
     [['-hda', 'disk.img']],
     [['disk.img']],
-    [['-global', 'PIIX4_PM.disable_s3=1']],
+    [['-global', 'isa-fdc.driveA=drive-fdc0-0-0']],
     [['-smbios', 'type=1,manufacturer=x']],
     [['-boot', 'splash=logo.jpg']],
     [['-device', 'help']],
@@ -687,10 +687,10 @@ describe('parseQemuArgs: what real (libvirt) command lines carry', () => {
       '-S', '-chardev', 'socket,id=charmonitor,path=/run/mon.sock,server=on,wait=off', '-mon', 'chardev=charmonitor,id=monitor,mode=control',
       '-blockdev', '{"driver":"file","filename":"/var/lib/x.img","node-name":"f"}', '-add-fd', 'fd=3,set=0',
       '-object', 'secret,id=masterKey0,format=raw,file=/run/key', '-object', '{"qom-type":"iothread","id":"io1"}',
-      '-audiodev', 'id=audio1,driver=none', '-compat', 'deprecated-input=deny', '-no-hpet',
+      '-audiodev', 'id=audio1,driver=none', '-compat', 'deprecated-input=reject', '-no-hpet', '-global', 'kvm-pit.lost_tick_policy=delay', '-global', 'driver=ICH9-LPC,property=disable_s3,value=1',
     ]);
     // -object is read last (after -machine and -m), so its entries come last.
-    expect(c.ignored.map((i) => i.option)).toEqual(['-S', '-chardev', '-mon', '-blockdev', '-add-fd', '-audiodev', '-compat', '-no-hpet', '-object', '-object']);
+    expect(c.ignored.map((i) => i.option)).toEqual(['-S', '-chardev', '-mon', '-blockdev', '-add-fd', '-audiodev', '-compat', '-no-hpet', '-global', '-global', '-object', '-object']);
     for (const i of c.ignored) expect(i.why.length).toBeGreaterThan(15);
   });
 

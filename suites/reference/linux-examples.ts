@@ -57,6 +57,7 @@ export const PC_PLATFORM_1G: Platform = {
     { start: 0x100000000n, end: 0x17fffffffn },
   ],
   mmconfig: null,
+  hotplugRam: [],
 };
 
 export const PC_PLATFORM_4G: Platform = {
@@ -78,4 +79,5 @@ export const Q35_PLATFORM_1G: Platform = {
     { start: 0x100000000n, end: 0x17fffffffn },
   ],
   mmconfig: { start: 0xb0000000n, end: 0xbfffffffn },
+  hotplugRam: [],
 };

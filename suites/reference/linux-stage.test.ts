@@ -343,3 +343,20 @@ describe('the guest kernel and small RAM, and the console port', () => {
     expect(guestKernelCommandLine('mem=1G', 2)).toBe('console=ttyS2 panic=-1 mem=1G');
   });
 });
+
+describe('cold-plugged DIMMs', () => {
+  // Booted (suites/matrix/libvirt.yaml *dimm*): Linux 5.10, 6.1, 6.12 and 7.2 add each DIMM as
+  // top-level System RAM and as /sys/firmware/memmap entries ahead of the boot map, by slot.
+  const dimmArgs = ['-M', 'pc', '-m', '1G,slots=4,maxmem=4G', '-object', 'memory-backend-ram,id=d1,size=256M', '-device', 'pc-dimm,memdev=d1,slot=1',
+    '-object', 'memory-backend-ram,id=d0,size=512M', '-device', 'pc-dimm,memdev=d0,slot=0'];
+  it('places them first-fit in -device order and lists them by slot', () => {
+    const p = predict(parseQemuArgs(dimmArgs), toolchainOf({}));
+    expect(p.handoff.platform.hotplugRam).toEqual([{ start: 0x110000000n, end: 0x12fffffffn }, { start: 0x100000000n, end: 0x10fffffffn }]);
+    expect(p.report.kernel?.memmap?.slice(0, 2).map((m) => m.start)).toEqual(['0x110000000', '0x100000000']);
+    expect(p.report.kernel?.iomem).toContain('100000000-10fffffff : System RAM');
+  });
+  it('without QEMU\'s ACPI tables nothing describes them, and odd sizes or addr= stay not modelled', () => {
+    expect(() => predict(parseQemuArgs([...dimmArgs.slice(0, 6), '-device', 'pc-dimm,memdev=d1,addr=0x100000000']), toolchainOf({}))).toThrow(/addr= is not modelled/);
+    expect(() => predict(parseQemuArgs(['-M', 'pc', '-m', '1G,slots=4,maxmem=4G', '-object', 'memory-backend-ram,id=d1,size=3M', '-device', 'pc-dimm,memdev=d1']), toolchainOf({}))).toThrow(/multiple of 2 MiB/);
+  });
+});
