@@ -41,10 +41,12 @@ function readLines(path: string): ArgvLine[] {
 /** The reason a claim is ranked under: the option, and the detail up to its first colon. */
 function reasonOf(c: Exclude<Claim, { kind: 'boots' }>): string {
   if (c.kind === 'refuses') return c.qemuMessage.replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N');
-  const parts = c.detail.split(': ');
-  const detail = parts.at(-1) ?? c.detail;
-  // -device/-object details start with the argument: keep its first item (driver, qom-type).
-  const subject = parts.length > 1 && ['-device', '-object', '-numa'].includes(c.option) ? ` ${(parts[0] ?? '').split(',')[0]}` : '';
+  // -device/-object/-numa/-global details start with the argument: keep its first item (driver,
+  // qom-type, DRIVER.PROP) and the reason after it.
+  const colon = c.detail.indexOf(': ');
+  const withArg = colon > 0 && ['-device', '-object', '-numa', '-global'].includes(c.option);
+  const subject = withArg ? ` ${(c.detail.slice(0, colon).split(',')[0] ?? '').split('=')[0]}` : '';
+  const detail = withArg ? c.detail.slice(colon + 2) : c.detail;
   return `${c.option.split(' ')[0]}${subject}: ${detail.length > 140 ? `${detail.slice(0, 140)}…` : detail}`;
 }
 
