@@ -188,6 +188,8 @@ type Handler =
   | 'no-acpi'
   | 'usb'
   | 'global'
+  | 'chardev'
+  | 'mon'
   | 'boot';
 
 interface OptionSpec {
@@ -263,8 +265,8 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   parallel: ign('LPT port: SeaBIOS records it in the BIOS data area only, no allocation'),
   // libvirt starts every guest stopped and continues it over QMP; the harness boots it running.
   S: ign('the CPU starts stopped until a monitor `cont`; the map is built the same once it runs (the harness boots it running)', false),
-  chardev: ign(`character device: ${BACKEND_ONLY}`),
-  mon: ign('a monitor on a character device: host-side, adds no guest device'),
+  chardev: h('chardev'),
+  mon: h('mon'),
   blockdev: ign(`block node: ${BACKEND_ONLY} (drive=)`),
   fsdev: ign(`9p export: ${BACKEND_ONLY}`),
   audiodev: ign(`audio backend: ${BACKEND_ONLY}`),
@@ -535,6 +537,9 @@ class Parser {
   netdevs: Array<Array<readonly [string, string]>> = [];
   nics: Array<Array<readonly [string, string]>> = [];
   kernelArgs = '';
+  /** `-chardev … id=` values, for the monitors that name one. */
+  chardevIds = new Set<string>();
+  monitors: Occurrence[] = [];
   /** Machine properties QEMU gives the kvm accelerator only: ignored under TCG, not modelled under KVM. */
   kvmOnly: Array<{ option: string; value: string; why: string }> = [];
 
@@ -650,6 +655,16 @@ class Parser {
       case 'global':
         this.global(occ);
         return;
+      case 'chardev': {
+        const id = splitQemuOpts(arg, 'backend').find((p) => p.key === 'id')?.value;
+        if (id !== undefined) this.chardevIds.add(id);
+        this.ignored.push({ option: opt, value: arg, why: `character device: ${BACKEND_ONLY}` });
+        return;
+      }
+      case 'mon':
+        this.monitors.push(occ);
+        this.ignored.push({ option: opt, value: arg, why: 'a monitor on a character device: host-side, adds no guest device' });
+        return;
       case 'no-acpi':
         // vl.c puts acpi=off into the machine options where it stands: a later -machine acpi= wins.
         this.machineOccurrences.push({ opt, arg: 'acpi=off' });
@@ -663,9 +678,13 @@ class Parser {
       case 'drive':
         this.drives.push(splitQemuOpts(arg, null).map((p) => [p.key, p.value] as const));
         return;
-      case 'netdev':
-        this.netdevs.push(splitQemuOpts(this.fromJson(occ, 'type', this.profile.jsonSyntax.netdev).arg, 'type').map((p) => [p.key, p.value] as const));
+      case 'netdev': {
+        const pairs = splitQemuOpts(this.fromJson(occ, 'type', this.profile.jsonSyntax.netdev).arg, 'type').map((p) => [p.key, p.value] as const);
+        // net_client_init: every -netdev needs an id (5.2 words it without the option).
+        if (!pairs.some(([k]) => k === 'id')) throw new QemuCmdlineError(opt, arg, `${this.qemu === '5.2' ? '' : `${opt} ${arg}: `}Parameter 'id' is missing`);
+        this.netdevs.push(pairs);
         return;
+      }
       case 'nic':
         this.nics.push(splitQemuOpts(arg, 'type').map((p) => [p.key, p.value] as const));
         return;
@@ -1075,6 +1094,7 @@ class Parser {
       if (type === undefined) throw new QemuCmdlineError(occ.opt, occ.arg, `${where}: Parameter 'qom-type' is missing`);
       const kind = BACKEND_KINDS.find((k) => k === type);
       if (kind === undefined && HOST_SIDE_OBJECTS.has(type)) {
+        if (!params.some((p) => p.key === 'id')) throw new QemuCmdlineError(occ.opt, occ.arg, `${where}: Parameter 'id' is missing`);
         this.ignored.push({ option: occ.opt, value: occ.arg, why: `${type} is a host-side object: no guest device` });
         continue;
       }
@@ -1168,6 +1188,11 @@ class Parser {
   }
 
   finish(): MachineConfig {
+    for (const occ of this.monitors) {
+      // monitor_init_opts → qemu_chr_find: the monitor's chardev must have been defined.
+      const chardev = splitQemuOpts(occ.arg, 'chardev').find((p) => p.key === 'chardev')?.value;
+      if (chardev !== undefined && !this.chardevIds.has(chardev)) throw new QemuCmdlineError(occ.opt, occ.arg, `${occ.opt} ${occ.arg}: chardev "${chardev}" not found`);
+    }
     const memory = this.memory();
     const m = this.machine();
     const accel = this.accel(m.accel);

@@ -23,14 +23,16 @@ export interface QemuSizeSyntax {
   readonly arithmetic: 'double' | 'fixed-point';
   /** An explicit suffix after a hex number (`0x10M`). */
   readonly hexWithSuffix: 'accepted' | 'warn' | 'rejected';
+  /** A '-' in the number: EINVAL up to 7.2; ERANGE from the strtosz rework (seen on 10.0.13 and 11.1.3: `-m -1`). */
+  readonly negative: 'EINVAL' | 'ERANGE';
 }
 
 /** util/cutils.c do_strtosz() per QEMU version (see the header comment for the upstream commits). */
 export const QEMU_SIZE_SYNTAX: Readonly<Record<QemuVersion, QemuSizeSyntax>> = {
-  '5.2': { arithmetic: 'double', hexWithSuffix: 'accepted' },
-  '7.2': { arithmetic: 'fixed-point', hexWithSuffix: 'warn' },
-  '10.0': { arithmetic: 'fixed-point', hexWithSuffix: 'rejected' },
-  '11.1': { arithmetic: 'fixed-point', hexWithSuffix: 'rejected' },
+  '5.2': { arithmetic: 'double', hexWithSuffix: 'accepted', negative: 'ERANGE' },
+  '7.2': { arithmetic: 'fixed-point', hexWithSuffix: 'warn', negative: 'EINVAL' },
+  '10.0': { arithmetic: 'fixed-point', hexWithSuffix: 'rejected', negative: 'ERANGE' },
+  '11.1': { arithmetic: 'fixed-point', hexWithSuffix: 'rejected', negative: 'ERANGE' },
 };
 
 export type SizeResult =
@@ -92,7 +94,7 @@ function strtoszFixed(text: string, syntax: QemuSizeSyntax, defaultUnit: SizeUni
   // strtoull overflow is reported first (ERANGE, or EINVAL when characters follow) …
   if (val >= TWO_64) return rest.length > 0 ? fail('EINVAL') : fail('ERANGE');
   // … then QEMU rejects any '-' in the consumed text (strtoull would have negated it).
-  if (sign === '-') return fail('EINVAL');
+  if (sign === '-') return fail(syntax.negative);
   let hex = false;
   let valf = 0n;
   if (val === 0n && (rest[0] === 'x' || rest[0] === 'X')) {

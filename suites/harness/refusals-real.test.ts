@@ -321,22 +321,18 @@ const EVERY_RELEASE: Readonly<Record<string, string>> = {
   // without -kernel (vl.c qemu_validate_options). The harness always adds -kernel; a command
   // line on its own, which is what claimFor() is asked about, does not.
   '-append console=ttyS0': bootsBut('-append only allowed with -kernel option'),
-  // KNOWN MODEL DEFECT: -mon and -tpmdev are accepted as host-side plumbing without checking
-  // that the chardev they name exists.
-  '-mon chardev=char0': bootsBut('-mon chardev=char0: chardev "char0" not found'),
+  // KNOWN MODEL DEFECT: -tpmdev is accepted as host-side plumbing without checking that the
+  // chardev it names exists (-mon's is checked).
   '-tpmdev emulator,id=tpm0,chardev=chrtpm': bootsBut("-tpmdev emulator,id=tpm0,chardev=chrtpm: tpm-emulator: tpm chardev 'chrtpm' not found"),
   // KNOWN MODEL DEFECT: options the model ignores are accepted whatever their value
   // (UNREAD_VALUE_LINES): QEMU parses the value, and refuses these.
   '-boot banana': bootsBut("Boot device 'a' was given twice"),
   '-vga banana': bootsBut('unknown vga type: banana'),
   '-uuid banana': bootsBut('-uuid banana: failed to parse UUID string: wrong format'),
-  '-object iothread': bootsBut("-object iothread: Parameter 'id' is missing"),
 };
 
 /** Known model defects on 7.2, 10.0 and 11.1. */
 const FROM_7_2: Readonly<Record<string, string>> = {
-  // KNOWN MODEL DEFECT (unread value, as above); 5.2 words it without the location.
-  '-netdev banana': bootsBut("-netdev banana: Parameter 'id' is missing"),
   // KNOWN MODEL DEFECT (unread value): deprecated-input takes accept, reject or crash. The value
   // comes from the libvirt example of suites/reference/cmdline.test.ts, which therefore tests a
   // command line QEMU refuses. 5.2 has no -compat (agreed: invalid option).
@@ -345,9 +341,6 @@ const FROM_7_2: Readonly<Record<string, string>> = {
 
 /** Known model defects on 10.0 and 11.1. */
 const FROM_10_0: Readonly<Record<string, string>> = {
-  // KNOWN MODEL DEFECT: a negative -m is "out of range" from 10.0 (qemu_strtosz rejects the sign
-  // with ERANGE); the model keeps 7.2's wording.
-  '-m -1': `refuses (options): -m -1: Parameter 'size' expects a non-negative number below 2^64 ≠ ${exit1("-m -1: Value '-1' is out of range for parameter 'size'")}`,
   // Claims more than the command line says: Debian ships SPICE as a module in its own package
   // (qemu-system-modules-spice), which the provisioned closure of 10.0 and 11.1 lacks. 7.2 is the
   // host's, which has it.
@@ -367,7 +360,6 @@ const FROM_10_0: Readonly<Record<string, string>> = {
 const KNOWN_DISAGREEMENTS: Readonly<Record<QemuVersion, Readonly<Record<string, string>>>> = {
   '5.2': {
     ...EVERY_RELEASE,
-    '-netdev banana': bootsBut("Parameter 'id' is missing"),
     // KNOWN MODEL DEFECT: 5.2 words these refusals differently from 7.2, whose words the model
     // claims for 5.2 too. Machine property sizes: 5.2's qemu_strtosz message.
     '-M pc,max-ram-below-4g=banana': `refuses (options): Parameter 'max-ram-below-4g' expects size ≠ ${exit1(

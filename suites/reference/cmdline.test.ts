@@ -640,7 +640,7 @@ const configArb: fc.Arbitrary<MachineConfig> = fc
       }),
       memoryBackend,
       vga: r.vga,
-      netdevs: r.netdevs.map(([t, rest]) => [['type', t] as const, ...rest]),
+      netdevs: r.netdevs.map(([t, rest], i) => [['type', t] as const, ['id', `n${i}`] as const, ...rest.filter(([k]) => k !== 'id')]),
       nics: r.nics.map(([t, rest]) => [['type', t] as const, ...rest]),
       warnings: [],
     };
