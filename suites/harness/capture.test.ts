@@ -1,6 +1,7 @@
 // capture() and `e820 capture` end to end with fake QEMUs: argv, run, real parsers, output.
 // The guest is never built for real here (buildInitramfs is replaced), so this runs in ms.
 
+import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { captureCommand, renderTable, type CaptureCliDeps } from '../../harness/
 import { QemuLaunchError } from '../../harness/errors.ts';
 import { fake } from './helpers.ts';
 
-const config = { accel: 'tcg', bios: null } as unknown as MachineConfig;
+// capture reads accel, bios and devices from the config and boots the argv it is given.
+const config: MachineConfig = parseQemuArgs([]);
 const tools = (script: string): ProvisionedToolchain => ({
   qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' },
   kernel: { image: '/k', fwCfgModule: null },

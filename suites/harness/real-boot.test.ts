@@ -5,6 +5,7 @@
 // The guest comes from harness/provision (provisionToolchain(BASELINE_TOOLCHAIN)), or from
 // E820_BZIMAGE + E820_FW_CFG_MODULE (+ E820_BUSYBOX) when set.
 
+import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../reference/config.ts';
@@ -36,7 +37,8 @@ async function toolchain(): Promise<ProvisionedToolchain> {
   }
 }
 
-const config = { accel: 'tcg', bios: null } as unknown as MachineConfig;
+// capture reads accel, bios and devices from the config and boots the argv it is given.
+const config: MachineConfig = parseQemuArgs([]);
 
 /** `BIOS-e820: [mem 0xA-0xB] usable` → inclusive range and kernel type name. */
 function biosE820(line: string): { start: bigint; end: bigint; type: string } {
