@@ -6,6 +6,7 @@
 // (and kept as an error in results.json), never passed. The run also leaves results.json + junit.xml
 // under results/vitest-<timestamp>/ (or E820_RESULTS).
 
+import { jobsFromEnv } from './jobs-env.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
 import { provisionAll, timestampDir } from '../harness/cli/commands/run.ts';
@@ -26,7 +27,8 @@ const cells: Cell[] = [];
 for (const m of matrices) cells.push(...(await loadMatrix(matrixPath(m))));
 const runs = expandRuns(cells);
 const deps = await realDeps();
-const jobs = process.env.E820_JOBS ? Math.max(1, Number(process.env.E820_JOBS)) : defaultJobs();
+// An E820_JOBS that is not a whole number ≥ 1 stops the run (it used to mean unlimited: NaN).
+const jobs = process.env.E820_JOBS ? jobsFromEnv(process.env.E820_JOBS) : defaultJobs();
 const limit = createLimiter(jobs);
 const controller = new AbortController();
 const startedAt = new Date();

@@ -8,6 +8,7 @@
 // explore.yaml, results.json, junit.xml and explore.json under results/vitest-explore-<timestamp>/
 // (or E820_RESULTS); any cell replays with `e820 explore --replay <dir>/explore.yaml --only ID`.
 
+import { jobsFromEnv } from './jobs-env.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
@@ -44,7 +45,8 @@ const runs = expandRuns(cells);
 const base = await realDeps();
 const deps = exploreDeps(base);
 const claims = claimsOf(cells, toolchain, base);
-const jobs = process.env.E820_JOBS ? Math.max(1, Number(process.env.E820_JOBS)) : defaultJobs();
+// An E820_JOBS that is not a whole number ≥ 1 stops the run (it used to mean unlimited: NaN).
+const jobs = process.env.E820_JOBS ? jobsFromEnv(process.env.E820_JOBS) : defaultJobs();
 const limit = createLimiter(jobs);
 const controller = new AbortController();
 const results = new Map<string, CellResult>();

@@ -1,5 +1,6 @@
 // Ctrl-C during provisioning: the running command is killed and no later command starts.
 
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { abortableSystem, localSystem } from '../../harness/provision/index.ts';
 
@@ -17,9 +18,16 @@ describe('abortableSystem', () => {
   test('kills both sides of a pipe', async () => {
     const controller = new AbortController();
     const sys = abortableSystem(localSystem, controller.signal);
-    const running = sys.pipe(['sleep', ['30']], ['cat', []]);
-    setTimeout(() => controller.abort(new Error('stop')), 100);
+    // Durations no other process uses (digits of this pid and the clock) find exactly these two in /proc.
+    const marker = `${process.pid}${Date.now() % 100000}`;
+    const running = sys.pipe(['sleep', [`31.${marker}`]], ['sleep', [`32.${marker}`]]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(withMarker(marker), 'both sides started').toHaveLength(2);
+    controller.abort(new Error('stop'));
     await expect(running).rejects.toThrow('stop');
+    const deadline = Date.now() + 5000;
+    while (withMarker(marker).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(withMarker(marker), 'no side of the pipe is left running').toEqual([]);
   });
 
   test('starts nothing once aborted', async () => {
@@ -37,3 +45,19 @@ describe('abortableSystem', () => {
     expect(r).toMatchObject({ exitCode: 3, stdout: 'hi' });
   });
 });
+
+/** Live processes (not zombies) whose command line holds the marker. */
+function withMarker(marker: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${d}/stat`, 'utf8'))?.[1];
+      if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
