@@ -567,6 +567,15 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     }
     else if (usb !== undefined) devices.push({ kind: usb, detail: drv });
     else if (USB_HID_DEVICES.has(drv)) usbHid.push(drv);
+    else if (drv === 'ahci') {
+      // An AHCI controller with no drive probes its ports and keeps nothing (as q35's own ICH9 AHCI
+      // does under -nodefaults); a drive on it would need its bus resolved, which is not modelled.
+      const id = prop(dev.props, 'id');
+      const onIt = config.devices.find((o) => id !== undefined && (prop(o.props, 'bus') ?? '').startsWith(`${id}.`));
+      if (id === undefined || onIt !== undefined) {
+        throw new UnsupportedOptionError('-device', `ahci${onIt !== undefined ? ` with ${onIt.driver} on its bus` : ' without id='}: which drives sit on an added AHCI controller is not modelled (one with no drive is)`);
+      }
+    }
     else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') scsiControllers++;
     else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
     else if (drv === 'vmgenid') continue; // a table-loader allocation, see below

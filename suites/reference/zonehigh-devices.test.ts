@@ -3,6 +3,9 @@
 // 1.16.2-1 unless noted; trixie = QEMU 10.0 + 1.16.3-2, sid = 11.1 + 1.17.0-1).
 import { describe, expect, it } from 'vitest';
 import { GiB } from '../../reference/address.ts';
+import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { predict as predictAll } from '../../reference/predict.ts';
+import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import type { DeviceConfig, MachineConfig } from '../../reference/config.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
@@ -117,5 +120,18 @@ describe('M12: pci_pad_mem64 (1.16.3: phys-bits ≥ 36 valid + long mode + RAM >
       devices: [dev('pcie-root-port', ['id', 'rp1']), dev('nvme', ['drive', 'd1'], ['serial', 'n1'], ['bus', 'rp1'])],
     });
     expect(() => predict(c, '10.0', '1.16.3')).toThrow(UnsupportedOptionError);
+  });
+});
+
+describe('an added AHCI controller', () => {
+  // Booted: pc and q35 with -device ahci (with and without a virtio disk) on 5.2, 7.2 and 11.1.
+  it('with no drive on it keeps nothing, like q35\'s own under -nodefaults', () => {
+    const without = predictAll(parseQemuArgs(['-M', 'pc', '-m', '1G', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN);
+    const with_ = predictAll(parseQemuArgs(['-M', 'pc', '-m', '1G', '-device', 'ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN);
+    expect(with_.report).toEqual(without.report);
+  });
+  it('with a drive on its bus, or no id to tell, is not modelled', () => {
+    expect(() => predictAll(parseQemuArgs(['-M', 'pc', '-device', 'ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=none,id=d0', '-device', 'ide-hd,bus=sata0.0,drive=d0']), BASELINE_TOOLCHAIN)).toThrow(/ide-hd on its bus/);
+    expect(() => predictAll(parseQemuArgs(['-M', 'pc', '-device', 'ahci']), BASELINE_TOOLCHAIN)).toThrow(/without id=/);
   });
 });
