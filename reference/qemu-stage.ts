@@ -541,8 +541,31 @@ function hasDefaultCdrom(config: MachineConfig, family: 'pc' | 'q35'): boolean {
 /** SeaBIOS block_setup() order (src/block.c): ahci, virtio-blk, virtio-scsi, …, nvme. */
 const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'virtio-scsi', 'nvme'];
 
-function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareInputs['devices'] {
-  const devices: Array<{ kind: string; detail?: string; busGiven?: boolean }> = [];
+/** What decides a virtio device's legacy queue size (see virtioLegacyQueue). */
+interface VirtioDefaults {
+  legacyOnly: boolean;
+  queue128: boolean;
+  reportsMaxQueue: boolean;
+}
+
+/**
+ * The queue size a legacy-only virtio device reports through VIRTIO_PCI_QUEUE_NUM, or undefined when
+ * it also speaks modern virtio (SeaBIOS then uses that). disable-modern= on the device wins over
+ * the machine type's default.
+ */
+function virtioLegacyQueue(props: ReadonlyArray<readonly [string, string]>, sizeProp: string, v: VirtioDefaults): number | undefined {
+  const modernOff = prop(props, 'disable-modern') ?? (v.legacyOnly ? 'on' : 'off');
+  if (!['on', 'true', 'yes'].includes(modernOff)) return undefined;
+  if (v.reportsMaxQueue) return 1024;
+  return Number(prop(props, sizeProp) ?? (v.queue128 ? 128 : 256));
+}
+
+function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', virtio: VirtioDefaults): FirmwareInputs['devices'] {
+  const devices: Array<{ kind: string; detail?: string; busGiven?: boolean; legacyQueueSize?: number }> = [];
+  const legacy = (props: ReadonlyArray<readonly [string, string]>, sizeProp: string) => {
+    const q = virtioLegacyQueue(props, sizeProp, virtio);
+    return q !== undefined ? { legacyQueueSize: q } : {};
+  };
   // Default CD-ROM (default_cdrom) sits on IDE (pc: no ZoneHigh use) or on the q35 AHCI.
   if (family === 'q35' && hasDefaultCdrom(config, family)) devices.push({ kind: 'ahci-port', detail: 'default CD-ROM' });
   for (const d of config.drives) {
@@ -550,17 +573,18 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     if (iface === 'none') continue;
     if (iface === 'ide') {
       if (family === 'q35') devices.push({ kind: 'ahci-port', detail: '-drive if=ide' });
-    } else if (iface === 'virtio') devices.push({ kind: 'virtio-blk', detail: '-drive if=virtio' });
+    } else if (iface === 'virtio') devices.push({ kind: 'virtio-blk', detail: '-drive if=virtio', ...legacy([], 'queue-size') });
     else if (iface !== 'floppy') throw new UnsupportedOptionError('-drive', `if=${iface} is not modelled`);
   }
   let scsiControllers = 0;
   let scsiDisks = 0;
   const usbHid: string[] = [];
+  let scsiLegacy: { legacyQueueSize?: number } = {};
   const board = prop(config.machineProps, 'usb') === 'on' ? BOARD_USB[family].map((driver) => ({ driver, props: [] })) : [];
   for (const dev of [...board, ...config.devices]) {
     const drv = dev.driver;
     const usb = USB_HOST_CONTROLLERS.get(drv);
-    if (drv === 'virtio-blk-pci' || drv === 'virtio-blk') devices.push({ kind: 'virtio-blk', detail: drv });
+    if (drv === 'virtio-blk-pci' || drv === 'virtio-blk') devices.push({ kind: 'virtio-blk', detail: drv, ...legacy(dev.props, 'queue-size') });
     else if (drv === 'nvme') {
       const bus = prop(dev.props, 'bus');
       devices.push({ kind: 'nvme', detail: drv, ...(bus !== undefined && bus !== 'pci.0' && bus !== 'pcie.0' ? { busGiven: true } : {}) });
@@ -576,7 +600,10 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
         throw new UnsupportedOptionError('-device', `ahci${onIt !== undefined ? ` with ${onIt.driver} on its bus` : ' without id='}: which drives sit on an added AHCI controller is not modelled (one with no drive is)`);
       }
     }
-    else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') scsiControllers++;
+    else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') {
+      scsiControllers++;
+      scsiLegacy = legacy(dev.props, 'virtqueue_size');
+    }
     else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
     else if (drv === 'vmgenid') continue; // a table-loader allocation, see below
     else if (drv === 'ide-hd' || drv === 'ide-cd') {
@@ -599,7 +626,7 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35'): FirmwareI
     // so another driver's allocation made meanwhile lands below them (as with USB, M8).
     throw new UnsupportedOptionError('-device', 'virtio-scsi without a disk next to another disk controller: its transient queue allocation is not modelled');
   }
-  if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-scsi', detail: 'virtio-scsi-pci with a disk' });
+  if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-scsi', detail: 'virtio-scsi-pci with a disk', ...scsiLegacy });
   return devices
     .map((d, i) => ({ d, i }))
     .sort((a, b) => DRIVER_ORDER.indexOf(a.d.kind) - DRIVER_ORDER.indexOf(b.d.kind) || a.i - b.i)
@@ -977,7 +1004,13 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     hasTableLoader,
     acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
     numaNodes: config.numa.length,
-    devices: isapc ? isapcDevices(config) : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc'),
+    devices: isapc
+      ? isapcDevices(config)
+      : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc', {
+          legacyOnly: machineVersionAtMost(mv, MACHINE_COMPAT.virtioLegacyOnlyUpTo),
+          queue128: machineVersionAtMost(mv, MACHINE_COMPAT.virtioQueue128UpTo),
+          reportsMaxQueue: profile.legacyVirtioReportsMaxQueue,
+        }),
     // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc and pc-i440fx-1.7 and
     // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =
     // NULL), so QEMU's 128 KiB bios.bin (observed: no Xen/ACPI-parse lines, no NVMe driver).

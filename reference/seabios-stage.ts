@@ -334,6 +334,9 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
         return false;
       }
       if (d.kind === 'nvme' && !profile.zoneHighFitsNvme) return false; // init fails, nothing stays
+      // src/hw/virtio-pci.c vp_find_vq: "ERROR: queue size N > 256" on the legacy path; the queue it
+      // had just allocated is freed at once (and virtio-scsi's vp_device with it).
+      if (d.legacyQueueSize !== undefined && d.legacyQueueSize > VIRTIO_MAX_QUEUE_NUM) return false;
       return true;
     });
     const transient = live.filter((d) => TRANSIENT_USB_DRIVERS.includes(d.kind));
@@ -449,6 +452,9 @@ export function pciPadMem64(handoff: Handoff, profile: SeabiosProfile): boolean 
   const valid = bits >= 41 || (vendor === 'GenuineIntel' && (bits === 36 || bits === 39)) || (vendor === 'AuthenticAMD' && bits === 40);
   return valid && bits >= 36;
 }
+
+/** src/hw/virtio-ring.h MAX_QUEUE_NUM: the largest virtqueue SeaBIOS's legacy virtio path takes. */
+const VIRTIO_MAX_QUEUE_NUM = 256;
 
 /** Calibration: the ZoneHigh record a table-loader WRITE_POINTER leaves (vmgenid: measured +0x2000 total, seabios.md §5.5). */
 export const WRITE_POINTER_RECORD = { size: 16n, align: 16n } as const;

@@ -150,7 +150,11 @@ export interface FirmwareInputs {
    * `busGiven`: the device names a bus (`bus=`) other than the root bus, so SeaBIOS may place its
    * BARs in a bridge window.
    */
-  devices: ReadonlyArray<{ kind: string; detail?: string; busGiven?: boolean }>;
+  /**
+   * Devices SeaBIOS drives, in driver order. legacyQueueSize: a legacy-only virtio device's queue
+   * size as QEMU reports it (absent when the device also speaks modern virtio).
+   */
+  devices: ReadonlyArray<{ kind: string; detail?: string; busGiven?: boolean; legacyQueueSize?: number }>;
   /** The ROM image SeaBIOS runs from (`bios-256k.bin`, `bios.bin`, or a user path). */
   biosImage: string;
   /**

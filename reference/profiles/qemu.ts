@@ -76,6 +76,12 @@ export interface QemuProfile {
   diesCpuid1fAbort: { vendors: readonly string[]; exceptModels: readonly string[] } | null;
   /** `-cpu host`/`max` turn host-phys-bits on under KVM (6.0+). */
   hostMaxUseHostPhysBits: boolean;
+  /**
+   * A legacy-only virtio device (machine types ≤ 2.6, or disable-modern=on) reports a queue size of
+   * 1024 whatever its queue-size: seen on 10.0.13 (SeaBIOS: "ERROR: queue size 1024 > 256", "fail
+   * to find vq for virtio-blk"); 7.2.22 and 11.1.3 report the configured size.
+   */
+  legacyVirtioReportsMaxQueue: boolean;
   /** TCG implements 5-level paging (CPUID_7_0_ECX_LA57 in TCG_7_0_ECX_FEATURES): 7.1+, not 5.2. */
   tcgLa57: boolean;
   /**
@@ -253,6 +259,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'pc_smp_parse',
     diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: false,
+    legacyVirtioReportsMaxQueue: false,
     tcgLa57: false,
     tcgGuestHangsCpuModels: [],
     kvmIdentityBase: 0xfeffc000n,
@@ -286,6 +293,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: null,
     hostMaxUseHostPhysBits: true,
+    legacyVirtioReportsMaxQueue: false,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
@@ -319,6 +327,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
+    legacyVirtioReportsMaxQueue: true,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
@@ -351,6 +360,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     smpParse: 'machine_parse_smp_config',
     diesCpuid1fAbort: INTEL_DIES_ABORT,
     hostMaxUseHostPhysBits: true,
+    legacyVirtioReportsMaxQueue: false,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
     kvmIdentityBase: 0xfeffc000n,
@@ -391,6 +401,10 @@ export const MACHINE_COMPAT = {
   bios128kUpTo: [1, 7] as MachineVersion,
   /** enforce_amd_1tb_hole=false for pc-*-7.0 and older (qemu.md §1.5). */
   amd1tbHoleOffUpTo: [7, 0] as MachineVersion,
+  /** virtio-pci disable-modern=on (hw_compat_2_6): legacy-only virtio devices for 2.6 and older. */
+  virtioLegacyOnlyUpTo: [2, 6] as MachineVersion,
+  /** virtio-blk queue-size / virtio-scsi virtqueue_size 128 (hw_compat_4_2), 256 after. */
+  virtioQueue128UpTo: [4, 2] as MachineVersion,
   /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; seabios.md §5.4). */
   smpPreferSocketsUpTo: [6, 1] as MachineVersion,
   /** has_acpi_build=false: no QEMU ACPI tables, no etc/table-loader (i440fx 1.6 and older). */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GiB } from '../../reference/address.ts';
 import { parseQemuArgs } from '../../reference/cmdline.ts';
 import { predict as predictAll } from '../../reference/predict.ts';
-import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import type { DeviceConfig, MachineConfig } from '../../reference/config.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
@@ -133,5 +133,22 @@ describe('an added AHCI controller', () => {
   it('with a drive on its bus, or no id to tell, is not modelled', () => {
     expect(() => predictAll(parseQemuArgs(['-M', 'pc', '-device', 'ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=none,id=d0', '-device', 'ide-hd,bus=sata0.0,drive=d0']), BASELINE_TOOLCHAIN)).toThrow(/ide-hd on its bus/);
     expect(() => predictAll(parseQemuArgs(['-M', 'pc', '-device', 'ahci']), BASELINE_TOOLCHAIN)).toThrow(/without id=/);
+  });
+});
+
+describe('legacy-only virtio: the queue size QEMU reports', () => {
+  // Booted (suites/matrix/versions.yaml pc-i440fx-2.6-*, *disable-modern*, *legacy-queue512*).
+  const reserved = (argv: string[], t: Toolchain) => predictAll(parseQemuArgs(argv, { qemuVersion: t.qemu }), t).firmware.entries.filter((e) => e.type === 2 && e.start > 0x100000n && e.end <= 0x40000000n);
+  const q100 = toolchainOf({ qemu: '10.0', seabios: '1.16.3', kernel: '6.12' });
+  const disk = ['-drive', 'file=null-co://,format=raw,if=virtio'];
+  it('10.0 reports 1024 on ≤ 2.6 and SeaBIOS keeps nothing; 7.2 reports 128 and the queue stays', () => {
+    expect(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G', ...disk], q100)).toEqual(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G'], q100));
+    expect(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G', ...disk], BASELINE_TOOLCHAIN)).not.toEqual(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G'], BASELINE_TOOLCHAIN));
+  });
+  it('disable-modern= on the device decides, and a legacy queue over 256 fails on any release', () => {
+    const dev = (p: string) => ['-M', 'pc', '-m', '1G', '-drive', 'file=null-co://,format=raw,if=none,id=d0', '-device', `virtio-blk-pci,drive=d0,${p}`];
+    expect(reserved(dev('disable-modern=on'), q100)).toEqual(reserved(['-M', 'pc', '-m', '1G'], q100));
+    expect(reserved(dev('disable-modern=on,queue-size=512'), BASELINE_TOOLCHAIN)).toEqual(reserved(['-M', 'pc', '-m', '1G'], BASELINE_TOOLCHAIN));
+    expect(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G', ...dev('disable-modern=off').slice(4)], q100)).not.toEqual(reserved(['-M', 'pc-i440fx-2.6', '-m', '1G'], q100));
   });
 });
