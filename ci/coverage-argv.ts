@@ -1,7 +1,7 @@
 // Coverage of real command lines: a report, not a test. `npm run coverage:argv [FILE]`.
 // FILE is a JSON array or JSON lines of objects {argv: string[], qemu|qemuVersion?, seabios?,
-// kernel?, file?}; without FILE it reads ../shared/argv-probe/argv-x86_64.json when present
-// (libvirt's qemuxml2argv test data, as a sibling checkout of the project may hold it).
+// kernel?, file?}; without FILE it reads DEFAULT_FILE when present: libvirt's qemuxml2argv test
+// command lines as a sibling directory of the checkout may hold them (not part of this repository).
 // Every command line is claimed by the model exactly as given (reference/claim.ts) and counted:
 // predicted, refused as QEMU itself would refuse, or not modelled, with the reasons ranked.
 // KVM lines are predicted for this machine's CPU (harness/host-facts.ts).
