@@ -91,15 +91,17 @@ interface CmdlineProfile {
   readonly unsupportedMachineNamed: boolean;
   /** Which options take a JSON argument: -object from 6.0, -device from 6.2, -netdev from 7.1 (qemu-options.hx). */
   readonly jsonSyntax: { readonly object: boolean; readonly device: boolean; readonly netdev: boolean };
+  /** net_client_init's errors name the -netdev they are about (7.2+; 5.2 prints the bare message). */
+  readonly netdevErrorsLocated: boolean;
   /** `-smp` levels besides sockets/dies/cores/threads this release parses: clusters (7.0), books and drawers (8.2), modules (9.0). */
   readonly extraTopologyLevels: readonly string[];
 }
 
 const CMDLINE_PROFILES: Readonly<Record<QemuVersion, CmdlineProfile>> = {
-  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false, jsonSyntax: { object: false, device: false, netdev: false }, extraTopologyLevels: [] },
-  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters'] },
-  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
-  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
+  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false, jsonSyntax: { object: false, device: false, netdev: false }, netdevErrorsLocated: false, extraTopologyLevels: [] },
+  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters'] },
+  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
+  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
 };
 
 /** hw/core/machine.c machine_class_init(): default_ram_size, what `-m 0` or no `-m` means. */
@@ -314,8 +316,6 @@ type MachinePropClass =
   | { ignore: string }
   | { unsupported: string }
   | { harness: string }
-  /** Accepted at QEMU's default value (which changes nothing), not modelled at any other. */
-  | { atDefault: readonly string[]; why: string; otherwise: string }
   /** vl.c qemu_apply_legacy_machine_options() hands it to the kvm accelerator: nothing under TCG. */
   | { kvmOnly: string };
 
@@ -681,7 +681,7 @@ class Parser {
       case 'netdev': {
         const pairs = splitQemuOpts(this.fromJson(occ, 'type', this.profile.jsonSyntax.netdev).arg, 'type').map((p) => [p.key, p.value] as const);
         // net_client_init: every -netdev needs an id (5.2 words it without the option).
-        if (!pairs.some(([k]) => k === 'id')) throw new QemuCmdlineError(opt, arg, `${this.qemu === '5.2' ? '' : `${opt} ${arg}: `}Parameter 'id' is missing`);
+        if (!pairs.some(([k]) => k === 'id')) throw new QemuCmdlineError(opt, arg, `${this.profile.netdevErrorsLocated ? `${opt} ${arg}: ` : ''}Parameter 'id' is missing`);
         this.netdevs.push(pairs);
         return;
       }
@@ -934,9 +934,6 @@ class Parser {
         this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.ignore });
       } else if ('harness' in cls) {
         throw new HarnessOwnedOptionError(`${occ.opt} ${key}=`, cls.harness);
-      } else if ('atDefault' in cls) {
-        if (!cls.atDefault.includes(value)) throw new UnsupportedOptionError(`${occ.opt} ${key}=`, cls.otherwise);
-        this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: cls.why });
       } else if ('kvmOnly' in cls) {
         this.kvmOnly.push({ option: `${occ.opt} ${key}=`, value: `${key}=${value}`, why: cls.kvmOnly });
       } else {

@@ -13,6 +13,8 @@ import type { Readable, Writable } from 'node:stream';
 import { claimFor, type Claim } from '../../reference/claim.ts';
 import { toolchainOf, UnknownVersionError, type Toolchain } from '../../reference/toolchain.ts';
 import { resolveHostFacts, type HostFactsReport, type HostFactsSources, type HostOverrides } from '../host-facts.ts';
+import { HarnessArgvError } from '../errors.ts';
+import { userAccelerator } from '../qemu-argv.ts';
 import { predictionJson } from './prediction-json.ts';
 
 export interface BatchDefaults {
@@ -53,16 +55,25 @@ export function batchLine(text: string, lineNo: number, defaults: BatchDefaults,
     if (err instanceof UnknownVersionError) return bad(err.message);
     throw err;
   }
-  const kvm = argv.some((a, i) => a === '-enable-kvm' || ((a === '-accel' || a === '--accel') && /^(accel=)?kvm(,|$)/.test(argv[i + 1] ?? '')) || (/^-?-(M|machine)$/.test(a) && /(^|,)accel=kvm(,|$)/.test(argv[i + 1] ?? '')));
-  const hostReport = kvm ? host() : null;
+  const hostReport = choosesKvm(argv as string[]) ? host() : null;
   const claim = claimFor(argv as string[], toolchain, hostReport !== null ? { host: hostReport.facts } : {});
   switch (claim.kind) {
     case 'boots':
-      return { line: lineNo, kind: 'boots', ...predictionJson(claim.prediction, claim.config.accel === 'kvm' ? hostReport ?? host() : null) };
+      return { line: lineNo, kind: 'boots', ...predictionJson(claim.prediction, hostReport) };
     case 'refuses':
       return { line: lineNo, kind: 'refuses', stage: claim.stage, qemuMessage: claim.qemuMessage, message: claim.message, toolchain };
     case 'not-modelled':
       return { line: lineNo, kind: 'not-modelled', option: claim.option, detail: claim.detail, message: claim.message, toolchain };
+  }
+}
+
+/** Only a KVM guest takes the host's CPU facts; an argv the harness cannot walk is left to the model to refuse. */
+function choosesKvm(argv: readonly string[]): boolean {
+  try {
+    return userAccelerator(argv) === 'kvm';
+  } catch (err) {
+    if (err instanceof HarnessArgvError) return false;
+    throw err;
   }
 }
 
