@@ -49,7 +49,7 @@ export const INIT_APPLETS = [
 export const FW_CFG_E820_PATH = '/sys/firmware/qemu_fw_cfg/by_name/etc/e820/raw';
 
 export interface InitOptions {
-  /** Whether the initramfs carries the qemu_fw_cfg module (null kernel module → false). */
+  /** Whether the initramfs carries the qemu_fw_cfg module (false: the kernel's built-in driver, if any, is used). */
   hasFwCfgModule: boolean;
 }
 
@@ -94,7 +94,18 @@ fi
 if [ -z "$fwcfg_reason" ] && [ ! -e ${FW_CFG_E820_PATH} ]; then
   fwcfg_reason="fw_cfg has no etc/e820 item"
 fi`
-    : `fwcfg_reason="the initramfs carries no qemu_fw_cfg module"`;
+    : // No module: the kernel may have it built in (the project's minimal kernel, CONFIG_FW_CFG_SYSFS=y),
+      // which makes /sys/firmware/qemu_fw_cfg at init and by_name once it has found the device.
+      `if [ -d /sys/firmware/qemu_fw_cfg/by_name ]; then
+  fwcfg_reason=""
+elif [ -d /sys/firmware/qemu_fw_cfg ]; then
+  fwcfg_reason="qemu_fw_cfg built in but found no fw_cfg device (no ACPI QEMU0002 node: an old machine type, or ACPI off)"
+else
+  fwcfg_reason="the initramfs carries no qemu_fw_cfg module and the kernel has none built in"
+fi
+if [ -z "$fwcfg_reason" ] && [ ! -e ${FW_CFG_E820_PATH} ]; then
+  fwcfg_reason="fw_cfg has no etc/e820 item"
+fi`;
 
   const functions = SECTIONS.map((s) => `${funcName(s)}() {\n  ${SECTION_BODIES[s]}\n}`).join('\n\n');
   // Markers are passed in as literal strings so markers.ts stays the single source of the format.

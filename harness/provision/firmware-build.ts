@@ -2,11 +2,8 @@
 // user's patches applied in order, one image built exactly as Debian's debian/rules builds it,
 // cached by (source version, variant, sha256 of the patches).
 //
-// The source comes through the suite's apt root with a deb-src entry (apt-env.ts
-// privateSourceApt; the host's suite gets a private root too, the host's apt is never changed):
-// `apt-get source --download-only` checks the .dsc and tarballs against the Sources index, whose
-// hash is in the Release file signed by Debian's archive keyring, and `dpkg-source -x` checks the
-// tarballs against the .dsc (and its inline signature when a Debian keyring is installed).
+// The source comes through the suite's signed apt root (debian-source.ts, shared with
+// kernel-build.ts).
 //
 // The build is Debian's own target: `make -f debian/rules build/bios-256k.bin` (or
 // build/bios.bin). debian/rules (seabios 1.14.0-2 … 1.17.0-1) writes the variant's .config from
@@ -15,16 +12,15 @@
 // the image carries the configuration and version string of the stock package.
 
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { copyFile, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
 import { BIOS_VARIANTS, type BiosVariant } from '../../reference/profiles/seabios.ts';
-import { privateSourceApt, type DebianSuite } from './apt-env.ts';
-import { retryWhileAptLocked } from './apt-lock.ts';
+import type { DebianSuite } from './apt-env.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
-import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
-import { aptInstall, aptInstallCommand } from './host-tools.ts';
+import { ensureBuildTools, fetchSourceTree, parseShowsrcVersions as showsrcVersions, sourceVersions, type BuildTool } from './debian-source.ts';
+import { ProvisionError } from './errors.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { identifySeabiosImage, versionStringOf } from './seabios-image.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
@@ -36,7 +32,7 @@ export const DEFAULT_FIRMWARE_SEABIOS = '1.16.2';
 export const DEFAULT_FIRMWARE_VARIANT: BiosVariant = 'bios-256k';
 
 /** Host tools the build runs, and the Debian packages providing them (debian/control Build-Depends: python3, acpica-tools | iasl). */
-export const FIRMWARE_BUILD_TOOLS: ReadonlyArray<{ tool: string; pkg: string }> = [
+export const FIRMWARE_BUILD_TOOLS: readonly BuildTool[] = [
   { tool: 'gcc', pkg: 'gcc' },
   { tool: 'make', pkg: 'make' },
   { tool: 'ld', pkg: 'binutils' },
@@ -183,33 +179,9 @@ export function failedHunks(output: string): string[] {
   return out;
 }
 
-async function ensureBuildTools(sys: ProvisionSystem, progress: (m: string) => void): Promise<void> {
-  const missing = async () => {
-    const m: Array<{ tool: string; pkg: string }> = [];
-    for (const t of FIRMWARE_BUILD_TOOLS) if ((await sys.which(t.tool)) === null) m.push(t);
-    return m;
-  };
-  let absent = await missing();
-  if (absent.length === 0) return;
-  const pkgs = [...new Set(absent.map((t) => t.pkg))];
-  const describe = (a: typeof absent) => a.map((t) => `${t.tool} (not on PATH)`);
-  if (!sys.isRoot()) throw new HostToolsMissingError(describe(absent), pkgs, aptInstallCommand(pkgs), 'Building SeaBIOS needs them; not running as root, so they cannot be installed automatically.');
-  await aptInstall(pkgs, sys, progress);
-  absent = await missing();
-  if (absent.length > 0) throw new HostToolsMissingError(describe(absent), pkgs, aptInstallCommand(pkgs), 'They are still missing after installing.');
-}
-
 /** Source versions apt knows for seabios in this root (apt-cache showsrc), newest first as apt lists them. */
 export function parseShowsrcVersions(text: string): string[] {
-  const out: string[] = [];
-  let pkg = '';
-  for (const line of text.split('\n')) {
-    const p = /^Package:\s*(\S+)/.exec(line);
-    if (p) pkg = p[1]!;
-    const v = /^Version:\s*(\S+)/.exec(line);
-    if (v && pkg === SEABIOS_SOURCE_PACKAGE && !out.includes(v[1]!)) out.push(v[1]!);
-  }
-  return out;
+  return showsrcVersions(text, SEABIOS_SOURCE_PACKAGE);
 }
 
 /** Builds (or reuses) one SeaBIOS image; see the module comment. */
@@ -226,12 +198,8 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
   const signal = sys.signal ? { signal: sys.signal } : {};
 
   // The source version, through the suite's root (its lists are shared with toolchain provisioning).
-  const apt = await withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios source ${suite}`, onProgress: progress, ...signal }, async () => {
-    const ctx = await privateSourceApt(suite, sys, progress, { cacheDir: cache });
-    const r = await sys.run('apt-cache', [...ctx.options, 'showsrc', '--only-source', SEABIOS_SOURCE_PACKAGE]);
-    if (r.exitCode !== 0) throw new AptError(`apt-cache showsrc ${SEABIOS_SOURCE_PACKAGE} (${suite})`, r.exitCode, r.stderr, 'the source index could not be read');
-    return { ctx, versions: parseShowsrcVersions(r.stdout) };
-  });
+  const src = { cache, sys, progress: (m: string) => progress(`firmware: ${m}`) };
+  const apt = await sourceVersions(SEABIOS_SOURCE_PACKAGE, suite, src);
   const sourceVersion = apt.versions.find((v) => versionMatches('seabios', v, seabios));
   if (sourceVersion === undefined) {
     throw new FirmwareBuildError(
@@ -252,24 +220,8 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
       hashed: async (_d, m) => [m.image],
       fill: async (tmp) => {
         const b0 = performance.now();
-        await ensureBuildTools(sys, progress);
-        const dl = join(tmp, 'dl');
-        await mkdir(dl);
-        progress(`firmware: downloading Debian ${SEABIOS_SOURCE_PACKAGE} source ${sourceVersion} (${suite})`);
-        const got = await withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios source ${suite}`, onProgress: progress, ...signal }, () =>
-          retryWhileAptLocked(
-            `apt-get source ${SEABIOS_SOURCE_PACKAGE}`,
-            () => sys.run('apt-get', [...apt.ctx.options, 'source', '--download-only', `${SEABIOS_SOURCE_PACKAGE}=${sourceVersion}`], { cwd: dl }),
-            progress,
-            signal,
-          ),
-        );
-        if (got.exitCode !== 0) throw new AptError(`apt-get source --download-only ${SEABIOS_SOURCE_PACKAGE}=${sourceVersion} (${suite})`, got.exitCode, got.stderr, 'downloading the SeaBIOS source failed');
-        const dscs = (await readdir(dl)).filter((f) => f.endsWith('.dsc'));
-        if (dscs.length !== 1) throw new FirmwareBuildError('source', `apt-get source left ${dscs.length} .dsc files in ${dl}`);
-        const tree = join(tmp, 'src');
-        const x = await sys.run('dpkg-source', ['-x', dscs[0]!, tree], { cwd: dl });
-        if (x.exitCode !== 0) throw new AptError(`dpkg-source -x ${dscs[0]}`, x.exitCode, x.stderr || x.stdout, 'unpacking the SeaBIOS source failed (its checksums or signature)');
+        await ensureBuildTools(FIRMWARE_BUILD_TOOLS, sys, progress, 'Building SeaBIOS');
+        const tree = await fetchSourceTree(SEABIOS_SOURCE_PACKAGE, sourceVersion, suite, apt.ctx, tmp, join(tmp, 'src'), src);
 
         for (const p of patches) {
           // A dry run first: a patch that does not apply leaves the tree untouched and names its hunks.
@@ -298,7 +250,6 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
         }
         await copyFile(join(tree, 'build', image), join(tmp, image));
         await rm(tree, { recursive: true, force: true });
-        await rm(dl, { recursive: true, force: true });
         const versionString = versionStringOf(await readFile(join(tmp, image)));
         if (versionString === null) throw new FirmwareBuildError('build', `the built ${image} has no SeaBIOS version string; the build is broken`);
         return {

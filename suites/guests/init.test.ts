@@ -63,7 +63,10 @@ describe('initScript', () => {
     expect(withModule).toContain(`insmod ${GUEST_PATHS.fwCfgModule}`);
     expect(withModule).toMatch(/no ACPI QEMU0002 node/);
     expect(withoutModule).not.toContain('insmod');
-    expect(withoutModule).toContain('fwcfg_reason="the initramfs carries no qemu_fw_cfg module"');
+    // Without a module the built-in driver (the minimal kernel's) is looked for, then the reason is given.
+    expect(withoutModule).toContain('[ -d /sys/firmware/qemu_fw_cfg/by_name ]');
+    expect(withoutModule).toMatch(/built in but found no fw_cfg device/);
+    expect(withoutModule).toContain('fwcfg_reason="the initramfs carries no qemu_fw_cfg module and the kernel has none built in"');
   });
 
   it('drains the console and powers off last', () => {
