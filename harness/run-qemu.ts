@@ -13,17 +13,17 @@
 // When this process dies without running any of that (SIGKILL, OOM killer): QEMU is started
 // through util-linux `setpriv --pdeathsig KILL`, so the kernel SIGKILLs it when our main thread
 // exits, and each temp dir carries its owner's pid (e820-boot-<pid>-…), so the next process to
-// boot (or start the CLI) removes the dirs of owners that are dead (sweepStaleBootDirs).
+// boot (or start the CLI) removes the dirs of owners that are dead (sweepStaleBootDirs, boot-dirs.ts).
 
 import { execa, type ResultPromise } from 'execa';
 import { accessSync, closeSync, constants, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
 import { copyInside, OutputDirError, writeInside } from './output-dir.ts';
-import { pidAlive } from './pid.ts';
+import { BOOT_DIR_PREFIX, sweepStaleBootDirs } from './boot-dirs.ts';
 import {
   BootAbortedError,
   BootTimeoutError,
@@ -681,42 +681,6 @@ function setprivExecError(exitCode: number | undefined, stderr: string): { code:
   const m = /^setpriv: failed to execute .*: (.*)$/m.exec(stderr);
   if (m === null || (exitCode !== 127 && exitCode !== 126)) return null;
   return { code: exitCode === 127 ? 'ENOENT' : 'EACCES', message: m[0] };
-}
-
-const BOOT_DIR_PREFIX = 'e820-boot-';
-const OWNED_BOOT_DIR = /^e820-boot-(\d+)-/;
-
-
-/**
- * Removes boot temp dirs whose owner (the pid in the name) is dead: what a SIGKILLed process
- * left. Only directories (never symlinks) owned by our uid, so a name planted in a shared
- * /tmp by someone else is never removed for them. Returns the paths removed.
- */
-export async function sweepStaleBootDirs(dir = tmpdir()): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return [];
-  }
-  const uid = process.getuid?.();
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = OWNED_BOOT_DIR.exec(name);
-    if (m === null) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || pidAlive(pid)) continue;
-    const path = join(dir, name);
-    try {
-      const st = await lstat(path);
-      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
-      await rm(path, { recursive: true, force: true });
-      removed.push(path);
-    } catch {
-      // gone meanwhile, or not ours to remove
-    }
-  }
-  return removed;
 }
 
 let swept: Promise<unknown> | null = null;

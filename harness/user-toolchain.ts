@@ -33,6 +33,11 @@ import { abortableSystem, localSystem } from './provision/system.ts';
 import { checkKernelPointRelease, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from './provision/toolchain.ts';
 import { identifySeabiosImage, type SeabiosImageInfo } from './provision/seabios-image.ts';
 import type { BiosVariant } from '../reference/profiles/seabios.ts';
+import { biosOfArgs, UserComponentError, type UserToolchainFlags } from './user-toolchain-flags.ts';
+
+// The flags, their commander options and the error live in user-toolchain-flags.ts, which
+// `predict` loads without this module's detection and provisioning.
+export { biosOfArgs, QEMU_BIOS_NAMES, USER_TOOLCHAIN_OPTIONS, UserComponentError, withUserToolchainOptions, type UserToolchainFlags } from './user-toolchain-flags.ts';
 
 export type Component = 'qemu' | 'seabios' | 'kernel';
 
@@ -40,20 +45,6 @@ const NAMES: Record<Component, string> = { qemu: 'QEMU', seabios: 'SeaBIOS', ker
 const KNOWN: Record<Component, readonly string[]> = { qemu: QEMU_VERSIONS, seabios: SEABIOS_VERSIONS, kernel: KERNEL_VERSIONS };
 /** How many leading numbers of a detected version name a profile: QEMU 11.1.3 → 11.1, SeaBIOS 1.16.3 → 1.16.3, Linux 7.2.13 → 7.2. */
 const PROFILE_PARTS: Record<Component, number> = { qemu: 2, seabios: 3, kernel: 2 };
-
-/** A user component that is missing, unusable or not what it claims to be. Names the path and the flag. */
-export class UserComponentError extends Error {
-  readonly exitCode = 2;
-  constructor(
-    readonly option: string,
-    readonly path: string | null,
-    detail: string,
-    todo: string,
-  ) {
-    super(`${option}${path !== null ? ` ${path}` : ''}: ${detail}; ${todo}`);
-    this.name = 'UserComponentError';
-  }
-}
 
 // ---- pure: versions and profile choice ------------------------------------------------------
 
@@ -128,19 +119,6 @@ export function chooseProfile(component: Component, detected: string | null, ove
 }
 
 // ---- the user's spec: flags, a toolchain file, a matrix's `toolchain:` ----------------------
-
-export interface UserToolchainFlags {
-  qemuBinary?: string;
-  bios?: string;
-  bzimage?: string;
-  fwCfgModule?: string;
-  busybox?: string;
-  /** `--toolchain FILE` (YAML, UserToolchainFileSchema). */
-  toolchain?: string;
-  profileQemu?: string;
-  profileSeabios?: string;
-  profileKernel?: string;
-}
 
 /** What the user named, merged from a file and flags (flags win per field); paths absolute. */
 export interface UserComponents {
@@ -301,23 +279,6 @@ export function isEmpty(c: UserComponents): boolean {
     c.profile.seabios === undefined &&
     c.profile.kernel === undefined
   );
-}
-
-/**
- * QEMU's own SeaBIOS file names: `-bios bios.bin` / `-bios bios-256k.bin` are looked up in QEMU's
- * firmware search path (hw/i386/x86.c x86_bios_rom_init → qemu_find_file(QEMU_FILE_TYPE_BIOS, …),
- * the -L directories), which is where the provisioned (or --bios) image is: no image of the user's.
- */
-export const QEMU_BIOS_NAMES: readonly string[] = ['bios.bin', 'bios-256k.bin'];
-
-/**
- * `-bios PATH` in the QEMU arguments names the SeaBIOS image like --bios does, unless it is one of
- * QEMU_BIOS_NAMES. QEMU takes the last -bios it is given (a later option overrides the earlier).
- */
-export function biosOfArgs(args: readonly string[]): string | null {
-  let bios: string | null = null;
-  for (let i = 0; i < args.length - 1; i++) if (args[i] === '-bios' || args[i] === '--bios') bios = args[i + 1]!;
-  return bios !== null && !QEMU_BIOS_NAMES.includes(bios) ? bios : null;
 }
 
 /**
@@ -655,29 +616,6 @@ export async function resolveUserComponents(
   const spec = withArgsBios(await componentsOfFlags(flags, base), qemuArgs);
   if (spec === null) return null;
   return new UserToolchain(await detectComponents(spec, deps));
-}
-
-/** The commander options every command that takes a toolchain registers. */
-export const USER_TOOLCHAIN_OPTIONS: ReadonlyArray<readonly [string, string]> = [
-  ['--qemu-binary <path>', 'this qemu-system-x86_64 (its version, from --version, picks the QEMU profile)'],
-  ['--bios <path>', 'this SeaBIOS image (bios-256k.bin/bios.bin; its version string picks the SeaBIOS profile; -bios PATH in the QEMU arguments counts too)'],
-  ['--bzimage <path>', 'this kernel (its header\'s version picks the kernel profile)'],
-  ['--fw-cfg-module <path>', 'qemu_fw_cfg.ko of the --bzimage build (when fw_cfg is not built in)'],
-  ['--busybox <path>', 'static busybox for the initramfs (default: the host\'s)'],
-  ['--toolchain <file>', 'YAML naming any of qemu-binary, bios, bzimage, fw-cfg-module, busybox, and profile: { qemu, seabios, kernel }'],
-  ['--profile-qemu <V>', 'predict with this QEMU profile whatever version was detected'],
-  ['--profile-seabios <V>', 'predict with this SeaBIOS profile whatever version was detected'],
-  ['--profile-kernel <V>', 'predict with this kernel profile whatever version was detected'],
-];
-
-/** Adds USER_TOOLCHAIN_OPTIONS to a command (skipping any it already has). */
-export function withUserToolchainOptions<T extends { option(flags: string, description: string): T; options: ReadonlyArray<{ long?: string | undefined }> }>(cmd: T, skip: readonly string[] = []): T {
-  for (const [flags, help] of USER_TOOLCHAIN_OPTIONS) {
-    const long = flags.split(' ')[0]!;
-    if (skip.includes(long) || cmd.options.some((o) => o.long === long)) continue;
-    cmd.option(flags, help);
-  }
-  return cmd;
 }
 
 /**

@@ -1,11 +1,13 @@
 // The `e820` command. Each subcommand lives in its own module under ./commands and registers
-// itself on the program; this file only wires them and maps errors to exit status.
+// itself on the program; this file only wires them and maps errors to exit status. Only the
+// named command's module is imported (commands/by-name.ts), so `predict` starts without the
+// harness; help and unknown commands register all of them.
 
 import { Command, CommanderError } from 'commander';
 import { printable } from '../errors.ts';
 import { sweepStaleCacheTemps } from '../provision/cache.ts';
-import { sweepStaleBootDirs } from '../run-qemu.ts';
-import { registerCommands } from './commands/index.ts';
+import { sweepStaleBootDirs } from '../boot-dirs.ts';
+import { commandModule } from './commands/by-name.ts';
 
 const program = new Command()
   .name('e820')
@@ -15,7 +17,9 @@ const program = new Command()
   // 1, which `run` and `check` reserve for "a cell failed". Inherited by the subcommands.
   .exitOverride();
 
-registerCommands(program);
+const only = commandModule(process.argv[2]);
+if (only !== null) (await only()).register(program);
+else (await import('./commands/index.ts')).registerCommands(program);
 
 // Temp dirs a SIGKILLed e820 left behind (their owner pid is dead) go first: boots' and the cache's.
 await sweepStaleBootDirs();

@@ -13,9 +13,10 @@ import { batchInput, predictBatch } from '../predict-batch.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
-import { renderTable } from './capture.ts';
-import { ExpectFileError, loadExpectSync } from '../../matrix/intent.ts';
-import { resolveUserComponents, UserComponentError, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { renderTable } from '../render-table.ts';
+import type { CellExpect } from '../../matrix/intent.ts';
+import type { UserToolchain } from '../../user-toolchain.ts';
+import { namesUserComponents, UserComponentError, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
 
 /** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
 export interface HostFlags {
@@ -60,21 +61,25 @@ export interface PredictResult {
  * the binaries pick the profiles; nothing is provisioned or booted), then predictCommand.
  */
 export async function predictWithComponents(qemuArgs: string[], opts: PredictCliOptions, hostSources: HostFactsSources = localHostSources): Promise<PredictResult> {
-  let user: UserToolchain | null;
+  let user: UserToolchain | null = null;
   try {
-    user = await resolveUserComponents(opts, null, {}, qemuArgs);
+    // Detection (and its execa, yaml, zod) is loaded only when a component was named.
+    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
   } catch (err) {
     if (err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     throw err;
   }
-  return predictCommand(qemuArgs, opts, hostSources, user);
+  const loadExpect = opts.expect !== undefined ? (await import('../../matrix/intent.ts')).loadExpectSync : undefined;
+  return predictCommand(qemuArgs, opts, hostSources, user, loadExpect);
 }
 
+/** `loadExpect` (harness/matrix/intent.ts loadExpectSync) is needed only with `opts.expect`; the caller loads it. */
 export function predictCommand(
   qemuArgs: string[],
   opts: PredictCliOptions,
   hostSources: HostFactsSources = localHostSources,
   user: UserToolchain | null = null,
+  loadExpect?: (file: string) => CellExpect,
 ): PredictResult {
   try {
     // The user's components pick the profiles (detected versions; --profile-* win); the rest is --qemu/--seabios/--kernel's.
@@ -90,7 +95,8 @@ export function predictCommand(
       stderr += 'e820 predict: note: --host-vendor/--host-phys-bits ignored: not a KVM configuration (under TCG the guest CPU is the model\'s own)\n';
     }
     for (const n of host?.notes ?? []) stderr += `e820 predict: note: ${n}\n`;
-    const declared = opts.expect !== undefined ? loadExpectSync(opts.expect) : undefined;
+    if (opts.expect !== undefined && loadExpect === undefined) throw new Error('predictCommand: --expect needs loadExpect');
+    const declared = opts.expect !== undefined ? loadExpect!(opts.expect) : undefined;
     const p = predict(config, toolchain, {
       ...(host !== null ? { host: host.facts } : {}),
       ...(declared !== undefined ? { intent: declared.intent } : {}),
@@ -116,7 +122,8 @@ export function predictCommand(
     }
     return { code: 0, stdout: text, stderr };
   } catch (err) {
-    if (err instanceof ExpectFileError || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
+    // By name: the class is in harness/matrix/intent.ts, loaded only with --expect.
+    if ((err instanceof Error && err.name === 'ExpectFileError') || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || (err instanceof Error && err.name === 'UnknownVersionError')) {
       return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     }

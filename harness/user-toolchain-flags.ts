@@ -1,0 +1,80 @@
+// The user-component flags (--qemu-binary, --bios, --bzimage, …, --toolchain FILE, --profile-*),
+// their commander options and error, apart from harness/user-toolchain.ts (detection and
+// provisioning: execa, yaml, zod) so that a command can register them, and tell whether any
+// component was named, without loading it.
+
+/** A user component that is missing, unusable or not what it claims to be. Names the path and the flag. */
+export class UserComponentError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    readonly option: string,
+    readonly path: string | null,
+    detail: string,
+    todo: string,
+  ) {
+    super(`${option}${path !== null ? ` ${path}` : ''}: ${detail}; ${todo}`);
+    this.name = 'UserComponentError';
+  }
+}
+
+export interface UserToolchainFlags {
+  qemuBinary?: string;
+  bios?: string;
+  bzimage?: string;
+  fwCfgModule?: string;
+  busybox?: string;
+  /** `--toolchain FILE` (YAML, UserToolchainFileSchema). */
+  toolchain?: string;
+  profileQemu?: string;
+  profileSeabios?: string;
+  profileKernel?: string;
+}
+
+/**
+ * Could these flags and QEMU arguments name a user component? False means resolveUserComponents
+ * would return null, so a command need not load harness/user-toolchain.ts at all.
+ */
+export function namesUserComponents(flags: UserToolchainFlags, qemuArgs: readonly string[]): boolean {
+  const named = [flags.qemuBinary, flags.bios, flags.bzimage, flags.fwCfgModule, flags.busybox, flags.toolchain, flags.profileQemu, flags.profileSeabios, flags.profileKernel];
+  return named.some((v) => v !== undefined) || biosOfArgs(qemuArgs) !== null;
+}
+
+/**
+ * QEMU's own SeaBIOS file names: `-bios bios.bin` / `-bios bios-256k.bin` are looked up in QEMU's
+ * firmware search path (hw/i386/x86.c x86_bios_rom_init → qemu_find_file(QEMU_FILE_TYPE_BIOS, …),
+ * the -L directories), which is where the provisioned (or --bios) image is: no image of the user's.
+ */
+export const QEMU_BIOS_NAMES: readonly string[] = ['bios.bin', 'bios-256k.bin'];
+
+/**
+ * `-bios PATH` in the QEMU arguments names the SeaBIOS image like --bios does, unless it is one of
+ * QEMU_BIOS_NAMES. QEMU takes the last -bios it is given (a later option overrides the earlier).
+ */
+export function biosOfArgs(args: readonly string[]): string | null {
+  let bios: string | null = null;
+  for (let i = 0; i < args.length - 1; i++) if (args[i] === '-bios' || args[i] === '--bios') bios = args[i + 1]!;
+  return bios !== null && !QEMU_BIOS_NAMES.includes(bios) ? bios : null;
+}
+
+/** The commander options every command that takes a toolchain registers. */
+export const USER_TOOLCHAIN_OPTIONS: ReadonlyArray<readonly [string, string]> = [
+  ['--qemu-binary <path>', 'this qemu-system-x86_64 (its version, from --version, picks the QEMU profile)'],
+  ['--bios <path>', 'this SeaBIOS image (bios-256k.bin/bios.bin; its version string picks the SeaBIOS profile; -bios PATH in the QEMU arguments counts too)'],
+  ['--bzimage <path>', 'this kernel (its header\'s version picks the kernel profile)'],
+  ['--fw-cfg-module <path>', 'qemu_fw_cfg.ko of the --bzimage build (when fw_cfg is not built in)'],
+  ['--busybox <path>', 'static busybox for the initramfs (default: the host\'s)'],
+  ['--toolchain <file>', 'YAML naming any of qemu-binary, bios, bzimage, fw-cfg-module, busybox, and profile: { qemu, seabios, kernel }'],
+  ['--profile-qemu <V>', 'predict with this QEMU profile whatever version was detected'],
+  ['--profile-seabios <V>', 'predict with this SeaBIOS profile whatever version was detected'],
+  ['--profile-kernel <V>', 'predict with this kernel profile whatever version was detected'],
+];
+
+/** Adds USER_TOOLCHAIN_OPTIONS to a command (skipping any it already has). */
+export function withUserToolchainOptions<T extends { option(flags: string, description: string): T; options: ReadonlyArray<{ long?: string | undefined }> }>(cmd: T, skip: readonly string[] = []): T {
+  for (const [flags, help] of USER_TOOLCHAIN_OPTIONS) {
+    const long = flags.split(' ')[0]!;
+    if (skip.includes(long) || cmd.options.some((o) => o.long === long)) continue;
+    cmd.option(flags, help);
+  }
+  return cmd;
+}
