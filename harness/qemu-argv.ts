@@ -237,3 +237,72 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
 export function harnessArgv(opts: HarnessArgvOptions): string[] {
   return planHarnessArgv(opts).args;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The QEMU layer without a guest (harness/qtest/): the same user arguments, no guest.
+
+/** Guest-only options: a qtest run boots no guest, so they are dropped (and listed). */
+const GUEST_ONLY: Record<string, string> = {
+  kernel: 'qtest boots no guest',
+  initrd: 'qtest boots no guest',
+  append: 'qtest boots no guest',
+  dtb: 'qtest boots no guest',
+};
+
+export interface QtestArgvOptions {
+  userArgs: readonly string[];
+  /** Used unless the user's arguments already choose an accelerator. Default: tcg (as a boot). */
+  accel?: Accelerator;
+  /** Extra firmware search directory (`-L`), as for a boot. */
+  firmwareDir?: string;
+  /** As HarnessArgvOptions.consoleIndex: > 0 means the user's own isa-serial holds COM1. */
+  consoleIndex?: number;
+}
+
+/**
+ * The argv of a qtest run: the user's arguments as a boot would take them (the same options
+ * dropped, the same refused), minus the guest-only ones, with the boot's accelerator and -L.
+ * `-S` keeps the CPU at its reset vector, so no firmware runs and fw_cfg and CMOS stay as board
+ * init left them; `-qtest stdio` speaks QEMU's qtest protocol (docs/devel/qtest.rst) on
+ * stdin/stdout. The qtest server works under any accelerator, so TCG is kept: Debian's 7.2 and
+ * 10.0 builds ship no qtest accelerator module, and TCG makes the same checks as the boots.
+ */
+export function planQtestArgv(opts: QtestArgvOptions): { args: string[]; accel: string | null; dropped: DroppedOption[] } {
+  const items = walk(opts.userArgs);
+  const options = items.filter((i): i is ParsedOption => 'name' in i);
+  const dropped: DroppedOption[] = [];
+  const kept: string[] = [];
+  for (const item of items) {
+    if ('positional' in item) {
+      kept.push(item.positional);
+      continue;
+    }
+    const guestOnly = GUEST_ONLY[item.name];
+    if (guestOnly !== undefined) {
+      dropped.push({ option: item.spelled, value: item.value, why: guestOnly });
+      continue;
+    }
+    const refused = REFUSED[item.name];
+    if (refused !== undefined) throw new HarnessArgvError(item.spelled, `cannot be used with the harness: ${refused}`);
+    const why = REPLACED[item.name];
+    if (why !== undefined) {
+      dropped.push({ option: item.spelled, value: item.value, why });
+      continue;
+    }
+    kept.push(...item.tokens);
+  }
+  const chosen = userAccel(options);
+  const args = [
+    ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),
+    ...kept,
+    ...(chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : []),
+    '-S',
+    '-qtest', 'stdio',
+    '-qtest-log', '/dev/null',
+    // COM1 stays as in a boot (there the console's file), unless the user's own serial holds it.
+    '-serial', (opts.consoleIndex ?? 0) === 0 ? 'null' : 'none',
+    '-display', 'none',
+    '-monitor', 'none',
+  ];
+  return { args, accel: chosen === undefined ? (opts.accel ?? 'tcg') : chosen, dropped };
+}

@@ -282,12 +282,12 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
 }
 
 /** The model's refusal as QEMU prints it: message, then hint lines. */
-function refusalLines(message: string): string[] {
+export function refusalLines(message: string): string[] {
   return message.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 }
 
 /** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
-function qemuErrorLines(stderr: string): string[] {
+export function qemuErrorLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
