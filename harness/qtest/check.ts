@@ -3,6 +3,8 @@
 // (harness/matrix/runner.ts): both refuse and QEMU prints exactly the model's words, or fail.
 
 import { parseQemuArgs } from '../../reference/cmdline.ts';
+import type { MachineConfig } from '../../reference/config.ts';
+import { refusalText } from '../explore/explore.ts';
 import { guestConsoleIndex } from '../../reference/guest.ts';
 import { qemuProfile } from '../../reference/profiles/qemu.ts';
 import { qemuStage, type HostFacts } from '../../reference/qemu-stage.ts';
@@ -63,28 +65,25 @@ export async function checkQemuLayer(argv: readonly string[], toolchain: Toolcha
     qemuArgv,
     wallMs: Math.round(performance.now() - t0),
   });
-  let config;
-  try {
-    config = parseQemuArgs(argv, { qemuVersion: toolchain.qemu });
-  } catch (e) {
-    return done({ outcome: 'error', kind: 'error', error: { kind: `BadCell/${errorName(e)}`, message: errorText(e) } });
-  }
   let handoff: Handoff | null = null;
   let refusal: string | null = null;
+  let config: MachineConfig | null = null;
   try {
+    // A refusal the command-line parser finds (QEMU exits while reading options) is judged like
+    // one of the QEMU stage, as explore judges it (harness/explore/explore.ts claimOf).
+    config = parseQemuArgs(argv, { qemuVersion: toolchain.qemu });
     const host = config.accel === 'kvm' ? (options.host ?? hostFacts().facts) : undefined;
     handoff = qemuStage(config, qemuProfile(toolchain.qemu), host !== undefined ? { host } : {});
   } catch (e) {
-    if (e instanceof QemuRefusal) refusal = e.qemuMessage;
-    else if (errorName(e) === 'UnsupportedOptionError') return done({ outcome: 'not-modelled', kind: 'not-modelled', reason: errorText(e) });
+    if (e instanceof QemuRefusal) refusal = refusalText(e);
+    else if (/UnsupportedOptionError|HarnessOwnedOptionError/.test(errorName(e))) return done({ outcome: 'not-modelled', kind: 'not-modelled', reason: errorText(e) });
     else return done({ outcome: 'error', kind: 'error', error: { kind: `Model/${errorName(e)}`, message: errorText(e) } });
   }
   let plan;
   try {
     plan = planQtestArgv({
       userArgs: argv,
-      accel: config.accel,
-      consoleIndex: guestConsoleIndex(config),
+      ...(config !== null ? { accel: config.accel, consoleIndex: guestConsoleIndex(config) } : {}),
       ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
     });
   } catch (e) {

@@ -10,6 +10,7 @@ import { register as registerDocs } from './docs.ts';
 import { register as registerKvm } from './kvm.ts';
 import { register as registerExplore } from './explore.ts';
 import { register as registerFirmware } from './firmware.ts';
+import { register as registerQtest } from './qtest.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
@@ -25,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerKvm(program);
   registerExplore(program);
   registerFirmware(program);
+  registerQtest(program);
 }
