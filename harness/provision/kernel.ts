@@ -23,7 +23,8 @@ import { cacheDir as defaultCacheDir } from './cache.ts';
 import { AptError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
-import { verifiedEntry } from './verify.ts';
+import { usableEntry, verifiedEntry } from './verify.ts';
+import { isString, recalled, remember } from './resolved.ts';
 
 export const DEFAULT_KERNEL_PACKAGE = 'linux-image-cloud-amd64';
 
@@ -55,6 +56,8 @@ export interface ProvisionKernelOptions {
   suite?: DebianSuite;
   /** Apt to use instead of the suite's (tests). */
   apt?: AptContext;
+  /** Ask apt which package and version even when a resolution is remembered (resolved.ts). */
+  fresh?: boolean;
 }
 
 const MANIFEST_SCHEMA = 1;
@@ -249,9 +252,22 @@ async function provisionDebian(name: string, opts: ProvisionKernelOptions): Prom
 }
 
 async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions, sys: ProvisionSystem, progress: (m: string) => void): Promise<ProvisionedKernel> {
+  const cache = opts.cacheDir ?? defaultCacheDir();
+  const entryDir = (r: Resolved) => join(cache, 'kernels', `${safeName(r.packageName)}_${safeName(r.version)}`);
+  // Warm: what apt resolved the package to last time, and its entry intact: no apt at all.
+  const suiteName = opts.apt ? (opts.apt.suite ?? HOST_SUITE) : (opts.suite ?? HOST_SUITE);
+  const key = `kernel-${suiteName}-${name}`;
+  const known = opts.fresh ? null : await recalled(cache, key, isResolved);
+  const warm = known !== null ? await usableEntry(entryDir(known), isManifest) : null;
+  if (warm !== null) {
+    progress(`kernel: reusing ${known!.packageName} ${known!.version} from ${entryDir(known!)}`);
+    return provisioned(entryDir(known!), warm);
+  }
+
   const apt = await aptFor(opts, sys, progress);
-  const { packageName, version } = await resolvePackage(name, sys, progress, apt);
-  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'kernels', `${safeName(packageName)}_${safeName(version)}`);
+  const resolved = await resolvePackage(name, sys, progress, apt);
+  const { packageName, version } = resolved;
+  const dir = entryDir(resolved);
 
   const { manifest, reused } = await verifiedEntry<KernelManifest>({
     dir,
@@ -333,6 +349,21 @@ async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions,
     },
   });
   if (reused) progress(`kernel: reusing ${packageName} ${version} from ${dir}`);
+  await remember(cache, key, resolved);
+  return provisioned(dir, manifest);
+}
+
+interface Resolved {
+  packageName: string;
+  version: string;
+}
+
+const isResolved = (v: unknown): v is Resolved => {
+  const r = v as Partial<Resolved> | null;
+  return typeof r === 'object' && r !== null && isString(r.packageName) && isString(r.version);
+};
+
+function provisioned(dir: string, manifest: KernelManifest): ProvisionedKernel {
   return {
     vmlinuz: join(dir, manifest.vmlinuz),
     fwCfgModule: manifest.fwCfgModule === null ? null : join(dir, manifest.fwCfgModule),

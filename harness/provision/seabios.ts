@@ -14,7 +14,8 @@ import { SEABIOS_IMAGES } from './host-tools.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { aptCandidate } from './suite-qemu.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
-import { verifiedEntry } from './verify.ts';
+import { usableEntry, verifiedEntry } from './verify.ts';
+import { isString, recalled, remember } from './resolved.ts';
 
 export const SEABIOS_PACKAGE = 'seabios';
 
@@ -48,6 +49,8 @@ export interface SeabiosOptions {
   system?: ProvisionSystem;
   apt?: AptContext & { paths?: PrivateAptPaths };
   refresh?: boolean;
+  /** Ask apt for the version even when a resolution is remembered (resolved.ts); --refresh implies it. */
+  fresh?: boolean;
 }
 
 const toResult = (suite: DebianSuite, dir: string, m: SeabiosManifest): SuiteSeabios => ({
@@ -72,6 +75,8 @@ export async function cachedSuiteSeabios(suite: DebianSuite, cache: string = def
   return null;
 }
 
+const seabiosDir = (cache: string, suite: DebianSuite, version: string) => join(cache, 'seabios', `${suite}_${version.replace(/[^A-Za-z0-9.+~_-]/g, '_')}`);
+
 /** Resolves and extracts (once, cached) the SeaBIOS images of `suite` (bookworm: through the host's apt). */
 export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions = {}): Promise<SuiteSeabios> {
   const sys = opts.system ?? localSystem;
@@ -79,13 +84,22 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
   const cache = opts.cacheDir ?? defaultCacheDir();
   // One run at a time per apt root: its lists, and the entries made from them.
   return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+    // Warm: the version apt gave last time, and its entry intact: no apt at all.
+    const key = `seabios-${suite}`;
+    const known = opts.refresh || opts.fresh ? null : await recalled(cache, key, isString);
+    const warm = known !== null ? await usableEntry(seabiosDir(cache, suite, known), isManifest) : null;
+    if (warm !== null) {
+      progress(`seabios ${suite}: reusing ${known!} from ${seabiosDir(cache, suite, known!)}`);
+      return toResult(suite, seabiosDir(cache, suite, known!), warm);
+    }
+
     let apt: AptContext & { paths?: PrivateAptPaths } = hostApt;
     if (opts.apt) apt = opts.apt;
     else if (suite !== HOST_SUITE) apt = await privateApt(suite, { system: sys, cacheDir: cache });
     await ensureAptLists(apt, sys, progress, opts.refresh ?? false);
 
     const version = await aptCandidate(apt, SEABIOS_PACKAGE, sys);
-    const dir = join(cache, 'seabios', `${suite}_${version.replace(/[^A-Za-z0-9.+~_-]/g, '_')}`);
+    const dir = seabiosDir(cache, suite, version);
     const { manifest, reused } = await verifiedEntry<SeabiosManifest>({
       dir,
       label: `seabios ${suite}`,
@@ -117,6 +131,7 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
       },
     });
     progress(reused ? `seabios ${suite}: reusing ${version} from ${dir}` : `seabios ${suite}: ${version} in ${dir}`);
+    await remember(cache, key, version);
     return toResult(suite, dir, manifest);
   });
 }

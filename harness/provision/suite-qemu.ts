@@ -26,7 +26,8 @@ import { parseQemuVersion, SEABIOS_IMAGES } from './host-tools.ts';
 import { parseCandidate } from './kernel.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
-import { pickHashed, verifiedEntry, type Damage } from './verify.ts';
+import { pickHashed, usableEntry, verifiedEntry, type Damage } from './verify.ts';
+import { isString, recalled, remember } from './resolved.ts';
 
 export const QEMU_PACKAGE = 'qemu-system-x86';
 const LIB_DIRS = ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'] as const;
@@ -93,6 +94,8 @@ export interface SuiteQemuOptions {
   apt?: AptContext & { paths?: PrivateAptPaths };
   /** Refresh the suite's package lists first. */
   refresh?: boolean;
+  /** Ask apt for the version even when a resolution is remembered (resolved.ts); refresh implies it. */
+  fresh?: boolean;
 }
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9.+~_-]/g, '_');
@@ -284,6 +287,15 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
   const cache = opts.cacheDir ?? defaultCacheDir();
   // One run at a time per apt root: its lists, and the entries made from them.
   return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `qemu ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+    // Warm: the version apt gave last time, and its entry intact: no apt at all.
+    const key = `qemu-${suite}`;
+    const known = opts.refresh || opts.fresh ? null : await recalled(cache, key, isString);
+    const warm = known !== null ? await usableEntry(suiteQemuDir(cache, suite, known), isManifest) : null;
+    if (warm !== null) {
+      progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${known!} from ${suiteQemuDir(cache, suite, known!)}`);
+      await ensureQemuBundleLink(join(suiteQemuDir(cache, suite, known!), warm.root), warm.loader);
+      return toResult(suite, suiteQemuDir(cache, suite, known!), warm);
+    }
     const apt = await contextFor(suite, opts, sys, progress);
     const packageVersion = await aptCandidate(apt, QEMU_PACKAGE, sys);
     const dir = suiteQemuDir(cache, suite, packageVersion);
@@ -302,6 +314,7 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
     });
     if (reused) progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${packageVersion} from ${dir}`);
     await ensureQemuBundleLink(join(dir, manifest.root), manifest.loader);
+    await remember(cache, key, packageVersion);
     return toResult(suite, dir, manifest);
   });
 }

@@ -114,6 +114,8 @@ export interface ResolveToolchainOptions {
   onProgress?: (m: string) => void;
   system?: ProvisionSystem;
   refresh?: boolean;
+  /** Ask apt which versions even when resolutions are remembered (provision/resolved.ts). */
+  fresh?: boolean;
   /** Host tools already found (saves the probe when provisioning many toolchains). */
   hostTools?: HostTools;
 }
@@ -127,6 +129,7 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
     ...(opts.system ? { system: opts.system } : {}),
   };
   const refresh = opts.refresh ?? false;
+  const fresh = opts.fresh ?? false;
   // The host's QEMU/SeaBIOS/busybox: busybox is always the host's (static, suite-independent).
   const host = opts.hostTools ?? (await findOrInstallHostTools(common));
 
@@ -136,7 +139,7 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
     if (!versionMatches('qemu', host.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, host.qemuVersion, qSuite);
     qemu = { suite: qSuite, binary: host.qemu, version: host.qemuVersion, packageVersion: null, suiteRoot: null };
   } else {
-    const r = await provisionSuiteQemu(qSuite, { ...common, refresh });
+    const r = await provisionSuiteQemu(qSuite, { ...common, refresh, fresh });
     if (!versionMatches('qemu', r.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, r.qemuVersion, qSuite);
     qemu = { suite: qSuite, binary: r.binary, version: r.qemuVersion, packageVersion: r.packageVersion, suiteRoot: r };
   }
@@ -152,13 +155,13 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
     if (pkg && !versionMatches('seabios', pkg.version, toolchain.seabios)) throw new ToolchainVersionMismatchError('seabios', toolchain.seabios, pkg.version, sSuite);
     seabios = { suite: sSuite, qemuOwn: true, dir: null, image: `${qemu.suiteRoot.root}/usr/share/seabios/bios-256k.bin`, packageVersion: pkg?.version ?? null };
   } else {
-    const s: SuiteSeabios = await provisionSeabios(sSuite, { ...common, refresh });
+    const s: SuiteSeabios = await provisionSeabios(sSuite, { ...common, refresh, fresh });
     if (!versionMatches('seabios', s.packageVersion, toolchain.seabios)) throw new ToolchainVersionMismatchError('seabios', toolchain.seabios, s.packageVersion, sSuite);
     seabios = { suite: sSuite, qemuOwn: false, dir: s.dir, image: s.image, packageVersion: s.packageVersion };
   }
 
   const kSuite = suiteOf('kernel', toolchain.kernel);
-  const k = await provisionKernel({}, { ...common, suite: kSuite });
+  const k = await provisionKernel({}, { ...common, suite: kSuite, fresh });
   if (!versionMatches('kernel', k.release, toolchain.kernel)) throw new ToolchainVersionMismatchError('kernel', toolchain.kernel, k.release, kSuite);
   // A kernel given by path has no package version: its series profile is used as for any kernel.
   if (k.packageVersion !== null) checkKernelPointRelease(toolchain, k.packageVersion, kSuite);

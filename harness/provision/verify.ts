@@ -128,6 +128,18 @@ async function writeManifestAtomic(dir: string, value: unknown): Promise<void> {
 }
 
 /**
+ * The entry's manifest when it is complete and verifies (records present, sizes and hashed files
+ * as recorded), else null, changing nothing: the warm path (resolved.ts). Anything else goes
+ * through verifiedEntry, which names the damage and rebuilds.
+ */
+export async function usableEntry<M extends object>(dir: string, isValid: (v: unknown) => v is M): Promise<Verified<M> | null> {
+  const m = await readManifest(dir, isValid);
+  const rec = (m as { verify?: unknown } | null)?.verify;
+  if (m === null || !isRecords(rec)) return null;
+  return (await verifyFiles(dir, rec)) === null ? (m as Verified<M>) : null;
+}
+
+/**
  * The entry, checked; rebuilt when damaged or without a manifest. An entry cached before records
  * existed is checked structurally, then its records are written (it is not downloaded again).
  * Callers hold the entry's lock (lock.ts), so nobody else builds or discards it meanwhile.

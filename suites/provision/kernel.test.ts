@@ -185,6 +185,48 @@ describe('provisionKernel', () => {
     ]);
   });
 
+  it('a warm cache asks apt nothing: the remembered resolution and its verified entry are used; damage or fresh goes back to apt', async () => {
+    const entry = join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
+    mkdirSync(entry, { recursive: true });
+    const img = Buffer.alloc(0x400);
+    img.write('HdrS', 0x202, 'latin1');
+    img[0x1f1] = 1;
+    writeFileSync(join(entry, 'vmlinuz'), img);
+    writeFileSync(join(entry, 'qemu_fw_cfg.ko'), STATIC_ELF);
+    await writeManifest(entry, {
+      schema: 1,
+      packageName: 'linux-image-6.1.0-56-cloud-amd64',
+      packageVersion: '6.1.192-2',
+      release: '6.1.0-56-cloud-amd64',
+      vmlinuz: 'vmlinuz',
+      fwCfgModule: 'qemu_fw_cfg.ko',
+      fwCfgModuleMember: './lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/firmware/qemu_fw_cfg.ko',
+      fwCfgSysfs: 'm',
+    });
+    const aptCalls = (sys: FakeSystem) => sys.calls.filter((c) => c.cmd === 'apt-cache' || c.cmd === 'apt-get').map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    // Cold: apt resolves (and the entry's records are written).
+    const cold = new FakeSystem(new Map(), apt(true), true);
+    const first = await provisionKernel({}, { cacheDir: dir, system: cold });
+    expect(aptCalls(cold)).toHaveLength(2);
+    // Warm: the same kernel, no apt.
+    const warm = new FakeSystem(new Map(), apt(true), true);
+    expect(await provisionKernel({}, { cacheDir: dir, system: warm })).toEqual(first);
+    expect(aptCalls(warm)).toEqual([]);
+    // Asked for (toolchain fetch): apt again.
+    const asked = new FakeSystem(new Map(), apt(true), true);
+    await provisionKernel({}, { cacheDir: dir, system: asked, fresh: true });
+    expect(aptCalls(asked)).toHaveLength(2);
+    // Damaged (same size, other content): the warm path refuses it, apt resolves, the damage is named and the entry rebuilt.
+    const bad = Buffer.from(img);
+    bad[0x300] = 0xff;
+    writeFileSync(join(entry, 'vmlinuz'), bad);
+    const damaged = new FakeSystem(new Map(), apt(true), true);
+    const said: string[] = [];
+    await expect(provisionKernel({}, { cacheDir: dir, system: damaged, onProgress: (m) => said.push(m) })).rejects.toThrow(/unexpected command apt-get download/);
+    expect(aptCalls(damaged).slice(0, 2)).toEqual(['apt-cache depends linux-image-cloud-amd64', 'apt-cache policy linux-image-6.1.0-56-cloud-amd64']);
+    expect(said.join('\n')).toMatch(/vmlinuz.*sha256 differs/);
+  });
+
   it('an entry without a manifest is not cached: it is downloaded again', async () => {
     mkdirSync(join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2'), { recursive: true });
     const sys = new FakeSystem(new Map(), apt(true), true);

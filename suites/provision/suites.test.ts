@@ -237,9 +237,12 @@ describe('closure unpack and the verified cache', () => {
     const q = await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
     expect(q).toMatchObject({ binary: join(entry, 'bin/qemu-system-x86_64'), qemuVersion: '10.0.13', loader: join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2') });
     expect(sys2.calls.some((c) => c.cmd.startsWith('apt-get'))).toBe(false);
-    // Verified from then on: nothing runs but the candidate lookup.
+    // Verified from then on, and its resolution remembered (provision/resolved.ts): nothing runs at all…
     sys2.calls.length = 0;
     await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
+    expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual([]);
+    // …unless the user asks (toolchain fetch): then only the candidate lookup.
+    await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie'), fresh: true });
     expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual(['apt-cache -o X=1 policy qemu-system-x86']);
   });
 

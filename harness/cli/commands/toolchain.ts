@@ -129,6 +129,7 @@ export async function toolchainFetch(o: FetchOptions, out: (line: string) => voi
     refreshed.add(s);
     return true;
   };
+  // fetch asks apt every time (fresh): the place where a newer package in the archive is taken up.
   for (const v of plan.qemu) {
     const suite = suiteOf('qemu', v);
     await step(`qemu ${v} (${suite})`, async () => {
@@ -136,21 +137,21 @@ export async function toolchainFetch(o: FetchOptions, out: (line: string) => voi
         const h = await findOrInstallHostTools({ onProgress: progress });
         return `host ${h.qemu}, QEMU ${h.qemuVersion}`;
       }
-      const q = await provisionSuiteQemu(suite, { onProgress: progress, refresh: refreshOnce(suite) });
+      const q = await provisionSuiteQemu(suite, { onProgress: progress, refresh: refreshOnce(suite), fresh: true });
       return `QEMU ${q.qemuVersion} (${q.packageVersion}, ${q.packages.length} packages) → ${q.binary}`;
     });
   }
   for (const v of plan.seabios) {
     const suite = suiteOf('seabios', v);
     await step(`seabios ${v} (${suite})`, async () => {
-      const s = await provisionSeabios(suite, { onProgress: progress, refresh: refreshOnce(suite) });
+      const s = await provisionSeabios(suite, { onProgress: progress, refresh: refreshOnce(suite), fresh: true });
       return `${s.packageVersion} → ${s.dir}`;
     });
   }
   for (const v of plan.kernel) {
     const suite = suiteOf('kernel', v);
     await step(`kernel ${v} (${suite})`, async () => {
-      const k = await provisionKernel({}, { onProgress: progress, suite });
+      const k = await provisionKernel({}, { onProgress: progress, suite, fresh: true });
       return `${k.packageName} ${k.packageVersion} (${k.release}), fw_cfg module ${k.fwCfgModule ?? 'none'} → ${k.vmlinuz}`;
     });
   }
