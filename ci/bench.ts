@@ -64,3 +64,29 @@ if (boots > 0) {
   const sorted = [...times].sort((a, b) => a - b);
   console.log(`capture -M q35 -m 2G: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s of ${boots} (min ${sorted[0]!.toFixed(2)}, max ${sorted.at(-1)!.toFixed(2)})`);
 }
+
+// QEMU layer via qtest (harness/qtest/): configurations/s of suites/matrix/qemu-layer.yaml's
+// runs on the baseline QEMU, at --jobs 1 and 2 (one QEMU process per configuration, held at -S).
+// `--qtest N` runs N of them per setting (default 100; 0 skips).
+{
+  const { expandRuns, loadMatrix } = await import('../harness/matrix/schema.ts');
+  const { matrixPath } = await import('../harness/matrix/paths.ts');
+  const { runQtestRuns, toolsProvider } = await import('../harness/qtest/matrix.ts');
+  const flag = process.argv.indexOf('--qtest');
+  const n = flag >= 0 ? Number(process.argv[flag + 1]) : 100;
+  if (n > 0) {
+    const runs = expandRuns(await loadMatrix(matrixPath('qemu-layer'))).filter((r) => r.toolchain.qemu === BASELINE_TOOLCHAIN.qemu);
+    const sample = Array.from({ length: n }, (_, i) => ({ ...runs[i % runs.length]!, key: `${runs[i % runs.length]!.key}#${i}` }));
+    const tools = toolsProvider();
+    await tools({ ...BASELINE_TOOLCHAIN, seabios: runs[0]!.toolchain.seabios, kernel: runs[0]!.toolchain.kernel });
+    for (const jobs of [1, 2]) {
+      const cpu0 = process.cpuUsage();
+      const s = await runQtestRuns(sample, tools, { jobs });
+      const cpu = process.cpuUsage(cpu0);
+      console.log(
+        `qtest (QEMU ${BASELINE_TOOLCHAIN.qemu}, --jobs ${jobs}): ${n} configurations in ${(s.wallMs / 1000).toFixed(2)} s = ${((n / s.wallMs) * 1000).toFixed(1)} configurations/s ` +
+          `(${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error; node ${((cpu.user + cpu.system) / 1000 / n).toFixed(1)} ms CPU per configuration)`,
+      );
+    }
+  }
+}
