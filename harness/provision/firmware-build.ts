@@ -25,7 +25,8 @@ import { cacheLockPath, withLock } from './lock.ts';
 import { identifySeabiosImage, versionStringOf } from './seabios-image.ts';
 import { localSystem, type ProvisionSystem } from './system.ts';
 import { SUITE_COMPONENTS, suiteOf, versionMatches } from './toolchain.ts';
-import { verifiedEntry } from './verify.ts';
+import { usableEntry, verifiedEntry } from './verify.ts';
+import { isString, recalled, remember } from './resolved.ts';
 
 export const SEABIOS_SOURCE_PACKAGE = 'seabios';
 export const DEFAULT_FIRMWARE_SEABIOS = '1.16.2';
@@ -89,6 +90,8 @@ export interface FirmwareBuildOptions {
   system?: ProvisionSystem;
   /** Parallel make jobs (default: the machine's cores). */
   jobs?: number;
+  /** Ask apt for the source version even when one is remembered (resolved.ts; `--refresh`). */
+  fresh?: boolean;
 }
 
 export interface FirmwareBuildResult {
@@ -197,6 +200,24 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
   const patches = await readPatches(opts.patches ?? []);
   const signal = sys.signal ? { signal: sys.signal } : {};
 
+  const image = `${variant}.bin`;
+  const entryLock = (name: string) => cacheLockPath(cache, `firmware-${name}`);
+  const done = (dir: string, m: FirmwareManifest, cached: boolean): FirmwareBuildResult => {
+    const path = join(dir, m.image);
+    progress(cached ? `firmware: reusing ${path}` : `firmware: built ${path} in ${m.buildSeconds} s`);
+    return { path, version: m.versionString, variant: m.variant, patches, sourceVersion: m.sourceVersion, suite, cached, seconds: Math.round(performance.now() - t0) / 1000 };
+  };
+
+  // Warm: the source version apt gave last time, and this build of it intact: no apt at all.
+  const key = `firmware-source-${suite}-${seabios}`;
+  const known = opts.fresh ? null : await recalled(cache, key, isString);
+  if (known !== null) {
+    const name = firmwareEntryName(known, variant, patches);
+    const dir = join(cache, 'firmware', name);
+    const warm = await withLock(entryLock(name), { purpose: `firmware ${name}`, onProgress: progress, ...signal }, () => usableEntry(dir, isManifest));
+    if (warm !== null) return done(dir, warm, true);
+  }
+
   // The source version, through the suite's root (its lists are shared with toolchain provisioning).
   const src = { cache, sys, progress: (m: string) => progress(`firmware: ${m}`) };
   const apt = await sourceVersions(SEABIOS_SOURCE_PACKAGE, suite, src);
@@ -207,11 +228,11 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
       `--seabios ${seabios}: Debian ${suite} provides seabios source ${apt.versions.join(', ') || 'none'}, not ${seabios}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the profiles`,
     );
   }
+  await remember(cache, key, sourceVersion);
 
   const name = firmwareEntryName(sourceVersion, variant, patches);
   const dir = join(cache, 'firmware', name);
-  const image = `${variant}.bin`;
-  const result = await withLock(cacheLockPath(cache, `firmware-${name}`), { purpose: `firmware ${name}`, onProgress: progress, ...signal }, () =>
+  const result = await withLock(entryLock(name), { purpose: `firmware ${name}`, onProgress: progress, ...signal }, () =>
     verifiedEntry<FirmwareManifest>({
       dir,
       label: `firmware ${name}`,
@@ -267,9 +288,6 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
       },
     }),
   );
-  const m = result.manifest;
-  const path = join(dir, m.image);
-  progress(result.reused ? `firmware: reusing ${path}` : `firmware: built ${path} in ${m.buildSeconds} s`);
-  return { path, version: m.versionString, variant: m.variant, patches, sourceVersion: m.sourceVersion, suite, cached: result.reused, seconds: Math.round(performance.now() - t0) / 1000 };
+  return done(dir, result.manifest, result.reused);
 }
 

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firmwareBuildCommand } from '../../harness/cli/commands/firmware.ts';
 import { cacheDir } from '../../harness/provision/cache.ts';
 import { buildFirmware, failedHunks, FirmwareBuildError, PatchDoesNotApplyError, type FirmwareBuildResult } from '../../harness/provision/firmware-build.ts';
+import { localSystem, type ProvisionSystem } from '../../harness/provision/system.ts';
 import { identifySeabiosImage, modelledSeabiosVersion, SeabiosImageError } from '../../harness/provision/seabios-image.ts';
 
 const run = promisify(execFile);
@@ -55,6 +56,17 @@ describe('e820 firmware build (real build of Debian seabios 1.16.2)', () => {
     expect(again.cached).toBe(true);
     expect(again.path).toBe(built.path);
     expect(ms).toBeLessThan(1000);
+  });
+
+  it('a cached build asks apt nothing; --refresh (fresh) asks for the source version again', async () => {
+    const calls: string[] = [];
+    const counting: ProvisionSystem = { ...localSystem, run: (cmd, args, o) => (calls.push(`${cmd} ${args.join(' ')}`), localSystem.run(cmd, args, o)) };
+    const warm = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], system: counting });
+    expect(warm.cached).toBe(true);
+    expect(calls.filter((c) => /^apt/.test(c))).toEqual([]);
+    const asked = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], system: counting, fresh: true });
+    expect(asked.path).toBe(built.path);
+    expect(calls.filter((c) => /^apt-cache .*showsrc/.test(c))).toHaveLength(1);
   });
 
   it('identifySeabiosImage knows it: variant, version, configuration known, no assumption', async () => {

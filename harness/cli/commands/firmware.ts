@@ -15,6 +15,8 @@ export interface FirmwareBuildCliOptions {
   variant?: string;
   patch?: string[];
   json?: boolean;
+  /** Ask apt for the newest source version instead of the one remembered (provision/resolved.ts). */
+  refresh?: boolean;
 }
 
 export interface FirmwareCliDeps {
@@ -32,6 +34,7 @@ export async function firmwareBuildCommand(opts: FirmwareBuildCliOptions, deps: 
       ...(opts.seabios !== undefined ? { seabios: opts.seabios } : {}),
       ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
       patches: opts.patch ?? [],
+      ...(opts.refresh ? { fresh: true } : {}),
       system: abortableSystem(localSystem, interrupt.signal),
       onProgress: (m) => err(`${m}\n`),
     });
@@ -67,6 +70,7 @@ export function register(program: Command): void {
     .option('--variant <V>', "Debian's configuration: bios-256k (256 KiB, QEMU's default) or bios (128 KiB)", 'bios-256k')
     .option('--patch <FILE>', 'a unified diff applied with patch -p1 to the source tree (repeatable, applied in order)', collect)
     .option('--json', 'print {path, version, variant, patches, sourceVersion, cached, seconds} as JSON')
+    .option('--refresh', 'ask apt for the source version again (a cached build of the version it gave before is used otherwise)')
     .action(async (opts: FirmwareBuildCliOptions) => {
       process.exitCode = await firmwareBuildCommand(opts);
     });
