@@ -52,7 +52,7 @@ import { U64_MAX, hexPadded } from '../address.ts';
 import { E820 } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
-import { type Res, findById, insertExpandToFit, insertResource, makeRoot, requestResource, reserveRegionWithSplit, walk } from './resource-tree.ts';
+import { type Res, insertExpandToFit, insertResource, makeRoot, requestResource, reserveRegionWithSplit, walk } from './resource-tree.ts';
 import { type KLine, type KTable, memRange, u64 } from './table.ts';
 
 /** arch/x86/kernel/probe_roms.c system_rom_resource. */
@@ -150,13 +150,22 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   // 1. probe_roms()
   root = requestResource(root, { id: 'rom.system', ...SYSTEM_ROM, name: 'System ROM', e820: false, children: [] }).root;
 
+  // The e820 resources in the tree, by id, as placed (an expansion widens them). Resources are
+  // never removed once inserted, so this answers "is it in the tree?" without walking it.
+  const placedE820 = new Map<string, Res>();
+  const insertE820 = (res: Res): void => {
+    const r = insertResource(root, res);
+    root = r.root;
+    if (r.conflict === null) placedE820.set(res.id, res);
+  };
+
   // 2. e820__reserve_resources()
   const e820Res: Res[] = [];
   table.forEach((e, i) => {
     const end = u64(e.addr + e.size - 1n);
     const res: Res = { id: `e820.${i}`, start: e.addr, end, name: resourceName(e.type, profile), e820: true, children: [] };
     e820Res.push(res);
-    if (insertedEarly(e.addr, e.type)) root = insertResource(root, res).root;
+    if (insertedEarly(e.addr, e.type)) insertE820(res);
   });
 
   // 3. ACPI host bridge windows.
@@ -171,10 +180,11 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   const late = platform.pci ? table : [];
   late.forEach((e, i) => {
     const res = e820Res[i]!;
-    if (findById(root, res.id) !== null || res.end === 0n) return;
+    if (placedE820.has(res.id) || res.end === 0n) return;
     if (e.type === E820.SOFT_RESERVED && profile.softReservedInIomem === 'absent') return;
     const r = insertExpandToFit(root, res);
     root = r.root;
+    if (r.placed !== null) placedE820.set(res.id, r.placed);
     for (const name of r.expandedWith) {
       lateLines.push({
         level: profile.expandedResourceLevel,
@@ -207,7 +217,7 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   if (profile.softReservedInIomem === 'inside-hmem') {
     let n = 0;
     table.forEach((e, i) => {
-      const placed = e.type === E820.SOFT_RESERVED ? findById(root, `e820.${i}`) : null;
+      const placed = e.type === E820.SOFT_RESERVED ? (placedE820.get(`e820.${i}`) ?? null) : null;
       if (placed === null) return;
       root = insertResource(root, { id: `hmem.${n}`, start: placed.start, end: placed.end, name: `hmem.${n}`, e820: false, children: [] }).root;
       n++;

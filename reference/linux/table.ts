@@ -25,8 +25,8 @@ export interface KLine {
 /** E820_MAX_ENTRIES = 128 + 3 * MAX_NUMNODES; Debian amd64 has CONFIG_NODES_SHIFT=10 (linux.md §3). */
 export const E820_MAX_ENTRIES = 128 + 3 * (1 << 10);
 
-/** u64 arithmetic as C does it. */
-export const u64 = (v: bigint): bigint => v & U64_MAX;
+/** u64 arithmetic as C does it (the mask only when needed: `&` allocates a new bigint each time). */
+export const u64 = (v: bigint): bigint => (v >= 0n && v <= U64_MAX ? v : v & U64_MAX);
 
 export interface Edit {
   readonly table: KTable;
