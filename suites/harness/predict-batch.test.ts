@@ -66,3 +66,32 @@ describe('predict --batch', () => {
     expect(counts['bad-input']).toBe(5);
   });
 });
+
+describe('predict --batch answers as the input comes', () => {
+  it('a caller that writes one line and waits gets its answer before writing the next (output is gathered, then flushed when the input pauses)', async () => {
+    const input = new PassThrough();
+    const out = new PassThrough();
+    const answers: string[] = [];
+    let waiting: ((line: string) => void) | null = null;
+    let buf = '';
+    out.on('data', (c: Buffer) => {
+      buf += c.toString('utf8');
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        answers.push(line);
+        waiting?.(line);
+      }
+    });
+    const next = () => new Promise<string>((resolve) => (waiting = resolve));
+    const done = predictBatch(input, out, {}, {}, AMD_HOST);
+    for (const [i, s] of SAMPLE.slice(0, 3).entries()) {
+      const answer = next();
+      input.write(`${JSON.stringify(s)}\n`);
+      expect(JSON.parse(await answer)).toMatchObject({ line: i + 1, kind: 'boots' });
+    }
+    input.end();
+    expect((await done).lines).toBe(3);
+    expect(answers).toHaveLength(3);
+  });
+});
