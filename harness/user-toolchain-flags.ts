@@ -3,6 +3,8 @@
 // provisioning: execa, yaml, zod) so that a command can register them, and tell whether any
 // component was named, without loading it.
 
+import { KERNEL_FLAVOURS, type KernelFlavour, type Toolchain } from '../reference/toolchain.ts';
+
 /** A user component that is missing, unusable or not what it claims to be. Names the path and the flag. */
 export class UserComponentError extends Error {
   readonly exitCode = 2;
@@ -28,6 +30,8 @@ export interface UserToolchainFlags {
   profileQemu?: string;
   profileSeabios?: string;
   profileKernel?: string;
+  /** `--kernel-flavour minimal|cloud` (kernelFlavourOf). */
+  kernelFlavour?: string;
 }
 
 /**
@@ -77,4 +81,30 @@ export function withUserToolchainOptions<T extends { option(flags: string, descr
     cmd.option(flags, help);
   }
   return cmd;
+}
+
+/**
+ * `--kernel-flavour`: which image of the toolchain's kernel series the guest boots (reference/
+ * toolchain.ts KernelFlavour). Registered by the commands that apply it (run, check, capture,
+ * predict), not by withUserToolchainOptions: it picks a provisioned kernel, not a user component.
+ */
+export const KERNEL_FLAVOUR_OPTION = [
+  '--kernel-flavour <F>',
+  "guest kernel: cloud (Debian's cloud image; default) or minimal (built by the project from the series' Debian source, guests/kernel/minimal.config; the first use builds it, minutes)",
+] as const;
+
+/** The flag's flavour (undefined: not given); refuses an unknown one and the pair with --bzimage. */
+export function kernelFlavourOf(flags: { kernelFlavour?: string; bzimage?: string }): KernelFlavour | undefined {
+  const f = flags.kernelFlavour;
+  if (f === undefined) return undefined;
+  if (!(KERNEL_FLAVOURS as readonly string[]).includes(f)) throw new UserComponentError('--kernel-flavour', null, `${JSON.stringify(f)} is not a kernel flavour`, `give ${KERNEL_FLAVOURS.join(' or ')}`);
+  if (flags.bzimage !== undefined) throw new UserComponentError('--kernel-flavour', null, `picks a provisioned kernel, and --bzimage ${flags.bzimage} names your own`, 'drop one of them');
+  return f as KernelFlavour;
+}
+
+/** The toolchain booting that flavour; cloud is the field's absence, so labels and keys stay as they were. */
+export function withKernelFlavour<T extends Toolchain>(t: T, flavour: KernelFlavour | undefined): T {
+  if (flavour === undefined) return t;
+  const { kernelFlavour: _old, ...rest } = t;
+  return (flavour === 'cloud' ? rest : { ...rest, kernelFlavour: flavour }) as T;
 }

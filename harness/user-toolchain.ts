@@ -27,10 +27,10 @@ import { HOST_SUITE } from './provision/apt-env.ts';
 import { cacheDir } from './provision/cache.ts';
 import { elfLinkage } from './provision/elf.ts';
 import { DEFAULT_BUSYBOX, findOrInstallHostTools, parseQemuVersion } from './provision/host-tools.ts';
-import { bzImageRelease, provisionKernel } from './provision/kernel.ts';
+import { bzImageRelease } from './provision/kernel.ts';
 import { provisionSeabios } from './provision/seabios.ts';
 import { abortableSystem, localSystem } from './provision/system.ts';
-import { checkKernelPointRelease, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from './provision/toolchain.ts';
+import { provisionToolchainKernel, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from './provision/toolchain.ts';
 import { identifySeabiosImage, type SeabiosImageInfo } from './provision/seabios-image.ts';
 import type { BiosVariant } from '../reference/profiles/seabios.ts';
 import { biosOfArgs, UserComponentError, type UserToolchainFlags } from './user-toolchain-flags.ts';
@@ -472,6 +472,8 @@ export function modelToolchainFor(detected: DetectedComponents, base: Toolchain)
     seabios: s.profile as SeabiosVersion,
     kernel: k.profile as KernelVersion,
     ...(kernelRelease !== undefined ? { kernelRelease } : {}),
+    // The provisioned kernel's flavour stays; a user kernel is neither.
+    ...(detected.kernel === null && base.kernelFlavour !== undefined ? { kernelFlavour: base.kernelFlavour } : {}),
   };
   const provenance = [q, s, k].filter((c) => c.how !== 'toolchain').map((c) => c.text);
   if (detected.qemu !== null) provenance.push(`QEMU binary: ${detected.qemu.binary} (${detected.qemu.versionLine}${detected.qemu.newestMachine !== null ? `; newest machine type pc-i440fx-${detected.qemu.newestMachine}` : ''})`);
@@ -542,10 +544,7 @@ export async function provisionMissing(detected: DetectedComponents, base: Toolc
   }
   let kernel = userKernel;
   if (kernel === null) {
-    const kSuite = suiteOf('kernel', base.kernel);
-    const k = await provisionKernel({}, { ...common, suite: kSuite });
-    if (!versionMatches('kernel', k.release, base.kernel)) throw new ToolchainVersionMismatchError('kernel', base.kernel, k.release, kSuite);
-    if (k.packageVersion !== null) checkKernelPointRelease(base, k.packageVersion, kSuite);
+    const k = await provisionToolchainKernel(base, common);
     kernel = { image: k.vmlinuz, fwCfgModule: k.fwCfgModule, release: k.release };
   }
   return { qemu: { binary: detected.qemu.binary, version: detected.qemu.versionLine }, seabiosDir, kernel, busybox };

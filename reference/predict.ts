@@ -134,7 +134,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
   }
   const seabios = seabiosProfile(toolchain.seabios);
   const firmware = seabiosStage(handoff, seabios, intent.firmware);
-  const kernelProfile = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease);
+  const kernelProfile = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, toolchain.kernelFlavour);
   const cannotStart = kernelCannotStart(handoff, kernelProfile);
   const kernel =
     cannotStart === null

@@ -8,6 +8,13 @@ export const KERNEL_VERSIONS = ['5.10', '6.1', '6.12', '7.2'] as const;
 export type QemuVersion = (typeof QEMU_VERSIONS)[number];
 export type SeabiosVersion = (typeof SEABIOS_VERSIONS)[number];
 export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
+/**
+ * Which image of a kernel series the guest boots: Debian's cloud kernel, or the minimal kernel the
+ * project builds from the same series' Debian source (guests/kernel/minimal.config). Their kernel
+ * profiles differ only where the builds do (reference/profiles/kernel.ts MINIMAL_BUILD).
+ */
+export const KERNEL_FLAVOURS = ['cloud', 'minimal'] as const;
+export type KernelFlavour = (typeof KERNEL_FLAVOURS)[number];
 
 export interface Toolchain {
   qemu: QemuVersion;
@@ -18,6 +25,8 @@ export interface Toolchain {
    * inside it (reference/profiles/kernel.ts kernelProfileForRelease); absent = the series profile.
    */
   kernelRelease?: string;
+  /** Absent: Debian's cloud kernel. */
+  kernelFlavour?: KernelFlavour;
 }
 
 /** Debian bookworm: what this machine has installed. */
@@ -55,5 +64,5 @@ export function toolchainOf(spec: { qemu?: string; seabios?: string; kernel?: st
 }
 
 export function toolchainLabel(t: Toolchain): string {
-  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernelRelease ?? t.kernel}`;
+  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernelRelease ?? t.kernel}${t.kernelFlavour === 'minimal' ? '-minimal' : ''}`;
 }

@@ -7,6 +7,7 @@ import { DEBIAN_SUITES, HOST_SUITE, type DebianSuite } from './apt-env.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
 import { ProvisionError } from './errors.ts';
 import { DEFAULT_SEABIOS_DIR, findOrInstallHostTools, type HostTools } from './host-tools.ts';
+import { buildMinimalKernel } from './kernel-build.ts';
 import { provisionKernel, type ProvisionedKernel } from './kernel.ts';
 import { provisionSeabios, type SuiteSeabios } from './seabios.ts';
 import { provisionSuiteQemu, type SuiteQemu } from './suite-qemu.ts';
@@ -160,11 +161,36 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
     seabios = { suite: sSuite, qemuOwn: false, dir: s.dir, image: s.image, packageVersion: s.packageVersion };
   }
 
+  const kernel = await provisionToolchainKernel(toolchain, { ...common, fresh });
+
+  return { toolchain, qemu, seabios, kernel, busybox: host.busybox };
+}
+
+/**
+ * The guest kernel of a toolchain: the series' Debian cloud kernel, or (kernelFlavour 'minimal')
+ * the project's build of the series' Debian source (kernel-build.ts; cached after the first build).
+ */
+export async function provisionToolchainKernel(
+  toolchain: Toolchain,
+  opts: { cacheDir?: string; onProgress?: (m: string) => void; system?: ProvisionSystem; fresh?: boolean },
+): Promise<ProvisionedKernel & { suite: DebianSuite }> {
   const kSuite = suiteOf('kernel', toolchain.kernel);
-  const k = await provisionKernel({}, { ...common, suite: kSuite, fresh });
+  let k: ProvisionedKernel;
+  if (toolchain.kernelFlavour === 'minimal') {
+    const built = await buildMinimalKernel({ ...opts, series: toolchain.kernel });
+    // The model predicts with the profile's init_size: a build that differs would be judged wrongly.
+    const profiled = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, 'minimal').guestInitSize;
+    if (built.initSize !== profiled) {
+      throw new ProvisionError(
+        `the minimal kernel ${built.release} (${built.vmlinuz}) has bzImage init_size 0x${built.initSize.toString(16)}, its profile says 0x${profiled.toString(16)}: guests/kernel/minimal.config or the source changed without MINIMAL_BUILD in reference/profiles/kernel.ts; set guestInitSize there to the built value`,
+      );
+    }
+    k = built;
+  } else {
+    k = await provisionKernel({}, { ...opts, suite: kSuite });
+  }
   if (!versionMatches('kernel', k.release, toolchain.kernel)) throw new ToolchainVersionMismatchError('kernel', toolchain.kernel, k.release, kSuite);
   // A kernel given by path has no package version: its series profile is used as for any kernel.
   if (k.packageVersion !== null) checkKernelPointRelease(toolchain, k.packageVersion, kSuite);
-
-  return { toolchain, qemu, seabios, kernel: { ...k, suite: kSuite }, busybox: host.busybox };
+  return { ...k, suite: kSuite };
 }

@@ -6,7 +6,7 @@
 // ~40 boots of the matching Debian images under QEMU 7.2 + SeaBIOS 1.16.2.
 
 import { E820 } from '../e820.ts';
-import type { KernelVersion } from '../toolchain.ts';
+import type { KernelFlavour, KernelVersion } from '../toolchain.ts';
 
 /** printk levels as `dmesg -r` shows them. */
 export const KERN = { ERR: 3, WARNING: 4, NOTICE: 5, INFO: 6, DEBUG: 7 } as const;
@@ -291,10 +291,46 @@ export class UnknownPointReleaseError extends Error {
 }
 
 /**
- * The profile for a known point release (`5.10.223-1`, `5.10.262`, or a banner
- * `… Debian 5.10.223-1 …`); without one, the series default (`kernelProfile`).
+ * The project's minimal kernel of a series (harness/provision/kernel-build.ts, configured by
+ * guests/kernel/minimal.config): the same Debian source as the series' profile, with every option
+ * that changes an observed layer set as in Debian's cloud kernel (CONFIG_RANDOMIZE_BASE,
+ * HIBERNATION, X86_5LEVEL, NUMA, MEMORY_HOTPLUG, EFI, PCI_MMCONFIG, X86_PAT, FIRMWARE_MEMMAP …).
+ * What still differs is the image: init_size is read from the built bzImage's header (0x260) and
+ * checked against the build by suites/flavours.test.ts. A series without an entry has no
+ * minimal kernel yet.
  */
-export function kernelProfileForRelease(version: KernelVersion, release?: string): KernelProfile {
+export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize'>>>> = {
+  // 6.1.176-1, tinyconfig + minimal.config, LZ4: bzImage 2.7 MiB.
+  '6.1': { guestInitSize: 0x1075000n },
+};
+
+export class NoMinimalKernelError extends Error {
+  constructor(readonly version: KernelVersion) {
+    super(
+      `kernel ${version}: the project's minimal kernel has no profile for this series yet (built so far: ${Object.keys(MINIMAL_BUILD).join(', ')}); use --kernel-flavour cloud`,
+    );
+    this.name = 'NoMinimalKernelError';
+  }
+}
+
+/** The profile of a series' flavour: the cloud kernel's, or the minimal build's changes over it. */
+export function flavourProfile(profile: KernelProfile, flavour: KernelFlavour = 'cloud'): KernelProfile {
+  if (flavour === 'cloud') return profile;
+  const build = MINIMAL_BUILD[profile.version];
+  if (build === undefined) throw new NoMinimalKernelError(profile.version);
+  return { ...profile, ...build };
+}
+
+/**
+ * The profile for a known point release (`5.10.223-1`, `5.10.262`, or a banner
+ * `… Debian 5.10.223-1 …`); without one, the series default (`kernelProfile`). `flavour`
+ * selects the image (flavourProfile).
+ */
+export function kernelProfileForRelease(version: KernelVersion, release?: string, flavour: KernelFlavour = 'cloud'): KernelProfile {
+  return flavourProfile(releaseProfile(version, release), flavour);
+}
+
+function releaseProfile(version: KernelVersion, release?: string): KernelProfile {
   const series = POINT_RELEASES[version];
   if (release === undefined || series === undefined) return kernelProfile(version);
   // The last `5.10.N` wins: a banner names the ABI (`5.10.0-32-cloud-amd64`) before the Debian version.

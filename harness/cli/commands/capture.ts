@@ -20,6 +20,7 @@ import { parseTimeout } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CaptureCliOptions extends UserToolchainFlags {
   json?: boolean;
@@ -71,7 +72,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   let user: UserToolchain | null;
   let provenance: string[] = [];
   try {
-    toolchain = toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel });
+    toolchain = withKernelFlavour(toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel }), kernelFlavourOf(opts));
     user = await resolveUserComponents(opts, null, {}, qemuArgs);
     if (user !== null) {
       const m = user.model(toolchain);
@@ -175,6 +176,7 @@ export function register(program: Command): void {
     .option('--qemu <version>', 'QEMU version of the toolchain (default: baseline)')
     .option('--seabios <version>', 'SeaBIOS version of the toolchain')
     .option('--kernel <version>', 'kernel version of the toolchain')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--scope <scope>', SCOPE_HELP);
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
     process.exitCode = await captureCommand(qemuArgs, opts);

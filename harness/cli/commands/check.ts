@@ -18,6 +18,7 @@ import { parseTimeout } from '../options.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
 import { loadExpect } from '../../matrix/intent.ts';
 import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {
   scope?: string;
@@ -29,9 +30,9 @@ export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlag
   expect?: string;
 }
 
-export function adhocCell(qemuArgs: string[], append: string | undefined, flags: VersionFlags): Cell {
+export function adhocCell(qemuArgs: string[], append: string | undefined, flags: VersionFlags & { kernelFlavour?: string; bzimage?: string }): Cell {
   if (qemuArgs.length === 0) throw Object.assign(new Error('no QEMU arguments: e820 check -- -M q35 -m 2G'), { exitCode: 2 });
-  const toolchain = toolchainOverride(flags) ?? BASELINE_TOOLCHAIN;
+  const toolchain = withKernelFlavour(toolchainOverride(flags) ?? BASELINE_TOOLCHAIN, kernelFlavourOf(flags));
   return {
     matrix: 'check',
     file: '(command line)',
@@ -100,6 +101,7 @@ export function register(program: Command): void {
     .option('--qemu <V>', 'QEMU version (default: baseline)')
     .option('--seabios <V>', 'SeaBIOS version (default: baseline)')
     .option('--kernel <V>', 'Linux version or point release, e.g. 6.1 or 5.10.262 (default: baseline)')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--keep-logs <DIR>', 'keep the boot logs under DIR')
     .option('--timeout <SECONDS>', 'boot deadline (default: the harness\'s)')
     .option('--scope <scope>', SCOPE_HELP)

@@ -16,7 +16,7 @@ import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, 
 import { renderTable } from '../render-table.ts';
 import type { CellExpect } from '../../matrix/intent.ts';
 import type { UserToolchain } from '../../user-toolchain.ts';
-import { namesUserComponents, UserComponentError, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, UserComponentError, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
 
 /** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
 export interface HostFlags {
@@ -83,8 +83,9 @@ export function predictCommand(
 ): PredictResult {
   try {
     // The user's components pick the profiles (detected versions; --profile-* win); the rest is --qemu/--seabios/--kernel's.
-    const model = user !== null ? user.model(toolchainOf(opts)) : null;
-    const toolchain = model?.toolchain ?? toolchainOf(opts);
+    const base = withKernelFlavour(toolchainOf(opts), kernelFlavourOf(opts));
+    const model = user !== null ? user.model(base) : null;
+    const toolchain = model?.toolchain ?? base;
     const biosVariant = user?.biosVariant;
     const config = parseQemuArgs(qemuArgs, { qemuVersion: toolchain.qemu });
     const overrides = hostOverridesOf(opts);
@@ -141,6 +142,7 @@ export function register(program: Command): void {
     .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
     .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
     .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1), or a point release such as 5.10.262')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)

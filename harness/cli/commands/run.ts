@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
+import { toolchainOf, type KernelFlavour, type Toolchain } from '../../../reference/toolchain.ts';
 import { printable } from '../../errors.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { ensureOwnDir, lockOutputDir, OutputDirError, prepareOutputDir } from '../../output-dir.ts';
@@ -14,6 +14,7 @@ import { Progress } from '../../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../../matrix/reporters.ts';
 import { groupDisagreements, renderDisagreements } from '../../matrix/disagreements.ts';
 import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, withExpect, type Cell, type CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
@@ -31,6 +32,11 @@ export interface VersionFlags {
 export function toolchainOverride(flags: VersionFlags): Toolchain | undefined {
   if (flags.qemu === undefined && flags.seabios === undefined && flags.kernel === undefined) return undefined;
   return toolchainOf(flags);
+}
+
+/** Every cell's toolchains boot that kernel flavour (--kernel-flavour); unchanged when not given. */
+export function withCellsFlavour(cells: readonly Cell[], flavour: KernelFlavour | undefined): Cell[] {
+  return flavour === undefined ? [...cells] : cells.map((c) => ({ ...c, toolchains: c.toolchains.map((t) => withKernelFlavour(t, flavour)) }));
 }
 
 export function timestampDir(now = new Date()): string {
@@ -68,8 +74,10 @@ export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags 
 export async function runCommand(matrices: string[], opts: RunOptions, deps?: MatrixDeps): Promise<number> {
   const files = (matrices.length ? matrices : [DEFAULT_MATRIX]).map(matrixPath);
   const cells: Cell[] = [];
-  for (const f of files) cells.push(...(await loadMatrix(f)));
-  let runs = expandRuns(opts.expect !== undefined ? withExpect(cells, await loadExpect(opts.expect)) : cells, toolchainOverride(opts));
+  const flavour = kernelFlavourOf(opts);
+  for (const f of files) cells.push(...withCellsFlavour(await loadMatrix(f), flavour));
+  const override = toolchainOverride(opts);
+  let runs = expandRuns(opts.expect !== undefined ? withExpect(cells, await loadExpect(opts.expect)) : cells, override && withKernelFlavour(override, flavour));
   // User components (flags, --toolchain FILE, the matrix's `toolchain:`): detected once, before
   // anything is written; each run's toolchain becomes the model's, with its provenance.
   const user = await resolveUserComponents(opts, await matrixComponents(cells));
@@ -207,6 +215,7 @@ export function register(program: Command): void {
     .option('--qemu <V>', 'QEMU version for every cell (replaces the cells\' toolchains)')
     .option('--seabios <V>', 'SeaBIOS version for every cell')
     .option('--kernel <V>', 'Linux version (or point release, e.g. 5.10.262) for every cell')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner; a cell\'s timeout: only lengthens it)')
     .option('--only <REGEX>', 'run only the cells whose key (matrix/id) matches')
     .option('--plain', 'plain progress lines even on a terminal')
