@@ -1,8 +1,12 @@
 // Benchmark: prints numbers, asserts nothing. `npm run bench` (model only) or
 // `npm run bench -- --boots 5` (also the median wall time of N real captures).
-//   predictions per second: the pure model over a mix of configurations;
+//   predictions per second: the pure model over a mix of configurations, in this process (tsx,
+//     as vitest runs it) and compiled (ci/bench-model.ts, as the CLI runs it), cold and steady;
 //   capture wall time: `capture` of -M q35 -m 2G on the baseline toolchain, end to end;
-//   predict --batch: command lines per second through the CLI (one process, JSON lines), end to end.
+//   predict --batch: command lines per second through the CLI (one process, JSON lines), end to end;
+//   predict start-up: the compiled bin against the tsx path, median and p95 (`--startups N`);
+//   warm check: `e820 check -- -M pc -m 1G` end to end, and split into start-up, provisioning,
+//     prediction, boot and comparison (`--checks N`, default 3; 0 skips).
 
 import { parseQemuArgs } from '../reference/cmdline.ts';
 import { predict } from '../reference/predict.ts';
@@ -19,8 +23,24 @@ const CONFIGS = [
 const t0 = performance.now();
 for (let i = 0; i < MODEL_ITERATIONS; i++) predict(CONFIGS[i % CONFIGS.length]!, BASELINE_TOOLCHAIN);
 const seconds = (performance.now() - t0) / 1000;
-console.log(`model: ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s`);
+console.log(`model (in process, tsx): ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s (JIT still warming up)`);
 console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB`);
+
+// The model compiled as the CLI runs it (esbuild, no tsx), in its own process: cold and steady.
+{
+  const { execFileSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { build } = await import('esbuild');
+  const repo = join(import.meta.dirname, '..');
+  const out = join(repo, 'build', 'bench', 'model.js');
+  await build({ entryPoints: [join(repo, 'ci', 'bench-model.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', outfile: out, logLevel: 'warning' });
+  const r = JSON.parse(execFileSync(process.execPath, [out], { encoding: 'utf8' })) as { configs: number; cold: number; coldMs: number; steady: number; steadyMs: number; steadyCpuMs: number };
+  console.log(
+    `model (compiled): ${r.configs} configurations; first ${r.cold} predictions ${Math.round((r.cold / r.coldMs) * 1000)}/s; ` +
+      `steady ${r.steady} in ${(r.steadyMs / 1000).toFixed(2)} s = ${Math.round((r.steady / r.steadyMs) * 1000)} predictions/s ` +
+      `(${Math.round((r.steady / r.steadyCpuMs) * 1000)}/s of process CPU time; the two differ when the machine is busy)`,
+  );
+}
 
 // predict --batch through the real CLI: a mix of predicted, refused and not-modelled lines.
 {
@@ -35,7 +55,8 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
     { argv: ['-M', 'pc', '-no-acpi'], qemu: '11.1' },
     { argv: ['-M', 'pc', '-device', 'lsi'] },
   ];
-  const LINES = 10_000;
+  // Enough lines that the process start-up (~0.2 s) is a small part of the time.
+  const LINES = 50_000;
   const dir = mkdtempSync(join(tmpdir(), 'e820-bench-'));
   try {
     const file = join(dir, 'lines.jsonl');
@@ -46,6 +67,98 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
     console.log(`predict --batch: ${LINES} command lines in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (process start to exit)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const p95 = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)]!;
+const flagValue = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+// predict start-up: process start to exit of `node bin/e820.js predict -- -M pc -m 1G`, the
+// compiled CLI (bin/build.js) against the tsx path it replaced (E820_CLI_FROM=tsx), alternated so
+// both see the same machine load; `node -e 0` for node's own share. A stale build is rebuilt first.
+{
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { buildCli, staleReason } = await import('../bin/build.js');
+  const stale = staleReason();
+  if (stale !== null) {
+    await buildCli();
+    console.log(`predict start-up: the build was stale (${stale}); rebuilt`);
+  }
+  const bin = join(import.meta.dirname, '..', 'bin', 'e820.js');
+  const runs = flagValue('--startups', 10);
+  const time = (argv: string[], env: NodeJS.ProcessEnv = {}): number => {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, argv, { env: { ...process.env, ...env }, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}`);
+    return (performance.now() - t) / 1000;
+  };
+  const compiled: number[] = [];
+  const tsx: number[] = [];
+  const bare: number[] = [];
+  const args = [bin, 'predict', '--', '-M', 'pc', '-m', '1G'];
+  for (let i = 0; i < runs; i++) {
+    compiled.push(time(args));
+    tsx.push(time(args, { E820_CLI_FROM: 'tsx' }));
+    bare.push(time(['-e', '0']));
+  }
+  const f = (xs: number[]) => `median ${median(xs).toFixed(3)} s, p95 ${p95(xs).toFixed(3)} s`;
+  console.log(`predict start-up (compiled, ${runs} runs): ${f(compiled)}`);
+  console.log(`predict start-up (tsx, the previous design): ${f(tsx)}; ratio ${(median(tsx) / median(compiled)).toFixed(1)}x`);
+  console.log(`node -e 0 (node's own start-up): ${f(bare)}`);
+}
+
+// A warm `e820 check -- -M pc -m 1G`: end to end through the compiled CLI, then its parts in
+// this process: start-up (`check --help`: the command's modules loaded, nothing run),
+// provisioning of the baseline toolchain (warm: no apt, harness/provision/resolved.ts),
+// prediction, boot (capture) and comparison (the rest of runCell). `--checks N` (default 3).
+{
+  const checks = flagValue('--checks', 3);
+  if (checks > 0) {
+    try {
+      const { spawnSync } = await import('node:child_process');
+      const { join } = await import('node:path');
+      const bin = join(import.meta.dirname, '..', 'bin', 'e820.js');
+      const wall: number[] = [];
+      const help: number[] = [];
+      for (let i = 0; i < checks; i++) {
+        let t = performance.now();
+        const r = spawnSync(process.execPath, [bin, 'check', '--', '-M', 'pc', '-m', '1G'], { stdio: 'ignore' });
+        wall.push((performance.now() - t) / 1000);
+        if (r.status !== 0) console.log(`warm check: run ${i + 1} exited ${r.status}`);
+        t = performance.now();
+        spawnSync(process.execPath, [bin, 'check', '--help'], { stdio: 'ignore' });
+        help.push((performance.now() - t) / 1000);
+      }
+      const { realDeps } = await import('../harness/matrix/deps.ts');
+      const { runCell } = await import('../harness/matrix/runner.ts');
+      const { adhocCell } = await import('../harness/cli/commands/check.ts');
+      const cell = adhocCell(['-M', 'pc', '-m', '1G'], undefined, {});
+      const run = { cell, toolchain: cell.toolchains[0]!, key: 'bench/check' };
+      const parts = { provision: [] as number[], predict: [] as number[], boot: [] as number[], compare: [] as number[] };
+      for (let i = 0; i < checks; i++) {
+        const d = await realDeps();
+        const t = performance.now();
+        await d.provision?.(run.toolchain, () => {});
+        parts.provision.push((performance.now() - t) / 1000);
+        const r = await runCell(run, d, {});
+        parts.predict.push(r.timings.predictMs / 1000);
+        parts.boot.push(r.timings.captureMs / 1000);
+        parts.compare.push(Math.max(0, r.timings.totalMs - r.timings.predictMs - r.timings.captureMs) / 1000);
+      }
+      const m = (xs: number[]) => median(xs).toFixed(3);
+      console.log(`warm check -M pc -m 1G (compiled CLI, ${checks} runs): median ${m(wall)} s, p95 ${p95(wall).toFixed(3)} s`);
+      console.log(
+        `warm check split (medians): start-up ${m(help)} s (check --help), provisioning ${m(parts.provision)} s, ` +
+          `prediction ${m(parts.predict)} s, boot ${m(parts.boot)} s, comparison ${m(parts.compare)} s`,
+      );
+    } catch (err) {
+      console.log(`warm check: not measured: ${(err as Error).message}`);
+    }
   }
 }
 
