@@ -62,12 +62,15 @@ class Appender {
   ) {
     this.entries = [...table];
   }
+  /** rangeAdd() in place: the copy it makes of the table is this class's own already. */
   add(start: bigint, size: bigint, type: number): void {
-    const r = rangeAdd(this.entries, start, size, type, this.profile);
-    this.entries = [...r.table];
-    this.lines.push(...r.lines);
+    if (this.entries.length >= E820_MAX_ENTRIES) this.lines.push(...rangeAdd(this.entries, start, size, type, this.profile).lines);
+    else this.entries.push({ addr: start, size, type });
   }
 }
+
+/** A table entry, spelled out rather than spread from the old one (entries are exactly addr, size, type; spread is slow). */
+const entry = (addr: bigint, size: bigint, type: number): KEntry => ({ addr, size, type });
 
 function clip(start: bigint, size: bigint): { size: bigint; end: bigint } {
   const s = size > U64_MAX - start ? U64_MAX - start : size;
@@ -98,13 +101,13 @@ export function rangeUpdate(
     if (e.type !== oldType) continue;
     const eEnd = u64(e.addr + e.size);
     if (e.addr >= start && eEnd <= end) {
-      out.entries[i] = { ...e, type: newType };
+      out.entries[i] = entry(e.addr, e.size, newType);
       continue;
     }
     if (e.addr < start && eEnd > end) {
       out.add(start, size, newType);
       out.add(end, eEnd - end, e.type);
-      out.entries[i] = { ...e, size: start - e.addr };
+      out.entries[i] = entry(e.addr, start - e.addr, e.type);
       continue;
     }
     const fs = start > e.addr ? start : e.addr;
@@ -112,7 +115,7 @@ export function rangeUpdate(
     if (fs >= fe) continue;
     out.add(fs, fe - fs, newType);
     const shrunk = e.size - (fe - fs);
-    out.entries[i] = e.addr < fs ? { ...e, size: shrunk } : { ...e, size: shrunk, addr: fe };
+    out.entries[i] = entry(e.addr < fs ? e.addr : fe, shrunk, e.type);
   }
   return { table: out.entries, lines: [{ level: KERN.DEBUG, text }, ...out.lines] };
 }
@@ -141,14 +144,14 @@ export function rangeRemove(table: KTable, start: bigint, sizeIn: bigint, type: 
     }
     if (e.addr < start && eEnd > end) {
       out.add(end, eEnd - end, e.type);
-      out.entries[i] = { ...e, size: start - e.addr };
+      out.entries[i] = entry(e.addr, start - e.addr, e.type);
       continue;
     }
     const fs = start > e.addr ? start : e.addr;
     const fe = end < eEnd ? end : eEnd;
     if (fs >= fe) continue;
     const shrunk = e.size - (fe - fs);
-    out.entries[i] = e.addr < fs ? { ...e, size: shrunk } : { ...e, size: shrunk, addr: fe };
+    out.entries[i] = entry(e.addr < fs ? e.addr : fe, shrunk, e.type);
   }
   return { table: out.entries, lines: [{ level: KERN.DEBUG, text }, ...out.lines] };
 }
