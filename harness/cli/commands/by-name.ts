@@ -17,6 +17,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModul
   kvm: () => import('./kvm.ts'),
   explore: () => import('./explore.ts'),
   firmware: () => import('./firmware.ts'),
+  kernel: () => import('./kernel.ts'),
 };
 
 /** The module of the command named by `word` (argv's first operand), or null: then register them all. */

@@ -11,6 +11,7 @@ import { register as registerKvm } from './kvm.ts';
 import { register as registerExplore } from './explore.ts';
 import { register as registerFirmware } from './firmware.ts';
 import { register as registerQtest } from './qtest.ts';
+import { register as registerKernel } from './kernel.ts';
 
 /** Each subcommand module exports `register(program)`; add new ones here. */
 export function registerCommands(program: Command): void {
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   registerExplore(program);
   registerFirmware(program);
   registerQtest(program);
+  registerKernel(program);
 }
