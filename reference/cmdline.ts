@@ -188,6 +188,7 @@ type Handler =
   | 'vga'
   | 'nographic'
   | 'no-acpi'
+  | 'no-hpet'
   | 'usb'
   | 'global'
   | 'chardev'
@@ -278,7 +279,7 @@ export const QEMU_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   compat: ign('policy for deprecated management interfaces only'),
   action: ign('what QEMU does on reset, shutdown, panic or a watchdog; the memory map is unchanged'),
   'enable-fips': ign('host crypto policy only', false),
-  'no-hpet': ign(`HPET, as -machine hpet=off: ${NO_MAP_EFFECT}`, false),
+  'no-hpet': h('no-hpet', false),
   // the harness's own
   kernel: own('-kernel'),
   initrd: own('-initrd'),
@@ -323,7 +324,8 @@ const MACHINE_PROPS: Readonly<Record<string, MachinePropClass>> = {
   // read by the QEMU stage
   'smbios-entry-point-type': 'stage',
   // kept on QEMU's command line, no effect on the map (listed in config.ignored with the reason)
-  hpet: { noEffect: `HPET ACPI table: ${NO_MAP_EFFECT}` },
+  // SeaBIOS's own ACPI tables (no table-loader) carry an HPET table only when there is one.
+  hpet: 'stage',
   smm: { noEffect: `SMRAM: ${NO_MAP_EFFECT}` },
   vmport: { noEffect: `VMware I/O port: ${NO_MAP_EFFECT}` },
   i8042: { noEffect: `PS/2 controller: ${NO_MAP_EFFECT}` },
@@ -665,6 +667,10 @@ class Parser {
         this.monitors.push(occ);
         this.ignored.push({ option: opt, value: arg, why: 'a monitor on a character device: host-side, adds no guest device' });
         return;
+      case 'no-hpet':
+        // vl.c: `-machine hpet=off` where it stands (5.2 sets a global that pc_basic_device_init reads).
+        this.machineOccurrences.push({ opt, arg: 'hpet=off' });
+        return;
       case 'no-acpi':
         // vl.c puts acpi=off into the machine options where it stands: a later -machine acpi= wins.
         this.machineOccurrences.push({ opt, arg: 'acpi=off' });
@@ -910,6 +916,13 @@ class Parser {
         if (['off', 'no', 'false'].includes(value)) this.ignored.push({ option: '-machine', value: `usb=${value}`, why: 'usb=off is the default (no USB controller)' });
         else if (['on', 'yes', 'true'].includes(value)) props.push(['usb', 'on']);
         else throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter 'usb' expects 'on' or 'off'`);
+        continue;
+      }
+      if (key === 'hpet') {
+        // hw/i386/pc.c pc_machine_set_hpet: a bool, on by default.
+        if (['on', 'yes', 'true'].includes(value)) this.ignored.push({ option: '-machine', value: `hpet=${value}`, why: 'hpet=on is the default' });
+        else if (['off', 'no', 'false'].includes(value)) props.push(['hpet', 'off']);
+        else throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter 'hpet' expects 'on' or 'off'`);
         continue;
       }
       if (key === 'acpi') {

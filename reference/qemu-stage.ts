@@ -13,7 +13,6 @@ import { cpuModelBase, qemuCpuModelNames } from './profiles/qemu-cpu-models.ts';
 import {
   CPU_MODELS,
   ISAPC_CLASS,
-  LEGACY_ACPI_NON_AML_BYTES,
   MACHINE_COMPAT,
   MACHINE_DESC,
   machineVersionAtMost,
@@ -316,6 +315,27 @@ function pcSmpParse52(config: MachineConfig, profile: QemuProfile): ResolvedTopo
   if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy(), maxcpus, cpus));
   if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy(), maxcpus));
   return { cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+/**
+ * The part of etc/acpi/tables that is not AML (`tables_blob->len - aml_len` in
+ * hw/i386/acpi-build.c acpi_build), which the legacy sizing of pc-i440fx-1.7/2.0 keeps as built:
+ * FACS, MADT (a local APIC entry per possible CPU, the IO-APIC, 5 interrupt overrides,
+ * the local NMI), HPET, SRAT (a CPU entry per possible CPU, nodes + 2 memory entries: no device
+ * memory on these machine types), WAET and the RSDT. Checked against the table addresses Linux
+ * prints (`ACPI: APIC 0x… 0000D0`) on QEMU 5.2 and 7.2, pc-i440fx-2.0 -smp 12, with and without NUMA.
+ */
+function legacyAcpiNonAmlBytes(topology: ResolvedTopology, numaNodes: number, hpet: boolean): number {
+  const HEADER = 36;
+  const rsdtEntries = ['FACP', 'APIC', ...(hpet ? ['HPET'] : []), ...(numaNodes > 0 ? ['SRAT'] : []), 'WAET'];
+  return (
+    64 + // FACS (the FADT after the DSDT is counted with the AML: `aml_len += tables_blob->len - fadt`)
+    (HEADER + 8 + 8 * topology.maxcpus + 12 + 5 * 10 + 6) + // MADT
+    (hpet ? HEADER + 20 : 0) +
+    (numaNodes > 0 ? HEADER + 12 + 16 * topology.maxcpus + 40 * (numaNodes + 2) : 0) +
+    (HEADER + 4) + // WAET
+    (HEADER + 4 * rsdtEntries.length)
+  );
 }
 
 /** x86_apicid_from_cpu_idx() for the last possible CPU, + 1 (hw/i386/x86.c apic_id_limit). */
@@ -959,13 +979,15 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
     throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
   }
+  // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
+  const hpet = !['off', 'no', 'false'].includes(prop(config.machineProps, 'hpet') ?? 'on');
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {
     const legacy = i440fx && profile.legacyAcpiSizing ? MACHINE_COMPAT.legacyAcpi.find((l) => machineVersionAtMost(mv, l.upTo)) : undefined;
     const acpiSize =
       legacy !== undefined
-        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicIdLimit(topology) + LEGACY_ACPI_NON_AML_BYTES), L.ACPI_BUILD_ALIGN_SIZE)
+        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicIdLimit(topology) + legacyAcpiNonAmlBytes(topology, config.numa.length, hpet)), L.ACPI_BUILD_ALIGN_SIZE)
         : L.ACPI_BUILD_TABLE_SIZE; // assumes the unpadded blob stays ≤ 128 KiB
     highAllocations.push({ file: 'etc/acpi/tables', size: acpiSize, align: 64n });
     if (config.devices.some((d) => d.driver === 'vmgenid')) {
@@ -999,11 +1021,20 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
           dimmChunk: profile.smbiosDimmChunk(mv),
           type4Length: smbiosEntryPoint === '3.0' ? profile.smbiosType4Length.ep30 : profile.smbiosType4Length.ep21,
         }),
+    // hw/i386/pc.c pc_machine_done → smbios_set_defaults("QEMU", mc->desc, mc->name); legacy mode
+    // hands over only type 0/1 fields (hw/smbios/smbios.c smbios_build_type_1_fields).
+    smbiosLegacyType1: !smbiosLegacy
+      ? null
+      : isapc || machineVersionAtMost(mv, MACHINE_COMPAT.noSmbiosDefaultsUpTo)
+        ? []
+        : ['QEMU', MACHINE_DESC.i440fx, machine.name],
     smbiosHasType0: false,
     smbiosEntryPoint,
     hasTableLoader,
     acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
     numaNodes: config.numa.length,
+    maxCpusKey: apicIdLimit(topology),
+    hpet,
     devices: isapc
       ? isapcDevices(config)
       : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc', {

@@ -131,6 +131,11 @@ export interface FirmwareInputs {
   loaderWritePointers: number;
   /** Size of etc/smbios/smbios-tables; null when QEMU uses legacy SMBIOS or none. */
   smbiosTablesBytes: number | null;
+  /**
+   * Legacy SMBIOS (key 0x8001) type 1 strings QEMU supplies: [manufacturer, product, version] with
+   * smbios_defaults, [] without (i440fx ≤ 1.7, isapc); null when QEMU offers etc/smbios tables.
+   */
+  smbiosLegacyType1: readonly string[] | null;
   /** Does QEMU supply its own SMBIOS type 0 (then SeaBIOS adds none). */
   smbiosHasType0: boolean;
   smbiosEntryPoint: '2.1' | '3.0' | null;
@@ -143,6 +148,13 @@ export interface FirmwareInputs {
   acpiPmDevice: 'piix4-pm' | 'ich9-lpc' | null;
   /** NUMA nodes QEMU lists in fw_cfg etc/numa-nodes (0 without -numa): SeaBIOS's own tables then add an SRAT. */
   numaNodes: number;
+  /**
+   * fw_cfg FW_CFG_MAX_CPUS, which SeaBIOS reads as etc/max-cpus: QEMU's APIC id limit, not maxcpus
+   * (hw/i386/fw_cfg.c fw_cfg_arch_create). SeaBIOS's own MADT, SSDT and SRAT have an entry per id.
+   */
+  maxCpusKey: number;
+  /** Is there an HPET at 0xfed00000 (-machine hpet=, -no-hpet): SeaBIOS's own tables then add one (build_hpet). */
+  hpet: boolean;
   /**
    * Devices SeaBIOS drives that leave ZoneHigh allocations, in setup order. `kind` is a key of
    * reference/profiles/seabios.ts DEVICE_ZONEHIGH_FOOTPRINT (`ahci-port`, `virtio-blk`,

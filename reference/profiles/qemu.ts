@@ -414,6 +414,8 @@ export const MACHINE_COMPAT = {
     { upTo: [1, 7] as MachineVersion, size: 6414 },
     { upTo: [2, 0] as MachineVersion, size: 6652 },
   ],
+  /** pcmc->smbios_defaults = false (no type 1 strings from QEMU) for i440fx ≤ 1.7 (hw/i386/pc_piix.c). */
+  noSmbiosDefaultsUpTo: [1, 7] as MachineVersion,
   /** SMBIOS legacy mode (key 0x8001, no etc/smbios files) for i440fx ≤ 2.0. */
   smbiosLegacyUpTo: [2, 0] as MachineVersion,
   /** has_reserved_memory=false (no slots/maxmem) for i440fx ≤ 2.0. */
@@ -529,14 +531,6 @@ export const QEMU_LAYOUT = {
   /** TCG_PHYS_ADDR_BITS for qemu-system-x86_64. */
   TCG_PHYS_BITS: 40,
 } as const;
-
-/**
- * Calibration: the non-AML part of the legacy-sized ACPI blob (len − aml_len in acpi_build()),
- * which only the built tables determine. Measured: pc-i440fx-1.7 and pc-i440fx-2.0, -smp 1,
- * QEMU 7.2.22 → etc/acpi/tables 0x2000 (qemu.md §3.3, seabios.md §5.5). 0 is the smallest value
- * consistent with that; configurations whose size would cross a 4 KiB boundary are unverified.
- */
-export const LEGACY_ACPI_NON_AML_BYTES = 0;
 
 /** SMBIOS strings QEMU uses by default (smbios_set_defaults("QEMU", mc->desc, mc->name)). */
 export const MACHINE_DESC = {

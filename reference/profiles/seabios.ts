@@ -21,8 +21,12 @@ export interface SeabiosProfile {
   e820IsUsed: boolean;
   /** Understands QEMU's SMBIOS 3.0 anchor (1.14.0 falls back to its own legacy tables). */
   smbios30: boolean;
-  /** Builds its own ACPI tables when QEMU has no table-loader (machine types ≤ 1.6); removed in 1.17.0. */
-  fallbackAcpi: boolean;
+  /**
+   * The AML templates of the ACPI tables it builds itself when QEMU has no table-loader (machine
+   * types ≤ 1.6, or acpi=off on q35); null from 1.17.0, which dropped that code (commit 35aa9a72
+   * "drop obsolete acpi table code").
+   */
+  selfBuiltAcpi: SelfBuiltAcpiAml | null;
   /** Does Debian's 128 KiB bios.bin print on port 0x402 (1.16.3-2 / 1.17.0-1 build it with DEBUG_IO off). */
   biosBinDebugIo: boolean;
   /** Does the NVMe driver fit (1.14.0's 256 KiB zone: nvme_controller_enable fails, no reservation). */
@@ -36,6 +40,29 @@ export interface SeabiosProfile {
    */
   mem64BarsHigh: 'never' | 'ram-over-4g-physbits36' | 'ram-over-4g';
 }
+
+/**
+ * Sizes of the AML that src/fw/acpi.c (rel-1.14.0 to rel-1.16.3, unchanged) copies into the tables
+ * it builds: the DSDT (`AmlCode`, acpi-dsdt.hex), the fixed part of the SSDT (`ssdp_misc_aml`,
+ * ssdt-misc.hex), one Processor object (PROC_SIZEOF, ssdt-proc.hex) and one hotplug slot Device
+ * (PCIHP_SIZEOF, ssdt-pcihp.hex).
+ */
+export interface SelfBuiltAcpiAml {
+  dsdtBytes: number;
+  ssdtMiscBytes: number;
+  processorBytes: number;
+  pciSlotBytes: number;
+}
+
+/**
+ * Debian's build regenerates the .hex files with its own iasl, so its AML is not the size of the
+ * .hex files in SeaBIOS's git (DSDT 0x1135, ssdt-misc 0x162 bytes there): the DSDT and SSDT headers
+ * inside Debian's bios.bin and bios-256k.bin of 1.14.0-2, 1.16.2-1 and 1.16.3-2, and in the images
+ * `e820 firmware build` makes from those sources, all say DSDT 0x11e9 and ssdt-misc 0x184 bytes; the
+ * Processor object (0x54) and the slot Device (0x27) keep their git sizes (their templates are
+ * 0x79 and 0xa2 bytes long with iasl's External() prologue, which acpi.c does not copy).
+ */
+const DEBIAN_SELF_BUILT_ACPI_AML: SelfBuiltAcpiAml = { dsdtBytes: 0x11e9, ssdtMiscBytes: 0x184, processorBytes: 0x54, pciSlotBytes: 0x27 };
 
 // ZoneHigh sizes: src/config.h BUILD_MAX_HIGHTABLE / BUILD_MIN_HIGHTABLE (seabios.md §5.1).
 const ZONE_256K = 256n * KiB;
@@ -51,7 +78,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     logsPhysbits: false,
     e820IsUsed: false,
     smbios30: false,
-    fallbackAcpi: true,
+    selfBuiltAcpi: DEBIAN_SELF_BUILT_ACPI_AML,
     biosBinDebugIo: true,
     zoneHighFitsNvme: false,
     mem64BarsHigh: 'never',
@@ -65,7 +92,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     logsPhysbits: false,
     e820IsUsed: false,
     smbios30: true,
-    fallbackAcpi: true,
+    selfBuiltAcpi: DEBIAN_SELF_BUILT_ACPI_AML,
     biosBinDebugIo: true,
     zoneHighFitsNvme: true,
     mem64BarsHigh: 'never',
@@ -79,7 +106,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     logsPhysbits: true,
     e820IsUsed: true,
     smbios30: true,
-    fallbackAcpi: true,
+    selfBuiltAcpi: DEBIAN_SELF_BUILT_ACPI_AML,
     biosBinDebugIo: false,
     zoneHighFitsNvme: true,
     mem64BarsHigh: 'ram-over-4g-physbits36',
@@ -93,7 +120,7 @@ export const SEABIOS_PROFILES: Readonly<Record<SeabiosVersion, SeabiosProfile>> 
     logsPhysbits: true,
     e820IsUsed: true,
     smbios30: true,
-    fallbackAcpi: false,
+    selfBuiltAcpi: null,
     biosBinDebugIo: false,
     zoneHighFitsNvme: true,
     mem64BarsHigh: 'ram-over-4g',
@@ -191,25 +218,6 @@ export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ 
     { size: 4096n, align: 4096n },
   ],
 };
-
-/**
- * Calibration: SeaBIOS's self-built ACPI tables (acpi_setup) for machine types without a
- * table-loader (≤ pc-i440fx-1.6), -smp 1: a 0x2000 block (seabios.md §5.5, observed with 1.14.0-2,
- * 1.16.2-1 and 1.16.3-2 on QEMU 7.2). Modelled as one allocation that leaves that block.
- */
-export const SELF_BUILT_ACPI_FOOTPRINT = { size: 0x1010n, align: 16n } as const;
-/**
- * …and up to how many CPUs (APIC ids) that block stays 0x2000: q35 with acpi=off and -nodefaults
- * (ICH9 LPC: the same tables plus a 60-byte MCFG) leaves 0x2000 at -smp 1 and 8 and 0x3000 at
- * -smp 32 (QEMU 7.2 + 1.16.2 and, at -smp 1, QEMU 5.2 + 1.14.0, observed); pc's tables are smaller.
- */
-export const SELF_BUILT_ACPI_MAX_CPUS = 8;
-// The real acpi_setup() (rel-1.16.2 src/fw/acpi.c) makes 7+ allocations (build_fadt's FADT and
-// 64-aligned FACS, build_ssdt and build_madt sized by MaxCountCPUs, build_hpet, the DSDT copy of the
-// build's AmlCode, the RSDT); with the 0x2a24-byte virtio queue below them `-M pc-i440fx-1.6 -m 1G`
-// leaves +0x5000, one page more than this stand-in gives, so their total lies in (0x15dc, 0x2000]
-// bytes at -smp 1. Without the image's AmlCode size and the per-CPU growth the stand-in is only
-// right alone: seabiosStage refuses it next to drivers that allocate in ZoneHigh.
 
 /**
  * Drivers a SeaBIOS image was built without, keyed by the image's file name. QEMU's 128 KiB

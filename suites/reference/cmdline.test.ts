@@ -690,7 +690,9 @@ describe('parseQemuArgs: what real (libvirt) command lines carry', () => {
       '-audiodev', 'id=audio1,driver=none', '-compat', 'deprecated-input=reject', '-no-hpet', '-global', 'kvm-pit.lost_tick_policy=delay', '-global', 'driver=ICH9-LPC,property=disable_s3,value=1',
     ]);
     // -object is read last (after -machine and -m), so its entries come last.
-    expect(c.ignored.map((i) => i.option)).toEqual(['-S', '-chardev', '-mon', '-blockdev', '-add-fd', '-audiodev', '-compat', '-no-hpet', '-global', '-global', '-object', '-object']);
+    expect(c.ignored.map((i) => i.option)).toEqual(['-S', '-chardev', '-mon', '-blockdev', '-add-fd', '-audiodev', '-compat', '-global', '-global', '-object', '-object']);
+    // -no-hpet is hpet=off: SeaBIOS's own ACPI tables then have no HPET table.
+    expect(c.machineProps).toContainEqual(['hpet', 'off']);
     for (const i of c.ignored) expect(i.why.length).toBeGreaterThan(15);
   });
 
