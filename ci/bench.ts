@@ -6,7 +6,9 @@
 //   predict --batch: command lines per second through the CLI (one process, JSON lines), end to end;
 //   predict start-up: the compiled bin against the tsx path, median and p95 (`--startups N`);
 //   warm check: `e820 check -- -M pc -m 1G` end to end, and split into start-up, provisioning,
-//     prediction, boot and comparison (`--checks N`, default 3; 0 skips).
+//     prediction, boot and comparison (`--checks N`, default 3; 0 skips);
+//   boot-to-verdict per kernel flavour: `check -M pc -m 1G` with the cloud and the minimal kernel,
+//     median, p95 and their ratio (ci/bench-flavours.ts; `--flavour-checks N`, default 5; 0 skips).
 
 import { parseQemuArgs } from '../reference/cmdline.ts';
 import { predict } from '../reference/predict.ts';
@@ -40,6 +42,17 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
       `steady ${r.steady} in ${(r.steadyMs / 1000).toFixed(2)} s = ${Math.round((r.steady / r.steadyMs) * 1000)} predictions/s ` +
       `(${Math.round((r.steady / r.steadyCpuMs) * 1000)}/s of process CPU time; the two differ when the machine is busy)`,
   );
+}
+
+// The CLI blocks below measure the compiled CLI: a build older than the sources (bin/e820.js
+// would run them through tsx) is rebuilt first, and said so.
+{
+  const { buildCli, staleReason } = await import('../bin/build.js');
+  const stale = staleReason();
+  if (stale !== null) {
+    await buildCli();
+    console.log(`build: was stale (${stale}); rebuilt for the CLI measurements`);
+  }
 }
 
 // predict --batch through the real CLI: a mix of predicted, refused and not-modelled lines.
@@ -79,7 +92,8 @@ const flagValue = (name: string, fallback: number): number => {
 
 // predict start-up: process start to exit of `node bin/e820.js predict -- -M pc -m 1G`, the
 // compiled CLI (bin/build.js) against the tsx path it replaced (E820_CLI_FROM=tsx), alternated so
-// both see the same machine load; `node -e 0` for node's own share. A stale build is rebuilt first.
+// both see the same machine load; `node -e 0` for node's own share. A build that went stale
+// meanwhile (someone editing) is rebuilt again.
 {
   const { spawnSync } = await import('node:child_process');
   const { join } = await import('node:path');
@@ -202,4 +216,11 @@ if (boots > 0) {
       );
     }
   }
+}
+
+// Boot-to-verdict per kernel flavour (ci/bench-flavours.ts): the cloud kernel (the previous
+// design) and the project's minimal kernel, alternated in this run, and their ratio.
+{
+  const { benchFlavours } = await import('./bench-flavours.ts');
+  benchFlavours();
 }
