@@ -75,9 +75,10 @@ export function withPagingLevels(profile: KernelProfile, platform: Platform, ker
 export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile): KernelView {
   const profile = withPagingLevels(kernelProfile, platform, kernelCmdline);
   const loaded = loadFirmwareMap(firmware.entries, profile);
-  const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(`${loaded.who}: `)));
+  const dumpPrefix = `${loaded.who}: `;
+  const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(dumpPrefix)));
   // 7.2's out-of-order warning sits inside the dump but is not a `BIOS-e820:` line.
-  const edits: KLine[] = [loaded.header, ...loaded.dump.filter((l) => !l.text.startsWith(`${loaded.who}: `))];
+  const edits: KLine[] = [loaded.header, ...loaded.dump.filter((l) => !l.text.startsWith(dumpPrefix))];
   const memmap = firmwareMemmap(loaded.table, profile);
   const unpredictable: string[] = [];
 
