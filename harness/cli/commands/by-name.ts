@@ -18,6 +18,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModul
   explore: () => import('./explore.ts'),
   firmware: () => import('./firmware.ts'),
   kernel: () => import('./kernel.ts'),
+  qtest: () => import('./qtest.ts'),
 };
 
 /** The module of the command named by `word` (argv's first operand), or null: then register them all. */

@@ -13,7 +13,10 @@ import { register as registerFirmware } from './firmware.ts';
 import { register as registerQtest } from './qtest.ts';
 import { register as registerKernel } from './kernel.ts';
 
-/** Each subcommand module exports `register(program)`; add new ones here. */
+/**
+ * Each subcommand module exports `register(program)`; add new ones here and, by their command's
+ * name, in by-name.ts (what main.ts imports alone; suites/harness/cli-build.test.ts checks both agree).
+ */
 export function registerCommands(program: Command): void {
   void program;
   registerRun(program);
