@@ -87,7 +87,9 @@ export async function fetchSourceTree(pkg: string, version: string, suite: Debia
   const dscs = (await readdir(dl)).filter((f) => f.endsWith('.dsc'));
   if (dscs.length !== 1) throw new ProvisionError(`apt-get source left ${dscs.length} .dsc files in ${dl}, expected one`);
   o.progress(`unpacking ${dscs[0]} (dpkg-source -x: checksums, Debian's patches)`);
-  const x = await o.sys.run('dpkg-source', ['-x', dscs[0]!, tree], { cwd: dl, ...signal });
+  // --no-copy: dpkg-source otherwise copies the upstream tarball next to the tree, i.e. into
+  // the cache entry being filled (138 MB for linux).
+  const x = await o.sys.run('dpkg-source', ['--no-copy', '-x', dscs[0]!, tree], { cwd: dl, ...signal });
   if (x.exitCode !== 0) throw new AptError(`dpkg-source -x ${dscs[0]}`, x.exitCode, x.stderr || x.stdout, `unpacking the ${pkg} source failed (its checksums or signature)`);
   await rm(dl, { recursive: true, force: true });
   return tree;

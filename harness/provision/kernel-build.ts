@@ -35,6 +35,11 @@ import { usableEntry, verifiedEntry } from './verify.ts';
 export const KERNEL_SOURCE_PACKAGE = 'linux';
 /** The project's configuration fragment (kept in the repository, part of the cache key). */
 export const MINIMAL_CONFIG_PATH = fileURLToPath(new URL('../../guests/kernel/minimal.config', import.meta.url));
+/**
+ * A series' own settings, merged after the common fragment where the cloud kernels of the series
+ * differ (guests/kernel/minimal-<series>.config, optional; e.g. 5.10's is built without 5-level paging).
+ */
+export const seriesConfigPath = (series: KernelVersion): string => fileURLToPath(new URL(`../../guests/kernel/minimal-${series}.config`, import.meta.url));
 /** `uname -r` = <upstream version><this>, so a boot log says which flavour it came from. */
 export const MINIMAL_LOCALVERSION = '-e820-minimal';
 /** Bumped when the build steps change in a way the fragment's hash does not show. */
@@ -144,14 +149,20 @@ export function builtKernelEntryName(sourceVersion: string, recipe: string): str
   return `linux_${safe(sourceVersion)}_minimal_${recipe.slice(0, 16)}`;
 }
 
-/** The fragment's settings as the lines `make olddefconfig` must leave in .config (`# CONFIG_X is not set` for n). */
+/**
+ * The fragment's settings as the lines `make olddefconfig` must leave in .config (`# CONFIG_X is
+ * not set` for n); a later setting of an option replaces an earlier one, as merge_config.sh does.
+ */
 export function fragmentSettings(fragment: string): string[] {
-  const out: string[] = [];
+  const byName = new Map<string, string>();
   for (const raw of fragment.split('\n')) {
     const line = raw.trim();
-    if (/^CONFIG_[A-Z0-9_]+=/.test(line) || /^# CONFIG_[A-Z0-9_]+ is not set$/.test(line)) out.push(line);
+    const name = /^CONFIG_([A-Z0-9_]+)=/.exec(line)?.[1] ?? /^# CONFIG_([A-Z0-9_]+) is not set$/.exec(line)?.[1];
+    if (name === undefined) continue;
+    byName.delete(name);
+    byName.set(name, line);
   }
-  return out;
+  return [...byName.values()];
 }
 
 /** Fragment settings the final .config does not carry (an unmet dependency, a misspelt name), with what it has instead. */
@@ -185,9 +196,18 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
   const series = opts.series ?? '6.1';
   const suite = suiteOf('kernel', series);
   const fragmentPath = opts.configPath ?? MINIMAL_CONFIG_PATH;
-  const fragment = await readFile(fragmentPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new KernelBuildError('config', `the kernel configuration fragment ${fragmentPath} cannot be read (${err.code ?? err.message})`);
-  });
+  const fragmentFiles = [fragmentPath];
+  const read = (path: string) =>
+    readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new KernelBuildError('config', `the kernel configuration fragment ${path} cannot be read (${err.code ?? err.message})`);
+    });
+  let fragment = await read(fragmentPath);
+  const overlay = opts.configPath === undefined && (await sys.exists(seriesConfigPath(series))) ? seriesConfigPath(series) : null;
+  if (overlay !== null) {
+    // Appended with a marker line, so a series without one keeps the common fragment's hash.
+    fragment += `\n# ---- ${overlay.split('/').pop()}\n${await read(overlay)}`;
+    fragmentFiles.push(overlay);
+  }
   const recipe = recipeHash(fragment);
   const src = { cache, sys, progress: (m: string) => progress(`kernel build: ${m}`) };
 
@@ -249,13 +269,13 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
         phase('make tinyconfig, merging guests/kernel/minimal.config, make olddefconfig');
         await make('make tinyconfig', ['tinyconfig']);
         // merge_config.sh -m only merges (later settings replace earlier ones, choices included).
-        const merge = await sys.run(join(tree, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), fragmentPath], { cwd: tree, ...signal });
+        const merge = await sys.run(join(tree, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), ...fragmentFiles], { cwd: tree, ...signal });
         if (merge.exitCode !== 0) throw new KernelBuildError('config', `merge_config.sh failed: ${(merge.stderr || merge.stdout).trim().split('\n').slice(-5).join('; ')}`);
         await make('make olddefconfig', ['olddefconfig']);
         const config = await readFile(join(out, '.config'), 'utf8');
         const unmet = unmetSettings(fragment, config);
         if (unmet.length > 0) {
-          throw new KernelBuildError('config', `${fragmentPath}: ${unmet.length} setting(s) did not survive make olddefconfig on linux ${sourceVersion}; fix the fragment (nothing was built):\n  ${unmet.join('\n  ')}`);
+          throw new KernelBuildError('config', `${fragmentFiles.join(' + ')}: ${unmet.length} setting(s) did not survive make olddefconfig on linux ${sourceVersion}; fix the fragment (nothing was built):\n  ${unmet.join('\n  ')}`);
         }
 
         const jobs = Math.max(1, opts.jobs ?? availableParallelism());

@@ -177,9 +177,10 @@ export async function provisionToolchainKernel(
   const kSuite = suiteOf('kernel', toolchain.kernel);
   let k: ProvisionedKernel;
   if (toolchain.kernelFlavour === 'minimal') {
+    // A series without a minimal profile is refused before minutes of building (NoMinimalKernelError).
+    const profiled = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, 'minimal').guestInitSize;
     const built = await buildMinimalKernel({ ...opts, series: toolchain.kernel });
     // The model predicts with the profile's init_size: a build that differs would be judged wrongly.
-    const profiled = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, 'minimal').guestInitSize;
     if (built.initSize !== profiled) {
       throw new ProvisionError(
         `the minimal kernel ${built.release} (${built.vmlinuz}) has bzImage init_size 0x${built.initSize.toString(16)}, its profile says 0x${profiled.toString(16)}: guests/kernel/minimal.config or the source changed without MINIMAL_BUILD in reference/profiles/kernel.ts; set guestInitSize there to the built value`,

@@ -39,6 +39,10 @@ describe('the configuration fragment', () => {
     expect(s).toContain('# CONFIG_KERNEL_XZ is not set');
   });
 
+  it('lets a later setting (a series overlay) replace an earlier one', () => {
+    expect(fragmentSettings('CONFIG_A=y\nCONFIG_B=y\n# ---- minimal-5.10.config\n# CONFIG_A is not set\n')).toEqual(['CONFIG_B=y', '# CONFIG_A is not set']);
+  });
+
   it('names settings that did not survive olddefconfig, with what the .config has', () => {
     const frag = 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=64\n# a comment\n';
     expect(unmetSettings(frag, 'CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=64\n')).toEqual([]);
