@@ -13,7 +13,7 @@ import { MiB } from './address.ts';
 /** How far above the decompressor's need the guest's kernel layer is still not claimed (see kernelCannotStart). */
 const GUEST_MARGIN = 8n * MiB;
 import type { BiosVariant } from './profiles/seabios.ts';
-import { qemuProfile } from './profiles/qemu.ts';
+import { qemuProfile, type QemuProfile } from './profiles/qemu.ts';
 import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
 import { firmwareLogSilence, seabiosProfile } from './profiles/seabios.ts';
 import { type HostFacts, qemuStage } from './qemu-stage.ts';
@@ -70,8 +70,13 @@ export interface Prediction {
  * prints "This kernel requires an x86-64 CPU, …" through the BIOS video service and halts, so
  * nothing reaches the serial console (seen with isapc's default 486 on QEMU 5.2, 7.2, 10.0, 11.1).
  */
-export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile): string | null {
+export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu: QemuProfile): string | null {
   const { platform } = handoff;
+  if (platform.accel === 'tcg' && qemu.tcgBmi2Undefined && kernel.guestDecompressorBmi2 && platform.bmi1Bmi2) {
+    // Seen on 5.2 with 6.12 and 7.2: Haswell, Broadwell, Skylake, Cascadelake, Cooperlake, Icelake,
+    // KnightsMill, EPYC, EPYC-Rome, Dhyana, max and qemu64,+bmi1,+bmi2 reset; Haswell,-bmi1 boots.
+    return `kernel: the ${platform.cpuModel} CPU shows BMI1 and BMI2, so the guest kernel's zstd decompressor runs its BMI2 code, whose VEX-encoded SHLX QEMU ${qemu.version}'s TCG rejects as an invalid opcode: the CPU triple-faults and resets before the kernel prints anything`;
+  }
   if (!platform.longMode) {
     return `kernel: the ${platform.cpuModel} CPU has no long mode (CPUID 0x80000001 EDX.LM), so the x86-64 guest kernel's setup code refuses to boot`;
   }
@@ -135,7 +140,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
   const seabios = seabiosProfile(toolchain.seabios);
   const firmware = seabiosStage(handoff, seabios, intent.firmware);
   const kernelProfile = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, toolchain.kernelFlavour);
-  const cannotStart = kernelCannotStart(handoff, kernelProfile);
+  const cannotStart = kernelCannotStart(handoff, kernelProfile, qemuProfile(toolchain.qemu));
   const kernel =
     cannotStart === null
       ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile)

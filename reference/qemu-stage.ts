@@ -12,6 +12,7 @@ import type { QemuChange } from './intent.ts';
 import { cpuModelBase, qemuCpuModelNames } from './profiles/qemu-cpu-models.ts';
 import {
   CPU_MODELS,
+  CPU_MODELS_WITH_BMI1_BMI2,
   ISAPC_CLASS,
   MACHINE_COMPAT,
   MACHINE_DESC,
@@ -122,6 +123,25 @@ export interface ResolvedCpu {
    * full-cpuid-auto-level=off: LM is in QEMU's feature word but the guest cannot read it.
    */
   extendedLeaves: boolean;
+  /** CPUID.(7,0):EBX shows both BMI1 and BMI2 to the guest. */
+  bmi1Bmi2: boolean;
+}
+
+/**
+ * Does the guest see BMI1 and BMI2: the model's definition, then the `-cpu` flags. In
+ * x86_cpu_parse_featurestr `-f` beats `+f` whatever the order, which on/off pairs cannot show
+ * once parsed, so a feature named twice with different values is not modelled.
+ */
+function guestBmi1Bmi2(config: MachineConfig, model: string): boolean {
+  const flag = (name: string): boolean => {
+    const values = new Set(config.cpu.props.filter(([k]) => k === name).map(([, v]) => (['on', 'yes', 'true'].includes(v) ? 'on' : ['off', 'no', 'false'].includes(v) ? 'off' : v)));
+    if (values.size > 1) throw new UnsupportedOptionError('-cpu', `${name} turned both on and off: which wins depends on the spelling (+/-, =), not modelled`);
+    const [value] = values;
+    if (value === undefined) return CPU_MODELS_WITH_BMI1_BMI2.has(cpuModelBase(model));
+    if (value !== 'on' && value !== 'off') throw new UnsupportedOptionError('-cpu', `${name}=${value}: only on and off are modelled`);
+    return value === 'on';
+  };
+  return flag('bmi1') && flag('bmi2');
 }
 
 /** `defaultModel`: the machine's default_cpu_type (TARGET_DEFAULT_CPU_TYPE `qemu64` unless the class sets one: isapc `486`). */
@@ -174,7 +194,15 @@ export function resolveCpu(
   }
   const noAutoLevel = maxWithoutAutoLevel(config, model, machine);
   const la57 = facts.longMode && guestLa57(config, model, facts.la57, profile, kvm ? host : undefined);
-  return { model, vendor, longMode: facts.longMode, physBits, la57, extendedLeaves: !noAutoLevel || prop(config.cpu.props, 'xlevel') !== undefined };
+  return {
+    model,
+    vendor,
+    longMode: facts.longMode,
+    physBits,
+    la57,
+    extendedLeaves: !noAutoLevel || prop(config.cpu.props, 'xlevel') !== undefined,
+    bmi1Bmi2: guestBmi1Bmi2(config, model),
+  };
 }
 
 /**
@@ -962,6 +990,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     cpuVendor: cpu.vendor,
     cpuModel: cpu.model,
     longMode: cpu.longMode,
+    bmi1Bmi2: cpu.bmi1Bmi2,
     la57: cpu.la57,
     extendedLeaves: cpu.extendedLeaves,
     pci: isapc ? ISAPC_CLASS.pci : true,

@@ -54,6 +54,8 @@ export interface Platform {
    * xlevel 0), so the guest sees no LM even where `longMode` (QEMU's feature word) is set.
    */
   extendedLeaves: boolean;
+  /** CPUID.(7,0):EBX shows BMI1 and BMI2 (zstd's decompressor then takes its BMI2 code). */
+  bmi1Bmi2: boolean;
   /** CPUID.(7,0):ECX.LA57 of the guest CPU: Linux uses 5-level paging unless `no5lvl` is given. */
   la57: boolean;
   /**

@@ -27,6 +27,12 @@ export interface KernelProfile {
    * 6.1.192 0x3378000, 6.12.117 0x37de000, 7.2.13 0x3c3b000.
    */
   guestInitSize: bigint;
+  /**
+   * The guest image's decompressor switches to BMI2 code when CPUID shows BMI1 and BMI2: zstd's
+   * ZSTD_DYNAMIC_BMI2 (lib/zstd) in the zstd-compressed Debian images from 6.12 on (SHLX seen
+   * executing under `-d in_asm`); 5.10 and 6.1 are LZ4-compressed.
+   */
+  guestDecompressorBmi2: boolean;
 
   // ── loading the firmware map (§4.1) ──
   /** append_e820_table() rejects maps with fewer entries than this (2 up to 6.12, 1 in 7.2). */
@@ -166,6 +172,7 @@ const V5_10: KernelProfile = {
   version: '5.10',
   release: '5.10.223-1',
   guestInitSize: 0x2d5e000n,
+  guestDecompressorBmi2: false,
   minFirmwareEntries: 2,
   typeText: LEGACY_TYPE_TEXT,
   unknownTypeText: 'type %u',
@@ -206,6 +213,7 @@ const V6_1: KernelProfile = {
   version: '6.1',
   release: '6.1.176-1',
   guestInitSize: 0x3378000n,
+  guestDecompressorBmi2: false,
   setupDataKexecSkip: [SETUP_EFI, SETUP_IMA, SETUP_RNG_SEED],
   nosave: 'ram-holes',
   expandedResourcePrefix: 'resource: ',
@@ -217,6 +225,7 @@ const V6_12: KernelProfile = {
   version: '6.12',
   release: '6.12.107-1',
   guestInitSize: 0x37de000n,
+  guestDecompressorBmi2: true,
   setupDataKexecSkip: 'all',
   lastPfnTypes: [E820.RAM, E820.ACPI],
   ecamReservedText: 'PCI: ECAM %s reserved as E820 entry',
@@ -228,6 +237,7 @@ const V7_2: KernelProfile = {
   version: '7.2',
   release: '7.2.13-1',
   guestInitSize: 0x3c3b000n,
+  guestDecompressorBmi2: true,
   minFirmwareEntries: 1,
   typeText: V72_TYPE_TEXT,
   unknownTypeText: ' type %u',
@@ -299,9 +309,9 @@ export class UnknownPointReleaseError extends Error {
  * checked against the build by suites/flavours.test.ts. A series without an entry has no
  * minimal kernel yet.
  */
-export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize'>>>> = {
+export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize' | 'guestDecompressorBmi2'>>>> = {
   // 6.1.176-1, tinyconfig + minimal.config, LZ4: bzImage 2.7 MiB.
-  '6.1': { guestInitSize: 0x1075000n },
+  '6.1': { guestInitSize: 0x1075000n, guestDecompressorBmi2: false },
 };
 
 export class NoMinimalKernelError extends Error {

@@ -90,6 +90,11 @@ export interface QemuProfile {
    * (6.12) and 11.1 (7.2); 5.2 boots it (Linux 5.10). Cause not established: predict() refuses.
    */
   tcgGuestHangsCpuModels: readonly string[];
+  /**
+   * TCG raises #UD on VEX-encoded BMI2 instructions (SHLX) although CPUID shows BMI2: seen on 5.2
+   * (`-d int`: v=06 at the decompressor's SHLX, then a triple fault); 7.2's new decoder runs them.
+   */
+  tcgBmi2Undefined: boolean;
   /** KVM identity map + TSS base (kvm_arch_init; 0xfeffc000 with KVM_CAP_SET_IDENTITY_MAP_ADDR). */
   kvmIdentityBase: bigint;
   /** legacy_acpi_table_size for i440fx ≤ 2.0 (removed in 9.1 together with those types). */
@@ -262,6 +267,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyVirtioReportsMaxQueue: false,
     tcgLa57: false,
     tcgGuestHangsCpuModels: [],
+    tcgBmi2Undefined: true,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     messages: MSG_5_2,
@@ -296,6 +302,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyVirtioReportsMaxQueue: false,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
+    tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     messages: MSG_7_2,
@@ -330,6 +337,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyVirtioReportsMaxQueue: true,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
+    tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     messages: MSG_10_0,
@@ -363,6 +371,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     legacyVirtioReportsMaxQueue: false,
     tcgLa57: true,
     tcgGuestHangsCpuModels: ['Opteron_G4', 'Opteron_G5'],
+    tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     messages: MSG_11_1,
@@ -551,6 +560,17 @@ export interface CpuModelFacts {
    */
   la57: boolean;
 }
+
+/**
+ * Models whose definition sets CPUID.(7,0):EBX BMI1 and BMI2 (target/i386/cpu.c builtin_x86_defs),
+ * by base name (cpuModelBase); TCG `max` takes every TCG feature, both included. The others (up to
+ * IvyBridge, Opteron_G1-G5, Denverton, Snowridge, qemu64, kvm64 …) have neither or not both.
+ */
+export const CPU_MODELS_WITH_BMI1_BMI2: ReadonlySet<string> = new Set([
+  'Haswell', 'Broadwell', 'Skylake-Client', 'Skylake-Server', 'Cascadelake-Server', 'Cooperlake', 'Icelake-Client',
+  'Icelake-Server', 'SapphireRapids', 'GraniteRapids', 'SierraForest', 'ClearwaterForest', 'DiamondRapids',
+  'KnightsMill', 'EPYC', 'EPYC-Rome', 'EPYC-Milan', 'EPYC-Genoa', 'EPYC-Turin', 'Dhyana', 'YongFeng', 'max',
+]);
 
 const intel64: CpuModelFacts = { vendor: 'GenuineIntel', longMode: true, pse36: true, la57: false };
 const intel64La57: CpuModelFacts = { ...intel64, la57: true };

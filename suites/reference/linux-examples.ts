@@ -46,7 +46,7 @@ export const Q35_1G = firmware([
   AMD_HT_HOLE,
 ]);
 
-const base = { accel: 'tcg', physBits: 40, cpuVendor: 'AuthenticAMD', cpuModel: 'qemu64', longMode: true, extendedLeaves: true, la57: false, pci: true } as const;
+const base = { accel: 'tcg', physBits: 40, cpuVendor: 'AuthenticAMD', cpuModel: 'qemu64', longMode: true, extendedLeaves: true, bmi1Bmi2: false, la57: false, pci: true } as const;
 
 export const PC_PLATFORM_1G: Platform = {
   ...base,
