@@ -277,17 +277,18 @@ describe('e820 predict --expect', () => {
     const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { predictCommand } = await import('../../harness/cli/commands/predict.ts');
+    // The CLI's own path: it loads the expect-file reader only when --expect is given.
+    const { predictWithComponents: predictCommand } = await import('../../harness/cli/commands/predict.ts');
     const dir = await mkdtemp(join(tmpdir(), 'e820-expect-'));
     try {
       await writeFile(join(dir, 'ok.yaml'), EXPECT);
       await writeFile(join(dir, 'bad.yaml'), 'firmware:\n  - add: { start: 0x50000000, size: 1Q, type: reserved }\n');
-      const ok = predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'ok.yaml') });
+      const ok = await predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'ok.yaml') });
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain(`declared (expect ${join(dir, 'ok.yaml')}):\n  add 0xfeff0000-0xfeffffff reserved (qemu) — e820_add_entry`);
-      const json = JSON.parse(predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'ok.yaml'), json: true }).stdout);
+      const json = JSON.parse((await predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'ok.yaml'), json: true })).stdout);
       expect(json.expect.changes).toEqual(describeIntent(parseExpect(EXPECT, 'x')));
-      const bad = predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'bad.yaml') });
+      const bad = await predictCommand(['-M', 'pc', '-m', '2G'], { expect: join(dir, 'bad.yaml') });
       expect(bad.code).toBe(2);
       expect(bad.stderr).toContain(`${join(dir, 'bad.yaml')}:2: firmware[0].add.size: "1Q" is not a size`);
     } finally {
