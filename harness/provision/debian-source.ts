@@ -10,7 +10,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { privateSourceApt, type AptContext, type DebianSuite, type PrivateAptPaths } from './apt-env.ts';
+import { ensureAptLists, privateSourceApt, type AptContext, type DebianSuite, type PrivateAptPaths } from './apt-env.ts';
 import { retryWhileAptLocked } from './apt-lock.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
 import { aptInstall, aptInstallCommand } from './host-tools.ts';
@@ -61,10 +61,15 @@ interface LockOpts {
 
 const lockOptions = (o: LockOpts, purpose: string) => ({ purpose, onProgress: o.progress, ...(o.sys.signal ? { signal: o.sys.signal } : {}) });
 
-/** The suite's source root and the versions of `pkg` it offers (its lists are shared with toolchain provisioning). */
-export async function sourceVersions(pkg: string, suite: DebianSuite, o: LockOpts): Promise<{ ctx: SourceApt; versions: string[] }> {
+/**
+ * The suite's source root and the versions of `pkg` it offers (its lists are shared with toolchain
+ * provisioning). `refresh` runs apt-get update first: lists older than the archive name files it
+ * no longer has (404 on download, see isGoneFromArchive).
+ */
+export async function sourceVersions(pkg: string, suite: DebianSuite, o: LockOpts, refresh = false): Promise<{ ctx: SourceApt; versions: string[] }> {
   return withLock(cacheLockPath(o.cache, `apt-${suite}`), lockOptions(o, `${pkg} source ${suite}`), async () => {
     const ctx = await privateSourceApt(suite, o.sys, o.progress, { cacheDir: o.cache });
+    if (refresh) await ensureAptLists(ctx, o.sys, o.progress, true);
     const r = await o.sys.run('apt-cache', [...ctx.options, 'showsrc', '--only-source', pkg]);
     if (r.exitCode !== 0) throw new AptError(`apt-cache showsrc ${pkg} (${suite})`, r.exitCode, r.stderr, 'the source index could not be read');
     return { ctx, versions: parseShowsrcVersions(r.stdout, pkg) };
@@ -93,4 +98,9 @@ export async function fetchSourceTree(pkg: string, version: string, suite: Debia
   if (x.exitCode !== 0) throw new AptError(`dpkg-source -x ${dscs[0]}`, x.exitCode, x.stderr || x.stdout, `unpacking the ${pkg} source failed (its checksums or signature)`);
   await rm(dl, { recursive: true, force: true });
   return tree;
+}
+
+/** The download failed because the archive no longer has that version (the lists are older than it). */
+export function isGoneFromArchive(err: unknown): boolean {
+  return err instanceof AptError && /\b404\b/.test(err.message);
 }

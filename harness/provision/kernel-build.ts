@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { KernelVersion } from '../../reference/toolchain.ts';
 import type { DebianSuite } from './apt-env.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
-import { ensureBuildTools, fetchSourceTree, sourceVersions, type BuildTool } from './debian-source.ts';
+import { ensureBuildTools, fetchSourceTree, isGoneFromArchive, sourceVersions, type BuildTool } from './debian-source.ts';
 import { ProvisionError } from './errors.ts';
 import { bzImageRelease, fwCfgSysfsSetting, type ProvisionedKernel } from './kernel.ts';
 import { cacheLockPath, withLock } from './lock.ts';
@@ -224,100 +224,110 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
     if (warm !== null) return done(entryDir(name), warm, true);
   }
 
-  // Newest source of the series in the suite.
-  const apt = await sourceVersions(KERNEL_SOURCE_PACKAGE, suite, src);
-  const matching = apt.versions.filter((v) => versionMatches('kernel', v, series));
-  const sourceVersion = matching.sort(compareDebianish).at(-1);
-  if (sourceVersion === undefined) {
-    throw new KernelBuildError('series', `Debian ${suite} provides linux source ${apt.versions.join(', ') || 'none'}, none of series ${series}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the kernel profiles`);
-  }
-  await remember(cache, key, sourceVersion);
+  // Newest source of the series in the suite; lists older than the archive (a 404: that version is
+  // gone) are updated once and the newest source resolved again.
+  const resolveAndBuild = async (refresh: boolean): Promise<KernelBuildResult> => {
+    const apt = await sourceVersions(KERNEL_SOURCE_PACKAGE, suite, src, refresh);
+    const matching = apt.versions.filter((v) => versionMatches('kernel', v, series));
+    const sourceVersion = matching.sort(compareDebianish).at(-1);
+    if (sourceVersion === undefined) {
+      throw new KernelBuildError('series', `Debian ${suite} provides linux source ${apt.versions.join(', ') || 'none'}, none of series ${series}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the kernel profiles`);
+    }
+    await remember(cache, key, sourceVersion);
 
-  const name = builtKernelEntryName(sourceVersion, recipe);
-  const dir = entryDir(name);
-  const result = await withLock(entryLock(name), { purpose: `kernel build ${name}`, onProgress: progress, ...signal }, () =>
-    verifiedEntry<BuiltKernelManifest>({
-      dir,
-      label: `kernel build ${name}`,
-      isValid: isManifest,
-      progress,
-      hashed: async (_d, m) => [m.image, m.config],
-      fill: async (tmp) => {
-        const b0 = performance.now();
-        const phase = (m: string) => progress(`kernel build [${elapsed(b0)}]: ${m}`);
-        await ensureBuildTools(KERNEL_BUILD_TOOLS, sys, progress, 'Building the minimal guest kernel');
-        const tree = await fetchSourceTree(KERNEL_SOURCE_PACKAGE, sourceVersion, suite, apt.ctx, tmp, join(tmp, 'src'), { ...src, progress: phase });
-        const out = join(tmp, 'out');
-        await mkdir(out);
-        const date = await sys.run('dpkg-parsechangelog', ['-l', join(tree, 'debian', 'changelog'), '-S', 'Date']);
-        if (date.exitCode !== 0) throw new KernelBuildError('source', `dpkg-parsechangelog on the linux ${sourceVersion} source failed: ${date.stderr.trim()}`);
-        const vars = makeVariables(sourceVersion, date.stdout.trim());
-        const make = async (what: string, args: string[], onLine?: (l: string) => void) => {
-          const tail: string[] = [];
-          const r = await sys.run('make', [`O=${out}`, ...vars, ...args], {
-            cwd: tree,
-            ...signal,
-            onLine: (l) => {
-              tail.push(l);
-              if (tail.length > 40) tail.shift();
-              onLine?.(l);
-            },
-          });
-          if (r.exitCode !== 0) throw new KernelBuildError('build', `${what} of linux ${sourceVersion} failed (make exit ${r.exitCode ?? 'signal'}); nothing was cached:\n  ${tail.slice(-20).join('\n  ')}`);
-        };
+    const name = builtKernelEntryName(sourceVersion, recipe);
+    const dir = entryDir(name);
+    const result = await withLock(entryLock(name), { purpose: `kernel build ${name}`, onProgress: progress, ...signal }, () =>
+      verifiedEntry<BuiltKernelManifest>({
+        dir,
+        label: `kernel build ${name}`,
+        isValid: isManifest,
+        progress,
+        hashed: async (_d, m) => [m.image, m.config],
+        fill: async (tmp) => {
+          const b0 = performance.now();
+          const phase = (m: string) => progress(`kernel build [${elapsed(b0)}]: ${m}`);
+          await ensureBuildTools(KERNEL_BUILD_TOOLS, sys, progress, 'Building the minimal guest kernel');
+          const tree = await fetchSourceTree(KERNEL_SOURCE_PACKAGE, sourceVersion, suite, apt.ctx, tmp, join(tmp, 'src'), { ...src, progress: phase });
+          const out = join(tmp, 'out');
+          await mkdir(out);
+          const date = await sys.run('dpkg-parsechangelog', ['-l', join(tree, 'debian', 'changelog'), '-S', 'Date']);
+          if (date.exitCode !== 0) throw new KernelBuildError('source', `dpkg-parsechangelog on the linux ${sourceVersion} source failed: ${date.stderr.trim()}`);
+          const vars = makeVariables(sourceVersion, date.stdout.trim());
+          const make = async (what: string, args: string[], onLine?: (l: string) => void) => {
+            const tail: string[] = [];
+            const r = await sys.run('make', [`O=${out}`, ...vars, ...args], {
+              cwd: tree,
+              ...signal,
+              onLine: (l) => {
+                tail.push(l);
+                if (tail.length > 40) tail.shift();
+                onLine?.(l);
+              },
+            });
+            if (r.exitCode !== 0) throw new KernelBuildError('build', `${what} of linux ${sourceVersion} failed (make exit ${r.exitCode ?? 'signal'}); nothing was cached:\n  ${tail.slice(-20).join('\n  ')}`);
+          };
 
-        phase('make tinyconfig, merging guests/kernel/minimal.config, make olddefconfig');
-        await make('make tinyconfig', ['tinyconfig']);
-        // merge_config.sh -m only merges (later settings replace earlier ones, choices included).
-        const merge = await sys.run(join(tree, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), ...fragmentFiles], { cwd: tree, ...signal });
-        if (merge.exitCode !== 0) throw new KernelBuildError('config', `merge_config.sh failed: ${(merge.stderr || merge.stdout).trim().split('\n').slice(-5).join('; ')}`);
-        await make('make olddefconfig', ['olddefconfig']);
-        const config = await readFile(join(out, '.config'), 'utf8');
-        const unmet = unmetSettings(fragment, config);
-        if (unmet.length > 0) {
-          throw new KernelBuildError('config', `${fragmentFiles.join(' + ')}: ${unmet.length} setting(s) did not survive make olddefconfig on linux ${sourceVersion}; fix the fragment (nothing was built):\n  ${unmet.join('\n  ')}`);
-        }
-
-        const jobs = Math.max(1, opts.jobs ?? availableParallelism());
-        phase(`make -j${jobs} bzImage (a few minutes on two cores)`);
-        let objects = 0;
-        let last = performance.now();
-        await make('make bzImage', [`-j${jobs}`, 'bzImage'], (l) => {
-          if (/^\s+CC\s/.test(l)) objects++;
-          if (performance.now() - last > 30_000) {
-            last = performance.now();
-            phase(`${objects} objects compiled`);
+          phase('make tinyconfig, merging guests/kernel/minimal.config, make olddefconfig');
+          await make('make tinyconfig', ['tinyconfig']);
+          // merge_config.sh -m only merges (later settings replace earlier ones, choices included).
+          const merge = await sys.run(join(tree, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), ...fragmentFiles], { cwd: tree, ...signal });
+          if (merge.exitCode !== 0) throw new KernelBuildError('config', `merge_config.sh failed: ${(merge.stderr || merge.stdout).trim().split('\n').slice(-5).join('; ')}`);
+          await make('make olddefconfig', ['olddefconfig']);
+          const config = await readFile(join(out, '.config'), 'utf8');
+          const unmet = unmetSettings(fragment, config);
+          if (unmet.length > 0) {
+            throw new KernelBuildError('config', `${fragmentFiles.join(' + ')}: ${unmet.length} setting(s) did not survive make olddefconfig on linux ${sourceVersion}; fix the fragment (nothing was built):\n  ${unmet.join('\n  ')}`);
           }
-        });
 
-        const imageBytes = await readFile(join(out, 'arch', 'x86', 'boot', 'bzImage'));
-        const release = (await readFile(join(out, 'include', 'config', 'kernel.release'), 'utf8')).trim();
-        const headerRelease = bzImageRelease(imageBytes);
-        if (headerRelease !== release) throw new KernelBuildError('build', `the built bzImage says release ${headerRelease ?? '(none)'}, the build said ${release}; the build is broken`);
-        const initSize = bzImageInitSize(imageBytes);
-        if (initSize === null) throw new KernelBuildError('build', 'the built bzImage has no init_size (boot protocol < 2.10); the build is broken');
-        await copyFile(join(out, 'arch', 'x86', 'boot', 'bzImage'), join(tmp, 'bzImage'));
-        await writeFile(join(tmp, 'config'), config);
-        phase('built; removing the source and build trees');
-        await rm(tree, { recursive: true, force: true });
-        await rm(out, { recursive: true, force: true });
-        return {
-          schema: 1,
-          kind: 'minimal-kernel',
-          suite,
-          sourcePackage: KERNEL_SOURCE_PACKAGE,
-          sourceVersion,
-          recipeSha256: recipe,
-          release,
-          image: 'bzImage',
-          config: 'config',
-          initSize: `0x${initSize.toString(16)}`,
-          buildSeconds: Math.round((performance.now() - b0) / 100) / 10,
-        } satisfies BuiltKernelManifest;
-      },
-    }),
-  );
-  return done(dir, result.manifest, result.reused);
+          const jobs = Math.max(1, opts.jobs ?? availableParallelism());
+          phase(`make -j${jobs} bzImage (a few minutes on two cores)`);
+          let objects = 0;
+          let last = performance.now();
+          await make('make bzImage', [`-j${jobs}`, 'bzImage'], (l) => {
+            if (/^\s+CC\s/.test(l)) objects++;
+            if (performance.now() - last > 30_000) {
+              last = performance.now();
+              phase(`${objects} objects compiled`);
+            }
+          });
+
+          const imageBytes = await readFile(join(out, 'arch', 'x86', 'boot', 'bzImage'));
+          const release = (await readFile(join(out, 'include', 'config', 'kernel.release'), 'utf8')).trim();
+          const headerRelease = bzImageRelease(imageBytes);
+          if (headerRelease !== release) throw new KernelBuildError('build', `the built bzImage says release ${headerRelease ?? '(none)'}, the build said ${release}; the build is broken`);
+          const initSize = bzImageInitSize(imageBytes);
+          if (initSize === null) throw new KernelBuildError('build', 'the built bzImage has no init_size (boot protocol < 2.10); the build is broken');
+          await copyFile(join(out, 'arch', 'x86', 'boot', 'bzImage'), join(tmp, 'bzImage'));
+          await writeFile(join(tmp, 'config'), config);
+          phase('built; removing the source and build trees');
+          await rm(tree, { recursive: true, force: true });
+          await rm(out, { recursive: true, force: true });
+          return {
+            schema: 1,
+            kind: 'minimal-kernel',
+            suite,
+            sourcePackage: KERNEL_SOURCE_PACKAGE,
+            sourceVersion,
+            recipeSha256: recipe,
+            release,
+            image: 'bzImage',
+            config: 'config',
+            initSize: `0x${initSize.toString(16)}`,
+            buildSeconds: Math.round((performance.now() - b0) / 100) / 10,
+          } satisfies BuiltKernelManifest;
+        },
+      }),
+    );
+    return done(dir, result.manifest, result.reused);
+  };
+  try {
+    return await resolveAndBuild(false);
+  } catch (err) {
+    if (!isGoneFromArchive(err)) throw err;
+    progress(`kernel build: the archive no longer has the source the apt lists name; updating the ${suite} lists`);
+    return await resolveAndBuild(true);
+  }
 
   async function done(dir: string, m: BuiltKernelManifest, cached: boolean): Promise<KernelBuildResult> {
     const path = join(dir, m.image);

@@ -310,8 +310,8 @@ export class UnknownPointReleaseError extends Error {
  * minimal kernel yet.
  */
 export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize' | 'guestDecompressorBmi2'>>>> = {
-  // 6.1.176-1, tinyconfig + minimal.config, LZ4: bzImage 2.7 MiB.
-  '6.1': { guestInitSize: 0x1075000n, guestDecompressorBmi2: false },
+  // 6.1.176-1, tinyconfig + minimal.config, LZ4 (recipe 038f4037a15a378a).
+  '6.1': { guestInitSize: 0x1079000n, guestDecompressorBmi2: false },
 };
 
 export class NoMinimalKernelError extends Error {
