@@ -637,7 +637,11 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', virtio: Vi
       const bus = prop(dev.props, 'bus');
       devices.push({ kind: 'nvme', detail: drv, ...(bus !== undefined && bus !== 'pci.0' && bus !== 'pcie.0' ? { busGiven: true } : {}) });
     }
-    else if (usb !== undefined) devices.push({ kind: usb, detail: drv });
+    else if (usb !== undefined) {
+      // SeaBIOS sizes xHCI's device-context array by the controller's slots (XHCI_PROBE_FOOTPRINT).
+      if (usb === 'xhci' && prop(dev.props, 'slots') !== undefined) throw new UnsupportedOptionError('-device', `${drv},slots=: a slot count other than the default 64 is not modelled`);
+      devices.push({ kind: usb, detail: drv });
+    }
     else if (USB_HID_DEVICES.has(drv)) usbHid.push(drv);
     else if (drv === 'ahci') {
       // An AHCI controller with no drive probes its ports and keeps nothing (as q35's own ICH9 AHCI

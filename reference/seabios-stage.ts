@@ -12,6 +12,7 @@ import {
   SEABIOS_LAYOUT as L,
   TRANSIENT_USB_DRIVERS,
   UHCI_PROBE_FOOTPRINT,
+  XHCI_PROBE_FOOTPRINT,
   type SeabiosProfile,
   type SelfBuiltAcpiAml,
 } from './profiles/seabios.ts';
@@ -395,11 +396,11 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     });
     const transient = live.filter((d) => TRANSIENT_USB_DRIVERS.includes(d.kind));
     const permanent = live.filter((d) => !TRANSIENT_USB_DRIVERS.includes(d.kind));
-    const uhciOnly = transient.length > 0 && transient.every((d) => d.kind === 'uhci');
-    if (uhciOnly && permanent.length > 0) {
-      // UHCI's probe structures are allocated first and freed after the disk drivers allocate
-      // below them: the freed space stays reserved (UHCI_PROBE_FOOTPRINT).
-      for (const _ of transient) for (const a of UHCI_PROBE_FOOTPRINT) alloc(a.size, a.align, 'UHCI probe structures in ZoneHigh (freed, below the ACPI tables)');
+    // UHCI's and xHCI's probe structures are allocated first and freed after the disk drivers
+    // allocate below them: the freed space stays reserved (UHCI_/XHCI_PROBE_FOOTPRINT).
+    const probe = transient.length === 0 ? null : transient.every((d) => d.kind === 'uhci') ? { name: 'UHCI', footprint: UHCI_PROBE_FOOTPRINT } : transient.length === 1 && transient[0]!.kind === 'xhci' ? { name: 'xHCI', footprint: XHCI_PROBE_FOOTPRINT } : null;
+    if (probe !== null && permanent.length > 0) {
+      for (const _ of transient) for (const a of probe.footprint) alloc(a.size, a.align, `${probe.name} probe structures in ZoneHigh (freed, below the ACPI tables)`);
     } else if (transient.length > 0 && permanent.length > 0) {
       // The USB drivers allocate their controller structures in ZoneHigh from a thread and free them
       // when no USB device answers (src/hw/usb-xhci.c configure_xhci, usb-ehci.c, usb-uhci.c,

@@ -273,6 +273,24 @@ export const UHCI_PROBE_FOOTPRINT: ReadonlyArray<{ size: bigint; align: bigint }
 ];
 
 /**
+ * The same for xHCI (src/hw/usb-xhci.c, rel-1.14.0 to rel-1.16.3): xhci_controller_setup's
+ * malloc_high of struct usb_xhci_s (76 bytes in SeaBIOS's 32-bit layout), then configure_xhci,
+ * which run_thread starts at once and which allocates before its first wait: the device-context
+ * array (memalign_high 64, 8 × (slots + 1): QEMU's xHCI has 64 slots), the event ring segment
+ * table (64, 16 bytes) and the command and event rings (XHCI_RING_SIZE 256, struct xhci_ring 288
+ * bytes). With no USB device it frees them only after probing the ports, long after the disk
+ * drivers allocated below them. Measured: pc-i440fx-1.7 -m 1G with the 256 KiB image, qemu-xhci and
+ * a virtio-blk disk, 0x6000 (6 of 6 boots under varying load); QEMU 7.2 + SeaBIOS 1.16.2.
+ */
+export const XHCI_PROBE_FOOTPRINT: ReadonlyArray<{ size: bigint; align: bigint }> = [
+  { size: 76n, align: 16n },
+  { size: 520n, align: 64n },
+  { size: 16n, align: 64n },
+  { size: 288n, align: 256n },
+  { size: 288n, align: 256n },
+];
+
+/**
  * Why this image prints nothing on the debug port (0x402), or null when it logs: Debian builds
  * the 128 KiB bios.bin of 1.16.3 and 1.17.0 without DEBUG_IO (biosBinDebugIo), so its map can be
  * predicted but not observed (only SeaVGABIOS's lines reach the port). By the explicit variant,
