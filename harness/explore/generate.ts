@@ -11,11 +11,13 @@
 // deliberately invalid combinations whose refusal the model predicts (the runner then checks QEMU
 // refuses with the same words).
 //
-// It avoids, on purpose, what cannot boot this harness's guest or what the model does not claim:
-// 32-bit CPU models (the x86-64 guest kernel never starts; Prediction.kernelStarts is not wired
-// into the runner yet), KVM (needs host facts; nested KVM does not boot here), isapc/microvm (not
-// modelled by the SeaBIOS stage), memmap= edits that would leave the kernel without enough RAM or
-// claim RAM where there is none. Drives use QEMU's null-co:// block driver: no backing file, a
+// Its modelled draws avoid, on purpose, what cannot boot this harness's guest or what the model
+// does not claim: 32-bit CPU models, KVM (needs host facts; nested KVM does not boot here),
+// isapc/microvm, memmap= edits that would leave the kernel without enough RAM or claim RAM where
+// there is none. A share of cells (WIDE_DRAW_SHARE) is drawn from the whole option space instead:
+// machine types, CPU models and devices from each QEMU release's own lists
+// (reference/profiles/qemu.ts, qemu-cpu-models.ts, qemu-devices.ts), sizes and -smp topologies from
+// QEMU's accepted ranges; what the model declines there is booted and counted as not modelled. Drives use QEMU's null-co:// block driver: no backing file, a
 // 1 GiB disk of zeroes SeaBIOS finds like any other.
 //
 // Layout facts used here only to *aim* (addresses for memmap=, where the RAM split falls) are
@@ -24,10 +26,25 @@
 import { GiB, KiB, MiB, FOUR_GIB } from '../../reference/address.ts';
 import { CPU_MODELS, MACHINE_COMPAT, QEMU_LAYOUT, QEMU_PROFILES, machineVersionAtMost, parseMachineVersion, type MachineVersion } from '../../reference/profiles/qemu.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
+import { qemuCpuModelNames } from '../../reference/profiles/qemu-cpu-models.ts';
+import { qemuStandaloneDevices, type QemuDeviceKind } from '../../reference/profiles/qemu-devices.ts';
 import { rngFor, type Rng } from './prng.ts';
 
 /** Bump when the generator changes what a (seed, index) produces: replays name the version. */
-export const GENERATOR_VERSION = 9;
+export const GENERATOR_VERSION = 10;
+
+/**
+ * Share of cells drawn from the whole option space (issue 14 item 3), not only from what the
+ * model models: in such a cell each of machine type, CPU model, devices, RAM size and -smp is, with
+ * WIDE_ASPECT_SHARE, drawn from the QEMU release's own lists and accepted ranges (at least one
+ * is). The model may decline such a cell (UnsupportedOptionError): the cell is kept, booted to
+ * learn whether QEMU boots it, and counted as not modelled with the model's reason. 0.4 keeps most
+ * cells on the thresholds the modelled draws aim at while a 30-cell run still draws ~12 wide ones.
+ */
+export const WIDE_DRAW_SHARE = 0.4;
+export const WIDE_ASPECTS = ['machine', 'cpu', 'device', 'ram', 'smp'] as const;
+export type WideAspect = (typeof WIDE_ASPECTS)[number];
+export const WIDE_ASPECT_SHARE = 0.4;
 
 /** Every option family the generator covers (the unit test checks each appears across seeds). */
 export const OPTION_FAMILIES = [
@@ -61,6 +78,11 @@ export const OPTION_FAMILIES = [
   'append:memmap',
   'append:exactmap',
   'invalid',
+  'wide:machine',
+  'wide:cpu',
+  'wide:device',
+  'wide:ram',
+  'wide:smp',
 ] as const;
 
 export interface ExploreCell {
@@ -520,8 +542,11 @@ interface DeviceSpec {
   family: 'drive' | 'device' | 'nic' | 'vga' | 'usb' | 'ignored-option';
   weight: number;
   only?: Family;
-  build(n: number, r: Rng): string[];
+  build(n: number, r: Rng, t: Toolchain): string[];
 }
+
+/** qxl is not in the -device help of every release (reference/profiles/qemu-devices.ts). */
+const hasQxl = (t: Toolchain): boolean => qemuStandaloneDevices(t.qemu, 'display').includes('qxl-vga');
 
 const DEVICES: readonly DeviceSpec[] = [
   { tag: 'virtio-drive', family: 'drive', weight: 6, build: () => ['-drive', `${DISK},if=virtio`] },
@@ -538,8 +563,8 @@ const DEVICES: readonly DeviceSpec[] = [
   { tag: 'nic-e1000', family: 'nic', weight: 3, build: (_n, r) => ['-nic', `user,model=${r.pick(['e1000', 'virtio-net-pci', 'rtl8139', 'e1000e'])}`] },
   { tag: 'netdev', family: 'nic', weight: 2, build: (n, r) => ['-netdev', `user,id=n${n}`, '-device', `${r.pick(['e1000', 'virtio-net-pci', 'rtl8139', 'e1000e'])},netdev=n${n}`] },
   { tag: 'nic-none', family: 'nic', weight: 1, build: () => ['-nic', 'none'] },
-  { tag: 'vga-opt', family: 'vga', weight: 3, build: (_n, r) => ['-vga', r.pick(['std', 'cirrus', 'none', 'virtio', 'qxl'])] },
-  { tag: 'vga-device', family: 'vga', weight: 3, build: (_n, r) => ['-device', r.pick(['VGA', 'bochs-display', 'virtio-vga', 'qxl-vga', 'cirrus-vga'])] },
+  { tag: 'vga-opt', family: 'vga', weight: 3, build: (_n, r, t) => ['-vga', r.pick(['std', 'cirrus', 'none', 'virtio', ...(hasQxl(t) ? ['qxl'] : [])])] },
+  { tag: 'vga-device', family: 'vga', weight: 3, build: (_n, r, t) => ['-device', r.pick(['VGA', 'bochs-display', 'virtio-vga', ...(hasQxl(t) ? ['qxl-vga'] : []), 'cirrus-vga'])] },
   { tag: 'usb', family: 'usb', weight: 4, build: (_n, r) => ['-device', r.pick(['qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1', 'piix3-usb-uhci', 'pci-ohci'])] },
   { tag: 'virtio-misc', family: 'device', weight: 3, build: (_n, r) => ['-device', r.pick(['virtio-rng-pci', 'virtio-balloon-pci', 'virtio-serial-pci'])] },
   { tag: 'pvpanic', family: 'device', weight: 1, build: () => ['-device', 'pvpanic'] },
@@ -563,7 +588,7 @@ const DEVICES: readonly DeviceSpec[] = [
   },
 ];
 
-function chooseDevices(r: Rng, d: Draft): void {
+function chooseDevices(r: Rng, t: Toolchain, d: Draft): void {
   if (!r.chance(0.3)) return;
   const n = r.weighted([
     [5, 1],
@@ -589,7 +614,7 @@ function chooseDevices(r: Rng, d: Draft): void {
     }
     if (spec.family === 'drive') disk = true;
     if (spec.family === 'usb') usb = true;
-    const words = spec.build(d.diskCount++, r);
+    const words = spec.build(d.diskCount++, r, t);
     d.extra.push(words);
     d.tags.add(spec.family);
     d.tags.add(`${spec.family}:${spec.tag}`);
@@ -737,6 +762,101 @@ function chooseAppend(r: Rng, d: Draft): void {
   if (words.length > 0) {
     d.kernel.push(...words);
     d.idTags.push(kind);
+  }
+}
+
+// ---- the whole option space (WIDE_DRAW_SHARE) -------------------------------------------------
+
+/** Every machine type `-M help` lists for pc/q35 on this release, and isapc/microvm. */
+export function allMachineTypes(t: Toolchain): string[] {
+  const m = QEMU_PROFILES[t.qemu].machineTypes;
+  return ['pc', 'q35', 'isapc', 'microvm', ...m.i440fx.map((v) => `pc-i440fx-${v}`), ...m.legacyPc.map((v) => `pc-${v}`), ...m.q35.map((v) => `pc-q35-${v}`)];
+}
+
+const DEVICE_KIND_WEIGHTS: ReadonlyArray<readonly [number, QemuDeviceKind]> = [
+  [4, 'storage'],
+  [3, 'usb-host'],
+  [2, 'usb-device'],
+  [4, 'nic'],
+  [3, 'display'],
+  [2, 'sound'],
+  [3, 'serial-input'],
+  [4, 'misc'],
+];
+
+function chooseWide(r: Rng, t: Toolchain, d: Draft): void {
+  const aspects = WIDE_ASPECTS.filter(() => r.chance(WIDE_ASPECT_SHARE));
+  if (aspects.length === 0) aspects.push(r.pick(WIDE_ASPECTS));
+  d.tags.add('wide');
+  for (const a of aspects) {
+    d.tags.add(`wide:${a}`);
+    switch (a) {
+      case 'machine': {
+        // Uniform over the release's list: old versioned types and isapc/microvm as often as pc.
+        const name = r.pick(allMachineTypes(t));
+        d.machineName = name;
+        d.family = name.includes('q35') ? 'q35' : 'pc';
+        const v = /(\d+\.\d+)(?:\.\d+)?$/.exec(name);
+        d.mv = v ? parseMachineVersion(v[1]!) : parseMachineVersion(QEMU_PROFILES[t.qemu].machineTypes.newest);
+        d.idTags.push('wM');
+        break;
+      }
+      case 'cpu': {
+        // Any `-cpu help` name but `host` (TCG refuses it: the 'cpu-host-tcg' invalid covers that).
+        const names = [...qemuCpuModelNames(t.qemu)].filter((n) => n !== 'host').sort();
+        d.cpu = r.pick(names);
+        d.idTags.push(`wC${d.cpu}`);
+        break;
+      }
+      case 'device': {
+        const n = r.weighted([
+          [3, 1],
+          [2, 2],
+          [1, 3],
+        ] as const);
+        for (let i = 0; i < n; i++) {
+          const kind = r.weighted(DEVICE_KIND_WEIGHTS);
+          const name = r.pick(qemuStandaloneDevices(t.qemu, kind));
+          // A USB device needs a bus: put a host controller of the release in front of it.
+          if (kind === 'usb-device') d.extra.push(['-device', r.pick(qemuStandaloneDevices(t.qemu, 'usb-host'))]);
+          d.extra.push(['-device', name]);
+          d.tags.add(`wide:device:${kind}`);
+          d.idTags.push(`wD${name}`);
+        }
+        break;
+      }
+      case 'ram': {
+        // -m from QEMU's accepted range at its granularity (sizes round up to 8 KiB), not aimed at
+        // a threshold; at least the ~80 MiB the guest needs, at most 16 GiB (host memory).
+        const ram = r.weighted([
+          [3, r.bigStep(80n * MiB, 16n * GiB, MiB)],
+          [2, r.bigStep(80n * MiB, 6n * GiB, 8n * KiB)],
+          [1, r.bigStep(80n * MiB, 4n * GiB, KiB)],
+        ] as const);
+        // NUMA nodes and backends were sized for the old RAM: dropped (resetRam); maxmem follows.
+        resetRam(d, ram);
+        if (d.maxmem !== null) d.maxmem = qemuSize(ram + 4n * GiB);
+        d.idTags.push('wR');
+        break;
+      }
+      case 'smp': {
+        // 1..16 CPUs in any topology QEMU accepts (sockets × dies × cores × threads = maxcpus).
+        const threads = r.pick([1, 1, 2]);
+        const cores = r.pick([1, 2, 3, 4]);
+        const sockets = r.pick([1, 2, 3, 4]);
+        const max = threads * cores * sockets;
+        const cpus = r.int(1, max);
+        d.smp = r.pick([`${cpus},sockets=${sockets},cores=${cores},threads=${threads},maxcpus=${max}`, `${max},sockets=${sockets},cores=${cores},threads=${threads}`, `${cpus}`]);
+        d.cpus = Number(d.smp.split(',')[0]);
+        d.numa = d.numa.map((x) => x.replace(/,cpus=[0-9-]+/, ''));
+        if (d.cpus > 8) {
+          if (!d.kernel.includes('lpj=4000000')) d.kernel.push('lpj=4000000');
+          d.timeout = 120;
+        }
+        d.idTags.push(`wS${d.smp.replace(/[^0-9]+/g, '.')}`);
+        break;
+      }
+    }
   }
 }
 
@@ -940,6 +1060,7 @@ export function generateCell(seed: number, index: number, toolchain: Toolchain):
     diskCount: 0,
     highUnknown: false,
   };
+  const wide = r.chance(WIDE_DRAW_SHARE);
   chooseMachine(r, toolchain, d);
   chooseRam(r, d);
   chooseMrb(r, d);
@@ -958,13 +1079,15 @@ export function generateCell(seed: number, index: number, toolchain: Toolchain):
     d.tags.add(`bios:${d.bios}`);
     d.idTags.push(d.bios === 'bios.bin' ? 'bios128k' : 'bios256k');
   }
-  chooseDevices(r, d);
+  chooseDevices(r, toolchain, d);
+  if (wide) chooseWide(r, toolchain, d);
   chooseAppend(r, d);
   if (r.chance(0.1)) applyInvalid(r, toolchain, d);
 
   const families = [...d.tags].sort();
   const note = [
     d.invalid !== null ? `deliberately out of range (${d.invalid}): QEMU should refuse it, or the model says what happens` : 'meant to boot',
+    ...(d.tags.has('wide') ? ['drawn from the whole option space (the model may not model it)'] : []),
     `families: ${families.join(' ')}`,
   ].join('; ');
   return {

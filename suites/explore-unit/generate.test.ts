@@ -1,7 +1,9 @@
 // The explore generator, without booting: deterministic per seed, every argv is one the model's
 // command-line parser reads (or a deliberate invalid QEMU refuses while reading options), the model
-// rarely refuses a cell as not modelled, ids and the written matrix file round-trip, and every
-// option family appears across a handful of seeds.
+// rarely refuses a cell of the modelled draws as not modelled, the wide draws (WIDE_DRAW_SHARE)
+// take machine types, CPU models and devices from each release's own lists and keep the cells the
+// model declines, ids and the written matrix file round-trip, and every option family appears
+// across a handful of seeds.
 
 import { describe, expect, test } from 'vitest';
 import { QemuCmdlineError, parseQemuArgs } from '../../reference/cmdline.ts';
@@ -10,7 +12,10 @@ import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { claimOf, exploreCellsAsMatrix } from '../../harness/explore/explore.ts';
-import { INVALID_KINDS, OPTION_FAMILIES, generateCell, generateCells, qemuSize } from '../../harness/explore/generate.ts';
+import { INVALID_KINDS, OPTION_FAMILIES, WIDE_ASPECTS, WIDE_DRAW_SHARE, allMachineTypes, generateCell, generateCells, qemuSize } from '../../harness/explore/generate.ts';
+import { CPU_MODELS } from '../../reference/profiles/qemu.ts';
+import { qemuCpuModelNames } from '../../reference/profiles/qemu-cpu-models.ts';
+import { QEMU_STANDALONE_DEVICES, qemuStandaloneDevices } from '../../reference/profiles/qemu-devices.ts';
 import { parseSeed, rngFor } from '../../harness/explore/prng.ts';
 import { cellArgv } from '../../harness/matrix/schema.ts';
 
@@ -74,6 +79,8 @@ describe('generator', () => {
         } catch (err) {
           // "Not modelled" is the model's verdict, budgeted by the next test; anything else is a generator bug.
           if (err instanceof UnsupportedOptionError) continue;
+          // A wide draw (the whole option space) may be one QEMU refuses: a claim like any other.
+          if (err instanceof QemuCmdlineError && c.families.includes('wide')) continue;
           if (!(err instanceof QemuCmdlineError) || c.invalid === null) {
             throw new Error(`seed ${seed} cell ${c.id} (${argvOf(c).join(' ')}): ${(err as Error).message}`);
           }
@@ -82,11 +89,13 @@ describe('generator', () => {
     }
   });
 
-  test.each(TOOLCHAINS.map((t) => [`qemu ${t.qemu}`, t] as const))('the model claims nearly every cell: no model errors, not modelled ≤ 2 %, refusals mostly deliberate (%s)', (_, t) => {
-    const cells = [1, 2, 3].flatMap((seed) => generateCells({ seed, count: 80, toolchain: t }));
-    const claims = cells.map((c) => ({ c, claim: claimOf(argvOf(c), t, modelDeps) }));
-    const errors = claims.filter(({ claim }) => claim.kind === 'model-error');
+  test.each(TOOLCHAINS.map((t) => [`qemu ${t.qemu}`, t] as const))('the model claims nearly every modelled draw: no model errors, not modelled ≤ 2 %, refusals mostly deliberate (%s)', (_, t) => {
+    const all = [1, 2, 3].flatMap((seed) => generateCells({ seed, count: 80, toolchain: t }));
+    const claimsAll = all.map((c) => ({ c, claim: claimOf(argvOf(c), t, modelDeps) }));
+    const errors = claimsAll.filter(({ claim }) => claim.kind === 'model-error');
     expect(errors.map(({ c, claim }) => `${c.id}: ${'message' in claim ? claim.message : ''}`)).toEqual([]);
+    const claims = claimsAll.filter(({ c }) => !c.families.includes('wide'));
+    const cells = claims.map(({ c }) => c);
     expect(claims.filter(({ claim }) => claim.kind === 'not-modelled').length).toBeLessThanOrEqual(Math.ceil(cells.length * 0.02));
     const meantToBoot = claims.filter(({ c }) => c.invalid === null);
     const naturalRefusals = meantToBoot.filter(({ claim }) => claim.kind === 'refuses').length;
@@ -114,11 +123,12 @@ describe('generator', () => {
   test('machine types are ones the toolchain’s QEMU registers (except the deliberate unknown-version invalid)', () => {
     for (const t of TOOLCHAINS) {
       const types = QEMU_PROFILES[t.qemu].machineTypes;
-      const known = new Set(['pc', 'q35', ...types.i440fx.map((v) => `pc-i440fx-${v}`), ...types.q35.map((v) => `pc-q35-${v}`), ...types.legacyPc.map((v) => `pc-${v}`)]);
+      const known = new Set(['pc', 'q35', 'isapc', 'microvm', ...types.i440fx.map((v) => `pc-i440fx-${v}`), ...types.q35.map((v) => `pc-q35-${v}`), ...types.legacyPc.map((v) => `pc-${v}`)]);
       for (const c of generateCells({ seed: 5, count: 200, toolchain: t })) {
         const name = c.qemu[c.qemu.findIndex((w) => w === '-M' || w === '-machine') + 1]!.split(',')[0]!;
         if (c.invalid !== 'machine-unknown-version') expect(known.has(name), `${c.id}: ${name} on QEMU ${t.qemu}`).toBe(true);
         else expect(known.has(name)).toBe(false);
+        if (!c.families.includes('wide:machine') && c.invalid !== 'machine-unknown-version') expect(['isapc', 'microvm']).not.toContain(name);
       }
     }
   });
@@ -130,6 +140,41 @@ describe('generator', () => {
     expect(INVALID_KINDS.filter((k) => !seen.has(`invalid:${k}`))).toEqual([]);
     // and the memmap= kinds
     for (const k of ['$', '#', '!', '@', 'pct-upd', 'pct-add', 'pct-rm', 'size']) expect(seen.has(`append:memmap-${k}`), k).toBe(true);
+  });
+
+  test.each(TOOLCHAINS.map((t) => [`qemu ${t.qemu}`, t] as const))('wide draws: their share, every aspect, names from the release’s own lists, not-modelled cells kept (%s)', (_, t) => {
+    const cells = [1, 2, 3, 4].flatMap((seed) => generateCells({ seed, count: 100, toolchain: t }));
+    const wide = cells.filter((c) => c.families.includes('wide'));
+    // WIDE_DRAW_SHARE of 400 cells: within ±0.1 of the share.
+    expect(Math.abs(wide.length / cells.length - WIDE_DRAW_SHARE)).toBeLessThan(0.1);
+    for (const a of WIDE_ASPECTS) expect(wide.some((c) => c.families.includes(`wide:${a}`)), a).toBe(true);
+    const names = qemuCpuModelNames(t.qemu);
+    const devices = new Set(Object.values(QEMU_STANDALONE_DEVICES).flat());
+    const machines = new Set(allMachineTypes(t));
+    let outsideCpuTable = 0;
+    const listed = new Set(Object.keys(QEMU_STANDALONE_DEVICES).flatMap((k) => qemuStandaloneDevices(t.qemu, k as keyof typeof QEMU_STANDALONE_DEVICES)));
+    // Every curated -device name any cell (wide or not) adds is one this release lists (qemu-devices.ts).
+    for (const c of cells) c.qemu.forEach((w, i) => c.qemu[i - 1] === '-device' && devices.has(w) && expect(listed.has(w), `${c.id}: -device ${w} on QEMU ${t.qemu}`).toBe(true));
+    for (const c of wide) {
+      const cpu = c.qemu[c.qemu.indexOf('-cpu') + 1]?.split(',')[0];
+      if (c.families.includes('wide:cpu') && c.invalid !== 'cpu-host-tcg') {
+        expect(names.has(cpu!), `${c.id}: -cpu ${cpu} on QEMU ${t.qemu}`).toBe(true);
+        if (!(cpu! in CPU_MODELS)) outsideCpuTable++;
+      }
+      if (c.families.includes('wide:machine') && c.invalid !== 'machine-unknown-version') {
+        expect(machines.has(c.qemu[1]!.split(',')[0]!), c.id).toBe(true);
+      }
+    }
+    // Versioned names and aliases (EPYC-Rome-v2, Haswell-noTSX-IBRS …) are drawn, not only CPU_MODELS' own.
+    expect(outsideCpuTable).toBeGreaterThan(0);
+    // The model declines some wide cells, and they stay in the run (never regenerated away): the
+    // same (seed, index) gives the same not-modelled cell.
+    const declined = wide.filter((c) => claimOf(argvOf(c), t, modelDeps).kind === 'not-modelled');
+    expect(declined.length).toBeGreaterThan(0);
+    for (const c of declined.slice(0, 5)) {
+      const [seed, index] = [Math.floor(cells.indexOf(c) / 100) + 1, cells.indexOf(c) % 100];
+      expect(generateCell(seed, index, t)).toEqual(c);
+    }
   });
 
   test('large -smp cells carry lpj= and their own deadline', () => {
