@@ -64,7 +64,7 @@ export type Claim =
   | { kind: 'boots' }
   /** The model says QEMU refuses, with these words (message, then hint lines). */
   | { kind: 'refuses'; message: string; atParse: boolean }
-  /** The model does not cover the configuration (UnsupportedOptionError): not booted, counted. */
+  /** The model does not cover the configuration (UnsupportedOptionError): booted by explore only to learn whether QEMU boots it, counted. */
   | { kind: 'not-modelled'; message: string }
   /** The model threw something else: a model bug, reported as an error. */
   | { kind: 'model-error'; message: string };
@@ -106,18 +106,22 @@ export function claimOf(argv: readonly string[], toolchain: Toolchain, deps: Pic
  * (which is right for hand-written matrices: their cells must boot).
  */
 export function exploreDeps(base: MatrixDeps): MatrixDeps {
-  const refusedAtParse = new WeakMap<MachineConfig, QemuRefusal>();
+  const refusedAtParse = new WeakMap<MachineConfig, Error>();
   return {
     ...base,
+    // Cells the model declines are booted too (harness/matrix/runner.ts): whether QEMU boots them
+    // is what the share of the space the model claims is measured against.
+    bootNotModelled: true,
     parseArgs(argv, qemuVersion) {
       try {
         return base.parseArgs(argv, qemuVersion);
       } catch (err) {
-        if (!(err instanceof QemuRefusal)) throw err;
+        if (!(err instanceof QemuRefusal) && !(err instanceof UnsupportedOptionError)) throw err;
         // A stand-in config (the machine defaults: TCG, which is all capture reads from it when
-        // it is given the argv); predict() then throws the parser's refusal.
+        // it is given the argv); predict() then throws the parser's refusal, or its reason for not
+        // modelling the cell.
         const standIn = base.parseArgs([], qemuVersion);
-        refusedAtParse.set(standIn, new QemuRefusal(refusalText(err)));
+        refusedAtParse.set(standIn, err instanceof QemuRefusal ? new QemuRefusal(refusalText(err)) : err);
         return standIn;
       }
     },
@@ -187,7 +191,9 @@ export interface ExploreSummary {
   cellsPerMinute: number | null;
   failures: Array<{ key: string; summary: string; reproduce: ExploreReproducer }>;
   errors: Array<{ key: string; outcome: ExploreOutcome; kind: string; message: string; reproduce: ExploreReproducer }>;
-  notModelled: Array<{ key: string; message: string }>;
+  notModelled: Array<{ key: string; message: string; machine: NonNullable<CellResult['machine']>['outcome'] | null }>;
+  /** The share of the space the model claims (issue 14): see ExploreShare. */
+  share: ExploreShare;
   /** Coverage tags of the generated cells (family → cells), when the cells came from the generator. */
   coverage: Record<string, number>;
   exitCode: 0 | 1 | 2;
@@ -219,6 +225,98 @@ export function exploreExitCode(outcomes: readonly ExploreOutcome[]): 0 | 1 | 2 
   );
 }
 
+/**
+ * What the machine did with the generated cells and how much of it the model claims. `booted`
+ * counts cells QEMU started and the harness captured; `claimed` those of them the model predicted
+ * (a boot, or a refusal QEMU did not make); `agreed` the claimed ones whose every compared field
+ * matched. Not-modelled reasons are ranked by how many generated cells they affected, with how
+ * many of those QEMU booted.
+ */
+export interface ExploreShare {
+  generated: number;
+  qemuRefused: { total: number; matched: number; notMatched: number; notModelled: number };
+  booted: number;
+  claimed: number;
+  agreed: number;
+  /** Booted cells that ended in a harness error, a timeout or a panic (boot-error), claimed or not. */
+  bootErrors: number;
+  /** claimed / booted, percent (one decimal), or null when nothing booted. */
+  claimedPercent: number | null;
+  /** agreed / claimed, percent (one decimal), or null when nothing was claimed. */
+  agreedPercent: number | null;
+  notModelled: Array<{ reason: string; cells: number; booted: number; examples: string[] }>;
+}
+
+/**
+ * The reason a not-modelled message gives, without the cell's own values: quoted names, numbers,
+ * sizes and device lists kept only where they say which option (`-device: pvscsi: its firmware
+ * footprint is not modelled` stays per device; `-cpu: model "KnightsMill" …` stays per model).
+ */
+export function notModelledReason(message: string): string {
+  return (message.split('\n')[0] ?? '').trim();
+}
+
+const pct = (n: number, d: number): number | null => (d > 0 ? Math.round((n / d) * 1000) / 10 : null);
+
+export function exploreShare(results: readonly CellResult[]): ExploreShare {
+  const share: ExploreShare = {
+    generated: results.length,
+    qemuRefused: { total: 0, matched: 0, notMatched: 0, notModelled: 0 },
+    booted: 0,
+    claimed: 0,
+    agreed: 0,
+    bootErrors: 0,
+    claimedPercent: null,
+    agreedPercent: null,
+    notModelled: [],
+  };
+  const reasons = new Map<string, { cells: number; booted: number; examples: string[] }>();
+  for (const r of results) {
+    const o = exploreOutcome(r);
+    const v = r.verdict;
+    const machine = r.machine?.outcome ?? null;
+    if (o === 'not-modelled' && v?.outcome === 'error') {
+      const reason = notModelledReason(v.error.message);
+      const e = reasons.get(reason) ?? { cells: 0, booted: 0, examples: [] };
+      e.cells++;
+      if (machine === 'booted') e.booted++;
+      if (e.examples.length < 3) e.examples.push(r.id);
+      reasons.set(reason, e);
+    }
+    if (machine === 'qemu-refused' || o === 'pass-refusal') {
+      share.qemuRefused.total++;
+      if (o === 'pass-refusal') share.qemuRefused.matched++;
+      else if (o === 'not-modelled') share.qemuRefused.notModelled++;
+      else share.qemuRefused.notMatched++;
+    } else if (machine === 'booted') {
+      share.booted++;
+      if (o !== 'not-modelled') {
+        share.claimed++;
+        if (o === 'pass-boot') share.agreed++;
+      }
+    } else if (machine === 'boot-error') share.bootErrors++;
+  }
+  share.claimedPercent = pct(share.claimed, share.booted);
+  share.agreedPercent = pct(share.agreed, share.claimed);
+  share.notModelled = [...reasons]
+    .map(([reason, e]) => ({ reason, ...e }))
+    .sort((a, b) => b.cells - a.cells || b.booted - a.booted || a.reason.localeCompare(b.reason));
+  return share;
+}
+
+export function formatShare(toolchain: string, s: ExploreShare): string {
+  const out = [
+    `model share on ${toolchain}: ${s.generated} generated, ${s.qemuRefused.total} refused by QEMU (${s.qemuRefused.matched} with the model's words, ${s.qemuRefused.notMatched} not, ${s.qemuRefused.notModelled} not modelled), ` +
+      `${s.booted} booted${s.bootErrors > 0 ? ` (${s.bootErrors} more failed to boot)` : ''}`,
+    `  claimed ${s.claimed} of ${s.booted} booted (${s.claimedPercent ?? '–'} %), agreed exactly on ${s.agreed} of ${s.claimed} claimed (${s.agreedPercent ?? '–'} %)`,
+  ];
+  if (s.notModelled.length > 0) {
+    out.push('  not modelled, by cells (booted):');
+    for (const n of s.notModelled) out.push(`    ${n.cells} (${n.booted})  ${n.reason}`);
+  }
+  return out.join('\n');
+}
+
 export function summarize(input: SummaryInput): ExploreSummary {
   const byId = new Map(input.cells.map((c) => [c.id, c]));
   const claims: ExploreSummary['claims'] = { boots: 0, refuses: 0, 'not-modelled': 0, 'model-error': 0 };
@@ -242,7 +340,7 @@ export function summarize(input: SummaryInput): ExploreSummary {
     const cell = byId.get(r.id);
     const repro = cell ? reproducer(cell, cell.toolchains[0] ?? r.toolchain, input.matrixFile, input.userFlags) : { check: shellQuote(r.argv), replay: null };
     if (v?.outcome === 'fail') failures.push({ key: r.key, summary: `${v.first.field}: ${v.first.summary.replace(/^[^:]*: /, '')}`, reproduce: repro });
-    else if (v?.outcome === 'error' && o === 'not-modelled') notModelled.push({ key: r.key, message: v.error.message });
+    else if (v?.outcome === 'error' && o === 'not-modelled') notModelled.push({ key: r.key, message: v.error.message, machine: r.machine?.outcome ?? null });
     else if (v?.outcome === 'error') errors.push({ key: r.key, outcome: o, kind: v.error.kind, message: v.error.message.split('\n')[0] ?? '', reproduce: repro });
   }
   const coverage: Record<string, number> = {};
@@ -261,6 +359,7 @@ export function summarize(input: SummaryInput): ExploreSummary {
     failures,
     errors,
     notModelled,
+    share: exploreShare(input.results),
     coverage: Object.fromEntries(Object.entries(coverage).sort(([a], [b]) => a.localeCompare(b))),
     exitCode: exploreExitCode(all),
   };
@@ -293,9 +392,10 @@ export function formatSummary(s: ExploreSummary): string {
     }
   }
   if (s.notModelled.length > 0) {
-    out.push('', `not modelled (${s.notModelled.length}; counted, not booted):`);
-    for (const n of s.notModelled) out.push(`  ${n.key}: ${n.message.split('\n')[0]}`);
+    out.push('', `not modelled (${s.notModelled.length}; counted, booted only to learn whether QEMU boots them):`);
+    for (const n of s.notModelled) out.push(`  ${n.key}: ${n.message.split('\n')[0]}${n.machine !== null ? ` [machine: ${n.machine}]` : ''}`);
   }
+  out.push('', formatShare(s.toolchain, s.share));
   const cov = Object.entries(s.coverage);
   if (cov.length > 0) out.push('', `generator coverage (family: cells): ${cov.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return out.join('\n');

@@ -840,7 +840,8 @@ function chooseWide(r: Rng, t: Toolchain, d: Draft): void {
         break;
       }
       case 'smp': {
-        // 1..16 CPUs in any topology QEMU accepts (sockets × dies × cores × threads = maxcpus).
+        // 1..32 CPUs in a topology QEMU accepts (sockets × cores × threads = maxcpus); lpj= and a
+        // longer deadline past 8, as for smp:large.
         const threads = r.pick([1, 1, 2]);
         const cores = r.pick([1, 2, 3, 4]);
         const sockets = r.pick([1, 2, 3, 4]);

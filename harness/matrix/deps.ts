@@ -88,6 +88,12 @@ export interface MatrixDeps {
    * configuration is KVM. Absent: KVM cells are captured like any other (tests, fakes).
    */
   kvmProbe?(toolchain: Toolchain, options?: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<KvmProbeResult>;
+  /**
+   * Boot cells the model declines (predict throws UnsupportedOptionError) instead of ending them
+   * unbooted: the verdict stays the model's error, CellResult.machine says whether QEMU booted it.
+   * `e820 explore` sets it (harness/explore/explore.ts exploreDeps) to measure the model's share.
+   */
+  bootNotModelled?: boolean;
 }
 
 export interface RealDepsOptions {

@@ -49,6 +49,13 @@ export interface CellResult {
   attempts: number;
   /** Why the cell was booted a second time (the first attempt's error); null when it was not. The outcome is the second attempt's. */
   retried: { reason: string; kind: string; message: string } | null;
+  /**
+   * What the machine did with the cell, once it was booted: QEMU started and the capture finished
+   * ('booted'), QEMU refused to start ('qemu-refused', QemuLaunchError), or the boot failed some
+   * other way ('boot-error': a timeout, a panic, a cut log), with that error's first line. Absent
+   * when nothing was booted.
+   */
+  machine?: { outcome: 'booted' | 'qemu-refused' | 'boot-error'; detail: string | null };
 }
 
 /**
@@ -168,6 +175,8 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
 
   let prediction;
   let refusal: string | null = null;
+  /** The model's reason, when it declines the cell and the deps boot such cells anyway (MatrixDeps.bootNotModelled). */
+  let notModelled: string | null = null;
   const tp = performance.now();
   try {
     // A declared intent goes into the prediction: the build passes only by doing exactly that.
@@ -175,6 +184,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     if (result.expect !== undefined && prediction.applied !== undefined) result.expect.applied = [...prediction.applied];
   } catch (err) {
     if (err instanceof QemuRefusal || errorKind(err) === 'QemuRefusal') refusal = (err as { qemuMessage?: string }).qemuMessage ?? errorMessage(err);
+    else if (deps.bootNotModelled === true && errorKind(err) === 'UnsupportedOptionError') notModelled = errorMessage(err);
     else return finish(errorVerdict(`Model/${errorKind(err)}`, errorMessage(err)));
   }
   result.timings.predictMs = Math.round(performance.now() - tp);
@@ -238,8 +248,9 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     try {
       observation = await captureOnce(1);
     } catch (first) {
-      // One retry after a harness timeout (a busy machine), said in the result; never a second.
-      if (options.signal?.aborted || !RETRYABLE_ERRORS.includes(errorKind(first)) || MAX_ATTEMPTS < 2) throw first;
+      // One retry after a harness timeout (a busy machine), said in the result; never a second. A
+      // cell the model does not model is booted once: only whether QEMU boots it is learnt.
+      if (options.signal?.aborted || !RETRYABLE_ERRORS.includes(errorKind(first)) || MAX_ATTEMPTS < 2 || notModelled !== null) throw first;
       result.retried = { reason: `attempt 1 failed with ${errorKind(first)}: ${firstLine(errorMessage(first))}`, kind: errorKind(first), message: errorMessage(first) };
       options.onProgress?.(`retrying once: ${result.retried.reason}`);
       try {
@@ -250,6 +261,9 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     }
   } catch (err) {
     result.timings.captureMs = Math.round(performance.now() - tc);
+    if (!options.signal?.aborted) result.machine = { outcome: errorKind(err) === 'QemuLaunchError' ? 'qemu-refused' : 'boot-error', detail: `${errorKind(err)}: ${firstLine(errorMessage(err))}` };
+    // Not modelled: the verdict stays the model's; `machine` says what QEMU did.
+    if (notModelled !== null && !options.signal?.aborted) return finish(errorVerdict('Model/UnsupportedOptionError', notModelled));
     if (refusal !== null && errorKind(err) === 'QemuLaunchError') {
       // Both refuse: conformance holds when QEMU printed exactly what the model says it prints.
       const expected = refusalLines(refusal);
@@ -263,6 +277,8 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     return finish(errorVerdict(errorKind(err), errorMessage(err)));
   }
   result.timings.captureMs = Math.round(performance.now() - tc);
+  result.machine = { outcome: 'booted', detail: null };
+  if (notModelled !== null) return finish(errorVerdict('Model/UnsupportedOptionError', notModelled), observation);
   if (refusal !== null) return finish(refusalFail(refusalLines(refusal), ['(QEMU started and the guest booted)'], 'the model says QEMU refuses this configuration; the machine booted it'), observation);
   return finish(
     compareReports({

@@ -13,10 +13,11 @@ import { predict } from '../../reference/predict.ts';
 import { QemuRefusal } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { exploreCommand } from '../../harness/cli/commands/explore.ts';
-import { claimOf, exploreDeps, exploreExitCode, refusalText } from '../../harness/explore/explore.ts';
+import { claimOf, exploreDeps, exploreExitCode, exploreShare, formatShare, refusalText } from '../../harness/explore/explore.ts';
 import { GENERATOR_VERSION, generateCells } from '../../harness/explore/generate.ts';
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runCell } from '../../harness/matrix/runner.ts';
+import { parseMatrix, expandRuns } from '../../harness/matrix/schema.ts';
 
 let dir = '';
 let out = '';
@@ -45,6 +46,12 @@ function mirrorDeps(breakWord?: string): MatrixDeps & { boots: number } {
       deps.boots++;
       const argv = o.qemuArgs ?? [];
       const claim = claimOf(argv, t, { parseArgs, predict: (c, tt) => ({ report: predict(c, tt).report }) });
+      // What the model declines, this machine boots (as the default configuration), unless the
+      // argv asks it to refuse.
+      if (claim.kind === 'not-modelled') {
+        if (argv.includes('refuse-me')) throw Object.assign(new Error('QEMU did not start the guest: qemu-system-x86_64: nope'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: nope' } });
+        return { report: structuredClone(predict(parseArgs([], t.qemu), t).report), unobserved: [] };
+      }
       if (claim.kind === 'refuses') {
         const stderr = claim.message.split('\n').map((l, i) => (i === 0 ? `qemu-system-x86_64: ${l}` : l)).join('\n');
         throw Object.assign(new Error(`QEMU did not start the guest: ${stderr}`), { name: 'QemuLaunchError', context: { stderr } });
@@ -83,6 +90,45 @@ describe('explore deps', () => {
     expect(claimOf(['-cpu', 'host'], BASELINE_TOOLCHAIN, m)).toMatchObject({ kind: 'refuses', atParse: false, message: "CPU model 'host' requires KVM or HVF" });
     expect(claimOf(['-smbios', 'type=1'], BASELINE_TOOLCHAIN, m)).toMatchObject({ kind: 'not-modelled' });
     expect(refusalText(new QemuRefusal('x'))).toBe('x');
+  });
+
+  test('not-modelled cells are booted once (never dropped) and counted: the model share', async () => {
+    const m = mirrorDeps();
+    const d = exploreDeps(m);
+    const yaml = [
+      'description: t',
+      'toolchains: [{ qemu: "7.2", seabios: "1.16.2", kernel: "6.1" }]',
+      'cells:',
+      '  - { id: boots, qemu: [-M, q35, -m, 2G] }',
+      '  - { id: refuses, qemu: [-m, "2G,slots=2"] }',
+      // declined while parsing (-smbios) and by the QEMU stage (a device without a footprint)
+      '  - { id: nm-parse, qemu: [-M, pc, -smbios, type=1] }',
+      '  - { id: nm-stage, qemu: [-M, pc, -device, pvscsi] }',
+      '  - { id: nm-stage2, qemu: [-M, q35, -device, pvscsi] }',
+      '  - { id: nm-refused, qemu: [-M, pc, -smbios, type=1, -name, refuse-me] }',
+    ].join('\n');
+    const runs = expandRuns(parseMatrix(yaml, 'explore.yaml'));
+    const results = [];
+    for (const run of runs) results.push(await runCell(run, d, {}));
+    // Every declined cell reached the machine: 4 boots of them, plus the claimed boot and refusal.
+    expect(m.boots).toBe(6);
+    const byId = Object.fromEntries(results.map((r) => [r.id, r]));
+    expect(byId['nm-stage']!.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/UnsupportedOptionError', message: expect.stringContaining('pvscsi') } });
+    expect(byId['nm-stage']!.machine).toEqual({ outcome: 'booted', detail: null });
+    expect(byId['nm-refused']!.machine).toMatchObject({ outcome: 'qemu-refused' });
+    expect(byId.boots!.machine).toEqual({ outcome: 'booted', detail: null });
+    const s = exploreShare(results);
+    expect(s).toMatchObject({ generated: 6, booted: 4, claimed: 1, agreed: 1, claimedPercent: 25, agreedPercent: 100 });
+    expect(s.qemuRefused).toEqual({ total: 2, matched: 1, notMatched: 0, notModelled: 1 });
+    // Ranked by cells: the pvscsi reason (2 cells) first, then the -smbios one (2 cells, 1 booted).
+    expect(s.notModelled.map((n) => [n.cells, n.booted])).toEqual([[2, 2], [2, 1]]);
+    expect(s.notModelled[0]!.reason).toMatch(/pvscsi/);
+    expect(formatShare('qemu-7.2', s)).toContain('claimed 1 of 4 booted (25 %), agreed exactly on 1 of 1 claimed (100 %)');
+    // Without bootNotModelled (e820 run) a declined cell still ends unbooted.
+    const plain = mirrorDeps();
+    const r = await runCell(runs[3]!, plain, {});
+    expect(plain.boots).toBe(0);
+    expect(r.machine).toBeUndefined();
   });
 
   test('exit code: not-modelled cells do not count as errors', () => {
