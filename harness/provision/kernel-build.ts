@@ -224,17 +224,22 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
     if (warm !== null) return done(entryDir(name), warm, true);
   }
 
-  // Newest source of the series in the suite; lists older than the archive (a 404: that version is
-  // gone) are updated once and the newest source resolved again.
-  const resolveAndBuild = async (refresh: boolean): Promise<KernelBuildResult> => {
+  // Newest source of the series the archive serves. Its lists can name versions its pool no longer
+  // (or not yet) has — seen: trixie's Sources names 6.12.117-1 and 6.12.113-1, the pool answers
+  // 404 for both and serves 6.12.107-1 — so a 404 moves on to the next older version; when none
+  // can be fetched the lists are updated once and the versions resolved again.
+  const candidates = async (refresh: boolean): Promise<string[]> => {
     const apt = await sourceVersions(KERNEL_SOURCE_PACKAGE, suite, src, refresh);
-    const matching = apt.versions.filter((v) => versionMatches('kernel', v, series));
-    const sourceVersion = matching.sort(compareDebianish).at(-1);
-    if (sourceVersion === undefined) {
+    const matching = apt.versions.filter((v) => versionMatches('kernel', v, series)).sort(compareDebianish).reverse();
+    if (matching.length === 0) {
       throw new KernelBuildError('series', `Debian ${suite} provides linux source ${apt.versions.join(', ') || 'none'}, none of series ${series}: update SUITE_COMPONENTS (harness/provision/toolchain.ts) and the kernel profiles`);
     }
-    await remember(cache, key, sourceVersion);
-
+    aptCtx = apt.ctx;
+    return matching;
+  };
+  let aptCtx: Awaited<ReturnType<typeof sourceVersions>>['ctx'] | null = null;
+  const buildOf = async (sourceVersion: string): Promise<KernelBuildResult> => {
+    const apt = { ctx: aptCtx! };
     const name = builtKernelEntryName(sourceVersion, recipe);
     const dir = entryDir(name);
     const result = await withLock(entryLock(name), { purpose: `kernel build ${name}`, onProgress: progress, ...signal }, () =>
@@ -319,15 +324,22 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
         },
       }),
     );
+    await remember(cache, key, sourceVersion);
     return done(dir, result.manifest, result.reused);
   };
-  try {
-    return await resolveAndBuild(false);
-  } catch (err) {
-    if (!isGoneFromArchive(err)) throw err;
-    progress(`kernel build: the archive no longer has the source the apt lists name; updating the ${suite} lists`);
-    return await resolveAndBuild(true);
+  for (const refresh of [false, true]) {
+    const versions = await candidates(refresh);
+    for (const v of versions) {
+      try {
+        return await buildOf(v);
+      } catch (err) {
+        if (!isGoneFromArchive(err)) throw err;
+        progress(`kernel build: the archive does not serve linux ${v} (404)${v !== versions.at(-1) ? '; trying the next older source of the series' : ''}`);
+      }
+    }
+    if (!refresh) progress(`kernel build: no linux ${series} source the ${suite} lists name could be fetched; updating the lists`);
   }
+  throw new KernelBuildError('source', `no linux ${series} source named in Debian ${suite}'s lists could be downloaded (404 each, also after apt-get update): check the archive (${'$'}E820_APT_MIRROR or this machine's apt sources)`);
 
   async function done(dir: string, m: BuiltKernelManifest, cached: boolean): Promise<KernelBuildResult> {
     const path = join(dir, m.image);

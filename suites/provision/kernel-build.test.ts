@@ -86,3 +86,28 @@ describe('bzImage header and versions', () => {
     expect(v).toEqual(['6.1.4-1', '6.1.8-1', '6.1.170-3', '6.1.176-1']);
   });
 });
+
+describe('--kernel-flavour and the minimal profile', () => {
+  it('accepts cloud and minimal, refuses anything else and the pair with --bzimage', async () => {
+    const { kernelFlavourOf, withKernelFlavour } = await import('../../harness/user-toolchain-flags.ts');
+    expect(kernelFlavourOf({})).toBeUndefined();
+    expect(kernelFlavourOf({ kernelFlavour: 'minimal' })).toBe('minimal');
+    expect(() => kernelFlavourOf({ kernelFlavour: 'tiny' })).toThrow(/"tiny" is not a kernel flavour; give cloud or minimal/);
+    expect(() => kernelFlavourOf({ kernelFlavour: 'minimal', bzimage: '/x' })).toThrow(/--bzimage \/x names your own/);
+    const t = { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' } as const;
+    expect(withKernelFlavour(t, 'minimal')).toEqual({ ...t, kernelFlavour: 'minimal' });
+    // cloud is the field's absence: labels and result keys stay what they were.
+    expect(withKernelFlavour({ ...t, kernelFlavour: 'minimal' }, 'cloud')).toEqual(t);
+    expect(withKernelFlavour(t, undefined)).toBe(t);
+  });
+
+  it('differs from the cloud profile only in the image fields, and refuses a series without a build', async () => {
+    const { kernelProfileForRelease, MINIMAL_BUILD } = await import('../../reference/profiles/kernel.ts');
+    const cloud = kernelProfileForRelease('6.1');
+    const minimal = kernelProfileForRelease('6.1', undefined, 'minimal');
+    expect({ ...minimal, guestInitSize: 0n, guestDecompressorBmi2: false }).toEqual({ ...cloud, guestInitSize: 0n, guestDecompressorBmi2: false });
+    expect(minimal.guestInitSize).toBe(MINIMAL_BUILD['6.1']!.guestInitSize);
+    expect(minimal.guestInitSize).toBeLessThan(cloud.guestInitSize);
+    expect(() => kernelProfileForRelease('7.2', undefined, 'minimal')).toThrow(/no profile for this series yet/);
+  });
+});
