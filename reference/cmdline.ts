@@ -89,6 +89,8 @@ interface CmdlineProfile {
   readonly smpZero: 'unset' | 'warn' | 'error';
   /** vl.c select_machine() names the unknown type (`unsupported machine type: "<type>"`): 9.1+. */
   readonly unsupportedMachineNamed: boolean;
+  /** 5.2 puts the option's location in front (`-M pc-i440fx-1.3: unsupported machine type`), observed; 7.2 does not. */
+  readonly machineErrorsLocated: boolean;
   /** Which options take a JSON argument: -object from 6.0, -device from 6.2, -netdev from 7.1 (qemu-options.hx). */
   readonly jsonSyntax: { readonly object: boolean; readonly device: boolean; readonly netdev: boolean };
   /** net_client_init's errors name the -netdev they are about (7.2+; 5.2 prints the bare message). */
@@ -98,10 +100,10 @@ interface CmdlineProfile {
 }
 
 const CMDLINE_PROFILES: Readonly<Record<QemuVersion, CmdlineProfile>> = {
-  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false, jsonSyntax: { object: false, device: false, netdev: false }, netdevErrorsLocated: false, extraTopologyLevels: [] },
-  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters'] },
-  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
-  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
+  '5.2': { size: QEMU_SIZE_SYNTAX['5.2'], machineErrorsLocated: true, memApply: 'vl-set-memory-options', smpParser: 'qemuopts', smpZero: 'unset', unsupportedMachineNamed: false, jsonSyntax: { object: false, device: false, netdev: false }, netdevErrorsLocated: false, extraTopologyLevels: [] },
+  '7.2': { size: QEMU_SIZE_SYNTAX['7.2'], machineErrorsLocated: false, memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'warn', unsupportedMachineNamed: false, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters'] },
+  '10.0': { size: QEMU_SIZE_SYNTAX['10.0'], machineErrorsLocated: false, memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
+  '11.1': { size: QEMU_SIZE_SYNTAX['11.1'], machineErrorsLocated: false, memApply: 'machine-set-mem', smpParser: 'keyval', smpZero: 'error', unsupportedMachineNamed: true, jsonSyntax: { object: true, device: true, netdev: true }, netdevErrorsLocated: true, extraTopologyLevels: ['clusters', 'books', 'drawers', 'modules'] },
 };
 
 /** hw/core/machine.c machine_class_init(): default_ram_size, what `-m 0` or no `-m` means. */
@@ -884,11 +886,18 @@ class Parser {
     if (UNMODELLED_MACHINES.test(typeName)) {
       throw new UnsupportedOptionError(typeEntry?.occ.opt ?? '-machine', `machine type '${typeName}' is not modelled (pc, q35 and their versioned types, and isapc, are; microvm is read but not modelled)`);
     }
-    const machine = parseMachineType(typeName);
-    if (machine === null) {
-      const msg = this.profile.unsupportedMachineNamed ? `unsupported machine type: "${typeName}"` : 'unsupported machine type';
+    const parsed = parseMachineType(typeName);
+    const typedAt = typeEntry !== undefined ? `${typeEntry.occ.opt} ${typeEntry.occ.arg}` : undefined;
+    if (parsed === null) {
+      const msg = this.profile.unsupportedMachineNamed
+        ? `unsupported machine type: "${typeName}"`
+        : this.profile.machineErrorsLocated && typedAt !== undefined
+          ? `${typedAt}: unsupported machine type`
+          : 'unsupported machine type';
       throw new QemuCmdlineError(typeEntry?.occ.opt ?? '-machine', typeEntry?.occ.arg ?? null, msg, 'Use -machine help to list supported machines');
     }
+    // Kept only where this release's messages quote it (5.2).
+    const machine = typedAt !== undefined && this.profile.machineErrorsLocated ? { ...parsed, typedAt } : parsed;
     let maxRamBelow4g: bigint | null = null;
     let memoryBackend: string | null = null;
     let accel: { value: string; occ: Occurrence } | null = null;

@@ -10,6 +10,8 @@ export interface MachineType {
   version: string | null;
   /** As the user spelled it: 'pc', 'q35', 'pc-i440fx-7.2', 'pc-q35-2.4', 'pc-1.0', 'isapc'. */
   name: string;
+  /** The option that named it, as typed (`-M pc-i440fx-1.3`), for releases whose messages quote it (5.2). */
+  typedAt?: string;
 }
 
 export type Accelerator = 'tcg' | 'kvm';

@@ -98,7 +98,7 @@ export function resolveMachine(config: MachineConfig, profile: QemuProfile): { m
         : (name === `pc-i440fx-${version}` && types.i440fx.includes(version)) ||
           (name === `pc-${version}` && types.legacyPc.includes(version));
     // vl.c select_machine(): the profile's message + hint (observed on 7.2.22, 10.0.13, 11.1).
-    if (!registered) throw new QemuRefusal(`${profile.messages.unsupportedMachine(name)}\nUse -machine help to list supported machines`);
+    if (!registered) throw new QemuRefusal(`${profile.messages.unsupportedMachine(name, config.machine.typedAt)}\nUse -machine help to list supported machines`);
     resolved = name;
   }
   const warnings: string[] = [];

@@ -106,7 +106,7 @@ export interface QemuProfile {
     slotsMaxmemEqual: (max: bigint, size: bigint) => string;
     numaSum: (sum: bigint, ram: bigint) => string;
     /** vl.c select_machine() for a machine type this release does not register (the hint follows). */
-    unsupportedMachine: (typed: string) => string;
+    unsupportedMachine: (typed: string, typedAt?: string) => string;
     /**
      * The CPU hierarchy as the -smp refusals print it: hw/core/machine-smp.c cpu_hierarchy_to_string()
      * lists every level the machine supports (x86 gained `modules` after 7.2); 5.2's pc_smp_parse()
@@ -194,7 +194,7 @@ const MSG_7_2 = {
   numaSum: (sum: bigint, ram: bigint) =>
     `total memory for NUMA nodes (0x${sum.toString(16)}) should equal RAM size (0x${ram.toString(16)})`,
   // vl.c select_machine(): unquoted up to 9.0 (observed on 7.2.22).
-  unsupportedMachine: (_typed: string) => 'unsupported machine type',
+  unsupportedMachine: (_typed: string, _typedAt?: string) => 'unsupported machine type',
   // hw/core/machine-smp.c @ v7.2.0: sockets, dies (x86), cores, threads.
   cpuHierarchy: (t: CpuHierarchy) => `sockets (${t.sockets}) * dies (${t.dies}) * cores (${t.cores}) * threads (${t.threads})`,
   smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology: product of the hierarchy must match maxcpus: ${h} != maxcpus (${maxcpus})`,
@@ -232,6 +232,8 @@ const MSG_5_2 = {
   // `-smp cpus=4,sockets=2,cores=1,threads=1`).
   smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology deprecated: ${h} != maxcpus (${maxcpus})`,
   smpMaxcpusBelowCpus: () => 'maxcpus must be equal to or greater than smp',
+  // vl.c @ v5.2.0 reports it at the option's location (observed: `-M pc-i440fx-1.3: unsupported machine type`).
+  unsupportedMachine: (_typed: string, typedAt?: string) => (typedAt !== undefined ? `${typedAt}: unsupported machine type` : 'unsupported machine type'),
 };
 
 const DIMM_16G = (): bigint => 16n * GiB;

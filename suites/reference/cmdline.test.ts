@@ -650,7 +650,9 @@ describe('round trip', () => {
   it.each(['5.2', '7.2', '10.0', '11.1'])('parseQemuArgs(toQemuArgs(c)) equals c (QEMU %s)', (qemuVersion) => {
     fc.assert(
       fc.property(configArb, (c) => {
-        expect(parseQemuArgs(toQemuArgs(c), { qemuVersion })).toEqual(c);
+        // machine.typedAt only records the spelling 5.2's refusal quotes, not configuration.
+        const { typedAt: _spelling, ...machine } = parseQemuArgs(toQemuArgs(c), { qemuVersion }).machine;
+        expect({ ...parseQemuArgs(toQemuArgs(c), { qemuVersion }), machine }).toEqual(c);
       }),
       { numRuns: 300 },
     );
