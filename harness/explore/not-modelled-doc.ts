@@ -28,7 +28,7 @@ export interface NotModelledInput {
 const esc = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function generateNotModelledDoc(inputs: readonly NotModelledInput[], command: string): string {
-  const runs = [...inputs].sort((a, b) => a.summary.toolchain.localeCompare(b.summary.toolchain));
+  const runs = [...inputs].sort((a, b) => a.summary.toolchain.localeCompare(b.summary.toolchain, 'en', { numeric: true }));
   const out: string[] = [
     '# What the model does not model, as random configurations found it',
     '',
