@@ -8,6 +8,8 @@ import { describeExcluded, formatVerdict } from './compare.ts';
 import type { CellResult, RunSummary } from './runner.ts';
 import { exitCodeOf } from './verdict.ts';
 import { groupDisagreements } from './disagreements.ts';
+import { modelVersion } from '../report/model-version.ts';
+import { writeReport } from '../report/write.ts';
 
 export interface RunInfo {
   startedAt: string;
@@ -40,6 +42,8 @@ export function resultsJson(info: RunInfo, summary: RunSummary | { results: Cell
   return {
     schema: 1,
     ...info,
+    /** The model's git commit (harness/report/model-version.ts); `e820 report --merge` compares it. */
+    model: modelVersion(),
     finished,
     interrupted: summary.interrupted,
     wallMs: summary.wallMs,
@@ -133,8 +137,11 @@ export async function writeResults(
 ): Promise<void> {
   // Written after every cell; writeInside's temp-then-rename keeps a reader (or a second Ctrl-C)
   // from seeing half a file, and a link planted in the directory from redirecting the write.
-  await writeInside(dir, 'results.json', `${JSON.stringify(resultsJson(info, summary, finished), null, 2)}\n`);
+  const json = resultsJson(info, summary, finished);
+  await writeInside(dir, 'results.json', `${JSON.stringify(json, null, 2)}\n`);
   await writeInside(dir, 'junit.xml', junitXml(summary.results, summary.wallMs));
+  // The report is drawn once, at the end (drawing it after every cell would cost more than the cell).
+  if (finished) await writeReport(dir, json as Parameters<typeof writeReport>[1]);
 }
 
 export function formatDuration(ms: number): string {

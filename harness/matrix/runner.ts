@@ -16,6 +16,7 @@ import type { MatrixDeps, ObservationLike } from './deps.ts';
 import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
 import { expectSummary } from './intent.ts';
+import { recordMaps, type RecordedMaps } from '../report/cell-maps.ts';
 
 export interface CellResult {
   key: string;
@@ -56,6 +57,8 @@ export interface CellResult {
    * when nothing was booted.
    */
   machine?: { outcome: 'booted' | 'qemu-refused' | 'boot-error'; detail: string | null };
+  /** The maps the HTML report draws, model and machine (harness/report/cell-maps.ts); absent when nothing was compared. */
+  maps?: RecordedMaps;
 }
 
 /**
@@ -280,6 +283,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   result.machine = { outcome: 'booted', detail: null };
   if (notModelled !== null) return finish(errorVerdict('Model/UnsupportedOptionError', notModelled), observation);
   if (refusal !== null) return finish(refusalFail(refusalLines(refusal), ['(QEMU started and the guest booted)'], 'the model says QEMU refuses this configuration; the machine booted it'), observation);
+  result.maps = recordMaps(prediction!.report, observation.report);
   return finish(
     compareReports({
       expected: prediction!.report,

@@ -19,6 +19,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModul
   firmware: () => import('./firmware.ts'),
   kernel: () => import('./kernel.ts'),
   qtest: () => import('./qtest.ts'),
+  report: () => import('./report.ts'),
 };
 
 /** The module of the command named by `word` (argv's first operand), or null: then register them all. */

@@ -12,6 +12,7 @@ import { register as registerExplore } from './explore.ts';
 import { register as registerFirmware } from './firmware.ts';
 import { register as registerQtest } from './qtest.ts';
 import { register as registerKernel } from './kernel.ts';
+import { register as registerReport } from './report.ts';
 
 /**
  * Each subcommand module exports `register(program)`; add new ones here and, by their command's
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   registerFirmware(program);
   registerQtest(program);
   registerKernel(program);
+  registerReport(program);
 }

@@ -6,6 +6,9 @@
 // for the host the --host-* options describe.
 
 import type { Command } from 'commander';
+import { basename, dirname, resolve } from 'node:path';
+import { predictedLayers } from '../../report/cell-maps.ts';
+import { renderPredictionHtml } from '../../report/html.ts';
 import { parseQemuArgs } from '../../../reference/cmdline.ts';
 import { predict } from '../../../reference/predict.ts';
 import { predictionJson, explanation } from '../prediction-json.ts';
@@ -44,6 +47,8 @@ export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
   batch?: string;
   json?: boolean;
   explain?: boolean;
+  /** `--html FILE`: also draw the predicted layers into FILE (harness/report/html.ts). */
+  html?: string;
   qemu?: string;
   seabios?: string;
   kernel?: string;
@@ -53,6 +58,8 @@ export interface PredictResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** With --html: the page to write (the caller writes it). */
+  html?: string;
 }
 
 /**
@@ -104,11 +111,12 @@ export function predictCommand(
       ...(biosVariant !== undefined ? { biosVariant } : {}),
     });
     const applied = declared !== undefined ? (p.intent?.applied ?? []) : undefined;
+    const html = opts.html !== undefined ? { html: renderPredictionHtml(qemuArgs, toolchainLabel(toolchain), predictedLayers(p.report, p.unpredicted)) } : {};
     if (opts.json) {
       const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: applied!.map((a) => a.text), applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
       const provenanceJson = model !== null ? { provenance: model.provenance } : {};
       const { explain, ...rest } = predictionJson(p, host);
-      return { code: 0, stdout: `${JSON.stringify({ ...rest, ...provenanceJson, ...expectJson, explain }, null, 2)}\n`, stderr };
+      return { code: 0, stdout: `${JSON.stringify({ ...rest, ...provenanceJson, ...expectJson, explain }, null, 2)}\n`, stderr, ...html };
     }
     const unobserved = p.unpredicted.map((reason) => ({ layer: 'kernel' as const, field: reason.split(':')[0] ?? '', reason }));
     const provenance = (model?.provenance ?? []).map((l) => `\ntoolchain: ${l}`).join('');
@@ -121,7 +129,7 @@ export function predictCommand(
       text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
       for (const w of ex.warnings) text += `QEMU warning: ${w}\n`;
     }
-    return { code: 0, stdout: text, stderr };
+    return { code: 0, stdout: text, stderr, ...html };
   } catch (err) {
     // By name: the class is in harness/matrix/intent.ts, loaded only with --expect.
     if ((err instanceof Error && err.name === 'ExpectFileError') || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
@@ -139,6 +147,7 @@ export function register(program: Command): void {
     .argument('[qemu-args...]', 'QEMU arguments, after --')
     .option('--json', 'print the report as JSON (the shape of `e820 capture --json`, plus `explain`)')
     .option('--explain', 'say which rule produced each firmware entry')
+    .option('--html <FILE>', 'also draw the predicted memory maps of every layer into FILE (a self-contained HTML page)')
     .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
     .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
     .option('--kernel <version>', 'Linux version (5.10, 6.1, 6.12, 7.2; default 6.1), or a point release such as 5.10.262')
@@ -154,6 +163,11 @@ export function register(program: Command): void {
       return;
     }
     const r = await predictWithComponents(qemuArgs, opts);
+    if (r.html !== undefined && opts.html !== undefined) {
+      const { writeInside } = await import('../../output-dir.ts');
+      const file = resolve(opts.html);
+      r.stderr += `e820 predict: maps drawn in ${await writeInside(dirname(file), basename(file), r.html)}\n`;
+    }
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     process.exitCode = r.code;
