@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One shard of the nightly conformance run: provision the toolchain (cached between runs),
-# boot this shard's cells, leave results.json + junit.xml in results/<toolchain>/shard-<i>.
+# boot this shard's cells, leave results.json, junit.xml and report.html in results/<toolchain>/shard-<i>
+# (the nightly's merge job joins the shards: e820 report --merge results/<toolchain>/shard-* --out …).
 # Usage: ci/nightly-shard.sh <suite-or-toolchain> <shard-index> <shard-count> [matrix…]
 #   e.g. ci/nightly-shard.sh sid 2 4
 # Exit status is e820 run's: 0 all pass, 1 a cell failed, 2 harness trouble.
