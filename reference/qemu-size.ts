@@ -23,7 +23,11 @@ export interface QemuSizeSyntax {
   readonly arithmetic: 'double' | 'fixed-point';
   /** An explicit suffix after a hex number (`0x10M`). */
   readonly hexWithSuffix: 'accepted' | 'warn' | 'rejected';
-  /** A '-' in the number: EINVAL up to 7.2; ERANGE from the strtosz rework (seen on 10.0.13 and 11.1.3: `-m -1`). */
+  /**
+   * A '-' in the number: EINVAL up to 7.2; from the strtosz rework ERANGE when the text is only
+   * the signed integer and EINVAL when anything follows it, as for an overflow (seen on 10.0.13
+   * and 11.1.3: `-m -1`, `-m -1024` out of range; `-m -1G`, `-1k`, `-1.5`, `-0x10` invalid).
+   */
   readonly negative: 'EINVAL' | 'ERANGE';
 }
 
@@ -94,7 +98,7 @@ function strtoszFixed(text: string, syntax: QemuSizeSyntax, defaultUnit: SizeUni
   // strtoull overflow is reported first (ERANGE, or EINVAL when characters follow) …
   if (val >= TWO_64) return rest.length > 0 ? fail('EINVAL') : fail('ERANGE');
   // … then QEMU rejects any '-' in the consumed text (strtoull would have negated it).
-  if (sign === '-') return fail(syntax.negative);
+  if (sign === '-') return fail(syntax.negative === 'ERANGE' && rest.length === 0 ? 'ERANGE' : 'EINVAL');
   let hex = false;
   let valf = 0n;
   if (val === 0n && (rest[0] === 'x' || rest[0] === 'X')) {

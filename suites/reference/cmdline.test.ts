@@ -195,6 +195,13 @@ describe('parseQemuArgs: -m', () => {
     );
   });
 
+  it('10.0/11.1: a bare negative integer is out of range, a negative with anything after it is invalid (observed on 10.0.13 and 11.1.3)', () => {
+    for (const v of ['10.0', '11.1'] as const) {
+      expect(refusal(['-m', '-1024'], v).qemuMessage).toBe("-m -1024: Value '-1024' is out of range for parameter 'size'");
+      for (const m of ['-1G', '-1k', '-1.5', '-0x10']) expect(refusal(['-m', m], v).qemuMessage).toBe(`-m ${m}: Parameter 'size' expects a non-negative number below 2^64`);
+    }
+  });
+
   it('5.2 reads 1e3 as 1000 MiB', () => {
     expect(mem(['-m', '1e3'], '5.2').size).toBe(1000n * MiB);
   });
