@@ -20,6 +20,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModul
   kernel: () => import('./kernel.ts'),
   qtest: () => import('./qtest.ts'),
   report: () => import('./report.ts'),
+  history: () => import('./history.ts'),
 };
 
 /** The module of the command named by `word` (argv's first operand), or null: then register them all. */

@@ -13,6 +13,7 @@ import { register as registerFirmware } from './firmware.ts';
 import { register as registerQtest } from './qtest.ts';
 import { register as registerKernel } from './kernel.ts';
 import { register as registerReport } from './report.ts';
+import { register as registerHistory } from './history.ts';
 
 /**
  * Each subcommand module exports `register(program)`; add new ones here and, by their command's
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerQtest(program);
   registerKernel(program);
   registerReport(program);
+  registerHistory(program);
 }

@@ -3,6 +3,7 @@
 // prints a summary. Exit: 0 all pass, 1 any fail, 2 any error (or interrupted).
 
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toolchainOf, type KernelFlavour, type Toolchain } from '../../../reference/toolchain.ts';
 import { printable } from '../../errors.ts';
@@ -177,13 +178,15 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
       throw new OutputDirError(dir, `writing the results failed mid-run (${(writeError as Error).message}); results.json holds the cells written before that; the table above lists every cell`, 'free space or fix the directory and run again');
     }
     progress.stop();
+    // The history (harness/report/history.ts) is a convenience: a failure to append says so, and costs the run nothing.
+    const historyNote = await appendRunHistory(dir);
     process.stdout.write(`${summaryTable(summary.results, summary.wallMs, summary.interrupted)}\n`);
     const grouped = groupDisagreements(summary.results);
     if (user !== null || grouped.disagreeing.length > 0) {
       const prov = provenanceOfRuns(runs);
       process.stdout.write(`\n${prov.map((l) => `toolchain: ${l}\n`).join('')}${renderDisagreements(grouped)}\n\n`);
     }
-    process.stdout.write(`results: ${join(dir, 'results.json')}\njunit:   ${join(dir, 'junit.xml')}\n`);
+    process.stdout.write(`results: ${join(dir, 'results.json')}\njunit:   ${join(dir, 'junit.xml')}\nreport:  ${join(dir, 'report.html')}\n${historyNote}`);
     const failed = summary.results.filter((r) => r.verdict?.outcome === 'fail');
     if (failed.length > 0) {
       const first = failed[0]!;
@@ -196,6 +199,20 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     progress.stop();
     interrupt.release();
     await releaseDir();
+  }
+}
+
+/** Appends the finished run in `dir` to the history database; the line to print about it. */
+async function appendRunHistory(dir: string): Promise<string> {
+  const { appendHistory, historyPath } = await import('../../report/history.ts');
+  const db = historyPath(dir);
+  if (db === null) return '';
+  try {
+    const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Parameters<typeof appendHistory>[2];
+    const n = await appendHistory(db, dir, results);
+    return `history: ${db} (+${n} cells; e820 history)\n`;
+  } catch (err) {
+    return `history: not appended to ${db}: ${(err as Error).message}\n`;
   }
 }
 

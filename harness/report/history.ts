@@ -1,0 +1,223 @@
+// A history of runs: every `e820 run` appends its cells to an SQLite database beside the results
+// (results/e820-history.sqlite for results/<timestamp>/, inside the results directory when its
+// parent is a shared sticky one such as /tmp; E820_HISTORY_DB=FILE moves it,
+// E820_HISTORY_DB=off turns it off), keyed by cell, toolchain (label, detected versions), model
+// version (git commit) and time, with each cell's verdict and the machine's maps. `e820 history`
+// then says when a cell's verdict or observed map changed: last good, first bad.
+//
+// SQLite through sql.js (SQLite compiled to WebAssembly, an npm package with no install script and
+// nothing to compile or download): the database is read whole, appended to, and written back
+// through harness/output-dir.ts under a lock, so two runs sharing it take turns.
+
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { lstat, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { acquireLock } from '../provision/lock.ts';
+import { writeInside } from '../output-dir.ts';
+import type { RecordedMaps } from './cell-maps.ts';
+import type { ResultsLike } from './html.ts';
+
+export const HISTORY_FILE = 'e820-history.sqlite';
+const LOCK_TIMEOUT_MS = 60_000;
+
+/** Where a run in `resultsDir` keeps its history; null when E820_HISTORY_DB=off. */
+export function historyPath(resultsDir: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  const set = env.E820_HISTORY_DB;
+  if (set !== undefined && set !== '') return set === 'off' ? null : resolve(set);
+  const parent = dirname(resolve(resultsDir));
+  // Beside the results, unless that is a shared sticky directory (/tmp, where the results dir was
+  // given as /tmp/xyz): the history is then kept inside the results directory instead.
+  const st = (() => {
+    try {
+      return statSync(parent);
+    } catch {
+      return null;
+    }
+  })();
+  const sharedSticky = st !== null && (st.mode & 0o1000) !== 0 && (st.mode & 0o002) !== 0;
+  return join(sharedSticky ? resolve(resultsDir) : parent, HISTORY_FILE);
+}
+
+interface SqlJsDatabase {
+  run(sql: string, params?: unknown[]): void;
+  exec(sql: string, params?: unknown[]): Array<{ columns: string[]; values: unknown[][] }>;
+  export(): Uint8Array;
+  close(): void;
+}
+type SqlJs = { Database: new (data?: Uint8Array) => SqlJsDatabase };
+
+let sqlJs: Promise<SqlJs> | undefined;
+
+/** sql.js, its .wasm read from node_modules (never fetched); loaded only when history is used. */
+function loadSqlJs(): Promise<SqlJs> {
+  if (!sqlJs) {
+    const require = createRequire(import.meta.url);
+    const init = require('sql.js') as (o: { locateFile: (f: string) => string }) => Promise<SqlJs>;
+    const wasm = require.resolve('sql.js/dist/sql-wasm.wasm');
+    sqlJs = init({ locateFile: () => wasm });
+  }
+  return sqlJs;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, results_dir TEXT NOT NULL,
+  model_commit TEXT, model_dirty INTEGER, matrices TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cells (run_id INTEGER NOT NULL REFERENCES runs(id), cell TEXT NOT NULL, toolchain TEXT NOT NULL,
+  versions TEXT, at TEXT NOT NULL, outcome TEXT NOT NULL, first_field TEXT, detail TEXT,
+  observed TEXT, observed_hash TEXT);
+CREATE INDEX IF NOT EXISTS cells_key ON cells(cell, toolchain, at);
+`;
+
+async function openDb(path: string): Promise<SqlJsDatabase> {
+  const SQL = await loadSqlJs();
+  const st = await lstat(path).catch(() => null);
+  if (st?.isSymbolicLink()) throw new Error(`${path} is a symlink: the history is never read or written through one`);
+  const db = new SQL.Database(st ? new Uint8Array(await readFile(path)) : undefined);
+  db.run(SCHEMA);
+  return db;
+}
+
+/** The machine's maps of a cell (the model's where they were the same), as stored and hashed. */
+function observedOf(maps: RecordedMaps | undefined): string | null {
+  if (!maps) return null;
+  const out: Record<string, unknown> = {};
+  for (const [layer, m] of Object.entries(maps.machine)) out[layer] = m === 'same' ? maps.model[layer as keyof typeof maps.model] : m;
+  return JSON.stringify(out);
+}
+
+/** Appends a finished run's cells (not-run cells are left out). Returns how many were added. */
+export async function appendHistory(dbPath: string, resultsDir: string, r: ResultsLike): Promise<number> {
+  const release = await acquireLock(`${dbPath}.lock`, { purpose: 'e820 history', timeoutMs: LOCK_TIMEOUT_MS });
+  try {
+    const db = await openDb(dbPath);
+    try {
+      db.run('INSERT INTO runs (started_at, results_dir, model_commit, model_dirty, matrices) VALUES (?, ?, ?, ?, ?)', [
+        r.startedAt ?? new Date().toISOString(),
+        resolve(resultsDir),
+        r.model?.commit ?? null,
+        r.model ? (r.model.dirty ? 1 : 0) : null,
+        JSON.stringify(r.matrices ?? []),
+      ]);
+      const runId = db.exec('SELECT last_insert_rowid()')[0]!.values[0]![0];
+      let n = 0;
+      for (const c of r.cells) {
+        if (c.outcome === 'not-run') continue;
+        const observed = observedOf(c.maps);
+        const v = c.verdict;
+        const first = v?.outcome === 'fail' ? ((v.first as { field?: string } | undefined)?.field ?? null) : v?.outcome === 'error' ? (v.error?.kind ?? null) : null;
+        db.run('INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          runId,
+          c.key,
+          c.toolchainLabel,
+          c.versions ? JSON.stringify(c.versions) : null,
+          c.timings?.startedAt ?? r.startedAt ?? new Date().toISOString(),
+          c.outcome,
+          first,
+          v?.outcome === 'error' ? (v.error?.message.split('\n')[0] ?? null) : v?.outcome === 'fail' ? ((v.first as { summary?: string } | undefined)?.summary ?? null) : null,
+          observed,
+          observed === null ? null : createHash('sha256').update(observed).digest('hex').slice(0, 16),
+        ]);
+        n++;
+      }
+      await writeInside(dirname(dbPath), basename(dbPath), db.export());
+      return n;
+    } finally {
+      db.close();
+    }
+  } finally {
+    await release();
+  }
+}
+
+export interface HistoryQuery {
+  cell?: string;
+  toolchain?: string;
+  /** ISO date or time: only records from then on. */
+  since?: string;
+}
+
+export interface HistoryRow {
+  cell: string;
+  toolchain: string;
+  at: string;
+  outcome: string;
+  firstField: string | null;
+  detail: string | null;
+  observedHash: string | null;
+  model: string | null;
+  versions: string | null;
+  resultsDir: string;
+}
+
+export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise<HistoryRow[]> {
+  const st = await lstat(dbPath).catch(() => null);
+  if (!st) return [];
+  const db = await openDb(dbPath);
+  try {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.cell) {
+      where.push('(c.cell = ? OR c.cell LIKE ?)');
+      params.push(q.cell, `%${q.cell}%`);
+    }
+    if (q.toolchain) {
+      where.push('c.toolchain LIKE ?');
+      params.push(`%${q.toolchain}%`);
+    }
+    if (q.since) {
+      where.push('c.at >= ?');
+      params.push(q.since);
+    }
+    const res = db.exec(
+      `SELECT c.cell, c.toolchain, c.at, c.outcome, c.first_field, c.detail, c.observed_hash, r.model_commit, r.model_dirty, c.versions, r.results_dir
+       FROM cells c JOIN runs r ON r.id = c.run_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.cell, c.toolchain, c.at`,
+      params,
+    );
+    return (res[0]?.values ?? []).map((v) => ({
+      cell: String(v[0]),
+      toolchain: String(v[1]),
+      at: String(v[2]),
+      outcome: String(v[3]),
+      firstField: v[4] === null ? null : String(v[4]),
+      detail: v[5] === null ? null : String(v[5]),
+      observedHash: v[6] === null ? null : String(v[6]),
+      model: v[7] === null ? null : `${String(v[7]).slice(0, 12)}${v[8] === 1 ? '+dirty' : ''}`,
+      versions: v[9] === null ? null : String(v[9]),
+      resultsDir: String(v[10]),
+    }));
+  } finally {
+    db.close();
+  }
+}
+
+/** Per cell and toolchain: every record where the verdict or the observed map changed, with last good and first bad. */
+export function historyChanges(rows: readonly HistoryRow[]): string {
+  const groups = new Map<string, HistoryRow[]>();
+  for (const r of rows) groups.set(`${r.cell}\u0000${r.toolchain}`, [...(groups.get(`${r.cell}\u0000${r.toolchain}`) ?? []), r]);
+  const out: string[] = [];
+  for (const rs of groups.values()) {
+    const head = `${rs[0]!.cell} @ ${rs[0]!.toolchain}: ${rs.length} record${rs.length === 1 ? '' : 's'}, now ${rs.at(-1)!.outcome.toUpperCase()}`;
+    const lines: string[] = [];
+    let lastGood: HistoryRow | null = null;
+    for (let i = 0; i < rs.length; i++) {
+      const r = rs[i]!;
+      const p = i > 0 ? rs[i - 1]! : null;
+      const what: string[] = [];
+      if (p === null) what.push(`first record: ${r.outcome.toUpperCase()}`);
+      else {
+        if (p.outcome !== r.outcome) what.push(`verdict ${p.outcome.toUpperCase()} → ${r.outcome.toUpperCase()}${r.firstField ? ` (${r.firstField})` : ''}`);
+        if (p.observedHash !== null && r.observedHash !== null && p.observedHash !== r.observedHash) what.push(`observed map changed (${p.observedHash} → ${r.observedHash})`);
+        if (p.versions !== r.versions && r.versions !== null && p.versions !== null) what.push('detected versions changed');
+        if (p.model !== r.model) what.push(`model ${p.model ?? '?'} → ${r.model ?? '?'}`);
+      }
+      if (p !== null && p.outcome === 'pass' && r.outcome !== 'pass') what.push(`last good ${p.at}, first bad ${r.at}`);
+      if (what.length) lines.push(`  ${r.at}  ${what.join('; ')}${r.detail && r.outcome !== 'pass' ? ` — ${r.detail.slice(0, 160)}` : ''}`);
+      if (r.outcome === 'pass') lastGood = r;
+    }
+    if (rs.at(-1)!.outcome !== 'pass') lines.push(`  last good: ${lastGood ? lastGood.at : 'never in this history'}`);
+    out.push([head, ...lines].join('\n'));
+  }
+  return out.length ? `${out.join('\n')}\n` : 'no history matches\n';
+}
