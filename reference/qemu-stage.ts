@@ -643,8 +643,8 @@ function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', virtio: Vi
       devices.push({ kind: usb, detail: drv });
     }
     else if (USB_HID_DEVICES.has(drv)) usbHid.push(drv);
-    else if (drv === 'ahci') {
-      // An AHCI controller with no drive probes its ports and keeps nothing (as q35's own ICH9 AHCI
+    else if (drv === 'ahci' || drv === 'ich9-ahci') {
+      // (`ahci` is qdev's alias of ich9-ahci, hw/ide/ich.c.) An AHCI controller with no drive probes its ports and keeps nothing (as q35's own ICH9 AHCI
       // does under -nodefaults); a drive on it would need its bus resolved, which is not modelled.
       const id = prop(dev.props, 'id');
       const onIt = config.devices.find((o) => id !== undefined && (prop(o.props, 'bus') ?? '').startsWith(`${id}.`));
@@ -719,7 +719,7 @@ const PCI_DEVICE_TYPES: ReadonlyMap<string, string> = new Map([
     'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'VGA', 'cirrus-vga', 'virtio-vga', 'qxl-vga', 'bochs-display',
     'qemu-xhci', 'nec-usb-xhci', 'usb-ehci', 'ich9-usb-ehci1', 'piix3-usb-uhci', 'pci-ohci', 'virtio-rng-pci',
     'virtio-balloon-pci', 'virtio-serial-pci', 'pci-bridge', 'pcie-root-port', 'virtio-blk-pci', 'virtio-scsi-pci',
-    'nvme', 'ahci',
+    'nvme', 'ahci', 'ich9-ahci',
   ].map((t) => [t, t] as const),
   ['virtio-net', 'virtio-net-pci'],
   ['virtio-blk', 'virtio-blk-pci'],

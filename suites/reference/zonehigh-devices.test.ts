@@ -136,6 +136,9 @@ describe('an added AHCI controller', () => {
     const without = predictAll(parseQemuArgs(['-M', 'pc', '-m', '1G', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN);
     const with_ = predictAll(parseQemuArgs(['-M', 'pc', '-m', '1G', '-device', 'ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN);
     expect(with_.report).toEqual(without.report);
+    // ich9-ahci is the device's own name (`ahci` is its alias); booted on 10.0 q35.
+    const named = predictAll(parseQemuArgs(['-M', 'pc', '-m', '1G', '-device', 'ich9-ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN);
+    expect(named.report).toEqual(without.report);
   });
   it('with a drive on its bus, or no id to tell, is not modelled', () => {
     expect(() => predictAll(parseQemuArgs(['-M', 'pc', '-device', 'ahci,id=sata0', '-drive', 'file=null-co://,format=raw,if=none,id=d0', '-device', 'ide-hd,bus=sata0.0,drive=d0']), BASELINE_TOOLCHAIN)).toThrow(/ide-hd on its bus/);
