@@ -30,7 +30,7 @@ function results(at: string, outcome: 'pass' | 'fail', commit: string): ResultsL
         maps: outcome === 'pass' ? { model, machine: same } : { model, machine: { firmware: [{ start: '0x0', end: '0x9f000', type: 1 }] } },
         verdict:
           outcome === 'pass'
-            ? { outcome: 'pass', fields: [] }
+            ? { outcome: 'pass', fields: [], counts: { compared: 1, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [], excluded: [] } }
             : ({ outcome: 'fail', fields: [], first: { layer: 'firmware', field: 'firmware.e820', summary: 'firmware.e820: 1 entry differs', diff: '' } } as never),
       },
     ],
