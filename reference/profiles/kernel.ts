@@ -312,6 +312,8 @@ export class UnknownPointReleaseError extends Error {
 export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize' | 'guestDecompressorBmi2'>>>> = {
   // 6.1.176-1, tinyconfig + minimal.config, LZ4 (recipe 038f4037a15a378a).
   '6.1': { guestInitSize: 0x1079000n, guestDecompressorBmi2: false },
+  // 6.12.107-1 (trixie's pool serves no newer source), same recipe; LZ4, so no BMI2 zstd path.
+  '6.12': { guestInitSize: 0xe9b000n, guestDecompressorBmi2: false },
 };
 
 export class NoMinimalKernelError extends Error {
