@@ -310,6 +310,8 @@ export class UnknownPointReleaseError extends Error {
  * minimal kernel yet.
  */
 export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelProfile, 'guestInitSize' | 'guestDecompressorBmi2'>>>> = {
+  // 5.10.223-1, minimal.config + minimal-5.10.config (no 5-level paging), LZ4 (recipe f6d7e03c3f5e9a1f).
+  '5.10': { guestInitSize: 0x1067000n, guestDecompressorBmi2: false },
   // 6.1.176-1, tinyconfig + minimal.config, LZ4 (recipe 038f4037a15a378a).
   '6.1': { guestInitSize: 0x1079000n, guestDecompressorBmi2: false },
   // 6.12.107-1 (trixie's pool serves no newer source), same recipe; LZ4, so no BMI2 zstd path.
