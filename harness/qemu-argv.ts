@@ -171,35 +171,49 @@ export function userAccelerator(userArgs: readonly string[]): string | null | un
   return userAccel(walk(userArgs).filter((i): i is ParsedOption => 'name' in i));
 }
 
-/** Builds the full argv of a harness boot; see the module comment. */
-export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
-  const items = walk(opts.userArgs);
-  const options = items.filter((i): i is ParsedOption => 'name' in i);
-  const dropped: DroppedOption[] = [];
+/**
+ * The user's options as the harness takes them, in order: positional tokens kept; `own` asked
+ * first: `{ drop: why }` drops an option (listed), 'taken' means the caller uses it itself (not
+ * passed on, not listed), null lets it through; then REFUSED options are thrown and REPLACED ones
+ * dropped (and listed), every other option kept as typed.
+ */
+function takeUserOptions(
+  items: ReadonlyArray<ParsedOption | { positional: string }>,
+  own: (o: ParsedOption) => { drop: string } | 'taken' | null,
+): { kept: string[]; dropped: DroppedOption[] } {
   const kept: string[] = [];
-  const appends = options.filter((o) => o.name === 'append');
-  const userAppend = appends.at(-1)?.value ?? '';
-
+  const dropped: DroppedOption[] = [];
   for (const item of items) {
     if ('positional' in item) {
       kept.push(item.positional);
       continue;
     }
-    const refused = REFUSED[item.name];
-    if (refused !== undefined) throw new HarnessArgvError(item.spelled, `cannot be used with the harness: ${refused}`);
-    if (item.name === 'append') {
-      if (item !== appends.at(-1)) dropped.push({ option: item.spelled, value: item.value, why: 'QEMU uses only the last -append' });
-      continue;
-    }
+    const decided = own(item);
+    if (decided === 'taken') continue;
+    const why = decided?.drop ?? (REFUSED[item.name] !== undefined ? refuse(item) : REPLACED[item.name]);
+    if (why !== undefined) dropped.push({ option: item.spelled, value: item.value, why });
+    else kept.push(...item.tokens);
+  }
+  return { kept, dropped };
+}
+
+function refuse(o: ParsedOption): never {
+  throw new HarnessArgvError(o.spelled, `cannot be used with the harness: ${REFUSED[o.name]}`);
+}
+
+/** Builds the full argv of a harness boot; see the module comment. */
+export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
+  const items = walk(opts.userArgs);
+  const options = items.filter((i): i is ParsedOption => 'name' in i);
+  const appends = options.filter((o) => o.name === 'append');
+  const userAppend = appends.at(-1)?.value ?? '';
+  const { kept, dropped } = takeUserOptions(items, (item) => {
+    // The last -append goes into the guest's kernel command line (kernelCommandLine).
+    if (item.name === 'append') return item !== appends.at(-1) ? { drop: 'QEMU uses only the last -append' } : 'taken';
     const ownId = [FIRMWARE_CHARDEV_ID, CONSOLE_CHARDEV_ID].find((id) => item.name === 'chardev' && item.value !== null && new RegExp(`(?:^|,)id=${id}(?:,|$)`).test(item.value));
     if (ownId !== undefined) throw new HarnessArgvError(item.spelled, `chardev id ${ownId} is reserved for the harness's ${ownId === FIRMWARE_CHARDEV_ID ? 'firmware log' : 'console'}`);
-    const why = REPLACED[item.name];
-    if (why !== undefined) {
-      dropped.push({ option: item.spelled, value: item.value, why });
-      continue;
-    }
-    kept.push(...item.tokens);
-  }
+    return null;
+  });
 
   const chosen = userAccel(options);
   const accelArgs = chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : [];
@@ -270,27 +284,10 @@ export interface QtestArgvOptions {
 export function planQtestArgv(opts: QtestArgvOptions): { args: string[]; accel: string | null; dropped: DroppedOption[] } {
   const items = walk(opts.userArgs);
   const options = items.filter((i): i is ParsedOption => 'name' in i);
-  const dropped: DroppedOption[] = [];
-  const kept: string[] = [];
-  for (const item of items) {
-    if ('positional' in item) {
-      kept.push(item.positional);
-      continue;
-    }
-    const guestOnly = GUEST_ONLY[item.name];
-    if (guestOnly !== undefined) {
-      dropped.push({ option: item.spelled, value: item.value, why: guestOnly });
-      continue;
-    }
-    const refused = REFUSED[item.name];
-    if (refused !== undefined) throw new HarnessArgvError(item.spelled, `cannot be used with the harness: ${refused}`);
-    const why = REPLACED[item.name];
-    if (why !== undefined) {
-      dropped.push({ option: item.spelled, value: item.value, why });
-      continue;
-    }
-    kept.push(...item.tokens);
-  }
+  const { kept, dropped } = takeUserOptions(items, (item) => {
+    const why = GUEST_ONLY[item.name];
+    return why !== undefined ? { drop: why } : null;
+  });
   const chosen = userAccel(options);
   const args = [
     ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),

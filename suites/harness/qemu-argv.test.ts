@@ -5,6 +5,7 @@ import {
   harnessArgv,
   kernelCommandLine,
   planHarnessArgv,
+  planQtestArgv,
   qemuOptValue,
   type HarnessArgvOptions,
 } from '../../harness/qemu-argv.ts';
@@ -122,5 +123,17 @@ describe('the console when the user holds COM1', () => {
     expect(values(plan.args, '-serial')).toEqual(['none']);
     expect(plan.args.join(' ')).toContain('-device isa-serial,chardev=e820con,index=1');
     expect(() => planHarnessArgv(base(['-chardev', 'null,id=e820con']))).toThrow(/reserved for the harness's console/);
+  });
+});
+
+describe('planQtestArgv: the same user arguments as a boot, no guest', () => {
+  it('drops the guest-only options, refuses what a boot refuses, replaces what a boot replaces', () => {
+    const plan = planQtestArgv({ userArgs: ['-M', 'q35', '-kernel', 'k', '-append', 'quiet', '-display', 'gtk', '-m', '2G'] });
+    expect(plan.args.slice(0, 4)).toEqual(['-M', 'q35', '-m', '2G']);
+    expect(plan.dropped.map((d) => d.option)).toEqual(['-kernel', '-append', '-display']);
+    expect(plan.accel).toBe('tcg');
+    expect(plan.args).toContain('-S');
+    expect(() => planQtestArgv({ userArgs: ['-daemonize'] })).toThrow(HarnessArgvError);
+    expect(planQtestArgv({ userArgs: ['-accel', 'kvm'] }).args.filter((a) => a === '-accel')).toHaveLength(1);
   });
 });
