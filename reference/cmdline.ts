@@ -393,6 +393,14 @@ export function noMapEffectReason(key: string): string | null {
   return cls !== undefined && typeof cls === 'object' && 'noEffect' in cls ? cls.noEffect : null;
 }
 
+/** Machine bools the QEMU stage reads; the stage sees them only when they differ from the default. */
+const BOOL_MACHINE_PROPS: Readonly<Record<string, { default: 'on' | 'off'; why: string }>> = {
+  // hw/core/machine.c machine_set_usb: off by default.
+  usb: { default: 'off', why: 'usb=off is the default (no USB controller)' },
+  // hw/i386/pc.c pc_machine_set_hpet: on by default.
+  hpet: { default: 'on', why: 'hpet=on is the default' },
+};
+
 const MICROVM_ONLY = new Set(['pcie', 'ioapic2', 'isa-serial', 'rtc', 'auto-kernel-cmdline', 'x-option-roms']);
 const PC_ONLY = new Set([
   'max-ram-below-4g',
@@ -920,18 +928,13 @@ class Parser {
         memoryBackend = value;
         continue;
       }
-      if (key === 'usb') {
-        // hw/core/machine.c machine_set_usb: a bool, off by default.
-        if (['off', 'no', 'false'].includes(value)) this.ignored.push({ option: '-machine', value: `usb=${value}`, why: 'usb=off is the default (no USB controller)' });
-        else if (['on', 'yes', 'true'].includes(value)) props.push(['usb', 'on']);
-        else throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter 'usb' expects 'on' or 'off'`);
-        continue;
-      }
-      if (key === 'hpet') {
-        // hw/i386/pc.c pc_machine_set_hpet: a bool, on by default.
-        if (['on', 'yes', 'true'].includes(value)) this.ignored.push({ option: '-machine', value: `hpet=${value}`, why: 'hpet=on is the default' });
-        else if (['off', 'no', 'false'].includes(value)) props.push(['hpet', 'off']);
-        else throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter 'hpet' expects 'on' or 'off'`);
+      const bool = Object.hasOwn(BOOL_MACHINE_PROPS, key) ? BOOL_MACHINE_PROPS[key] : undefined;
+      if (bool !== undefined) {
+        // A QOM bool: only the value away from the default reaches the stage.
+        const on = ['on', 'yes', 'true'].includes(value) ? 'on' : ['off', 'no', 'false'].includes(value) ? 'off' : null;
+        if (on === null) throw new QemuCmdlineError(occ.opt, occ.arg, `Parameter '${key}' expects 'on' or 'off'`);
+        if (on === bool.default) this.ignored.push({ option: '-machine', value: `${key}=${value}`, why: bool.why });
+        else props.push([key, on]);
         continue;
       }
       if (key === 'acpi') {

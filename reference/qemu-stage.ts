@@ -134,7 +134,7 @@ export interface ResolvedCpu {
  */
 function guestBmi1Bmi2(config: MachineConfig, model: string): boolean {
   const flag = (name: string): boolean => {
-    const values = new Set(config.cpu.props.filter(([k]) => k === name).map(([, v]) => (['on', 'yes', 'true'].includes(v) ? 'on' : ['off', 'no', 'false'].includes(v) ? 'off' : v)));
+    const values = new Set(config.cpu.props.filter(([k]) => k === name).map(([, v]) => (isOn(v) ? 'on' : ['off', 'no', 'false'].includes(v) ? 'off' : v)));
     if (values.size > 1) throw new UnsupportedOptionError('-cpu', `${name} turned both on and off: which wins depends on the spelling (+/-, =), not modelled`);
     const [value] = values;
     if (value === undefined) return CPU_MODELS_WITH_BMI1_BMI2.has(cpuModelBase(model));
@@ -1013,7 +1013,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
   }
   // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
-  const hpet = !['off', 'no', 'false'].includes(prop(config.machineProps, 'hpet') ?? 'on');
+  const hpet = prop(config.machineProps, 'hpet') !== 'off'; // cmdline keeps only hpet=off
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {
