@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -151,24 +151,8 @@ describe('provisionKernel', () => {
   });
 
   it('resolves the metapackage and reuses a cached entry without downloading', async () => {
-    const entry = join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
-    mkdirSync(entry, { recursive: true });
     // An entry cached before records existed: whole files pass the structural check and are adopted.
-    const img = Buffer.alloc(0x400);
-    img.write('HdrS', 0x202, 'latin1');
-    img[0x1f1] = 1; // setup_sects: (1+1)*512 = 0x400 bytes, syssize 0
-    writeFileSync(join(entry, 'vmlinuz'), img);
-    writeFileSync(join(entry, 'qemu_fw_cfg.ko'), STATIC_ELF);
-    await writeManifest(entry, {
-      schema: 1,
-      packageName: 'linux-image-6.1.0-56-cloud-amd64',
-      packageVersion: '6.1.192-2',
-      release: '6.1.0-56-cloud-amd64',
-      vmlinuz: 'vmlinuz',
-      fwCfgModule: 'qemu_fw_cfg.ko',
-      fwCfgModuleMember: './lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/firmware/qemu_fw_cfg.ko',
-      fwCfgSysfs: 'm',
-    });
+    const entry = await cachedEntryWithoutRecords(dir);
     const sys = new FakeSystem(new Map(), apt(true), true);
     const k = await provisionKernel({}, { cacheDir: dir, system: sys });
     expect(k).toEqual({
@@ -186,23 +170,7 @@ describe('provisionKernel', () => {
   });
 
   it('a warm cache asks apt nothing: the remembered resolution and its verified entry are used; damage or fresh goes back to apt', async () => {
-    const entry = join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
-    mkdirSync(entry, { recursive: true });
-    const img = Buffer.alloc(0x400);
-    img.write('HdrS', 0x202, 'latin1');
-    img[0x1f1] = 1;
-    writeFileSync(join(entry, 'vmlinuz'), img);
-    writeFileSync(join(entry, 'qemu_fw_cfg.ko'), STATIC_ELF);
-    await writeManifest(entry, {
-      schema: 1,
-      packageName: 'linux-image-6.1.0-56-cloud-amd64',
-      packageVersion: '6.1.192-2',
-      release: '6.1.0-56-cloud-amd64',
-      vmlinuz: 'vmlinuz',
-      fwCfgModule: 'qemu_fw_cfg.ko',
-      fwCfgModuleMember: './lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/firmware/qemu_fw_cfg.ko',
-      fwCfgSysfs: 'm',
-    });
+    const entry = await cachedEntryWithoutRecords(dir);
     const aptCalls = (sys: FakeSystem) => sys.calls.filter((c) => c.cmd === 'apt-cache' || c.cmd === 'apt-get').map((c) => `${c.cmd} ${c.args.join(' ')}`);
     // Cold: apt resolves (and the entry's records are written).
     const cold = new FakeSystem(new Map(), apt(true), true);
@@ -217,7 +185,7 @@ describe('provisionKernel', () => {
     await provisionKernel({}, { cacheDir: dir, system: asked, fresh: true });
     expect(aptCalls(asked)).toHaveLength(2);
     // Damaged (same size, other content): the warm path refuses it, apt resolves, the damage is named and the entry rebuilt.
-    const bad = Buffer.from(img);
+    const bad = readFileSync(join(entry, 'vmlinuz'));
     bad[0x300] = 0xff;
     writeFileSync(join(entry, 'vmlinuz'), bad);
     const damaged = new FakeSystem(new Map(), apt(true), true);
@@ -251,3 +219,25 @@ describe('provisionKernel', () => {
     await expect(provisionKernel({ bzImage: '/k/fw.ko' }, { system: sys })).rejects.toThrow(/not a bzImage/);
   });
 });
+
+/** A 6.1.192-2 kernel entry as it was cached before records existed: a minimal bzImage, a static module, a manifest. */
+async function cachedEntryWithoutRecords(cacheDir: string): Promise<string> {
+  const entry = join(cacheDir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
+  mkdirSync(entry, { recursive: true });
+  const img = Buffer.alloc(0x400);
+  img.write('HdrS', 0x202, 'latin1');
+  img[0x1f1] = 1; // setup_sects: (1+1)*512 = 0x400 bytes, syssize 0
+  writeFileSync(join(entry, 'vmlinuz'), img);
+  writeFileSync(join(entry, 'qemu_fw_cfg.ko'), STATIC_ELF);
+  await writeManifest(entry, {
+    schema: 1,
+    packageName: 'linux-image-6.1.0-56-cloud-amd64',
+    packageVersion: '6.1.192-2',
+    release: '6.1.0-56-cloud-amd64',
+    vmlinuz: 'vmlinuz',
+    fwCfgModule: 'qemu_fw_cfg.ko',
+    fwCfgModuleMember: './lib/modules/6.1.0-56-cloud-amd64/kernel/drivers/firmware/qemu_fw_cfg.ko',
+    fwCfgSysfs: 'm',
+  });
+  return entry;
+}
