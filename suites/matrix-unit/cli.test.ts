@@ -9,6 +9,7 @@ import { checkCommand } from '../../harness/cli/commands/check.ts';
 import { runCommand, timestampDir, toolchainOverride } from '../../harness/cli/commands/run.ts';
 import { parseJobs } from '../../harness/cli/options.ts';
 import { fakeDeps, observedFrom, sampleReport } from './fakes.ts';
+import { jobsFromEnv } from '../jobs-env.ts';
 
 let dir = '';
 beforeAll(async () => {
@@ -74,6 +75,10 @@ describe('e820 run', () => {
     expect(toolchainOverride({ qemu: '10.0', seabios: '1.16.3', kernel: '6.12' })).toEqual({ qemu: '10.0', seabios: '1.16.3', kernel: '6.12' });
     expect(() => toolchainOverride({ qemu: '9.9' })).toThrow(/unknown qemu version/);
     expect(() => parseJobs('0')).toThrow(/--jobs/);
+    expect(parseJobs('3')).toBe(3);
+    // The booting suites read E820_JOBS by the same rule: anything else stops them (NaN once meant unlimited).
+    for (const bad of ['abc', '2.5', '-1', '0', ' ']) expect(() => jobsFromEnv(bad), bad).toThrow(/^E820_JOBS=.*whole number ≥ 1/);
+    expect(jobsFromEnv('2')).toBe(2);
     expect(timestampDir(new Date('2026-11-23T04:35:06.123Z'))).toBe('2026-11-23T04-35-06Z');
   });
 });
