@@ -6,7 +6,7 @@
 // so no stage sees the same input twice in a row. The first COLD predictions (the JIT warming
 // up) and the steady rate over at least STEADY_MS are reported separately.
 
-import { parseQemuArgs } from '../reference/cmdline.ts';
+import { parseQemuArgs } from '../reference/cmdline/index.ts';
 import { predict } from '../reference/predict.ts';
 import { BASELINE_TOOLCHAIN } from '../reference/toolchain.ts';
 

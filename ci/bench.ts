@@ -10,7 +10,7 @@
 //   boot-to-verdict per kernel flavour: `check -M pc -m 1G` with the cloud and the minimal kernel,
 //     median, p95 and their ratio (ci/bench-flavours.ts; `--flavour-checks N`, default 5; 0 skips).
 
-import { parseQemuArgs } from '../reference/cmdline.ts';
+import { parseQemuArgs } from '../reference/cmdline/index.ts';
 import { predict } from '../reference/predict.ts';
 import { BASELINE_TOOLCHAIN } from '../reference/toolchain.ts';
 import { capture } from '../harness/capture.ts';

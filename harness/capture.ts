@@ -6,7 +6,7 @@
 // the defaults bind the real modules.
 
 import { execa } from 'execa';
-import { toQemuArgs } from '../reference/cmdline.ts';
+import { toQemuArgs } from '../reference/cmdline/index.ts';
 import { guestConsoleIndex } from '../reference/guest.ts';
 import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
@@ -43,7 +43,7 @@ export interface ProvisionedToolchain {
 
 export interface CaptureDeps {
   provision(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
-  /** reference/cmdline.ts `toQemuArgs`. */
+  /** reference/cmdline/ `toQemuArgs`. */
   toQemuArgs(config: MachineConfig): string[];
   buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
   parseBoot(input: { serial: string; firmwareLog: string }): BootObservation;
@@ -82,7 +82,7 @@ export interface CaptureOptions {
   stallMs?: number;
   /**
    * The user's QEMU arguments exactly as typed (the CLI has them). When absent they are printed
-   * from the config with reference/cmdline.ts `toQemuArgs`.
+   * from the config with reference/cmdline/ `toQemuArgs`.
    */
   qemuArgs?: readonly string[];
   /** Default 'full'; see CaptureScope. */

@@ -1,5 +1,5 @@
 // The full QEMU argv for one harness boot: the user's arguments (as given, or printed from a
-// MachineConfig by reference/cmdline.ts) plus the parts the harness owns — guest kernel and
+// MachineConfig by reference/cmdline/) plus the parts the harness owns — guest kernel and
 // initramfs, the kernel command line prefix, where the console and the SeaBIOS debug port go,
 // and "exit instead of rebooting". Pure: no I/O, no defaults read from the environment.
 //

@@ -3,7 +3,7 @@
 // or the model does not cover it (the option and why). Pure: argv and toolchain in, claim out.
 // `e820 predict --batch` and the argv coverage report (ci/coverage-argv.ts) print these.
 
-import { parseQemuArgs, QemuCmdlineError } from './cmdline.ts';
+import { parseQemuArgs, QemuCmdlineError } from './cmdline/index.ts';
 import type { MachineConfig } from './config.ts';
 import { predict, type PredictOptions, type Prediction } from './predict.ts';
 import { QemuRefusal, UnsupportedOptionError } from './stages.ts';

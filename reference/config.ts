@@ -1,6 +1,6 @@
 // The typed form of a user's QEMU command line: what was asked for, normalised, with no
 // version-dependent defaults filled in (the stages resolve those from the profiles).
-// reference/cmdline.ts parses argv into this and prints it back; the two round-trip.
+// reference/cmdline/ parses argv into this and prints it back; the two round-trip.
 
 export type MachineFamily = 'pc' | 'q35' | 'isapc' | 'microvm';
 
@@ -95,7 +95,7 @@ export interface MachineConfig {
   /** Kernel command line from `-append` (the harness adds its own fixed arguments in front). */
   kernelArgs: string;
   ignored: readonly IgnoredOption[];
-  // ---- Added with reference/cmdline.ts. Optional so existing literals stay valid; the parser
+  // ---- Added with reference/cmdline/. Optional so existing literals stay valid; the parser
   // always fills them (null / []), and a missing field means the same as null / [].
   /** `-machine memory-backend=ID`: RAM comes from that `-object memory-backend-*`; null = none. */
   memoryBackend?: string | null;

@@ -21,19 +21,40 @@ export interface QemuChange {
   readonly type: E820TypeNumber;
 }
 
+/**
+ * The INT 15h memory-size services of SeaBIOS's src/system.c a build can make fail:
+ * handle_15e820 (AX=E820h), handle_15e801 (AX=E801h) and handle_1588 (AH=88h). Linux's real-mode
+ * detect_memory() (arch/x86/boot/memory.c) asks all three, and e820__memory_setup_default()
+ * (arch/x86/kernel/e820.c) falls back from the first to the others.
+ */
+export const INT15_SERVICES = ['e820', 'e801', '88h'] as const;
+export type Int15Service = (typeof INT15_SERVICES)[number];
+
 export interface DeclaredIntent {
   /** Applied to SeaBIOS's map in order, at the end of qemu_preinit. */
   readonly firmware: readonly FirmwareChange[];
   /** Appended to etc/e820 in order, after the machine's own records. */
   readonly qemu: readonly QemuChange[];
+  /**
+   * INT 15h services the build makes fail on every call (CF=1), in INT15_SERVICES order; absent or
+   * empty: all three answer as SeaBIOS's src/system.c does. The map SeaBIOS builds is unchanged:
+   * only what the kernel's real-mode setup code learns through INT 15h differs.
+   */
+  readonly int15Fails?: readonly Int15Service[];
 }
 
-export type IntentLayer = keyof DeclaredIntent;
+export type IntentLayer = 'firmware' | 'qemu';
 
 export const NO_INTENT: DeclaredIntent = { firmware: [], qemu: [] };
 
 export function isEmptyIntent(intent: DeclaredIntent | undefined): boolean {
-  return intent === undefined || (intent.firmware.length === 0 && intent.qemu.length === 0);
+  return intent === undefined || (intent.firmware.length === 0 && intent.qemu.length === 0 && (intent.int15Fails ?? []).length === 0);
+}
+
+/** `INT 15h E820 fails (firmware)`: the declared service failures, one line each. */
+export function describeInt15Fails(intent: DeclaredIntent): string[] {
+  const name: Record<Int15Service, string> = { e820: 'E820', e801: 'E801', '88h': '88h' };
+  return (intent.int15Fails ?? []).map((s) => `INT 15h ${name[s]} fails (firmware)`);
 }
 
 /** One declared change with its layer, in declaration order (qemu first: boot order). */

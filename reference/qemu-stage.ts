@@ -3,7 +3,7 @@
 // pc_piix.c pc_init1() / pc_init_isa(), pc_q35.c pc_q35_init(), isapc.c (10.2+),
 // target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c. Pure: no I/O, inputs untouched.
 
-import { numaOptArg, RAM_SIZE_ALIGN } from './cmdline.ts';
+import { numaOptArg, RAM_SIZE_ALIGN } from './cmdline/index.ts';
 import { alignUp, GiB, KiB, MiB } from './address.ts';
 import type { MachineConfig } from './config.ts';
 import type { BiosVariant } from './profiles/seabios.ts';

@@ -4,7 +4,7 @@
 // matrix runner's (harness/matrix/runner.ts); nothing here starts QEMU.
 
 import { stringify } from 'yaml';
-import { QemuCmdlineError } from '../../reference/cmdline.ts';
+import { QemuCmdlineError } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN, toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';

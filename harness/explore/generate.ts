@@ -4,7 +4,7 @@
 //
 // What it aims at: the thresholds where the layers change behaviour (the pc 0xe0000000 and q35
 // 0xb0000000 splits, gigabyte_align's 3 GiB, 4 GiB, ±1 page / ±1 MiB around each, the 8 KiB -m
-// round-up), every option family reference/cmdline.ts models (machine types the chosen QEMU
+// round-up), every option family reference/cmdline/ models (machine types the chosen QEMU
 // registers, -m slots/maxmem, max-ram-below-4g, -smp, -cpu models/vendor/phys-bits, NUMA with
 // memory-backend-ram, -machine memory-backend, -nodefaults, -bios, drives, devices, NICs, VGA,
 // USB, options the model ignores, and -append mem=/memmap= of every kind), and a share of

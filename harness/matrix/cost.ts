@@ -3,7 +3,7 @@
 // TCG) started last shares the machine with nothing but its own tail, instead of queueing behind
 // cheap cells and then competing with the next ones; results are still reported in matrix order.
 
-import { DEFAULT_RAM_SIZE, parseQemuArgs } from '../../reference/cmdline.ts';
+import { DEFAULT_RAM_SIZE, parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { cellArgv, type CellRun } from './schema.ts';
@@ -24,7 +24,7 @@ export const COST_KVM_FACTOR = 0.3;
 
 
 /**
- * CPUs and RAM as the model reads the cell's command line (reference/cmdline.ts), so the estimate
+ * CPUs and RAM as the model reads the cell's command line (reference/cmdline/), so the estimate
  * follows every spelling QEMU accepts; a cell the model cannot read costs the base.
  */
 function sizeOf(run: Pick<CellRun, 'cell'> & Partial<Pick<CellRun, 'toolchain'>>): { cpus: number; ramMiB: number; kvm: boolean } | null {

@@ -4,7 +4,7 @@
 import { capture, provisionToolchain, type CaptureScope, type ProvisionedToolchain } from '../capture.ts';
 import { describeHostFacts, hostFacts, type HostFacts, type HostOverrides } from '../host-facts.ts';
 import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import type { DeclaredIntent } from '../../reference/intent.ts';
 import type { BiosVariant } from '../../reference/profiles/seabios.ts';

@@ -2,7 +2,7 @@
 // read QEMU through qtest, compare. Refusals are judged as `e820 check` judges them
 // (harness/matrix/runner.ts): both refuse and QEMU prints exactly the model's words, or fail.
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { refusalText } from '../explore/explore.ts';
 import { guestConsoleIndex } from '../../reference/guest.ts';

@@ -8,7 +8,7 @@
 // the machine's side is the model's for a field that matched, or read back from the verdict's diff
 // for one that differed (a full listing; harness/matrix/diff.ts lists maps of up to 40 lines whole).
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import type { FirmwareE820Json, LayerReport, MemmapJson, QemuE820Json } from '../../reference/report.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';

@@ -9,7 +9,7 @@ import { judgeCell, verifyDrift } from '../../harness/drift/verify.ts';
 import type { MatrixDeps } from '../../harness/matrix/deps.ts';
 import type { CellResult } from '../../harness/matrix/runner.ts';
 import { parseMatrix } from '../../harness/matrix/schema.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { CPU_MODELS } from '../../reference/profiles/qemu.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';

@@ -6,7 +6,7 @@
 // across a handful of seeds.
 
 import { describe, expect, test } from 'vitest';
-import { QemuCmdlineError, parseQemuArgs } from '../../reference/cmdline.ts';
+import { QemuCmdlineError, parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';

@@ -3,7 +3,7 @@
 
 import { capture, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { fake } from '../harness/helpers.ts';
 

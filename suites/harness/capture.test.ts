@@ -1,7 +1,7 @@
 // capture() and `e820 capture` end to end with fake QEMUs: argv, run, real parsers, output.
 // The guest is never built for real here (buildInitramfs is replaced), so this runs in ms.
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { resolveToolchain, type ResolvedToolchain } from '../../harness/provision/index.ts';
 import { deathBound } from '../../harness/run-qemu.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 

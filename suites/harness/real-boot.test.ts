@@ -5,7 +5,7 @@
 // The guest comes from harness/provision (provisionToolchain(BASELINE_TOOLCHAIN)), or from
 // E820_BZIMAGE + E820_FW_CFG_MODULE (+ E820_BUSYBOX) when set.
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../reference/config.ts';

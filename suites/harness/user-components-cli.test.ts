@@ -20,7 +20,7 @@ import { snapshotsCheck } from '../../harness/cli/commands/snapshots.ts';
 import { REPO_ROOT } from '../../harness/matrix/paths.ts';
 import { loadMatrix } from '../../harness/matrix/schema.ts';
 import { biosOfArgs } from '../../harness/user-toolchain.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { fakeBzImage } from '../faults/fake-apt.ts';
 import { fakeDeps } from '../matrix-unit/fakes.ts';

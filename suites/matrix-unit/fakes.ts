@@ -79,7 +79,7 @@ export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: s
     predictHosts,
     parseArgs: (argv) => {
       if (argv.includes('-bogus')) throw Object.assign(new Error('-bogus: not modelled'), { name: 'UnsupportedOptionError' });
-      // `kvm` anywhere (-accel kvm) makes it a KVM configuration, as reference/cmdline.ts would.
+      // `kvm` anywhere (-accel kvm) makes it a KVM configuration, as reference/cmdline/ would.
       return { argv: [...argv], accel: argv.includes('kvm') ? 'kvm' : 'tcg' } as unknown as MachineConfig;
     },
     predict: (c, _t, o) => {

@@ -3,7 +3,7 @@
 // with the real model and a fake machine that did (or did not) do what was declared.
 
 import { describe, expect, test } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { DeclaredIntent } from '../../reference/intent.ts';
 import { predict } from '../../reference/predict.ts';
 import type { LayerReport } from '../../reference/report.ts';

@@ -18,7 +18,7 @@ import {
   parseQemuArgs,
   splitQemuOpts,
   toQemuArgs,
-} from '../../reference/cmdline.ts';
+} from '../../reference/cmdline/index.ts';
 import type { MachineConfig, MemoryBackend, NumaNode } from '../../reference/config.ts';
 import { QEMU_SIZE_SYNTAX, formatQemuSize, qemuStrtosz } from '../../reference/qemu-size.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';

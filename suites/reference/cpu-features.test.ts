@@ -5,7 +5,7 @@
 // booted with `npx e820 check` on the toolchain it names (explore findings M1, M4, M10).
 
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { resolveCpu, type HostFacts } from '../../reference/qemu-stage.ts';

@@ -2,7 +2,7 @@
 // decompressor of Linux 6.12/7.2 uses them when CPUID shows BMI1 and BMI2, so such guests reset
 // before the kernel prints anything. Booted: suites/harness/decompressor-reset-real.test.ts.
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { cpuModelBase, qemuCpuModelNames } from '../../reference/profiles/qemu-cpu-models.ts';
 import { CPU_MODELS_WITH_BMI1_BMI2 } from '../../reference/profiles/qemu.ts';

@@ -2,7 +2,7 @@
 // prints nothing on the debug port, so the model says so and the runner excludes that layer.
 
 import { describe, expect, test } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { firmwareLogSilence, seabiosProfile } from '../../reference/profiles/seabios.ts';
 import { toolchainOf } from '../../reference/toolchain.ts';

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../reference/address.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { E820 } from '../../reference/e820.ts';
 import { describeChange, declaredChanges, e820TypeName, NO_INTENT, parseE820Type, type DeclaredIntent } from '../../reference/intent.ts';
 import { predict } from '../../reference/predict.ts';

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../reference/address.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { E820 } from '../../reference/e820.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';

@@ -5,7 +5,7 @@
 // (suites/matrix/kvm.yaml).
 
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { resolveCpu, type HostFacts } from '../../reference/qemu-stage.ts';
 import { QemuRefusal } from '../../reference/stages.ts';

@@ -1,7 +1,7 @@
 // Named examples for the linux stage, taken from recorded boots of the Debian kernels (5.10, 6.1, 6.12, 7.2) under QEMU 7.2 + SeaBIOS 1.16.2.
 
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { guestConsoleIndex, guestKernelCommandLine } from '../../reference/guest.ts';
 import { linuxStage } from '../../reference/linux-stage.ts';
 import { predict } from '../../reference/predict.ts';

@@ -1,6 +1,6 @@
 // The QEMU stage run on a command line, and what it refused with — for refusal tests.
 
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { qemuStage } from '../../reference/qemu-stage.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { GiB, MiB } from '../../reference/address.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { E820 } from '../../reference/e820.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
@@ -9,7 +9,7 @@ import { apicIdLimit, qemuStage, resolveTopology, smbiosTablesBytes } from '../.
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { QEMU_VERSIONS } from '../../reference/toolchain.ts';
 
-// Until reference/cmdline.ts exists: a small local builder of MachineConfig values.
+// Before reference/cmdline/ existed: a small local builder of MachineConfig values.
 function cfg(o: {
   machine?: string;
   m?: bigint;

@@ -5,7 +5,7 @@
 // reserve-1m SeaBIOS of examples/: pc-i440fx-1.4 -m 1G and pc -m 1G).
 
 import { describe, expect, test } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { E820 } from '../../reference/e820.ts';
 import type { DeclaredIntent } from '../../reference/intent.ts';
 import { predict } from '../../reference/predict.ts';

@@ -4,7 +4,7 @@
 // every reserved-block size was booted (suites/matrix/versions.yaml, the sb-* and legacy-acpi-* cells).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
 import { legacySmbiosBytes, selfBuiltAcpiTables } from '../../reference/seabios-stage.ts';

@@ -3,7 +3,7 @@
 // and with `npx e820 check` (see suites/matrix/versions.yaml, the `topo-` and `pb` cells).
 
 import { describe, expect, it } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { resolveTopology } from '../../reference/qemu-stage.ts';

@@ -3,7 +3,7 @@
 // 1.16.2-1 unless noted; trixie = QEMU 10.0 + 1.16.3-2, sid = 11.1 + 1.17.0-1).
 import { describe, expect, it } from 'vitest';
 import { GiB } from '../../reference/address.ts';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict as predictAll } from '../../reference/predict.ts';
 import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import type { DeviceConfig, MachineConfig } from '../../reference/config.ts';

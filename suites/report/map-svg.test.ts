@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { parseQemuArgs } from '../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { toolchainOf } from '../../reference/toolchain.ts';
 import { predictedLayers } from '../../harness/report/cell-maps.ts';

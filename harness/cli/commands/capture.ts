@@ -4,13 +4,13 @@
 // prints, so the two diff field by field). Boot progress goes to stderr.
 // Exit: 0 captured, 2 harness error (QEMU refused, hang, panic, cut log, missing tool).
 //
-// The boot uses the QEMU arguments exactly as typed: the model's parse (reference/cmdline.ts)
+// The boot uses the QEMU arguments exactly as typed: the model's parse (reference/cmdline/)
 // is only metadata here, so a command line the model does not understand can still be
 // observed, and a command line QEMU refuses is reported in QEMU's own words.
 
 import type { Command } from 'commander';
 import { createLogUpdate } from 'log-update';
-import { parseQemuArgs } from '../../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation } from '../../capture.ts';

@@ -5,7 +5,7 @@
 // 2 an error (bad spelling, unknown matrix, a boot that did not complete).
 
 import type { Command } from 'commander';
-import { parseQemuArgs } from '../../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import { predict } from '../../../reference/predict.ts';
 import { driftCells, renderDrift, type DriftReport } from '../../drift/drift.ts';
 import { parseToolchainSpec, SPEC_GRAMMAR } from '../../drift/spec.ts';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { basename, dirname, resolve } from 'node:path';
 import { predictedLayers } from '../../report/cell-maps.ts';
 import { renderPredictionHtml } from '../../report/html.ts';
-import { parseQemuArgs } from '../../../reference/cmdline.ts';
+import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import { predict } from '../../../reference/predict.ts';
 import { predictionJson, explanation } from '../prediction-json.ts';
 import { batchInput, predictBatch } from '../predict-batch.ts';
