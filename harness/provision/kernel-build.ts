@@ -150,13 +150,26 @@ export function builtKernelEntryName(sourceVersion: string, recipe: string): str
 }
 
 /**
+ * A series fragment's declaration that the series has no such option (`# absent: CONFIG_X86_5LEVEL`
+ * in guests/kernel/minimal-7.2.config: upstream removed it and built its behaviour in). A comment
+ * to merge_config.sh, which reads only `CONFIG_X=…` and `# CONFIG_X is not set` lines.
+ */
+const ABSENT = /^# absent: CONFIG_([A-Z0-9_]+)\b/;
+
+/**
  * The fragment's settings as the lines `make olddefconfig` must leave in .config (`# CONFIG_X is
- * not set` for n); a later setting of an option replaces an earlier one, as merge_config.sh does.
+ * not set` for n); a later setting of an option replaces an earlier one, as merge_config.sh does,
+ * and a later `# absent: CONFIG_X` drops it (absentOptions checks that instead).
  */
 export function fragmentSettings(fragment: string): string[] {
   const byName = new Map<string, string>();
   for (const raw of fragment.split('\n')) {
     const line = raw.trim();
+    const absent = ABSENT.exec(line)?.[1];
+    if (absent !== undefined) {
+      byName.delete(absent);
+      continue;
+    }
     const name = /^CONFIG_([A-Z0-9_]+)=/.exec(line)?.[1] ?? /^# CONFIG_([A-Z0-9_]+) is not set$/.exec(line)?.[1];
     if (name === undefined) continue;
     byName.delete(name);
@@ -165,15 +178,36 @@ export function fragmentSettings(fragment: string): string[] {
   return [...byName.values()];
 }
 
-/** Fragment settings the final .config does not carry (an unmet dependency, a misspelt name), with what it has instead. */
+/** Options the fragment declares absent from the series (`# absent: CONFIG_X`), without the prefix, unless set again later. */
+export function absentOptions(fragment: string): string[] {
+  const absent = new Set<string>();
+  for (const raw of fragment.split('\n')) {
+    const line = raw.trim();
+    const gone = ABSENT.exec(line)?.[1];
+    if (gone !== undefined) absent.add(gone);
+    const name = /^CONFIG_([A-Z0-9_]+)=/.exec(line)?.[1] ?? /^# CONFIG_([A-Z0-9_]+) is not set$/.exec(line)?.[1];
+    if (name !== undefined) absent.delete(name);
+  }
+  return [...absent];
+}
+
+/**
+ * Fragment settings the final .config does not carry (an unmet dependency, a misspelt name), with
+ * what it has instead; and options declared absent that the .config names after all.
+ */
 export function unmetSettings(fragment: string, config: string): string[] {
-  const have = new Set(config.split('\n').map((l) => l.trim()));
+  const lines = config.split('\n').map((l) => l.trim());
+  const have = new Set(lines);
+  const find = (name: string) => lines.find((l) => l.startsWith(`${name}=`) || l === `# ${name} is not set`);
   const out: string[] = [];
   for (const want of fragmentSettings(fragment)) {
     if (have.has(want)) continue;
     const name = /CONFIG_[A-Z0-9_]+/.exec(want)![0];
-    const actual = config.split('\n').find((l) => l.startsWith(`${name}=`) || l === `# ${name} is not set`);
-    out.push(`${want} (final .config: ${actual ?? 'absent: a dependency is off, or no such option in this source'})`);
+    out.push(`${want} (final .config: ${find(name) ?? 'absent: a dependency is off, or no such option in this source'})`);
+  }
+  for (const name of absentOptions(fragment)) {
+    const actual = find(`CONFIG_${name}`);
+    if (actual !== undefined) out.push(`# absent: CONFIG_${name} (final .config: ${actual}: the option exists in this source)`);
   }
   return out;
 }
@@ -281,6 +315,12 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
           await make('make olddefconfig', ['olddefconfig']);
           const config = await readFile(join(out, '.config'), 'utf8');
           const unmet = unmetSettings(fragment, config);
+          // An option declared absent must be defined by no Kconfig of the tree (a dependency that is
+          // off also leaves it out of .config, and that is not what the declaration says).
+          for (const name of absentOptions(fragment)) {
+            const g = await sys.run('grep', ['-rqsE', '--include=Kconfig*', `^[[:space:]]*(menu)?config ${name}[[:space:]]*$`, tree], signal);
+            if (g.exitCode === 0) unmet.push(`# absent: CONFIG_${name} (a Kconfig file of linux ${sourceVersion} defines it)`);
+          }
           if (unmet.length > 0) {
             throw new KernelBuildError('config', `${fragmentFiles.join(' + ')}: ${unmet.length} setting(s) did not survive make olddefconfig on linux ${sourceVersion}; fix the fragment (nothing was built):\n  ${unmet.join('\n  ')}`);
           }

@@ -8,10 +8,12 @@ import {
   builtKernelEntryName,
   bzImageInitSize,
   compareDebianish,
+  absentOptions,
   fragmentSettings,
   makeVariables,
   MINIMAL_CONFIG_PATH,
   recipeHash,
+  seriesConfigPath,
   unmetSettings,
 } from '../../harness/provision/kernel-build.ts';
 
@@ -51,6 +53,23 @@ describe('the configuration fragment', () => {
       'CONFIG_C=64 (final .config: absent: a dependency is off, or no such option in this source)',
     ]);
     expect(unmetSettings('CONFIG_A=y\n', '# CONFIG_A is not set\n')).toEqual(['CONFIG_A=y (final .config: # CONFIG_A is not set)']);
+  });
+
+  it('drops a setting a series overlay declares absent, and names it if the .config has it after all', () => {
+    const frag = 'CONFIG_A=y\nCONFIG_B=y\n# ---- minimal-7.2.config\n# absent: CONFIG_A (removed upstream)\n';
+    expect(fragmentSettings(frag)).toEqual(['CONFIG_B=y']);
+    expect(absentOptions(frag)).toEqual(['A']);
+    expect(unmetSettings(frag, 'CONFIG_B=y\n')).toEqual([]);
+    expect(unmetSettings(frag, 'CONFIG_A=y\nCONFIG_B=y\n')).toEqual(['# absent: CONFIG_A (final .config: CONFIG_A=y: the option exists in this source)']);
+    // Set again after the declaration: required again.
+    expect(absentOptions(`${frag}CONFIG_A=m\n`)).toEqual([]);
+    expect(fragmentSettings(`${frag}CONFIG_A=m\n`)).toEqual(['CONFIG_B=y', 'CONFIG_A=m']);
+  });
+
+  it("7.2's overlay declares 5-level paging's option absent (upstream builds it in)", () => {
+    const seven = readFileSync(seriesConfigPath('7.2'), 'utf8');
+    expect(absentOptions(`${fragment}\n${seven}`)).toEqual(['X86_5LEVEL']);
+    expect(fragmentSettings(`${fragment}\n${seven}`)).not.toContain('CONFIG_X86_5LEVEL=y');
   });
 });
 
