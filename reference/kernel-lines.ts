@@ -31,7 +31,7 @@ const dump = (who: string) => new RegExp(String.raw`^${who}: \[(?:mem|gap) 0x[0-
 
 /**
  * Every E820-related dmesg line other than `BIOS-e820:`, in the order the kernel prints them
- * (linux.md §7). Decision: the `BIOS-provided physical RAM map:` header belongs here. It is
+ * (setup_arch(), docs/model/linux.md). Decision: the `BIOS-provided physical RAM map:` header belongs here. It is
  * E820 output that is not a `BIOS-e820:` line, and it heads the `BIOS-e801:`/`BIOS-88:`
  * fallback dumps (which are edits in this sense), so `biosE820 ∪ e820Edits` is all the E820
  * output and nothing else; the model predicts it unconditionally (printed once per boot).
@@ -107,7 +107,7 @@ export function isUnclassifiedE820Mention(text: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// /proc/iomem (linux.md §9.1, §9.4)
+// /proc/iomem (e820__reserve_resources(); docs/model/linux.md#which-lines-come-from-e820)
 
 /**
  * Resource names e820 code gives its resources (e820.c e820_type_to_string(), plus the

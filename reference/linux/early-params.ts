@@ -1,4 +1,4 @@
-// parse_early_param() for the two E820 options, `mem=` and `memmap=` (linux.md §4.5, §4.6;
+// parse_early_param() for the two E820 options, `mem=` and `memmap=` (docs/model/linux.md#mem-and-memmap;
 // init/main.c do_early_param, kernel/params.c next_arg, lib/cmdline.c memparse,
 // lib/vsprintf.c simple_strtoull, arch/x86/kernel/e820.c parse_memopt / parse_memmap_one).
 // Each option edits the working table immediately, in command-line order.

@@ -1,4 +1,4 @@
-// The E820-derived lines of /proc/iomem (linux.md §9).
+// The E820-derived lines of /proc/iomem (docs/model/linux.md#prociomem).
 //
 // ── The rule ─────────────────────────────────────────────────────────────────────────────────
 // PREDICTED: every /proc/iomem line whose name is one e820 code gives (reference/kernel-lines.ts

@@ -1,4 +1,4 @@
-// e820_add_kernel_range() (arch/x86/kernel/setup.c; linux.md §7 item 9): if [_text, _end) is
+// e820_add_kernel_range() (arch/x86/kernel/setup.c; docs/model/linux.md#the-kernel-image-range): if [_text, _end) is
 // not all E820 RAM after the user map, the kernel warns, removes the range from every type and
 // re-adds it as RAM. Where the image sits is chosen by KASLR in the decompressor
 // (arch/x86/boot/compressed/kaslr.c) at random, so the model can only say "certainly all RAM"

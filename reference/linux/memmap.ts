@@ -1,4 +1,4 @@
-// /sys/firmware/memmap (drivers/firmware/memmap.c; linux.md §8): one directory per entry of
+// /sys/firmware/memmap (drivers/firmware/memmap.c; docs/model/linux.md#sysfirmwarememmap): one directory per entry of
 // e820_table_firmware (≤ 6.12) or e820_table_kexec (7.2), filled in e820__reserve_resources().
 // Both are the sanitised firmware map; mem=, memmap=, trim_bios_range and (for the firmware
 // table) setup_data never touch them, so the caller passes the table the profile names.

@@ -1,4 +1,4 @@
-// e820__print_table() (linux.md §5.1): `<who>: [mem %#018Lx-%#018Lx] <type>` per entry; 7.2 adds
+// e820__print_table() (arch/x86/kernel/e820.c; docs/model/linux.md#print-formats): `<who>: [mem %#018Lx-%#018Lx] <type>` per entry; 7.2 adds
 // `[gap …]` lines and the out-of-order firmware-bug line, and puts the space into the type text.
 
 import { kernelHex } from '../address.ts';

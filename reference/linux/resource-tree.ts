@@ -1,4 +1,4 @@
-// kernel/resource.c as pure functions on an immutable tree (linux.md §9.7; identical in
+// kernel/resource.c as pure functions on an immutable tree (docs/model/linux.md#nesting; identical in
 // 5.10–7.2): request_resource, insert_resource(_conflict), insert_resource_expand_to_fit,
 // reserve_region_with_split. Children are kept sorted by start and never overlap.
 

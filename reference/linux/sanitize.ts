@@ -1,4 +1,4 @@
-// e820__update_table(): the change-point sanitiser (linux.md §4.2; arch/x86/kernel/e820.c,
+// e820__update_table(): the change-point sanitiser (arch/x86/kernel/e820.c; docs/model/linux.md#sanitising-the-table;
 // identical algorithm in 5.10–7.2). Overlaps resolve to the numerically highest type; touching
 // same-type entries merge, except the never-merge types PRAM (12) and SOFT_RESERVED, which are
 // split at every change point.
@@ -34,7 +34,7 @@ export function sanitize(table: KTable, capacity: number = E820_MAX_ENTRIES): Sa
     points.push({ addr: e.addr + e.size, isStart: false, entry: i });
   });
   // By address; at equal addresses starts before ends. Order inside a group cannot change the
-  // result (linux.md §4.2 note), so JS's stable sort is as good as the kernel's unstable one.
+  // result (docs/model/linux.md#sanitising-the-table), so JS's stable sort is as good as the kernel's unstable one.
   points.sort((a, b) => (a.addr !== b.addr ? (a.addr < b.addr ? -1 : 1) : Number(b.isStart) - Number(a.isStart)));
 
   const open = new Set<number>();

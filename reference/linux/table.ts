@@ -22,7 +22,7 @@ export interface KLine {
   readonly text: string;
 }
 
-/** E820_MAX_ENTRIES = 128 + 3 * MAX_NUMNODES; Debian amd64 has CONFIG_NODES_SHIFT=10 (linux.md §3). */
+/** E820_MAX_ENTRIES = 128 + 3 * MAX_NUMNODES; Debian amd64 has CONFIG_NODES_SHIFT=10 (arch/x86/include/asm/e820/types.h). */
 export const E820_MAX_ENTRIES = 128 + 3 * (1 << 10);
 
 /** u64 arithmetic as C does it (the mask only when needed: `&` allocates a new bigint each time). */

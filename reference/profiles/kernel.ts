@@ -34,11 +34,11 @@ export interface KernelProfile {
    */
   guestDecompressorBmi2: boolean;
 
-  // ── loading the firmware map (§4.1) ──
+  // ── loading the firmware map (docs/model/linux.md#loading-the-firmware-map) ──
   /** append_e820_table() rejects maps with fewer entries than this (2 up to 6.12, 1 in 7.2). */
   minFirmwareEntries: number;
 
-  // ── print formats (§5) ──
+  // ── print formats (docs/model/linux.md#print-formats) ──
   /** e820_print_type() text per type; the fixed part before it is `] ` in every version. */
   typeText: Readonly<Record<number, string>>;
   /** Text of a type not in typeText; `%u` stands for the decimal number. */
@@ -62,17 +62,17 @@ export interface KernelProfile {
   // ── types ──
   /** E820_TYPE_RESERVED_KERN (128) exists (5.10–6.12); 7.2 treats 128 as an unknown type. */
   hasReservedKern: boolean;
-  /** /proc/iomem and /sys/firmware/memmap name per type (§8, §9.1). */
+  /** /proc/iomem and /sys/firmware/memmap name per type (arch/x86/kernel/e820.c e820_type_to_string). */
   resourceName: Readonly<Record<number, string>>;
   unknownResourceName: string;
 
-  // ── setup_data (§6.1) ──
+  // ── setup_data (docs/model/linux.md#setup_data) ──
   /** e820__reserve_setup_data() exists (5.10–6.12). */
   reservesSetupData: boolean;
   /** setup_data types whose node is *not* also updated in e820_table_kexec (second update line). */
   setupDataKexecSkip: readonly number[] | 'all';
 
-  // ── setup_arch (§7) ──
+  // ── setup_arch (docs/model/linux.md#trim_bios_range and the sections after it) ──
   /** e820_end_pfn() counts these types (RAM; 6.12+ also ACPI). */
   lastPfnTypes: readonly number[];
   /** MAX_ARCH_PFN with 4-level paging (no LA57 on QEMU's default CPUs). */
@@ -99,7 +99,7 @@ export interface KernelProfile {
   /** The tag inside the brackets of the PCI gap line: `[mem …]` (≤ 6.12) or `[gap …]` (7.2). */
   pciGapTag: 'mem' | 'gap';
 
-  // ── PCI init (§7.5, §9.3) ──
+  // ── PCI init (docs/model/linux.md#late-resources-and-ram-buffers) ──
   /** q35's ECAM check line; `%s` = `[mem A-B]`. */
   ecamReservedText: string;
   /** Prefix of the `Expanded resource` line (`resource: ` in 6.1+) and its level. */
@@ -115,7 +115,7 @@ export interface KernelProfile {
   /** /sys/firmware/memmap is filled from e820_table_firmware (≤ 6.12) or e820_table_kexec (7.2). */
   memmapSource: 'firmware' | 'kexec';
 
-  // ── command line (§4.5, §4.6) ──
+  // ── command line (docs/model/linux.md#mem-and-memmap) ──
   /** memparse() consumes a K/M/G… suffix even without digits before it (≤ 6.12). */
   memparseSuffixWithoutDigits: boolean;
   /** simple_strtoull() saturates on overflow (7.2) instead of wrapping modulo 2^64. */
@@ -271,7 +271,7 @@ export const KERNEL_PROFILES: Readonly<Record<KernelVersion, KernelProfile>> = {
 
 /**
  * bullseye-security's 5.10.262 carries the nosave backport and otherwise behaves like 5.10.223
- * (linux.md §0: every other file it names was diffed unchanged).
+ * (every E820-related file of docs/model/linux.md#sources-and-versions was diffed unchanged).
  */
 export const KERNEL_5_10_262: KernelProfile = { ...V5_10, release: '5.10.262-1', nosave: 'ram-holes' };
 
@@ -282,7 +282,7 @@ export function kernelProfile(version: KernelVersion): KernelProfile {
 /**
  * Point-release variants inside a kernel series, keyed by the upstream patch level (the `N` of
  * 5.10.N; Debian's package version and the bzImage banner `… Debian 5.10.223-1 …` both carry it).
- * Only the nosave algorithm differs (linux.md §0, §7.2): the stable fix "x86/e820: Fix handling
+ * Only the nosave algorithm differs (docs/model/linux.md#nosave-regions): the stable fix "x86/e820: Fix handling
  * of subpage regions when calculating nosave ranges in e820__register_nosave_regions()"
  * (arch/x86/kernel/e820.c, upstream April 2025) is absent from Debian 5.10.223-1 and present in
  * 5.10.262-1, both booted. The first 5.10.y carrying it was not verified, so patch levels in
