@@ -85,8 +85,10 @@ export function withUserToolchainOptions<T extends { option(flags: string, descr
 
 /**
  * `--kernel-flavour`: which image of the toolchain's kernel series the guest boots (reference/
- * toolchain.ts KernelFlavour). Registered by the commands that apply it (run, check, capture,
- * predict), not by withUserToolchainOptions: it picks a provisioned kernel, not a user component.
+ * toolchain.ts KernelFlavour). Registered by the commands that boot or predict a guest kernel (run,
+ * check, capture, predict, explore, drift, kvm), not by withUserToolchainOptions: it picks a
+ * provisioned kernel, not a user component. `qtest` has no guest, and `snapshots` are the cloud
+ * kernel's predictions (suites/flavours.test.ts checks the minimal kernel's against them).
  */
 export const KERNEL_FLAVOUR_OPTION = [
   '--kernel-flavour <F>',

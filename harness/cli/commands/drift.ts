@@ -1,4 +1,4 @@
-// `e820 drift --from <toolchain> --to <toolchain> [matrix…] [--json] [--verify] [--qemu-binary P --bios P … (the --to side)]`
+// `e820 drift --from <toolchain> --to <toolchain> [matrix…] [--json] [--verify] [--kernel-flavour F] [--qemu-binary P --bios P … (the --to side)]`
 // From the model alone: which matrix cells' maps change between two toolchains, and how, layer
 // by layer. --verify boots both toolchains for the changed cells to confirm the machine drifts
 // the same way. Exit: 0 (model only, or every changed cell confirmed), 1 any not confirmed,
@@ -21,6 +21,7 @@ import { parseJobs, parseTimeout } from '../options.ts';
 import { provisionToolchain } from '../../capture.ts';
 import type { BiosVariant } from '../../../reference/profiles/seabios.ts';
 import type { Toolchain } from '../../../reference/toolchain.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
 export interface DriftOptions extends UserToolchainFlags {
@@ -34,6 +35,8 @@ export interface DriftOptions extends UserToolchainFlags {
   jobs?: string;
   timeout?: string;
   plain?: boolean;
+  /** `--kernel-flavour`: the guest kernel image of both sides (predicted for, and booted by --verify). */
+  kernelFlavour?: string;
 }
 
 /** The model alone: no QEMU, no provisioning. `biosVariantOf`: a user SeaBIOS image's variant for the toolchain that boots it. */
@@ -68,8 +71,11 @@ function usageError(message: string): Error {
 
 export async function loadDrift(matrices: string[], opts: DriftOptions): Promise<{ report: DriftReport; cells: Cell[]; user: DriftUser | null }> {
   if (!opts.from || !opts.to) throw usageError('drift needs --from <toolchain> and --to <toolchain> (see e820 drift --help)');
-  const from = parseToolchainSpec(opts.from);
-  const spec = parseToolchainSpec(opts.to);
+  // Both sides boot (and are predicted for) the same flavour: the drift is the toolchains', not the images'.
+  const flavour = kernelFlavourOf(opts);
+  const flavoured = (s: ReturnType<typeof parseToolchainSpec>) => ({ ...s, toolchain: withKernelFlavour(s.toolchain, flavour) });
+  const from = flavoured(parseToolchainSpec(opts.from));
+  const spec = flavoured(parseToolchainSpec(opts.to));
   const resolved = await resolveUserComponents(opts);
   let user: DriftUser | null = null;
   let to = spec;
@@ -154,6 +160,7 @@ export function register(program: Command): void {
     .option('--full', 'print the changed lines of every changed field, not only the first')
     .option('--all', 'list unchanged cells too')
     .option('--only <REGEX>', 'only the cells whose key (matrix/id) matches')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--jobs <N>', '--verify: concurrent boots (default: number of cores)')
     .option('--timeout <SECONDS>', '--verify: per-boot deadline')
     .option('--plain', '--verify: plain progress lines even on a terminal')

@@ -1,4 +1,4 @@
-// `e820 explore [--seed S] [--count N] [--toolchain SPEC|FILE] [--qemu-binary P --bios P …] [--jobs J] [--out DIR] [--replay FILE]`
+// `e820 explore [--seed S] [--count N] [--toolchain SPEC|FILE] [--kernel-flavour F] [--qemu-binary P --bios P …] [--jobs J] [--out DIR] [--replay FILE]`
 // Randomized differential conformance: generates N random configurations over the model's option
 // space (harness/explore/generate.ts), writes them as a matrix file into the results directory,
 // boots them with the matrix runner (the same progress, results.json and junit.xml as `e820 run`)
@@ -24,6 +24,7 @@ import { parseJobs, parseTimeout } from '../options.ts';
 import { runCommand, timestampDir } from './run.ts';
 import { EXPECT_HELP } from './predict.ts';
 import { shellQuote } from '../../errors.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
@@ -43,6 +44,8 @@ export interface ExploreOptions extends Omit<UserToolchainFlags, 'toolchain'> {
   dryRun?: boolean;
   /** `--expect FILE`: the declared intent of every generated cell. */
   expect?: string;
+  /** `--kernel-flavour`: the guest kernel image every cell boots (and the model predicts for). */
+  kernelFlavour?: string;
 }
 
 export function parseCount(text: string): number {
@@ -69,6 +72,10 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   // Refused here, before a file is written or a toolchain provisioned (runCommand parses it again).
   if (opts.timeout !== undefined) parseTimeout(opts.timeout);
   if (opts.jobs !== undefined) parseJobs(opts.jobs);
+  const flavour = kernelFlavourOf(opts);
+  // The written explore.yaml does not name the flavour (matrix toolchains carry none): the replay
+  // lines printed and written say `--kernel-flavour` instead.
+  const flavourFlags = flavour === 'minimal' ? ['--kernel-flavour', flavour] : [];
   const toolchainFile = opts.toolchain !== undefined && TOOLCHAIN_FILE.test(opts.toolchain) ? opts.toolchain : undefined;
   const spec = toolchainFile === undefined ? opts.toolchain : undefined;
   // User components (flags, a toolchain file): detected before anything is written; the generated
@@ -93,7 +100,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     }
     matrixFile = matrixPath(opts.replay);
     cells = await loadMatrix(matrixFile);
-    toolchain = modelOf(cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN);
+    toolchain = modelOf(withKernelFlavour(cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN, flavour));
     const m = /seed (\d+)/.exec((await readFile(matrixFile, 'utf8')).split('\n').find((l) => l.startsWith('description:')) ?? '');
     seed = m ? Number(m[1]) : null;
     dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-replay-${timestampDir(startedAt)}`));
@@ -101,7 +108,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   } else {
     seed = opts.seed !== undefined ? parseSeed(opts.seed) : randomInt(0, MAX_SEED + 1);
     const count = opts.count !== undefined ? parseCount(opts.count) : DEFAULT_EXPLORE_COUNT;
-    const cellToolchain = spec !== undefined ? parseToolchainSpec(spec).toolchain : BASELINE_TOOLCHAIN;
+    const cellToolchain = withKernelFlavour(spec !== undefined ? parseToolchainSpec(spec).toolchain : BASELINE_TOOLCHAIN, flavour);
     // Generated for (and claimed by) the model's toolchain; the matrix keeps the cells' toolchain,
     // which the user components map to it again when it runs (as `e820 run` maps a matrix's).
     toolchain = modelOf(cellToolchain);
@@ -117,7 +124,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     // Printed first, so even an interrupted or crashed run can be replayed.
     process.stderr.write(
       `e820 explore: seed ${seed}, ${count} cells on ${toolchainLabel(toolchain)} → ${matrixFile}\n` +
-        `  replay the whole run: npx e820 explore --seed ${seed} --count ${count} --toolchain ${toolchainLabel(cellToolchain)}${userFlags.length > 0 ? ` ${shellQuote(userFlags)}` : ''}\n`,
+        `  replay the whole run: npx e820 explore --seed ${seed} --count ${count} --toolchain ${toolchainLabel(withKernelFlavour(cellToolchain, 'cloud'))}${[...flavourFlags, ...userFlags].length > 0 ? ` ${shellQuote([...flavourFlags, ...userFlags])}` : ''}\n`,
     );
   }
   if (user !== null) for (const l of user.model(cells[0]?.toolchains[0] ?? BASELINE_TOOLCHAIN).provenance) process.stderr.write(`toolchain: ${l}\n`);
@@ -147,6 +154,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     ...(opts.plain ? { plain: true } : {}),
     ...(only !== undefined ? { only } : {}),
     ...(opts.expect !== undefined ? { expect: opts.expect } : {}),
+    ...(flavour !== undefined ? { kernelFlavour: flavour } : {}),
   }, exploreDeps(base));
   const written = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as { cells: CellResult[]; wallMs?: number };
   const ranIds = new Set(written.cells.map((r) => r.id));
@@ -178,6 +186,7 @@ export function register(program: Command): void {
       'toolchain: a spec, bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm), or, when the value ends in .yaml/.yml, ' +
         'a toolchain file of user components (qemu-binary, bios, bzimage, fw-cfg-module, busybox, profile:) as `e820 run --toolchain FILE` takes',
     )
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--jobs <N>', 'concurrent boots (default: number of cores)')
     .option('--out <DIR>', 'results directory (default: results/explore-<timestamp>-seed<S>/)')
     .option('--timeout <SECONDS>', 'overall deadline of each boot (default 600; a boot silent for 60 s ends sooner)')

@@ -1,4 +1,4 @@
-// `e820 kvm [--qemu V --seabios V --kernel V] [--timeout S] [--json]`
+// `e820 kvm [--qemu V --seabios V --kernel V] [--kernel-flavour F] [--timeout S] [--json]`
 // What KVM means on this machine for the conformance suite: the host facts a KVM prediction
 // uses (CPU vendor, physical address bits; harness/host-facts.ts) and the KVM probe's verdict —
 // unavailable, firmware-only or full — from a short real boot (harness/kvm-probe.ts).
@@ -12,11 +12,14 @@ import { cliInterrupt } from '../interrupt.ts';
 import { describeHostFacts, hostFacts, HostFactsError, type HostFactsReport } from '../../host-facts.ts';
 import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
 import { parseTimeout } from '../options.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface KvmCliOptions {
   qemu?: string;
   seabios?: string;
   kernel?: string;
+  /** `--kernel-flavour`: the image the probe boots (the cloud kernel's or the minimal one). */
+  kernelFlavour?: string;
   timeout?: string;
   json?: boolean;
 }
@@ -35,7 +38,7 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
   let toolchain;
   let deadlineMs: number | undefined;
   try {
-    toolchain = toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel });
+    toolchain = withKernelFlavour(toolchainOf({ qemu: opts.qemu, seabios: opts.seabios, kernel: opts.kernel }), kernelFlavourOf(opts));
     if (opts.timeout !== undefined) deadlineMs = parseTimeout(opts.timeout);
   } catch (e) {
     err(`e820 kvm: ${(e as Error).message}\n`);
@@ -95,6 +98,7 @@ export function register(program: Command): void {
     .option('--qemu <V>', 'QEMU version whose binary is probed (default: baseline)')
     .option('--seabios <V>', 'SeaBIOS version of the probe boot (default: baseline)')
     .option('--kernel <V>', 'kernel the probe boots (default: baseline)')
+    .option(...KERNEL_FLAVOUR_OPTION)
     .option('--timeout <SECONDS>', 'probe deadline (default 15)')
     .option('--json', 'print host facts and probe result as JSON')
     .action(async (opts: KvmCliOptions) => {
