@@ -232,7 +232,7 @@ function chooseMachine(r: Rng, t: Toolchain, d: Draft): void {
   }
   if (r.chance(0.1)) {
     // usb=on, acpi=off and sata=off change what SeaBIOS allocates; the model refuses them as not
-    // modelled (findings M14), so they are left out. These four do not move the map.
+    // modelled (docs/model/explore-findings.md#m14), so they are left out. These four do not move the map.
     const choices: Array<readonly [number, [string, string]]> = [
       [3, ['hpet', 'off']],
       [2, ['smm', 'off']],
@@ -597,7 +597,7 @@ function chooseDevices(r: Rng, t: Toolchain, d: Draft): void {
   ] as const);
   const usedOnce = new Set<string>();
   // A USB controller next to a disk SeaBIOS drives (q35's default CD-ROM sits on AHCI) leaves a
-  // reserved block that depends on allocation timing (findings M8); the model refuses the pair as
+  // reserved block that depends on allocation timing (docs/model/explore-findings.md#m8); the model refuses the pair as
   // not modelled, so the generator keeps them apart.
   let disk = d.family === 'q35' && !d.nodefaults;
   let usb = false;
@@ -628,7 +628,7 @@ function chooseDevices(r: Rng, t: Toolchain, d: Draft): void {
  * Where edits stay clear of the guest kernel's image: when KASLR finds no slot (small RAM) the
  * kernel stays at its 16 MiB load address, up to ~60 MiB (Linux 6.12), and an edit covering it
  * makes the kernel repair the map (".text .data .bss are not marked as E820_TYPE_RAM!") — a
- * placement the model does not claim (findings M11). With enough RAM KASLR avoids memmap= ranges.
+ * placement the model does not claim (docs/model/explore-findings.md#m11). With enough RAM KASLR avoids memmap= ranges.
  */
 const EDIT_FLOOR = 96n * MiB;
 

@@ -2,7 +2,7 @@
 // (seed, index) alone, and cell i does not depend on how many cells were asked for.
 //
 // Why not fast-check: it is a devDependency (test-only), and `e820 explore` is a CLI command that
-// must run from a production install; shrinking is done by hand in triage (see the findings file),
+// must run from a production install; shrinking is done by hand in triage (docs/model/explore-findings.md),
 // not by the generator.
 
 /** Largest seed accepted (seeds are printed and typed back in: keep them to 32 bits). */

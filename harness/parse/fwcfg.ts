@@ -1,5 +1,5 @@
 // fw_cfg `etc/e820` as the guest dumps it (`od -An -v -tx1`: lines of space-separated two-digit
-// hex bytes) → bytes → QEMU's records. Record layout (qemu.md §2.1, hw/i386/e820_memory_layout.h):
+// hex bytes) → bytes → QEMU's records. Record layout (hw/i386/e820_memory_layout.h; docs/model/qemu.md#what-etce820-holds):
 // packed little-endian u64 address, u64 length, u32 type; 20 bytes each, no header.
 
 import type { E820Record } from '../../reference/e820.ts';

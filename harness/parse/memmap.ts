@@ -1,5 +1,5 @@
 // The memmap section: /sys/firmware/memmap/N in index order, one `N start end type` line each,
-// the files' text as sysfs prints it (`0x9fbff`, `System RAM`; linux.md §8).
+// the files' text as sysfs prints it (`0x9fbff`, `System RAM`; drivers/firmware/memmap.c, docs/model/linux.md#sysfirmwarememmap).
 
 import type { MemmapJson } from '../../reference/report.ts';
 import { LogParseError, type LogSource } from './errors.ts';

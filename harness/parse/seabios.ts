@@ -1,4 +1,4 @@
-// SeaBIOS's debug-port log (isa-debugcon at 0x402), formats per seabios.md §1 (dump_map) and §8.
+// SeaBIOS's debug-port log (isa-debugcon at 0x402), formats per src/e820map.c dump_map and docs/model/seabios.md#debug-port-log.
 // Every line we do not recognise is skipped: the log is mostly device setup chatter. Lines that
 // start like one of ours but do not match its format are errors, so a garbled line can never
 // silently drop an entry.

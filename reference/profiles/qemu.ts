@@ -222,7 +222,7 @@ const MSG_11_1 = {
 
 const MSG_5_2 = {
   ...MSG_7_2,
-  // softmmu/vl.c set_memory_options() @ v5.2.0 (qemu.md §3.2).
+  // softmmu/vl.c set_memory_options() @ v5.2.0 (docs/model/qemu.md#memory-hotplug-and-reserved-memory-end).
   slotsWithoutMaxmem: "invalid -m option value: missing 'maxmem' option",
   maxmemBelowSize: (max: bigint, size: bigint) =>
     `invalid value of -m option maxmem: maximum memory size (0x${max.toString(16)}) must be at least the initial memory size (0x${size.toString(16)})`,
@@ -310,7 +310,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     messages: MSG_7_2,
     smbiosDimmChunk: DIMM_16G,
     // 42 = SMBIOS 2.6 type 4 (up to processor_family2); derived from the measured +68 B per socket
-    // on pc-i440fx-7.2 (42 + "CPU 0" + "QEMU" + "pc-i440fx-7.2" + NULs), seabios.md §5.4. V30 (48):
+    // on pc-i440fx-7.2 (42 + "CPU 0" + "QEMU" + "pc-i440fx-7.2" + NULs), docs/model/calibration.md#smbios-sizes. V30 (48):
     // `-M pc,smbios-entry-point-type=64 -m 1G -smp 4,sockets=4` puts SMBIOS (616 B) in ZoneHigh (boot, 7.2.22).
     smbiosType4Length: { ep21: 42, ep30: 48 },
     smbiosEntryPointProperty: true,
@@ -403,20 +403,20 @@ export function qemuProfile(version: QemuVersion): QemuProfile {
 
 /** Machine-type compat switches, keyed by the type's version (hw/i386/pc_piix.c, pc_q35.c compat tables). */
 export const MACHINE_COMPAT = {
-  /** gigabyte_align=false: pc_i440fx_1_7_machine_options() and older (qemu.md §1.3). */
+  /** gigabyte_align=false: pc_i440fx_1_7_machine_options() and older (hw/i386/pc_piix.c; docs/model/qemu.md#pc-i440fx). */
   gigabyteAlignOffUpTo: [1, 7] as MachineVersion,
   /**
    * No `firmware=bios-256k.bin` in default_machine_opts (pc_i440fx_1_7_machine_options sets it
    * NULL): i440fx 1.7 and older boot QEMU's 128 KiB bios.bin, which lacks the NVMe/xHCI/OHCI drivers.
    */
   bios128kUpTo: [1, 7] as MachineVersion,
-  /** enforce_amd_1tb_hole=false for pc-*-7.0 and older (qemu.md §1.5). */
+  /** enforce_amd_1tb_hole=false for pc-*-7.0 and older (hw/i386/pc_piix.c, pc_q35.c; docs/model/qemu.md#the-amd-hypertransport-hole). */
   amd1tbHoleOffUpTo: [7, 0] as MachineVersion,
   /** virtio-pci disable-modern=on (hw_compat_2_6): legacy-only virtio devices for 2.6 and older. */
   virtioLegacyOnlyUpTo: [2, 6] as MachineVersion,
   /** virtio-blk queue-size / virtio-scsi virtqueue_size 128 (hw_compat_4_2), 256 after. */
   virtioQueue128UpTo: [4, 2] as MachineVersion,
-  /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; seabios.md §5.4). */
+  /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; docs/model/qemu.md#cpu-topology). */
   smpPreferSocketsUpTo: [6, 1] as MachineVersion,
   /** has_acpi_build=false: no QEMU ACPI tables, no etc/table-loader (i440fx 1.6 and older). */
   noAcpiBuildUpTo: [1, 6] as MachineVersion,
@@ -583,7 +583,7 @@ export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
   kvm64: intel64,
   kvm32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
-  max: { ...amd64, la57: true }, // TCG `max` reports AuthenticAMD (qemu.md §1.6)
+  max: { ...amd64, la57: true }, // TCG `max` reports AuthenticAMD (target/i386/cpu.c under TCG; docs/model/qemu.md#the-guest-cpu)
   host: { vendor: 'host', longMode: true, pse36: true, la57: true },
   coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
   n270: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },

@@ -64,7 +64,7 @@ export interface SelfBuiltAcpiAml {
  */
 const DEBIAN_SELF_BUILT_ACPI_AML: SelfBuiltAcpiAml = { dsdtBytes: 0x11e9, ssdtMiscBytes: 0x184, processorBytes: 0x54, pciSlotBytes: 0x27 };
 
-// ZoneHigh sizes: src/config.h BUILD_MAX_HIGHTABLE / BUILD_MIN_HIGHTABLE (seabios.md §5.1).
+// ZoneHigh sizes: src/config.h BUILD_MAX_HIGHTABLE / BUILD_MIN_HIGHTABLE (docs/model/seabios.md#choosing-the-zone).
 const ZONE_256K = 256n * KiB;
 const ZONE_16M = 16n * MiB;
 
@@ -170,7 +170,7 @@ export const SEABIOS_LAYOUT = {
  * Calibration: permanent ZoneHigh allocations a device driver leaves behind, as (size, align) in
  * allocation order. They are effective footprints that reproduce the measured reserved-block sizes,
  * not the drivers' exact structure sizes. Provenance: QEMU 7.2.22 + Debian SeaBIOS 1.16.2-1, -m 1G,
- * default queue sizes (seabios.md §5.5; ahci from src/hw/ahci.c ahci_port_realloc).
+ * default queue sizes (docs/model/calibration.md#device-footprints-in-zonehigh; ahci from src/hw/ahci.c ahci_port_realloc).
  */
 export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ size: bigint; align: bigint }>>> = {
   /** One AHCI port with a drive: cmd list 1024@1024, FIS 256@256, cmd table 256@256 → +0x1000 block. */
@@ -250,7 +250,7 @@ export function imageMissingDrivers(biosImage: string, variant?: BiosVariant): r
 /**
  * USB host-controller drivers (src/hw/usb-xhci.c, usb-ehci.c, usb-uhci.c, usb-ohci.c): they
  * allocate their controller structures in ZoneHigh and free them all when no USB device is found,
- * so alone they leave nothing (seabios.md §5.3; -device qemu-xhci alone, observed).
+ * so alone they leave nothing (src/malloc.c malloc_prepboot gives freed space back; -device qemu-xhci alone, observed).
  */
 export const TRANSIENT_USB_DRIVERS: readonly string[] = ['xhci', 'ehci', 'uhci', 'ohci'];
 
