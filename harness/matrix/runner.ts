@@ -17,6 +17,7 @@ import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
 import { expectSummary } from './intent.ts';
 import { recordMaps, type RecordedMaps } from '../report/cell-maps.ts';
+import type { BootBinaries } from '../binaries.ts';
 
 export interface CellResult {
   key: string;
@@ -59,6 +60,8 @@ export interface CellResult {
   machine?: { outcome: 'booted' | 'qemu-refused' | 'boot-error'; detail: string | null };
   /** The maps the HTML report draws, model and machine (harness/report/cell-maps.ts); absent when nothing was compared. */
   maps?: RecordedMaps;
+  /** sha256 and package of the QEMU binary, SeaBIOS image, kernel and initramfs the boot ran (harness/binaries.ts); absent when nothing booted. */
+  binaries?: BootBinaries;
 }
 
 /**

@@ -2,8 +2,11 @@
 // (results/e820-history.sqlite for results/<timestamp>/, inside the results directory when its
 // parent is a shared sticky one such as /tmp; E820_HISTORY_DB=FILE moves it,
 // E820_HISTORY_DB=off turns it off), keyed by cell, toolchain (label, detected versions), model
-// version (git commit) and time, with each cell's verdict and the machine's maps. `e820 history`
-// then says when a cell's verdict or observed map changed: last good, first bad.
+// version (git commit) and time, with each cell's verdict and the machine's maps. The toolchain is
+// recorded down to the bytes: the label, the detected versions, and the sha256 and Debian package
+// version of the QEMU binary, SeaBIOS image, kernel and initramfs each boot ran (harness/binaries.ts).
+// `e820 history` then says when a cell's verdict or observed map changed, and whether the toolchain
+// changed with it: last good, first bad.
 //
 // SQLite through sql.js (SQLite compiled to WebAssembly, an npm package with no install script and
 // nothing to compile or download): the database is read whole, appended to, and written back
@@ -16,6 +19,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock } from '../provision/lock.ts';
 import { writeInside } from '../output-dir.ts';
+import type { BinaryRecord, BootBinaries } from '../binaries.ts';
 import type { RecordedMaps } from './cell-maps.ts';
 import type { ResultsLike } from './html.ts';
 
@@ -66,7 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NUL
   model_commit TEXT, model_dirty INTEGER, matrices TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (run_id INTEGER NOT NULL REFERENCES runs(id), cell TEXT NOT NULL, toolchain TEXT NOT NULL,
   versions TEXT, at TEXT NOT NULL, outcome TEXT NOT NULL, first_field TEXT, detail TEXT,
-  observed TEXT, observed_hash TEXT);
+  observed TEXT, observed_hash TEXT, binaries TEXT);
 CREATE INDEX IF NOT EXISTS cells_key ON cells(cell, toolchain, at);
 `;
 
@@ -76,6 +80,9 @@ async function openDb(path: string): Promise<SqlJsDatabase> {
   if (st?.isSymbolicLink()) throw new Error(`${path} is a symlink: the history is never read or written through one`);
   const db = new SQL.Database(st ? new Uint8Array(await readFile(path)) : undefined);
   db.run(SCHEMA);
+  // Databases written before the binaries were recorded get the column (their rows have none).
+  const columns = db.exec('PRAGMA table_info(cells)')[0]?.values.map((v) => String(v[1])) ?? [];
+  if (!columns.includes('binaries')) db.run('ALTER TABLE cells ADD COLUMN binaries TEXT');
   return db;
 }
 
@@ -107,7 +114,7 @@ export async function appendHistory(dbPath: string, resultsDir: string, r: Resul
         const observed = observedOf(c.maps);
         const v = c.verdict;
         const first = v?.outcome === 'fail' ? ((v.first as { field?: string } | undefined)?.field ?? null) : v?.outcome === 'error' ? (v.error?.kind ?? null) : null;
-        db.run('INSERT INTO cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        db.run('INSERT INTO cells (run_id, cell, toolchain, versions, at, outcome, first_field, detail, observed, observed_hash, binaries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
           runId,
           c.key,
           c.toolchainLabel,
@@ -118,6 +125,7 @@ export async function appendHistory(dbPath: string, resultsDir: string, r: Resul
           v?.outcome === 'error' ? (v.error?.message.split('\n')[0] ?? null) : v?.outcome === 'fail' ? ((v.first as { summary?: string } | undefined)?.summary ?? null) : null,
           observed,
           observed === null ? null : createHash('sha256').update(observed).digest('hex').slice(0, 16),
+          c.binaries ? JSON.stringify(binaryKey(c.binaries)) : null,
         ]);
         n++;
       }
@@ -148,7 +156,36 @@ export interface HistoryRow {
   observedHash: string | null;
   model: string | null;
   versions: string | null;
+  /** JSON of BinaryKey: per component, its sha256 and package; null for records without it. */
+  binaries: string | null;
   resultsDir: string;
+}
+
+/** Per component (qemu, bios, kernel, initramfs): the sha256 and the package it came from. */
+export type BinaryKey = Record<string, { sha256: string | null; package: string | null }>;
+
+/** What identifies a boot's toolchain in the history: hashes and packages, not paths (a cache may move). */
+export function binaryKey(b: BootBinaries): BinaryKey {
+  const out: BinaryKey = {};
+  for (const [name, rec] of Object.entries(b) as Array<[string, BinaryRecord | null]>) if (rec !== null) out[name] = { sha256: rec.sha256, package: rec.package };
+  return out;
+}
+
+/** `bios sha256 2da2018c7555 → 52ad030c4883 (seabios 1.16.2-1 → no package)`, per component that changed. */
+export function binaryChanges(before: string | null, after: string | null): string[] {
+  if (before === null || after === null) return [];
+  const a = JSON.parse(before) as BinaryKey;
+  const b = JSON.parse(after) as BinaryKey;
+  const out: string[] = [];
+  for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])]) {
+    const x = a[name];
+    const y = b[name];
+    if (x?.sha256 === y?.sha256 && x?.package === y?.package) continue;
+    const hash = (r: typeof x) => (r?.sha256 ? r.sha256.slice(0, 12) : 'none');
+    const pkg = (r: typeof x) => r?.package ?? 'no package';
+    out.push(`${name} ${hash(x)} → ${hash(y)}${pkg(x) !== pkg(y) ? ` (${pkg(x)} → ${pkg(y)})` : ''}`);
+  }
+  return out;
 }
 
 export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise<HistoryRow[]> {
@@ -171,7 +208,7 @@ export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise
       params.push(q.since);
     }
     const res = db.exec(
-      `SELECT c.cell, c.toolchain, c.at, c.outcome, c.first_field, c.detail, c.observed_hash, r.model_commit, r.model_dirty, c.versions, r.results_dir
+      `SELECT c.cell, c.toolchain, c.at, c.outcome, c.first_field, c.detail, c.observed_hash, r.model_commit, r.model_dirty, c.versions, r.results_dir, c.binaries
        FROM cells c JOIN runs r ON r.id = c.run_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.cell, c.toolchain, c.at`,
       params,
     );
@@ -186,16 +223,33 @@ export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise
       model: v[7] === null ? null : `${String(v[7]).slice(0, 12)}${v[8] === 1 ? '+dirty' : ''}`,
       versions: v[9] === null ? null : String(v[9]),
       resultsDir: String(v[10]),
+      binaries: v[11] === null ? null : String(v[11]),
     }));
   } finally {
     db.close();
   }
 }
 
+/** The key a cell's records are grouped under: cell and toolchain label. */
+export function historyKey(cell: string, toolchain: string): string {
+  return `${cell}\u0000${toolchain}`;
+}
+
+/** The records of these cells (all of them, oldest first), by historyKey; empty when there is no database yet. */
+export async function recentHistory(dbPath: string, cells: ReadonlyArray<{ key: string; toolchainLabel: string }>): Promise<Map<string, HistoryRow[]>> {
+  const wanted = new Set(cells.map((c) => historyKey(c.key, c.toolchainLabel)));
+  const out = new Map<string, HistoryRow[]>();
+  for (const r of await readHistory(dbPath)) {
+    const k = historyKey(r.cell, r.toolchain);
+    if (wanted.has(k)) out.set(k, [...(out.get(k) ?? []), r]);
+  }
+  return out;
+}
+
 /** Per cell and toolchain: every record where the verdict or the observed map changed, with last good and first bad. */
 export function historyChanges(rows: readonly HistoryRow[]): string {
   const groups = new Map<string, HistoryRow[]>();
-  for (const r of rows) groups.set(`${r.cell}\u0000${r.toolchain}`, [...(groups.get(`${r.cell}\u0000${r.toolchain}`) ?? []), r]);
+  for (const r of rows) groups.set(historyKey(r.cell, r.toolchain), [...(groups.get(historyKey(r.cell, r.toolchain)) ?? []), r]);
   const out: string[] = [];
   for (const rs of groups.values()) {
     const head = `${rs[0]!.cell} @ ${rs[0]!.toolchain}: ${rs.length} record${rs.length === 1 ? '' : 's'}, now ${rs.at(-1)!.outcome.toUpperCase()}`;
@@ -210,6 +264,8 @@ export function historyChanges(rows: readonly HistoryRow[]): string {
         if (p.outcome !== r.outcome) what.push(`verdict ${p.outcome.toUpperCase()} → ${r.outcome.toUpperCase()}${r.firstField ? ` (${r.firstField})` : ''}`);
         if (p.observedHash !== null && r.observedHash !== null && p.observedHash !== r.observedHash) what.push(`observed map changed (${p.observedHash} → ${r.observedHash})`);
         if (p.versions !== r.versions && r.versions !== null && p.versions !== null) what.push('detected versions changed');
+        const binaries = binaryChanges(p.binaries, r.binaries);
+        if (binaries.length > 0) what.push(`toolchain binaries changed: ${binaries.join(', ')}`);
         if (p.model !== r.model) what.push(`model ${p.model ?? '?'} → ${r.model ?? '?'}`);
       }
       if (p !== null && p.outcome === 'pass' && r.outcome !== 'pass') what.push(`last good ${p.at}, first bad ${r.at}`);

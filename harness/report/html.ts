@@ -8,6 +8,7 @@ import type { CellResult } from '../matrix/runner.ts';
 import type { DisagreementSummary } from '../matrix/disagreements.ts';
 import { cellLayers, type CellLike } from './cell-maps.ts';
 import { disagreementsOf, entryText, escapeHtml, KIND_COLOURS, renderMapSvg, type LayerMaps, type MapKind } from './map-svg.ts';
+import { binaryChanges, historyKey, type HistoryRow } from './history.ts';
 
 /** The part of results.json (harness/matrix/reporters.ts resultsJson) the report reads. */
 export interface ResultsLike {
@@ -55,7 +56,32 @@ function counts(c: Cell): { compared: number; excludedByRule: number } | null {
   return k ?? null;
 }
 
-function cellSection(c: Cell, idx: number): string {
+/** Records of a cell shown in its section (the newest last); the summary row shows their verdicts as dots. */
+export const HISTORY_SHOWN = 10;
+
+function historyDots(rows: readonly HistoryRow[]): string {
+  return rows.map((h) => `<i class="d o-${e(h.outcome)}" title="${e(`${h.at} ${h.outcome.toUpperCase()}`)}"></i>`).join('');
+}
+
+/** The cell's recent history: one row per record, what changed since the one before. */
+function historyTable(rows: readonly HistoryRow[]): string {
+  if (rows.length === 0) return '';
+  const body = rows.map((h, i) => {
+    const p = i > 0 ? rows[i - 1]! : null;
+    const changed: string[] = [];
+    if (p !== null) {
+      if (p.outcome !== h.outcome) changed.push(`verdict ${p.outcome.toUpperCase()} → ${h.outcome.toUpperCase()}`);
+      if (p.observedHash !== null && h.observedHash !== null && p.observedHash !== h.observedHash) changed.push('observed map changed');
+      const b = binaryChanges(p.binaries, h.binaries);
+      if (b.length > 0) changed.push(`binaries: ${b.join(', ')}`);
+      if (p.model !== h.model) changed.push(`model ${p.model ?? '?'} → ${h.model ?? '?'}`);
+    }
+    return `<tr class="h-${e(h.outcome)}"><td>${e(h.at)}</td><td><span class="o o-${e(h.outcome)}">${e(h.outcome.toUpperCase())}</span></td><td>${e(h.firstField ?? '')}</td><td><code>${e(h.observedHash ?? '–')}</code></td><td><code>${e(h.model ?? '?')}</code></td><td>${e(changed.join('; '))}</td></tr>`;
+  });
+  return `<h4>Recent history (${rows.length} run${rows.length === 1 ? '' : 's'}, newest last)</h4><table class="history"><tr><th>at</th><th>verdict</th><th>first field</th><th>observed maps</th><th>model</th><th>changed since the run before</th></tr>${body.join('')}</table>`;
+}
+
+function cellSection(c: Cell, idx: number, history: readonly HistoryRow[]): string {
   const layers = cellLayers(c);
   const dis = disagreementsOf(layers);
   const v = c.verdict;
@@ -92,11 +118,12 @@ function cellSection(c: Cell, idx: number): string {
   return (
     `<details class="cell" id="cell-${idx}" data-outcome="${e(c.outcome)}" data-matrix="${e(c.matrix)}" data-toolchain="${e(c.toolchainLabel)}" data-text="${e(`${c.key} ${c.argv.join(' ')} ${c.note ?? ''}`.toLowerCase())}"${c.outcome === 'fail' ? ' open' : ''}>` +
     `<summary><span class="o o-${e(c.outcome)}">${e(c.outcome.toUpperCase())}</span><span class="key">${e(c.key)}</span><span class="tc">${e(c.toolchainLabel)}</span>` +
-    `<span class="cnt">${k ? `${k.compared}/${k.excludedByRule}` : ''}</span><span class="t">${ms(c.timings?.totalMs)}</span><span class="why">${e(firstDivergence(c).slice(0, 160))}</span></summary>` +
+    `<span class="cnt">${k ? `${k.compared}/${k.excludedByRule}` : ''}</span><span class="t">${ms(c.timings?.totalMs)}</span><span class="hist">${historyDots(history)}</span><span class="why">${e(firstDivergence(c).slice(0, 160))}</span></summary>` +
     `<div class="body"><table class="meta">${meta.map(([a, b]) => `<tr><th>${e(a!)}</th><td><code>${e(b!)}</code></td></tr>`).join('')}</table>` +
     error +
     (drawn ? `<div class="svgwrap">${renderMapSvg(layers)}</div>${notes(layers)}` : '<p class="muted">no map to draw for this cell</p>') +
     disList +
+    historyTable(history) +
     (rows.length ? `<table class="fields"><tr><th>field</th><th>status</th><th>model</th><th>machine</th><th>compared</th><th>excl. by rule</th><th>note</th></tr>${rows.join('')}</table>` : '') +
     diffs.join('') +
     '</div></details>'
@@ -190,12 +217,13 @@ code,pre{font-family:ui-monospace,monospace;font-size:12px}pre{background:#f6f6f
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2em .45em;text-align:left;vertical-align:top}
 .filters{position:sticky;top:0;background:#fff;padding:.5em 0;border-bottom:1px solid #ccc;z-index:2}
 .filters select,.filters input{margin-right:.6em}
-details.cell{border-bottom:1px solid #e4e4e4}details.cell>summary{cursor:pointer;display:grid;grid-template-columns:5em 24em 18em 5em 5em 1fr;gap:.4em;padding:.25em 0;list-style:none}
+details.cell{border-bottom:1px solid #e4e4e4}details.cell>summary{cursor:pointer;display:grid;grid-template-columns:5em 24em 18em 5em 5em 8em 1fr;gap:.4em;padding:.25em 0;list-style:none}
 summary .o{text-align:center;border-radius:.3em;font-size:12px;font-weight:600}summary .key{font-family:ui-monospace,monospace;font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 summary .tc,summary .cnt,summary .t{font-size:12px;color:#555}summary .why{font-size:12px;color:#a00;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
 .body{padding:.4em 0 1em 1em}.meta th{background:#fafafa;white-space:nowrap}.meta code{white-space:pre-wrap;word-break:break-all}
 .svgwrap{overflow-x:auto;margin:.5em 0}.del{color:#b00}.add{color:#070}.dis li{color:#a00}.f-differ td{background:#fde8e8}
 .legend span{display:inline-block;padding:0 .5em;margin-right:.3em;border:1px solid #555;font-size:12px}
+.hist i.d{display:inline-block;width:.6em;height:.9em;margin-right:1px;border-radius:2px}table.history td{font-size:12px}
 `;
 
 const JS = `
@@ -221,6 +249,10 @@ function options(values: Iterable<string>): string {
 export interface ReportOptions {
   /** Heading, e.g. the results directory. */
   title?: string;
+  /** Each cell's recent records from the history database (harness/report/history.ts recentHistory), by historyKey. */
+  history?: ReadonlyMap<string, readonly HistoryRow[]>;
+  /** Where the history was read from, said in the report. */
+  historySource?: string;
 }
 
 /** The whole report.html for one results.json (or a merged one). */
@@ -244,12 +276,13 @@ ${merged}
 <h2>Timings</h2>${timings(r, cells)}
 ${groups(r.disagreements)}
 <h2>Cells</h2>
+${opts.historySource !== undefined ? `<p>history: <code>${e(opts.historySource)}</code> — the dots beside each cell are its last ${HISTORY_SHOWN} recorded verdicts, oldest first; each cell lists what changed from run to run.</p>` : ''}
 <p class="legend">${legend} — each map: the model's entries beside the machine's on one broken address axis (each span's height grows with log2 of its size; ≈ marks an empty span cut short; dashed red lines at 1 MiB and 4 GiB).</p>
 <div class="filters">outcome <select id="f-outcome"><option value="">all</option>${options(cells.map((c) => c.outcome))}</select>
 matrix <select id="f-matrix"><option value="">all</option>${options(cells.map((c) => c.matrix))}</select>
 toolchain <select id="f-toolchain"><option value="">all</option>${options(cells.map((c) => c.toolchainLabel))}</select>
 text <input id="f-text" type="search" placeholder="cell id or argv"> <span id="shown"></span></div>
-${cells.map((c, i) => cellSection(c, i)).join('\n')}
+${cells.map((c, i) => cellSection(c, i, (opts.history?.get(historyKey(c.key, c.toolchainLabel)) ?? []).slice(-HISTORY_SHOWN))).join('\n')}
 <script>${JS}</script>
 </body></html>
 `;

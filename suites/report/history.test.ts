@@ -2,8 +2,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { appendHistory, historyChanges, historyPath, readHistory } from '../../harness/report/history.ts';
-import type { ResultsLike } from '../../harness/report/html.ts';
+import { appendHistory, binaryChanges, historyChanges, historyPath, readHistory, recentHistory } from '../../harness/report/history.ts';
+import { renderReport, type ResultsLike } from '../../harness/report/html.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -12,6 +12,14 @@ afterAll(async () => {
 
 const same = { qemu: 'same', firmware: 'same', kernel: 'same' } as const;
 const model = { firmware: [{ start: '0x0', end: '0x9fc00', type: 1 }] };
+
+const pkgBios = (sha: string, pkg: string | null) => ({ path: '/x/bios-256k.bin', sha256: sha, package: pkg });
+const binaries = (bios: string, pkg: string | null) => ({
+  qemu: { path: '/usr/bin/qemu-system-x86_64', sha256: 'a'.repeat(64), package: 'qemu-system-x86 1:7.2+dfsg-7+deb12u18+b3' },
+  bios: pkgBios(bios, pkg),
+  kernel: { path: '/k/vmlinuz', sha256: 'c'.repeat(64), package: 'linux-image-6.1.0-57-cloud-amd64 6.1.192-3' },
+  initramfs: { path: '/i/initramfs.cpio.gz', sha256: 'd'.repeat(64), package: null },
+});
 
 function results(at: string, outcome: 'pass' | 'fail', commit: string): ResultsLike {
   return {
@@ -26,6 +34,8 @@ function results(at: string, outcome: 'pass' | 'fail', commit: string): ResultsL
         toolchain: { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' },
         argv: ['-M', 'pc', '-m', '1G'],
         outcome,
+        // The second run booted a patched SeaBIOS image: another hash, from no package.
+        binaries: outcome === 'pass' ? binaries('1'.repeat(64), 'seabios 1.16.2-1') : binaries('2'.repeat(64), null),
         timings: { startedAt: at, predictMs: 1, captureMs: 1, totalMs: 2, bootWallMs: 1 },
         maps: outcome === 'pass' ? { model, machine: same } : { model, machine: { firmware: [{ start: '0x0', end: '0x9f000', type: 1 }] } },
         verdict:
@@ -50,7 +60,17 @@ test('two runs: history shows both, the verdict and map change, last good and fi
   expect(rows.map((r) => r.outcome)).toEqual(['pass', 'fail']);
   const text = historyChanges(rows);
   expect(text).toContain('baseline/pc-1G @ qemu-7.2+seabios-1.16.2+linux-6.1: 2 records, now FAIL');
-  expect(text).toMatch(/verdict PASS → FAIL \(firmware\.e820\); observed map changed \(\w+ → \w+\); model aaaaaaaaaaaa → bbbbbbbbbbbb; last good 2026-12-03T02:00:00.000Z, first bad 2026-12-04T02:00:00.000Z/);
+  expect(text).toMatch(
+    /verdict PASS → FAIL \(firmware\.e820\); observed map changed \(\w+ → \w+\); toolchain binaries changed: bios 111111111111 → 222222222222 \(seabios 1\.16\.2-1 → no package\); model aaaaaaaaaaaa → bbbbbbbbbbbb; last good 2026-12-03T02:00:00.000Z, first bad 2026-12-04T02:00:00.000Z/,
+  );
+  // Only the BIOS changed between the runs: QEMU, kernel and initramfs are not listed.
+  expect(binaryChanges(rows[0]!.binaries, rows[1]!.binaries)).toEqual(['bios 111111111111 → 222222222222 (seabios 1.16.2-1 → no package)']);
+  // The report shows the cell's history: a dot per record and the table with what changed.
+  const second = results('2026-12-04T02:00:00.000Z', 'fail', 'b'.repeat(40));
+  const html = renderReport(second, { history: await recentHistory(db!, second.cells), historySource: db! });
+  expect(html.match(/<i class="d o-(\w+)"/g)).toEqual(['<i class="d o-pass"', '<i class="d o-fail"']);
+  expect(html).toContain('<h4>Recent history (2 runs, newest last)</h4>');
+  expect(html).toContain('verdict PASS → FAIL; observed map changed; binaries: bios 111111111111 → 222222222222 (seabios 1.16.2-1 → no package); model aaaaaaaaaaaa → bbbbbbbbbbbb');
   expect(await readHistory(db!, { since: '2026-12-04T00:00:00.000Z' })).toHaveLength(1);
   expect(await readHistory(db!, { toolchain: 'qemu-11.1' })).toHaveLength(0);
 });

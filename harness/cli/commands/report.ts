@@ -12,7 +12,8 @@ import { junitXml } from '../../matrix/reporters.ts';
 import type { CellResult } from '../../matrix/runner.ts';
 import { renderReport, type ResultsLike } from '../../report/html.ts';
 import { mergeResults, MergeError, type MergeInput } from '../../report/merge.ts';
-import { REPORT_FILE, writeReport } from '../../report/write.ts';
+import { historyOptions, REPORT_FILE, writeReport } from '../../report/write.ts';
+import { historyPath } from '../../report/history.ts';
 
 function usage(message: string): Error {
   return Object.assign(new Error(message), { exitCode: 2 });
@@ -53,17 +54,20 @@ export async function reportCommand(dirs: readonly string[], opts: ReportOptions
       if (inputs.some((i) => i.dir === out)) throw usage(`--out ${opts.out} is one of the inputs: merge into a new directory`);
       await writeInside(out, 'results.json', `${JSON.stringify(merged, null, 2)}\n`);
       await writeInside(out, 'junit.xml', junitXml(merged.cells as unknown as CellResult[], merged.wallMs ?? 0));
-      const report = await writeReport(out, merged, out);
+      const h = await historyOptions(historyPath(out), merged);
+      const report = await writeReport(out, merged, out, h.options);
       const t = merged.totals!;
       return `merged ${inputs.length} results (${t.cells} cells: ${t.pass} pass, ${t.fail} fail, ${t.error} error${t.notRun ? `, ${t.notRun} not run` : ''})\nresults: ${join(out, 'results.json')}\njunit:   ${join(out, 'junit.xml')}\nreport:  ${report}\n`;
     }
     if (inputs.length > 1 && opts.out === undefined) throw usage('e820 report: several results directories make one report: say where with --out FILE (or --merge --out DIR for merged results too)');
     const results = inputs.length === 1 ? inputs[0]!.results : mergeResults(inputs);
     const title = inputs.map((i) => i.dir).join(' + ');
+    // Each cell's recent history, from the database the first run appended to (E820_HISTORY_DB moves it).
+    const h = await historyOptions(historyPath(inputs[0]!.dir), results);
     const written = opts.out !== undefined
-      ? await writeInside(dirname(resolve(opts.out)), basename(resolve(opts.out)), renderReport(results, { title }))
-      : await writeReport(inputs[0]!.dir, results, title);
-    return `report: ${written}\n`;
+      ? await writeInside(dirname(resolve(opts.out)), basename(resolve(opts.out)), renderReport(results, { title, ...h.options }))
+      : await writeReport(inputs[0]!.dir, results, title, h.options);
+    return `report: ${written}\n${h.note !== null ? `${h.note}\n` : ''}`;
   } catch (err) {
     if (err instanceof MergeError) throw usage(err.message);
     throw err;

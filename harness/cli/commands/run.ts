@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { toolchainOf, type KernelFlavour, type Toolchain } from '../../../reference/toolchain.ts';
+import { addBootBinaries } from '../../binaries.ts';
 import { printable } from '../../errors.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { ensureOwnDir, lockOutputDir, OutputDirError, prepareOutputDir } from '../../output-dir.ts';
@@ -168,6 +169,9 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     });
     await writing;
     try {
+      // What exactly booted (sha256 and package of QEMU, SeaBIOS image, kernel, initramfs), for
+      // results.json and the history's toolchain key: each file read once, after the boots.
+      await addBootBinaries(summary.results);
       await writeResults(dir, info, summary, true);
     } catch (err) {
       writeError ??= err instanceof Error ? err : new Error(String(err));
@@ -210,7 +214,11 @@ async function appendRunHistory(dir: string): Promise<string> {
   try {
     const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as Parameters<typeof appendHistory>[2];
     const n = await appendHistory(db, dir, results);
-    return `history: ${db} (+${n} cells; e820 history)\n`;
+    // The report again, now with each cell's recent history beside its maps.
+    const { historyOptions, writeReport } = await import('../../report/write.ts');
+    const h = await historyOptions(db, results);
+    await writeReport(dir, results, dir, h.options);
+    return `history: ${db} (+${n} cells; e820 history)\n${h.note !== null ? `report: ${h.note}\n` : ''}`;
   } catch (err) {
     return `history: not appended to ${db}: ${(err as Error).message}\n`;
   }
