@@ -32,7 +32,7 @@ describe('parseDmesg', () => {
     expect(() => parseDmesg('<999>[    0.000000] x')).toThrow(/line 1: syslog priority <999>/);
   });
 
-  it('selects BIOS-e820 lines and e820 edits (6.1 worked example, linux.md §9.5)', () => {
+  it('selects BIOS-e820 lines and e820 edits (6.1 worked example, docs/model/linux.md#a-worked-example-pc-with-1-gib)', () => {
     const sel = selectE820Lines(parseDmesg(PC1G_DMESG));
     expect(sel.biosE820).toEqual(PC1G_BIOS_E820);
     expect(sel.e820Edits).toEqual(PC1G_EDITS);
@@ -58,7 +58,7 @@ describe('kernel-lines rules', () => {
     expect(isBiosE820Line('BIOS-e820:[mem')).toBe(false);
   });
 
-  // One example per form listed in linux.md (§4–§7, §9.3, §10), mapped to the rule id.
+  // One example per form docs/model/linux.md describes (edit lines, user map, setup_arch lines, RAM buffers, per release), mapped to the rule id.
   const edits: Array<[string, string]> = [
     ['BIOS-provided physical RAM map:', 'header-bios'],
     ['BIOS-e801: [mem 0x0000000000000000-0x000000000009efff] usable', 'dump-fallback'],

@@ -1,6 +1,6 @@
 // The parsers on real boots the harness captured (suites/fixtures/boots/<name>/, each with a
 // README saying how it was made). Besides parsing cleanly, every boot must satisfy the
-// cross-layer facts that hold for any SeaBIOS boot (linux.md §4, §8; seabios.md §1).
+// cross-layer facts that hold for any SeaBIOS boot (docs/model/linux.md#sanitising-the-table, #sysfirmwarememmap; docs/model/seabios.md#the-e820-list-add-and-remove).
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ function read(name: string, file: string): string {
   return existsSync(p) ? readFileSync(p, 'latin1') : '';
 }
 
-// BIOS-e820 type text → sysfs memmap type (linux.md §5.1, §8), 5.10–6.12 and 7.2 spellings.
+// BIOS-e820 type text → sysfs memmap type (docs/model/linux.md#print-formats, #sysfirmwarememmap), 5.10–6.12 and 7.2 spellings.
 const MEMMAP_TYPE: Record<string, string> = {
   usable: 'System RAM',
   'System RAM': 'System RAM',
@@ -100,7 +100,7 @@ describe('real boots in suites/fixtures/boots', () => {
 });
 
 describe('pc-1G (QEMU 7.2, SeaBIOS 1.16.2, -M pc -m 1G, TCG)', () => {
-  it('has the 7-entry map of linux.md §9.5 and seabios.md §6 at every layer', () => {
+  it('has the 7-entry map of the worked example (docs/model/seabios.md#a-worked-example-pc-with-1-gib) at every layer', () => {
     const serial = read('pc-1G', 'serial.log');
     const firmwareLog = read('pc-1G', 'seabios.log');
     const b = parseBoot({ serial, firmwareLog });

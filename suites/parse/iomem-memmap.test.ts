@@ -13,7 +13,7 @@ describe('parseIomem', () => {
     expect(nodes.map((n) => n.line).join('\n')).toBe(PC1G_IOMEM);
   });
 
-  it('nests three deep (q35 ECAM, linux.md §9.6)', () => {
+  it('nests three deep (q35 ECAM, docs/model/linux.md#nesting)', () => {
     const nodes = parseIomem('b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n  b0000000-bfffffff : Reserved\n    b0000000-bfffffff : pnp 00:05');
     expect(nodes.map((n) => n.parent)).toEqual([null, 0, 1]);
   });
@@ -27,7 +27,7 @@ describe('parseIomem', () => {
     expect(() => parseIomem('')).toThrow(/empty/);
   });
 
-  it('selects E820-derived lines and counts the rest (linux.md §9.4)', () => {
+  it('selects E820-derived lines and counts the rest (docs/model/linux.md#which-lines-come-from-e820)', () => {
     const { compared, excluded } = selectE820Iomem(PC1G_IOMEM.split('\n'));
     expect(compared).toEqual([
       '00000000-00000fff : Reserved',

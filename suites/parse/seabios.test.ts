@@ -3,7 +3,7 @@ import { parseSeabiosLog, seabiosQemuRecords } from '../../harness/parse/seabios
 import { PC1G_SEABIOS, PC1G_SEABIOS_DUMP } from './samples.ts';
 
 describe('parseSeabiosLog', () => {
-  it('reads the seabios.md §6 worked example (CRLF)', () => {
+  it('reads the worked example of docs/model/seabios.md#a-worked-example-pc-with-1-gib (CRLF)', () => {
     const log = parseSeabiosLog(PC1G_SEABIOS);
     expect(log.version).toBe('1.16.2-debian-1.16.2-1');
     expect(log.zoneHighReturned).toBe(16646144);

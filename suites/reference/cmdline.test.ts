@@ -175,7 +175,7 @@ describe('parseQemuArgs: -m', () => {
     expect(mem(['-m', '1G,slots=0x10,maxmem=2G']).slots).toBe(16);
   });
 
-  it('hex: 5.2 silent, 7.2 warns, 10.0 refuses (qemu.md §5.1, verified on 7.2)', () => {
+  it('hex: 5.2 silent, 7.2 warns, 10.0 refuses (util/cutils.c per release, docs/model/qemu.md#sizes-memory-backends-and-numa; verified on 7.2)', () => {
     const c52 = parseQemuArgs(['-m', '0x10'], { qemuVersion: '5.2' });
     expect(c52.memory.size).toBe(16n * MiB);
     expect(c52.warnings).toEqual([]);

@@ -22,7 +22,7 @@ export function firmware(entries: E820Range[]): FirmwareMap {
 const AMD_HT_HOLE = R(0xfd00000000n, 0xffffffffffn, 2);
 const LOW = [R(0n, 0x9fbffn, 1), R(0x9fc00n, 0x9ffffn, 2), R(0xf0000n, 0xfffffn, 2)];
 
-/** QEMU 7.2 + SeaBIOS 1.16.2, -M pc -m 1G (linux.md §9.5). */
+/** QEMU 7.2 + SeaBIOS 1.16.2, -M pc -m 1G (docs/model/linux.md#a-worked-example-pc-with-1-gib). */
 export const PC_1G = firmware([...LOW, R(0x100000n, 0x3ffdffffn, 1), R(0x3ffe0000n, 0x3fffffffn, 2), R(0xfffc0000n, 0xffffffffn, 2), AMD_HT_HOLE]);
 
 /** -M pc -m 4G: 3 GiB below 4 GiB, 1 GiB above. */

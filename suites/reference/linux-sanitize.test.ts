@@ -83,7 +83,7 @@ describe('sanitize', () => {
     expect(sanitize(wrap)).toEqual({ ok: false, table: wrap });
   });
 
-  it('PRAM is split at every change point (linux.md §4.2)', () => {
+  it('PRAM is split at every change point (docs/model/linux.md#sanitising-the-table)', () => {
     const t = sanitize([
       { addr: 0x31000000n, size: 0x200000n, type: E820.PRAM },
       { addr: 0x31080000n, size: 0x100000n, type: E820.RESERVED },

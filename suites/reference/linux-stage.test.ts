@@ -12,7 +12,7 @@ import { PC_1G, PC_4G, PC_PLATFORM_1G, PC_PLATFORM_4G, Q35_1G, Q35_PLATFORM_1G }
 const P = KERNEL_PROFILES;
 const CMD = 'console=ttyS0 panic=-1';
 
-describe('linux.md §9.5: -M pc -m 1G', () => {
+describe('the worked example (docs/model/linux.md#a-worked-example-pc-with-1-gib): -M pc -m 1G', () => {
   it('6.1: BIOS-e820, edits, iomem, memmap', () => {
     const k = linuxStage(PC_1G, PC_PLATFORM_1G, CMD, P['6.1']);
     expect(k.biosE820).toEqual([
@@ -228,7 +228,7 @@ describe('mem= and memmap=', () => {
     expect(k.iomem).toContain('2f000000-2f0fffff : RAM buffer');
   });
 
-  it('exactmap (§9.6), ACPI tables kept reserved: reserved inside the PCI window, expanded reserved around it; gap tie', () => {
+  it('exactmap (docs/model/linux.md#nesting), ACPI tables kept reserved: reserved inside the PCI window, expanded reserved around it; gap tie', () => {
     const cmd = `${CMD} memmap=exactmap memmap=0x9fc00@0 memmap=0x3fee0000@0x100000 memmap=0x20000$0x3ffe0000 memmap=0x10000000$0x50000000 memmap=0x90000000$0x70000000`;
     const k = linuxStage(PC_1G, PC_PLATFORM_1G, cmd, P['6.1']);
     expect(k.iomem).toEqual([
