@@ -343,7 +343,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     add(L.Q35_RCBA_START, L.Q35_RCBA_SIZE, E820.RESERVED, 'SeaBIOS q35 RCBA (mch_isa_bridge_setup)');
   }
 
-  // ZoneHigh residents, in allocation order (seabios.md §5.4).
+  // ZoneHigh residents, in allocation order (docs/model/seabios.md#what-stays-in-zonehigh).
   let blocks: Block[] = zone === null ? [] : [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
   const residents: string[] = [];
   if (zone !== null) {
@@ -505,7 +505,7 @@ export function pciPadMem64(handoff: Handoff, profile: SeabiosProfile): boolean 
 /** src/hw/virtio-ring.h MAX_QUEUE_NUM: the largest virtqueue SeaBIOS's legacy virtio path takes. */
 const VIRTIO_MAX_QUEUE_NUM = 256;
 
-/** Calibration: the ZoneHigh record a table-loader WRITE_POINTER leaves (vmgenid: measured +0x2000 total, seabios.md §5.5). */
+/** Calibration: the ZoneHigh record a table-loader WRITE_POINTER leaves (vmgenid: measured +0x2000 total, docs/model/calibration.md#table-loader-records). */
 export const WRITE_POINTER_RECORD = { size: 16n, align: 16n } as const;
 
 /** `e820 map has N items:` and its entry lines, exactly as dump_map prints them. */

@@ -1,4 +1,4 @@
-// The E820 steps of setup_arch() after the command line (linux.md §4.1, §4.7, §6.1, §7):
+// The E820 steps of setup_arch() after the command line (arch/x86/kernel/setup.c, e820.c; docs/model/linux.md):
 // loading the firmware map, setup_data, the user-defined map, trim_bios_range, last_pfn,
 // nosave regions and the PCI gap. Each is a pure function of the working table.
 
@@ -92,7 +92,7 @@ export function reserveSetupData(table: KTable, nodes: readonly SetupDataNode[],
   return { table: t, lines };
 }
 
-/** The kernel panics with this where the user map does not sanitise (§4.7). */
+/** The kernel panics with this where the user map does not sanitise (docs/model/linux.md#the-user-defined-map). */
 export const INVALID_USER_MAP = 'Invalid user supplied memory map';
 
 /** e820__finish_early_params(): null table = panic. */
@@ -146,7 +146,7 @@ function nosaveLine(s: bigint, e: bigint): KLine[] {
   return [{ level: KERN.INFO, text }];
 }
 
-/** e820__register_nosave_regions(max_pfn), old (5.10.223) or new algorithm (§7.2). */
+/** e820__register_nosave_regions(max_pfn), old (5.10.223) or new algorithm (docs/model/linux.md#nosave-regions). */
 export function nosaveLines(table: KTable, maxPfn: bigint, profile: KernelProfile): KLine[] {
   const isRam = (t: number): boolean => profile.nosaveRamTypes.includes(t);
   const out: KLine[] = [];
@@ -170,7 +170,7 @@ export function nosaveLines(table: KTable, maxPfn: bigint, profile: KernelProfil
   return out;
 }
 
-/** e820__setup_pci_gap(): the largest hole below 4 GiB (≥ 4 MiB), searched per profile (§7.3). */
+/** e820__setup_pci_gap(): the largest hole below 4 GiB (≥ 4 MiB), searched per profile (docs/model/linux.md#the-pci-gap). */
 export function pciGapLines(table: KTable, maxPfn: bigint, profile: KernelProfile): KLine[] {
   let gapSize = MIN_PCI_GAP;
   let gapStart: bigint | null = null;
