@@ -1,4 +1,4 @@
-// Refusal text and order findings of the randomized explorer (M2, M3, M5, M6, M11), each checked
+// Refusal text and order findings of the randomized explorer (M2, M3, M5, M6, M11; docs/model/explore-findings.md), each checked
 // with `npx e820 check` on QEMU 7.2 (and 5.2 / 10.0 / 11.1 where noted).
 
 import { describe, expect, it } from 'vitest';
