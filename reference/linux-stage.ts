@@ -7,7 +7,9 @@
 
 import { FOUR_GIB, hex, MiB } from './address.ts';
 import { E820 } from './e820.ts';
-import type { FirmwareMap, KernelView, Platform } from './stages.ts';
+import type { FirmwareMap, Int15Answers, KernelView, MemoryPathView, Platform } from './stages.ts';
+import { BIOS_E820_PREFIX } from './kernel-lines.ts';
+import { ramLeftOut } from './linux/boot-memory.ts';
 import type { KernelProfile } from './profiles/kernel.ts';
 import { KERN } from './profiles/kernel.ts';
 import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
@@ -72,13 +74,26 @@ export function withPagingLevels(profile: KernelProfile, platform: Platform, ker
   return fiveLevel ? { ...profile, maxArchPfn: profile.maxArchPfn5Level } : profile;
 }
 
-export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile): KernelView {
+/**
+ * `bios`: what the firmware's INT 15h services answer (reference/seabios-stage.ts int15Answers);
+ * absent: E820 answers with `firmware.entries` (and a map the kernel would refuse is not modelled).
+ */
+export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile, bios?: Int15Answers): KernelView {
   const profile = withPagingLevels(kernelProfile, platform, kernelCmdline);
-  const loaded = loadFirmwareMap(firmware.entries, profile);
-  const dumpPrefix = `${loaded.who}: `;
+  const loaded = loadFirmwareMap(firmware.entries, profile, bios);
+  const dumpPrefix = `${BIOS_E820_PREFIX}`;
+  // Only the E820 path prints `BIOS-e820:` lines; a `BIOS-e801:`/`BIOS-88:` dump is an edit line
+  // (reference/kernel-lines.ts dump-fallback). 7.2's out-of-order warning sits inside the dump but
+  // is not a `BIOS-e820:` line.
   const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(dumpPrefix)));
-  // 7.2's out-of-order warning sits inside the dump but is not a `BIOS-e820:` line.
   const edits: KLine[] = [loaded.header, ...loaded.dump.filter((l) => !l.text.startsWith(dumpPrefix))];
+  const lost = loaded.setup.path === 'e820' ? null : ramLeftOut(firmware.entries, loaded.table);
+  const memoryPath: MemoryPathView = {
+    path: loaded.setup.path,
+    who: loaded.setup.who,
+    why: loaded.setup.why,
+    ...(lost !== null ? { lost } : {}),
+  };
   const memmap = firmwareMemmap(loaded.table, profile);
   const unpredictable: string[] = [];
 
@@ -88,7 +103,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     early = applyEarlyParams(loaded.table, args, profile);
   } catch (e) {
     if (!(e instanceof KernelBug)) throw e;
-    return { biosE820, panic: e.message, unpredictable: [`e820Edits, memmap, iomem: ${e.message}`] };
+    return { biosE820, memoryPath, panic: e.message, unpredictable: [`e820Edits, memmap, iomem: ${e.message}`] };
   }
   edits.push(...early.lines);
 
@@ -101,6 +116,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     const all = [...edits, panicLine];
     return {
       biosE820,
+      memoryPath,
       e820Edits: texts(all),
       e820EditLevels: levels(all),
       panic: INVALID_USER_MAP,
@@ -111,7 +127,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
 
   const kr = kernelRangeIsRam(loaded.table, fin.table, early.userdef, args, profile);
   if (!kr.ram) {
-    return { biosE820, memmap, unpredictable: [`e820Edits, iomem: ${kr.why}`] };
+    return { biosE820, memoryPath, memmap, unpredictable: [`e820Edits, iomem: ${kr.why}`] };
   }
 
   const trimmed = trimBiosRange(fin.table, profile);
@@ -127,9 +143,16 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   let editsKnown = true;
   // The MCFG the guest reads: QEMU's, or the one SeaBIOS built itself (FirmwareMap.mmconfig).
   const mmconfig = firmware.mmconfig ?? platform.mmconfig;
+  /**
+   * No E820 entry meets the ECAM window (the E801/88h map ends below it): whatever the fallback
+   * checks decide, no E820 line and no E820 resource depends on it, if both iomem outcomes agree.
+   */
+  let ecamUndecided = false;
   if (mmconfig !== null) {
     const line = ecamLine(table, mmconfig, profile);
-    if (line === null) {
+    const untouched = !table.some((e) => e.addr <= mmconfig.end && mmconfig.start < e.addr + e.size);
+    if (line === null && untouched) ecamUndecided = true;
+    else if (line === null) {
       editsKnown = false;
       unpredictable.push(
         'e820Edits, iomem: the ECAM window is not entirely E820-reserved; the MMCONFIG fallback checks (size halving, ACPI motherboard resources) are not modelled',
@@ -142,7 +165,16 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
 
   // With SeaBIOS's own DSDT its PCI0._CRS windows are the ones Linux inserts, not QEMU's.
   const seen = { ...platform, mmconfig, pciWindows: firmware.pciWindows ?? platform.pciWindows };
-  const io = buildIomem({ table, platform: seen, mmconfigInserted, profile });
+  let io = buildIomem({ table, platform: seen, mmconfigInserted, profile });
+  if (ecamUndecided) {
+    // mmconfig-shared.c pci_mmcfg_reserved(): the window may still be accepted as an ACPI
+    // motherboard resource at pci_mmcfg_late_init (not an E820 line); take it only if it changes nothing.
+    const inserted = buildIomem({ table, platform: seen, mmconfigInserted: true, profile });
+    if (JSON.stringify(inserted) !== JSON.stringify(io)) {
+      editsKnown = false;
+      unpredictable.push('e820Edits, iomem: the ECAM window is not E820-reserved and whether the ACPI motherboard-resource check accepts it changes the E820 resources; not modelled');
+    }
+  }
   let acpiIomemKnown = true;
   if (acpiTablesMayBeRam(loaded.table, table)) {
     // Both outcomes of acpi_map() (see acpiTablesMayBeRam): keep only what they agree on.
@@ -177,6 +209,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   const hotplugMemmap = platform.hotplugRam.map((r) => ({ start: hex(r.start), end: hex(r.end), type: resourceName(E820.RAM, profile) }));
   return {
     biosE820,
+    memoryPath,
     ...(editsKnown ? { e820Edits: texts(edits), e820EditLevels: levels(edits) } : {}),
     memmap: [...hotplugMemmap, ...memmap],
     ...(iomemKnown && io.lines !== null ? { iomem: io.lines } : {}),

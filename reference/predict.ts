@@ -16,10 +16,11 @@ import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile, type QemuProfile } from './profiles/qemu.ts';
 import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
 import { firmwareLogSilence, seabiosProfile } from './profiles/seabios.ts';
-import { type HostFacts, qemuStage } from './qemu-stage.ts';
+import { type HostFacts, qemuStage } from './qemu/index.ts';
 import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
-import { seabiosStage } from './seabios-stage.ts';
-import { type FirmwareMap, type Handoff, type KernelView, UnsupportedOptionError } from './stages.ts';
+import { firmwareRoad, firmwareStage, QBOOT_SILENT, type FirmwareRoad } from './firmware.ts';
+import { type FirmwareMap, type Handoff, type KernelView, type MemoryPathView, UnsupportedOptionError } from './stages.ts';
+import { detectMemory, type MemorySetup, memorySetupDefault } from './linux/boot-memory.ts';
 import type { Toolchain } from './toolchain.ts';
 
 export interface PredictOptions {
@@ -62,6 +63,13 @@ export interface Prediction {
   firmwareUnobservable: string | null;
   /** The declared changes and what the stages did with each; absent when none were declared. */
   intent?: { declared: DeclaredIntent; applied: readonly AppliedChange[] };
+  /**
+   * Which way the kernel sizes memory (BIOS E820 table, or the E801/88h fallback map) and why,
+   * from the firmware's INT 15h answers; set even when the kernel layer is not predicted.
+   */
+  memoryPath: MemoryPathView;
+  /** Which firmware built the map the kernel is handed (SeaBIOS or qboot), and why (reference/firmware.ts). */
+  firmwareRoad: FirmwareRoad;
 }
 
 /**
@@ -70,7 +78,7 @@ export interface Prediction {
  * prints "This kernel requires an x86-64 CPU, …" through the BIOS video service and halts, so
  * nothing reaches the serial console (seen with isapc's default 486 on QEMU 5.2, 7.2, 10.0, 11.1).
  */
-export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu: QemuProfile): string | null {
+export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu: QemuProfile, memory?: MemorySetup): string | null {
   const { platform } = handoff;
   if (platform.accel === 'tcg' && qemu.tcgBmi2Undefined && kernel.guestDecompressorBmi2 && platform.bmi1Bmi2) {
     // Seen on 5.2 with 6.12 and 7.2: Haswell, Broadwell, Skylake, Cascadelake, Cooperlake, Icelake,
@@ -103,6 +111,15 @@ export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu:
   // fs"; 6.1 at 72, 6.12 and 7.2 at 80 boot): the kernel layer is not claimed there.
   if (handoff.ramBelow4g < needs + GUEST_MARGIN) {
     return `kernel: RAM below 4 GiB ends at 0x${handoff.ramBelow4g.toString(16)}, within ${GUEST_MARGIN / MiB} MiB of what the guest kernel's decompressor needs (0x${needs.toString(16)}): the guest may run out of memory or lose its initramfs before init, so its layer is not predicted`;
+  }
+  if (memory !== undefined && memory.path !== 'e820') {
+    // The decompressor runs in the RAM QEMU gave (it reads no map), but the kernel proper uses only
+    // the fabricated map: with less than the same bound there it runs out of memory before init
+    // (seen: 6.1's cloud kernel on the 88h map of 64 MiB, "System is deadlocked on memory").
+    const seenEnd = memory.table.reduce((end, e) => (e.type === E820.RAM && e.addr + e.size > end ? e.addr + e.size : end), 0n);
+    if (seenEnd < needs + GUEST_MARGIN) {
+      return `kernel: on the ${memory.who} path the kernel's map ends at 0x${seenEnd.toString(16)}, within ${GUEST_MARGIN / MiB} MiB of the guest kernel's own footprint (0x${needs.toString(16)}: 16 MiB + init_size 0x${kernel.guestInitSize.toString(16)}): it runs out of memory before init, so its layer is not predicted`;
+    }
   }
   return null;
 }
@@ -138,12 +155,17 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     );
   }
   const seabios = seabiosProfile(toolchain.seabios);
-  const firmware = seabiosStage(handoff, seabios, intent.firmware);
+  // Which firmware QEMU loads (SeaBIOS, or qboot: -bios qboot.rom, microvm's default), its map, and
+  // what its INT 15h answers the kernel's setup code (the declared failures answer CF=1), from which
+  // the kernel sizes memory (arch/x86/boot/memory.c, e820.c).
+  const road = firmwareRoad(handoff, toolchain.qemu, config.bios);
+  const { firmware, bios } = firmwareStage(handoff, road, seabios, intent);
   const kernelProfile = kernelProfileForRelease(toolchain.kernel, toolchain.kernelRelease, toolchain.kernelFlavour);
-  const cannotStart = kernelCannotStart(handoff, kernelProfile, qemuProfile(toolchain.qemu));
+  const memory = memorySetupDefault(detectMemory(bios), kernelProfile);
+  const cannotStart = kernelCannotStart(handoff, kernelProfile, qemuProfile(toolchain.qemu), memory);
   const kernel =
     cannotStart === null
-      ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile)
+      ? linuxStage(firmware, handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile, bios)
       : null;
 
   const report: LayerReport = {
@@ -173,7 +195,9 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
     unpredicted: cannotStart === null ? (kernel?.unpredictable ?? []) : [cannotStart],
     warnings: handoff.warnings,
     kernelStarts: kernel !== null,
-    firmwareUnobservable: firmwareLogSilence(seabios, handoff.firmwareInputs.biosImage, handoff.firmwareInputs.biosVariant),
+    memoryPath: kernel?.memoryPath ?? { path: memory.path, who: memory.who, why: memory.why },
+    firmwareRoad: road,
+    firmwareUnobservable: road.kind === 'qboot' ? QBOOT_SILENT : firmwareLogSilence(seabios, handoff.firmwareInputs.biosImage, handoff.firmwareInputs.biosVariant),
     ...(isEmptyIntent(intent) ? {} : { intent: { declared: intent, applied: appliedChanges(intent, handoff, firmware) } }),
   };
 }

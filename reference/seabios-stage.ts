@@ -5,7 +5,7 @@
 
 import { alignDown, FOUR_GIB, hexPadded, kernelHex, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
-import type { FirmwareChange } from './intent.ts';
+import type { FirmwareChange, Int15Service } from './intent.ts';
 import {
   DEVICE_ZONEHIGH_FOOTPRINT,
   imageMissingDrivers,
@@ -17,7 +17,7 @@ import {
   type SelfBuiltAcpiAml,
 } from './profiles/seabios.ts';
 import { QEMU_LAYOUT } from './profiles/qemu.ts';
-import { UnsupportedOptionError, type FirmwareInputs, type FirmwareMap, type Handoff } from './stages.ts';
+import { UnsupportedOptionError, type FirmwareInputs, type FirmwareMap, type Handoff, type Int15Answers } from './stages.ts';
 
 // ---------------------------------------------------------------------------------------------
 // e820_add / e820_remove
@@ -548,4 +548,17 @@ export function int15E801(legacyRamSize: bigint): { ax: number; bx: number; cx: 
 /** handle_1588: KiB above 1 MiB, capped at 63 MiB. */
 export function int1588(legacyRamSize: bigint): { ax: number } {
   return { ax: legacyRamSize > 64n * MiB ? 0xfc00 : Number((legacyRamSize - MiB) / 1024n) };
+}
+
+/**
+ * What the three services answer after POST (E801 and 88h from the final LegacyRamSize, which
+ * malloc_prepboot's calcRamSize sets), with the declared failures (reference/intent.ts int15Fails)
+ * answering CF=1 instead.
+ */
+export function int15Answers(firmware: Pick<FirmwareMap, 'entries' | 'legacyRamSize'>, fails: readonly Int15Service[] = []): Int15Answers {
+  return {
+    e820: fails.includes('e820') ? null : firmware.entries,
+    e801: fails.includes('e801') ? null : int15E801(firmware.legacyRamSize),
+    e88: fails.includes('88h') ? null : int1588(firmware.legacyRamSize),
+  };
 }

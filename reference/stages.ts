@@ -209,12 +209,40 @@ export interface FirmwareMap {
 }
 
 /**
+ * What the firmware's INT 15h memory-size services return to a caller that asks each once, as
+ * Linux's real-mode setup code does (arch/x86/boot/memory.c detect_memory()); null where the
+ * build makes the service fail (CF=1, reference/intent.ts int15Fails).
+ */
+export interface Int15Answers {
+  /** AX=E820h, EBX=0,1,…: the entries in order (handle_15e820 walks the map). */
+  readonly e820: readonly E820Range[] | null;
+  /** AX=E801h: AX=CX KiB between 1 and 16 MiB, BX=DX 64 KiB blocks above 16 MiB. */
+  readonly e801: { readonly ax: number; readonly bx: number; readonly cx: number; readonly dx: number } | null;
+  /** AH=88h: AX KiB above 1 MiB. */
+  readonly e88: { readonly ax: number } | null;
+}
+
+/**
  * The kernel's reported view: the lines and files the harness observes. A field the model cannot
  * predict for a configuration is absent (undefined), never guessed; `unpredictable` says why.
  */
+/** Which way the kernel sized memory (reference/linux/boot-memory.ts), for `predict --explain`. */
+export interface MemoryPathView {
+  /** The BIOS's E820 table, or a map made from E801's or 88h's size. */
+  path: 'e820' | 'e801' | '88h';
+  /** `BIOS-e820`, `BIOS-e801` or `BIOS-88`: the dump's prefix. */
+  who: string;
+  /** Why this path, one sentence. */
+  why: string;
+  /** On a fallback: the firmware map's RAM the kernel's map leaves out, one sentence; absent when none. */
+  lost?: string;
+}
+
 export interface KernelView {
-  /** `BIOS-e820:` lines (7.2: with `[gap …]` lines), text after the `<L>[time] ` prefix. */
+  /** `BIOS-e820:` lines (7.2: with `[gap …]` lines), text after the `<L>[time] ` prefix; empty on the E801/88h paths. */
   biosE820: readonly string[];
+  /** The path the kernel took to its first map; absent only in views made before it was modelled. */
+  memoryPath?: MemoryPathView;
   /** Every other E820-related line (reference/kernel-lines.ts decides which), in dmesg order. */
   e820Edits?: readonly string[];
   /** printk level of each e820Edits line, same order (`dmesg -r`'s `<L>`). */

@@ -9,12 +9,13 @@ import type { KernelProfile } from '../profiles/kernel.ts';
 import { KERN } from '../profiles/kernel.ts';
 import { printTable } from './print.ts';
 import { sanitize } from './sanitize.ts';
+import type { Int15Answers } from '../stages.ts';
+import { detectMemory, E820_MAX_ENTRIES_ZEROPAGE, type MemorySetup, memorySetupDefault } from './boot-memory.ts';
 import { type KLine, type KTable, rangeRemove, rangeUpdate, u64 } from './table.ts';
 
 export const PAGE_SHIFT = 12n;
 export const PAGE_SIZE = 1n << PAGE_SHIFT;
-/** arch/x86/boot/memory.c: boot_params.e820_table holds 128 entries (E820_MAX_ENTRIES_ZEROPAGE). */
-export const E820_MAX_ENTRIES_ZEROPAGE = 128;
+export { E820_MAX_ENTRIES_ZEROPAGE };
 /** trim_bios_range(): the legacy VGA/ROM hole [BIOS_BEGIN, BIOS_END) (asm/e820/types.h). */
 export const BIOS_BEGIN = 0xa0000n;
 export const BIOS_END = 0x100000n;
@@ -32,26 +33,28 @@ export interface Loaded {
   readonly header: KLine;
   readonly dump: readonly KLine[];
   readonly who: string;
+  /** Which way the kernel sized memory, and why (reference/linux/boot-memory.ts). */
+  readonly setup: MemorySetup;
 }
 
 /**
- * e820__memory_setup_default(): real-mode detect_memory_e820() keeps at most 128 entries;
- * append_e820_table() rejects short maps and stops at a wrapping entry; sanitise (result
- * ignored). The e801/88 fallback needs values the FirmwareMap does not carry, so it throws.
+ * e820__memory_setup(): the BIOS's answers as detect_memory() stored them in boot_params,
+ * e820__memory_setup_default() (the E820 table, or the E801/88h fallback map), then the dump.
+ * Without `bios` the E820 answer is `entries` and the other two are unknown: a map the kernel
+ * would refuse then throws FallbackUnmodelled, as the fallback needs the E801/88h sizes.
  */
-export function loadFirmwareMap(entries: readonly E820Range[], profile: KernelProfile): Loaded {
-  const boot = entries.slice(0, E820_MAX_ENTRIES_ZEROPAGE).map((r) => ({ addr: r.start, size: r.end - r.start, type: r.type }));
-  const wraps = boot.some((e) => e.size !== 0n && u64(e.addr + e.size - 1n) < e.addr);
-  if (boot.length < profile.minFirmwareEntries || wraps) {
-    throw new FallbackUnmodelled(boot.length);
-  }
-  const table = sanitize(boot).table;
-  const who = 'BIOS-e820';
+export function loadFirmwareMap(entries: readonly E820Range[], profile: KernelProfile, bios?: Int15Answers): Loaded {
+  let setup: MemorySetup;
+  if (bios === undefined) {
+    setup = memorySetupDefault({ e820Table: detectMemory({ e820: entries, e801: null, e88: { ax: 0 } }).e820Table, altMemK: 0, extMemK: 0 }, profile);
+    if (setup.path !== 'e820') throw new FallbackUnmodelled(Math.min(entries.length, E820_MAX_ENTRIES_ZEROPAGE));
+  } else setup = memorySetupDefault(detectMemory(bios), profile);
   return {
-    table,
-    who,
+    table: setup.table,
+    who: setup.who,
     header: { level: KERN.INFO, text: 'BIOS-provided physical RAM map:' },
-    dump: printTable(who, table, profile),
+    dump: printTable(setup.who, setup.table, profile),
+    setup,
   };
 }
 
@@ -59,7 +62,7 @@ export class FallbackUnmodelled extends Error {
   constructor(readonly entries: number) {
     super(
       `the kernel would fall back to E801/88h memory sizing (firmware map with ${entries} usable entries); ` +
-        'the model does not predict that path',
+        'the model does not predict that path without the E801/88h answers',
     );
     this.name = 'FallbackUnmodelled';
   }
