@@ -13,7 +13,7 @@
 // The parsers are pure; readHostFacts() is the one reader, memoised per process.
 
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { HostFacts } from '../reference/qemu-stage.ts';
+import type { HostFacts } from '../reference/qemu/index.ts';
 
 export type { HostFacts };
 

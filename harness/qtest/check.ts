@@ -7,7 +7,7 @@ import type { MachineConfig } from '../../reference/config.ts';
 import { refusalText } from '../explore/explore.ts';
 import { guestConsoleIndex } from '../../reference/guest.ts';
 import { qemuProfile } from '../../reference/profiles/qemu.ts';
-import { qemuStage, type HostFacts } from '../../reference/qemu-stage.ts';
+import { qemuStage, type HostFacts } from '../../reference/qemu/index.ts';
 import { QemuRefusal, type Handoff } from '../../reference/stages.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { QemuLaunchError } from '../errors.ts';

@@ -3,7 +3,7 @@
 // list of lines, equal or not; what one side has and the other cannot see is a named rule
 // (QTEST_RULES), counted in every verdict.
 
-import { apicIdLimit } from '../../reference/qemu-stage.ts';
+import { apicIdLimit } from '../../reference/qemu/index.ts';
 import type { Handoff } from '../../reference/stages.ts';
 import type { E820Record } from '../../reference/e820.ts';
 import { qemuE820Json } from '../../reference/report.ts';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { resolveCpu, type HostFacts } from '../../reference/qemu-stage.ts';
+import { resolveCpu, type HostFacts } from '../../reference/qemu/index.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { toolchainOf } from '../../reference/toolchain.ts';
 

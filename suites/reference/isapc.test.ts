@@ -9,7 +9,7 @@ import { E820 } from '../../reference/e820.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
-import { qemuStage } from '../../reference/qemu-stage.ts';
+import { qemuStage } from '../../reference/qemu/index.ts';
 import { seabiosStage } from '../../reference/seabios-stage.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { toolchainOf, type QemuVersion, type SeabiosVersion } from '../../reference/toolchain.ts';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { resolveCpu, type HostFacts } from '../../reference/qemu-stage.ts';
+import { resolveCpu, type HostFacts } from '../../reference/qemu/index.ts';
 import { QemuRefusal } from '../../reference/stages.ts';
 
 const AMD48: HostFacts = { cpuVendor: 'AuthenticAMD', physBits: 48, la57: false };

@@ -2,7 +2,7 @@
 
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { qemuStage } from '../../reference/qemu-stage.ts';
+import { qemuStage } from '../../reference/qemu/index.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion } from '../../reference/toolchain.ts';
 

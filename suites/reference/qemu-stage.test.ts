@@ -5,7 +5,7 @@ import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { E820 } from '../../reference/e820.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { apicIdLimit, qemuStage, resolveTopology, smbiosTablesBytes } from '../../reference/qemu-stage.ts';
+import { apicIdLimit, qemuStage, resolveTopology, smbiosTablesBytes } from '../../reference/qemu/index.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 import { QEMU_VERSIONS } from '../../reference/toolchain.ts';
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
-import { resolveTopology } from '../../reference/qemu-stage.ts';
+import { resolveTopology } from '../../reference/qemu/index.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import { type QemuVersion, type Toolchain } from '../../reference/toolchain.ts';
 import { qemuRefusalOf, stageOf } from './qemu-stage-outcomes.ts';

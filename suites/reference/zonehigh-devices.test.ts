@@ -9,7 +9,7 @@ import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference
 import type { DeviceConfig, MachineConfig } from '../../reference/config.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
-import { qemuStage } from '../../reference/qemu-stage.ts';
+import { qemuStage } from '../../reference/qemu/index.ts';
 import { pciPadMem64, seabiosStage } from '../../reference/seabios-stage.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';

@@ -1,0 +1,104 @@
+// What SeaBIOS will be handed to place and drive (FirmwareInputs): the ACPI blob through the
+// table-loader and the vmgenid buffer, the SMBIOS tables (or the legacy type 0/1 fields), the
+// devices its drivers run on, and the BIOS image.
+
+import { alignUp } from '../address.ts';
+import type { MachineConfig } from '../config.ts';
+import type { BiosVariant } from '../profiles/seabios.ts';
+import { ISAPC_CLASS, MACHINE_COMPAT, MACHINE_DESC, machineVersionAtMost, QEMU_LAYOUT as L, type QemuProfile } from '../profiles/qemu.ts';
+import { QemuRefusal, type FirmwareInputs, type ResolvedTopology } from '../stages.ts';
+import { firmwareDevices, isapcDevices, optText } from './devices.ts';
+import type { Board } from './layout.ts';
+import { prop } from './options.ts';
+import { legacyAcpiNonAmlBytes, smbiosTablesBytes } from './tables.ts';
+import { apicIdLimit } from './topology.ts';
+
+export function firmwareInputsOf(
+  config: MachineConfig,
+  profile: QemuProfile,
+  board: Board,
+  topology: ResolvedTopology,
+  ram: { size: bigint; above: bigint },
+  acpi: boolean,
+  hasTableLoader: boolean,
+  biosVariant: BiosVariant | undefined,
+): FirmwareInputs {
+  const { family, version: mv, machineName } = board;
+  const isapc = family === 'isapc';
+  const i440fx = family === 'pc';
+  // hw/acpi/vmgenid.c vmgenid_realize(), when the -device options are created (after board init):
+  // bios_linker_loader_can_write_pointer() needs fw_cfg DMA. Located at the option.
+  const vmgenid = config.devices.find((d) => d.driver === 'vmgenid');
+  if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
+    throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
+  }
+  // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
+  const hpet = prop(config.machineProps, 'hpet') !== 'off'; // cmdline keeps only hpet=off
+  const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
+  let loaderWritePointers = 0;
+  if (hasTableLoader) {
+    const legacy = i440fx && profile.legacyAcpiSizing ? MACHINE_COMPAT.legacyAcpi.find((l) => machineVersionAtMost(mv, l.upTo)) : undefined;
+    const acpiSize =
+      legacy !== undefined
+        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicIdLimit(topology) + legacyAcpiNonAmlBytes(topology, config.numa.length, hpet)), L.ACPI_BUILD_ALIGN_SIZE)
+        : L.ACPI_BUILD_TABLE_SIZE; // assumes the unpadded blob stays ≤ 128 KiB
+    highAllocations.push({ file: 'etc/acpi/tables', size: acpiSize, align: 64n });
+    if (vmgenid !== undefined) {
+      highAllocations.push({ file: 'etc/vmgenid_guid', size: 4096n, align: 4096n });
+      loaderWritePointers += 1;
+    }
+  }
+  const smbiosLegacy = isapc ? ISAPC_CLASS.smbiosLegacy : i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.smbiosLegacyUpTo);
+  const epProp = prop(config.machineProps, 'smbios-entry-point-type');
+  const smbiosEntryPoint: '2.1' | '3.0' | null = smbiosLegacy
+    ? null
+    : epProp === '64'
+      ? '3.0'
+      : epProp === '32'
+        ? '2.1'
+        : (MACHINE_COMPAT.smbiosEntryPoint.find((d) => machineVersionAtMost(mv, d.upTo))?.ep ?? MACHINE_COMPAT.smbiosEntryPointNewer);
+  return {
+    highAllocations,
+    loaderWritePointers,
+    smbiosTablesBytes: smbiosLegacy
+      ? null
+      : smbiosTablesBytes({
+          machineName,
+          desc: i440fx ? MACHINE_DESC.i440fx : MACHINE_DESC.q35,
+          sockets:
+            profile.smbiosType4Sockets === 'present'
+              ? Math.ceil(topology.cpus / (topology.cores * topology.threads))
+              : topology.sockets,
+          ramSize: ram.size,
+          ramEntries: ram.above > 0n ? 2 : 1,
+          dimmChunk: profile.smbiosDimmChunk(mv),
+          type4Length: smbiosEntryPoint === '3.0' ? profile.smbiosType4Length.ep30 : profile.smbiosType4Length.ep21,
+        }),
+    // hw/i386/pc.c pc_machine_done → smbios_set_defaults("QEMU", mc->desc, mc->name); legacy mode
+    // hands over only type 0/1 fields (hw/smbios/smbios.c smbios_build_type_1_fields).
+    smbiosLegacyType1: !smbiosLegacy
+      ? null
+      : isapc || machineVersionAtMost(mv, MACHINE_COMPAT.noSmbiosDefaultsUpTo)
+        ? []
+        : ['QEMU', MACHINE_DESC.i440fx, machineName],
+    smbiosHasType0: false,
+    smbiosEntryPoint,
+    hasTableLoader,
+    acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
+    numaNodes: config.numa.length,
+    maxCpusKey: apicIdLimit(topology),
+    hpet,
+    devices: isapc
+      ? isapcDevices(config)
+      : firmwareDevices(config, family === 'q35' ? 'q35' : 'pc', {
+          legacyOnly: machineVersionAtMost(mv, MACHINE_COMPAT.virtioLegacyOnlyUpTo),
+          queue128: machineVersionAtMost(mv, MACHINE_COMPAT.virtioQueue128UpTo),
+          reportsMaxQueue: profile.legacyVirtioReportsMaxQueue,
+        }),
+    // pc/q35: the `firmware=bios-256k.bin` default machine option; isapc and pc-i440fx-1.7 and
+    // older have none (hw/i386/pc_piix.c pc_i440fx_1_7_machine_options: default_machine_opts =
+    // NULL), so QEMU's 128 KiB bios.bin (observed: no Xen/ACPI-parse lines, no NVMe driver).
+    biosImage: config.bios ?? (isapc || (i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.bios128kUpTo)) ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
+    ...(biosVariant !== undefined ? { biosVariant } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+// The CPU topology after -smp is applied (hw/core/machine-smp.c; 5.2: vl.c smp_parse), and the
+// APIC ID limit the firmware tables are sized by.
+
+import type { MachineConfig } from '../config.ts';
+import { MACHINE_COMPAT, machineVersionAtMost, type MachineVersion, type QemuProfile } from '../profiles/qemu.ts';
+import { QemuRefusal, type ResolvedTopology } from '../stages.ts';
+
+/**
+ * hw/core/machine-smp.c machine_parse_smp_config(), or 5.2's hw/i386/pc.c pc_smp_parse()
+ * (QemuProfile.smpParse); the refusals are worded by the profile (QemuProfile.messages).
+ */
+export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile): ResolvedTopology {
+  if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile);
+  const s = config.smp;
+  let cpus = s.cpus ?? 0;
+  let sockets = s.sockets ?? 0;
+  const dies = s.dies ?? 1;
+  let cores = s.cores ?? 0;
+  let threads = s.threads ?? 0;
+  let maxcpus = s.maxcpus ?? 0;
+  if (cpus === 0 && maxcpus === 0) {
+    sockets = sockets || 1;
+    cores = cores || 1;
+    threads = threads || 1;
+  } else {
+    maxcpus = maxcpus || cpus;
+    if (machineVersionAtMost(machine, MACHINE_COMPAT.smpPreferSocketsUpTo)) {
+      if (sockets === 0) {
+        cores = cores || 1;
+        threads = threads || 1;
+        sockets = Math.floor(maxcpus / (dies * cores * threads));
+      } else if (cores === 0) {
+        threads = threads || 1;
+        cores = Math.floor(maxcpus / (sockets * dies * threads));
+      }
+    } else if (cores === 0) {
+      sockets = sockets || 1;
+      threads = threads || 1;
+      cores = Math.floor(maxcpus / (sockets * dies * threads));
+    } else if (sockets === 0) {
+      threads = threads || 1;
+      sockets = Math.floor(maxcpus / (dies * cores * threads));
+    }
+    if (threads === 0) threads = Math.floor(maxcpus / (sockets * dies * cores));
+  }
+  maxcpus = maxcpus || sockets * dies * cores * threads;
+  cpus = cpus || maxcpus;
+  const hierarchy = profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy, maxcpus));
+  if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy, maxcpus, cpus));
+  return { cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+/**
+ * hw/i386/pc.c pc_smp_parse() @ v5.2.0: sockets preferred; cores/threads derived from cpus (at least
+ * 1), sockets from maxcpus; without cpus, cpus is the product. Its three refusals in order.
+ */
+function pcSmpParse52(config: MachineConfig, profile: QemuProfile): ResolvedTopology {
+  const s = config.smp;
+  let cpus = s.cpus ?? 0;
+  let sockets = s.sockets ?? 0;
+  const dies = s.dies ?? 1;
+  let cores = s.cores ?? 0;
+  let threads = s.threads ?? 0;
+  const hierarchy = (): string => profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  if (cpus === 0 || sockets === 0) {
+    cores = cores || 1;
+    threads = threads || 1;
+    if (cpus === 0) {
+      sockets = sockets || 1;
+      cpus = cores * threads * dies * sockets;
+    } else {
+      sockets = Math.floor((s.maxcpus ?? cpus) / (cores * threads * dies));
+    }
+  } else if (cores === 0) {
+    threads = threads || 1;
+    cores = Math.floor(cpus / (sockets * dies * threads)) || 1;
+  } else if (threads === 0) {
+    threads = Math.floor(cpus / (cores * dies * sockets)) || 1;
+  } else if (sockets * dies * cores * threads < cpus) {
+    throw new QemuRefusal(profile.messages.smpProductBelowCpus(hierarchy(), cpus));
+  }
+  const maxcpus = s.maxcpus ?? cpus;
+  if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy(), maxcpus, cpus));
+  if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy(), maxcpus));
+  return { cpus, sockets, dies, cores, threads, maxcpus };
+}
+
+/** x86_apicid_from_cpu_idx() for the last possible CPU, + 1 (hw/i386/x86.c apic_id_limit). */
+export function apicIdLimit(t: ResolvedTopology): number {
+  const bits = (n: number): number => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+  const tw = bits(t.threads);
+  const cw = bits(t.cores);
+  const dw = bits(t.dies);
+  const i = t.maxcpus - 1;
+  const thread = i % t.threads;
+  const core = Math.floor(i / t.threads) % t.cores;
+  const die = Math.floor(i / (t.threads * t.cores)) % t.dies;
+  const socket = Math.floor(i / (t.threads * t.cores * t.dies));
+  return ((socket << (dw + cw + tw)) | (die << (cw + tw)) | (core << tw) | thread) + 1;
+}
