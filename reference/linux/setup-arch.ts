@@ -149,8 +149,9 @@ function nosaveLine(s: bigint, e: bigint): KLine[] {
   return [{ level: KERN.INFO, text }];
 }
 
-/** e820__register_nosave_regions(max_pfn), old (5.10.223) or new algorithm (docs/model/linux.md#nosave-regions). */
+/** e820__register_nosave_regions(max_pfn) (silent without CONFIG_HIBERNATION), old (5.10.223) or new algorithm (docs/model/linux.md#nosave-regions). */
 export function nosaveLines(table: KTable, maxPfn: bigint, profile: KernelProfile): KLine[] {
+  if (!profile.hibernation) return [];
   const isRam = (t: number): boolean => profile.nosaveRamTypes.includes(t);
   const out: KLine[] = [];
   if (profile.nosave === 'ram-holes') {

@@ -92,6 +92,13 @@ export interface KernelProfile {
    */
   fiveLevelPaging: boolean;
   nosave: NosaveAlgorithm;
+  /**
+   * CONFIG_HIBERNATION. Without it register_nosave_region() is an empty inline
+   * (include/linux/suspend.h), so e820__register_nosave_regions() prints no line. Debian's
+   * kernels, cloud and the project's minimal build, have it; a real machine's kernel
+   * (`e820 host check`, read from its configuration) may not.
+   */
+  hibernation: boolean;
   /** Types the nosave walk treats as RAM. */
   nosaveRamTypes: readonly number[];
   /** e820_search_gap() direction: backward (≤ 6.12: ties → lower gap, leading hole ignored) or forward (7.2). */
@@ -192,6 +199,7 @@ const V5_10: KernelProfile = {
   maxArchPfn5Level: MAX_ARCH_PFN_5LEVEL,
   fiveLevelPaging: false,
   nosave: 'per-entry',
+  hibernation: true,
   nosaveRamTypes: [E820.RAM, E820.RESERVED_KERN],
   pciGapSearch: 'backward',
   pciGapTag: 'mem',

@@ -21,6 +21,7 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<CommandModul
   qtest: () => import('./qtest.ts'),
   report: () => import('./report.ts'),
   history: () => import('./history.ts'),
+  host: () => import('./host.ts'),
 };
 
 /** The module of the command named by `word` (argv's first operand), or null: then register them all. */

@@ -14,6 +14,7 @@ import { register as registerQtest } from './qtest.ts';
 import { register as registerKernel } from './kernel.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerHistory } from './history.ts';
+import { register as registerHost } from './host.ts';
 
 /**
  * Each subcommand module exports `register(program)`; add new ones here and, by their command's
@@ -36,4 +37,5 @@ export function registerCommands(program: Command): void {
   registerKernel(program);
   registerReport(program);
   registerHistory(program);
+  registerHost(program);
 }

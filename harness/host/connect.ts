@@ -1,0 +1,30 @@
+// A Host from what the user typed: no URL is this machine; `ssh://…` is an SshHost with the
+// key-checking and login flags every command that takes a host shares.
+
+import { localHost } from './local.ts';
+import { SshHost } from './ssh.ts';
+import type { Host } from './types.ts';
+
+export interface SshFlags {
+  /** `--known-hosts FILE` (default ~/.ssh/known_hosts). */
+  knownHosts?: string;
+  /** `--host-key SHA256:…`: the pinned fingerprint. */
+  hostKey?: string;
+  /** `--identity FILE` (default: the agent). */
+  identity?: string;
+}
+
+export const SSH_FLAG_HELP = {
+  knownHosts: ['--known-hosts <FILE>', 'known_hosts file the SSH host key is checked against (default ~/.ssh/known_hosts)'],
+  hostKey: ['--host-key <SHA256:...>', 'the SSH host key fingerprint to accept (ssh-keygen -lf on the host prints it); instead of known_hosts'],
+  identity: ['--identity <FILE>', 'private key to log in with (default: the keys of ssh-agent); passwords are never taken'],
+} as const;
+
+export async function hostOf(url: string | undefined, flags: SshFlags): Promise<Host> {
+  if (url === undefined || url === 'local') return localHost;
+  return SshHost.connect(url, {
+    ...(flags.knownHosts !== undefined ? { knownHosts: flags.knownHosts } : {}),
+    ...(flags.hostKey !== undefined ? { hostKey: flags.hostKey } : {}),
+    ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
+  });
+}
