@@ -9,6 +9,7 @@ import type { DisagreementSummary } from '../matrix/disagreements.ts';
 import { cellLayers, type CellLike } from './cell-maps.ts';
 import { disagreementsOf, entryText, escapeHtml, KIND_COLOURS, renderMapSvg, type LayerMaps, type MapKind } from './map-svg.ts';
 import { binaryChanges, historyKey, type HistoryRow } from './history.ts';
+import type { BinaryRecord, BootBinaries } from '../binaries.ts';
 
 /** The part of results.json (harness/matrix/reporters.ts resultsJson) the report reads. */
 export interface ResultsLike {
@@ -81,6 +82,14 @@ function historyTable(rows: readonly HistoryRow[]): string {
   return `<h4>Recent history (${rows.length} run${rows.length === 1 ? '' : 's'}, newest last)</h4><table class="history"><tr><th>at</th><th>verdict</th><th>first field</th><th>observed maps</th><th>model</th><th>changed since the run before</th></tr>${body.join('')}</table>`;
 }
 
+/** `qemu 1493008ba003 (qemu-system-x86 1:7.2+dfsg-7+deb12u18+b3); bios …`: what booted, as the history keys it. */
+function binariesText(b: BootBinaries): string {
+  return (Object.entries(b) as Array<[string, BinaryRecord | null]>)
+    .filter((x): x is [string, BinaryRecord] => x[1] !== null)
+    .map(([name, r]) => `${name} ${r.sha256 ? `sha256 ${r.sha256.slice(0, 16)}` : `not hashed (${r.note ?? '?'})`}${r.package ? ` (${r.package})` : ''} ${r.path}`)
+    .join('\n');
+}
+
 function cellSection(c: Cell, idx: number, history: readonly HistoryRow[]): string {
   const layers = cellLayers(c);
   const dis = disagreementsOf(layers);
@@ -105,6 +114,7 @@ function cellSection(c: Cell, idx: number, history: readonly HistoryRow[]): stri
     ...(firstDivergence(c) ? [[v?.outcome === 'error' ? 'error' : 'first divergence', firstDivergence(c)]] : []),
     ...(versions.length ? [['detected', versions.join('; ')]] : []),
     ...((c.provenance ?? []).length ? [['profiles', (c.provenance ?? []).join('; ')]] : []),
+    ...(c.binaries ? [['binaries', binariesText(c.binaries)]] : []),
     ...(c.expect ? [['expect', `${(c.expect as { file: string }).file}: ${((c.expect as { changes: string[] }).changes ?? []).join('; ')}`]] : []),
     ...(c.scope && c.scope.scope !== 'full' ? [['scope', `${c.scope.scope}${c.scope.reason ? `: ${c.scope.reason}` : ''}`]] : []),
     ...(c.retried ? [['retried', c.retried.reason]] : []),
@@ -201,11 +211,14 @@ function timings(r: ResultsLike, cells: readonly Cell[]): string {
   );
 }
 
+/** More groups than this start folded, so the cells stay near the top of the page. */
+const GROUPS_OPEN = 6;
+
 function groups(d: DisagreementSummary | undefined): string {
   if (!d || d.groups.length === 0) return '';
-  return `<h2>Disagreements by layer and change</h2><ul class="groups">${d.groups
+  return `<h2>Disagreements by layer and change</h2><details class="groups"${d.groups.length <= GROUPS_OPEN ? ' open' : ''}><summary>${d.groups.length} group${d.groups.length === 1 ? '' : 's'} of disagreeing lines, the most shared first</summary><ul class="groups">${d.groups
     .map((g) => `<li><b>${e(g.field)}</b>: ${e(g.change)} — in ${g.cells.length} of ${d.cells} cells (${g.cells.slice(0, 8).map(e).join(', ')}${g.cells.length > 8 ? ', …' : ''})</li>`)
-    .join('')}</ul>`;
+    .join('')}</ul></details>`;
 }
 
 const CSS = `
@@ -223,7 +236,7 @@ summary .tc,summary .cnt,summary .t{font-size:12px;color:#555}summary .why{font-
 .body{padding:.4em 0 1em 1em}.meta th{background:#fafafa;white-space:nowrap}.meta code{white-space:pre-wrap;word-break:break-all}
 .svgwrap{overflow-x:auto;margin:.5em 0}.del{color:#b00}.add{color:#070}.dis li{color:#a00}.f-differ td{background:#fde8e8}
 .legend span{display:inline-block;padding:0 .5em;margin-right:.3em;border:1px solid #555;font-size:12px}
-.hist i.d{display:inline-block;width:.6em;height:.9em;margin-right:1px;border-radius:2px}table.history td{font-size:12px}
+details.groups>summary{cursor:pointer}.hist i.d{display:inline-block;width:.6em;height:.9em;margin-right:1px;border-radius:2px}table.history td{font-size:12px}
 `;
 
 const JS = `
