@@ -8,7 +8,10 @@
 //   warm check: `e820 check -- -M pc -m 1G` end to end, and split into start-up, provisioning,
 //     prediction, boot and comparison (`--checks N`, default 3; 0 skips);
 //   boot-to-verdict per kernel flavour: `check -M pc -m 1G` with the cloud and the minimal kernel,
-//     median, p95 and their ratio (ci/bench-flavours.ts; `--flavour-checks N`, default 5; 0 skips).
+//     median, p95 and their ratio (ci/bench-flavours.ts; `--flavour-checks N`, default 5; 0 skips);
+//   boot timeline per flavour, set-up (warm, cold), cells/min of the default matrix at jobs 1 and
+//     2 per flavour, each with its ratio against the cloud kernel (ci/bench-boot.ts; `--timeline N`,
+//     `--matrix-cells N|all`, `--cold`); qtest's configurations/s against booting the cloud kernel.
 
 import { parseQemuArgs } from '../reference/cmdline/index.ts';
 import { predict } from '../reference/predict.ts';
@@ -40,7 +43,8 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
   console.log(
     `model (compiled): ${r.configs} configurations; first ${r.cold} predictions ${Math.round((r.cold / r.coldMs) * 1000)}/s; ` +
       `steady ${r.steady} in ${(r.steadyMs / 1000).toFixed(2)} s = ${Math.round((r.steady / r.steadyMs) * 1000)} predictions/s ` +
-      `(${Math.round((r.steady / r.steadyCpuMs) * 1000)}/s of process CPU time; the two differ when the machine is busy)`,
+      `(${Math.round((r.steady / r.steadyCpuMs) * 1000)}/s of process CPU time; the two differ when the machine is busy); ` +
+      `${((r.steady / r.steadyMs) * 1000 / (MODEL_ITERATIONS / seconds)).toFixed(1)}x the in-process tsx rate above`,
   );
 }
 
@@ -192,6 +196,9 @@ if (boots > 0) {
   console.log(`capture -M q35 -m 2G: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} s of ${boots} (min ${sorted[0]!.toFixed(2)}, max ${sorted.at(-1)!.toFixed(2)})`);
 }
 
+/** qtest's configurations/s per --jobs, set against booting the cloud kernel at the end. */
+let qtestRate: Record<number, number> | null = null;
+
 // QEMU layer via qtest (harness/qtest/): configurations/s of suites/matrix/qemu-layer.yaml's
 // runs on the baseline QEMU, at --jobs 1 and 2 (one QEMU process per configuration, held at -S).
 // `--qtest N` runs N of them per setting (default 100; 0 skips).
@@ -205,11 +212,13 @@ if (boots > 0) {
     const runs = expandRuns(await loadMatrix(matrixPath('qemu-layer'))).filter((r) => r.toolchain.qemu === BASELINE_TOOLCHAIN.qemu);
     const sample = Array.from({ length: n }, (_, i) => ({ ...runs[i % runs.length]!, key: `${runs[i % runs.length]!.key}#${i}` }));
     const tools = toolsProvider();
+    qtestRate = {};
     await tools({ ...BASELINE_TOOLCHAIN, seabios: runs[0]!.toolchain.seabios, kernel: runs[0]!.toolchain.kernel });
     for (const jobs of [1, 2]) {
       const cpu0 = process.cpuUsage();
       const s = await runQtestRuns(sample, tools, { jobs });
       const cpu = process.cpuUsage(cpu0);
+      qtestRate[jobs] = (n / s.wallMs) * 1000;
       console.log(
         `qtest (QEMU ${BASELINE_TOOLCHAIN.qemu}, --jobs ${jobs}): ${n} configurations in ${(s.wallMs / 1000).toFixed(2)} s = ${((n / s.wallMs) * 1000).toFixed(1)} configurations/s ` +
           `(${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error; node ${((cpu.user + cpu.system) / 1000 / n).toFixed(1)} ms CPU per configuration)`,
@@ -223,4 +232,21 @@ if (boots > 0) {
 {
   const { benchFlavours } = await import('./bench-flavours.ts');
   benchFlavours();
+}
+
+// The boot timeline, set-up and matrix throughput per flavour (ci/bench-boot.ts); then qtest set
+// against the previous design's way to observe the QEMU layer, a cloud-kernel boot per
+// configuration (its capture median, at the same --jobs, as if the boots shared the cores perfectly).
+{
+  const { benchMatrix, benchSetup, benchTimeline } = await import('./bench-boot.ts');
+  const say = (l: string) => console.log(l);
+  const tl = await benchTimeline(flagValue('--timeline', 5), say);
+  await benchSetup(process.argv, say);
+  await benchMatrix(process.argv, say);
+  if (tl !== null && qtestRate !== null) {
+    for (const [jobs, rate] of Object.entries(qtestRate)) {
+      const booted = Number(jobs) / tl.captureMedianS.cloud;
+      say(`qtest --jobs ${jobs}: ${rate.toFixed(1)} configurations/s against ${booted.toFixed(2)}/s booting the cloud kernel (capture median ${tl.captureMedianS.cloud.toFixed(2)} s): ratio ${(rate / booted).toFixed(0)}x`);
+    }
+  }
 }
