@@ -537,9 +537,10 @@ export function int15E820(map: readonly E820Range[], ebx: number, ecx: number, e
 
 /** handle_15e801: AX=CX KiB between 1 and 16 MiB, BX=DX 64 KiB blocks above 16 MiB (from LegacyRamSize). */
 export function int15E801(legacyRamSize: bigint): { ax: number; bx: number; cx: number; dx: number } {
-  if (legacyRamSize > 16n * MiB) {
-    const dx = Number((legacyRamSize - 16n * MiB) / (64n * 1024n));
-    return { ax: 0x3c00, bx: dx, cx: 0x3c00, dx };
+  if (legacyRamSize > L.INT15_E801_SPLIT) {
+    const dx = Number((legacyRamSize - L.INT15_E801_SPLIT) / (64n * 1024n));
+    const cx = Number((L.INT15_E801_SPLIT - MiB) / 1024n);
+    return { ax: cx, bx: dx, cx, dx };
   }
   const cx = Number((legacyRamSize - MiB) / 1024n);
   return { ax: cx, bx: 0, cx, dx: 0 };
@@ -547,7 +548,7 @@ export function int15E801(legacyRamSize: bigint): { ax: number; bx: number; cx: 
 
 /** handle_1588: KiB above 1 MiB, capped at 63 MiB. */
 export function int1588(legacyRamSize: bigint): { ax: number } {
-  return { ax: legacyRamSize > 64n * MiB ? 0xfc00 : Number((legacyRamSize - MiB) / 1024n) };
+  return { ax: Number(((legacyRamSize > L.INT15_88H_LIMIT ? L.INT15_88H_LIMIT : legacyRamSize) - MiB) / 1024n) };
 }
 
 /**

@@ -6,7 +6,6 @@
 // (observed on each through suites/matrix/fallback.yaml). Pure: BIOS answers in, a path and a
 // table out.
 
-import { MiB } from '../address.ts';
 import { E820 } from '../e820.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { UnsupportedOptionError, type Int15Answers } from '../stages.ts';
@@ -15,10 +14,6 @@ import { type KTable, u64 } from './table.ts';
 
 /** arch/x86/boot/memory.c: boot_params.e820_table holds 128 entries (E820_MAX_ENTRIES_ZEROPAGE). */
 export const E820_MAX_ENTRIES_ZEROPAGE = 128;
-/** arch/x86/include/asm/setup.h LOWMEMSIZE() = 0x9f000 (640 KiB − 4 KiB): the fabricated first entry's end. */
-export const FALLBACK_LOW_END = 0x9f000n;
-/** HIGH_MEMORY (1 MiB, arch/x86/include/asm/e820/types.h): where the fabricated second entry starts. */
-export const FALLBACK_HIGH_START = MiB;
 /** detect_memory_e801(): an AX above 15 MiB (in KiB) is "Bogus!" and leaves alt_mem_k at 0. */
 const E801_LOW_LIMIT_KIB = 15 * 1024;
 
@@ -94,8 +89,8 @@ export function memorySetupDefault(bp: BootParamsMemory, profile: KernelProfile)
   const memK = use88 ? bp.extMemK : bp.altMemK;
   const path: MemoryPath = use88 ? '88h' : 'e801';
   const fabricated = [
-    { addr: 0n, size: FALLBACK_LOW_END, type: E820.RAM },
-    { addr: FALLBACK_HIGH_START, size: BigInt(memK) << 10n, type: E820.RAM },
+    { addr: 0n, size: profile.memoryFallback.lowEnd, type: E820.RAM },
+    { addr: profile.memoryFallback.highStart, size: BigInt(memK) << 10n, type: E820.RAM },
   ];
   const sizes = `alt_mem_k (E801) ${bp.altMemK} KiB, ext_mem_k (88h) ${bp.extMemK} KiB`;
   return {

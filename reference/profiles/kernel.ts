@@ -38,6 +38,16 @@ export interface KernelProfile {
   /** append_e820_table() rejects maps with fewer entries than this (2 up to 6.12, 1 in 7.2). */
   minFirmwareEntries: number;
 
+  /**
+   * e820__memory_setup_default() (arch/x86/kernel/e820.c) when it refuses the E820 table (INT 15h
+   * E820 failed, or fewer entries than minFirmwareEntries): the map it makes instead, RAM
+   * [0, lowEnd) (LOWMEMSIZE(), arch/x86/include/asm/setup.h) and [highStart, highStart + size)
+   * (HIGH_MEMORY), size the larger of alt_mem_k (INT 15h E801) and ext_mem_k (INT 15h 88h) as
+   * arch/x86/boot/memory.c detect_memory() stored them, E801 on a tie; dumped as `BIOS-e801:` or
+   * `BIOS-88:` (reference/linux/boot-memory.ts).
+   */
+  memoryFallback: { lowEnd: bigint; highStart: bigint };
+
   // ── print formats (docs/model/linux.md#print-formats) ──
   /** e820_print_type() text per type; the fixed part before it is `] ` in every version. */
   typeText: Readonly<Record<number, string>>;
@@ -181,6 +191,7 @@ const V5_10: KernelProfile = {
   guestInitSize: 0x2d5e000n,
   guestDecompressorBmi2: false,
   minFirmwareEntries: 2,
+  memoryFallback: { lowEnd: 0x9f000n, highStart: 0x100000n },
   typeText: LEGACY_TYPE_TEXT,
   unknownTypeText: 'type %u',
   printGapLines: false,

@@ -160,6 +160,13 @@ export const SEABIOS_LAYOUT = {
   /** MALLOC_MIN_ALIGN. */
   MALLOC_MIN_ALIGN: 16n,
   PAGE_SIZE: 4096n,
+  /**
+   * src/system.c handle_15e801 (the same in 1.14.0–1.17.0): LegacyRamSize above this answers
+   * CX = 15 MiB in KiB and DX = the 64 KiB blocks above it; at or below it CX = the KiB above 1 MiB.
+   */
+  INT15_E801_SPLIT: 16n * 1024n * 1024n,
+  /** src/system.c handle_1588: LegacyRamSize above this answers AX = 63 MiB in KiB ("real machines mostly return max. 63M"). */
+  INT15_88H_LIMIT: 64n * 1024n * 1024n,
   /** E820_HOLE: the internal type e820_remove paints with. */
   E820_HOLE: 0xffffffff,
   /** SeaBIOS's own SMBIOS type 0: 24-byte fixed part + "SeaBIOS\0" + VERSION\0 + "04/01/2014\0" + final NUL. */
