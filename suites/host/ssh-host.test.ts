@@ -7,6 +7,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { checkHost, readHostFacts } from '../../harness/host/check.ts';
+import { localHost } from '../../harness/host/local.ts';
 import { SshConnectError, SshHost } from '../../harness/host/ssh.ts';
 import { HOSTILE } from './quote.test.ts';
 import { startTestSshd, type TestSshd } from './sshd-server.ts';
@@ -147,4 +150,34 @@ describe('process groups', () => {
     expect(ex.spawnError?.code).toBe('ECONNLOST');
     expect(await until(() => !groupAlive(p.pgid) && !existsSync(dir), 15_000)).toBe(true);
   });
+});
+
+describe('e820 host check over SSH', () => {
+  it('reads the same facts and gives the same verdict as locally', async () => {
+    const [remote, local] = await Promise.all([readHostFacts(host), readHostFacts(localHost)]);
+    const r = checkHost(remote);
+    const l = checkHost(local);
+    expect(r.facts.host).toBe(server.url);
+    expect({ ...r.facts, host: 'x', dmesg: null, iomem: null }).toEqual({ ...l.facts, host: 'x', dmesg: null, iomem: null });
+    expect(r.prediction).toEqual(l.prediction);
+    expect(r.verdict).toEqual(l.verdict);
+  });
+
+  it('the command prints the same report through ssh://…:PORT with a pinned key', async () => {
+    const cli = (args: string[]) => execa('node', ['bin/e820.js', 'host', 'check', ...args], { reject: false, env: { E820_CLI_FROM: 'tsx' } });
+    const [viaSsh, here] = await Promise.all([cli([server.url, '--host-key', server.fingerprint, '--identity', server.identity]), cli([])]);
+    expect(viaSsh.stderr).toBe('');
+    expect(viaSsh.exitCode).toBe(here.exitCode);
+    const body = (s: string) => s.split('\n').filter((l) => !l.startsWith('host: ')).join('\n');
+    expect(body(viaSsh.stdout)).toBe(body(here.stdout));
+    expect(viaSsh.stdout).toContain(`host: ${server.url}`);
+    expect(here.stdout).toMatch(/kernel\.biosE820: /);
+  }, 60_000);
+
+  it('a wrong pinned key is refused by the command, exit 2, printing the fingerprint to pin', async () => {
+    const r = await execa('node', ['bin/e820.js', 'host', 'check', server.url, '--host-key', `SHA256:${'B'.repeat(43)}`, '--identity', server.identity], { reject: false, env: { E820_CLI_FROM: 'tsx' } });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(server.fingerprint);
+    expect(r.stdout).toBe('');
+  }, 60_000);
 });
