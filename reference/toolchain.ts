@@ -27,6 +27,12 @@ export interface Toolchain {
   kernelRelease?: string;
   /** Absent: Debian's cloud kernel. */
   kernelFlavour?: KernelFlavour;
+  /**
+   * Patches the SeaBIOS image is built with (`e820 firmware build --patch`, absolute paths, in
+   * order); absent: Debian's image. The model never reads them: what a patch changes is declared
+   * (reference/intent.ts), so only the harness builds and boots them.
+   */
+  seabiosPatches?: readonly string[];
 }
 
 /** Debian bookworm: what this machine has installed. */
@@ -63,6 +69,12 @@ export function toolchainOf(spec: { qemu?: string; seabios?: string; kernel?: st
   };
 }
 
+/** A patch's name in labels: its file name without directory and `.patch`/`.diff`. */
+export function patchLabel(path: string): string {
+  return (path.split('/').pop() ?? path).replace(/\.(?:patch|diff)$/, '');
+}
+
 export function toolchainLabel(t: Toolchain): string {
-  return `qemu-${t.qemu}+seabios-${t.seabios}+linux-${t.kernelRelease ?? t.kernel}${t.kernelFlavour === 'minimal' ? '-minimal' : ''}`;
+  const patches = (t.seabiosPatches ?? []).map((p) => `+${patchLabel(p)}`).join('');
+  return `qemu-${t.qemu}+seabios-${t.seabios}${patches}+linux-${t.kernelRelease ?? t.kernel}${t.kernelFlavour === 'minimal' ? '-minimal' : ''}`;
 }

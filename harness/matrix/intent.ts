@@ -6,6 +6,8 @@
 //     - remove: { start: 0x20000000, size: 2M }
 //   qemu:                            # records appended to fw_cfg etc/e820, in file order
 //     - add:    { start: 0xfeff0000, size: 64K, type: reserved }
+//   int15:                           # INT 15h memory services the build makes fail (CF=1):
+//     fails: [e820]                  # e820, e801, 88h (src/system.c); the kernel then falls back
 //
 // start: hex (0x…) or decimal. size: as QEMU reads a size (util/cutils.c qemu_strtosz: 1M, 64K,
 // 1.5G, 0x1000; suffixes B K M G T P E, any case; reference/qemu-size.ts). type: a name SeaBIOS or
@@ -17,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { declaredChanges, describeChange, type DeclaredIntent, type FirmwareChange, type QemuChange } from '../../reference/intent.ts';
+import { declaredChanges, describeChange, describeInt15Fails, INT15_SERVICES, type DeclaredIntent, type FirmwareChange, type QemuChange } from '../../reference/intent.ts';
 import { QEMU_SIZE_SYNTAX, qemuStrtosz } from '../../reference/qemu-size.ts';
 import { parseE820Type } from '../../reference/intent.ts';
 
@@ -122,17 +124,34 @@ const QemuItem = z
     return { op: 'add', ...item.add };
   });
 
+const Int15Schema = z
+  .object(
+    {
+      fails: z.array(
+        z.enum(INT15_SERVICES, { error: (iss) => `${JSON.stringify(iss.input)} is not an INT 15h memory service (${INT15_SERVICES.join(', ')})` }),
+        { error: 'expected a list of services, e.g. [e820] or [e820, e801]' },
+      ),
+    },
+    { error: 'expected `fails: [e820, …]`' },
+  )
+  .strict();
+
 /** The `expect:` value (matrix files) and an expect file's top level. */
 export const IntentSchema = z
   .object(
     {
       firmware: z.array(FirmwareItem, { error: 'expected a list of changes' }).optional(),
       qemu: z.array(QemuItem, { error: 'expected a list of records' }).optional(),
+      int15: Int15Schema.optional(),
     },
-    { error: 'expected `firmware:` and/or `qemu:` lists' },
+    { error: 'expected `firmware:` and/or `qemu:` lists, and/or `int15: { fails: [...] }`' },
   )
   .strict()
-  .transform((v): DeclaredIntent => ({ firmware: v.firmware ?? [], qemu: v.qemu ?? [] }));
+  .transform((v): DeclaredIntent => {
+    // In INT15_SERVICES order, each once: the order the kernel asks them, whatever the file's.
+    const fails = INT15_SERVICES.filter((s) => v.int15?.fails.includes(s) === true);
+    return { firmware: v.firmware ?? [], qemu: v.qemu ?? [], ...(fails.length > 0 ? { int15Fails: fails } : {}) };
+  });
 
 /** `firmware[1].add.size`: list indices in brackets. */
 export function intentFieldPath(path: readonly PropertyKey[]): string {
@@ -215,7 +234,7 @@ export function loadExpectSync(file: string): CellExpect {
 
 /** The declared changes, one line each (`add 0x50000000-0x500fffff reserved (firmware)`). */
 export function describeIntent(intent: DeclaredIntent): string[] {
-  return declaredChanges(intent).map(describeChange);
+  return [...declaredChanges(intent).map(describeChange), ...describeInt15Fails(intent)];
 }
 
 /** What results.json and the CLI say about a cell's expect. */

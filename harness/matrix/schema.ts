@@ -3,6 +3,8 @@
 //   description: free text (optional)
 //   toolchains:                       # optional file default; default: the baseline toolchain
 //     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1" }
+//     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1", flavour: minimal,   # the minimal kernel
+//         seabios-patches: [../../guests/firmware-patches/e820-fails.patch] }  # a patched SeaBIOS build
 //   cells:
 //     - id: q35-4G-mrb2G              # stable, readable, unique within the file; used as a file name
 //       qemu: -M q35,max-ram-below-4g=2G -m 4G
@@ -33,7 +35,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
-import { BASELINE_TOOLCHAIN, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, KERNEL_FLAVOURS, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
 import { IntentSchema, intentFieldPath, type CellExpect } from './intent.ts';
 import { componentsOfFile, UserToolchainFileSchema, type UserComponents } from '../user-toolchain.ts';
@@ -47,6 +49,10 @@ const ToolchainSchema = z
     qemu: z.string().optional(),
     seabios: z.string().optional(),
     kernel: z.string().optional(),
+    /** `minimal`: the project's minimal kernel of the series (as --kernel-flavour); default cloud. */
+    flavour: z.enum(KERNEL_FLAVOURS).optional(),
+    /** SeaBIOS built from the release's Debian source with these patches (paths relative to the matrix), as `e820 firmware build --patch`. */
+    'seabios-patches': z.array(z.string().min(1)).min(1).optional(),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -183,7 +189,14 @@ export function shellJoin(words: readonly string[]): string {
 }
 
 function toolchainKey(t: Toolchain): string {
-  return `${t.qemu}/${t.seabios}/${t.kernelRelease ?? t.kernel}`;
+  return `${t.qemu}/${t.seabios}${(t.seabiosPatches ?? []).map((p) => `+${p}`).join('')}/${t.kernelRelease ?? t.kernel}${t.kernelFlavour === 'minimal' ? '/minimal' : ''}`;
+}
+
+/** A matrix's toolchain entry: the versions, the kernel flavour, the patches resolved against the matrix's directory. */
+function matrixToolchain(spec: z.infer<typeof ToolchainSchema>, file: string): Toolchain {
+  const t = toolchainOf(spec);
+  const patches = spec['seabios-patches']?.map((p) => (isAbsolute(p) ? p : resolve(dirname(resolve(file)), p)));
+  return { ...t, ...(spec.flavour === 'minimal' ? { kernelFlavour: 'minimal' as const } : {}), ...(patches !== undefined ? { seabiosPatches: patches } : {}) };
 }
 
 /** Parses a matrix file's text. `file` is only used in messages and to name the matrix. */
@@ -238,7 +251,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
   }
 
   const matrix = basename(file).replace(/\.ya?ml$/, '');
-  const fileToolchains = parsed.data.toolchains?.map((t) => toolchainOf(t)) ?? [BASELINE_TOOLCHAIN];
+  const fileToolchains = parsed.data.toolchains?.map((t) => matrixToolchain(t, file)) ?? [BASELINE_TOOLCHAIN];
   const snapshotHost = parsed.data.snapshotHost;
   const fileExpect: CellExpect | undefined =
     parsed.data.expect !== undefined ? { file: `${file}:${lineOf(['expect']) ?? 0}`, intent: parsed.data.expect } : undefined;
@@ -266,7 +279,7 @@ export function parseMatrix(text: string, file: string): Cell[] {
     if (qemu.includes('-append') && c.append !== undefined) {
       problems.push(`${where}: field "qemu": has -append and the cell also has "append"; use one`);
     }
-    const toolchains = c.toolchains?.map((t) => toolchainOf(t)) ?? fileToolchains;
+    const toolchains = c.toolchains?.map((t) => matrixToolchain(t, file)) ?? fileToolchains;
     const keys = toolchains.map(toolchainKey);
     if (new Set(keys).size !== keys.length) problems.push(`${where}: field "toolchains": the same toolchain is listed twice`);
     cells.push({

@@ -8,6 +8,7 @@ import { cacheDir as defaultCacheDir } from './cache.ts';
 import { ProvisionError } from './errors.ts';
 import { DEFAULT_SEABIOS_DIR, findOrInstallHostTools, type HostTools } from './host-tools.ts';
 import { buildMinimalKernel } from './kernel-build.ts';
+import { dirname } from 'node:path';
 import { provisionKernel, type ProvisionedKernel } from './kernel.ts';
 import { provisionSeabios, type SuiteSeabios } from './seabios.ts';
 import { provisionSuiteQemu, type SuiteQemu } from './suite-qemu.ts';
@@ -159,6 +160,15 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
     const s: SuiteSeabios = await provisionSeabios(sSuite, { ...common, refresh, fresh });
     if (!versionMatches('seabios', s.packageVersion, toolchain.seabios)) throw new ToolchainVersionMismatchError('seabios', toolchain.seabios, s.packageVersion, sSuite);
     seabios = { suite: sSuite, qemuOwn: false, dir: s.dir, image: s.image, packageVersion: s.packageVersion };
+  }
+
+  if ((toolchain.seabiosPatches ?? []).length > 0) {
+    // The same release built from Debian's source with the patches (firmware-build.ts, cached by
+    // the patches' sha256); its directory goes first on QEMU's -L path, as another suite's would.
+    // Imported here: firmware-build.ts imports this module's suite table.
+    const { buildFirmware } = await import('./firmware-build.ts');
+    const built = await buildFirmware({ ...common, seabios: toolchain.seabios, variant: 'bios-256k', patches: toolchain.seabiosPatches, fresh });
+    seabios = { suite: built.suite, qemuOwn: false, dir: dirname(built.path), image: built.path, packageVersion: built.sourceVersion };
   }
 
   const kernel = await provisionToolchainKernel(toolchain, { ...common, fresh });

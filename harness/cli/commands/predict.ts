@@ -14,6 +14,7 @@ import { predict } from '../../../reference/predict.ts';
 import { predictionJson, explanation } from '../prediction-json.ts';
 import { batchInput, predictBatch } from '../predict-batch.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
+import { describeInt15Fails } from '../../../reference/intent.ts';
 import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
 import { renderTable } from '../render-table.ts';
@@ -37,7 +38,7 @@ export function hostOverridesOf(flags: HostFlags): HostOverrides {
 export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
 export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
 export const EXPECT_HELP =
-  'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove); the model applies it, and a cell passes only when the machine shows exactly that';
+  'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove; int15: { fails: [e820, e801] }); the model applies it, and a cell passes only when the machine shows exactly that';
 export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';
 
 export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
@@ -113,7 +114,7 @@ export function predictCommand(
     const applied = declared !== undefined ? (p.intent?.applied ?? []) : undefined;
     const html = opts.html !== undefined ? { html: renderPredictionHtml(qemuArgs, toolchainLabel(toolchain), predictedLayers(p.report, p.unpredicted)) } : {};
     if (opts.json) {
-      const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: applied!.map((a) => a.text), applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
+      const expectJson = declared !== undefined ? { expect: { file: declared.file, changes: [...applied!.map((a) => a.text), ...describeInt15Fails(declared.intent)], applied: applied!.map((a) => `${a.text}: ${a.effect}`) } } : {};
       const provenanceJson = model !== null ? { provenance: model.provenance } : {};
       const { explain, ...rest } = predictionJson(p, host);
       return { code: 0, stdout: `${JSON.stringify({ ...rest, ...provenanceJson, ...expectJson, explain }, null, 2)}\n`, stderr, ...html };
@@ -122,11 +123,13 @@ export function predictCommand(
     const provenance = (model?.provenance ?? []).map((l) => `\ntoolchain: ${l}`).join('');
     let text = `prediction for ${toolchainLabel(toolchain)}${provenance}${host !== null ? `\nKVM host: ${describeHostFacts(host)}` : ''}\n\n${renderTable({ report: p.report, unobserved })}`;
     if (declared !== undefined) {
-      text += `\ndeclared (expect ${declared.file}):${applied!.length === 0 ? ' nothing' : ''}\n${applied!.map((a) => `  ${a.text} — ${a.effect}\n`).join('')}`;
+      const fails = describeInt15Fails(declared.intent).map((t) => `  ${t} — the kernel's real-mode detect_memory() gets CF=1 there\n`);
+      text += `\ndeclared (expect ${declared.file}):${applied!.length === 0 && fails.length === 0 ? ' nothing' : ''}\n${applied!.map((a) => `  ${a.text} — ${a.effect}\n`).join('')}${fails.join('')}`;
     }
     if (opts.explain) {
       const ex = explanation(p);
       text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
+      text += `\nexplain: how the kernel sized memory\n${ex.memoryPath.map((l) => `  ${l}`).join('\n')}\n`;
       for (const w of ex.warnings) text += `QEMU warning: ${w}\n`;
     }
     return { code: 0, stdout: text, stderr, ...html };
@@ -146,7 +149,7 @@ export function register(program: Command): void {
     .description('predict, from the reference model alone, what every layer reports for a QEMU command line')
     .argument('[qemu-args...]', 'QEMU arguments, after --')
     .option('--json', 'print the report as JSON (the shape of `e820 capture --json`, plus `explain`)')
-    .option('--explain', 'say which rule produced each firmware entry')
+    .option('--explain', 'say which rule produced each firmware entry, and which way the kernel sized memory (E820, or the E801/88h fallback) and why')
     .option('--html <FILE>', 'also draw the predicted memory maps of every layer into FILE (a self-contained HTML page)')
     .option('--qemu <version>', 'QEMU version (5.2, 7.2, 10.0, 11.1; default 7.2)')
     .option('--seabios <version>', 'SeaBIOS version (1.14.0, 1.16.2, 1.16.3, 1.17.0; default 1.16.2)')
