@@ -8,15 +8,16 @@ import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { FIELD_LINES, FIELD_UNIT } from '../matrix/compare.ts';
 import type { MatrixDeps } from '../matrix/deps.ts';
 import { diffLines, renderDiff } from '../matrix/diff.ts';
+import { claimCell } from '../matrix/judge.ts';
 import { cellArgv, shellJoin, type Cell } from '../matrix/schema.ts';
 import { FIELDS, type FieldName, type Layer } from '../matrix/verdict.ts';
 
 /** What the model says one toolchain does with a cell. */
 export type Side =
   | { kind: 'report'; report: LayerReport; warnings?: readonly string[] }
-  /** QEMU (as modelled) refuses the command line: QemuRefusal, including parse-time refusals. */
+  /** QEMU (as modelled) refuses the command line, while reading options or during machine init. */
   | { kind: 'refused'; message: string }
-  /** The model cannot predict it (UnsupportedOptionError, a broken cell…): no drift can be stated. */
+  /** The model cannot predict it (not modelled, a broken cell…): no drift can be stated. */
   | { kind: 'unpredictable'; error: string };
 
 /** The refusal pseudo-field: a cell one toolchain refuses and the other boots changed at QEMU. */
@@ -158,19 +159,18 @@ export function driftOfSides(
   return out;
 }
 
-/** The model's answer for one argv under one toolchain, as a Side. */
+/** The model's answer for one argv under one toolchain, as a Side (its claim, harness/matrix/judge.ts). */
 export function predictSide(argv: readonly string[], toolchain: Toolchain, deps: Pick<MatrixDeps, 'parseArgs' | 'predict'>): Side {
-  try {
-    const p = deps.predict(deps.parseArgs(argv, toolchain.qemu), toolchain);
-    return { kind: 'report', report: p.report };
-  } catch (err) {
-    const name = err instanceof Error ? err.name : 'Error';
-    const message = err instanceof Error ? err.message : String(err);
-    // Parse-time refusals (QemuCmdlineError: e.g. a machine type this QEMU lacks) are QemuRefusals too.
-    if (name === 'QemuRefusal' || name === 'QemuCmdlineError' || typeof (err as { qemuMessage?: unknown }).qemuMessage === 'string') {
-      return { kind: 'refused', message: (err as { qemuMessage?: string }).qemuMessage ?? message };
-    }
-    return { kind: 'unpredictable', error: `${name}: ${message}` };
+  const { claim } = claimCell(argv, toolchain, deps);
+  switch (claim.kind) {
+    case 'boots':
+      return { kind: 'report', report: claim.prediction.report };
+    // Refused while reading options (a machine type this QEMU lacks) or during machine init alike.
+    case 'refuses':
+      return { kind: 'refused', message: claim.qemuMessage };
+    case 'not-modelled':
+    case 'model-error':
+      return { kind: 'unpredictable', error: `${claim.label}: ${claim.message}` };
   }
 }
 

@@ -4,11 +4,10 @@
 // matrix runner's (harness/matrix/runner.ts); nothing here starts QEMU.
 
 import { stringify } from 'yaml';
-import { QemuCmdlineError } from '../../reference/cmdline/index.ts';
-import type { MachineConfig } from '../../reference/config.ts';
-import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
+import { refusalText } from '../../reference/claim.ts';
 import { BASELINE_TOOLCHAIN, toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import type { MatrixDeps } from '../matrix/deps.ts';
+import { claimCell } from '../matrix/judge.ts';
 import type { CellResult } from '../matrix/runner.ts';
 import { shellQuote, shellWord } from '../errors.ts';
 import { cellArgv, parseMatrix, type Cell } from '../matrix/schema.ts';
@@ -66,73 +65,35 @@ export type Claim =
   | { kind: 'boots' }
   /** The model says QEMU refuses, with these words (message, then hint lines). */
   | { kind: 'refuses'; message: string; atParse: boolean }
-  /** The model does not cover the configuration (UnsupportedOptionError): booted by explore only to learn whether QEMU boots it, counted. */
+  /** The model does not cover the configuration: booted by explore only to learn whether QEMU boots it, counted. */
   | { kind: 'not-modelled'; message: string }
   /** The model threw something else: a model bug, reported as an error. */
   | { kind: 'model-error'; message: string };
 
-/** What QEMU prints for a refusal the parser found: the message, then its hint lines. */
-export function refusalText(err: QemuRefusal): string {
-  const hint = err instanceof QemuCmdlineError ? err.hint : null;
-  return hint !== null ? `${err.qemuMessage}\n${hint}` : err.qemuMessage;
-}
-
-function isNotModelled(err: unknown): boolean {
-  return err instanceof UnsupportedOptionError || (err instanceof Error && /UnsupportedOptionError|HarnessOwnedOptionError/.test(err.name));
-}
-
-/** Runs the pure model (parse + predict) on a cell, as the runner will. */
+/** Runs the pure model (parse + predict) on a cell, as the runner will (harness/matrix/judge.ts claimCell). */
 export function claimOf(argv: readonly string[], toolchain: Toolchain, deps: Pick<MatrixDeps, 'parseArgs' | 'predict'>): Claim {
-  let config: MachineConfig;
-  try {
-    config = deps.parseArgs(argv, toolchain.qemu);
-  } catch (err) {
-    if (err instanceof QemuRefusal) return { kind: 'refuses', message: refusalText(err), atParse: true };
-    if (isNotModelled(err)) return { kind: 'not-modelled', message: (err as Error).message };
-    return { kind: 'model-error', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
-  }
-  try {
-    deps.predict(config, toolchain);
-    return { kind: 'boots' };
-  } catch (err) {
-    if (err instanceof QemuRefusal) return { kind: 'refuses', message: refusalText(err), atParse: false };
-    if (isNotModelled(err)) return { kind: 'not-modelled', message: (err as Error).message };
-    return { kind: 'model-error', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  const { claim } = claimCell(argv, toolchain, deps);
+  switch (claim.kind) {
+    case 'boots':
+      return { kind: 'boots' };
+    case 'refuses':
+      return { kind: 'refuses', message: refusalText(claim), atParse: claim.stage === 'options' };
+    case 'not-modelled':
+      return { kind: 'not-modelled', message: claim.message };
+    case 'model-error':
+      return { kind: 'model-error', message: `${claim.label}: ${claim.message}` };
   }
 }
 
 /**
- * The matrix deps for explore: like `base`, but a refusal the command-line parser finds (QEMU
- * exits while reading options) is checked like a refusal of the QEMU stage — the runner boots the
- * argv and compares QEMU's words with the model's — instead of being reported as a broken cell
- * (which is right for hand-written matrices: their cells must boot).
+ * The matrix deps for explore: like `base`, but what the model claims while reading options is
+ * judged like any claim — a refusal there is booted and QEMU's words compared with the model's —
+ * instead of making a broken cell (which is right for hand-written matrices: their cells must
+ * boot), and cells the model declines are booted too: whether QEMU boots them is what the share
+ * of the space the model claims is measured against.
  */
 export function exploreDeps(base: MatrixDeps): MatrixDeps {
-  const refusedAtParse = new WeakMap<MachineConfig, Error>();
-  return {
-    ...base,
-    // Cells the model declines are booted too (harness/matrix/runner.ts): whether QEMU boots them
-    // is what the share of the space the model claims is measured against.
-    bootNotModelled: true,
-    parseArgs(argv, qemuVersion) {
-      try {
-        return base.parseArgs(argv, qemuVersion);
-      } catch (err) {
-        if (!(err instanceof QemuRefusal) && !(err instanceof UnsupportedOptionError)) throw err;
-        // A stand-in config (the machine defaults: TCG, which is all capture reads from it when
-        // it is given the argv); predict() then throws the parser's refusal, or its reason for not
-        // modelling the cell.
-        const standIn = base.parseArgs([], qemuVersion);
-        refusedAtParse.set(standIn, err instanceof QemuRefusal ? new QemuRefusal(refusalText(err)) : err);
-        return standIn;
-      }
-    },
-    predict(config, toolchain, options) {
-      const refusal = refusedAtParse.get(config);
-      if (refusal !== undefined) throw refusal;
-      return options === undefined ? base.predict(config, toolchain) : base.predict(config, toolchain, options);
-    },
-  };
+  return { ...base, bootNotModelled: true, judgeOptionClaims: true };
 }
 
 // ---- the summary -----------------------------------------------------------------------------
@@ -145,7 +106,7 @@ export type ExploreOutcome =
   | 'fail'
   /** The model refuses the configuration as not modelled (never booted). */
   | 'not-modelled'
-  /** The model predicts a boot; QEMU refused to start (QemuLaunchError): a model gap or a harness problem. */
+  /** The model predicts a boot; QEMU refused to start: a model gap or a harness problem. */
   | 'error-qemu-refused'
   | 'error'
   | 'not-run';
@@ -155,8 +116,9 @@ export function exploreOutcome(result: CellResult): ExploreOutcome {
   if (result.outcome === 'not-run' || v === null) return 'not-run';
   if (v.outcome === 'pass') return v.fields.length === 0 ? 'pass-refusal' : 'pass-boot';
   if (v.outcome === 'fail') return 'fail';
-  if (/UnsupportedOptionError|HarnessOwnedOptionError/.test(v.error.kind)) return 'not-modelled';
-  if (v.error.kind === 'QemuLaunchError') return 'error-qemu-refused';
+  if (result.claim === 'not-modelled') return 'not-modelled';
+  // The model claims a boot (anything else that QEMU refuses is judged, or is the model's error).
+  if (result.claim === 'boots' && result.machine?.outcome === 'qemu-refused') return 'error-qemu-refused';
   return 'error';
 }
 

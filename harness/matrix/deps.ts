@@ -89,11 +89,17 @@ export interface MatrixDeps {
    */
   kvmProbe?(toolchain: Toolchain, options?: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<KvmProbeResult>;
   /**
-   * Boot cells the model declines (predict throws UnsupportedOptionError) instead of ending them
+   * Boot cells the model declines (a not-modelled claim, reference/claim.ts) instead of ending them
    * unbooted: the verdict stays the model's error, CellResult.machine says whether QEMU booted it.
    * `e820 explore` sets it (harness/explore/explore.ts exploreDeps) to measure the model's share.
    */
   bootNotModelled?: boolean;
+  /**
+   * Judge what the model claims while reading options like any claim: a refusal there is booted
+   * and QEMU must print the model's words (harness/matrix/judge.ts). Without it such a cell is
+   * broken (a hand-written matrix's cells must boot). `e820 explore` sets it.
+   */
+  judgeOptionClaims?: boolean;
 }
 
 export interface RealDepsOptions {

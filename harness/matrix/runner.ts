@@ -4,15 +4,13 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { QemuRefusal } from '../../reference/stages.ts';
 import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
 import { BOOT_DEADLINE_MS } from '../run-qemu.ts';
 import type { KvmStatus } from '../kvm-probe.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
-import { compareReports } from './compare.ts';
 import { scheduleOrder } from './cost.ts';
-import { diffLines, renderDiff } from './diff.ts';
-import type { MatrixDeps, ObservationLike } from './deps.ts';
+import type { MatrixDeps } from './deps.ts';
+import { claimCell, errorVerdict, judge, outcomeOfBootError, type CellClaimKind, type HarnessOutcome, type JudgeContext } from './judge.ts';
 import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
 import { expectSummary } from './intent.ts';
@@ -47,17 +45,19 @@ export interface CellResult {
   scope: { scope: CaptureScope; reason: string | null } | null;
   /** KVM cells: the probe's finding ('not-probed' when the deps offer no probe) and the host facts the prediction used. */
   kvm: { status: KvmStatus | 'not-probed'; reason: string; host: string | null } | null;
-  /** Boots of this cell: 0 before the capture, 1, or 2 when a harness timeout was retried (RETRYABLE_ERRORS). */
+  /** Boots of this cell: 0 before the capture, 1, or 2 when a harness timeout was retried (MAX_ATTEMPTS). */
   attempts: number;
   /** Why the cell was booted a second time (the first attempt's error); null when it was not. The outcome is the second attempt's. */
   retried: { reason: string; kind: string; message: string } | null;
   /**
    * What the machine did with the cell, once it was booted: QEMU started and the capture finished
-   * ('booted'), QEMU refused to start ('qemu-refused', QemuLaunchError), or the boot failed some
+   * ('booted'), QEMU refused to start ('qemu-refused', a HarnessOutcome 'refused'), or the boot failed some
    * other way ('boot-error': a timeout, a panic, a cut log), with that error's first line. Absent
    * when nothing was booted.
    */
   machine?: { outcome: 'booted' | 'qemu-refused' | 'boot-error'; detail: string | null };
+  /** What the model claimed (harness/matrix/judge.ts CellClaim); absent before the model was asked. */
+  claim?: CellClaimKind;
   /** The maps the HTML report draws, model and machine (harness/report/cell-maps.ts); absent when nothing was compared. */
   maps?: RecordedMaps;
   /** sha256 and package of the QEMU binary, SeaBIOS image, kernel and initramfs the boot ran (harness/binaries.ts); absent when nothing booted. */
@@ -65,11 +65,10 @@ export interface CellResult {
 }
 
 /**
- * Harness errors worth one more boot: a timeout can be the machine being busy rather than the
- * guest being stuck. Anything else (a refusal, a panic, a cut log) would only repeat itself.
+ * Boots of one cell at most: the first, and one retry after a harness timeout (a BootTimeoutError:
+ * the machine may be busy rather than the guest stuck; anything else — a refusal, a panic, a cut
+ * log — would only repeat itself, harness/matrix/judge.ts outcomeOfBootError).
  */
-export const RETRYABLE_ERRORS: readonly string[] = ['BootTimeoutError'];
-/** Boots of one cell at most: the first, and one retry after a RETRYABLE_ERRORS error. */
 export const MAX_ATTEMPTS = 2;
 
 export interface RunCellOptions {
@@ -89,14 +88,6 @@ export interface RunCellOptions {
   onProgress?: (msg: string) => void;
 }
 
-function errorVerdict(kind: string, message: string): Verdict {
-  return { outcome: 'error', error: { kind, message } };
-}
-
-function errorKind(err: unknown): string {
-  return err instanceof Error ? err.name : 'Error';
-}
-
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -106,25 +97,20 @@ function firstLine(text: string): string {
 }
 
 /**
- * The retry failed too: one error (the second attempt's kind) whose message names both
- * attempts, first line first, then each attempt's whole message.
+ * The retry failed too: the second attempt's outcome, its message naming both attempts, first
+ * line first, then each attempt's whole message.
  */
-function bothAttempts(first: unknown, second: unknown): Error {
-  const err = new Error(
-    [
-      `both attempts failed (a harness timeout is retried once): attempt 1: ${errorKind(first)}: ${firstLine(errorMessage(first))}; attempt 2: ${errorKind(second)}: ${firstLine(errorMessage(second))}`,
-      '',
-      '--- attempt 1 ---',
-      errorMessage(first),
-      '',
-      '--- attempt 2 ---',
-      errorMessage(second),
-    ].join('\n'),
-  );
-  err.name = errorKind(second);
-  const ctx = (second as { context?: unknown }).context;
-  if (ctx !== undefined) Object.assign(err, { context: ctx });
-  return err;
+function bothAttempts(first: Extract<HarnessOutcome, { kind: 'harness-error' }>, second: Extract<HarnessOutcome, { kind: 'refused' | 'harness-error' }>): HarnessOutcome {
+  const message = [
+    `both attempts failed (a harness timeout is retried once): attempt 1: ${first.label}: ${firstLine(first.message)}; attempt 2: ${second.label}: ${firstLine(second.message)}`,
+    '',
+    '--- attempt 1 ---',
+    first.message,
+    '',
+    '--- attempt 2 ---',
+    second.message,
+  ].join('\n');
+  return { ...second, message };
 }
 
 export function notRunResult(run: CellRun): CellResult {
@@ -157,10 +143,26 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   const result = notRunResult(run);
   const t0 = performance.now();
   result.timings.startedAt = new Date().toISOString();
-  const finish = (verdict: Verdict, obs?: ObservationLike): CellResult => {
+
+  const tp = performance.now();
+  // A declared intent goes into the prediction: the build passes only by doing exactly that.
+  const { claim, config: parsed } = claimCell(result.argv, run.toolchain, deps, run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : undefined);
+  result.timings.predictMs = Math.round(performance.now() - tp);
+  result.claim = claim.kind;
+  const prediction = claim.kind === 'boots' ? claim.prediction : undefined;
+  if (result.expect !== undefined && prediction?.applied !== undefined) result.expect.applied = [...prediction.applied];
+  const judgeOptionClaims = deps.judgeOptionClaims === true;
+  const ctx: JudgeContext = {
+    cell: `${run.cell.matrix}.yaml cell ${run.cell.index} (id ${JSON.stringify(run.cell.id)})`,
+    judgeOptionClaims,
+    compare: { isE820IomemLine: deps.isE820IomemLine, ...(run.cell.expect !== undefined ? { declared: run.cell.expect.intent } : {}) },
+  };
+  const finish = (outcome: HarnessOutcome): CellResult => {
+    const verdict = judge(claim, outcome, ctx);
     result.verdict = verdict;
     result.outcome = verdict.outcome;
     result.timings.totalMs = Math.round(performance.now() - t0);
+    const obs = outcome.kind === 'booted' ? outcome.observation : undefined;
     if (obs?.meta) {
       const m = obs.meta;
       result.versions = { qemu: m.qemuVersion ?? null, seabios: m.seabiosBanner ?? null, seabiosImage: m.seabiosImage ?? null, kernel: m.kernelRelease ?? null, accel: m.accel ?? null };
@@ -171,31 +173,20 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     return result;
   };
 
-  let config;
-  try {
-    config = deps.parseArgs(result.argv, run.toolchain.qemu);
-  } catch (err) {
-    // A cell the command-line parser rejects is a broken cell, not a conformance failure.
-    return finish(errorVerdict(`BadCell/${errorKind(err)}`, `${run.cell.matrix}.yaml cell ${run.cell.index} (id ${JSON.stringify(run.cell.id)}): ${errorMessage(err)}`));
-  }
+  // Which claims are booted: a boot, a refusal during machine init (QEMU must refuse with the
+  // model's words), and — for explore — a refusal while reading options and a cell the model does
+  // not model (whether QEMU boots it is what the model's share is measured against), unless the
+  // harness owns the option it names.
+  const booted =
+    claim.kind === 'boots' ||
+    (claim.kind === 'refuses' && (claim.stage === 'machine' || judgeOptionClaims)) ||
+    (claim.kind === 'not-modelled' && deps.bootNotModelled === true && !claim.harnessOwned && (claim.stage === 'machine' || judgeOptionClaims));
+  if (!booted) return finish({ kind: 'not-booted' });
+  // A configuration refused while reading options has none: the machine defaults stand in (TCG,
+  // no -bios), which is all capture reads from a config it is given the argv with.
+  const config = parsed ?? deps.parseArgs([], run.toolchain.qemu);
 
-  let prediction;
-  let refusal: string | null = null;
-  /** The model's reason, when it declines the cell and the deps boot such cells anyway (MatrixDeps.bootNotModelled). */
-  let notModelled: string | null = null;
-  const tp = performance.now();
-  try {
-    // A declared intent goes into the prediction: the build passes only by doing exactly that.
-    prediction = run.cell.expect !== undefined ? deps.predict(config, run.toolchain, { intent: run.cell.expect.intent }) : deps.predict(config, run.toolchain);
-    if (result.expect !== undefined && prediction.applied !== undefined) result.expect.applied = [...prediction.applied];
-  } catch (err) {
-    if (err instanceof QemuRefusal || errorKind(err) === 'QemuRefusal') refusal = (err as { qemuMessage?: string }).qemuMessage ?? errorMessage(err);
-    else if (deps.bootNotModelled === true && errorKind(err) === 'UnsupportedOptionError') notModelled = errorMessage(err);
-    else return finish(errorVerdict(`Model/${errorKind(err)}`, errorMessage(err)));
-  }
-  result.timings.predictMs = Math.round(performance.now() - tp);
-
-  if (options.signal?.aborted) return finish(errorVerdict('Aborted', 'the run was interrupted before this cell booted'));
+  if (options.signal?.aborted) return finish({ kind: 'aborted', message: 'the run was interrupted before this cell booted', refused: null });
 
   // How much of the boot to observe. A firmware scope excludes the kernel layer, with the reason
   // in every result (never a silent pass for what was not compared).
@@ -212,12 +203,13 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     try {
       probe = await deps.kvmProbe(run.toolchain, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     } catch (err) {
-      if (options.signal?.aborted) return finish(errorVerdict('Aborted', `the run was interrupted during the KVM probe (${errorMessage(err)})`));
-      return finish(errorVerdict(`KvmProbe/${errorKind(err)}`, `the KVM probe boot failed, so this KVM cell cannot run: ${errorMessage(err)}`));
+      if (options.signal?.aborted) return finish({ kind: 'aborted', message: `the run was interrupted during the KVM probe (${errorMessage(err)})`, refused: null });
+      const label = err instanceof Error ? err.name : 'Error';
+      return finish({ kind: 'harness-error', label: `KvmProbe/${label}`, message: `the KVM probe boot failed, so this KVM cell cannot run: ${errorMessage(err)}`, duringBoot: false, retryable: false });
     }
     result.kvm = { status: probe.status, reason: probe.reason, host: prediction?.host ?? null };
     if (probe.status === 'unavailable') {
-      return finish(errorVerdict('KvmUnavailable', `KVM is unavailable on this machine, and this cell needs -accel kvm: ${probe.reason}`));
+      return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable on this machine, and this cell needs -accel kvm: ${probe.reason}`, duringBoot: false, retryable: false });
     }
     if (probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
       scope = 'firmware';
@@ -227,6 +219,14 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     result.kvm = { status: 'not-probed', reason: 'the harness offers no KVM probe: captured like any cell', host: prediction?.host ?? null };
   }
   result.scope = { scope, reason: scopeReason };
+  ctx.compare = {
+    ...ctx.compare,
+    excluded: [
+      ...(scope === 'firmware' ? [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] : []),
+      // The model says this image prints nothing on the debug port: predicted, listed as excluded.
+      ...(prediction?.firmwareUnobservable ? [{ layer: 'firmware' as const, reason: prediction.firmwareUnobservable }] : []),
+    ],
+  };
 
   const logsDir = options.logsRoot ? join(options.logsRoot, run.cell.matrix, run.key.slice(run.cell.matrix.length + 1)) : undefined;
   result.logsDir = logsDir ?? null;
@@ -235,107 +235,47 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   const cellTimeoutMs = run.cell.timeoutSeconds !== null ? run.cell.timeoutSeconds * 1000 : undefined;
   const timeoutMs = cellTimeoutMs !== undefined ? Math.max(cellTimeoutMs, options.timeoutMs ?? BOOT_DEADLINE_MS) : options.timeoutMs;
   const tc = performance.now();
-  const captureOnce = (attempt: number): Promise<ObservationLike> => {
+  const bootOnce = async (attempt: number): Promise<HarnessOutcome> => {
     result.attempts = attempt;
-    return deps.capture(config, run.toolchain, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(logsDir ? { keepLogsDir: logsDir } : {}),
-      qemuArgs: result.argv,
-      // A retry keeps its own logs next to the first attempt's.
-      label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
-      ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
-    });
-  };
-  let observation: ObservationLike;
-  try {
     try {
-      observation = await captureOnce(1);
-    } catch (first) {
-      // One retry after a harness timeout (a busy machine), said in the result; never a second. A
-      // cell the model does not model is booted once: only whether QEMU boots it is learnt.
-      if (options.signal?.aborted || !RETRYABLE_ERRORS.includes(errorKind(first)) || MAX_ATTEMPTS < 2 || notModelled !== null) throw first;
-      result.retried = { reason: `attempt 1 failed with ${errorKind(first)}: ${firstLine(errorMessage(first))}`, kind: errorKind(first), message: errorMessage(first) };
-      options.onProgress?.(`retrying once: ${result.retried.reason}`);
-      try {
-        observation = await captureOnce(2);
-      } catch (second) {
-        throw bothAttempts(first, second);
-      }
+      const observation = await deps.capture(config, run.toolchain, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(logsDir ? { keepLogsDir: logsDir } : {}),
+        qemuArgs: result.argv,
+        // A retry keeps its own logs next to the first attempt's.
+        label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
+        ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+      });
+      return { kind: 'booted', observation };
+    } catch (err) {
+      return outcomeOfBootError(err);
     }
-  } catch (err) {
-    result.timings.captureMs = Math.round(performance.now() - tc);
-    if (!options.signal?.aborted) result.machine = { outcome: errorKind(err) === 'QemuLaunchError' ? 'qemu-refused' : 'boot-error', detail: `${errorKind(err)}: ${firstLine(errorMessage(err))}` };
-    // Not modelled: the verdict stays the model's; `machine` says what QEMU did.
-    if (notModelled !== null && !options.signal?.aborted) return finish(errorVerdict('Model/UnsupportedOptionError', notModelled));
-    if (refusal !== null && errorKind(err) === 'QemuLaunchError') {
-      // Both refuse: conformance holds when QEMU printed exactly what the model says it prints.
-      const expected = refusalLines(refusal);
-      const observed = qemuErrorLines((err as { context?: { stderr?: string } }).context?.stderr ?? errorMessage(err));
-      if (expected.join('\n') === observed.join('\n')) {
-        return finish({ outcome: 'pass', fields: [], counts: { compared: observed.length, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [], excluded: [] } });
-      }
-      return finish(refusalFail(expected, observed, 'both refuse, with different messages'));
-    }
-    if (options.signal?.aborted) return finish(errorVerdict('Aborted', `the run was interrupted during the boot (${errorMessage(err)})`));
-    return finish(errorVerdict(errorKind(err), errorMessage(err)));
+  };
+  let outcome = await bootOnce(1);
+  // One retry after a harness timeout (a busy machine), said in the result; never a second. A
+  // cell the model does not model is booted once: only whether QEMU boots it is learnt.
+  if (outcome.kind === 'harness-error' && outcome.retryable && !options.signal?.aborted && MAX_ATTEMPTS >= 2 && claim.kind !== 'not-modelled') {
+    const first = outcome;
+    result.retried = { reason: `attempt 1 failed with ${first.label}: ${firstLine(first.message)}`, kind: first.label, message: first.message };
+    options.onProgress?.(`retrying once: ${result.retried.reason}`);
+    const second = await bootOnce(2);
+    outcome = second.kind === 'refused' || second.kind === 'harness-error' ? bothAttempts(first, second) : second;
   }
   result.timings.captureMs = Math.round(performance.now() - tc);
-  result.machine = { outcome: 'booted', detail: null };
-  if (notModelled !== null) return finish(errorVerdict('Model/UnsupportedOptionError', notModelled), observation);
-  if (refusal !== null) return finish(refusalFail(refusalLines(refusal), ['(QEMU started and the guest booted)'], 'the model says QEMU refuses this configuration; the machine booted it'), observation);
-  result.maps = recordMaps(prediction!.report, observation.report);
-  return finish(
-    compareReports({
-      expected: prediction!.report,
-      observed: observation.report,
-      unobserved: observation.unobserved,
-      excluded: [
-        ...(scope === 'firmware' ? [{ layer: 'kernel' as const, reason: `${FIRMWARE_SCOPE_PREFIX}: ${scopeReason ?? 'asked for'}` }] : []),
-        // The model says this image prints nothing on the debug port: predicted, listed as excluded.
-        ...(prediction?.firmwareUnobservable ? [{ layer: 'firmware' as const, reason: prediction.firmwareUnobservable }] : []),
-      ],
-      isE820IomemLine: deps.isE820IomemLine,
-      ...(run.cell.expect !== undefined ? { declared: run.cell.expect.intent } : {}),
-    }),
-    observation,
-  );
-}
-
-/** The model's refusal as QEMU prints it: message, then hint lines. */
-export function refusalLines(message: string): string[] {
-  return message.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
-}
-
-/** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
-export function qemuErrorLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
-    .filter((l) => l !== '' && !NOT_AN_ERROR.some((re) => re.test(l)));
-}
-
-/**
- * stderr lines that are not QEMU's refusal: warnings, also with the option's location in front
- * (`-numa node,mem=1G: warning: …`), QEMU 5.2's machine deprecation notice (error_report, no
- * `warning:`), and our own SIGTERM note.
- */
-const NOT_AN_ERROR: readonly RegExp[] = [/^(?:\S.*?: )?warning: /, /^Machine type '[^']*' is deprecated: /, /^terminating on signal/];
-
-function refusalFail(expected: string[], observed: string[], summary: string): Verdict {
-  return {
-    outcome: 'fail',
-    first: {
-      layer: 'qemu',
-      field: 'qemu.refusal',
-      summary: `qemu.refusal: ${summary}`,
-      diff: renderDiff(diffLines(expected, observed), { expected: 'expected (model)   qemu.refusal', observed: 'observed (machine) qemu.refusal' }),
-    },
-    fields: [],
-    counts: { compared: 0, excludedByRule: 0, excludedNotPredicted: 0, notPredicted: [], unobserved: [], excluded: [] },
-  };
+  if (outcome.kind === 'booted') {
+    result.machine = { outcome: 'booted', detail: null };
+    if (claim.kind === 'boots') result.maps = recordMaps(claim.prediction.report, outcome.observation.report);
+  } else if (outcome.kind === 'refused' || outcome.kind === 'harness-error') {
+    if (options.signal?.aborted) {
+      outcome = { kind: 'aborted', message: `the run was interrupted during the boot (${outcome.message})`, refused: outcome.kind === 'refused' ? outcome.lines : null };
+    } else {
+      result.machine = { outcome: outcome.kind === 'refused' ? 'qemu-refused' : 'boot-error', detail: `${outcome.label}: ${firstLine(outcome.message)}` };
+    }
+  }
+  return finish(outcome);
 }
 
 export interface RunMatrixOptions {
@@ -385,7 +325,7 @@ export async function runMatrix(runs: readonly CellRun[], deps: MatrixDeps, opti
         // runCell catches everything it expects; this is a bug guard so one cell cannot sink the run.
         const failed = notRunResult(run);
         failed.outcome = 'error';
-        failed.verdict = errorVerdict(`Internal/${errorKind(err)}`, errorMessage(err));
+        failed.verdict = errorVerdict(`Internal/${err instanceof Error ? err.name : 'Error'}`, errorMessage(err));
         return failed;
       });
       results[i] = r;

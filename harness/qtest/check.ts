@@ -1,19 +1,18 @@
 // One configuration's QEMU layer checked without a guest: parse, run the model's QEMU stage,
 // read QEMU through qtest, compare. Refusals are judged as `e820 check` judges them
-// (harness/matrix/runner.ts): both refuse and QEMU prints exactly the model's words, or fail.
+// (harness/matrix/judge.ts): both refuse and QEMU prints exactly the model's words, or fail.
 
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
-import type { MachineConfig } from '../../reference/config.ts';
-import { refusalText } from '../explore/explore.ts';
+import { refusalText } from '../../reference/claim.ts';
 import { guestConsoleIndex } from '../../reference/guest.ts';
 import { qemuProfile } from '../../reference/profiles/qemu.ts';
 import { qemuStage, type HostFacts } from '../../reference/qemu/index.ts';
-import { QemuRefusal, type Handoff } from '../../reference/stages.ts';
+import type { Handoff } from '../../reference/stages.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { QemuLaunchError } from '../errors.ts';
 import { hostFacts } from '../host-facts.ts';
 import { diffLines, renderDiff } from '../matrix/diff.ts';
-import { qemuErrorLines, refusalLines } from '../matrix/runner.ts';
+import { claimCell, qemuErrorLines, refusalLines } from '../matrix/judge.ts';
 import { planQtestArgv } from '../qemu-argv.ts';
 import { compareQtest, type QtestVerdict } from './compare.ts';
 import { observeQemuLayer, type QtestObservation } from './observe.ts';
@@ -67,18 +66,20 @@ export async function checkQemuLayer(argv: readonly string[], toolchain: Toolcha
   });
   let handoff: Handoff | null = null;
   let refusal: string | null = null;
-  let config: MachineConfig | null = null;
-  try {
-    // A refusal the command-line parser finds (QEMU exits while reading options) is judged like
-    // one of the QEMU stage, as explore judges it (harness/explore/explore.ts claimOf).
-    config = parseQemuArgs(argv, { qemuVersion: toolchain.qemu });
-    const host = config.accel === 'kvm' ? (options.host ?? hostFacts().facts) : undefined;
-    handoff = qemuStage(config, qemuProfile(toolchain.qemu), host !== undefined ? { host } : {});
-  } catch (e) {
-    if (e instanceof QemuRefusal) refusal = refusalText(e);
-    else if (/UnsupportedOptionError|HarnessOwnedOptionError/.test(errorName(e))) return done({ outcome: 'not-modelled', kind: 'not-modelled', reason: errorText(e) });
-    else return done({ outcome: 'error', kind: 'error', error: { kind: `Model/${errorName(e)}`, message: errorText(e) } });
-  }
+  // A refusal the command-line parser finds (QEMU exits while reading options) is judged like
+  // one of the QEMU stage, as explore judges it (harness/matrix/judge.ts). The QEMU stage alone
+  // is the model here, through the same claims as a whole prediction.
+  const { claim, config } = claimCell(argv, toolchain, {
+    parseArgs: (a, qemuVersion) => parseQemuArgs(a, { qemuVersion }),
+    predict: (c) => {
+      const host = c.accel === 'kvm' ? (options.host ?? hostFacts().facts) : undefined;
+      handoff = qemuStage(c, qemuProfile(toolchain.qemu), host !== undefined ? { host } : {});
+      return { report: {} };
+    },
+  });
+  if (claim.kind === 'refuses') refusal = refusalText(claim);
+  else if (claim.kind === 'not-modelled') return done({ outcome: 'not-modelled', kind: 'not-modelled', reason: claim.message });
+  else if (claim.kind === 'model-error') return done({ outcome: 'error', kind: 'error', error: { kind: `Model/${claim.label}`, message: claim.message } });
   let plan;
   try {
     plan = planQtestArgv({

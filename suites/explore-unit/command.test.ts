@@ -13,11 +13,12 @@ import { predict } from '../../reference/predict.ts';
 import { QemuRefusal } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { exploreCommand } from '../../harness/cli/commands/explore.ts';
-import { claimOf, exploreDeps, exploreExitCode, exploreShare, formatShare, refusalText } from '../../harness/explore/explore.ts';
+import { claimOf, exploreDeps, exploreExitCode, exploreShare, formatShare } from '../../harness/explore/explore.ts';
 import { GENERATOR_VERSION, generateCells } from '../../harness/explore/generate.ts';
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runCell } from '../../harness/matrix/runner.ts';
 import { parseMatrix, expandRuns } from '../../harness/matrix/schema.ts';
+import { launchError } from '../matrix-unit/fakes.ts';
 
 let dir = '';
 let out = '';
@@ -49,12 +50,12 @@ function mirrorDeps(breakWord?: string): MatrixDeps & { boots: number } {
       // What the model declines, this machine boots (as the default configuration), unless the
       // argv asks it to refuse.
       if (claim.kind === 'not-modelled') {
-        if (argv.includes('refuse-me')) throw Object.assign(new Error('QEMU did not start the guest: qemu-system-x86_64: nope'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: nope' } });
+        if (argv.includes('refuse-me')) throw launchError('qemu-system-x86_64: nope');
         return { report: structuredClone(predict(parseArgs([], t.qemu), t).report), unobserved: [] };
       }
       if (claim.kind === 'refuses') {
         const stderr = claim.message.split('\n').map((l, i) => (i === 0 ? `qemu-system-x86_64: ${l}` : l)).join('\n');
-        throw Object.assign(new Error(`QEMU did not start the guest: ${stderr}`), { name: 'QemuLaunchError', context: { stderr } });
+        throw launchError(stderr);
       }
       const report = structuredClone(predict(parseArgs(argv, t.qemu), t).report);
       if (breakWord !== undefined && argv.some((w) => w.includes(breakWord))) report.firmware!.zoneHighReturned = 1;
@@ -65,22 +66,19 @@ function mirrorDeps(breakWord?: string): MatrixDeps & { boots: number } {
 }
 
 describe('explore deps', () => {
-  test('a refusal found while reading options reaches predict() with its hint lines', () => {
-    const base = mirrorDeps();
-    const d = exploreDeps(base);
-    const config = d.parseArgs(['-m', 'lots'], '7.2');
-    let caught: unknown;
-    try {
-      d.predict(config, BASELINE_TOOLCHAIN);
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(QemuRefusal);
-    expect((caught as QemuRefusal).qemuMessage).toBe(
-      "-m lots: Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.",
-    );
-    // A configuration that parses is predicted as usual.
-    expect(() => d.predict(d.parseArgs(['-M', 'pc', '-m', '1G'], '7.2'), BASELINE_TOOLCHAIN)).not.toThrow();
+  test('a refusal found while reading options is booted and judged with its hint lines; `e820 run` calls it a broken cell', async () => {
+    const runs = expandRuns(parseMatrix('description: t\ncells:\n  - { id: lots, qemu: [-m, lots] }\n', 'explore.yaml'));
+    const hint = "-m lots: Parameter 'size' expects a non-negative number below 2^64\nOptional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-\nand exabytes, respectively.";
+    const d = mirrorDeps();
+    const judged = await runCell(runs[0]!, exploreDeps(d), {});
+    // The mirror QEMU prints the model's words, hint lines included: both refuse alike.
+    expect(d.boots).toBe(1);
+    expect(judged).toMatchObject({ claim: 'refuses', outcome: 'pass', machine: { outcome: 'qemu-refused' } });
+    expect(judged.verdict).toMatchObject({ counts: { compared: hint.split('\n').length } });
+    const plain = mirrorDeps();
+    const broken = await runCell(runs[0]!, plain, {});
+    expect(plain.boots).toBe(0);
+    expect(broken.verdict).toMatchObject({ outcome: 'error', error: { kind: 'BadCell/QemuCmdlineError' } });
   });
 
   test('claims: boots, refuses (at parse or in the stage), not modelled', () => {
@@ -89,7 +87,6 @@ describe('explore deps', () => {
     expect(claimOf(['-m', '2G,slots=2'], BASELINE_TOOLCHAIN, m)).toMatchObject({ kind: 'refuses', atParse: true });
     expect(claimOf(['-cpu', 'host'], BASELINE_TOOLCHAIN, m)).toMatchObject({ kind: 'refuses', atParse: false, message: "CPU model 'host' requires KVM or HVF" });
     expect(claimOf(['-smbios', 'type=1'], BASELINE_TOOLCHAIN, m)).toMatchObject({ kind: 'not-modelled' });
-    expect(refusalText(new QemuRefusal('x'))).toBe('x');
   });
 
   test('not-modelled cells are booted once (never dropped) and counted: the model share', async () => {
@@ -153,7 +150,7 @@ describe('refusal comparison', () => {
         throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: pc-1.0`);
       },
       capture: async () => {
-        throw Object.assign(new Error('QEMU did not start the guest'), { name: 'QemuLaunchError', context: { stderr } });
+        throw launchError(stderr);
       },
       isE820IomemLine,
     };

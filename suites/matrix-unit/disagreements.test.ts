@@ -15,6 +15,7 @@ import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runMatrix } from '../../harness/matrix/runner.ts';
 import { expandRuns, loadMatrix } from '../../harness/matrix/schema.ts';
 import { matrixPath } from '../../harness/matrix/paths.ts';
+import { launchError } from './fakes.ts';
 
 const SID: Toolchain = { qemu: '11.1', seabios: '1.17.0', kernel: '7.2' };
 const SID_Q100: Toolchain = { ...SID, qemu: '10.0' };
@@ -60,7 +61,7 @@ describe('groupDisagreements over a run whose machine is a newer QEMU than the p
         return { report, unobserved: [] };
       } catch (err) {
         if (!(err instanceof QemuRefusal)) throw err;
-        const e = Object.assign(new Error(`QEMU refused:\n${err.qemuMessage}`), { name: 'QemuLaunchError', context: { stderr: err.qemuMessage.split('\n').map((l) => `qemu-system-x86_64: ${l}`).join('\n') } });
+        const e = launchError(err.qemuMessage.split('\n').map((l) => `qemu-system-x86_64: ${l}`).join('\n'));
         throw e;
       }
     },

@@ -4,6 +4,23 @@ import type { MachineConfig } from '../../reference/config.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { CaptureOptions, MatrixDeps, ObservationLike, PredictionLike } from '../../harness/matrix/deps.ts';
 import { isE820IomemLine } from '../../harness/matrix/deps.ts';
+import { BootTimeoutError, emptyProgress, QemuLaunchError, type BootContext } from '../../harness/errors.ts';
+import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
+
+/** What a fake QEMU process left behind: its stderr, nothing printed on the console. */
+export function fakeBootContext(stderr = ''): BootContext {
+  return { argv: ['qemu-system-x86_64'], exitCode: 1, signal: null, killedByHarness: false, stderr, consoleTail: [], progress: emptyProgress(), logs: {} };
+}
+
+/** QEMU refused to start, printing `stderr` (as the harness reports it: harness/errors.ts). */
+export function launchError(stderr: string): QemuLaunchError {
+  return new QemuLaunchError(fakeBootContext(stderr));
+}
+
+/** A boot that hit the overall deadline (harness/errors.ts). */
+export function timeoutError(deadlineMs = 60_000): BootTimeoutError {
+  return new BootTimeoutError(deadlineMs, { ...fakeBootContext(), exitCode: null, signal: 'SIGKILL', killedByHarness: true });
+}
 
 export function sampleReport(): LayerReport {
   return {
@@ -78,14 +95,14 @@ export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: s
     captureOptions,
     predictHosts,
     parseArgs: (argv) => {
-      if (argv.includes('-bogus')) throw Object.assign(new Error('-bogus: not modelled'), { name: 'UnsupportedOptionError' });
+      if (argv.includes('-bogus')) throw new UnsupportedOptionError('-bogus', 'not modelled');
       // `kvm` anywhere (-accel kvm) makes it a KVM configuration, as reference/cmdline/ would.
       return { argv: [...argv], accel: argv.includes('kvm') ? 'kvm' : 'tcg' } as unknown as MachineConfig;
     },
     predict: (c, _t, o) => {
       const argv = argvOf(c);
       predictHosts.push(o?.host);
-      if (argv.includes('refuse')) throw Object.assign(new Error('QEMU would refuse'), { name: 'QemuRefusal', qemuMessage: 'invalid thing' });
+      if (argv.includes('refuse')) throw new QemuRefusal('invalid thing');
       return { report: opts.expected ? opts.expected(argv) : sampleReport(), ...(opts.prediction?.(argv) ?? {}) };
     },
     ...(opts.kvmProbe ? { kvmProbe: opts.kvmProbe } : {}),

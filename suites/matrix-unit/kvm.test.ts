@@ -13,7 +13,8 @@ import { expandRuns, MatrixFileError, parseMatrix } from '../../harness/matrix/s
 import { renderSnapshot } from '../../harness/matrix/snapshot.ts';
 import type { KvmProbeResult } from '../../harness/kvm-probe.ts';
 import { isE820IomemLine as isE820Line } from '../../harness/matrix/deps.ts';
-import { fakeDeps, observedFrom, sampleReport } from './fakes.ts';
+import { MissingToolError } from '../../harness/errors.ts';
+import { fakeBootContext, fakeDeps, launchError, observedFrom, sampleReport } from './fakes.ts';
 
 const run = (qemu: string, extra = '') => expandRuns(parseMatrix(`${extra}cells:\n  - id: c\n    qemu: ${qemu}\n`, 'k.yaml'))[0]!;
 
@@ -84,7 +85,7 @@ describe('runner: KVM cells consult the probe', () => {
   test('a probe that cannot run is a harness error for the cell, not a pass', async () => {
     const d = fakeDeps({
       kvmProbe: async () => {
-        throw Object.assign(new Error('qemu-system-x86_64: not found'), { name: 'MissingToolError' });
+        throw new MissingToolError('qemu-system-x86_64', 'install qemu-system-x86', fakeBootContext());
       },
     });
     const r = await runCell(run('-M pc -m 1G -accel kvm'), d);
@@ -95,7 +96,7 @@ describe('runner: KVM cells consult the probe', () => {
     const d = fakeDeps({
       kvmProbe: probe('firmware-only', 'kernel silent'),
       observe: async () => {
-        throw Object.assign(new Error('QEMU did not start the guest'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: warning: Host physical bits (48) does not match phys-bits property (33)\nqemu-system-x86_64: invalid thing\n' } });
+        throw launchError('qemu-system-x86_64: warning: Host physical bits (48) does not match phys-bits property (33)\nqemu-system-x86_64: invalid thing\n');
       },
     });
     const r = await runCell(run('-M pc -m 8G -accel kvm refuse'), d);

@@ -7,7 +7,8 @@ import { junitXml, resultsJson, summaryTable, writeResults, xmlEscape } from '..
 import { runMatrix, type CellResult } from '../../harness/matrix/runner.ts';
 import { expandRuns, parseMatrix } from '../../harness/matrix/schema.ts';
 import { exitCodeOf } from '../../harness/matrix/verdict.ts';
-import { fakeDeps, observedFrom, sampleReport } from './fakes.ts';
+import { BootAbortedError } from '../../harness/errors.ts';
+import { fakeBootContext, fakeDeps, launchError as fakeLaunchError, observedFrom, sampleReport, timeoutError } from './fakes.ts';
 
 const MATRIX = `cells:
   - id: good
@@ -27,7 +28,7 @@ function deps() {
     observe: async (argv) => {
       const report = observedFrom(sampleReport());
       if (argv.includes('2G')) report.kernel!.iomem![0] = '00000000-00000fff : System RAM';
-      if (argv.includes('3G')) throw Object.assign(new Error('the guest did not finish within 60 s (kernel started)\n\u0007last console line: <no init> & more'), { name: 'BootTimeoutError' });
+      if (argv.includes('3G')) throw Object.assign(timeoutError(), { message: 'the guest did not finish within 60 s (kernel started)\n\u0007last console line: <no init> & more' });
       return { report, unobserved: [], meta: { argv: [...argv], wallMs: 5 } };
     },
   });
@@ -83,7 +84,7 @@ describe('runner', () => {
         new Promise((resolve, reject) => {
           if (argv.includes('1G')) return resolve({ report: observedFrom(sampleReport()), unobserved: [] });
           // A capture that runs until aborted, like a boot interrupted by SIGINT.
-          signal?.addEventListener('abort', () => reject(Object.assign(new Error('the boot was cancelled'), { name: 'BootAbortedError' })));
+          signal?.addEventListener('abort', () => reject(new BootAbortedError('the boot was cancelled', fakeBootContext())));
           setTimeout(() => controller.abort(), 10);
         }),
     });
@@ -99,7 +100,7 @@ describe('runner', () => {
 });
 
 describe('refusals', () => {
-  const launchError = (stderr: string) => Object.assign(new Error(`QEMU did not start the guest: ${stderr.split('\n')[0]}`), { name: 'QemuLaunchError', context: { stderr } });
+  const launchError = (stderr: string) => Object.assign(fakeLaunchError(stderr), { message: `QEMU did not start the guest: ${stderr.split('\n')[0]}` });
   const runs = expandRuns(parseMatrix('cells:\n  - id: r\n    qemu: -M pc refuse\n', 'u.yaml'));
 
   test('model and QEMU refuse with the same message (warnings aside): pass', async () => {

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { realDeps } from '../../harness/matrix/deps.ts';
 import { matrixPath } from '../../harness/matrix/paths.ts';
 import { expandRuns, loadMatrix, parseMatrix } from '../../harness/matrix/schema.ts';
-import { checkSnapshots, renderSnapshot, snapshotPath, updateSnapshots } from '../../harness/matrix/snapshot.ts';
+import { acceptPending, checkSnapshots, orphanSnapshots, pendingSnapshots, rejectPending, renderSnapshot, snapshotPath, updateSnapshots } from '../../harness/matrix/snapshot.ts';
 import { inCi, snapshotsUpdate } from '../../harness/cli/commands/snapshots.ts';
 import { fakeDeps, sampleReport } from './fakes.ts';
 
@@ -26,22 +26,51 @@ describe('snapshot machinery (fake model)', () => {
     expect(renderSnapshot(runs[1]!, fakeDeps())).toContain('[refused]\nQEMU would refuse');
   });
 
-  test('update writes, check compares, stale files are removed', async () => {
+  test('a refusal while reading options is a prediction too (`-m banana` once crashed `snapshots`)', async () => {
+    const [banana] = expandRuns(parseMatrix('cells:\n  - id: banana\n    qemu: -M pc -m banana\n', 'fake.yaml'));
+    const text = renderSnapshot(banana!, await realDeps());
+    expect(text).toContain("[refused]\nQEMU would refuse this command line: -m banana: Parameter 'size' expects a non-negative number below 2^64");
     const root = await mkdtemp(join(tmpdir(), 'e820-snap-'));
+    try {
+      expect((await checkSnapshots([banana!], await realDeps(), root)).map((c) => c.status)).toEqual(['missing']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('update writes pending .new files, review accepts or rejects them, check reports orphans', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'e820-snap-'));
+    const model = { commit: 'c0ffee'.padEnd(40, '0'), dirty: false };
     try {
       await mkdir(join(root, 'fake'), { recursive: true });
       await writeFile(join(root, 'fake', 'gone.txt'), 'stale');
-      const first = await updateSnapshots(runs, fakeDeps(), root);
-      expect(first).toMatchObject({ written: 2, unchanged: 0, errors: [] });
-      expect(first.removed).toEqual([join(root, 'fake', 'gone.txt')]);
-      expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt', 'b.txt']);
+      const first = await updateSnapshots(runs, fakeDeps(), root, model);
+      expect(first).toMatchObject({ pending: [`${snapshotPath(runs[0]!, root)}.new`, `${snapshotPath(runs[1]!, root)}.new`], unchanged: 0, errors: [] });
+      // Nothing is a snapshot until it is reviewed; the file no cell writes is reported, not removed.
+      expect(first.orphans).toEqual([join(root, 'fake', 'gone.txt')]);
+      expect(await orphanSnapshots(runs, root)).toEqual([join(root, 'fake', 'gone.txt')]);
+      expect((await checkSnapshots(runs, fakeDeps(), root)).map((c) => c.status)).toEqual(['missing', 'missing']);
+      const pendingText = await readFile(`${snapshotPath(runs[0]!, root)}.new`, 'utf8');
+      expect(pendingText.split('\n')[1]).toBe(`# model: commit ${model.commit}`);
+      for (const p of first.pending) await acceptPending(p);
+      expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt', 'b.txt', 'gone.txt']);
+      // The model line is left out of the comparison: another commit with the same prediction matches.
       expect((await checkSnapshots(runs, fakeDeps(), root)).map((c) => c.status)).toEqual(['same', 'same']);
-      // The model changes: the check says which file and shows both texts.
+      expect(await updateSnapshots(runs, fakeDeps(), root, { commit: 'f'.repeat(40), dirty: true })).toMatchObject({ pending: [], unchanged: 2 });
+      // The model changes: check says which file and shows both texts; update leaves the snapshot alone.
       const drifted = fakeDeps({ expected: () => ({ ...sampleReport(), firmware: { ...sampleReport().firmware, zoneHighReturned: 126976 } }) });
       const checks = await checkSnapshots(runs, drifted, root);
       expect(checks[0]!.status).toBe('changed');
       expect(checks[0]!.actual).toContain('126976 bytes');
+      const second = await updateSnapshots(runs, drifted, root, model);
+      expect(second.pending).toEqual([`${snapshotPath(runs[0]!, root)}.new`]);
       expect(await readFile(snapshotPath(runs[0]!, root), 'utf8')).toContain('131072 bytes');
+      await rejectPending(second.pending[0]!);
+      expect(await readFile(snapshotPath(runs[0]!, root), 'utf8')).toContain('131072 bytes');
+      expect(await pendingSnapshots(root)).toEqual([]);
+      // A pending file the model no longer stands by is withdrawn by the next update.
+      await updateSnapshots(runs, drifted, root, model);
+      expect(await updateSnapshots(runs, fakeDeps(), root, model)).toMatchObject({ pending: [], withdrawn: [`${snapshotPath(runs[0]!, root)}.new`] });
     } finally {
       await rm(root, { recursive: true, force: true });
     }
