@@ -22,6 +22,9 @@ import { z } from 'zod';
 import { declaredChanges, describeChange, describeInt15Fails, INT15_SERVICES, type DeclaredIntent, type FirmwareChange, type QemuChange } from '../../reference/intent.ts';
 import { QEMU_SIZE_SYNTAX, qemuStrtosz } from '../../reference/qemu-size.ts';
 import { parseE820Type } from '../../reference/intent.ts';
+import { ExpectFileError } from './expect-error.ts';
+
+export { ExpectFileError };
 
 const TWO_64 = 1n << 64n;
 
@@ -167,16 +170,6 @@ export function intentIssueText(issue: z.core.$ZodIssue, path: readonly Property
   return field === '' ? message : `${field}: ${message}`;
 }
 
-export class ExpectFileError extends Error {
-  readonly exitCode = 2;
-  constructor(
-    readonly file: string,
-    readonly problems: readonly string[],
-  ) {
-    super(problems.length === 1 ? problems[0]! : `${file}: invalid expect file:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-    this.name = 'ExpectFileError';
-  }
-}
 
 /** A declared intent and where it was declared: an expect file, or a matrix file's `expect:`. */
 export interface CellExpect {

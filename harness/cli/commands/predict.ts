@@ -15,9 +15,10 @@ import { predictionJson, explanation } from '../prediction-json.ts';
 import { batchInput, predictBatch } from '../predict-batch.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
 import { describeInt15Fails } from '../../../reference/intent.ts';
-import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
+import { toolchainLabel, toolchainOf, UnknownVersionError } from '../../../reference/toolchain.ts';
 import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
 import { renderTable } from '../render-table.ts';
+import { ExpectFileError } from '../../matrix/expect-error.ts';
 import type { CellExpect } from '../../matrix/intent.ts';
 import type { UserToolchain } from '../../user-toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, UserComponentError, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
@@ -134,9 +135,8 @@ export function predictCommand(
     }
     return { code: 0, stdout: text, stderr, ...html };
   } catch (err) {
-    // By name: the class is in harness/matrix/intent.ts, loaded only with --expect.
-    if ((err instanceof Error && err.name === 'ExpectFileError') || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
-    if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || (err instanceof Error && err.name === 'UnknownVersionError')) {
+    if (err instanceof ExpectFileError || err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
+    if (err instanceof QemuRefusal || err instanceof UnsupportedOptionError || err instanceof HostFactsError || err instanceof UnknownVersionError) {
       return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     }
     throw err;
