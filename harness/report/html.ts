@@ -148,7 +148,7 @@ function notes(layers: readonly LayerMaps[]): string {
   return n.length ? `<ul class="notes">${n.map((t) => `<li>${e(t)}</li>`).join('')}</ul>` : '';
 }
 
-function colourDiff(diff: string): string {
+export function colourDiff(diff: string): string {
   return diff
     .split('\n')
     .map((l) => (l.startsWith('-') ? `<span class="del">${e(l)}</span>` : l.startsWith('+') ? `<span class="add">${e(l)}</span>` : e(l)))
@@ -221,7 +221,7 @@ function groups(d: DisagreementSummary | undefined): string {
     .join('')}</ul></details>`;
 }
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.4 system-ui,sans-serif;margin:1.2em;color:#222}
 h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.2em 0 .4em}h4{margin:.6em 0 .2em}
 code,pre{font-family:ui-monospace,monospace;font-size:12px}pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:28em}
@@ -239,23 +239,25 @@ summary .tc,summary .cnt,summary .t{font-size:12px;color:#555}summary .why{font-
 details.groups>summary{cursor:pointer}.hist i.d{display:inline-block;width:.6em;height:.9em;margin-right:1px;border-radius:2px}table.history td{font-size:12px}
 `;
 
-const JS = `
+/** The cell filters: each of #f-outcome, #f-matrix, #f-toolchain, #f-text that the page has. */
+export const JS = `
 (function(){
   var f={outcome:document.getElementById('f-outcome'),matrix:document.getElementById('f-matrix'),toolchain:document.getElementById('f-toolchain'),text:document.getElementById('f-text')};
   var cells=document.querySelectorAll('details.cell'),shown=document.getElementById('shown');
+  function v(x){return x?x.value:'';}
   function apply(){
-    var o=f.outcome.value,m=f.matrix.value,t=f.toolchain.value,q=f.text.value.toLowerCase().trim(),n=0;
+    var o=v(f.outcome),m=v(f.matrix),t=v(f.toolchain),q=v(f.text).toLowerCase().trim(),n=0;
     for(var i=0;i<cells.length;i++){var c=cells[i];
       var ok=(!o||c.dataset.outcome===o)&&(!m||c.dataset.matrix===m)&&(!t||c.dataset.toolchain===t)&&(!q||c.dataset.text.indexOf(q)>=0);
       c.hidden=!ok;if(ok)n++;}
     shown.textContent=n+' of '+cells.length+' cells shown';
   }
-  for(var k in f)f[k].addEventListener('input',apply);
+  for(var k in f)if(f[k])f[k].addEventListener('input',apply);
   apply();
 })();
 `;
 
-function options(values: Iterable<string>): string {
+export function options(values: Iterable<string>): string {
   return [...new Set(values)].sort().map((v) => `<option value="${e(v)}">${e(v)}</option>`).join('');
 }
 

@@ -216,6 +216,11 @@ const LABEL_MIN_SPACING = 10;
 export interface SvgOptions {
   /** Draw only the model's side (`e820 predict --html`). */
   modelOnly?: boolean;
+  /**
+   * What the two columns are called (default `model` and `machine`): a drift report draws the
+   * `from` toolchain's map in the first and the `to` toolchain's in the second, the same way.
+   */
+  sideLabels?: { model: string; machine: string };
 }
 
 /** The SVG of one cell's layers. Disagreeing entries carry class `diff` and a red outline. */
@@ -256,7 +261,8 @@ export function renderMapSvg(layers: readonly LayerMaps[], options: SvgOptions =
     const d = l.model !== null && l.machine !== null ? disagreeing(l.model, l.machine) : { model: new Set<number>(), machine: new Set<number>() };
     sides.forEach((side, si) => {
       const x = x0 + si * (COLUMN_WIDTH + COLUMN_GAP);
-      out.push(`<text x="${x}" y="${HEADER - 8}">${side}</text>`);
+      const name = options.sideLabels?.[side] ?? side;
+      out.push(`<text x="${x}" y="${HEADER - 8}">${escapeHtml(name.length > 14 ? `${name.slice(0, 13)}…` : name)}</text>`);
       const entries = l[side];
       if (entries === null) {
         const note = side === 'model' ? (l.modelNote ?? 'not predicted') : (l.machineNote ?? 'not observed');
@@ -271,7 +277,7 @@ export function renderMapSvg(layers: readonly LayerMaps[], options: SvgOptions =
         const y1 = Math.max(yOf(pieces, e.end), y0 + 2);
         const differs = d[side].has(i);
         const cls = `entry kind-${e.kind}${differs ? ' diff' : ''}`;
-        const tip = `${l.layer} ${side}: ${entryText(e)}${differs ? ` — ${side} only` : ''}`;
+        const tip = `${l.layer} ${name}: ${entryText(e)}${differs ? ` — ${name} only` : ''}`;
         out.push(
           `<g class="${cls}"><title>${escapeHtml(tip)}</title><rect x="${x}" y="${y0.toFixed(1)}" width="${COLUMN_WIDTH}" height="${(y1 - y0).toFixed(1)}" fill="${KIND_COLOURS[e.kind]}"${differs ? ' stroke="#d00" stroke-width="2.5"' : ''}/>` +
             (y1 - y0 >= 11 ? `<text x="${x + 3}" y="${(y0 + 9).toFixed(1)}">${escapeHtml(e.type.slice(0, 13))}</text>` : '') +

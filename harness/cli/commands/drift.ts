@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import { predict } from '../../../reference/predict.ts';
-import { driftCells, renderDrift, type DriftReport } from '../../drift/drift.ts';
+import { driftCells, predictSide, renderDrift, type DriftReport, type Side } from '../../drift/drift.ts';
 import { parseToolchainSpec, SPEC_GRAMMAR } from '../../drift/spec.ts';
 import { renderVerification, verifyDrift, verifyRuns, type VerifyResult } from '../../drift/verify.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
@@ -16,6 +16,9 @@ import { Progress } from '../../matrix/progress.ts';
 import { defaultJobs } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { againNote, cliInterrupt } from '../interrupt.ts';
+import { basename, dirname, resolve } from 'node:path';
+import { writeInside } from '../../output-dir.ts';
+import { renderDriftHtml } from '../../report/drift-html.ts';
 import { provisionAll } from './run.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
 import { provisionToolchain } from '../../capture.ts';
@@ -37,6 +40,8 @@ export interface DriftOptions extends UserToolchainFlags {
   plain?: boolean;
   /** `--kernel-flavour`: the guest kernel image of both sides (predicted for, and booted by --verify). */
   kernelFlavour?: string;
+  /** `--html FILE`: the drift as a page, both toolchains' maps per cell (harness/report/drift-html.ts). */
+  html?: string;
 }
 
 /** The model alone: no QEMU, no provisioning. `biosVariantOf`: a user SeaBIOS image's variant for the toolchain that boots it. */
@@ -101,6 +106,14 @@ export async function loadDrift(matrices: string[], opts: DriftOptions): Promise
 export async function driftCommand(matrices: string[], opts: DriftOptions, deps?: MatrixDeps): Promise<number> {
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const { report, cells, user } = await loadDrift(matrices, opts);
+  if (opts.html !== undefined) {
+    // Both sides' model reports again (pure and quick), for the maps the page draws.
+    const model = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
+    const sides = new Map<string, { from: Side; to: Side }>(report.cells.map((c) => [c.key, { from: predictSide(c.argv, report.from.toolchain, model), to: predictSide(c.argv, report.to.toolchain, model) }]));
+    const file = resolve(opts.html);
+    await writeInside(dirname(file), basename(file), renderDriftHtml(report, sides));
+    process.stderr.write(`drift report: ${file}\n`);
+  }
   let verification: VerifyResult | null = null;
   if (opts.verify) {
     const runs = verifyRuns(report, cells);
@@ -164,6 +177,7 @@ export function register(program: Command): void {
     .option('--jobs <N>', '--verify: concurrent boots (default: number of cores)')
     .option('--timeout <SECONDS>', '--verify: per-boot deadline')
     .option('--plain', '--verify: plain progress lines even on a terminal')
+    .option('--html <FILE>', "also draw the drift as a page: per cell, the two toolchains' maps side by side, as report.html draws model and machine")
     .addHelpText(
       'after',
       `\n${SPEC_GRAMMAR}\n\nUser components (--qemu-binary, --bios, --bzimage, --fw-cfg-module, --busybox, --toolchain FILE, --profile-*) apply to the --to side only:\n` +

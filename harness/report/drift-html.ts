@@ -1,0 +1,78 @@
+// `e820 drift --html FILE`: the drift between two toolchains as a page, drawn the way report.html
+// draws a cell: per cell, one SVG of its maps (fw_cfg etc/e820, SeaBIOS's E820 map,
+// /sys/firmware/memmap) with the `from` toolchain's map beside the `to` toolchain's on one broken
+// address axis, every entry one side has and the other lacks outlined and listed, then the changed
+// fields' diffs. Pure: the drift and both sides' model reports in, a string out.
+
+import type { DriftReport } from '../drift/drift.ts';
+import type { Side } from '../drift/drift.ts';
+import type { LayerReport } from '../../reference/report.ts';
+import { entriesOf, mapsOfReport } from './cell-maps.ts';
+import { colourDiff, CSS, JS, options, shellLine } from './html.ts';
+import { disagreementsOf, entryText, escapeHtml as e, KIND_COLOURS, renderMapSvg, type LayerMaps, type MapKind } from './map-svg.ts';
+
+const LAYERS = [
+  { layer: 'qemu', title: 'fw_cfg etc/e820' },
+  { layer: 'firmware', title: 'SeaBIOS E820 map' },
+  { layer: 'kernel', title: '/sys/firmware/memmap' },
+] as const;
+
+function why(s: Side): string {
+  return s.kind === 'refused' ? `QEMU refuses: ${s.message}` : s.kind === 'unpredictable' ? `not predicted: ${s.error}` : 'not predicted';
+}
+
+/** Both toolchains' maps of a cell, `from` in the first column and `to` in the second. */
+export function driftLayers(from: Side, to: Side): LayerMaps[] {
+  const a = from.kind === 'report' ? mapsOfReport(from.report as LayerReport) : null;
+  const b = to.kind === 'report' ? mapsOfReport(to.report as LayerReport) : null;
+  return LAYERS.map(({ layer, title }) => {
+    const model = a ? entriesOf(layer, a) : null;
+    const machine = b ? entriesOf(layer, b) : null;
+    return { layer, title, model, machine, ...(model === null ? { modelNote: why(from) } : {}), ...(machine === null ? { machineNote: why(to) } : {}) };
+  });
+}
+
+export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { from: Side; to: Side }>): string {
+  const labels = { model: r.from.label, machine: r.to.label };
+  const s = r.summary;
+  const sections = r.cells.map((c, i) => {
+    const side = sides.get(c.key);
+    const layers = side ? driftLayers(side.from, side.to) : [];
+    const dis = disagreementsOf(layers);
+    const diffs = c.fields.filter((f) => f.diff).map((f) => `<pre class="diff">${colourDiff(f.diff!)}</pre>`);
+    const first = c.first ? `${c.first.layer} layer — ${c.first.summary}` : c.reason ?? '';
+    const meta = [
+      ['cell', c.key],
+      ['argv', shellLine(c.argv)],
+      ['drift', c.outcome],
+      ...(first ? [[c.outcome === 'unpredictable' ? 'why' : 'first change', first]] : []),
+      ...(c.notes.length ? [['notes', c.notes.join('; ')]] : []),
+    ];
+    return (
+      `<details class="cell" id="cell-${i}" data-outcome="${e(c.outcome)}" data-matrix="${e(c.matrix)}" data-text="${e(`${c.key} ${c.argv.join(' ')}`.toLowerCase())}"${c.outcome === 'changed' && i < 50 ? ' open' : ''}>` +
+      `<summary><span class="o o-${c.outcome === 'changed' ? 'fail' : c.outcome === 'unchanged' ? 'pass' : 'error'}">${e(c.outcome.toUpperCase())}</span><span class="key">${e(c.key)}</span><span class="tc"></span><span class="cnt"></span><span class="t"></span><span class="hist"></span><span class="why">${e(first.slice(0, 160))}</span></summary>` +
+      `<div class="body"><table class="meta">${meta.map(([a, b]) => `<tr><th>${e(a!)}</th><td><code>${e(b!)}</code></td></tr>`).join('')}</table>` +
+      (layers.some((l) => l.model !== null || l.machine !== null) ? `<div class="svgwrap">${renderMapSvg(layers, { sideLabels: labels })}</div>` : '<p class="muted">no map under either toolchain</p>') +
+      (dis.length ? `<h4>Entries that drift (${dis.length})</h4><ul class="dis">${dis.map((d) => `<li><b>${e(d.layer)}</b> only under ${e(d.side === 'model only' ? r.from.label : r.to.label)}: <code>${e(entryText(d.entry))}</code></li>`).join('')}</ul>` : '') +
+      diffs.join('') +
+      '</div></details>'
+    );
+  });
+  const legend = (Object.entries(KIND_COLOURS) as Array<[MapKind, string]>).map(([k, col]) => `<span style="background:${col}">${k}</span>`).join('') + '<span style="border:2.5px solid #d00">drifts</span>';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
+<title>${e(`e820 drift ${r.from.label} → ${r.to.label}`)}</title><style>${CSS}</style></head><body>
+<h1>e820 drift: <code>${e(r.from.label)}</code> → <code>${e(r.to.label)}</code></h1>
+<p>the model's maps under each toolchain (${e(r.from.spec)} → ${e(r.to.spec)}); matrices: ${r.matrices.map((m) => `<code>${e(m)}</code>`).join(', ')}</p>
+<p><span class="pill o-fail">${s.changed} changed</span><span class="pill o-pass">${s.unchanged} unchanged</span><span class="pill o-error">${s.unpredictable} unpredictable</span> of ${s.cells} cells; first change at qemu ${s.byFirstLayer.qemu}, firmware ${s.byFirstLayer.firmware}, kernel ${s.byFirstLayer.kernel}; refused only under ${e(r.from.label)}: ${s.refusedFromOnly}, only under ${e(r.to.label)}: ${s.refusedToOnly}, under both: ${s.refusedBoth}</p>
+<h2>Cells</h2>
+<p class="legend">${legend} — each map: the <code>${e(r.from.label)}</code> toolchain's entries beside the <code>${e(r.to.label)}</code> toolchain's on one broken address axis, as in report.html.</p>
+<div class="filters">drift <select id="f-outcome"><option value="">all</option>${options(r.cells.map((c) => c.outcome))}</select>
+matrix <select id="f-matrix"><option value="">all</option>${options(r.cells.map((c) => c.matrix))}</select>
+text <input id="f-text" type="search" placeholder="cell id or argv"> <span id="shown"></span></div>
+${sections.join('\n')}
+<script>${JS}</script>
+</body></html>
+`;
+}
