@@ -1,16 +1,17 @@
 // Prediction snapshots: (1) the machinery, with a fake model; (2) the real model's prediction
 // for every baseline cell must equal suites/snapshots/baseline/<cell>.txt. When the model
-// changes on purpose, run `e820 snapshots update` and commit the reviewed diff.
+// changes on purpose, run `e820 snapshots update`, accept the pending files with
+// `e820 snapshots review`, and commit the moved snapshots on their own.
 
 import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { realDeps } from '../../harness/matrix/deps.ts';
 import { matrixPath } from '../../harness/matrix/paths.ts';
 import { expandRuns, loadMatrix, parseMatrix } from '../../harness/matrix/schema.ts';
 import { acceptPending, checkSnapshots, orphanSnapshots, pendingSnapshots, rejectPending, renderSnapshot, snapshotPath, updateSnapshots } from '../../harness/matrix/snapshot.ts';
-import { inCi, snapshotsUpdate } from '../../harness/cli/commands/snapshots.ts';
+import { inCi, snapshotsCheck, snapshotsReview, snapshotsUpdate, type ReviewAnswer } from '../../harness/cli/commands/snapshots.ts';
 import { fakeDeps, sampleReport } from './fakes.ts';
 
 describe('snapshot machinery (fake model)', () => {
@@ -76,6 +77,51 @@ describe('snapshot machinery (fake model)', () => {
     }
   });
 
+  test('`e820 snapshots review` accepts and rejects each change, refuses without a terminal; `check` fails on orphans', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'e820-review-'));
+    const root = join(dir, 'snapshots');
+    const matrix = join(dir, 'fake.yaml');
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    try {
+      await writeFile(matrix, 'cells:\n  - id: a\n    qemu: -M pc -m 1G\n    append: mem=1G\n  - id: b\n    qemu: -M pc refuse\n');
+      await mkdir(join(root, 'fake'), { recursive: true });
+      await writeFile(join(root, 'fake', 'gone.txt'), 'stale');
+      expect(await snapshotsUpdate([matrix], fakeDeps(), {}, root)).toBe(0);
+      expect(out.join('')).toMatch(/2 pending .*\n.*a\.txt\.new\n.*b\.txt\.new\n.*orphan .*gone\.txt/);
+      // vitest's stdin is no terminal: review asks for a flag instead of guessing.
+      out.length = 0;
+      expect(await snapshotsReview([matrix], {}, root)).toBe(2);
+      expect(out.join('')).toMatch(/no terminal to ask about each change.*--accept-all or --reject-all/);
+      expect(await snapshotsReview([matrix], { acceptAll: true, rejectAll: true }, root)).toBe(2);
+      expect(await pendingSnapshots(root)).toHaveLength(2);
+      // One answer per item, in order: a (accept), b (reject), the orphan (accept = remove).
+      const answers: ReviewAnswer[] = ['accept', 'reject', 'accept'];
+      const asked: string[] = [];
+      expect(await snapshotsReview([matrix], {}, root, async (q) => (asked.push(q), answers.shift()!))).toBe(0);
+      expect(asked).toHaveLength(3);
+      expect(asked[2]).toMatch(/ORPHAN .*gone\.txt/);
+      expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt']);
+      out.length = 0;
+      expect(await snapshotsCheck([matrix], fakeDeps(), {}, root)).toBe(1);
+      expect(out.join('')).toMatch(/MISSING .*b\.txt/);
+      // An orphan alone fails the check too.
+      await updateSnapshots(expandRuns(await loadMatrix(matrix)), fakeDeps(), root);
+      expect(await snapshotsReview([matrix], { acceptAll: true }, root)).toBe(0);
+      await writeFile(join(root, 'fake', 'old-cell.txt'), 'stale');
+      out.length = 0;
+      expect(await snapshotsCheck([matrix], fakeDeps(), {}, root)).toBe(1);
+      expect(out.join('')).toMatch(/ORPHAN .*old-cell\.txt.*\n2\/2 snapshots match, 1 orphaned/);
+      expect(await snapshotsReview([matrix], { rejectAll: true }, root)).toBe(0);
+      expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt', 'b.txt', 'old-cell.txt']);
+    } finally {
+      spy.mockRestore();
+      err.mockRestore();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('`e820 snapshots update` refuses in CI', async () => {
     expect(inCi({ CI: 'true' })).toBe(true);
     expect(inCi({})).toBe(false);
@@ -97,9 +143,9 @@ describe.each(['baseline', 'versions', 'kvm'])('%s prediction snapshots (real mo
   for (const c of checks) {
     test(c.run.key, () => {
       if (c.status === 'error') throw new Error(`the model could not predict ${c.run.key}: ${c.error}`);
-      if (c.status === 'missing') throw new Error(`no snapshot ${c.path}: run \`e820 snapshots update\` and review the new file`);
+      if (c.status === 'missing') throw new Error(`no snapshot ${c.path}: run \`e820 snapshots update\` and \`e820 snapshots review\``);
       // toBe on the whole text prints a line diff: the model drifted from the reviewed snapshot.
-      expect(c.actual, `prediction for ${c.run.key} differs from ${c.path}; if intended, run \`e820 snapshots update\``).toBe(c.expected);
+      expect(c.actual, `prediction for ${c.run.key} differs from ${c.path}; if intended, run \`e820 snapshots update\` and \`e820 snapshots review\``).toBe(c.expected);
     });
   }
 });
