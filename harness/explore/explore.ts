@@ -12,8 +12,16 @@ import type { CellResult } from '../matrix/runner.ts';
 import { shellQuote, shellWord } from '../errors.ts';
 import { cellArgv, parseMatrix, type Cell } from '../matrix/schema.ts';
 import { exitCodeOf } from '../matrix/verdict.ts';
-import { GENERATOR_VERSION, type ExploreCell } from './generate.ts';
+import { FALLBACK_ROADS, GENERATOR_VERSION, type ExploreCell, type FallbackRoad } from './generate.ts';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../matrix/paths.ts';
 import type { UserToolchainFile } from '../user-toolchain.ts';
+
+/** The patch each fallback road boots (guests/firmware-patches/README.md), as an absolute path for explore.yaml. */
+export const FALLBACK_ROAD_PATCHES: Record<FallbackRoad, string> = {
+  e801: join(REPO_ROOT, 'guests', 'firmware-patches', 'e820-fails.patch'),
+  '88h': join(REPO_ROOT, 'guests', 'firmware-patches', 'e820-e801-fail.patch'),
+};
 
 /** The matrix name explore files get (file `explore.yaml`, keys `explore/<id>`). */
 export const EXPLORE_MATRIX = 'explore';
@@ -48,6 +56,13 @@ export function exploreMatrixText(cells: readonly ExploreCell[], info: ExploreRu
       ...(c.append !== null ? { append: c.append } : {}),
       note: c.note,
       ...(c.timeoutSeconds !== null ? { timeout: c.timeoutSeconds } : {}),
+      // A fallback road: the patched SeaBIOS build of the toolchain's release, and its declaration.
+      ...(c.road !== undefined
+        ? {
+            toolchains: [{ qemu: t.qemu, seabios: t.seabios, kernel: t.kernel, 'seabios-patches': [FALLBACK_ROAD_PATCHES[c.road]] }],
+            expect: { int15: { fails: [...FALLBACK_ROADS[c.road]] } },
+          }
+        : {}),
     })),
   };
   return header + stringify(doc, { lineWidth: 0 });

@@ -26,12 +26,13 @@
 import { GiB, KiB, MiB, FOUR_GIB } from '../../reference/address.ts';
 import { CPU_MODELS, MACHINE_COMPAT, QEMU_LAYOUT, QEMU_PROFILES, machineVersionAtMost, parseMachineVersion, type MachineVersion } from '../../reference/profiles/qemu.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
+import type { Int15Service } from '../../reference/intent.ts';
 import { qemuCpuModelNames } from '../../reference/profiles/qemu-cpu-models.ts';
 import { qemuStandaloneDevices, type QemuDeviceKind } from '../../reference/profiles/qemu-devices.ts';
 import { rngFor, type Rng } from './prng.ts';
 
 /** Bump when the generator changes what a (seed, index) produces: replays name the version. */
-export const GENERATOR_VERSION = 10;
+export const GENERATOR_VERSION = 11;
 
 /**
  * Share of cells drawn from the whole option space (issue 14 item 3), not only from what the
@@ -83,7 +84,25 @@ export const OPTION_FAMILIES = [
   'wide:device',
   'wide:ram',
   'wide:smp',
+  'firmware:e801',
+  'firmware:88h',
 ] as const;
+
+/**
+ * Share of the eligible cells that boot a SeaBIOS build whose INT 15h E820 fails (the kernel then
+ * sizes memory with E801) or whose E820 and E801 fail (88h): guests/firmware-patches/, declared to
+ * the model as `int15: { fails: … }` (issue 18). Drawn from a stream of its own, so a (seed, index)
+ * keeps every other draw it had. Eligible: a cell meant to boot, on `pc`/`q35` without -bios (the
+ * patched image replaces bios-256k.bin only), not a wide draw, on a SeaBIOS release whose Debian
+ * source builds here (1.14.0's is gone from the archive this machine uses: examples/reserve-1m).
+ */
+export const FALLBACK_ROAD_SHARE = 0.08;
+export const FALLBACK_ROAD_SEABIOS: readonly string[] = ['1.16.2', '1.16.3', '1.17.0'];
+/** The road, and the INT 15h services its build makes fail. */
+export const FALLBACK_ROADS = { e801: ['e820'], '88h': ['e820', 'e801'] } as const satisfies Record<string, readonly Int15Service[]>;
+export type FallbackRoad = keyof typeof FALLBACK_ROADS;
+/** Mixed into the seed for the road's own stream. */
+const ROAD_STREAM = 0x18e801;
 
 export interface ExploreCell {
   /** Matrix cell id: `NNN-<machine>-<ram>[-tags]`, unique within a run, CELL_ID-safe. */
@@ -100,6 +119,8 @@ export interface ExploreCell {
   invalid: string | null;
   /** One line: what the cell is for. */
   note: string;
+  /** The cell boots a SeaBIOS build whose INT 15h services fail (FALLBACK_ROADS); absent: Debian's image. */
+  road?: FallbackRoad;
 }
 
 export interface GenerateOptions {
@@ -108,12 +129,14 @@ export interface GenerateOptions {
   toolchain: Toolchain;
   /** First index (replaying part of a run); default 0. */
   start?: number;
+  /** Draw FALLBACK_ROADS (default true); off when the run has its own --expect or SeaBIOS image. */
+  fallbackRoads?: boolean;
 }
 
 /** The cells of a run: cell i depends only on (seed, i, toolchain), never on count. */
 export function generateCells(opts: GenerateOptions): ExploreCell[] {
   const start = opts.start ?? 0;
-  return Array.from({ length: opts.count }, (_, k) => generateCell(opts.seed, start + k, opts.toolchain));
+  return Array.from({ length: opts.count }, (_, k) => generateCell(opts.seed, start + k, opts.toolchain, opts.fallbackRoads ?? true));
 }
 
 // ---- drafting --------------------------------------------------------------------------------
@@ -1030,7 +1053,7 @@ function cellId(index: number, d: Draft): string {
 }
 
 /** One cell of run `seed` on `toolchain`. */
-export function generateCell(seed: number, index: number, toolchain: Toolchain): ExploreCell {
+export function generateCell(seed: number, index: number, toolchain: Toolchain, fallbackRoads = true): ExploreCell {
   const r = rngFor(seed, index);
   const d: Draft = {
     family: 'pc',
@@ -1084,11 +1107,21 @@ export function generateCell(seed: number, index: number, toolchain: Toolchain):
   if (wide) chooseWide(r, toolchain, d);
   chooseAppend(r, d);
   if (r.chance(0.1)) applyInvalid(r, toolchain, d);
+  let road: FallbackRoad | undefined;
+  if (fallbackRoads && d.invalid === null && d.bios === null && !d.tags.has('wide') && (d.machineName === 'pc' || d.machineName === 'q35') && FALLBACK_ROAD_SEABIOS.includes(toolchain.seabios)) {
+    const rr = rngFor(seed ^ ROAD_STREAM, index);
+    if (rr.chance(FALLBACK_ROAD_SHARE)) {
+      road = rr.pick(['e801', '88h'] as const);
+      d.tags.add(`firmware:${road}`);
+      d.idTags.push(road);
+    }
+  }
 
   const families = [...d.tags].sort();
   const note = [
     d.invalid !== null ? `deliberately out of range (${d.invalid}): QEMU should refuse it, or the model says what happens` : 'meant to boot',
     ...(d.tags.has('wide') ? ['drawn from the whole option space (the model may not model it)'] : []),
+    ...(road !== undefined ? [`SeaBIOS built so that INT 15h ${FALLBACK_ROADS[road].map((s) => s.toUpperCase()).join(' and ')} fail${FALLBACK_ROADS[road].length === 1 ? 's' : ''}: the kernel's ${road === 'e801' ? 'E801' : '88h'} road`] : []),
     `families: ${families.join(' ')}`,
   ].join('; ');
   return {
@@ -1099,5 +1132,6 @@ export function generateCell(seed: number, index: number, toolchain: Toolchain):
     families,
     invalid: d.invalid,
     note,
+    ...(road !== undefined ? { road } : {}),
   };
 }

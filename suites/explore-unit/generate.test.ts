@@ -11,8 +11,8 @@ import { predict } from '../../reference/predict.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
-import { claimOf, exploreCellsAsMatrix } from '../../harness/explore/explore.ts';
-import { INVALID_KINDS, OPTION_FAMILIES, WIDE_ASPECTS, WIDE_DRAW_SHARE, allMachineTypes, generateCell, generateCells, qemuSize } from '../../harness/explore/generate.ts';
+import { claimOf, exploreCellsAsMatrix, FALLBACK_ROAD_PATCHES } from '../../harness/explore/explore.ts';
+import { FALLBACK_ROADS, INVALID_KINDS, OPTION_FAMILIES, WIDE_ASPECTS, WIDE_DRAW_SHARE, allMachineTypes, generateCell, generateCells, qemuSize } from '../../harness/explore/generate.ts';
 import { CPU_MODELS } from '../../reference/profiles/qemu.ts';
 import { qemuCpuModelNames } from '../../reference/profiles/qemu-cpu-models.ts';
 import { QEMU_STANDALONE_DEVICES, qemuStandaloneDevices } from '../../reference/profiles/qemu-devices.ts';
@@ -115,8 +115,11 @@ describe('generator', () => {
       }
       const parsed = exploreCellsAsMatrix(cells, { seed: 99, toolchain: t, count: 120 });
       expect(parsed.map((c) => [c.id, cellArgv(c), c.timeoutSeconds, c.toolchains])).toEqual(
-        cells.map((c) => [c.id, argvOf(c), c.timeoutSeconds, [t]]),
+        // A fallback road boots the toolchain's SeaBIOS release built with its patch.
+        cells.map((c) => [c.id, argvOf(c), c.timeoutSeconds, [c.road === undefined ? t : { ...t, seabiosPatches: [FALLBACK_ROAD_PATCHES[c.road]] }]]),
       );
+      // …and declares what the patch changes, so the model takes the road too.
+      expect(parsed.map((c) => c.expect?.intent.int15Fails ?? [])).toEqual(cells.map((c) => (c.road === undefined ? [] : [...FALLBACK_ROADS[c.road]])));
     }
   });
 
@@ -193,5 +196,30 @@ describe('generator', () => {
     expect(qemuSize((4n << 30n) - 4096n)).toBe('4194300K');
     expect(qemuSize(1n << 40n)).toBe('1T');
     expect(qemuSize(4097n)).toBe('4097B');
+  });
+});
+
+describe('fallback roads (issue 18)', () => {
+  test('only on pc/q35 cells meant to boot, without -bios and not wide, and never when the run turns them off', () => {
+    const cells = generateCells({ seed: 3, count: 400, toolchain: BASELINE_TOOLCHAIN });
+    const roads = cells.filter((c) => c.road !== undefined);
+    expect(roads.length).toBeGreaterThan(0);
+    for (const c of roads) {
+      expect(c.invalid, c.id).toBeNull();
+      expect(c.families, c.id).not.toContain('wide');
+      expect(c.families, c.id).toContain(`firmware:${c.road}`);
+      expect(c.qemu, c.id).not.toContain('-bios');
+      expect(['pc', 'q35'], c.id).toContain(c.qemu[c.qemu.findIndex((w) => w === '-M' || w === '-machine') + 1]!.split(',')[0]);
+    }
+    expect(generateCells({ seed: 3, count: 400, toolchain: BASELINE_TOOLCHAIN, fallbackRoads: false }).filter((c) => c.road !== undefined)).toEqual([]);
+    // 1.14.0's source cannot be fetched here: no road on it.
+    expect(generateCells({ seed: 3, count: 400, toolchain: toolchainOf({ qemu: '5.2', seabios: '1.14.0', kernel: '5.10' }) }).filter((c) => c.road !== undefined)).toEqual([]);
+  });
+  test('a road leaves every other draw of its (seed, index) as it was', () => {
+    const on = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN });
+    const off = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN, fallbackRoads: false });
+    expect(on.some((c) => c.road !== undefined)).toBe(true);
+    expect(on.map((c) => c.qemu)).toEqual(off.map((c) => c.qemu));
+    expect(on.map((c) => c.append)).toEqual(off.map((c) => c.append));
   });
 });

@@ -112,7 +112,9 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
     // Generated for (and claimed by) the model's toolchain; the matrix keeps the cells' toolchain,
     // which the user components map to it again when it runs (as `e820 run` maps a matrix's).
     toolchain = modelOf(cellToolchain);
-    const generated = generateCells({ seed, count, toolchain });
+    // No fallback roads (a patched SeaBIOS and its int15: declaration) when the run brings its own
+    // declaration or SeaBIOS image: one would contradict the other.
+    const generated = generateCells({ seed, count, toolchain, fallbackRoads: opts.expect === undefined && user === null });
     families = new Map(generated.map((c) => [c.id, c.families]));
     dir = await prepareOutputDir(opts.out ?? join(REPO_ROOT, 'results', `explore-${timestampDir(startedAt)}-seed${seed}`));
     matrixFile = await writeInside(
