@@ -44,11 +44,13 @@ export function namesUserComponents(flags: UserToolchainFlags, qemuArgs: readonl
 }
 
 /**
- * QEMU's own SeaBIOS file names: `-bios bios.bin` / `-bios bios-256k.bin` are looked up in QEMU's
+ * QEMU's own firmware file names: `-bios bios.bin` / `-bios bios-256k.bin` are looked up in QEMU's
  * firmware search path (hw/i386/x86.c x86_bios_rom_init → qemu_find_file(QEMU_FILE_TYPE_BIOS, …),
  * the -L directories), which is where the provisioned (or --bios) image is: no image of the user's.
+ * `qboot.rom` and `bios-microvm.bin` are found the same way, in the QEMU suite's own data files
+ * (reference/profiles/firmware-files.ts says what each release ships under those names).
  */
-export const QEMU_BIOS_NAMES: readonly string[] = ['bios.bin', 'bios-256k.bin'];
+export const QEMU_BIOS_NAMES: readonly string[] = ['bios.bin', 'bios-256k.bin', 'qboot.rom', 'bios-microvm.bin'];
 
 /**
  * `-bios PATH` in the QEMU arguments names the SeaBIOS image like --bios does, unless it is one of

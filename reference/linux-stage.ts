@@ -38,6 +38,9 @@ const levels = (lines: readonly KLine[]): number[] => lines.map((l) => l.level);
  * line when the whole ECAM window is E820 reserved; null when only a halved window is (the
  * "size reduced" path, not modelled) or none is.
  */
+/** SeaBIOS's SMBIOS type 0 BIOS date, 04/01/2014 (src/fw/biostables.c smbios_new_type_0; every release modelled). */
+const SEABIOS_SMBIOS_BIOS_YEAR = 2014;
+
 function ecamLine(table: Parameters<typeof mappedAll>[0], mmconfig: { start: bigint; end: bigint }, profile: KernelProfile): KLine | null {
   if (!mappedAll(table, mmconfig.start, mmconfig.end + 1n, E820.RESERVED)) return null;
   return { level: KERN.INFO, text: profile.ecamReservedText.replace('%s', memRange(mmconfig.start, mmconfig.end)) };
@@ -148,7 +151,14 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
    * checks decide, no E820 line and no E820 resource depends on it, if both iomem outcomes agree.
    */
   let ecamUndecided = false;
-  if (mmconfig !== null) {
+  // DMI's BIOS year decides whether 6.12+ checks the window against E820 at all (a missing
+  // SMBIOS reads as -1).
+  const biosYear = firmware.smbiosBiosYear === undefined ? SEABIOS_SMBIOS_BIOS_YEAR : (firmware.smbiosBiosYear ?? -1);
+  const ecamUnchecked = profile.ecamEarlyE820CheckBiosYearBelow !== null && biosYear >= profile.ecamEarlyE820CheckBiosYearBelow;
+  if (mmconfig !== null && ecamUnchecked) {
+    // pci_mmcfg_reserved(early) returns true without a check or a line; the window is inserted at late_initcall.
+    mmconfigInserted = true;
+  } else if (mmconfig !== null) {
     const line = ecamLine(table, mmconfig, profile);
     const untouched = !table.some((e) => e.addr <= mmconfig.end && mmconfig.start < e.addr + e.size);
     if (line === null && untouched) ecamUndecided = true;

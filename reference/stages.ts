@@ -79,6 +79,12 @@ export interface Platform {
    * node address, payload length (the node spans 16 + len bytes), SETUP_* type. Absent = none.
    */
   setupData?: ReadonlyArray<{ addr: bigint; len: bigint; type: number }>;
+  /**
+   * false: the firmware copies no option ROM below 1 MiB (qboot runs none, reference/qboot-stage.ts),
+   * so the kernel's probe_roms() finds nothing in [0xc0000, 0xeffff]. Absent: SeaBIOS, whose ROMs'
+   * sizes the model does not know (reference/linux/iomem.ts UNCERTAIN_ZONES).
+   */
+  optionRoms?: false;
 }
 
 /** The machine type after alias resolution (`pc` → `pc-i440fx-7.2`). */
@@ -206,6 +212,12 @@ export interface FirmwareMap {
   pciWindows?: ReadonlyArray<{ start: bigint; end: bigint }>;
   /** The ECAM window of the MCFG SeaBIOS builds itself (q35 without QEMU's tables); absent when QEMU's tables are used. */
   mmconfig?: { start: bigint; end: bigint };
+  /**
+   * Year of the BIOS date in the SMBIOS type 0 the firmware publishes (what the kernel's
+   * dmi_get_bios_year() returns); null when it publishes no SMBIOS (then -1). Absent: SeaBIOS,
+   * whose type 0 says 04/01/2014 (src/fw/biostables.c), unless QEMU supplies one.
+   */
+  smbiosBiosYear?: number | null;
 }
 
 /**

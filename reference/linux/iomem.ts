@@ -69,8 +69,10 @@ export interface UncertainZone {
   readonly beforeLate: boolean;
 }
 
+const OPTION_ROMS = 'option ROMs (probe_roms)';
+
 export const UNCERTAIN_ZONES: readonly UncertainZone[] = [
-  { start: 0xc0000n, end: 0xeffffn, what: 'option ROMs (probe_roms)', beforeLate: true },
+  { start: 0xc0000n, end: 0xeffffn, what: OPTION_ROMS, beforeLate: true },
   { start: 0xe0000000n, end: 0xfebfffffn, what: 'PCI BARs (SeaBIOS BUILD_PCIMEM_START..END)', beforeLate: true },
   { start: 0xfec00000n, end: 0xfec003ffn, what: 'IOAPIC 0', beforeLate: false },
   { start: 0xfed00000n, end: 0xfed003ffn, what: 'HPET 0', beforeLate: false },
@@ -122,7 +124,9 @@ function uncertainZones(platform: Platform): UncertainZone[] {
   const above4g = platform.pciWindows
     .filter((w) => w.end >= 1n << 32n)
     .map((w) => ({ start: w.start, end: w.end, what: 'PCI BARs in the 64-bit window', beforeLate: true }));
-  return [...UNCERTAIN_ZONES, ...above4g];
+  // Without shadowed option ROMs (qboot) probe_roms() adds nothing below the System ROM.
+  const zones = platform.optionRoms === false ? UNCERTAIN_ZONES.filter((z) => z.what !== OPTION_ROMS) : UNCERTAIN_ZONES;
+  return [...zones, ...above4g];
 }
 
 function straddles(r: { start: bigint; end: bigint }, z: { start: bigint; end: bigint }): boolean {

@@ -119,6 +119,14 @@ export interface KernelProfile {
   // ── PCI init (docs/model/linux.md#late-resources-and-ram-buffers) ──
   /** q35's ECAM check line; `%s` = `[mem A-B]`. */
   ecamReservedText: string;
+  /**
+   * null: pci_mmcfg_reserved() checks the MCFG window against E820 at early init whatever the
+   * firmware (≤ 6.1). A year: only when DMI's BIOS date is older (arch/x86/pci/mmconfig-shared.c
+   * `dmi_get_bios_year() < 2016 && raw_pci_ops`, "x86/pci: Skip early E820 check for ECAM region");
+   * a newer firmware's window is taken unchecked and no line is printed (seen with qboot, BIOS date
+   * 2019, on 6.12 and 7.2).
+   */
+  ecamEarlyE820CheckBiosYearBelow: number | null;
   /** Prefix of the `Expanded resource` line (`resource: ` in 6.1+) and its level. */
   expandedResourcePrefix: string;
   expandedResourceLevel: number;
@@ -215,6 +223,7 @@ const V5_10: KernelProfile = {
   pciGapSearch: 'backward',
   pciGapTag: 'mem',
   ecamReservedText: 'PCI: MMCONFIG at %s reserved in E820',
+  ecamEarlyE820CheckBiosYearBelow: null,
   expandedResourcePrefix: '',
   expandedResourceLevel: 4,
   ramBufferText: 'e820: reserve RAM buffer',
@@ -248,6 +257,7 @@ const V6_12: KernelProfile = {
   setupDataKexecSkip: 'all',
   lastPfnTypes: [E820.RAM, E820.ACPI],
   ecamReservedText: 'PCI: ECAM %s reserved as E820 entry',
+  ecamEarlyE820CheckBiosYearBelow: 2016,
   softReservedInIomem: 'top',
 };
 
