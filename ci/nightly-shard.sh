@@ -4,6 +4,8 @@
 # (the nightly's merge job joins the shards: e820 report --merge results/<toolchain>/shard-* --out …).
 # Usage: ci/nightly-shard.sh <suite-or-toolchain> <shard-index> <shard-count> [matrix…]
 #   e.g. ci/nightly-shard.sh sid 2 4
+# E820_KERNEL_FLAVOUR=minimal boots the project's minimal kernel of the series (built once by
+# `e820 kernel build`, cached) instead of Debian's cloud kernel; results go to results/<toolchain>-minimal/.
 # Exit status is e820 run's: 0 all pass, 1 a cell failed, 2 harness trouble.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +23,13 @@ case "$toolchain" in
   *) echo "ci/nightly-shard.sh: unknown toolchain '$toolchain' (bullseye, bookworm, trixie, sid)" >&2; exit 2 ;;
 esac
 
+flavour=(); out="results/$toolchain"
+case "${E820_KERNEL_FLAVOUR:-}" in
+  '' | cloud) ;;
+  minimal) flavour=(--kernel-flavour minimal); out="results/$toolchain-minimal" ;;
+  *) echo "ci/nightly-shard.sh: unknown E820_KERNEL_FLAVOUR '${E820_KERNEL_FLAVOUR}' (cloud, minimal)" >&2; exit 2 ;;
+esac
+
 npx e820 toolchain fetch "${versions[@]}"
-npx e820 run "$@" "${versions[@]}" --shard "$index/$count" --results "results/$toolchain/shard-$index"
+if [ ${#flavour[@]} -gt 0 ]; then npx e820 kernel build --kernel "${versions[5]}"; fi
+npx e820 run "$@" "${versions[@]}" "${flavour[@]}" --shard "$index/$count" --results "$out/shard-$index"
