@@ -287,6 +287,13 @@ let bootCounter = 0;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+
+/**
+ * Only some commands take another QEMU binary (`e820 kvm` probes the toolchain's own), so the
+ * advice names those commands rather than offering a flag the command at hand may not have.
+ */
+const USER_QEMU_HINT = '; or, for e820 run, check, capture, explore and drift, pass another binary with --qemu-binary PATH';
+
 class Boot {
   readonly progress: BootProgress = emptyProgress();
   private readonly serial: LogFollower;
@@ -601,8 +608,8 @@ class Boot {
       throw new MissingToolError(
         this.argv[0]!,
         spawnError.code === 'ENOENT'
-          ? 'install qemu-system-x86 (apt-get install qemu-system-x86), or pass --qemu-binary PATH'
-          : `cannot execute it (${spawnError.code}): check its permissions, or pass --qemu-binary PATH`,
+          ? `install qemu-system-x86 (apt-get install qemu-system-x86)${USER_QEMU_HINT}`
+          : `cannot execute it (${spawnError.code}): check its permissions${USER_QEMU_HINT}`,
         ctx,
         new Error(spawnError.message),
       );
