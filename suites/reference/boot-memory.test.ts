@@ -87,6 +87,13 @@ describe('predict with declared INT 15h failures (as booted by suites/matrix/fal
       'BIOS-88: [mem 0x0000000000100000-0x0000000003ffffff] usable',
     ]);
   });
+  it('E801 on q35: the ECAM window meets no E820 entry, so its fallback checks change nothing compared and the edits are still predicted', () => {
+    const p = predict(parseQemuArgs(['-M', 'q35', '-m', '2816M'], { qemuVersion: '7.2' }), toolchainOf({ kernel: '6.12' }), { intent: expectOf(['e820']) });
+    expect(p.kernel?.e820Edits).toBeDefined();
+    expect(p.kernel?.e820Edits?.some((l) => l.startsWith('PCI: ECAM'))).toBe(false);
+    expect(p.kernel?.iomem).toBeDefined();
+    expect(p.memoryPath.lost).toContain('(786432 KiB of it above 4 GiB'); // the 768 MiB q35 puts above 4 GiB
+  });
   it('without a declaration the path is E820 and named so', () => {
     const p = predict(parseQemuArgs(['-M', 'pc', '-m', '1G'], { qemuVersion: '7.2' }), toolchainOf({}));
     expect(p.memoryPath).toMatchObject({ path: 'e820', who: 'BIOS-e820' });
