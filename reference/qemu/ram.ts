@@ -13,7 +13,7 @@ export interface RamSplit {
   warnings: string[];
 }
 
-/** pc_piix.c pc_init1() / pc_q35.c pc_q35_init() (qemu.md §1.1, §1.2): same in all covered versions. */
+/** pc_piix.c pc_init1() / pc_q35.c pc_q35_init() (docs/model/qemu.md#splitting-ram-below-and-above-4-gib): same in all covered versions. */
 export function splitRam(family: 'pc' | 'q35', ramSize: bigint, maxRamBelow4g: bigint | null, gigabyteAlign: boolean): RamSplit {
   const warnings: string[] = [];
   const userM = maxRamBelow4g ?? 0n;

@@ -28,7 +28,7 @@ export function legacyAcpiNonAmlBytes(topology: ResolvedTopology, numaNodes: num
  * Length of etc/smbios/smbios-tables as QEMU builds it by default (hw/smbios/smbios.c; strings from
  * smbios_set_defaults("QEMU", mc->desc, mc->name)): types 1, 3, 4 × sockets, 16, 17 × DIMMs,
  * 19 × RAM entries, 32, 127. Checked against measured 321 B (pc-i440fx-7.2) / 309 B (pc-q35-7.2),
- * +68 / +65 B per socket, +33 B with RAM above 4 GiB (seabios.md §5.4).
+ * +68 / +65 B per socket, +33 B with RAM above 4 GiB (docs/model/calibration.md#smbios-sizes).
  */
 export function smbiosTablesBytes(opts: {
   machineName: string;

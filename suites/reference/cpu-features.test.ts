@@ -2,7 +2,7 @@
 // parse_cpu_option: `unable to find CPU model '%s'`), LA57 → 5-level paging → max_arch_pfn
 // (arch/x86/include/asm/sparsemem.h MAX_PHYSMEM_BITS), and CPUs on which the guest kernel never
 // starts (TCG `max` without full-cpuid-auto-level; RAM beyond phys-bits). Every example below was
-// booted with `npx e820 check` on the toolchain it names (explore findings M1, M4, M10).
+// booted with `npx e820 check` on the toolchain it names (docs/model/explore-findings.md#m1, #m4, #m10).
 
 import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';

@@ -113,14 +113,14 @@ describe('qemuStage: RAM split thresholds (QEMU 7.2, TCG, qemu64)', () => {
     expect(h.reservedMemoryEnd).toBe(0x212c0000000n);
   });
 
-  it('reserved-memory-end for hotplug configurations (qemu.md §3.2)', () => {
+  it('reserved-memory-end for hotplug configurations (docs/model/qemu.md#memory-hotplug-and-reserved-memory-end)', () => {
     expect(qemuStage(cfg({ m: 4n * GiB, slots: 2, maxmem: 8n * GiB }), Q72).reservedMemoryEnd).toBe(0x2c0000000n);
     expect(qemuStage(cfg({ m: 2n * GiB, slots: 4, maxmem: 10n * GiB }), Q72).reservedMemoryEnd).toBe(0x400000000n);
     expect(qemuStage(cfg({ machine: 'pc-q35-2.4', m: 4n * GiB, slots: 2, maxmem: 8n * GiB }), Q72).reservedMemoryEnd).toBe(0x180000000n);
     expect(qemuStage(cfg({ m: GiB }), Q72).reservedMemoryEnd).toBeNull();
   });
 
-  it('CMOS registers (qemu.md §4)', () => {
+  it('CMOS registers (hw/i386/pc.c pc_cmos_init; docs/model/qemu.md#cmos-memory-registers)', () => {
     expect(qemuStage(cfg({ m: 4n * GiB }), Q72).cmos).toEqual({
       baseKiB: 640, extendedKiB: 65535, above16MiB64K: 0xbf00, above4GiB64K: 0x4000, cpusMinusOne: 0,
     });
@@ -176,7 +176,7 @@ describe('qemuStage: what QEMU refuses, in its words', () => {
 });
 
 describe('qemuStage: firmware inputs', () => {
-  it('SMBIOS lengths reproduce the measured 7.2 values (seabios.md §5.4)', () => {
+  it('SMBIOS lengths reproduce the measured 7.2 values (docs/model/calibration.md#smbios-sizes)', () => {
     expect(qemuStage(cfg({ m: GiB }), Q72).firmwareInputs.smbiosTablesBytes).toBe(388 - 67);
     expect(qemuStage(cfg({ machine: 'q35', m: GiB }), Q72).firmwareInputs.smbiosTablesBytes).toBe(376 - 67);
     expect(qemuStage(cfg({ m: GiB, smp: { cpus: 4, sockets: 4 } }), Q72).firmwareInputs.smbiosTablesBytes).toBe(592 - 67);

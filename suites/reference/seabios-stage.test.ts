@@ -82,7 +82,7 @@ describe('e820Add / e820Remove (src/e820map.c)', () => {
     );
   });
 
-  it('a split on a full list loses both the tail and the new entry (seabios.md §1)', () => {
+  it('a split on a full list loses both the tail and the new entry (docs/model/seabios.md#the-e820-list-add-and-remove)', () => {
     const full = [{ start: 0n, end: 100n, type: 1 }, { start: 200n, end: 300n, type: 2 }];
     const r = e820Add(full, 10n, 10n, 2, 2);
     expect(r.dropped).toBe(2);
@@ -109,7 +109,7 @@ const BIOS = R(0xfffc0000n, 0x100000000n, 2);
 const HT = R(0xfd00000000n, 0x10000000000n, 2);
 const Q35 = [R(0xb0000000n, 0xc0000000n, 2), R(0xfed1c000n, 0xfed20000n, 2)];
 
-describe('seabiosStage: the worked example (seabios.md §6) and thresholds', () => {
+describe('seabiosStage: the worked example (docs/model/seabios.md#a-worked-example-pc-with-1-gib) and thresholds', () => {
   it('pc -m 1024: 7 items, Returned 16646144, provenance per entry', () => {
     const f = predict(cfg('pc', GiB));
     expect(f.entries).toEqual([...LOW, R(0x100000n, 0x3ffe0000n, 1), R(0x3ffe0000n, 0x40000000n, 2), BIOS, HT]);
@@ -201,7 +201,7 @@ describe('INT 15h / INT 12h (src/system.c)', () => {
     [48n * MiB, { ax: 0x3c00, bx: 0x01fe }, 0xbb80],
     [3072n * MiB, { ax: 0x3c00, bx: 0xbefe }, 0xfc00],
     [16n * MiB, { ax: 0x3b80, bx: 0 }, 0x3b80],
-  ])('E801 / 88h for -m %s (seabios.md §7)', (m, e801, ax88) => {
+  ])('E801 / 88h for -m %s (docs/model/seabios.md#legacyramsize-and-the-int-15h-services)', (m, e801, ax88) => {
     const f = predict(cfg('pc', m));
     expect(int15E801(f.legacyRamSize)).toMatchObject(e801);
     expect(int1588(f.legacyRamSize).ax).toBe(ax88);

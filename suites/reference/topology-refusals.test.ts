@@ -1,4 +1,4 @@
-// Topology, phys-bits and CPUID 0x1F findings of the randomized explorer (M13, M15, M16, M20), each
+// Topology, phys-bits and CPUID 0x1F findings of the randomized explorer (M13, M15, M16, M20; docs/model/explore-findings.md), each
 // checked against the QEMU binaries of the toolchains (5.2.0 Debian bullseye, 7.2, 10.0.13, 11.1.3)
 // and with `npx e820 check` (see suites/matrix/versions.yaml, the `topo-` and `pb` cells).
 

@@ -1,4 +1,4 @@
-// Explore findings M17, M18, M19, M21: SMBIOS type 4 count and RAM from a memory backend per QEMU
+// What e820 explore found (docs/model/explore-findings.md#m17, #m18, #m19, #m21): SMBIOS type 4 count and RAM from a memory backend per QEMU
 // version, NVMe's real ZoneHigh allocation list, self-built ACPI next to drivers. Expected values
 // confirmed with `npx e820 check` (QEMU 7.2.22 + SeaBIOS 1.16.2-1; 5.2 = 5.2+dfsg-11 + 1.14.0-2).
 import { describe, expect, it } from 'vitest';

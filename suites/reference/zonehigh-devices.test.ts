@@ -1,4 +1,4 @@
-// Device drivers and SeaBIOS's ZoneHigh (explore findings M7, M8, M9, M12). Every expected value was
+// Device drivers and SeaBIOS's ZoneHigh (docs/model/explore-findings.md#m7, #m8, #m9, #m12). Every expected value was
 // confirmed with `npx e820 check` on the toolchain named in the case (QEMU 7.2.22 + Debian SeaBIOS
 // 1.16.2-1 unless noted; trixie = QEMU 10.0 + 1.16.3-2, sid = 11.1 + 1.17.0-1).
 import { describe, expect, it } from 'vitest';
