@@ -99,7 +99,7 @@ extra: 1
       'expect.yaml:1: unknown field(s) "extra"',
     ]);
     expect(problems('firmware: 3\n')).toEqual(['expect.yaml:1: firmware: expected a list of changes']);
-    expect(problems('- 1\n')).toEqual(['expect.yaml:1: expected `firmware:` and/or `qemu:` lists']);
+    expect(problems('- 1\n')).toEqual(['expect.yaml:1: expected `firmware:` and/or `qemu:` lists, and/or `int15: { fails: [...] }`']);
     expect(problems('firmware:\n  - add: { start: 1, size: 1M, type: 2\n')[0]).toMatch(/^expect\.yaml:\d+: YAML syntax: /);
   });
 });
