@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import { checkCommand } from '../../harness/cli/commands/check.ts';
 import { writeResults } from '../../harness/matrix/reporters.ts';
 import { runMatrix } from '../../harness/matrix/runner.ts';
 import { expandRuns, parseMatrix } from '../../harness/matrix/schema.ts';
@@ -31,9 +32,9 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-/** A run of MATRIX where the `moved` cell's firmware reserves 0x3ff00000 instead of 0x3ffe0000. */
-async function run(shard: { index: number; count: number } | null = null, model = { commit: 'a'.repeat(40), dirty: false }) {
-  const deps = fakeDeps({
+/** Fake boots where a 2G cell's firmware reserves 0x3ff00000 instead of 0x3ffe0000. */
+function movedDeps() {
+  return fakeDeps({
     observe: async (argv) => {
       const report = observedFrom(sampleReport());
       if (argv.includes('2G')) {
@@ -43,6 +44,11 @@ async function run(shard: { index: number; count: number } | null = null, model 
       return { report, unobserved: [], meta: { argv: ['qemu-system-x86_64', ...argv], wallMs: 3 } };
     },
   });
+}
+
+/** A run of MATRIX where the `moved` cell's firmware reserves 0x3ff00000 instead of 0x3ffe0000. */
+async function run(shard: { index: number; count: number } | null = null, model = { commit: 'a'.repeat(40), dirty: false }) {
+  const deps = movedDeps();
   let runs = expandRuns(parseMatrix(MATRIX, 'unit.yaml'));
   if (shard) runs = runs.filter((_, i) => i % shard.count === shard.index - 1);
   const summary = await runMatrix(runs, deps, { jobs: 1 });
@@ -71,6 +77,23 @@ describe('report.html', () => {
     expect(good).not.toContain(' diff"');
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).toContain("default-src 'none'");
+  });
+
+  test('e820 check --html FILE: the one cell page, the moved entries highlighted', async () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const file = join(await tempDir(), 'check.html');
+      expect(await checkCommand(['-M', 'pc', '-m', '2G'], { html: file }, movedDeps())).toBe(1);
+      const html = await readFile(file, 'utf8');
+      expect(html).toContain('<span class="key">check/adhoc</span>');
+      expect(html).toContain('firmware machine: 0x3ff00000-0x3fffffff (1 MiB) 2 reserved — machine only');
+      expect(html.match(/ diff"><title>firmware/g)?.length).toBe(4);
+      expect(html).toContain('e820 check -- -M pc -m 2G');
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
   });
 
   test('argv, ids and messages are escaped', () => {

@@ -4,6 +4,7 @@
 // Exit: 0 pass, 1 fail, 2 error.
 
 import type { Command } from 'commander';
+import { basename, dirname, resolve } from 'node:path';
 import { BASELINE_TOOLCHAIN, toolchainLabel } from '../../../reference/toolchain.ts';
 import { printable } from '../../errors.ts';
 import { formatVerdict } from '../../matrix/compare.ts';
@@ -28,6 +29,8 @@ export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlag
   timeout?: string;
   /** `--expect FILE`: the declared intent. */
   expect?: string;
+  /** `--html FILE`: the cell's report page (harness/report/html.ts), as `e820 run` writes report.html. */
+  html?: string;
 }
 
 export function adhocCell(qemuArgs: string[], append: string | undefined, flags: VersionFlags & { kernelFlavour?: string; bzimage?: string }): Cell {
@@ -84,11 +87,24 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(opts.json ? {} : { onProgress: (m: string) => process.stderr.write(`  ${m}\n`) }),
     });
+    if (opts.html !== undefined) await writeCheckHtml(opts.html, qemuArgs, result);
     process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCellResult(result)}\n`);
     return exitCodeOf([result.outcome]);
   } finally {
     interrupt.release();
   }
+}
+
+/** One cell's report.html: its maps, model beside machine, verdict, binaries; written where --html says. */
+async function writeCheckHtml(html: string, qemuArgs: readonly string[], result: CellResult): Promise<void> {
+  const { addBootBinaries } = await import('../../binaries.ts');
+  const { renderReport } = await import('../../report/html.ts');
+  const { writeInside } = await import('../../output-dir.ts');
+  await addBootBinaries([result]);
+  const file = resolve(html);
+  const page = renderReport({ startedAt: result.timings.startedAt ?? new Date().toISOString(), command: ['check', '--', ...qemuArgs], cells: [result] }, { title: 'e820 check' });
+  await writeInside(dirname(file), basename(file), page);
+  process.stderr.write(`report: ${file}\n`);
 }
 
 export function register(program: Command): void {
@@ -108,7 +124,8 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
-    .option('--expect <FILE>', EXPECT_HELP);
+    .option('--expect <FILE>', EXPECT_HELP)
+    .option('--html <FILE>', 'also write the cell\'s report page (maps of every layer, model beside machine) to FILE');
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CheckOptions) => {
     process.exitCode = await checkCommand(qemuArgs, opts);
   });
