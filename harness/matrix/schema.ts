@@ -339,7 +339,11 @@ export function expandRuns(cells: readonly Cell[], override?: Toolchain): CellRu
   const runs: CellRun[] = [];
   const keys = new Set<string>();
   for (const cell of cells) {
-    for (const toolchain of override ? [override] : cell.toolchains) {
+    // --qemu/--seabios/--kernel replace the versions, not the cell's SeaBIOS patches: those are its
+    // firmware (suites/matrix/fallback.yaml), which its expect: declares.
+    const patches = cell.toolchains[0]?.seabiosPatches;
+    const overridden = override && patches !== undefined ? { ...override, seabiosPatches: patches } : override;
+    for (const toolchain of overridden ? [overridden] : cell.toolchains) {
       const key = `${cell.matrix}/${cell.id}${override ? '' : toolchainSuffix(toolchain, cell)}`;
       if (keys.has(key)) throw new MatrixFileError(cell.file, [`cell ${cell.index} (id ${JSON.stringify(cell.id)}): run ${key} appears twice (the same matrix given twice?)`]);
       keys.add(key);

@@ -63,3 +63,14 @@ describe('matrix toolchains with seabios-patches and flavour', () => {
 function readText(path: string): string {
   return readFileSync(path, 'utf8');
 }
+
+describe('--qemu/--seabios/--kernel on a matrix with patched SeaBIOS', () => {
+  it('replace the versions and keep the cell\'s patches (its firmware, which its expect: declares)', () => {
+    const cells = parseMatrix('cells:\n  - id: a\n    qemu: -M pc -m 1G\n    toolchains: [{ kernel: "6.1", seabios-patches: [x.patch] }]\n  - id: b\n    qemu: -M pc -m 1G\n', '/m/f.yaml');
+    const runs = expandRuns(cells, { qemu: '11.1', seabios: '1.17.0', kernel: '7.2' });
+    expect(runs.map((r) => r.toolchain)).toEqual([
+      { qemu: '11.1', seabios: '1.17.0', kernel: '7.2', seabiosPatches: ['/m/x.patch'] },
+      { qemu: '11.1', seabios: '1.17.0', kernel: '7.2' },
+    ]);
+  });
+});
