@@ -15,7 +15,7 @@ import { exitCodeOf } from '../matrix/verdict.ts';
 import { FALLBACK_ROADS, GENERATOR_VERSION, type ExploreCell, type FallbackRoad } from './generate.ts';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../matrix/paths.ts';
-import type { UserToolchainFile } from '../user-toolchain.ts';
+import type { UserToolchainFile } from '../user-toolchain/index.ts';
 
 /** The patch each fallback road boots (guests/firmware-patches/README.md), as an absolute path for explore.yaml. */
 export const FALLBACK_ROAD_PATCHES: Record<FallbackRoad, string> = {

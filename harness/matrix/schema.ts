@@ -38,7 +38,7 @@ import { z } from 'zod';
 import { BASELINE_TOOLCHAIN, KERNEL_FLAVOURS, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
 import { IntentSchema, intentFieldPath, type CellExpect } from './intent.ts';
-import { componentsOfFile, UserToolchainFileSchema, type UserComponents } from '../user-toolchain.ts';
+import { componentsOfFile, UserToolchainFileSchema, type UserComponents } from '../user-toolchain/index.ts';
 
 /** Ids become file names (snapshots) and JUnit names: keep them to a safe alphabet. */
 const CELL_ID = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;

@@ -3,7 +3,6 @@
 
 import { QemuRefusal, UnsupportedOptionError } from '../stages.ts';
 
-
 /**
  * QEMU would exit while reading this option. `qemuMessage` is exactly the first line QEMU prints
  * after `qemu-system-x86_64: `; `hint` the lines it appends, if any.

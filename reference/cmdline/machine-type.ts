@@ -3,7 +3,6 @@
 import type { MachineFamily, MachineType } from '../config.ts';
 import type { QemuVersion } from '../toolchain.ts';
 
-
 export const UNMODELLED_MACHINES = /^(none|xenfv(-.*)?|xenpv|x-remote|nitro-enclave)$/;
 
 /** Reads a `-machine type=` value; null when QEMU has no such machine in any version. */

@@ -3,7 +3,6 @@
 import { U64_MAX } from '../address.ts';
 import { UnsupportedOptionError } from '../stages.ts';
 
-
 /** qemu_strtou64(value, NULL, 0, …): base 0 (0x hex, 0 octal), whole string. */
 export function strtou64Base0(text: string): bigint | null {
   const m = /^[ \t\n\v\f\r]*\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);

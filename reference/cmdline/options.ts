@@ -1,7 +1,6 @@
 // The option table: every qemu-system-x86_64 option the model knows, by name, with what parsing
 // does with it (handled, ignored with a reason, owned by the harness, or not modelled).
 
-
 export type Handler =
   | 'm'
   | 'machine'

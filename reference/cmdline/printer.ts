@@ -5,7 +5,6 @@ import type { MachineConfig, NumaNode } from '../config.ts';
 import { formatQemuSize } from '../qemu-size.ts';
 import { joinQemuOpts } from './qemu-opts.ts';
 
-
 /** A -numa node's argument as printed by toQemuArgs (canonical, not as typed). */
 export function numaOptArg(n: NumaNode): string {
   const pairs: Array<readonly [string, string]> = [];

@@ -6,7 +6,6 @@ import { QEMU_LAYOUT } from '../profiles/qemu.ts';
 import { QEMU_SIZE_SYNTAX, type QemuSizeSyntax } from '../qemu-size.ts';
 import type { QemuVersion } from '../toolchain.ts';
 
-
 export interface CmdlineProfile {
   readonly size: QemuSizeSyntax;
   /**

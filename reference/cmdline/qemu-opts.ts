@@ -1,7 +1,6 @@
 // QemuOpts / keyval option text (`key=value,key2=value2`, `,,` for a comma), read and written
 // as QEMU's util/qemu-option.c does. Pure.
 
-
 /** One `key=value` of an option argument; `implied` when the key came from the implied first key. */
 export interface Param {
   key: string;

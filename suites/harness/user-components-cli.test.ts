@@ -19,7 +19,7 @@ import { predictWithComponents } from '../../harness/cli/commands/predict.ts';
 import { snapshotsCheck } from '../../harness/cli/commands/snapshots.ts';
 import { REPO_ROOT } from '../../harness/matrix/paths.ts';
 import { loadMatrix } from '../../harness/matrix/schema.ts';
-import { biosOfArgs } from '../../harness/user-toolchain.ts';
+import { biosOfArgs } from '../../harness/user-toolchain/index.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { fakeBzImage } from '../faults/fake-apt.ts';

@@ -23,7 +23,7 @@ import {
   resolveUserComponents,
   UserComponentError,
   UserToolchain,
-} from '../../harness/user-toolchain.ts';
+} from '../../harness/user-toolchain/index.ts';
 import { identifySeabiosImage } from '../../harness/provision/seabios-image.ts';
 import { fakeBzImage } from '../faults/fake-apt.ts';
 

@@ -20,7 +20,7 @@ import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, 
 import { renderTable } from '../render-table.ts';
 import { ExpectFileError } from '../../matrix/expect-error.ts';
 import type { CellExpect } from '../../matrix/intent.ts';
-import type { UserToolchain } from '../../user-toolchain.ts';
+import type { UserToolchain } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, UserComponentError, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
 
 /** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
@@ -73,7 +73,7 @@ export async function predictWithComponents(qemuArgs: string[], opts: PredictCli
   let user: UserToolchain | null = null;
   try {
     // Detection (and its execa, yaml, zod) is loaded only when a component was named.
-    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
+    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain/index.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
   } catch (err) {
     if (err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     throw err;

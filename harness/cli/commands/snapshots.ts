@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline/promises';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
 import { DEFAULT_MATRIX, MATRIX_ROOT, REPO_ROOT, SNAPSHOT_ROOT, matrixPath } from '../../matrix/paths.ts';
 import { expandRuns, loadMatrix, type Cell, type CellRun } from '../../matrix/schema.ts';
-import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
 import {
   acceptPending,
   checkSnapshots,
