@@ -9,7 +9,8 @@
 import { jobsFromEnv } from './jobs-env.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, test } from 'vitest';
-import { provisionAll, timestampDir } from '../harness/cli/commands/run.ts';
+import { timestampDir } from '../harness/cli/options.ts';
+import { provisionAll } from '../harness/matrix/provision-runs.ts';
 import { realDeps } from '../harness/matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../harness/matrix/paths.ts';
 import { summaryTable, writeResults } from '../harness/matrix/reporters.ts';

@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 
-import { provisionAll, timestampDir } from '../harness/cli/commands/run.ts';
+import { timestampDir } from '../harness/cli/options.ts';
+import { provisionAll } from '../harness/matrix/provision-runs.ts';
 import { realDeps } from '../harness/matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../harness/matrix/paths.ts';
 import { createLimiter, defaultJobs, runCell } from '../harness/matrix/runner.ts';

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { checkCommand } from '../../harness/cli/commands/check.ts';
-import { runCommand, timestampDir, toolchainOverride } from '../../harness/cli/commands/run.ts';
-import { parseJobs } from '../../harness/cli/options.ts';
+import { runCommand } from '../../harness/cli/run-matrix.ts';
+import { parseJobs, timestampDir, toolchainOverride } from '../../harness/cli/options.ts';
 import { fakeDeps, observedFrom, sampleReport } from './fakes.ts';
 import { jobsFromEnv } from '../jobs-env.ts';
 

@@ -16,10 +16,10 @@ import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
-import { parseTimeout } from '../options.ts';
+import { parseScope, parseTimeout, SCOPE_HELP } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
-import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CaptureCliOptions extends UserToolchainFlags {
@@ -42,17 +42,6 @@ export interface CaptureCliDeps {
   stdout: (text: string) => void;
   stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
 }
-
-/** `--scope auto|full|firmware` (capture, check). */
-export function parseScope(text: string | undefined): CaptureScope | 'auto' {
-  if (text === undefined) return 'auto';
-  if (text === 'auto' || text === 'full' || text === 'firmware') return text;
-  throw Object.assign(new Error(`--scope ${JSON.stringify(text)}: expected auto, full or firmware`), { exitCode: 2 });
-}
-
-export const SCOPE_HELP =
-  'how much of the boot to observe: full (every layer), firmware (stop once SeaBIOS has printed its e820 map; kernel layer not observed), ' +
-  'auto (full, or firmware when the KVM probe says KVM here runs only the firmware; default)';
 
 // The table lives in ../render-table.ts, which `predict` loads without the capture harness.
 import { renderTable } from '../render-table.ts';

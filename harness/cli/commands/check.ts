@@ -13,12 +13,11 @@ import { runCell, type CellResult } from '../../matrix/runner.ts';
 import type { Cell, CellRun } from '../../matrix/schema.ts';
 import { exitCodeOf } from '../../matrix/verdict.ts';
 import { cliInterrupt } from '../interrupt.ts';
-import { provisionAll, toolchainOverride, type VersionFlags } from './run.ts';
-import { parseScope, SCOPE_HELP } from './capture.ts';
+import { provisionAll } from '../../matrix/provision-runs.ts';
 import { parseTimeout } from '../options.ts';
-import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from './predict.ts';
+import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, parseScope, SCOPE_HELP, toolchainOverride, type HostFlags, type VersionFlags } from '../options.ts';
 import { loadExpect } from '../../matrix/intent.ts';
-import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
+import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {

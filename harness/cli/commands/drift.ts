@@ -19,13 +19,14 @@ import { againNote, cliInterrupt } from '../interrupt.ts';
 import { basename, dirname, resolve } from 'node:path';
 import { writeInside } from '../../output-dir.ts';
 import { renderDriftHtml } from '../../report/drift-html.ts';
-import { provisionAll } from './run.ts';
+import { provisionAll } from '../../matrix/provision-runs.ts';
+import { selectOnly } from '../options.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
 import { provisionToolchain } from '../../capture.ts';
 import type { BiosVariant } from '../../../reference/profiles/seabios.ts';
 import type { Toolchain } from '../../../reference/toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
-import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
 export interface DriftOptions extends UserToolchainFlags {
   from?: string;
@@ -93,11 +94,7 @@ export async function loadDrift(matrices: string[], opts: DriftOptions): Promise
   const names = matrices.length ? matrices : [DEFAULT_MATRIX];
   let cells: Cell[] = [];
   for (const name of names) cells.push(...(await loadMatrix(matrixPath(name))));
-  if (opts.only) {
-    const re = new RegExp(opts.only);
-    cells = cells.filter((c) => re.test(`${c.matrix}/${c.id}`));
-    if (cells.length === 0) throw usageError(`--only ${JSON.stringify(opts.only)} matches no cell`);
-  }
+  if (opts.only) cells = selectOnly(opts.only, cells, (c) => [`${c.matrix}/${c.id}`]);
   const deps = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
   const report = driftCells(cells, { spec: from.text, toolchain: from.toolchain }, { spec: to.text, toolchain: to.toolchain }, deps, names);
   return { report, cells, user };

@@ -21,11 +21,11 @@ import { prepareOutputDir, writeInside } from '../../output-dir.ts';
 import type { CellResult } from '../../matrix/runner.ts';
 import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
-import { runCommand, timestampDir } from './run.ts';
-import { EXPECT_HELP } from './predict.ts';
+import { runCommand } from '../run-matrix.ts';
+import { EXPECT_HELP, selectOnly, timestampDir } from '../options.ts';
 import { shellQuote } from '../../errors.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
-import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
+import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
 export const DEFAULT_EXPLORE_COUNT = 20;
@@ -142,9 +142,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   // --only matches a cell's id or its key (explore/<id>); the runner filters on keys.
   let only: string | undefined;
   if (opts.only !== undefined) {
-    const re = new RegExp(opts.only);
-    const ids = cells.filter((c) => re.test(c.id) || re.test(`${c.matrix}/${c.id}`)).map((c) => c.id);
-    if (ids.length === 0) throw Object.assign(new Error(`--only ${JSON.stringify(opts.only)} matches no cell`), { exitCode: 2 });
+    const ids = selectOnly(opts.only, cells, (c) => [c.id, `${c.matrix}/${c.id}`]).map((c) => c.id);
     only = `^[^/]+/(?:${ids.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
   }
 

@@ -16,31 +16,13 @@ import { batchInput, predictBatch } from '../predict-batch.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../../reference/stages.ts';
 import { describeInt15Fails } from '../../../reference/intent.ts';
 import { toolchainLabel, toolchainOf, UnknownVersionError } from '../../../reference/toolchain.ts';
-import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources, type HostOverrides } from '../../host-facts.ts';
+import { describeHostFacts, HostFactsError, localHostSources, resolveHostFacts, type HostFactsSources } from '../../host-facts.ts';
 import { renderTable } from '../render-table.ts';
 import { ExpectFileError } from '../../matrix/expect-error.ts';
 import type { CellExpect } from '../../matrix/intent.ts';
-import type { UserToolchain } from '../../user-toolchain/index.ts';
+import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from '../options.ts';
+import type { UserToolchain } from '../../user-toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, UserComponentError, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
-
-/** `--host-vendor` / `--host-phys-bits`, shared by predict, check and run. */
-export interface HostFlags {
-  hostVendor?: string;
-  hostPhysBits?: string;
-  hostLa57?: string;
-}
-
-export function hostOverridesOf(flags: HostFlags): HostOverrides {
-  return { ...(flags.hostVendor !== undefined ? { vendor: flags.hostVendor } : {}), ...(flags.hostPhysBits !== undefined ? { physBits: flags.hostPhysBits } : {}),
-    ...(flags.hostLa57 !== undefined ? { la57: flags.hostLa57 } : {}),
-  };
-}
-
-export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
-export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
-export const EXPECT_HELP =
-  'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove; int15: { fails: [e820, e801] }); the model applies it, and a cell passes only when the machine shows exactly that';
-export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';
 
 export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
   /** `--expect FILE`: the declared intent (harness/matrix/intent.ts). */
@@ -73,7 +55,7 @@ export async function predictWithComponents(qemuArgs: string[], opts: PredictCli
   let user: UserToolchain | null = null;
   try {
     // Detection (and its execa, yaml, zod) is loaded only when a component was named.
-    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain/index.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
+    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
   } catch (err) {
     if (err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     throw err;
