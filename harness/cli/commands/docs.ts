@@ -1,13 +1,13 @@
 // `e820 docs [--check]`: regenerates docs/versions.md from the profile tables
-// (harness/drift/versions-doc.ts). --check only compares: exit 1 when the file is stale.
+// (harness/docs/versions-doc.ts). --check only compares: exit 1 when the file is stale.
 // `e820 docs --not-modelled RESULTS_DIR…`: regenerates docs/not-modelled.md from the explore.json
-// of those explore runs (harness/explore/not-modelled-doc.ts) instead.
+// of those explore runs (harness/docs/not-modelled-doc.ts) instead.
 
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { generateNotModelledDoc, NOT_MODELLED_DOC, type ExploreRunSummary } from '../../explore/not-modelled-doc.ts';
-import { generateVersionsDoc, REGENERATE_COMMAND, VERSIONS_DOC } from '../../drift/versions-doc.ts';
+import { generateNotModelledDoc, NOT_MODELLED_DOC, type ExploreRunSummary } from '../../docs/not-modelled-doc.ts';
+import { generateVersionsDoc, REGENERATE_COMMAND, VERSIONS_DOC } from '../../docs/versions-doc.ts';
 import { REPO_ROOT } from '../../matrix/paths.ts';
 
 export function docsCommand(opts: { check?: boolean }): { code: number; message: string } {

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import type { ExploreShare } from '../../harness/explore/explore.ts';
-import { generateNotModelledDoc } from '../../harness/explore/not-modelled-doc.ts';
+import { generateNotModelledDoc } from '../../harness/docs/not-modelled-doc.ts';
 
 const share = (over: Partial<ExploreShare>): ExploreShare => ({
   generated: 30,

@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { REPO_ROOT } from '../matrix/paths.ts';
-import type { ExploreShare } from './explore.ts';
+import type { ExploreShare } from '../explore/explore.ts';
 
 export const NOT_MODELLED_DOC = join(REPO_ROOT, 'docs', 'not-modelled.md');
 

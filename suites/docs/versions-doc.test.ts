@@ -3,7 +3,7 @@
 
 import { readFileSync, existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { docComments, generateVersionsDoc, REGENERATE_COMMAND, VERSIONS_DOC } from '../../harness/drift/versions-doc.ts';
+import { docComments, generateVersionsDoc, REGENERATE_COMMAND, VERSIONS_DOC } from '../../harness/docs/versions-doc.ts';
 import { KERNEL_PROFILES } from '../../reference/profiles/kernel.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
