@@ -70,8 +70,9 @@ CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NUL
   model_commit TEXT, model_dirty INTEGER, matrices TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cells (run_id INTEGER NOT NULL REFERENCES runs(id), cell TEXT NOT NULL, toolchain TEXT NOT NULL,
   versions TEXT, at TEXT NOT NULL, outcome TEXT NOT NULL, first_field TEXT, detail TEXT,
-  observed TEXT, observed_hash TEXT, binaries TEXT);
+  observed TEXT, observed_hash TEXT, binaries TEXT, binaries_hash TEXT);
 CREATE INDEX IF NOT EXISTS cells_key ON cells(cell, toolchain, at);
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
 `;
 
 async function openDb(path: string): Promise<SqlJsDatabase> {
@@ -80,9 +81,10 @@ async function openDb(path: string): Promise<SqlJsDatabase> {
   if (st?.isSymbolicLink()) throw new Error(`${path} is a symlink: the history is never read or written through one`);
   const db = new SQL.Database(st ? new Uint8Array(await readFile(path)) : undefined);
   db.run(SCHEMA);
-  // Databases written before the binaries were recorded get the column (their rows have none).
+  // Databases written before the binaries were recorded get the columns (their rows have none).
   const columns = db.exec('PRAGMA table_info(cells)')[0]?.values.map((v) => String(v[1])) ?? [];
   if (!columns.includes('binaries')) db.run('ALTER TABLE cells ADD COLUMN binaries TEXT');
+  if (!columns.includes('binaries_hash')) db.run('ALTER TABLE cells ADD COLUMN binaries_hash TEXT');
   return db;
 }
 
@@ -92,6 +94,13 @@ function observedOf(maps: RecordedMaps | undefined): string | null {
   const out: Record<string, unknown> = {};
   for (const [layer, m] of Object.entries(maps.machine)) out[layer] = m === 'same' ? maps.model[layer as keyof typeof maps.model] : m;
   return JSON.stringify(out);
+}
+
+/** Stores `body` once; its hash (the first 16 hex digits of its sha256), by which cells refer to it. */
+function blob(db: SqlJsDatabase, body: string): string {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  db.run('INSERT OR IGNORE INTO blobs (hash, body) VALUES (?, ?)', [hash, body]);
+  return hash;
 }
 
 /** Appends a finished run's cells (not-run cells are left out). Returns how many were added. */
@@ -114,7 +123,11 @@ export async function appendHistory(dbPath: string, resultsDir: string, r: Resul
         const observed = observedOf(c.maps);
         const v = c.verdict;
         const first = v?.outcome === 'fail' ? ((v.first as { field?: string } | undefined)?.field ?? null) : v?.outcome === 'error' ? (v.error?.kind ?? null) : null;
-        db.run('INSERT INTO cells (run_id, cell, toolchain, versions, at, outcome, first_field, detail, observed, observed_hash, binaries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        // The observed maps and the binaries are kept once per distinct content (blobs, by hash): a
+        // night whose maps did not change adds a row of a few hundred bytes, not the maps again.
+        const observedHash = observed === null ? null : blob(db, observed);
+        const binaries = c.binaries ? blob(db, JSON.stringify(binaryKey(c.binaries))) : null;
+        db.run('INSERT INTO cells (run_id, cell, toolchain, versions, at, outcome, first_field, detail, observed_hash, binaries_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
           runId,
           c.key,
           c.toolchainLabel,
@@ -123,9 +136,8 @@ export async function appendHistory(dbPath: string, resultsDir: string, r: Resul
           c.outcome,
           first,
           v?.outcome === 'error' ? (v.error?.message.split('\n')[0] ?? null) : v?.outcome === 'fail' ? ((v.first as { summary?: string } | undefined)?.summary ?? null) : null,
-          observed,
-          observed === null ? null : createHash('sha256').update(observed).digest('hex').slice(0, 16),
-          c.binaries ? JSON.stringify(binaryKey(c.binaries)) : null,
+          observedHash,
+          binaries,
         ]);
         n++;
       }
@@ -188,6 +200,19 @@ export function binaryChanges(before: string | null, after: string | null): stri
   return out;
 }
 
+/** How much the database holds: runs, cell records, and distinct stored maps and binary sets. */
+export async function historyCounts(dbPath: string): Promise<{ runs: number; records: number; blobs: number }> {
+  const st = await lstat(dbPath).catch(() => null);
+  if (!st) return { runs: 0, records: 0, blobs: 0 };
+  const db = await openDb(dbPath);
+  try {
+    const n = (table: string) => Number(db.exec(`SELECT COUNT(*) FROM ${table}`)[0]!.values[0]![0]);
+    return { runs: n('runs'), records: n('cells'), blobs: n('blobs') };
+  } finally {
+    db.close();
+  }
+}
+
 export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise<HistoryRow[]> {
   const st = await lstat(dbPath).catch(() => null);
   if (!st) return [];
@@ -208,8 +233,8 @@ export async function readHistory(dbPath: string, q: HistoryQuery = {}): Promise
       params.push(q.since);
     }
     const res = db.exec(
-      `SELECT c.cell, c.toolchain, c.at, c.outcome, c.first_field, c.detail, c.observed_hash, r.model_commit, r.model_dirty, c.versions, r.results_dir, c.binaries
-       FROM cells c JOIN runs r ON r.id = c.run_id ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.cell, c.toolchain, c.at`,
+      `SELECT c.cell, c.toolchain, c.at, c.outcome, c.first_field, c.detail, c.observed_hash, r.model_commit, r.model_dirty, c.versions, r.results_dir, COALESCE(c.binaries, b.body)
+       FROM cells c JOIN runs r ON r.id = c.run_id LEFT JOIN blobs b ON b.hash = c.binaries_hash ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY c.cell, c.toolchain, c.at`,
       params,
     );
     return (res[0]?.values ?? []).map((v) => ({

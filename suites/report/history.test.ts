@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { appendHistory, binaryChanges, historyChanges, historyPath, readHistory, recentHistory } from '../../harness/report/history.ts';
+import { appendHistory, binaryChanges, historyChanges, historyCounts, historyPath, readHistory, recentHistory } from '../../harness/report/history.ts';
 import { renderReport, type ResultsLike } from '../../harness/report/html.ts';
 
 const dirs: string[] = [];
@@ -56,6 +56,8 @@ test('two runs: history shows both, the verdict and map change, last good and fi
   expect(await appendHistory(db!, join(root, 'results', 'run-1'), results('2026-12-03T02:00:00.000Z', 'pass', 'a'.repeat(40)))).toBe(1);
   expect(await appendHistory(db!, join(root, 'results', 'run-2'), results('2026-12-04T02:00:00.000Z', 'fail', 'b'.repeat(40)))).toBe(1);
   expect((await stat(db!)).size).toBeGreaterThan(0);
+  // Two distinct maps and two distinct binary sets, each stored once.
+  expect(await historyCounts(db!)).toEqual({ runs: 2, records: 2, blobs: 4 });
   const rows = await readHistory(db!, { cell: 'pc-1G' });
   expect(rows.map((r) => r.outcome)).toEqual(['pass', 'fail']);
   const text = historyChanges(rows);
@@ -73,4 +75,11 @@ test('two runs: history shows both, the verdict and map change, last good and fi
   expect(html).toContain('verdict PASS → FAIL; observed map changed; binaries: bios 111111111111 → 222222222222 (seabios 1.16.2-1 → no package); model aaaaaaaaaaaa → bbbbbbbbbbbb');
   expect(await readHistory(db!, { since: '2026-12-04T00:00:00.000Z' })).toHaveLength(1);
   expect(await readHistory(db!, { toolchain: 'qemu-11.1' })).toHaveLength(0);
+  // A third night like the second: a record more, nothing stored again.
+  await appendHistory(db!, join(root, 'results', 'run-3'), results('2026-12-05T02:00:00.000Z', 'fail', 'b'.repeat(40)));
+  expect(await historyCounts(db!)).toEqual({ runs: 3, records: 3, blobs: 4 });
+  const third = await readHistory(db!, { cell: 'pc-1G' });
+  expect(third[2]!.observedHash).toBe(third[1]!.observedHash);
+  expect(third[2]!.binaries).toBe(third[1]!.binaries);
+  expect(historyChanges(third)).not.toContain('2026-12-05T02:00:00.000Z');
 });
