@@ -45,6 +45,8 @@ const STAGES: ReadonlyArray<readonly [string, (e: BootEvent) => boolean]> = [
   ['kernel started', (e) => e.stage === 'kernel'],
   ['init started', (e) => e.stage === 'init'],
   ['sections printed', (e) => e.stage === 'done'],
+  // After DONE the harness waits for the guest to power off (harness/run-qemu.ts POWEROFF_GRACE_MS).
+  ['QEMU exited', (e) => e.stage === 'exited'],
 ];
 
 /** Per-stage medians of N captures per flavour (ms since QEMU was spawned), and the whole capture's wall time. */
@@ -66,7 +68,7 @@ export async function benchTimeline(runs: number, say: (l: string) => void): Pro
       wall[f].push(ms);
     }
   }
-  const labels = [...STAGES.map(([l]) => l), 'capture returned (QEMU exited, logs parsed)'];
+  const labels = [...STAGES.map(([l]) => l), 'capture returned (logs parsed, temp dir gone)'];
   say(`boot timeline, capture -M pc -m 1G (${runs} runs per flavour, alternated; ms since QEMU was spawned, medians):`);
   for (const [k, label] of labels.entries()) {
     const c = median(at.cloud.map((r) => r[k]!));
@@ -76,7 +78,7 @@ export async function benchTimeline(runs: number, say: (l: string) => void): Pro
   // Each stage's own share: the step from the previous stage's median.
   const steps = (f: KernelFlavour) => labels.map((_, k) => median(at[f].map((r) => r[k]! - (k === 0 ? 0 : r[k - 1]!))));
   const [sc, sm] = [steps('cloud'), steps('minimal')];
-  say(`  per step (medians of the differences): ${labels.map((l, k) => `${l.split(' ')[0]} ${sc[k]!.toFixed(0)}→${sm[k]!.toFixed(0)}`).join(', ')} ms (cloud→minimal)`);
+  say(`  per step (medians of the differences): ${labels.map((l, k) => `${l.split(' (')[0]} ${sc[k]!.toFixed(0)}→${sm[k]!.toFixed(0)}`).join(', ')} ms (cloud→minimal)`);
   return { captureMedianS: { cloud: median(wall.cloud) / 1000, minimal: median(wall.minimal) / 1000 } };
 }
 
