@@ -1,5 +1,5 @@
 // The conformance matrix as vitest tests: one test per cell of the baseline, versions, kvm,
-// libvirt, harmless and fallback matrices (or E820_MATRIX=name[,name…]), each booting real QEMU and asserting the model and the
+// libvirt, harmless, fallback, qboot and microvm matrices (or E820_MATRIX=name[,name…]), each booting real QEMU and asserting the model and the
 // machine agree at every layer. Boots share one limiter (E820_JOBS, default: cores). A harness
 // error FAILS the test with the harness's message. The one exception: a kvm cell on a host whose
 // KVM probe says KVM is unavailable cannot run here; it is skipped with the probe's reason printed
@@ -23,7 +23,7 @@ const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
 /** First run on a fresh machine installs packages and downloads the kernel. */
 const PROVISION_TIMEOUT_MS = 15 * 60_000;
 
-const matrices = (process.env.E820_MATRIX ?? 'baseline,versions,kvm,libvirt,harmless,fallback').split(',').filter(Boolean);
+const matrices = (process.env.E820_MATRIX ?? 'baseline,versions,kvm,libvirt,harmless,fallback,qboot,microvm').split(',').filter(Boolean);
 const cells: Cell[] = [];
 for (const m of matrices) cells.push(...(await loadMatrix(matrixPath(m))));
 const runs = expandRuns(cells);

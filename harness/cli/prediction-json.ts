@@ -6,9 +6,11 @@ import type { Prediction } from '../../reference/predict.ts';
 import type { HostFactsReport } from '../host-facts.ts';
 
 /** Which rule produced each entry, per layer: the readable `--explain` and the JSON `explain`. */
-export function explanation(p: Prediction): { firmware: string[]; memoryPath: string[]; warnings: string[]; unpredicted: string[] } {
+export function explanation(p: Prediction): { firmwareRoad: string[]; firmware: string[]; memoryPath: string[]; warnings: string[]; unpredicted: string[] } {
   const m = p.memoryPath;
   return {
+    // Which firmware built the table the kernel is handed (reference/firmware.ts) and why.
+    firmwareRoad: [`${p.firmwareRoad.kind} (${p.firmwareRoad.image}): ${p.firmwareRoad.why}`],
     firmware: p.firmware.entries.map((e, i) => `${e.start.toString(16)}-${e.end.toString(16)}: ${p.firmware.provenance[i] ?? '?'}`),
     // Which way the kernel sized memory (reference/linux/boot-memory.ts) and why.
     memoryPath: [`${m.path} (${m.who}): ${m.why}`, ...(m.lost !== undefined ? [m.lost] : [])],

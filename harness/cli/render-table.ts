@@ -1,11 +1,11 @@
 // The per-layer table `predict` and `capture` print, apart from commands/capture.ts so that
 // `predict` does not load the capture harness to print it.
 
+import { E820_TYPE_NAMES } from '../../reference/e820.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { Observation } from '../capture.ts';
 
-const TYPE_NAMES: Record<number, string> = { 1: 'RAM', 2: 'reserved', 3: 'ACPI', 4: 'NVS', 5: 'unusable', 7: 'PMEM', 12: 'PRAM' };
-const typeName = (t: number) => `${TYPE_NAMES[t] ?? 'type'} (${t})`;
+const typeName = (t: number) => `${E820_TYPE_NAMES[t]?.short ?? 'type'} (${t})`;
 const pad = (hex: string, width = 18) => `0x${hex.replace(/^0x/, '').padStart(width - 2, '0')}`;
 
 /** The per-layer table: every field of the LayerReport, or why it is absent. */
@@ -24,7 +24,7 @@ export function renderTable(obs: Pick<Observation, 'report' | 'unobserved'> & { 
 
   section('qemu.e820 (fw_cfg etc/e820, file order: start, length, type)', 'qemu', 'e820',
     r.qemu?.e820?.map((e) => `${pad(e.start)}  ${pad(e.length)}  ${typeName(e.type)}`));
-  section('firmware.e820 (SeaBIOS, end exclusive)', 'firmware', 'e820',
+  section('firmware.e820 (the firmware\'s INT 15h E820 table: SeaBIOS, or qboot; end exclusive)', 'firmware', 'e820',
     r.firmware?.e820?.map((e) => `${pad(e.start)} - ${pad(e.end)}  ${typeName(e.type)}`));
   out.splice(out.length - 1, 0, ...(r.firmware?.zoneHighReturned !== undefined ? [`  ZoneHigh returned: ${r.firmware.zoneHighReturned} bytes`] : []));
   section('kernel.biosE820', 'kernel', 'biosE820', r.kernel?.biosE820);

@@ -4,12 +4,13 @@
 // target/i386/cpu.c x86_cpu_realizefn() and hw/i386/acpi-build.c. Pure: no I/O, inputs untouched.
 //
 // The parts (reference/qemu/): stage.ts (the composition), machine.ts, cpu.ts, topology.ts,
-// ram.ts, layout.ts (pc_memory_init and CMOS), pci-hole.ts, platform.ts, firmware-inputs.ts with
+// ram.ts, layout.ts (pc_memory_init and CMOS), microvm.ts (the microvm machine), pci-hole.ts, platform.ts, firmware-inputs.ts with
 // devices.ts and tables.ts (what SeaBIOS is handed), options.ts.
 
 export { qemuStage } from './stage.ts';
 export type { HostFacts, QemuStageOptions } from './options.ts';
 export { resolveMachine } from './machine.ts';
+export { microvmCmos, microvmOptions, microvmStage } from './microvm.ts';
 export { resolveCpu, type ResolvedCpu } from './cpu.ts';
 export { resolveTopology, apicIdLimit } from './topology.ts';
 export { splitRam, type RamSplit } from './ram.ts';

@@ -2,7 +2,7 @@
 
 import type { MachineConfig } from '../config.ts';
 import { ISAPC_CLASS, parseMachineVersion, type MachineVersion, type QemuProfile } from '../profiles/qemu.ts';
-import { QemuRefusal, UnsupportedOptionError, type ResolvedMachine } from '../stages.ts';
+import { QemuRefusal, type ResolvedMachine } from '../stages.ts';
 
 /**
  * The machine type after alias resolution, and the machine version its compat switches
@@ -13,10 +13,8 @@ export function resolveMachine(config: MachineConfig, profile: QemuProfile): { m
   const { family, name } = config.machine;
   const types = profile.machineTypes;
   if (family === 'microvm') {
-    throw new UnsupportedOptionError(
-      '-machine',
-      `${name}: not modelled — microvm's default firmware is qboot (bios-microvm.bin), not SeaBIOS, and the model covers the SeaBIOS machines (pc, q35, isapc)`,
-    );
+    // Unversioned like isapc; its stage (microvm.ts) reads the release's newest compat switches.
+    return { machine: { name, family, version: null }, version: parseMachineVersion(types.newest), warnings: [] };
   }
   if (family === 'isapc') {
     return { machine: { name: ISAPC_CLASS.name, family, version: null }, version: parseMachineVersion(types.newest), warnings: [] };

@@ -11,12 +11,15 @@ import { resolveCpu, type ResolvedCpu } from './cpu.ts';
 import { firmwareInputsOf } from './firmware-inputs.ts';
 import { cmosMemory, memoryLayout, type Board } from './layout.ts';
 import { resolveMachine } from './machine.ts';
+import { microvmStage } from './microvm.ts';
 import { prop, type QemuStageOptions } from './options.ts';
 import { platformOf } from './platform.ts';
 import { numaParseChecks, ramSizeOf } from './ram.ts';
 import { resolveTopology } from './topology.ts';
 
 export function qemuStage(config: MachineConfig, profile: QemuProfile, options: QemuStageOptions = {}): Handoff {
+  // microvm shares none of pc_memory_init's layout (hw/i386/microvm.c): its own stage.
+  if (config.machine.family === 'microvm') return microvmStage(config, profile, options);
   const warnings: string[] = [];
   const { machine, version: mv, warnings: mw } = resolveMachine(config, profile);
   warnings.push(...mw);

@@ -136,7 +136,7 @@ describe('snapshot machinery (fake model)', () => {
   });
 });
 
-describe.each(['baseline', 'versions', 'kvm'])('%s prediction snapshots (real model)', async (matrix) => {
+describe.each(['baseline', 'versions', 'kvm', 'qboot', 'microvm'])('%s prediction snapshots (real model)', async (matrix) => {
   const runs = expandRuns(await loadMatrix(matrixPath(matrix)));
   const deps = await realDeps();
   const checks = await checkSnapshots(runs, deps);

@@ -111,6 +111,7 @@ export function predictCommand(
     }
     if (opts.explain) {
       const ex = explanation(p);
+      text += `\nexplain: which firmware built the map\n${ex.firmwareRoad.map((l) => `  ${l}`).join('\n')}\n`;
       text += `\nexplain: firmware entries\n${ex.firmware.map((l) => `  ${l}`).join('\n')}\n`;
       text += `\nexplain: how the kernel sized memory\n${ex.memoryPath.map((l) => `  ${l}`).join('\n')}\n`;
       for (const w of ex.warnings) text += `QEMU warning: ${w}\n`;
