@@ -128,7 +128,9 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   }
   edits.push(...fin.lines);
 
-  const kr = kernelRangeIsRam(loaded.table, fin.table, early.userdef, args, profile);
+  // KASLR's slots come from boot_params' E820 table (arch/x86/boot/compressed/kaslr.c
+  // process_e820_entries); on the E801/88h roads it is empty, so the image stays at 16 MiB.
+  const kr = kernelRangeIsRam(loaded.setup.path === 'e820' ? loaded.table : [], fin.table, early.userdef, args, profile);
   if (!kr.ram) {
     return { biosE820, memoryPath, memmap, unpredictable: [`e820Edits, iomem: ${kr.why}`] };
   }

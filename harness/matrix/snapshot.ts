@@ -12,11 +12,16 @@ import { modelVersion, type ModelVersion } from '../report/model-version.ts';
 import { FIELD_LINES } from './compare.ts';
 import type { MatrixDeps } from './deps.ts';
 import { claimCell } from './judge.ts';
-import { SNAPSHOT_ROOT } from './paths.ts';
+import { REPO_ROOT, SNAPSHOT_ROOT } from './paths.ts';
 import { describeIntent } from './intent.ts';
 import { cellArgv, shellJoin, type CellRun } from './schema.ts';
 import { FIELDS } from './verdict.ts';
 
+
+/** `suites/matrix/fallback.yaml:18` for a path inside the checkout; any other path as it is. */
+function inCheckout(file: string): string {
+  return file.startsWith(`${REPO_ROOT}/`) ? file.slice(REPO_ROOT.length + 1) : file;
+}
 
 export function snapshotPath(run: CellRun, root = SNAPSHOT_ROOT): string {
   return join(root, run.cell.matrix, `${run.key.slice(run.cell.matrix.length + 1)}.txt`);
@@ -45,7 +50,8 @@ export function renderSnapshot(run: CellRun, deps: Pick<MatrixDeps, 'parseArgs' 
     `# argv: ${shellJoin(cellArgv(run.cell))}`,
     `# toolchain: ${toolchainLabel(run.toolchain)}`,
     ...(run.cell.note ? [`# note: ${run.cell.note}`] : []),
-    ...(run.cell.expect ? [`# expect: ${run.cell.expect.file}`, ...describeIntent(run.cell.expect.intent).map((c) => `#   ${c}`)] : []),
+    // Relative to the checkout when inside it: the header is compared, and a clone elsewhere (CI) must match.
+    ...(run.cell.expect ? [`# expect: ${inCheckout(run.cell.expect.file)}`, ...describeIntent(run.cell.expect.intent).map((c) => `#   ${c}`)] : []),
     '# Written by `e820 snapshots update`; do not edit by hand. A diff here is a change in the model.',
   ];
   // A KVM guest takes the host's CPU vendor and phys-bits: a snapshot written with this

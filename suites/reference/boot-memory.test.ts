@@ -1,6 +1,6 @@
 // The kernel's memory-detection roads (reference/linux/boot-memory.ts): arch/x86/boot/memory.c
 // detect_memory() and arch/x86/kernel/e820.c e820__memory_setup_default(), with the INT 15h
-// answers of reference/seabios-stage.ts. Expected lines are those booted by
+// answers of reference/seabios/. Expected lines are those booted by
 // suites/matrix/fallback.yaml (QEMU 7.2, SeaBIOS 1.16.2 built with guests/firmware-patches/).
 
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { detectMemory, memorySetupDefault } from '../../reference/linux/boot-memory.ts';
 import { predict } from '../../reference/predict.ts';
 import { KERNEL_PROFILES } from '../../reference/profiles/kernel.ts';
-import { int15Answers } from '../../reference/seabios-stage.ts';
+import { int15Answers } from '../../reference/seabios/index.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import { toolchainOf } from '../../reference/toolchain.ts';
 
@@ -93,6 +93,13 @@ describe('predict with declared INT 15h failures (as booted by suites/matrix/fal
     expect(p.kernel?.e820Edits?.some((l) => l.startsWith('PCI: ECAM'))).toBe(false);
     expect(p.kernel?.iomem).toBeDefined();
     expect(p.memoryPath.lost).toContain('(786432 KiB of it above 4 GiB'); // the 768 MiB q35 puts above 4 GiB
+  });
+  it('memmap= on the E801 road: no KASLR slot (boot_params has no E820 table), so the image is at 16 MiB and the edits are predicted', () => {
+    const cfg = parseQemuArgs(['-M', 'pc', '-m', '1G', '-append', 'memmap=exactmap memmap=640K@0 memmap=256M@1M'], { qemuVersion: '7.2' });
+    const e801 = predict(cfg, toolchainOf({}), { intent: expectOf(['e820']) });
+    expect(e801.kernel?.e820Edits).toContain('user: [mem 0x0000000000100000-0x00000000100fffff] usable');
+    // The E820 road randomises the image over the BIOS's RAM, which the reservation may hit: not claimed.
+    expect(predict(cfg, toolchainOf({})).kernel?.e820Edits).toBeUndefined();
   });
   it('without a declaration the path is E820 and named so', () => {
     const p = predict(parseQemuArgs(['-M', 'pc', '-m', '1G'], { qemuVersion: '7.2' }), toolchainOf({}));
