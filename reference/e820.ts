@@ -15,6 +15,22 @@ export const E820 = {
 
 export type E820TypeNumber = number;
 
+/**
+ * The one table of E820 type names. `seabios`: as SeaBIOS's `e820 map has N items:` dump prints
+ * the type (src/e820map.c, e820_type_name(): types 1–5; anything else prints UNKNOWN), null for
+ * the types it does not name. `short`: as the harness's tables and memory maps label it.
+ * Comparison diffs use the dump's spelling where there is one (harness/matrix/compare.ts).
+ */
+export const E820_TYPE_NAMES: Readonly<Record<number, { readonly seabios: string | null; readonly short: string }>> = {
+  [E820.RAM]: { seabios: 'RAM', short: 'RAM' },
+  [E820.RESERVED]: { seabios: 'RESERVED', short: 'reserved' },
+  [E820.ACPI]: { seabios: 'ACPI', short: 'ACPI' },
+  [E820.NVS]: { seabios: 'NVS', short: 'NVS' },
+  [E820.UNUSABLE]: { seabios: 'UNUSABLE', short: 'unusable' },
+  [E820.PMEM]: { seabios: null, short: 'PMEM' },
+  [E820.PRAM]: { seabios: null, short: 'PRAM' },
+};
+
 /** A map entry as a half-open range [start, end). */
 export interface E820Range {
   readonly start: bigint;

@@ -7,6 +7,7 @@
 // that are not E820-derived).
 
 import { declaredChanges, describeChange, type DeclaredChange, type DeclaredIntent } from '../../reference/intent.ts';
+import { E820_TYPE_NAMES } from '../../reference/e820.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import { printable } from '../errors.ts';
 import { diffLines, renderDiff } from './diff.ts';
@@ -37,16 +38,6 @@ export interface CompareInput {
   declared?: DeclaredIntent;
 }
 
-const TYPE_NAMES: Record<number, string> = {
-  1: 'RAM',
-  2: 'RESERVED',
-  3: 'ACPI',
-  4: 'NVS',
-  5: 'UNUSABLE',
-  7: 'PMEM',
-  12: 'PRAM',
-};
-
 const ADDRESS_DIGITS = 16;
 
 function addr(text: string): string {
@@ -59,7 +50,8 @@ function addr(text: string): string {
 }
 
 function typeText(type: number): string {
-  return `${type} ${TYPE_NAMES[type] ?? 'UNKNOWN'}`;
+  const names = E820_TYPE_NAMES[type];
+  return `${type} ${names?.seabios ?? names?.short ?? 'UNKNOWN'}`;
 }
 
 /** etc/e820 record: start, inclusive end (for reading), length, type. */

@@ -3,7 +3,7 @@
 // start like one of ours but do not match its format are errors, so a garbled line can never
 // silently drop an entry.
 
-import type { E820Range, E820Record } from '../../reference/e820.ts';
+import { E820_TYPE_NAMES, type E820Range, type E820Record } from '../../reference/e820.ts';
 import { LogParseError, type LogSource } from './errors.ts';
 import { describeChar, noiseAt, toLines, type LinesInput, type SourceLine } from './lines.ts';
 
@@ -55,16 +55,9 @@ export const DUMP_ENTRY = /^ {2}(\d+): ([0-9a-f]{16}) - ([0-9a-f]{16}) = (\d+) (
  */
 export const BOOT_LINE = /^(?:Booting from |No bootable device)/;
 
-/** dump_map's name for a type (src/e820map.c). */
+/** dump_map's name for a type (src/e820map.c): reference/e820.ts E820_TYPE_NAMES. */
 export function seabiosTypeName(type: number): string {
-  switch (type) {
-    case 1: return 'RAM';
-    case 2: return 'RESERVED';
-    case 3: return 'ACPI';
-    case 4: return 'NVS';
-    case 5: return 'UNUSABLE';
-    default: return 'UNKNOWN';
-  }
+  return E820_TYPE_NAMES[type]?.seabios ?? 'UNKNOWN';
 }
 
 export function parseSeabiosLog(input: LinesInput, source: LogSource = 'seabios'): SeabiosLog {

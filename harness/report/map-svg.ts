@@ -9,6 +9,8 @@
 // break mark. So the low 1 MiB, the 32-bit PCI hole region and the space above 4 GiB are each
 // legible, addresses still grow monotonically downwards, and both sides of a layer line up.
 
+import { E820_TYPE_NAMES } from '../../reference/e820.ts';
+
 /** What an entry is, for its colour: the E820 types (ACPI 6.5 table 15.1) and the kernel's names of them. */
 export type MapKind = 'ram' | 'reserved' | 'acpi' | 'nvs' | 'unusable' | 'pmem' | 'other';
 
@@ -176,11 +178,9 @@ export function sizeText(bytes: bigint): string {
   return `${bytes} B`;
 }
 
-const TYPE_NAMES: Readonly<Record<number, string>> = { 1: 'RAM', 2: 'reserved', 3: 'ACPI', 4: 'NVS', 5: 'unusable', 7: 'PMEM', 12: 'PRAM' };
-
 /** `1 RAM`, `2 reserved`: an E820 type number with its name. */
 export function typeLabel(type: number): string {
-  return `${type} ${TYPE_NAMES[type] ?? 'unknown'}`;
+  return `${type} ${E820_TYPE_NAMES[type]?.short ?? 'unknown'}`;
 }
 
 /** One entry as text: `0x100000-0x3ffdffff (1023.87 MiB) System RAM` (end inclusive, as the kernel prints). */
