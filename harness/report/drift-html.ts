@@ -4,8 +4,8 @@
 // address axis, every entry one side has and the other lacks outlined and listed, then the changed
 // fields' diffs. Pure: the drift and both sides' model reports in, a string out.
 
-import type { DriftReport } from '../drift/drift.ts';
-import type { Side } from '../drift/drift.ts';
+import { predictSide, type DriftReport, type Side } from '../drift/drift.ts';
+import type { MatrixDeps } from '../matrix/deps.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import { entriesOf, mapsOfReport } from './cell-maps.ts';
 import { colourDiff, CSS, JS, options, shellLine } from './html.ts';
@@ -30,6 +30,11 @@ export function driftLayers(from: Side, to: Side): LayerMaps[] {
     const machine = b ? entriesOf(layer, b) : null;
     return { layer, title, model, machine, ...(model === null ? { modelNote: why(from) } : {}), ...(machine === null ? { machineNote: why(to) } : {}) };
   });
+}
+
+/** Both sides' model reports of every cell of a drift, again (pure and quick), for the maps the page draws. */
+export function driftSides(r: DriftReport, deps: Pick<MatrixDeps, 'parseArgs' | 'predict'>): Map<string, { from: Side; to: Side }> {
+  return new Map(r.cells.map((c) => [c.key, { from: predictSide(c.argv, r.from.toolchain, deps), to: predictSide(c.argv, r.to.toolchain, deps) }]));
 }
 
 export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { from: Side; to: Side }>): string {

@@ -4,6 +4,7 @@
 // results.json of two `e820 run`s made by ci/report-fixture.ts (run 1 on Debian's SeaBIOS, run 2
 // with three cells on examples/reserve-1m's patched SeaBIOS and no expect file), appended to a
 // fresh history database here as `e820 run` appends them. Screenshots go to docs/ for README.
+// Also a drift page (`e820 drift --html`, suites/report/drift-fixture.ts), drawn the same way.
 
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { REPO_ROOT } from '../../harness/matrix/paths.ts';
 import { findOrInstallChromium } from '../../harness/provision/chromium.ts';
 import { appendHistory, recentHistory } from '../../harness/report/history.ts';
 import { renderReport, type ResultsLike } from '../../harness/report/html.ts';
+import { bullseyeToBookworm } from './drift-fixture.ts';
 
 const FIXTURES = join(REPO_ROOT, 'suites', 'report', 'fixtures', 'browser');
 const DOCS = join(REPO_ROOT, 'docs');
@@ -155,5 +157,27 @@ describe('report.html in Chromium', () => {
     expect(await page.locator('details.cell:visible summary .key').allTextContents()).toEqual(['report-fixture/q35-2G', 'report-fixture/q35-4G-smp2']);
     await page.fill('#f-text', '');
     expect(await visible()).toBe(5);
+  });
+
+  test("a drift page draws the two toolchains' maps the same way: the 0xfd00000000 reservation outlined on every layer under bookworm only", async () => {
+    const { report, html } = bullseyeToBookworm();
+    const drift = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      const file = join(work, 'drift.html');
+      await writeFile(file, html);
+      await drift.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      const c = drift.locator('details.cell').first();
+      // The column heads name the toolchains, as report.html's name model and machine.
+      const heads = await c.locator('svg.map > text').allTextContents();
+      expect(heads.filter((t) => t.startsWith('qemu-5.2'))).toHaveLength(3);
+      expect(heads.filter((t) => t.startsWith('qemu-7.2'))).toHaveLength(3);
+      const outlined = c.locator('svg.map g.entry.diff');
+      expect((await outlined.locator('title').allTextContents()).map((t) => t.split(':')[0])).toEqual(['qemu ' + report.to.label, 'firmware ' + report.to.label, 'kernel ' + report.to.label]);
+      for (const r of await outlined.locator('rect').all()) expect(await r.isVisible()).toBe(true);
+      await drift.fill('#f-text', 'q35');
+      expect(await drift.locator('#shown').textContent()).toBe('1 of 2 cells shown');
+    } finally {
+      await drift.close();
+    }
   });
 });

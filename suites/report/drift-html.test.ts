@@ -1,29 +1,8 @@
 // `e820 drift --html`: the two toolchains' maps drawn the way report.html draws model and machine.
 import { describe, expect, test } from 'vitest';
-import { modelDeps } from '../../harness/cli/commands/drift.ts';
-import { driftCells, predictSide } from '../../harness/drift/drift.ts';
-import { parseToolchainSpec } from '../../harness/drift/spec.ts';
-import { parseMatrix } from '../../harness/matrix/schema.ts';
-import { renderDriftHtml } from '../../harness/report/drift-html.ts';
-import { renderMapSvg } from '../../harness/report/map-svg.ts';
 import { driftLayers } from '../../harness/report/drift-html.ts';
-
-const MATRIX = `cells:
-  - id: pc-1G
-    qemu: -M pc -m 1G
-  - id: q35-2G
-    qemu: -M q35 -m 2G
-`;
-
-/** QEMU 5.2 → 7.2: 7.1 added the AMD HyperTransport hole reservation at 0xfd00000000 (docs/versions.md). */
-function bullseyeToBookworm() {
-  const cells = parseMatrix(MATRIX, 'drift.yaml');
-  const from = parseToolchainSpec('bullseye');
-  const to = parseToolchainSpec('bookworm');
-  const report = driftCells(cells, { spec: from.text, toolchain: from.toolchain }, { spec: to.text, toolchain: to.toolchain }, modelDeps);
-  const sides = new Map(report.cells.map((c) => [c.key, { from: predictSide(c.argv, from.toolchain, modelDeps), to: predictSide(c.argv, to.toolchain, modelDeps) }]));
-  return { report, sides, html: renderDriftHtml(report, sides) };
-}
+import { renderMapSvg } from '../../harness/report/map-svg.ts';
+import { bullseyeToBookworm } from './drift-fixture.ts';
 
 describe('drift --html', () => {
   test('each cell: one SVG with the from toolchain beside the to toolchain, the drifting entry outlined on every layer and listed', () => {

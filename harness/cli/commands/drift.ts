@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import { predict } from '../../../reference/predict.ts';
-import { driftCells, predictSide, renderDrift, type DriftReport, type Side } from '../../drift/drift.ts';
+import { driftCells, renderDrift, type DriftReport } from '../../drift/drift.ts';
 import { parseToolchainSpec, SPEC_GRAMMAR } from '../../drift/spec.ts';
 import { renderVerification, verifyDrift, verifyRuns, type VerifyResult } from '../../drift/verify.ts';
 import { realDeps, type MatrixDeps } from '../../matrix/deps.ts';
@@ -18,7 +18,7 @@ import { loadMatrix, type Cell } from '../../matrix/schema.ts';
 import { againNote, cliInterrupt } from '../interrupt.ts';
 import { basename, dirname, resolve } from 'node:path';
 import { writeInside } from '../../output-dir.ts';
-import { renderDriftHtml } from '../../report/drift-html.ts';
+import { driftSides, renderDriftHtml } from '../../report/drift-html.ts';
 import { provisionAll } from '../../matrix/provision-runs.ts';
 import { selectOnly } from '../options.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
@@ -104,11 +104,9 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const { report, cells, user } = await loadDrift(matrices, opts);
   if (opts.html !== undefined) {
-    // Both sides' model reports again (pure and quick), for the maps the page draws.
     const model = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
-    const sides = new Map<string, { from: Side; to: Side }>(report.cells.map((c) => [c.key, { from: predictSide(c.argv, report.from.toolchain, model), to: predictSide(c.argv, report.to.toolchain, model) }]));
     const file = resolve(opts.html);
-    await writeInside(dirname(file), basename(file), renderDriftHtml(report, sides));
+    await writeInside(dirname(file), basename(file), renderDriftHtml(report, driftSides(report, model)));
     process.stderr.write(`drift report: ${file}\n`);
   }
   let verification: VerifyResult | null = null;
