@@ -15,13 +15,10 @@ index=${2:?shard index, 1-based}
 count=${3:?shard count}
 shift 3
 
-case "$toolchain" in
-  bullseye) versions=(--qemu 5.2 --seabios 1.14.0 --kernel 5.10) ;;
-  bookworm) versions=(--qemu 7.2 --seabios 1.16.2 --kernel 6.1) ;;
-  trixie) versions=(--qemu 10.0 --seabios 1.16.3 --kernel 6.12) ;;
-  sid) versions=(--qemu 11.1 --seabios 1.17.0 --kernel 7.2) ;;
-  *) echo "ci/nightly-shard.sh: unknown toolchain '$toolchain' (bullseye, bookworm, trixie, sid)" >&2; exit 2 ;;
-esac
+# The suite's versions come from the one table (harness/provision/toolchain.ts SUITE_COMPONENTS);
+# an unknown suite exits 2 there, naming the known ones.
+versions_line=$(npx e820 toolchain versions "$toolchain")
+read -r -a versions <<< "$versions_line"
 
 flavour=(); out="results/$toolchain"
 case "${E820_KERNEL_FLAVOUR:-}" in

@@ -159,8 +159,29 @@ export async function toolchainFetch(o: FetchOptions, out: (line: string) => voi
   return failed ? 1 : 0;
 }
 
+/**
+ * `e820 toolchain versions SUITE`: the version flags of a suite's toolchain on one line
+ * (`--qemu 5.2 --seabios 1.14.0 --kernel 5.10`), from SUITE_COMPONENTS, so scripts
+ * (ci/nightly-shard.sh) do not keep a second copy of the table. Exit 2 for an unknown suite.
+ */
+export function toolchainVersions(suite: string): { code: number; stdout: string; stderr: string } {
+  const known = DEBIAN_SUITES.find((s) => s === suite);
+  if (known === undefined) return { code: 2, stdout: '', stderr: `e820 toolchain versions: unknown suite ${JSON.stringify(suite)} (${DEBIAN_SUITES.join(', ')})\n` };
+  const c = SUITE_COMPONENTS[known];
+  return { code: 0, stdout: `--qemu ${c.qemu} --seabios ${c.seabios} --kernel ${c.kernel}\n`, stderr: '' };
+}
+
 export function register(program: Command): void {
   const tc = program.command('toolchain').description('QEMU, SeaBIOS and kernel versions from Debian suites (cached)');
+  tc.command('versions')
+    .description("print a Debian suite's toolchain as version flags (--qemu V --seabios V --kernel V), for scripts")
+    .argument('<suite>', DEBIAN_SUITES.join(', '))
+    .action((suite: string) => {
+      const r = toolchainVersions(suite);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.code;
+    });
   tc.command('list')
     .description('each component version: cached or not, package version, path')
     .option('--json', 'machine-readable output')
