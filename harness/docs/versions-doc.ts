@@ -18,6 +18,9 @@ import {
   type MachineVersion,
 } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_LAYOUT, SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
+import { QEMU_FIRMWARE_FILES } from '../../reference/profiles/firmware-files.ts';
+import { QBOOT_LAYOUT } from '../../reference/qboot-stage.ts';
+import { MICROVM_LAYOUT } from '../../reference/qemu/microvm.ts';
 import { GiB } from '../../reference/address.ts';
 import { KERNEL_VERSIONS, QEMU_VERSIONS, SEABIOS_VERSIONS } from '../../reference/toolchain.ts';
 import { REPO_ROOT } from '../matrix/paths.ts';
@@ -385,6 +388,33 @@ function machineTypeSection(): string[] {
   return out;
 }
 
+// ---- Firmware roads: qboot and microvm ---------------------------------------------------------
+
+/** Which firmware builds the map per machine and release (reference/firmware.ts), then its files and layouts. */
+function firmwareRoadSection(): string[] {
+  const files = QEMU_VERSIONS.map((v) => QEMU_FIRMWARE_FILES[v]);
+  const microvmAcpi = files.map((f) => (f.biosMicrovm === 'qboot' ? 'qboot (bios-microvm.bin → qboot.rom); refused under TCG: no clock' : "SeaBIOS's microvm build: not modelled; refused under TCG: no clock"));
+  const out: string[] = [
+    '## Firmware roads: SeaBIOS, qboot, microvm',
+    '',
+    'Which firmware builds the E820 table the kernel is handed (reference/firmware.ts `firmwareRoad`; `predict --explain` prints it per configuration). qboot\'s table: reference/qboot-stage.ts; microvm\'s QEMU stage: reference/qemu/microvm.ts.',
+    '',
+    `| configuration | ${QEMU_VERSIONS.join(' | ')} |`,
+    `|---|${QEMU_VERSIONS.map(() => '---').join('|')}|`,
+    `| \`-M pc\`/\`q35\` (default firmware) | ${QEMU_VERSIONS.map(() => 'SeaBIOS').join(' | ')} |`,
+    `| \`-M pc\`/\`q35\` \`-bios qboot.rom\` | ${files.map((f) => (f.qbootRom ? 'qboot' : '— (not shipped)')).join(' | ')} |`,
+    `| \`-M microvm,acpi=off\` (qboot.rom) | ${QEMU_VERSIONS.map(() => 'qboot').join(' | ')} |`,
+    `| \`-M microvm\` (ACPI: bios-microvm.bin) | ${microvmAcpi.map(escapeCell).join(' | ')} |`,
+    '',
+  ];
+  out.push(
+    ...componentTables('Firmware files per QEMU release', 'reference/profiles/firmware-files.ts', 'QemuFirmwareFiles', QEMU_VERSIONS, files as unknown as Record<string, unknown>[], []),
+    ...constantsTable('qboot layout', 'reference/qboot-stage.ts', 'QBOOT_LAYOUT', QBOOT_LAYOUT),
+    ...constantsTable('microvm layout', 'reference/qemu/microvm.ts', 'MICROVM_LAYOUT', MICROVM_LAYOUT),
+  );
+  return out;
+}
+
 // ---- The document --------------------------------------------------------------------------
 
 export function generateVersionsDoc(): string {
@@ -401,6 +431,7 @@ export function generateVersionsDoc(): string {
     ...constantsTable('Machine-type compat switches', 'reference/profiles/qemu.ts', 'MACHINE_COMPAT', MACHINE_COMPAT),
     ...constantsTable('QEMU layout', 'reference/profiles/qemu.ts', 'QEMU_LAYOUT', QEMU_LAYOUT),
     ...machineTypeSection(),
+    ...firmwareRoadSection(),
     ...componentTables('SeaBIOS', 'reference/profiles/seabios.ts', 'SeabiosProfile', SEABIOS_VERSIONS, SEABIOS_VERSIONS.map((v) => SEABIOS_PROFILES[v] as unknown as Record<string, unknown>), ['version']),
     ...constantsTable('SeaBIOS layout', 'reference/profiles/seabios.ts', 'SEABIOS_LAYOUT', SEABIOS_LAYOUT),
     ...componentTables('Linux', 'reference/profiles/kernel.ts', 'KernelProfile', KERNEL_VERSIONS, KERNEL_VERSIONS.map((v) => KERNEL_PROFILES[v] as unknown as Record<string, unknown>), ['version']),
