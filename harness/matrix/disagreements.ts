@@ -125,8 +125,10 @@ export function groupDisagreements(results: readonly CellResult[]): Disagreement
     ran++;
     const v = r.verdict;
     if (v?.outcome === 'error') {
-      // QEMU refusing a configuration the model says it boots is a disagreement at the qemu layer.
-      if (v.error.kind === 'QemuLaunchError') {
+      // QEMU refusing a configuration the model says it boots is a disagreement at the qemu layer
+      // (the judge makes it an error: harness/matrix/judge.ts). Results written before cells
+      // recorded their claim count it as a harness error.
+      if (r.claim === 'boots' && r.machine?.outcome === 'qemu-refused') {
         disagreeing.push(r.key);
         const said = v.error.message.split('\n').map((l) => l.replace(/^\S*qemu-system-x86_64: /, '').trim()).find((l) => l !== '' && !/^QEMU (exited|refused)/i.test(l));
         add('qemu', 'qemu.refusal', `QEMU refuses what the model boots${said ? `: ${said.slice(0, 160)}` : ''}`, r.key);
