@@ -1,4 +1,4 @@
-// The facts about the KVM host the model cannot read from a command line (reference/qemu-stage.ts
+// The facts about the KVM host the model cannot read from a command line (reference/qemu/
 // HostFacts): under KVM the guest CPU takes the host's CPUID vendor (every named model, and
 // host/max), and `host-phys-bits=on` (the default of -cpu host/max since QEMU 6.0) takes the
 // host's physical address width. QEMU reads both with the CPUID instruction
@@ -20,7 +20,7 @@ export type { HostFacts };
 export const CPUINFO_PATH = '/proc/cpuinfo';
 export const CPUID_DEVICE = '/dev/cpu/0/cpuid';
 
-/** The vendors the model knows (reference/qemu-stage.ts HostFacts['cpuVendor']). */
+/** The vendors the model knows (reference/qemu/ HostFacts['cpuVendor']). */
 export const HOST_VENDORS = ['AuthenticAMD', 'GenuineIntel', 'HygonGenuine'] as const;
 
 /** QEMU's phys-bits range for a 64-bit CPU (TARGET_PHYS_ADDR_SPACE_BITS = 52; < 32 is refused). */

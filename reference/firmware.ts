@@ -7,7 +7,7 @@ import type { DeclaredIntent } from './intent.ts';
 import { QEMU_FIRMWARE_FILES } from './profiles/firmware-files.ts';
 import type { SeabiosProfile } from './profiles/seabios.ts';
 import { qbootInt15Answers, qbootStage } from './qboot-stage.ts';
-import { int15Answers, seabiosStage } from './seabios-stage.ts';
+import { int15Answers, seabiosStage } from './seabios/index.ts';
 import { UnsupportedOptionError, type FirmwareMap, type Handoff, type Int15Answers } from './stages.ts';
 import type { QemuVersion } from './toolchain.ts';
 

@@ -1,7 +1,7 @@
 // Declared intent: what a build (a patched QEMU or SeaBIOS) is meant to change in the memory map,
 // per layer, in that layer's own terms. A pure value the model takes (predict(…, { intent })):
-// the stages apply each change where such a change happens (reference/qemu-stage.ts for `qemu`,
-// reference/seabios-stage.ts for `firmware`), so every later layer follows from it. Reading and
+// the stages apply each change where such a change happens (reference/qemu/ for `qemu`,
+// reference/seabios/ for `firmware`), so every later layer follows from it. Reading and
 // validating the YAML that spells it lives in the harness (harness/matrix/intent.ts).
 
 import { hex } from './address.ts';

@@ -78,7 +78,7 @@ export function withPagingLevels(profile: KernelProfile, platform: Platform, ker
 }
 
 /**
- * `bios`: what the firmware's INT 15h services answer (reference/seabios-stage.ts int15Answers);
+ * `bios`: what the firmware's INT 15h services answer (reference/seabios/ int15Answers);
  * absent: E820 answers with `firmware.entries` (and a map the kernel would refuse is not modelled).
  */
 export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile, bios?: Int15Answers): KernelView {

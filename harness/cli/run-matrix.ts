@@ -15,7 +15,7 @@ import { DEFAULT_MATRIX, REPO_ROOT, matrixPath } from '../matrix/paths.ts';
 import { Progress } from '../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../matrix/reporters.ts';
 import { groupDisagreements, renderDisagreements } from '../matrix/disagreements.ts';
-import { applyToRuns, matrixComponents, resolveUserComponents, type UserToolchainFlags, userDepsOptions } from '../user-toolchain.ts';
+import { applyToRuns, matrixComponents, resolveUserComponents, type UserToolchainFlags, userDepsOptions } from '../user-toolchain/index.ts';
 import { kernelFlavourOf, withKernelFlavour } from '../user-toolchain-flags.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../matrix/runner.ts';
 import { expandRuns, loadMatrix, parseShard, selectShard, withExpect, type Cell, type CellRun } from '../matrix/schema.ts';

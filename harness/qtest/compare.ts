@@ -1,4 +1,4 @@
-// The QEMU layer, model versus qtest: the model's Handoff (reference/qemu-stage.ts) against what
+// The QEMU layer, model versus qtest: the model's Handoff (reference/qemu/) against what
 // QEMU holds for the firmware before any firmware runs. Pure. Exact: every compared field is a
 // list of lines, equal or not; what one side has and the other cannot see is a named rule
 // (QTEST_RULES), counted in every verdict.

@@ -7,7 +7,7 @@
 // alone on pc or q35; vhost-*, vfio-*, xen-*, -device (MMIO), *-transitional variants and devices
 // that need a backend (virtio-blk, scsi-hd, ivshmem, tpm-*, virtio-pmem …) are left out. What the
 // reference model does with each is not recorded here: data only, the model's own tables
-// (reference/qemu-stage.ts NO_ZONEHIGH_DEVICES and firmwareDevices) decide.
+// (reference/qemu/ NO_ZONEHIGH_DEVICES and firmwareDevices) decide.
 
 import type { QemuVersion } from '../toolchain.ts';
 

@@ -8,7 +8,7 @@ import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
 import { qemuStage } from '../../reference/qemu/index.ts';
 import type { HostFacts } from '../../reference/qemu/index.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
-import { dumpMapLines, e820Add, e820Remove, int15E801, int15E820, int1588, seabiosStage } from '../../reference/seabios-stage.ts';
+import { dumpMapLines, e820Add, e820Remove, int15E801, int15E820, int1588, seabiosStage } from '../../reference/seabios/index.ts';
 import { machineConfig } from './machine-config-fixture.ts';
 
 // ---- the naive reference: paint intervals, then coalesce same-type neighbours.

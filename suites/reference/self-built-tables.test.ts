@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { predict } from '../../reference/predict.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
-import { legacySmbiosBytes, selfBuiltAcpiTables } from '../../reference/seabios-stage.ts';
+import { legacySmbiosBytes, selfBuiltAcpiTables } from '../../reference/seabios/index.ts';
 import type { FirmwareInputs } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN, toolchainOf } from '../../reference/toolchain.ts';
 

@@ -7,7 +7,7 @@ import type { MachineConfig } from '../../reference/config.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
 import { qemuStage } from '../../reference/qemu/index.ts';
-import { seabiosStage } from '../../reference/seabios-stage.ts';
+import { seabiosStage } from '../../reference/seabios/index.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
 import { machineConfig } from './machine-config-fixture.ts';

@@ -10,7 +10,7 @@ import type { DeviceConfig, MachineConfig } from '../../reference/config.ts';
 import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 import { SEABIOS_PROFILES } from '../../reference/profiles/seabios.ts';
 import { qemuStage } from '../../reference/qemu/index.ts';
-import { pciPadMem64, seabiosStage } from '../../reference/seabios-stage.ts';
+import { pciPadMem64, seabiosStage } from '../../reference/seabios/index.ts';
 import { UnsupportedOptionError } from '../../reference/stages.ts';
 import type { QemuVersion, SeabiosVersion } from '../../reference/toolchain.ts';
 import { machineConfig } from './machine-config-fixture.ts';

@@ -19,7 +19,7 @@ import { cliInterrupt } from '../interrupt.ts';
 import { parseScope, parseTimeout, SCOPE_HELP } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
-import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CaptureCliOptions extends UserToolchainFlags {

@@ -17,7 +17,7 @@ import { provisionAll } from '../../matrix/provision-runs.ts';
 import { parseTimeout } from '../options.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, parseScope, SCOPE_HELP, toolchainOverride, type HostFlags, type VersionFlags } from '../options.ts';
 import { loadExpect } from '../../matrix/intent.ts';
-import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
+import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
 export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {

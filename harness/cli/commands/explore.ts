@@ -25,7 +25,7 @@ import { runCommand } from '../run-matrix.ts';
 import { EXPECT_HELP, selectOnly, timestampDir } from '../options.ts';
 import { shellQuote } from '../../errors.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
-import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain.ts';
+import { fileOfComponents, flagsOfComponents, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
 
 /** Cells per run when --count is not given: a few minutes on two cores. */
 export const DEFAULT_EXPLORE_COUNT = 20;

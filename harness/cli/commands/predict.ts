@@ -21,7 +21,7 @@ import { renderTable } from '../render-table.ts';
 import { ExpectFileError } from '../../matrix/expect-error.ts';
 import type { CellExpect } from '../../matrix/intent.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, type HostFlags } from '../options.ts';
-import type { UserToolchain } from '../../user-toolchain.ts';
+import type { UserToolchain } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, UserComponentError, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
 
 export interface PredictCliOptions extends HostFlags, UserToolchainFlags {
@@ -55,7 +55,7 @@ export async function predictWithComponents(qemuArgs: string[], opts: PredictCli
   let user: UserToolchain | null = null;
   try {
     // Detection (and its execa, yaml, zod) is loaded only when a component was named.
-    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
+    if (namesUserComponents(opts, qemuArgs)) user = await (await import('../../user-toolchain/index.ts')).resolveUserComponents(opts, null, {}, qemuArgs);
   } catch (err) {
     if (err instanceof UserComponentError) return { code: 2, stdout: '', stderr: `e820 predict: ${err.message}\n` };
     throw err;
@@ -81,7 +81,7 @@ export function predictCommand(
     const config = parseQemuArgs(qemuArgs, { qemuVersion: toolchain.qemu });
     const overrides = hostOverridesOf(opts);
     let stderr = '';
-    // Only a KVM guest takes the host's CPU vendor and phys-bits (reference/qemu-stage.ts resolveCpu).
+    // Only a KVM guest takes the host's CPU vendor and phys-bits (reference/qemu/ resolveCpu).
     const host = config.accel === 'kvm' ? resolveHostFacts(overrides, hostSources) : null;
     if (host === null && (overrides.vendor !== undefined || overrides.physBits !== undefined)) {
       stderr += 'e820 predict: note: --host-vendor/--host-phys-bits ignored: not a KVM configuration (under TCG the guest CPU is the model\'s own)\n';

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_MATRIX } from '../../matrix/paths.ts';
 import { KERNEL_FLAVOUR_OPTION } from '../../user-toolchain-flags.ts';
-import { withUserToolchainOptions } from '../../user-toolchain.ts';
+import { withUserToolchainOptions } from '../../user-toolchain/index.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP } from '../options.ts';
 import { runCommand, type RunOptions } from '../run-matrix.ts';
 

@@ -1,0 +1,138 @@
+// SeaBIOS's e820_list (src/e820map.c): e820_add / e820_remove replayed on values, each entry
+// tagged with the steps that produced its bytes, and calcRamSize (src/malloc.c).
+
+import { MiB } from '../address.ts';
+import { E820, type E820Range } from '../e820.ts';
+import { SEABIOS_LAYOUT as L } from '../profiles/seabios.ts';
+
+/** An entry of SeaBIOS's e820_list, with the rules that produced its bytes. */
+export interface TaggedEntry {
+  readonly start: bigint;
+  readonly size: bigint;
+  readonly type: number;
+  readonly provenance: readonly string[];
+}
+
+export interface E820Result<T> {
+  readonly entries: readonly T[];
+  /** Insertions dropped because the list was full ("WARNING - Unable to allocate resource at insert_e820:35!"). */
+  readonly dropped: number;
+}
+
+const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
+
+/**
+ * src/e820map.c e820_add() (identical in 1.14.0–1.17.0), replayed on a copy: first pass finds the
+ * first entry whose end ≥ start and splits or widens it, second pass deletes/trims what the new
+ * range covers (merging a same-type entry that reaches past its end), then the new entry is
+ * inserted unless it is a hole. insert_e820 drops the insertion when the list holds `max` entries.
+ */
+export function e820AddTagged(
+  list: readonly TaggedEntry[],
+  start: bigint,
+  size: bigint,
+  type: number,
+  provenance: string,
+  max: number,
+): E820Result<TaggedEntry> {
+  if (size === 0n) return { entries: list, dropped: 0 };
+  const l: TaggedEntry[] = [...list];
+  let dropped = 0;
+  const insert = (i: number, e: TaggedEntry): void => {
+    if (l.length >= max) {
+      dropped++;
+      return;
+    }
+    l.splice(i, 0, e);
+  };
+  let s = start;
+  let sz = size;
+  let prov: string[] = [provenance];
+  const end = start + size;
+  let i = 0;
+  for (; i < l.length; i++) {
+    const e = l[i]!;
+    const eEnd = e.start + e.size;
+    if (s > eEnd) continue;
+    if (s > e.start) {
+      if (type === e.type) {
+        sz += s - e.start;
+        s = e.start;
+        prov = union(e.provenance, prov);
+      } else {
+        l[i] = { ...e, size: s - e.start };
+        i++;
+        if (eEnd > end) insert(i, { start: end, size: eEnd - end, type: e.type, provenance: e.provenance });
+      }
+    }
+    break;
+  }
+  while (i < l.length) {
+    const e = l[i]!;
+    if (end < e.start) break;
+    const eEnd = e.start + e.size;
+    if (end >= eEnd) {
+      l.splice(i, 1);
+      continue;
+    }
+    l[i] = { ...e, start: end, size: eEnd - end };
+    if (type === e.type) {
+      sz += eEnd - end;
+      prov = union(prov, e.provenance);
+      l.splice(i, 1);
+    }
+    break;
+  }
+  if (type !== L.E820_HOLE) insert(i, { start: s, size: sz, type, provenance: prov });
+  return { entries: l, dropped };
+}
+
+const toTagged = (list: readonly E820Range[]): TaggedEntry[] =>
+  list.map((r) => ({ start: r.start, size: r.end - r.start, type: r.type, provenance: [] }));
+
+export const toRanges = (list: readonly TaggedEntry[]): E820Range[] => list.map((e) => ({ start: e.start, end: e.start + e.size, type: e.type }));
+
+/** e820_add on a plain map ([start, end) ranges), with the entry limit `max` (BUILD_MAX_E820). */
+export function e820Add(list: readonly E820Range[], start: bigint, size: bigint, type: number, max: number): E820Result<E820Range> {
+  const r = e820AddTagged(toTagged(list), start, size, type, '', max);
+  return { entries: toRanges(r.entries), dropped: r.dropped };
+}
+
+/** e820_remove = e820_add with the internal E820_HOLE type: the range is cut out. */
+export function e820Remove(list: readonly E820Range[], start: bigint, size: bigint, max: number): E820Result<E820Range> {
+  return e820Add(list, start, size, L.E820_HOLE, max);
+}
+
+
+/** calcRamSize (src/malloc.c): last RAM/ACPI entry ending ≤ 4 GiB − 1; at least 1 MiB. */
+export function calcRamSize(entries: readonly { start: bigint; size: bigint; type: number }[]): bigint {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    const end = e.start + e.size;
+    if ((e.type === E820.RAM || e.type === E820.ACPI) && end <= 0xffffffffn) return end > MiB ? end : MiB;
+  }
+  return MiB;
+}
+
+/**
+ * The e820_list as POST builds it, one e820_add / e820_remove after another, with the warning
+ * insert_e820 logs for each insertion a full list drops. Local to one seabiosStage call.
+ */
+export class E820ListBuilder {
+  entries: readonly TaggedEntry[] = [];
+
+  constructor(
+    private readonly max: number,
+    private readonly log: string[],
+  ) {}
+
+  add(start: bigint, size: bigint, type: number, why: string): void {
+    const r = e820AddTagged(this.entries, start, size, type, why, this.max);
+    this.entries = r.entries;
+    for (let k = 0; k < r.dropped; k++) this.log.push('WARNING - Unable to allocate resource at insert_e820:35!');
+  }
+
+  remove(start: bigint, size: bigint, why: string): void {
+    this.add(start, size, L.E820_HOLE, why);
+  }
+}
