@@ -12,6 +12,7 @@ import type { MachineConfig } from '../../reference/config.ts';
 import { GiB } from '../../reference/address.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { capture, provisionToolchain, type Observation, type ProvisionedToolchain } from '../../harness/capture.ts';
+import { BIOS_E820_TYPE, biosE820Ranges, MEMMAP_TYPE, sanitize } from '../kernel-e820-text.ts';
 
 const INSTALL = 'apt-get install qemu-system-x86 seabios busybox-static';
 
@@ -40,34 +41,8 @@ async function toolchain(): Promise<ProvisionedToolchain> {
 // capture reads accel, bios and devices from the config and boots the argv it is given.
 const config: MachineConfig = parseQemuArgs([]);
 
-/** `BIOS-e820: [mem 0xA-0xB] usable` → inclusive range and kernel type name. */
-function biosE820(line: string): { start: bigint; end: bigint; type: string } {
-  const m = /^BIOS-e820: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\] (.+)$/.exec(line);
-  if (!m) throw new Error(`not a BIOS-e820 line: ${line}`);
-  return { start: BigInt(m[1]!), end: BigInt(m[2]!), type: m[3]! };
-}
-
-/** Linux's e820 type names → /sys/firmware/memmap type strings (arch/x86/kernel/e820.c). */
-const MEMMAP_TYPE: Record<string, string> = {
-  usable: 'System RAM',
-  reserved: 'Reserved',
-  'ACPI data': 'ACPI Tables',
-  'ACPI NVS': 'ACPI Non-volatile Storage',
-  unusable: 'Unusable memory',
-};
-const SEABIOS_TYPE: Record<number, string> = { 1: 'usable', 2: 'reserved', 3: 'ACPI data', 4: 'ACPI NVS', 5: 'unusable' };
-
-/** Sort and merge touching same-type ranges: enough of Linux's sanitize for a non-overlapping map. */
-function sanitize(ranges: Array<{ start: bigint; end: bigint; type: string }>) {
-  const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const out: typeof sorted = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last && last.type === r.type && last.end + 1n >= r.start) last.end = r.end > last.end ? r.end : last.end;
-    else out.push({ ...r });
-  }
-  return out;
-}
+/** SeaBIOS's type numbers → the pre-7.2 BIOS-e820 text this guest (6.1) prints. */
+const SEABIOS_TYPE = (type: number): string => BIOS_E820_TYPE[type]?.[0] ?? `type ${type}`;
 
 function checkInvariants(obs: Observation, ramBytes: bigint): void {
   const { qemu, firmware, kernel } = obs.report;
@@ -78,14 +53,14 @@ function checkInvariants(obs: Observation, ramBytes: bigint): void {
   expect(ram).toBe(ramBytes);
 
   // The kernel's BIOS-e820 map = /sys/firmware/memmap, entry by entry.
-  const bios = (kernel?.biosE820 ?? []).map(biosE820);
+  const bios = biosE820Ranges(kernel?.biosE820 ?? []);
   expect(bios.length).toBeGreaterThan(0);
-  expect(kernel?.memmap?.map((m) => ({ start: BigInt(m.start), end: BigInt(m.end), type: m.type }))).toEqual(
+  expect(kernel?.memmap?.map((m) => ({ start: BigInt(m.start), last: BigInt(m.end), type: m.type }))).toEqual(
     bios.map((b) => ({ ...b, type: MEMMAP_TYPE[b.type] ?? b.type })),
   );
 
   // … = SeaBIOS's final map after sanitize.
-  const seabios = (firmware?.e820 ?? []).map((e) => ({ start: BigInt(e.start), end: BigInt(e.end) - 1n, type: SEABIOS_TYPE[e.type] ?? `type ${e.type}` }));
+  const seabios = (firmware?.e820 ?? []).map((e) => ({ start: BigInt(e.start), last: BigInt(e.end) - 1n, type: SEABIOS_TYPE(e.type) }));
   expect(bios).toEqual(sanitize(seabios));
 
   // Every top-level System RAM line of /proc/iomem lies inside a usable E820 range.
@@ -94,7 +69,7 @@ function checkInvariants(obs: Observation, ramBytes: bigint): void {
   expect(ramLines.length).toBeGreaterThan(0);
   for (const line of ramLines) {
     const [s, e] = line.split(' ')[0]!.split('-').map((h) => BigInt(`0x${h}`)) as [bigint, bigint];
-    expect(usable.some((u) => u.start <= s && e <= u.end), line).toBe(true);
+    expect(usable.some((u) => u.start <= s && e <= u.last), line).toBe(true);
   }
 }
 

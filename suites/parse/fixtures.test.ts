@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBoot } from '../../harness/parse/boot.ts';
 
 import { PC1G_BIOS_E820 } from './samples.ts';
+import { biosE820Ranges, MEMMAP_TYPE } from '../kernel-e820-text.ts';
 
 // E820_FIXTURE_BOOTS points the same checks at boots kept elsewhere (e.g. `e820 capture --keep-logs`).
 const BOOTS = process.env['E820_FIXTURE_BOOTS'] ?? join(dirname(fileURLToPath(import.meta.url)), '../fixtures/boots');
@@ -18,24 +19,6 @@ function read(name: string, file: string): string {
   const p = join(BOOTS, name, file);
   // latin1 keeps every byte as one character, so noise is seen as noise, not re-encoded.
   return existsSync(p) ? readFileSync(p, 'latin1') : '';
-}
-
-// BIOS-e820 type text → sysfs memmap type (docs/model/linux.md#print-formats, #sysfirmwarememmap), 5.10–6.12 and 7.2 spellings.
-const MEMMAP_TYPE: Record<string, string> = {
-  usable: 'System RAM',
-  'System RAM': 'System RAM',
-  reserved: 'Reserved',
-  'device reserved': 'Reserved',
-  'ACPI data': 'ACPI Tables',
-  'ACPI NVS': 'ACPI Non-volatile Storage',
-  unusable: 'Unusable memory',
-};
-
-function biosE820Ranges(lines: readonly string[]) {
-  return lines
-    .map((l) => /^BIOS-e820: \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)\] {1,2}(.+)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ start: BigInt(`0x${m[1]}`), last: BigInt(`0x${m[2]}`), type: m[3] ?? '' }));
 }
 
 describe('real boots in suites/fixtures/boots', () => {

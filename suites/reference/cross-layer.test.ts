@@ -9,58 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { claimFor } from '../../reference/claim.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import { KERNEL_VERSIONS, QEMU_VERSIONS, SEABIOS_VERSIONS, type Toolchain } from '../../reference/toolchain.ts';
+import { BIOS_E820_TYPE, biosE820Ranges, MEMMAP_TYPE, sanitize } from '../kernel-e820-text.ts';
 
 const MiB = 1n << 20n;
-
-/** `BIOS-e820:` type text → /sys/firmware/memmap type (arch/x86/kernel/e820.c), before 7.2 and from 7.2 on. */
-const MEMMAP_TYPE: Readonly<Record<string, string>> = {
-  usable: 'System RAM',
-  'System RAM': 'System RAM',
-  reserved: 'Reserved',
-  'device reserved': 'Reserved',
-  'ACPI data': 'ACPI Tables',
-  'ACPI NVS': 'ACPI Non-volatile Storage',
-  unusable: 'Unusable memory',
-};
-
-/** SeaBIOS's E820 type numbers → the type text e820_print_type() prints, before 7.2 and from 7.2 on. */
-const BIOS_E820_TYPE: Readonly<Record<number, readonly [string, string]>> = {
-  1: ['usable', 'System RAM'],
-  2: ['reserved', 'device reserved'],
-  3: ['ACPI data', 'ACPI data'],
-  4: ['ACPI NVS', 'ACPI NVS'],
-  5: ['unusable', 'unusable'],
-};
-
-interface Range {
-  start: bigint;
-  /** Inclusive, as the kernel prints it. */
-  last: bigint;
-  type: string;
-}
-
-/** The ranges of a BIOS-e820 dump; 7.2 also prints the holes between them (`BIOS-e820: [gap …]`), which are no range. */
-function biosE820Ranges(lines: readonly string[]): Range[] {
-  return lines.filter((l) => !l.startsWith('BIOS-e820: [gap ')).map(biosE820);
-}
-
-function biosE820(line: string): Range {
-  const m = /^BIOS-e820: \[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\] {1,2}(.+)$/.exec(line);
-  if (!m) throw new Error(`not a BIOS-e820 line: ${line}`);
-  return { start: BigInt(m[1]!), last: BigInt(m[2]!), type: m[3]! };
-}
-
-/** Sort and merge touching same-type ranges: enough of Linux's sanitize for SeaBIOS's non-overlapping map. */
-function sanitize(ranges: readonly Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const out: Range[] = [];
-  for (const r of sorted) {
-    const last = out.at(-1);
-    if (last && last.type === r.type && last.last + 1n >= r.start) last.last = r.last > last.last ? r.last : last.last;
-    else out.push({ ...r });
-  }
-  return out;
-}
 
 const toolchains: fc.Arbitrary<Toolchain> = fc.record({
   qemu: fc.constantFrom(...QEMU_VERSIONS),
@@ -81,6 +32,18 @@ function bootingReport(machine: string, ramMiB: number, toolchain: Toolchain): L
   return claim.prediction.report;
 }
 
+/** Asserts `check` on the report of every drawn configuration the model says boots (300 draws). */
+function forEveryBootingReport(check: (report: LayerReport, ramMiB: number, toolchain: Toolchain) => void): void {
+  fc.assert(
+    fc.property(configurations, toolchains, ({ machine, ramMiB }, toolchain) => {
+      const report = bootingReport(machine, ramMiB, toolchain);
+      fc.pre(report !== null);
+      check(report!, ramMiB, toolchain);
+    }),
+    { numRuns: 300 },
+  );
+}
+
 describe('cross-layer invariants of predict() (real-boot.test.ts, without a boot)', () => {
   it('the configurations drawn here boot in the model (most of them): the properties below are not vacuous', () => {
     const sample = fc.sample(fc.tuple(configurations, toolchains), { numRuns: 200, seed: 12 });
@@ -89,59 +52,39 @@ describe('cross-layer invariants of predict() (real-boot.test.ts, without a boot
   });
 
   it('fw_cfg etc/e820: the RAM records add up to -m', () => {
-    fc.assert(
-      fc.property(configurations, toolchains, ({ machine, ramMiB }, toolchain) => {
-        const report = bootingReport(machine, ramMiB, toolchain);
-        fc.pre(report !== null);
-        const ram = (report!.qemu?.e820 ?? []).filter((e) => e.type === 1).reduce((s, e) => s + BigInt(e.length), 0n);
-        expect(ram).toBe(BigInt(ramMiB) * MiB);
-      }),
-      { numRuns: 300 },
-    );
+    forEveryBootingReport((report, ramMiB) => {
+      const ram = (report.qemu?.e820 ?? []).filter((e) => e.type === 1).reduce((s, e) => s + BigInt(e.length), 0n);
+      expect(ram).toBe(BigInt(ramMiB) * MiB);
+    });
   });
 
   it("the kernel's BIOS-e820 lines are SeaBIOS's final map after sanitize", () => {
-    fc.assert(
-      fc.property(configurations, toolchains, ({ machine, ramMiB }, toolchain) => {
-        const report = bootingReport(machine, ramMiB, toolchain);
-        fc.pre(report !== null);
-        const spelling = toolchain.kernel === '7.2' ? 1 : 0;
-        const seabios = (report!.firmware?.e820 ?? []).map((e) => ({ start: BigInt(e.start), last: BigInt(e.end) - 1n, type: BIOS_E820_TYPE[e.type]?.[spelling] ?? `type ${e.type}` }));
-        const bios = biosE820Ranges(report!.kernel?.biosE820 ?? []);
-        expect(bios.length).toBeGreaterThan(0);
-        expect(bios).toEqual(sanitize(seabios));
-      }),
-      { numRuns: 300 },
-    );
+    forEveryBootingReport((report, _ramMiB, toolchain) => {
+      const spelling = toolchain.kernel === '7.2' ? 1 : 0;
+      const seabios = (report.firmware?.e820 ?? []).map((e) => ({ start: BigInt(e.start), last: BigInt(e.end) - 1n, type: BIOS_E820_TYPE[e.type]?.[spelling] ?? `type ${e.type}` }));
+      const bios = biosE820Ranges(report.kernel?.biosE820 ?? []);
+      expect(bios.length).toBeGreaterThan(0);
+      expect(bios).toEqual(sanitize(seabios));
+    });
   });
 
   it('/sys/firmware/memmap is the BIOS-e820 map, entry by entry', () => {
-    fc.assert(
-      fc.property(configurations, toolchains, ({ machine, ramMiB }, toolchain) => {
-        const report = bootingReport(machine, ramMiB, toolchain);
-        fc.pre(report !== null);
-        const bios = biosE820Ranges(report!.kernel?.biosE820 ?? []);
-        const memmap = (report!.kernel?.memmap ?? []).map((m) => ({ start: BigInt(m.start), last: BigInt(m.end), type: m.type }));
-        expect(memmap).toEqual(bios.map((b) => ({ ...b, type: MEMMAP_TYPE[b.type] ?? `?${b.type}` })));
-      }),
-      { numRuns: 300 },
-    );
+    forEveryBootingReport((report) => {
+      const bios = biosE820Ranges(report.kernel?.biosE820 ?? []);
+      const memmap = (report.kernel?.memmap ?? []).map((m) => ({ start: BigInt(m.start), last: BigInt(m.end), type: m.type }));
+      expect(memmap).toEqual(bios.map((b) => ({ ...b, type: MEMMAP_TYPE[b.type] ?? `?${b.type}` })));
+    });
   });
 
   it('every top-level System RAM line of /proc/iomem lies inside a usable BIOS-e820 range', () => {
-    fc.assert(
-      fc.property(configurations, toolchains, ({ machine, ramMiB }, toolchain) => {
-        const report = bootingReport(machine, ramMiB, toolchain);
-        fc.pre(report !== null);
-        const usable = biosE820Ranges(report!.kernel?.biosE820 ?? []).filter((b) => MEMMAP_TYPE[b.type] === 'System RAM');
-        const ramLines = (report!.kernel?.iomem ?? []).filter((l) => /^[0-9a-f]+-[0-9a-f]+ : System RAM$/.test(l));
-        expect(ramLines.length).toBeGreaterThan(0);
-        for (const line of ramLines) {
-          const [s, e] = line.split(' ')[0]!.split('-').map((h) => BigInt(`0x${h}`)) as [bigint, bigint];
-          expect(usable.some((u) => u.start <= s && e <= u.last), line).toBe(true);
-        }
-      }),
-      { numRuns: 300 },
-    );
+    forEveryBootingReport((report) => {
+      const usable = biosE820Ranges(report.kernel?.biosE820 ?? []).filter((b) => MEMMAP_TYPE[b.type] === 'System RAM');
+      const ramLines = (report.kernel?.iomem ?? []).filter((l) => /^[0-9a-f]+-[0-9a-f]+ : System RAM$/.test(l));
+      expect(ramLines.length).toBeGreaterThan(0);
+      for (const line of ramLines) {
+        const [s, e] = line.split(' ')[0]!.split('-').map((h) => BigInt(`0x${h}`)) as [bigint, bigint];
+        expect(usable.some((u) => u.start <= s && e <= u.last), line).toBe(true);
+      }
+    });
   });
 });
