@@ -140,7 +140,7 @@ describe('citations stay inside the repository', () => {
     ['reference/x.ts', '// docs/model/linux.md#no-such-section'],
     ['reference/x.ts', '// docs/model/nowhere.md#anything'],
     ['docs/model/qemu.md', 'as [seabios.md](seabios.md#no-such-section) says'],
-    ['docs/model/qemu.md', 'the stage (`reference/qemu/`) follows'],
+    ['docs/model/qemu.md', 'the stage (`reference/qemu-stage.ts`) follows'],
   ])('flags %s: %s', (file, line) => {
     expect(problems(file, line)).not.toEqual([]);
   });
