@@ -2,12 +2,14 @@
 // draws a cell: per cell, one SVG of its maps (fw_cfg etc/e820, SeaBIOS's E820 map,
 // /sys/firmware/memmap) with the `from` toolchain's map beside the `to` toolchain's on one broken
 // address axis, every entry one side has and the other lacks outlined and listed, then the changed
-// fields' diffs. Pure: the drift and both sides' model reports in, a string out.
+// fields' diffs. After `--verify`, each booted cell also shows the machine's maps under the two
+// toolchains, drawn the same way. Pure: the drift, both sides' model reports and the boots' recorded
+// maps in, a string out.
 
 import { predictSide, type DriftReport, type Side } from '../drift/drift.ts';
 import type { MatrixDeps } from '../matrix/deps.ts';
 import type { LayerReport } from '../../reference/report.ts';
-import { entriesOf, mapsOfReport } from './cell-maps.ts';
+import { entriesOf, mapsOfReport, type MapsJson, type RecordedMaps } from './cell-maps.ts';
 import { colourDiff, CSS, JS, options, shellLine } from './html.ts';
 import { disagreementsOf, entryText, escapeHtml as e, KIND_COLOURS, renderMapSvg, type LayerMaps, type MapKind } from './map-svg.ts';
 
@@ -37,9 +39,43 @@ export function driftSides(r: DriftReport, deps: Pick<MatrixDeps, 'parseArgs' | 
   return new Map(r.cells.map((c) => [c.key, { from: predictSide(c.argv, r.from.toolchain, deps), to: predictSide(c.argv, r.to.toolchain, deps) }]));
 }
 
-export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { from: Side; to: Side }>): string {
+/** The machine's maps of --verify's boots of a cell, by cell key (CellResult.maps of `key@from` and `key@to`). */
+export type BootedMaps = ReadonlyMap<string, { from?: RecordedMaps; to?: RecordedMaps }>;
+
+function machineMaps(m: RecordedMaps | undefined): MapsJson | null {
+  if (m === undefined) return null;
+  const out: MapsJson = {};
+  for (const { layer } of LAYERS) {
+    const x = m.machine[layer];
+    if (x !== undefined) (out as Record<string, unknown>)[layer] = x === 'same' ? m.model[layer] : x;
+  }
+  return out;
+}
+
+/** The booted maps of a cell, the `from` boot's in the first column and the `to` boot's in the second. */
+export function bootedLayers(from: RecordedMaps | undefined, to: RecordedMaps | undefined): LayerMaps[] {
+  const a = machineMaps(from);
+  const b = machineMaps(to);
+  return LAYERS.map(({ layer, title }) => {
+    const model = a ? entriesOf(layer, a) : null;
+    const machine = b ? entriesOf(layer, b) : null;
+    return { layer, title, model, machine, ...(model === null ? { modelNote: 'not observed' } : {}), ...(machine === null ? { machineNote: 'not observed' } : {}) };
+  });
+}
+
+export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { from: Side; to: Side }>, booted: BootedMaps = new Map()): string {
   const labels = { model: r.from.label, machine: r.to.label };
   const s = r.summary;
+  const bootedSection = (key: string): string => {
+    const b = booted.get(key);
+    if (b === undefined) return '';
+    const layers = bootedLayers(b.from, b.to);
+    const dis = disagreementsOf(layers);
+    return (
+      `<h4>Booted (--verify): the machine's maps under each toolchain</h4><div class="svgwrap booted">${renderMapSvg(layers, { sideLabels: labels })}</div>` +
+      (dis.length ? `<ul class="dis">${dis.map((d) => `<li><b>${e(d.layer)}</b> booted, only under ${e(d.side === 'model only' ? r.from.label : r.to.label)}: <code>${e(entryText(d.entry))}</code></li>`).join('')}</ul>` : '<p class="muted">the booted maps are the same under both toolchains</p>')
+    );
+  };
   const sections = r.cells.map((c, i) => {
     const side = sides.get(c.key);
     const layers = side ? driftLayers(side.from, side.to) : [];
@@ -59,6 +95,7 @@ export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { fro
       `<div class="body"><table class="meta">${meta.map(([a, b]) => `<tr><th>${e(a!)}</th><td><code>${e(b!)}</code></td></tr>`).join('')}</table>` +
       (layers.some((l) => l.model !== null || l.machine !== null) ? `<div class="svgwrap">${renderMapSvg(layers, { sideLabels: labels })}</div>` : '<p class="muted">no map under either toolchain</p>') +
       (dis.length ? `<h4>Entries that drift (${dis.length})</h4><ul class="dis">${dis.map((d) => `<li><b>${e(d.layer)}</b> only under ${e(d.side === 'model only' ? r.from.label : r.to.label)}: <code>${e(entryText(d.entry))}</code></li>`).join('')}</ul>` : '') +
+      bootedSection(c.key) +
       diffs.join('') +
       '</div></details>'
     );

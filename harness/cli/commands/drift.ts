@@ -19,6 +19,7 @@ import { againNote, cliInterrupt } from '../interrupt.ts';
 import { basename, dirname, resolve } from 'node:path';
 import { writeInside } from '../../output-dir.ts';
 import { driftSides, renderDriftHtml } from '../../report/drift-html.ts';
+import type { RecordedMaps } from '../../report/cell-maps.ts';
 import { provisionAll } from '../../matrix/provision-runs.ts';
 import { selectOnly } from '../options.ts';
 import { parseJobs, parseTimeout } from '../options.ts';
@@ -26,7 +27,7 @@ import { provisionToolchain } from '../../capture.ts';
 import type { BiosVariant } from '../../../reference/profiles/seabios.ts';
 import type { Toolchain } from '../../../reference/toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
-import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
 
 export interface DriftOptions extends UserToolchainFlags {
   from?: string;
@@ -103,13 +104,9 @@ export async function loadDrift(matrices: string[], opts: DriftOptions): Promise
 export async function driftCommand(matrices: string[], opts: DriftOptions, deps?: MatrixDeps): Promise<number> {
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   const { report, cells, user } = await loadDrift(matrices, opts);
-  if (opts.html !== undefined) {
-    const model = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
-    const file = resolve(opts.html);
-    await writeInside(dirname(file), basename(file), renderDriftHtml(report, driftSides(report, model)));
-    process.stderr.write(`drift report: ${file}\n`);
-  }
   let verification: VerifyResult | null = null;
+  /** --verify's boots' maps, for --html: cell key → the `from` and `to` boots. */
+  const booted = new Map<string, { from?: RecordedMaps; to?: RecordedMaps }>();
   if (opts.verify) {
     const runs = verifyRuns(report, cells);
     const jobs = opts.jobs ? parseJobs(opts.jobs) : defaultJobs();
@@ -136,12 +133,23 @@ export async function driftCommand(matrices: string[], opts: DriftOptions, deps?
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         onStart: (run) => progress.start(run),
         onProgress: (run, msg) => progress.progress(run, msg),
-        onDone: (r) => progress.finish(r),
+        onDone: (r) => {
+          progress.finish(r);
+          const at = r.key.lastIndexOf('@');
+          const side = r.key.slice(at + 1);
+          if (r.maps !== undefined && (side === 'from' || side === 'to')) booted.set(r.key.slice(0, at), { ...booted.get(r.key.slice(0, at)), [side]: r.maps });
+        },
       });
     } finally {
       progress.stop();
       interrupt.release();
     }
+  }
+  if (opts.html !== undefined) {
+    const model = user !== null ? modelDepsFor((t) => (user.isTo(t) ? user.user.biosVariant : undefined)) : modelDeps;
+    const file = resolve(opts.html);
+    await writeInside(dirname(file), basename(file), renderDriftHtml(report, driftSides(report, model), booted));
+    process.stderr.write(`drift report: ${file}\n`);
   }
   if (opts.json) {
     const provenance = user !== null ? { provenance: { to: user.provenance } } : {};
