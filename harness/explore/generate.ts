@@ -32,7 +32,7 @@ import { qemuStandaloneDevices, type QemuDeviceKind } from '../../reference/prof
 import { rngFor, type Rng } from './prng.ts';
 
 /** Bump when the generator changes what a (seed, index) produces: replays name the version. */
-export const GENERATOR_VERSION = 11;
+export const GENERATOR_VERSION = 12;
 
 /**
  * Share of cells drawn from the whole option space (issue 14 item 3), not only from what the
@@ -103,6 +103,17 @@ export const FALLBACK_ROADS = { e801: ['e820'], '88h': ['e820', 'e801'] } as con
 export type FallbackRoad = keyof typeof FALLBACK_ROADS;
 /** Mixed into the seed for the road's own stream. */
 const ROAD_STREAM = 0x18e801;
+
+/**
+ * qboot and microvm (issue 18): of the cells eligible for a fallback road that did not take one,
+ * this share boots `-bios qboot.rom` (reference/qboot-stage.ts), and of the rest this share of the
+ * plain ones (no devices, NUMA, hotplug, max-ram-below-4g, -nodefaults or machine options) becomes
+ * `-M microvm,acpi=off` with some of the options that leave its map alone (rtc=off,
+ * x-option-roms=off, pcie=on; reference/qemu/microvm.ts). A stream of their own, as for the roads.
+ */
+export const QBOOT_SHARE = 0.08;
+export const MICROVM_SHARE = 0.08;
+const FIRMWARE_ROAD_STREAM = 0x18900b;
 
 export interface ExploreCell {
   /** Matrix cell id: `NNN-<machine>-<ram>[-tags]`, unique within a run, CELL_ID-safe. */
@@ -1018,6 +1029,11 @@ function applyInvalid(r: Rng, t: Toolchain, d: Draft): void {
 
 // ---- the cell --------------------------------------------------------------------------------
 
+/** Nothing microvm does not have or the model refuses there: devices, NUMA, hotplug, max-ram-below-4g, -nodefaults, machine options. */
+function isPlainDraft(d: Draft): boolean {
+  return d.extra.length === 0 && d.numa.length === 0 && d.objects.length === 0 && d.slots === null && d.maxmem === null && d.mrb === null && !d.nodefaults && d.machineProps.length === 0;
+}
+
 function toArgv(d: Draft): string[] {
   const argv: string[] = [];
   const mprops: string[] = [];
@@ -1114,6 +1130,23 @@ export function generateCell(seed: number, index: number, toolchain: Toolchain, 
       road = rr.pick(['e801', '88h'] as const);
       d.tags.add(`firmware:${road}`);
       d.idTags.push(road);
+    }
+  }
+
+  if (fallbackRoads && road === undefined && d.invalid === null && d.bios === null && !d.tags.has('wide') && (d.machineName === 'pc' || d.machineName === 'q35')) {
+    const fr = rngFor(seed ^ FIRMWARE_ROAD_STREAM, index);
+    if (fr.chance(QBOOT_SHARE)) {
+      d.bios = 'qboot.rom';
+      d.tags.add('firmware:qboot');
+      d.idTags.push('qboot');
+    } else if (fr.chance(MICROVM_SHARE) && isPlainDraft(d)) {
+      d.machineName = 'microvm';
+      d.machineProps = [['acpi', 'off']];
+      if (fr.chance(0.3)) d.machineProps.push(['rtc', 'off']);
+      if (fr.chance(0.3)) d.machineProps.push(['x-option-roms', 'off']);
+      if (fr.chance(0.2)) d.machineProps.push(['pcie', 'on']);
+      d.tags.add('machine:microvm');
+      d.idTags.push(...d.machineProps.slice(1).map(([k, v]) => `${k}${v}`));
     }
   }
 

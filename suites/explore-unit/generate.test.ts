@@ -131,7 +131,7 @@ describe('generator', () => {
         const name = c.qemu[c.qemu.findIndex((w) => w === '-M' || w === '-machine') + 1]!.split(',')[0]!;
         if (c.invalid !== 'machine-unknown-version') expect(known.has(name), `${c.id}: ${name} on QEMU ${t.qemu}`).toBe(true);
         else expect(known.has(name)).toBe(false);
-        if (!c.families.includes('wide:machine') && c.invalid !== 'machine-unknown-version') expect(['isapc', 'microvm']).not.toContain(name);
+        if (!c.families.includes('wide:machine') && c.invalid !== 'machine-unknown-version') expect(c.families.includes('machine:microvm') ? ['isapc'] : ['isapc', 'microvm']).not.toContain(name);
       }
     }
   });
@@ -219,7 +219,30 @@ describe('fallback roads (issue 18)', () => {
     const on = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN });
     const off = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN, fallbackRoads: false });
     expect(on.some((c) => c.road !== undefined)).toBe(true);
-    expect(on.map((c) => c.qemu)).toEqual(off.map((c) => c.qemu));
+    // qboot and microvm draws are off with the roads too (below); every other cell is the same.
+    const other = (c: (typeof on)[number]) => !c.families.includes('firmware:qboot') && !c.families.includes('machine:microvm');
+    const keep = on.map(other);
+    expect(keep.filter(Boolean).length).toBeGreaterThan(250);
+    expect(on.filter((_, i) => keep[i]).map((c) => c.qemu)).toEqual(off.filter((_, i) => keep[i]).map((c) => c.qemu));
     expect(on.map((c) => c.append)).toEqual(off.map((c) => c.append));
+  });
+
+  test('qboot and microvm draws (issue 18) change only the firmware or the machine of their cell', () => {
+    const on = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN });
+    const off = generateCells({ seed: 11, count: 300, toolchain: BASELINE_TOOLCHAIN, fallbackRoads: false });
+    const qboot = on.flatMap((c, i) => (c.families.includes('firmware:qboot') ? [i] : []));
+    const microvm = on.flatMap((c, i) => (c.families.includes('machine:microvm') ? [i] : []));
+    expect(qboot.length).toBeGreaterThan(0);
+    expect(microvm.length).toBeGreaterThan(0);
+    for (const i of qboot) {
+      const b = on[i]!.qemu.indexOf('-bios');
+      expect(on[i]!.qemu[b + 1]).toBe('qboot.rom');
+      expect(on[i]!.qemu.filter((_, k) => k !== b && k !== b + 1)).toEqual(off[i]!.qemu);
+    }
+    for (const i of microvm) {
+      const m = on[i]!.qemu.indexOf('-M') >= 0 ? on[i]!.qemu.indexOf('-M') : on[i]!.qemu.indexOf('-machine');
+      expect(on[i]!.qemu[m + 1]).toMatch(/^microvm,acpi=off(,rtc=off)?(,x-option-roms=off)?(,pcie=on)?$/);
+      expect(on[i]!.qemu.filter((_, k) => k !== m + 1)).toEqual(off[i]!.qemu.filter((_, k) => k !== m + 1));
+    }
   });
 });
