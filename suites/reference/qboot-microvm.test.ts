@@ -95,6 +95,10 @@ describe('the firmware road', () => {
   it('SeaBIOS on microvm is refused by name', () => {
     expect(() => road('-M microvm,acpi=off -m 1G -bios bios-256k.bin', '7.2')).toThrow(/SeaBIOS's pc configuration on microvm/);
   });
+  it('qboot under KVM is refused (KVM cells stop at the firmware, and qboot prints nothing)', () => {
+    const c = config('-M pc -m 1G -bios qboot.rom -accel kvm', '7.2');
+    expect(() => predict(c, toolchainOf('7.2'), { host: { cpuVendor: 'AuthenticAMD', physBits: 48 } })).toThrow(/qboot under KVM/);
+  });
   it('a declared SeaBIOS change on a qboot configuration is refused', () => {
     const c = config('-M pc -m 1G -bios qboot.rom', '7.2');
     expect(() => predict(c, toolchainOf('7.2'), { intent: { qemu: [], firmware: [{ op: 'add', start: 0x50000000n, size: MiB, type: E820.RESERVED }] } })).toThrow(UnsupportedOptionError);
