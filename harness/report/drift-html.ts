@@ -63,8 +63,25 @@ export function bootedLayers(from: RecordedMaps | undefined, to: RecordedMaps | 
   });
 }
 
+/**
+ * Column names: the parts of the two toolchain labels that differ (`seabios-1.16.2` beside
+ * `seabios-1.16.3`; the first of several, `qemu-5.2+…`), which fit a map's column where the whole
+ * labels would be cut to the same text. The page's legend names both toolchains in full.
+ */
+export function columnLabels(from: string, to: string): { model: string; machine: string } {
+  const a = from.split('+');
+  const b = to.split('+');
+  const differ = a.map((_, i) => i).filter((i) => a[i] !== b[i]);
+  if (a.length !== b.length || differ.length === 0) return a.length !== b.length ? { model: from, machine: to } : { model: 'from', machine: 'to' };
+  const name = (parts: string[]) => {
+    const all = differ.map((i) => parts[i]).join('+');
+    return all.length <= 14 || differ.length === 1 ? all : `${parts[differ[0]!]}+…`;
+  };
+  return { model: name(a), machine: name(b) };
+}
+
 export function renderDriftHtml(r: DriftReport, sides: ReadonlyMap<string, { from: Side; to: Side }>, booted: BootedMaps = new Map()): string {
-  const labels = { model: r.from.label, machine: r.to.label };
+  const labels = columnLabels(r.from.label, r.to.label);
   const s = r.summary;
   const bootedSection = (key: string): string => {
     const b = booted.get(key);

@@ -172,7 +172,8 @@ describe('report.html in Chromium', () => {
       expect(heads.filter((t) => t.startsWith('qemu-5.2'))).toHaveLength(3);
       expect(heads.filter((t) => t.startsWith('qemu-7.2'))).toHaveLength(3);
       const outlined = c.locator('svg.map g.entry.diff');
-      expect((await outlined.locator('title').allTextContents()).map((t) => t.split(':')[0])).toEqual(['qemu ' + report.to.label, 'firmware ' + report.to.label, 'kernel ' + report.to.label]);
+      expect((await outlined.locator('title').allTextContents()).map((t) => t.split(':')[0])).toEqual(['qemu qemu-7.2+…', 'firmware qemu-7.2+…', 'kernel qemu-7.2+…']);
+      expect(await drift.locator('p.legend code').allTextContents()).toEqual([report.from.label, report.to.label]);
       for (const r of await outlined.locator('rect').all()) expect(await r.isVisible()).toBe(true);
       await drift.fill('#f-text', 'q35');
       expect(await drift.locator('#shown').textContent()).toBe('1 of 2 cells shown');

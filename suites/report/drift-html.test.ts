@@ -5,20 +5,23 @@ import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
 import { driftCommand } from '../../harness/cli/commands/drift.ts';
 import { fakeDeps } from '../matrix-unit/fakes.ts';
-import { driftLayers } from '../../harness/report/drift-html.ts';
+import { columnLabels, driftLayers } from '../../harness/report/drift-html.ts';
 import { renderMapSvg } from '../../harness/report/map-svg.ts';
 import { bullseyeToBookworm } from './drift-fixture.ts';
 
 describe('drift --html', () => {
   test('each cell: one SVG with the from toolchain beside the to toolchain, the drifting entry outlined on every layer and listed', () => {
     const { report, sides, html } = bullseyeToBookworm();
-    const from = report.from.label;
-    const to = report.to.label;
+    // Columns named by what differs: the first of QEMU, SeaBIOS and Linux here.
+    const { model: from, machine: to } = columnLabels(report.from.label, report.to.label);
+    expect([from, to]).toEqual(['qemu-5.2+…', 'qemu-7.2+…']);
+    expect(columnLabels('qemu-7.2+seabios-1.16.2+linux-6.1', 'qemu-7.2+seabios-1.16.3+linux-6.1')).toEqual({ model: 'seabios-1.16.2', machine: 'seabios-1.16.3' });
+    expect(columnLabels('qemu-7.2+seabios-1.16.2+linux-6.1', 'qemu-7.2+seabios-1.16.2+linux-6.1')).toEqual({ model: 'from', machine: 'to' });
     expect(report.cells.map((c) => c.outcome)).toEqual(['changed', 'changed']);
     const cell = html.slice(html.indexOf('id="cell-0"'), html.indexOf('id="cell-1"'));
     expect(cell.match(/<svg /g)).toHaveLength(1);
     for (const layer of ['qemu', 'firmware', 'kernel']) {
-      expect(cell).toMatch(new RegExp(`class="entry kind-reserved diff"><title>${layer} ${to.replace(/[.+]/g, '\\$&')}: 0xfd00000000-0xffffffffff \\(12 GiB\\) [^<]+ — ${to.replace(/[.+]/g, '\\$&')} only</title>`));
+      expect(cell).toContain(`class="entry kind-reserved diff"><title>${layer} ${to}: 0xfd00000000-0xffffffffff (12 GiB) ${layer === 'kernel' ? 'Reserved' : '2 reserved'} — ${to} only</title>`);
     }
     // Only that entry drifts: three highlighted groups, all on the `to` side.
     expect(cell.match(/ diff"><title>/g)).toHaveLength(3);
@@ -47,8 +50,8 @@ describe('drift --verify --html', () => {
       expect(cell).toContain("<h4>Booted (--verify): the machine's maps under each toolchain</h4>");
       expect(cell).toContain('the booted maps are the same under both toolchains');
       const booted = cell.slice(cell.indexOf('class="svgwrap booted"'));
-      expect(booted).toMatch(/<title>firmware qemu-5\.2[^:]*: 0x0-0x9fbff/);
-      expect(booted).toMatch(/<title>firmware qemu-7\.2[^:]*: 0x0-0x9fbff/);
+      expect(booted).toContain('<title>firmware qemu-5.2+…: 0x0-0x9fbff');
+      expect(booted).toContain('<title>firmware qemu-7.2+…: 0x0-0x9fbff');
     } finally {
       out.mockRestore();
       err.mockRestore();
