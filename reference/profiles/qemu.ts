@@ -121,6 +121,15 @@ export interface QemuProfile {
     smpProductBelowCpus: (hierarchy: string, cpus: number) => string;
     /** x86_cpu_realizefn(): phys-bits outside physBitsRange (user value, or the KVM host's width). */
     physBitsOutOfRange: (bits: number) => string;
+    /**
+     * A sysbus device the machine does not allow as dynamic (intel-iommu, amd-iommu on pc): `at` is the
+     * option as typed (`-device amd-iommu`), `driver` its type.
+     */
+    sysbusDeviceNotAllowed: (at: string, driver: string) => string;
+    /** `-m` and `-machine memory-backend=`'s size differ (5.2: softmmu/vl.c; 6.0+: hw/core/machine.c machine_run_board_init). */
+    memoryBackendSizeMismatch: string;
+    /** `-cpu host` without KVM (target/i386/host-cpu.c / cpu.c; 5.2 names only KVM). */
+    cpuHostNeedsKvm: string;
   };
   /** SMBIOS type 16/17 "DIMM" chunk: 16 GiB up to 9.0 machine types, 2047 TiB for 9.1+ (10.0). */
   smbiosDimmChunk: (machine: MachineVersion) => bigint;
@@ -203,6 +212,10 @@ const MSG_7_2 = {
   smpProductBelowCpus: (h: string, cpus: number) => `cpu topology: ${h} < smp_cpus (${cpus})`,
   // target/i386/cpu.c x86_cpu_realizefn() (the two spaces are in the format string).
   physBitsOutOfRange: (bits: number) => `phys-bits should be between 32 and 52  (but is ${bits})`,
+  // qdev_device_add(): the machine's allowed dynamic sysbus devices (observed on 7.2.22, 10.0.13, 11.1.3).
+  sysbusDeviceNotAllowed: (at: string) => `${at}: Parameter 'driver' expects a dynamic sysbus device type for the machine`,
+  memoryBackendSizeMismatch: 'Machine memory size does not match the size of the memory backend',
+  cpuHostNeedsKvm: "CPU model 'host' requires KVM or HVF",
 };
 
 /** 9.1+ select_machine() names the type: `unsupported machine type: "<type>"` (observed on 10.0.13 and 11.1). */
@@ -234,6 +247,11 @@ const MSG_5_2 = {
   smpMaxcpusBelowCpus: () => 'maxcpus must be equal to or greater than smp',
   // vl.c @ v5.2.0 reports it at the option's location (observed: `-M pc-i440fx-1.3: unsupported machine type`).
   unsupportedMachine: (_typed: string, typedAt?: string) => (typedAt !== undefined ? `${typedAt}: unsupported machine type` : 'unsupported machine type'),
+  // hw/core/machine.c machine_init_notify() @ v5.2.0, after machine init, unlocated (observed on 5.2).
+  sysbusDeviceNotAllowed: (_at: string, driver: string) => `Option '-device ${driver}' cannot be handled by this machine`,
+  // Observed on 5.2 by e820 explore (seed 141401, cells 087 and 017).
+  memoryBackendSizeMismatch: "Size specified by -m option must match size of explicitly specified 'memory-backend' property",
+  cpuHostNeedsKvm: "CPU model 'host' requires KVM",
 };
 
 const DIMM_16G = (): bigint => 16n * GiB;
@@ -551,10 +569,15 @@ export const MACHINE_DESC = {
 
 /** Built-in CPU models (target/i386/cpu.c builtin_x86_defs): vendor, long mode (CPUID 0x80000001 EDX.LM). */
 export interface CpuModelFacts {
-  vendor: 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine' | 'host';
+  vendor: 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine' | 'CentaurHauls' | 'host';
   longMode: boolean;
   /** PSE36 (32-bit models: phys-bits 36 instead of 32). */
   pse36: boolean;
+  /**
+   * PAE, for the 32-bit models: from QEMU 8.2 x86_cpu_realizefn gives 36 bits to PSE36 *or* PAE
+   * (QemuProfile.physBits32FromPae); qemu32, coreduo and n270 have PAE without PSE36. Absent: as pse36.
+   */
+  pae?: boolean;
   /**
    * The definition asks for CPUID.(7,0):ECX.LA57 (5-level paging): Icelake-Server, SapphireRapids,
    * EPYC-Genoa; `max` and `host` take every feature the accelerator has. Whether the guest gets it
@@ -580,13 +603,14 @@ const amd64: CpuModelFacts = { vendor: 'AuthenticAMD', longMode: true, pse36: tr
 
 export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   qemu64: amd64,
-  qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  // 32-bit models: PSE36 and PAE as `query-cpu-model-expansion type=full` reports them (5.2, 7.2, 10.0, 11.1 alike).
+  qemu32: { vendor: 'GenuineIntel', longMode: false, pse36: false, pae: true, la57: false },
   kvm64: intel64,
   kvm32: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
   max: { ...amd64, la57: true }, // TCG `max` reports AuthenticAMD (target/i386/cpu.c under TCG; docs/model/qemu.md#the-guest-cpu)
   host: { vendor: 'host', longMode: true, pse36: true, la57: true },
-  coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
-  n270: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
+  coreduo: { vendor: 'GenuineIntel', longMode: false, pse36: false, pae: true, la57: false },
+  n270: { vendor: 'GenuineIntel', longMode: false, pse36: false, pae: true, la57: false },
   pentium: { vendor: 'GenuineIntel', longMode: false, pse36: false, la57: false },
   pentium2: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
   pentium3: { vendor: 'GenuineIntel', longMode: false, pse36: true, la57: false },
@@ -620,4 +644,15 @@ export const CPU_MODELS: Readonly<Record<string, CpuModelFacts>> = {
   'EPYC-Milan': amd64,
   'EPYC-Genoa': { ...amd64, la57: true },
   Dhyana: { vendor: 'HygonGenuine', longMode: true, pse36: true, la57: false },
+  // Vendor, long mode, PSE36 and LA57 as `query-cpu-model-expansion type=full` reports them (the
+  // definition's features, before TCG filters them) on the releases that define each; every -vN
+  // and alias reports the same four as its base (checked for every name of 5.2, 7.2, 10.0, 11.1).
+  'Icelake-Client': intel64,
+  KnightsMill: intel64,
+  SierraForest: intel64,
+  ClearwaterForest: intel64,
+  GraniteRapids: intel64La57,
+  DiamondRapids: intel64La57,
+  'EPYC-Turin': { ...amd64, la57: true },
+  YongFeng: { vendor: 'CentaurHauls', longMode: true, pse36: true, la57: false },
 };

@@ -58,7 +58,7 @@ export function resolveCpu(
   if (kvm && host === undefined) {
     throw new UnsupportedOptionError('-accel kvm', 'the guest CPU takes the host vendor and phys-bits under KVM: pass the host facts');
   }
-  if (model === 'host' && !kvm) throw new QemuRefusal("CPU model 'host' requires KVM or HVF");
+  if (model === 'host' && !kvm) throw new QemuRefusal(profile.messages.cpuHostNeedsKvm);
   // Under KVM every named model gets the host's vendor (host_cpu_instance_init); vendor= overrides.
   let vendor: string = kvm && host !== undefined ? host.cpuVendor : facts.vendor;
   const vendorProp = prop(config.cpu.props, 'vendor');
@@ -71,7 +71,11 @@ export function resolveCpu(
   let physBits: number;
   if (!facts.longMode) {
     if (userBits !== undefined && Number(userBits) !== 0) throw new QemuRefusal('phys-bits is not user-configurable in 32 bit');
-    physBits = facts.pse36 ? 36 : 32;
+    // x86_cpu_realizefn: 36 bits with PSE36; from 8.2 (the series that also brought the 'v8.2' bound
+    // check) with PSE36 or PAE. Observed: -cpu qemu32 -m 1G,slots=1,maxmem=80G boots on 7.2 (32 bits,
+    // no bound check at ≤ 32) and is refused with "phys-bits too low (36)" on 10.0 and 11.1.
+    const pae = profile.physBitsBoundCheck === 'v8.2' && (facts.pae ?? facts.pse36);
+    physBits = facts.pse36 || pae ? 36 : 32;
   } else if (hostPhysBits && host !== undefined) {
     // host_cpu_adjust_phys_bits() (5.2: x86_cpu_realizefn): the host's width, capped by a non-zero
     // host-phys-bits-limit (a uint8 property); the 32..52 check then applies to the result.

@@ -5,6 +5,67 @@ import type { MachineConfig } from '../config.ts';
 import { QemuRefusal, UnsupportedOptionError, type FirmwareInputs } from '../stages.ts';
 import { prop } from './options.ts';
 
+/**
+ * Devices `e820 explore` draws from each release's `-device help` (reference/profiles/qemu-devices.ts)
+ * that leave nothing in SeaBIOS's ZoneHigh, by why. Evidence: `e820 check --scope firmware` of each
+ * group together, on pc next to a virtio-blk disk and on q35 next to its AHCI CD-ROM, on QEMU 5.2 +
+ * SeaBIOS 1.14.0, 7.2 + 1.16.2, 10.0 + 1.16.3 and 11.1 + 1.17.0 (the devices each release has): the
+ * map is the one without them; named cells in suites/matrix/versions.yaml (`devices:` notes).
+ */
+const QUIET_STANDALONE_DEVICES = {
+  /**
+   * SCSI/SD hosts whose SeaBIOS driver keeps memory only per unit it finds (src/hw/lsi-scsi.c
+   * lsi_scsi_add_lun, esp-scsi.c esp_scsi_add_lun, mpt-scsi.c mpt_scsi_add_lun: malloc_fseg;
+   * megasas.c megasas_scan_target: memalign_tmp, megasas_add_lun: malloc_fseg/memalign_low;
+   * sdcard.c sdcard_controller_setup: malloc_fseg per card) or has no driver at all (lsi_scsi_setup
+   * takes the 53C895A only, so lsi53c810 runs nothing): with no disk on them nothing stays.
+   */
+  storageWithoutDisk: ['lsi53c895a', 'lsi53c810', 'megasas', 'megasas-gen2', 'mptsas1068', 'am53c974', 'dc390', 'sdhci-pci'],
+  /**
+   * NICs: SeaBIOS has no NIC driver; their iPXE option ROM (QEMU's efi-*.rom / pxe-*.rom, run by
+   * src/optionroms.c optionrom_setup) asks PMM only for temporary memory (src/pmm.c handle_pmm00:
+   * ZoneTmpHigh unless flags & 8), as e1000 does.
+   */
+  nic: [
+    'e1000-82544gc', 'e1000-82545em', 'igb', 'i82550', 'i82551', 'i82557a', 'i82557b', 'i82557c', 'i82558a', 'i82558b',
+    'i82559a', 'i82559b', 'i82559c', 'i82559er', 'i82562', 'i82801', 'ne2k_pci', 'ne2k_isa', 'pcnet', 'tulip', 'vmxnet3',
+  ],
+  /**
+   * Displays with a PCI ROM: optionrom_setup skips display-class functions and vgarom_setup runs
+   * only the first VGA's SeaVGABIOS, whose extra stack is a permanent *low* PMM block (ZoneLow,
+   * upper memory: src/malloc.c CONFIG_MALLOC_UPPERMEMORY), not ZoneHigh. (ramfb differs: below.)
+   */
+  display: ['ati-vga', 'secondary-vga', 'vmware-svga', 'qxl'],
+  /** Sound, serial and input devices SeaBIOS has no driver for (sb16, cs4231a: ISA; QEMU falls back to its `none` audio backend here). */
+  soundSerialInput: ['ES1370', 'sb16', 'cs4231a', 'pci-serial-2x', 'pci-serial-4x', 'virtio-multitouch-pci'],
+  /** Test, watchdog, panic and IOMMU-less misc devices: no SeaBIOS driver, no ROM. */
+  misc: ['edu', 'pci-testdev', 'pc-testdev', 'pvpanic-pci', 'hyperv-testdev', 'i6300esb', 'ib700', 'virtio-iommu-pci', 'vmcoreinfo'],
+} as const;
+
+/**
+ * Of QUIET_STANDALONE_DEVICES, those QEMU refuses twice or next to another display, with reasons not
+ * modelled: a second vmware-svga (`RAMBlock "vmsvga.fifo" already registered, abort!`), vmware-svga
+ * next to a VGA-class device (10.0+: `Detected duplicate SaveStateEntry: id=vga`), and the ISA
+ * devices, whose fixed ports and IRQs a second copy shares. Declined when named twice / together.
+ */
+const SINGLE_ONLY_DEVICES = new Set(['ati-vga', 'secondary-vga', 'vmware-svga', 'qxl', 'sb16', 'cs4231a', 'ne2k_isa', 'pc-testdev', 'hyperv-testdev', 'ib700']);
+
+/** Devices of reference/profiles/qemu-devices.ts the model declines, with what was measured. */
+const NOT_MODELLED_WHY: Readonly<Record<string, string>> = {
+  // QEMU adds vgaroms/vgabios-ramfb.bin (use-legacy-x86-rom=on on pc/q35); SeaBIOS runs it after the
+  // PCI VGA ROM (src/optionroms.c vgarom_setup) and its framebuffer is a permanent PMM block.
+  ramfb:
+    'its SeaVGABIOS ROM allocates a 3 MiB framebuffer as permanent PMM memory (ZoneHigh on SeaBIOS 1.16+, a reserved block below it on 1.14: measured on pc 1G); not modelled',
+  // Measured on the four toolchains here: QEMU refuses them without a host audio voice, words that depend on the host.
+  gus: 'QEMU refuses it when the host audio backend gives no voice (`No voice`, host-dependent); not modelled',
+  adlib: 'QEMU refuses it when the host audio backend gives no voice (`Initializing audio voice failed`, host-dependent); not modelled',
+  'intel-iommu': 'an IOMMU (its ACPI DMAR table, the guest\'s IOMMU driver) is not modelled',
+  'amd-iommu': 'an IOMMU (its ACPI IVRS table and PCI function, the guest\'s IOMMU driver) is not modelled',
+  vmclock: 'it adds a reserved range to the map (measured: one etc/e820 entry more on 10.0 and 11.1); not modelled',
+  // src/hw/pvscsi.c init_pvscsi → pvscsi_init_rings: a descriptor and three pages, permanent, from a thread.
+  pvscsi: 'its SeaBIOS driver keeps its rings in ZoneHigh (three pages, src/hw/pvscsi.c pvscsi_init_rings) from a thread; not modelled',
+};
+
 /** Drivers SeaBIOS runs whose allocations do not stay in ZoneHigh (or that it does not drive at all). */
 const NO_ZONEHIGH_DEVICES = new Set([
   'e1000', 'e1000e', 'rtl8139', 'virtio-net-pci', 'virtio-net', 'VGA', 'cirrus-vga', 'std-vga', 'virtio-vga',
@@ -16,6 +77,7 @@ const NO_ZONEHIGH_DEVICES = new Set([
   'ioh3420', 'x3130-upstream', 'xio3130-downstream', 'i82801b11-bridge', 'pcie-pci-bridge',
   'virtio-9p-pci', 'virtserialport', 'virtconsole', 'intel-hda', 'ich9-intel-hda', 'hda-duplex', 'hda-micro', 'hda-output', 'AC97',
   'virtio-mouse-pci', 'virtio-keyboard-pci', 'virtio-tablet-pci', 'virtio-gpu-pci', 'pci-serial', 'isa-parallel',
+  ...Object.values(QUIET_STANDALONE_DEVICES).flat(),
 ]);
 
 /**
@@ -32,7 +94,7 @@ const USB_HID_DEVICES = new Set(['usb-tablet', 'usb-mouse', 'usb-kbd']);
  */
 const USB_HOST_CONTROLLERS: ReadonlyMap<string, string> = new Map([
   ['qemu-xhci', 'xhci'], ['nec-usb-xhci', 'xhci'], ['usb-ehci', 'ehci'], ['ich9-usb-ehci1', 'ehci'],
-  ['piix3-usb-uhci', 'uhci'], ['pci-ohci', 'ohci'],
+  ['piix3-usb-uhci', 'uhci'], ['piix4-usb-uhci', 'uhci'], ['pci-ohci', 'ohci'],
   ...[1, 2, 3, 4, 5, 6].map((n) => [`ich9-usb-uhci${n}`, 'uhci'] as const),
   ['ich9-usb-ehci2', 'ehci'],
 ]);
@@ -46,6 +108,9 @@ const BOARD_USB: Readonly<Record<'pc' | 'q35', readonly string[]>> = {
   pc: ['piix3-usb-uhci'],
   q35: ['ich9-usb-ehci1', 'ich9-usb-uhci1', 'ich9-usb-uhci2', 'ich9-usb-uhci3'],
 };
+
+/** IDE devices a bus can take (ide-drive until 6.0). */
+const IDE_DEVICES = new Set(['ide-hd', 'ide-cd', 'ide-drive']);
 
 /** Devices whose creation clears default_cdrom (softmmu/vl.c default_list; ide-drive until 6.0). */
 const CLEARS_DEFAULT_CDROM = new Set(['ide-cd', 'ide-hd', 'ide-drive', 'scsi-cd', 'scsi-hd']);
@@ -138,10 +203,17 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
     else if (drv === 'ahci' || drv === 'ich9-ahci') {
       // (`ahci` is qdev's alias of ich9-ahci, hw/ide/ich.c.) An AHCI controller with no drive probes its ports and keeps nothing (as q35's own ICH9 AHCI
       // does under -nodefaults); a drive on it would need its bus resolved, which is not modelled.
+      // Without id= its ports are named ide.N after the board's own IDE buses (qbus naming), and
+      // an IDE device without bus= takes the first bus with room (qdev_device_add →
+      // qbus_find_recursive), which can be this one: only then can a drive sit on it.
       const id = prop(dev.props, 'id');
-      const onIt = config.devices.find((o) => id !== undefined && (prop(o.props, 'bus') ?? '').startsWith(`${id}.`));
-      if (id === undefined || onIt !== undefined) {
-        throw new UnsupportedOptionError('-device', `ahci${onIt !== undefined ? ` with ${onIt.driver} on its bus` : ' without id='}: which drives sit on an added AHCI controller is not modelled (one with no drive is)`);
+      const onIt = config.devices.find((o) => {
+        const bus = prop(o.props, 'bus');
+        if (id !== undefined) return (bus ?? '').startsWith(`${id}.`);
+        return IDE_DEVICES.has(o.driver) && (bus === undefined || /^ide\.\d+$/.test(bus));
+      });
+      if (onIt !== undefined) {
+        throw new UnsupportedOptionError('-device', `ahci${id === undefined ? ' without id=' : ''} with ${onIt.driver} ${id === undefined ? 'that may sit on it' : 'on its bus'}: which drives sit on an added AHCI controller is not modelled (one with no drive is)`);
       }
     }
     else if (drv === 'virtio-scsi-pci' || drv === 'virtio-scsi') {
@@ -153,9 +225,10 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
     else if (drv === 'ide-hd' || drv === 'ide-cd') {
       if (family === 'q35') devices.push({ kind: 'ahci-port', detail: drv });
     } else if (!NO_ZONEHIGH_DEVICES.has(drv)) {
-      throw new UnsupportedOptionError('-device', `${drv}: its firmware footprint is not modelled`);
+      throw new UnsupportedOptionError('-device', `${drv}: ${NOT_MODELLED_WHY[drv] ?? 'its firmware footprint is not modelled'}`);
     }
   }
+  checkQuietDeviceCombinations(config);
   const hidHosts = devices.filter((d) => USB_HOST_CONTROLLERS.has(d.detail ?? ''));
   if (usbHid.length > 0 && !hidHosts.every((d) => d.kind === 'uhci')) {
     throw new UnsupportedOptionError('-device', `${usbHid.join(', ')} next to ${hidHosts.map((d) => d.detail).join(', ')}: a USB HID device is modelled behind UHCI only (behind xHCI it moves the end of RAM, measured)`);
@@ -175,6 +248,24 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
     .map((d, i) => ({ d, i }))
     .sort((a, b) => DRIVER_ORDER.indexOf(a.d.kind) - DRIVER_ORDER.indexOf(b.d.kind) || a.i - b.i)
     .map(({ d }) => d);
+}
+
+/** Display devices (QEMU's default_list VGA types and the other displays): vmware-svga shares the `vga` vmstate with them. */
+const DISPLAY_DEVICES = new Set(['VGA', 'cirrus-vga', 'virtio-vga', 'qxl-vga', 'qxl', 'bochs-display', 'ati-vga', 'secondary-vga', 'vmware-svga', 'virtio-gpu-pci', 'ramfb']);
+
+/** SINGLE_ONLY_DEVICES named twice, or vmware-svga next to another display device: not modelled. */
+function checkQuietDeviceCombinations(config: MachineConfig): void {
+  const seen = new Set<string>();
+  for (const d of config.devices) {
+    if (SINGLE_ONLY_DEVICES.has(d.driver) && seen.has(d.driver)) {
+      throw new UnsupportedOptionError('-device', `${d.driver} twice: QEMU refuses some such pairs (a duplicate RAMBlock or vmstate, shared ISA ports); not modelled`);
+    }
+    seen.add(d.driver);
+  }
+  const displays = config.devices.filter((d) => DISPLAY_DEVICES.has(d.driver)).map((d) => d.driver);
+  if (displays.includes('vmware-svga') && displays.length > 1) {
+    throw new UnsupportedOptionError('-device', `vmware-svga next to ${displays.filter((d) => d !== 'vmware-svga').join(', ')}: QEMU 10.0+ refuses it next to a VGA-class device (duplicate vmstate 'vga'); not modelled`);
+  }
 }
 
 /** PCI device types (and the aliases qdev resolves to them: qdev_get_device_class()), for isapc's refusal. */

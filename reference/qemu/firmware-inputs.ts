@@ -6,7 +6,7 @@ import { alignUp } from '../address.ts';
 import type { MachineConfig } from '../config.ts';
 import type { BiosVariant } from '../profiles/seabios.ts';
 import { ISAPC_CLASS, MACHINE_COMPAT, MACHINE_DESC, machineVersionAtMost, QEMU_LAYOUT as L, type QemuProfile } from '../profiles/qemu.ts';
-import { QemuRefusal, type FirmwareInputs, type ResolvedTopology } from '../stages.ts';
+import { QemuRefusal, UnsupportedOptionError, type FirmwareInputs, type ResolvedTopology } from '../stages.ts';
 import { firmwareDevices, isapcDevices, optText } from './devices.ts';
 import type { Board } from './layout.ts';
 import { prop } from './options.ts';
@@ -29,9 +29,7 @@ export function firmwareInputsOf(
   // hw/acpi/vmgenid.c vmgenid_realize(), when the -device options are created (after board init):
   // bios_linker_loader_can_write_pointer() needs fw_cfg DMA. Located at the option.
   const vmgenid = config.devices.find((d) => d.driver === 'vmgenid');
-  if (vmgenid !== undefined && !isapc && machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo)) {
-    throw new QemuRefusal(`-device ${optText(vmgenid.driver, vmgenid.props)}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
-  }
+  if (!isapc) deviceRealizeRefusals(config, machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo), i440fx ? profile.messages : null);
   // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
   const hpet = prop(config.machineProps, 'hpet') !== 'off'; // cmdline keeps only hpet=off
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
@@ -101,4 +99,34 @@ export function firmwareInputsOf(
     biosImage: config.bios ?? (isapc || (i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.bios128kUpTo)) ? ISAPC_CLASS.defaultBios : 'bios-256k.bin'),
     ...(biosVariant !== undefined ? { biosVariant } : {}),
   };
+}
+
+/** The CAN bus adapters (hw/net/can/can_kvaser_pci.c, can_pcm3680_pci.c, can_mioe3680_pci.c). */
+const CAN_SJA1000_DEVICES = new Set(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci']);
+
+/**
+ * Refusals of -device options' realize functions, in -device order (after board init), located at
+ * the option. Checked on 5.2, 7.2, 10.0 and 11.1:
+ * - vmgenid (hw/acpi/vmgenid.c vmgenid_realize) and vmcoreinfo (hw/misc/vmcoreinfo.c
+ *   vmcoreinfo_realize) need fw_cfg DMA (none on machine types ≤ 2.4, PC_COMPAT_2_4); a second
+ *   vmcoreinfo is refused.
+ * - intel-iommu / amd-iommu on pc (not an allowed dynamic sysbus device there; QemuProfile messages).
+ * - A CAN adapter without canbus0= (…_realize → can_sja_connect_to_bus() with no bus) is refused.
+ */
+function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMessages: QemuProfile['messages'] | null): void {
+  let vmcoreinfos = 0;
+  for (const d of config.devices) {
+    const at = `-device ${optText(d.driver, d.props)}`;
+    // pc allows no IOMMU as a dynamic sysbus device (q35 does: hw/i386/pc_q35.c machine_class_allow_dynamic_sysbus_dev).
+    if (pcMessages !== null && (d.driver === 'intel-iommu' || d.driver === 'amd-iommu')) throw new QemuRefusal(pcMessages.sysbusDeviceNotAllowed(at, d.driver));
+    if (d.driver === 'vmgenid' && noFwCfgDma) throw new QemuRefusal(`${at}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
+    if (d.driver === 'vmcoreinfo') {
+      if (++vmcoreinfos > 1) throw new QemuRefusal(`${at}: at most one vmcoreinfo device is permitted`);
+      if (noFwCfgDma) throw new QemuRefusal(`${at}: vmcoreinfo device requires fw_cfg with DMA`);
+    }
+    if (CAN_SJA1000_DEVICES.has(d.driver)) {
+      if (d.props.some(([k]) => k.startsWith('canbus'))) throw new UnsupportedOptionError('-device', `${d.driver} on a CAN bus: not modelled`);
+      throw new QemuRefusal(`${at}: can_sja_connect_to_bus failed`);
+    }
+  }
 }

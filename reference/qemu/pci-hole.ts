@@ -15,7 +15,12 @@ const DISPLAY_BAR32_BOUND: ReadonlyMap<string, bigint> = new Map([
   ['std', 32n * MiB], ['VGA', 32n * MiB], ['std-vga', 32n * MiB], ['bochs-display', 32n * MiB],
   ['virtio', 32n * MiB], ['virtio-vga', 32n * MiB], ['cirrus', 64n * MiB], ['cirrus-vga', 64n * MiB],
   ['qxl', 256n * MiB], ['qxl-vga', 256n * MiB],
+  // ati-vga: 16 MiB vram BAR + MMIO; vmware-svga: 16 MiB vram + 2 MiB FIFO; secondary-vga: 16 MiB vgamem + MMIO.
+  ['ati-vga', 32n * MiB], ['vmware-svga', 32n * MiB], ['secondary-vga', 32n * MiB],
 ]);
+
+/** Devices with no PCI function (ISA, sysbus, fw_cfg-only): they take no 32-bit MMIO. */
+const NO_PCI_FUNCTION = new Set(['isa-serial', 'isa-parallel', 'isa-debugcon', 'pvpanic', 'ne2k_isa', 'sb16', 'cs4231a', 'gus', 'adlib', 'pc-testdev', 'hyperv-testdev', 'ib700', 'vmcoreinfo', 'ramfb', 'pc-dimm', 'ide-hd', 'ide-cd', 'ide-drive', 'scsi-hd', 'scsi-cd', 'usb-tablet', 'usb-kbd', 'usb-mouse']);
 
 /** Bound on any other PCI function's 32-bit MMIO (BARs, ROM BAR, a bridge's 1 MiB-aligned windows). */
 const OTHER_PCI_BAR32_BOUND = 8n * MiB;
@@ -47,7 +52,7 @@ export function checkI440fxPciHole32(config: MachineConfig, below: bigint): void
   for (const d of config.devices) {
     const display = DISPLAY_BAR32_BOUND.get(d.driver);
     if (display !== undefined) bound += display;
-    else functions++;
+    else if (!NO_PCI_FUNCTION.has(d.driver)) functions++;
   }
   functions += config.drives.length + (config.nics?.length ?? 0);
   bound += BigInt(functions) * OTHER_PCI_BAR32_BOUND;

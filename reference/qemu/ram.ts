@@ -79,7 +79,7 @@ export function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: 
     if (ram === null) {
       // v5.2.0 leaves ram_size at default_ram_size when -m is absent (profile.ramSizeFromMemoryBackend).
       if (profile.ramSizeFromMemoryBackend) ram = b.size;
-    } else if (ram !== b.size) throw new QemuRefusal('Machine memory size does not match the size of the memory backend');
+    } else if (ram !== b.size) throw new QemuRefusal(profile.messages.memoryBackendSizeMismatch);
   }
   ram ??= L.DEFAULT_RAM;
   if (config.numa.length > 0) {
