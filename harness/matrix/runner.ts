@@ -1,5 +1,6 @@
-// Runs cells: predict (pure, cheap), capture (boots QEMU), compare. A bounded pool, one
-// AbortSignal for the whole run: once it fires no new cell starts, running captures are
+// Runs cells: the model's claim (pure, cheap), the boot (capture) when the claim is one a boot
+// can judge, and the verdict from judge(claim, outcome) (harness/matrix/judge.ts). A bounded
+// pool, one AbortSignal for the whole run: once it fires no new cell starts, running captures are
 // aborted (capture's teardown kills QEMU), and every finished cell's result is kept.
 
 import { availableParallelism } from 'node:os';
