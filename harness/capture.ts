@@ -17,6 +17,9 @@ import { abortableSystem, localSystem, resolveToolchain } from './provision/inde
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
 import type { KeptLogs } from './errors.ts';
+import { localHost } from './host/local.ts';
+import { remoteStageOf } from './host/remote-stage.ts';
+import type { Host } from './host/types.ts';
 
 /** What provisioning hands over for one toolchain (see provisionToolchain). */
 export interface ProvisionedToolchain {
@@ -91,6 +94,12 @@ export interface CaptureOptions {
   scopeReason?: string;
   /** Skip provisioning and use these (tests, or a user-given kernel). */
   provisioned?: ProvisionedToolchain;
+  /**
+   * The machine QEMU boots on; default this one. Another host boots with its own QEMU and
+   * SeaBIOS (installed there through the host interface); kernel and initramfs are built here
+   * and uploaded once per host (harness/host/remote-stage.ts).
+   */
+  host?: Host;
   deps?: Partial<CaptureDeps>;
 }
 
@@ -186,6 +195,8 @@ const STAGE_TEXT: Record<BootEvent['stage'], string> = {
   section: 'section printed',
   done: 'all sections printed',
   panic: 'kernel panic',
+  sigterm: 'SIGTERM to QEMU\'s process group',
+  sigkill: 'SIGKILL to QEMU\'s process group',
   exited: 'QEMU exited',
 };
 
@@ -202,19 +213,35 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
 
   const tools = options.provisioned ?? (await deps.provision(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
   options.signal?.throwIfAborted();
-  const initrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, progress);
+  const localInitrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, progress);
   const userArgs = options.qemuArgs ?? deps.toQemuArgs(config);
-  const qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
+  const host = options.host ?? localHost;
+  let qemu = { binary: tools.qemu.binary, env: tools.qemu.env };
+  let kernelImage = tools.kernel.image;
+  let initrd = localInitrd;
+  let qemuVersion: string;
+  if (host === localHost) qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
+  else {
+    const stage = remoteStageOf(host);
+    if (tools.seabiosDir !== undefined) {
+      throw new Error(`${host.label}: the toolchain's SeaBIOS is not the host QEMU's own (${tools.seabiosDir}); a remote host boots only with its own SeaBIOS so far`);
+    }
+    const rt = await stage.qemuFor(toolchain.qemu, progress, options.signal);
+    qemu = { binary: rt.qemu, env: undefined };
+    qemuVersion = rt.versionLine;
+    [kernelImage, initrd] = await Promise.all([stage.upload(tools.kernel.image), stage.upload(localInitrd)]);
+  }
   const scope = options.scope ?? 'full';
   const deadlineMs = options.timeoutMs ?? (scope === 'firmware' ? FIRMWARE_SCOPE_DEADLINE_MS : undefined);
 
   let plan: ReturnType<typeof planHarnessArgv> | undefined;
   const run: RunQemuResult = await deps.runQemu({
-    qemu: tools.qemu.binary,
+    qemu: qemu.binary,
+    ...(host !== localHost ? { host } : {}),
     args: (paths) => {
       plan = planHarnessArgv({
         userArgs,
-        kernel: tools.kernel.image,
+        kernel: kernelImage,
         initrd,
         serialLog: paths.serialLog,
         firmwareLog: paths.firmwareLog,
@@ -230,7 +257,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.keepLogsDir !== undefined ? { keepLogsDir: options.keepLogsDir } : {}),
     ...(options.label !== undefined ? { label: options.label } : {}),
-    ...(tools.qemu.env ? { env: tools.qemu.env } : {}),
+    ...(qemu.env ? { env: qemu.env } : {}),
     onEvent: (e) => {
       options.onEvent?.(e);
       progress?.(describeEvent(e));

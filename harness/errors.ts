@@ -324,6 +324,21 @@ export class BootAbortedError extends HarnessError {
 }
 
 /** A program the harness needs is not installed (or not executable). */
+/** The connection to the host QEMU ran on went away mid-boot (harness/host/ssh.ts): the cell is an error. */
+export class HostConnectionLostError extends HarnessError {
+  constructor(
+    readonly host: string,
+    context: BootContext,
+  ) {
+    super(
+      `the connection to ${host} was lost during the boot`,
+      `check the network and the host, then run the cell again; the remote watchdog ended QEMU there and removed its temp dir`,
+      context,
+    );
+    this.name = 'HostConnectionLostError';
+  }
+}
+
 export class MissingToolError extends HarnessError {
   constructor(
     readonly tool: string,

@@ -14,12 +14,17 @@
 // through util-linux `setpriv --pdeathsig KILL`, so the kernel SIGKILLs it when our main thread
 // exits, and each temp dir carries its owner's pid (e820-boot-<pid>-…), so the next process to
 // boot (or start the CLI) removes the dirs of owners that are dead (sweepStaleBootDirs, boot-dirs.ts).
+//
+// The machine is a Host (harness/host/): this one by default, or another over SSH, where the
+// logs are read over SFTP and the remote watchdog ends QEMU and removes the temp dir if the
+// connection drops (harness/host/ssh.ts). QEMU's lifecycle — spawned, SIGTERM, SIGKILL, exited —
+// is reported through onEvent like the boot's stages.
 
-import { execa, type ResultPromise } from 'execa';
-import { accessSync, closeSync, constants, fstatSync, openSync, readSync, rmSync, watch, type FSWatcher } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { constants as osConstants, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { rmSync, watch, type FSWatcher } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { localHost, signalLocalGroup } from './host/local.ts';
+import type { Host, HostProcess } from './host/types.ts';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
 import { copyInside, OutputDirError, writeInside } from './output-dir.ts';
@@ -31,6 +36,7 @@ import {
   CutLogError,
   LogTooLargeError,
   GuestPanicError,
+  HostConnectionLostError,
   MissingToolError,
   QemuLaunchError,
   emptyProgress,
@@ -61,6 +67,8 @@ export const POWEROFF_GRACE_MS = 5_000;
 export const PANIC_GRACE_MS = 1_000;
 /** Log polling period, the fallback when fs.watch misses or coalesces events. */
 export const POLL_INTERVAL_MS = 100;
+/** Log polling period on another host (SFTP, a few round trips per poll; no fs.watch there). */
+export const REMOTE_POLL_INTERVAL_MS = 250;
 /**
  * How much of each log (console, firmware) a boot may print before it is stopped: a boot of the
  * harness guest prints about 100 KiB on the console and 10 KiB on SeaBIOS's debug port.
@@ -71,7 +79,21 @@ export const PANIC_TEXT = 'Kernel panic - not syncing';
 const SEABIOS_BANNER = 'SeaBIOS (version';
 const KERNEL_BANNER = 'Linux version ';
 
-export type BootStage = 'spawned' | 'seabios' | 'firmware' | 'kernel' | 'init' | 'section' | 'done' | 'panic' | 'exited';
+export type BootStage =
+  | 'spawned'
+  | 'seabios'
+  | 'firmware'
+  | 'kernel'
+  | 'init'
+  | 'section'
+  | 'done'
+  | 'panic'
+  /** The harness asked QEMU's process group to stop (SIGTERM); detail: why. */
+  | 'sigterm'
+  /** The grace after SIGTERM ran out (or there was none): SIGKILL to the group; detail: why. */
+  | 'sigkill'
+  /** QEMU exited; detail: its exit status or signal. */
+  | 'exited';
 
 /** How far a boot must get before the harness ends it (and calls it a success). */
 export type BootGoal =
@@ -116,6 +138,8 @@ export interface RunQemuOptions {
   env?: Record<string, string>;
   /** Default 'done'. Short of 'done' the harness stops QEMU itself once the goal is reached. */
   until?: BootGoal;
+  /** The machine QEMU runs on; default this one (harness/host/local.ts). Paths in the argv are its paths. */
+  host?: Host;
 }
 
 export interface RunQemuResult {
@@ -150,8 +174,11 @@ class LogFollower {
   private chunks: Buffer[] = [];
   /** The file passed limitBytes (what lies past it was never read). */
   overflowed = false;
+  /** One read at a time: a poll that finds one running waits for it (the offsets must not interleave). */
+  private reading: Promise<void> = Promise.resolve();
 
   constructor(
+    private readonly host: Host,
     readonly path: string,
     private readonly onLine: (line: string) => void,
     private readonly limitBytes: number,
@@ -159,35 +186,39 @@ class LogFollower {
   ) {}
 
   /** Reads what is new; `final` also flushes a last line without newline. */
-  poll(final = false): void {
-    let fd: number;
-    try {
-      fd = openSync(this.path, 'r');
-    } catch {
-      return; // not created yet
-    }
-    try {
-      const size = fstatSync(fd).size;
-      if (size > this.limitBytes && !this.overflowed) {
+  poll(final = false): Promise<void> {
+    this.reading = this.reading.then(() => this.read(final)).catch(() => {
+      // a read that failed (the file went with the temp dir, a dropped connection) reads nothing
+    });
+    return this.reading;
+  }
+
+  /** Up to this much per read, so a flood is noticed without holding all of it (the limit is the cap). */
+  private static readonly CHUNK = 1024 * 1024;
+
+  private async read(final: boolean): Promise<void> {
+    for (;;) {
+      // One byte past the limit tells an overflow from a log of exactly the limit.
+      const want = Math.min(LogFollower.CHUNK, this.limitBytes + 1 - this.offset);
+      if (want <= 0) break;
+      const got = await this.host.readFrom(this.path, this.offset, want);
+      if (got === null || got.length === 0) break; // not created yet, or nothing new
+      const keep = got.subarray(0, Math.max(0, Math.min(got.length, this.limitBytes - this.offset)));
+      if (this.offset + got.length > this.limitBytes && !this.overflowed) {
         this.overflowed = true;
         this.onOverflow();
       }
-      const end = Math.min(size, this.limitBytes);
-      if (end > this.offset) {
-        const buf = Buffer.alloc(end - this.offset);
-        const n = readSync(fd, buf, 0, buf.length, this.offset);
-        this.offset += n;
-        const got = buf.subarray(0, n);
-        this.chunks.push(got);
+      this.offset += keep.length;
+      if (keep.length > 0) {
+        this.chunks.push(keep);
         // latin1 is byte-per-char, so a multi-byte sequence split across reads cannot corrupt
         // a marker; markers are ASCII. The full text is decoded as UTF-8 once, at the end.
-        const text = this.partial + got.toString('latin1');
+        const text = this.partial + keep.toString('latin1');
         const lines = text.split('\n');
         this.partial = lines.pop() ?? '';
         for (const l of lines) this.onLine(l.replace(/\r$/, ''));
       }
-    } finally {
-      closeSync(fd);
+      if (this.overflowed || got.length < want) break;
     }
     if (final && this.partial !== '') {
       this.onLine(this.partial.replace(/\r$/, ''));
@@ -298,7 +329,7 @@ class Boot {
   readonly progress: BootProgress = emptyProgress();
   private readonly serial: LogFollower;
   private readonly firmware: LogFollower;
-  private child: ResultPromise<{ detached: true; reject: false; stdin: 'ignore'; cleanup: false }> | null = null;
+  private child: HostProcess | null = null;
   private exited = false;
   private exitResult: { exitCode: number | null; signal: string | null; stderr: string; spawnError: { code: string; message: string } | null } | null = null;
   private exitPromise: Promise<void> = Promise.resolve();
@@ -319,14 +350,15 @@ class Boot {
 
   constructor(
     readonly opts: RunQemuOptions,
+    readonly host: Host,
     readonly tempDir: string,
     readonly paths: LogPaths,
     readonly argv: string[],
     readonly label: string,
   ) {
     this.until = opts.until ?? 'done';
-    this.serial = new LogFollower(paths.serialLog, (l) => this.onConsoleLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'console' }));
-    this.firmware = new LogFollower(paths.firmwareLog, (l) => this.onFirmwareLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'firmware' }));
+    this.serial = new LogFollower(host, paths.serialLog, (l) => this.onConsoleLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'console' }));
+    this.firmware = new LogFollower(host, paths.firmwareLog, (l) => this.onFirmwareLine(l), MAX_LOG_BYTES, () => this.settle?.({ kind: 'too-large', log: 'firmware' }));
   }
 
   private goalReached(): boolean {
@@ -403,10 +435,9 @@ class Boot {
     }
   }
 
-  private pollLogs(final = false): void {
+  private async pollLogs(final = false): Promise<void> {
     if (this.stopFollowing && !final) return;
-    this.firmware.poll(final);
-    this.serial.poll(final);
+    await Promise.all([this.firmware.poll(final), this.serial.poll(final)]);
   }
 
   /** Spawns QEMU and waits for the race to be decided; always tears down. */
@@ -429,26 +460,29 @@ class Boot {
         this.settle?.({ kind: 'aborted', reason: abortReason(this.opts.signal) });
       } else {
         this.startedAt = Date.now();
-        this.spawn();
-        this.emit('spawned');
-        try {
-          this.watcher = watch(this.tempDir, () => this.pollLogs());
-          this.watcher.on('error', () => this.watcher?.close());
-        } catch {
-          this.watcher = null; // polling alone will do
+        await this.spawn();
+        this.emit('spawned', `process group ${this.child?.pgid ?? '?'} on ${this.host.label}`);
+        if (this.host === localHost) {
+          try {
+            this.watcher = watch(this.tempDir, () => void this.pollLogs());
+            this.watcher.on('error', () => this.watcher?.close());
+          } catch {
+            this.watcher = null; // polling alone will do
+          }
         }
-        this.poller = setInterval(() => this.pollLogs(), POLL_INTERVAL_MS);
+        // Another host is read over SFTP: each poll is a few round trips, so less often.
+        this.poller = setInterval(() => void this.pollLogs(), this.host === localHost ? POLL_INTERVAL_MS : REMOTE_POLL_INTERVAL_MS);
         deadlineTimer = setTimeout(() => this.settle?.({ kind: 'deadline', deadline: 'overall', elapsedMs: Date.now() - this.startedAt }), deadlineMs);
         // The stall deadline: read what is there before judging (a starved event loop is not a
         // silent guest), then time out or look again when the quiet would reach stallMs.
         this.lastOutputAt = this.startedAt;
-        const checkStall = (): void => {
-          this.pollLogs();
+        const checkStall = async (): Promise<void> => {
+          await this.pollLogs();
           const quietMs = Date.now() - this.lastOutputAt;
           if (quietMs >= stallMs) this.settle?.({ kind: 'deadline', deadline: 'stall', elapsedMs: Date.now() - this.startedAt });
-          else stallTimer = setTimeout(checkStall, stallMs - quietMs);
+          else stallTimer = setTimeout(() => void checkStall(), stallMs - quietMs);
         };
-        stallTimer = setTimeout(checkStall, stallMs);
+        stallTimer = setTimeout(() => void checkStall(), stallMs);
         if (this.opts.signal) {
           const s = this.opts.signal;
           abortListener = () => this.settle?.({ kind: 'aborted', reason: abortReason(s) });
@@ -477,31 +511,18 @@ class Boot {
     return this.conclude(outcome, deadlineMs, stallMs);
   }
 
-  private spawn(): void {
-    const [file, ...args] = deathBound(this.argv);
-    const child = execa(file!, args, {
-      detached: true, // own process group, so teardown reaches anything QEMU started
-      reject: false,
-      stdin: 'ignore',
-      cleanup: false, // we own the teardown (execa's cleanup does not apply to detached anyway)
-      env: this.opts.env,
-      stripFinalNewline: false,
+  /** QEMU as the leader of its own process group on the host (LocalHost adds setpriv --pdeathsig). */
+  private async spawn(): Promise<void> {
+    const child = await this.host.spawnGroup(this.argv, {
+      ...(this.opts.env ? { env: this.opts.env } : {}),
+      cleanupDirs: [this.tempDir],
     });
     this.child = child;
-    this.exitPromise = child.then((r) => {
+    this.exitPromise = child.exited.then((r) => {
       this.exited = true;
       this.endedAt = Date.now();
-      const stderr = typeof r.stderr === 'string' ? r.stderr : '';
-      const spawnError =
-        r.failed && r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string'
-          ? { code: r.code, message: r.originalMessage ?? r.shortMessage ?? r.code }
-          : setprivExecError(r.exitCode, stderr);
-      this.exitResult = {
-        exitCode: r.exitCode ?? null,
-        signal: r.signal ?? null,
-        stderr,
-        spawnError,
-      };
+      this.exitResult = r;
+      this.emit('exited', r.spawnError !== null ? `${r.spawnError.code}: ${r.spawnError.message}` : r.exitCode !== null ? `exit status ${r.exitCode}` : `signal ${r.signal ?? '?'}`);
     });
   }
 
@@ -511,22 +532,24 @@ class Boot {
     return this.exited;
   }
 
-  private signalGroup(sig: NodeJS.Signals): void {
-    const pid = this.child?.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // ESRCH: the group is already gone
-    }
+  private async signalGroup(sig: 'SIGTERM' | 'SIGKILL', why?: string): Promise<void> {
+    if (this.child === null) return;
+    if (why !== undefined) this.emit(sig === 'SIGTERM' ? 'sigterm' : 'sigkill', why);
+    await this.child.signalGroup(sig);
   }
 
   /**
    * Synchronous last resort, for the process 'exit' hook and a second Ctrl-C: SIGKILL the group
    * and remove the temp dir. Logs are not kept on this path (there is no time to copy them).
+   * Another host cannot be reached synchronously: the kill is sent, and if this process is gone
+   * before it arrives, the dropped connection sets off the remote watchdog.
    */
   killSync(): void {
-    this.signalGroup('SIGKILL');
+    if (this.host !== localHost) {
+      void this.child?.signalGroup('SIGKILL').catch(() => {});
+      return;
+    }
+    signalLocalGroup(this.child?.pgid ?? -1, 'SIGKILL');
     rmSync(this.tempDir, { recursive: true, force: true });
   }
 
@@ -542,23 +565,26 @@ class Boot {
       this.stopFollowing = true;
       if (this.poller) clearInterval(this.poller);
       this.watcher?.close();
-      if (this.child?.pid !== undefined && !this.exited) {
+      if (this.child !== null && !this.exited) {
         this.killedByHarness = true;
-        this.signalGroup('SIGTERM');
-        if (!(await this.waitExit(this.opts.termGraceMs ?? TERM_GRACE_MS))) {
-          this.signalGroup('SIGKILL');
+        const grace = this.opts.termGraceMs ?? TERM_GRACE_MS;
+        await this.signalGroup('SIGTERM', `the harness ends the boot (${grace} ms grace)`);
+        if (!(await this.waitExit(grace))) {
+          await this.signalGroup('SIGKILL', `still running ${grace} ms after SIGTERM`);
           await this.exitPromise;
         }
       }
       // The leader is gone; anything it left in its group goes too.
-      this.signalGroup('SIGKILL');
+      await this.signalGroup('SIGKILL').catch(() => {});
       await this.exitPromise;
       if (this.endedAt === 0) this.endedAt = Date.now();
-      this.pollLogs(true);
+      await this.pollLogs(true);
       try {
         if (this.opts.keepLogsDir !== undefined) this.logs = await this.keepLogs(this.opts.keepLogsDir);
       } finally {
-        await rm(this.tempDir, { recursive: true, force: true });
+        await this.host.removeDir(this.tempDir).catch(() => {
+          // a dropped connection: the remote watchdog removes it
+        });
         unregister(this);
       }
     })();
@@ -574,7 +600,7 @@ class Boot {
       ['firmware', this.paths.firmwareLog],
     ] as const) {
       try {
-        kept[key] = await copyInside(dir, name(`${key}.log`), src);
+        kept[key] = this.host === localHost ? await copyInside(dir, name(`${key}.log`), src) : await writeInside(dir, name(`${key}.log`), await this.host.readFile(src));
       } catch (err) {
         // QEMU never created it (refused to start): nothing to keep
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || err instanceof OutputDirError) throw err;
@@ -604,6 +630,7 @@ class Boot {
   private conclude(outcome: Outcome, deadlineMs: number, stallMs: number): RunQemuResult {
     const ctx = this.context();
     const spawnError = this.exitResult?.spawnError ?? null;
+    if (spawnError?.code === 'ECONNLOST' && outcome.kind !== 'aborted') throw new HostConnectionLostError(this.host.label, ctx);
     if (spawnError !== null && outcome.kind !== 'aborted') {
       throw new MissingToolError(
         this.argv[0]!,
@@ -650,45 +677,8 @@ class Boot {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Surviving our own SIGKILL
-
-let setprivPath: string | null | undefined;
-
-/** util-linux setpriv on PATH (Priority: required in Debian), or null elsewhere. */
-function findSetpriv(): string | null {
-  if (setprivPath !== undefined) return setprivPath;
-  setprivPath = null;
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, 'setpriv'), constants.X_OK);
-      setprivPath = join(dir, 'setpriv');
-      break;
-    } catch {
-      // not here
-    }
-  }
-  return setprivPath;
-}
-
-/**
- * The argv that makes QEMU die with us: `setpriv --pdeathsig KILL -- qemu …` (execve keeps the
- * death signal; QEMU keeps setpriv's pid, so the group teardown is unchanged). PDEATHSIG fires
- * when the *thread* that forked exits: libuv forks from the event-loop thread, which is the main
- * thread in the CLI, so only the process's end fires it. Without setpriv QEMU is spawned as is.
- */
-export function deathBound(argv: readonly string[]): string[] {
-  const setpriv = findSetpriv();
-  return setpriv === null ? [...argv] : [setpriv, '--pdeathsig', 'KILL', '--', ...argv];
-}
-
-/** setpriv exits 127/126 with "setpriv: failed to execute X: …" when X is missing/not executable. */
-function setprivExecError(exitCode: number | undefined, stderr: string): { code: string; message: string } | null {
-  const m = /^setpriv: failed to execute .*: (.*)$/m.exec(stderr);
-  if (m === null || (exitCode !== 127 && exitCode !== 126)) return null;
-  return { code: exitCode === 127 ? 'ENOENT' : 'EACCES', message: m[0] };
-}
+// Surviving our own SIGKILL: LocalHost starts QEMU through setpriv --pdeathsig KILL (harness/host/local.ts).
+export { deathBound } from './host/local.ts';
 
 let swept: Promise<unknown> | null = null;
 
@@ -704,16 +694,17 @@ function abortReason(signal: AbortSignal): string {
  * GuestPanicError, CutLogError, BootAbortedError or MissingToolError (harness/errors.ts).
  */
 export async function runQemu(opts: RunQemuOptions): Promise<RunQemuResult> {
-  // Once per process: what an earlier, SIGKILLed process left.
-  await (swept ??= sweepStaleBootDirs().catch(() => []));
-  const tempDir = await mkdtemp(join(tmpdir(), `${BOOT_DIR_PREFIX}${process.pid}-`));
+  const host = opts.host ?? localHost;
+  // Once per process: what an earlier, SIGKILLed process left (another host has its watchdog).
+  if (host === localHost) await (swept ??= sweepStaleBootDirs().catch(() => []));
+  const tempDir = await host.makeTempDir(`${BOOT_DIR_PREFIX}${process.pid}-`);
   const paths: LogPaths = { serialLog: join(tempDir, 'serial.log'), firmwareLog: join(tempDir, 'firmware.log') };
   const label = opts.label ?? `boot-${new Date().toISOString().replace(/[:.]/g, '-')}-${++bootCounter}`;
   let boot: Boot;
   try {
-    boot = new Boot(opts, tempDir, paths, [opts.qemu, ...opts.args(paths)], label);
+    boot = new Boot(opts, host, tempDir, paths, [opts.qemu, ...opts.args(paths)], label);
   } catch (err) {
-    await rm(tempDir, { recursive: true, force: true });
+    await host.removeDir(tempDir);
     throw err;
   }
   register(boot);

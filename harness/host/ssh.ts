@@ -16,7 +16,7 @@
 // signals the group itself and keeps the logs.
 
 import { readFile } from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
+import { constants as osConstants, homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { knownHostsName, knownKeyTypes, verifyHostKey, type HostKeyDecision, type HostKeyPolicy } from './known-hosts.ts';
@@ -141,7 +141,10 @@ const EXEC_SCRIPT = 'echo "$$" >&2; while [ "$1" != -- ]; do export "$1"; shift;
 /**
  * As EXEC_SCRIPT, with two leading words (grace seconds, a cleanup dir or empty) and the
  * watchdog (see the file's head). The wrapper ignores SIGTERM only after starting the program,
- * so the program keeps the default action; it waits for it and exits with its status.
+ * so the program keeps the default action. When the program ends the wrapper says so on stderr
+ * (EXIT_MARKER and the status) and stays until the watchdog ends: were it to exit, sshd would
+ * close the channel, and the watchdog could not tell that from a dropped connection — it would
+ * remove the dir whose logs the owner is about to read.
  */
 const SPAWN_SCRIPT = [
   'echo "$$" >&2',
@@ -164,9 +167,13 @@ const SPAWN_SCRIPT = [
   'exec 3<&-',
   "trap '' TERM HUP INT",
   'wait "$c"; s=$?',
-  'kill -s KILL "$w" 2>/dev/null',
+  `printf '\\ne820-exited %s\\n' "$s" >&2`,
+  'wait "$w"',
   'exit "$s"',
 ].join('\n');
+
+/** The wrapper's stderr line when the program ended: `e820-exited <status>` (128 + n: signal n). */
+const EXIT_MARKER = /\ne820-exited (\d+)\n/;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -317,6 +324,25 @@ export class SshHost implements Host {
     return () => this.lostListeners.delete(f);
   }
 
+  /**
+   * One SFTP request: rejects when the connection is gone or goes while it waits (ssh2 does not
+   * always call back a request whose connection died).
+   */
+  private op<T>(what: string, f: (s: SFTPWrapper, done: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+    if (this.closed) return Promise.reject(new SshConnectionLostError(this.label, what));
+    return this.sftp().then(
+      (s) =>
+        new Promise<T>((resolve, reject) => {
+          const unlost = this.onLost(() => reject(new SshConnectionLostError(this.label, what)));
+          f(s, (err, v) => {
+            unlost();
+            if (err) reject(err);
+            else resolve(v as T);
+          });
+        }),
+    );
+  }
+
   private channel(command: string): Promise<ClientChannel> {
     if (this.closed) return Promise.reject(new SshConnectionLostError(this.label, 'starting a program'));
     return new Promise((resolve, reject) => {
@@ -421,17 +447,31 @@ export class SshHost implements Host {
       const unlost = this.onLost(() =>
         resolve({ exitCode: null, signal: null, stderr: err.text(), spawnError: { code: 'ECONNLOST', message: new SshConnectionLostError(this.label, `${argv[0] ?? ''} ran`).message } }),
       );
+      const finish = () => {
+        unlost();
+        const all = err.text();
+        const m = EXIT_MARKER.exec(all);
+        const stderr = m === null ? all : all.slice(0, m.index);
+        if (m !== null) {
+          const st = Number(m[1]);
+          const sigName = st > 128 ? Object.entries(osConstants.signals).find(([, n]) => n === st - 128)?.[0] : undefined;
+          code = sigName !== undefined ? null : st;
+          signal = sigName ?? null;
+        }
+        // sh says `<prog>: not found` and exits 127 (126: not executable), as setpriv does locally.
+        const spawnError = code === 127 && /not found/.test(stderr) ? { code: 'ENOENT', message: stderr.trim() } : code === 126 ? { code: 'EACCES', message: stderr.trim() } : null;
+        resolve({ exitCode: code, signal, stderr, spawnError });
+      };
+      // The program's end: the wrapper's marker (the channel stays open until the owner disarms
+      // the watchdog), or the channel's close when the wrapper itself was killed.
+      ch.stderr.on('data', () => {
+        if (EXIT_MARKER.test(err.text())) finish();
+      });
       ch.on('exit', (c: number | null, s?: string) => {
         code = c;
         signal = signalName(s);
       });
-      ch.on('close', () => {
-        unlost();
-        const stderr = err.text();
-        // sh says `<prog>: not found` and exits 127 (126: not executable), as setpriv does locally.
-        const spawnError = code === 127 && /not found/.test(stderr) ? { code: 'ENOENT', message: stderr.trim() } : code === 126 ? { code: 'EACCES', message: stderr.trim() } : null;
-        resolve({ exitCode: code, signal, stderr, spawnError });
-      });
+      ch.on('close', finish);
     });
     const pgid = await pgidKnown;
     let disarmed = false;
@@ -467,9 +507,9 @@ export class SshHost implements Host {
   }
 
   async readFrom(path: string, offset: number, max: number): Promise<Buffer | null> {
-    const s = await this.sftp();
-    const handle = await new Promise<Buffer | null>((resolve, reject) =>
-      s.open(path, 'r', (e, h) => (e ? ((e as { code?: number }).code === 2 ? resolve(null) : reject(sftpError(this.label, path, e))) : resolve(h))),
+    const what = `reading ${path}`;
+    const handle = await this.op<Buffer | null>(what, (s, done) =>
+      s.open(path, 'r', (e, h) => (e ? ((e as { code?: number }).code === 2 ? done(null, null) : done(sftpError(this.label, path, e))) : done(null, h))),
     );
     if (handle === null) return null;
     try {
@@ -477,41 +517,41 @@ export class SshHost implements Host {
       let got = 0;
       // One SFTP read returns at most what the server chooses; read until full or EOF.
       while (got < max) {
-        const n = await new Promise<number>((resolve, reject) => s.read(handle, buf, got, max - got, offset + got, (e, nb) => (e ? reject(sftpError(this.label, path, e)) : resolve(nb))));
+        const n = await this.op<number>(what, (s, done) => s.read(handle, buf, got, max - got, offset + got, (e, nb) => (e ? done(sftpError(this.label, path, e)) : done(null, nb))));
         if (n === 0) break;
         got += n;
       }
       return buf.subarray(0, got);
     } finally {
-      await new Promise<void>((r) => s.close(handle, () => r()));
+      await this.op<void>(what, (s, done) => s.close(handle, () => done(null))).catch(() => {});
     }
   }
 
   async writeFile(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
-    const s = await this.sftp();
-    const handle = await new Promise<Buffer>((resolve, reject) => s.open(path, 'wx', { mode }, (e, h) => (e ? reject(sftpError(this.label, path, e)) : resolve(h))));
+    const what = `writing ${path}`;
+    const handle = await this.op<Buffer>(what, (s, done) => s.open(path, 'wx', { mode }, (e, h) => (e ? done(sftpError(this.label, path, e)) : done(null, h))));
     try {
       const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       let off = 0;
       while (off < buf.length) {
         const len = Math.min(READ_CHUNK, buf.length - off);
-        await new Promise<void>((resolve, reject) => s.write(handle, buf, off, len, off, (e) => (e ? reject(sftpError(this.label, path, e)) : resolve())));
+        await this.op<void>(what, (s, done) => s.write(handle, buf, off, len, off, (e) => done(e ? sftpError(this.label, path, e) : null)));
         off += len;
       }
     } finally {
-      await new Promise<void>((r) => s.close(handle, () => r()));
+      await this.op<void>(what, (s, done) => s.close(handle, () => done(null))).catch(() => {});
     }
   }
 
   async readDir(path: string): Promise<DirEntry[]> {
-    const s = await this.sftp();
-    const list = await new Promise<Array<{ filename: string; attrs: { mode: number } }>>((resolve, reject) => s.readdir(path, (e, l) => (e ? reject(sftpError(this.label, path, e)) : resolve(l))));
+    const list = await this.op<Array<{ filename: string; attrs: { mode: number } }>>(`listing ${path}`, (s, done) =>
+      s.readdir(path, (e, l) => (e ? done(sftpError(this.label, path, e)) : done(null, l))),
+    );
     return list.map((f) => ({ name: f.filename, isDirectory: (f.attrs.mode & 0o170000) === 0o040000 }));
   }
 
   async exists(path: string): Promise<boolean> {
-    const s = await this.sftp();
-    return new Promise((resolve) => s.stat(path, (e) => resolve(!e)));
+    return this.op<boolean>(`looking for ${path}`, (s, done) => s.stat(path, (e) => done(null, !e)));
   }
 
   async makeTempDir(prefix: string): Promise<string> {

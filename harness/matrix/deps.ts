@@ -13,6 +13,8 @@ import { selectE820Iomem } from '../../reference/kernel-lines.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
 import type { Unobserved } from './compare.ts';
+import { localHost } from '../host/local.ts';
+import type { HostSlots } from '../host/slots.ts';
 
 export interface PredictionLike {
   report: LayerReport;
@@ -116,6 +118,11 @@ export interface RealDepsOptions {
    * not the file name QEMU loads it under (reference/predict.ts PredictOptions.biosVariant).
    */
   biosVariantOf?: (toolchain: Toolchain) => BiosVariant | undefined;
+  /**
+   * Where boots go (`e820 run --host`): each capture takes a slot on this machine or on a remote
+   * host (harness/host/slots.ts). Absent: every boot is local.
+   */
+  slots?: HostSlots;
 }
 
 /** The iomem rule of reference/kernel-lines.ts, as a per-line predicate for the comparator. */
@@ -125,6 +132,7 @@ export function isE820IomemLine(line: string): boolean {
 
 /** The real model and harness. Provisioning happens once per toolchain and is shared by all captures. */
 export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
+  const slots = options.slots;
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
   const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<ProvisionedToolchain> => {
     const key = JSON.stringify(toolchain);
@@ -169,8 +177,11 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
           : {}),
       };
     },
-    capture: async (config, toolchain, options) =>
-      capture(config, toolchain, { ...options, provisioned: await provisionOnce(toolchain, options.onProgress, options.signal) }),
+    capture: async (config, toolchain, options) => {
+      const provisioned = await provisionOnce(toolchain, options.onProgress, options.signal);
+      if (slots === undefined) return capture(config, toolchain, { ...options, provisioned });
+      return slots.with((host) => capture(config, toolchain, { ...options, provisioned, ...(host !== localHost ? { host } : {}) }));
+    },
     isE820IomemLine,
     provision: provisionOnce,
     kvmProbe: async (toolchain, o = {}) =>
