@@ -130,6 +130,17 @@ describe('M12: pci_pad_mem64 (1.16.3: phys-bits ≥ 36 valid + long mode + RAM >
   });
 });
 
+describe('UHCI next to the q35 AHCI CD-ROM', () => {
+  // Booted: q35 1G + piix4-usb-uhci / ich9-usb-uhci1 on 5.2, 7.2 and 11.1 (firmware layer), versions.yaml usb-q35-1G-uhci-ahci-cdrom.
+  it('leaves nothing: the AHCI port allocates after UHCI freed its probe structures', () => {
+    const cd = predictAll(parseQemuArgs(['-M', 'q35', '-m', '1G']), BASELINE_TOOLCHAIN);
+    expect(predictAll(parseQemuArgs(['-M', 'q35', '-m', '1G', '-device', 'ich9-usb-uhci1']), BASELINE_TOOLCHAIN).report).toEqual(cd.report);
+  });
+  it('with a virtio disk as well is not modelled', () => {
+    expect(() => predictAll(parseQemuArgs(['-M', 'q35', '-m', '1G', '-device', 'piix3-usb-uhci', '-drive', 'file=null-co://,format=raw,if=virtio']), BASELINE_TOOLCHAIN)).toThrow(/UHCI next to an AHCI drive/);
+  });
+});
+
 describe('an added AHCI controller', () => {
   // Booted: pc and q35 with -device ahci (with and without a virtio disk) on 5.2, 7.2 and 11.1.
   it('with no drive on it keeps nothing, like q35\'s own under -nodefaults', () => {
