@@ -27,7 +27,7 @@ import { provisionToolchain } from '../../capture.ts';
 import type { BiosVariant } from '../../../reference/profiles/seabios.ts';
 import type { Toolchain } from '../../../reference/toolchain.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
-import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain.ts';
+import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 
 export interface DriftOptions extends UserToolchainFlags {
   from?: string;
