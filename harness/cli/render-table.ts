@@ -24,7 +24,7 @@ export function renderTable(obs: Pick<Observation, 'report' | 'unobserved'> & { 
 
   section('qemu.e820 (fw_cfg etc/e820, file order: start, length, type)', 'qemu', 'e820',
     r.qemu?.e820?.map((e) => `${pad(e.start)}  ${pad(e.length)}  ${typeName(e.type)}`));
-  section('firmware.e820 (SeaBIOS, end exclusive)', 'firmware', 'e820',
+  section('firmware.e820 (the firmware\'s INT 15h E820 table: SeaBIOS, or qboot; end exclusive)', 'firmware', 'e820',
     r.firmware?.e820?.map((e) => `${pad(e.start)} - ${pad(e.end)}  ${typeName(e.type)}`));
   out.splice(out.length - 1, 0, ...(r.firmware?.zoneHighReturned !== undefined ? [`  ZoneHigh returned: ${r.firmware.zoneHighReturned} bytes`] : []));
   section('kernel.biosE820', 'kernel', 'biosE820', r.kernel?.biosE820);
