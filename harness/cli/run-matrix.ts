@@ -23,13 +23,21 @@ import { exitCodeOf } from '../matrix/verdict.ts';
 import { hostOverridesOf, parseJobs, parseTimeout, selectOnly, timestampDir, toolchainOverride, type HostFlags, type VersionFlags } from './options.ts';
 import { provisionAll } from '../matrix/provision-runs.ts';
 import { describeIntent, loadExpect } from '../matrix/intent.ts';
+import { closeRemotes, connectRemotes, parseHostJobs, type SshFlags } from '../host/connect.ts';
+import { localHost } from '../host/local.ts';
+import { HostSlots } from '../host/slots.ts';
+import type { Host } from '../host/types.ts';
 
 /** Every cell's toolchains boot that kernel flavour (--kernel-flavour); unchanged when not given. */
 export function withCellsFlavour(cells: readonly Cell[], flavour: KernelFlavour | undefined): Cell[] {
   return flavour === undefined ? [...cells] : cells.map((c) => ({ ...c, toolchains: c.toolchains.map((t) => withKernelFlavour(t, flavour)) }));
 }
 
-export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags {
+export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags, SshFlags {
+  /** `--host ssh://…` (repeatable): boot cells on these machines too (harness/host/slots.ts). */
+  host?: string[];
+  /** `--host-jobs N`: boots at once on each of them (default 1). */
+  hostJobs?: string;
   shard?: string;
   jobs?: string;
   results?: string;
@@ -78,14 +86,22 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     throw new OutputDirError(dir, `results.json cannot be written (${(err as Error).message})`);
   }
   let d: MatrixDeps;
+  // Remote hosts are connected (host keys verified) before anything boots; cells then take a
+  // slot here or there, and the runner runs as many at once as there are slots.
+  let remotes: Host[] = [];
+  let slots: HostSlots | undefined;
   try {
-    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user) }));
+    remotes = await connectRemotes(opts.host ?? [], opts);
+    if (remotes.length > 0) slots = new HostSlots([{ host: localHost, jobs }, ...remotes.map((host) => ({ host, jobs: parseHostJobs(opts.hostJobs) }))]);
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user), ...(slots !== undefined ? { slots } : {}) }));
   } catch (err) {
+    await closeRemotes(remotes);
     await releaseDir();
     throw err;
   }
   const progress = new Progress({ total: runs.length, stream: process.stderr, ...(opts.plain ? { plain: true } : {}) });
-  progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${jobs} at a time → ${dir}`);
+  const where = slots === undefined ? `${jobs} at a time` : `${slots.size} at a time (${jobs} here, ${parseHostJobs(opts.hostJobs)} on each of ${remotes.map((h) => h.label).join(', ')})`;
+  progress.note(`e820 run: ${runs.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${where} → ${dir}`);
   for (const e of new Set(runs.flatMap((r) => (r.cell.expect ? [r.cell.expect] : [])))) {
     progress.note(`expect ${e.file}: ${describeIntent(e.intent).join('; ') || 'no change declared'}`);
   }
@@ -109,7 +125,7 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
     const writeFailed = new AbortController();
     let writeError: Error | null = null;
     const summary = await runMatrix(runs, d, {
-      jobs,
+      jobs: slots?.size ?? jobs,
       signal: AbortSignal.any([interrupt.signal, writeFailed.signal]),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       logsRoot: join(dir, 'logs'),
@@ -165,6 +181,8 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   } finally {
     progress.stop();
     interrupt.release();
+    if (slots !== undefined) progress.note(`boots per host: ${[...slots.taken].map(([h, n]) => `${h} ${n}`).join(', ')}`);
+    await closeRemotes(remotes);
     await releaseDir();
   }
 }

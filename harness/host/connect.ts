@@ -28,3 +28,34 @@ export async function hostOf(url: string | undefined, flags: SshFlags): Promise<
     ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
   });
 }
+
+/** `--host ssh://…` for each URL, connected (host key verified) before anything boots. */
+export async function connectRemotes(urls: readonly string[], flags: SshFlags): Promise<Host[]> {
+  const hosts: Host[] = [];
+  try {
+    for (const u of urls) hosts.push(await hostOf(u, flags));
+  } catch (err) {
+    await closeRemotes(hosts);
+    throw err;
+  }
+  return hosts;
+}
+
+/** Removes each remote host's uploads and closes its connection. */
+export async function closeRemotes(hosts: readonly Host[]): Promise<void> {
+  const { remoteStageOf } = await import('./remote-stage.ts');
+  await Promise.all(
+    hosts.map(async (h) => {
+      await remoteStageOf(h).close().catch(() => {});
+      await h.close().catch(() => {});
+    }),
+  );
+}
+
+/** `--host-jobs N`: boots at once on each remote host. */
+export function parseHostJobs(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw Object.assign(new Error(`--host-jobs ${JSON.stringify(text)}: expected a whole number ≥ 1`), { exitCode: 2 });
+  return n;
+}

@@ -8,6 +8,7 @@ import { KERNEL_FLAVOUR_OPTION } from '../../user-toolchain-flags.ts';
 import { withUserToolchainOptions } from '../../user-toolchain/index.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP } from '../options.ts';
 import { runCommand, type RunOptions } from '../run-matrix.ts';
+import { SSH_FLAG_HELP } from '../../host/connect.ts';
 
 export function register(program: Command): void {
   const cmd = program
@@ -27,7 +28,12 @@ export function register(program: Command): void {
     .option('--host-vendor <vendor>', HOST_VENDOR_HELP)
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
-    .option('--expect <FILE>', `${EXPECT_HELP}; for every cell (a matrix's own expect: conflicts)`);
+    .option('--expect <FILE>', `${EXPECT_HELP}; for every cell (a matrix's own expect: conflicts)`)
+    .option('--host <ssh://user@host[:port]>', 'boot cells on this machine too (repeatable); it needs QEMU (installed there with apt when missing, as root)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--host-jobs <N>', 'boots at once on each --host (default 1)')
+    .option(...SSH_FLAG_HELP.knownHosts)
+    .option(...SSH_FLAG_HELP.hostKey)
+    .option(...SSH_FLAG_HELP.identity);
   withUserToolchainOptions(cmd).action(async (matrices: string[], opts: RunOptions) => {
     process.exitCode = await runCommand(matrices, opts);
   });
