@@ -5,11 +5,11 @@
 
 import type { DeclaredIntent } from './intent.ts';
 import { QEMU_FIRMWARE_FILES } from './profiles/firmware-files.ts';
-import type { SeabiosProfile } from './profiles/seabios.ts';
+import { seabiosProfile, type SeabiosProfile } from './profiles/seabios.ts';
 import { qbootInt15Answers, qbootStage } from './qboot-stage.ts';
 import { int15Answers, seabiosStage } from './seabios/index.ts';
 import { UnsupportedOptionError, type FirmwareMap, type Handoff, type Int15Answers } from './stages.ts';
-import type { QemuVersion } from './toolchain.ts';
+import type { QemuVersion, SeabiosVersion } from './toolchain.ts';
 
 export type FirmwareKind = 'seabios' | 'qboot';
 
@@ -20,6 +20,8 @@ export interface FirmwareRoad {
   image: string;
   /** One sentence: why this firmware, and how it builds the map. */
   why: string;
+  /** The SeaBIOS release of an image that is not the toolchain's (microvm's bios-microvm.bin): its profile is used. */
+  seabiosVersion?: SeabiosVersion;
 }
 
 /** qboot has no debug console: nothing on port 0x402 (observed on 5.2, 7.2, 10.0 and 11.1: an empty log). */
@@ -45,10 +47,15 @@ export function firmwareRoad(handoff: Handoff, qemu: QemuVersion, givenBios: str
       const how = givenBios === null ? 'microvm with ACPI loads bios-microvm.bin (hw/i386/microvm.c microvm_devices_init), which' : 'bios-microvm.bin';
       return { kind: 'qboot', image, why: `${how} is qboot.rom in QEMU ${qemu}'s packages (${files.source}): ${qbootWhy}` };
     }
-    throw new UnsupportedOptionError(
-      microvm ? '-machine' : '-bios',
-      `bios-microvm.bin on QEMU ${qemu} is SeaBIOS's microvm build (${files.source}); that configuration of SeaBIOS is not modelled`,
-    );
+    if (!microvm || files.microvmSeabios === undefined) {
+      throw new UnsupportedOptionError('-bios', `bios-microvm.bin on QEMU ${qemu} is SeaBIOS's microvm build (${files.source}); on ${handoff.machine.name} it is not modelled`);
+    }
+    return {
+      kind: 'seabios',
+      image,
+      seabiosVersion: files.microvmSeabios,
+      why: `bios-microvm.bin on QEMU ${qemu} is SeaBIOS ${files.microvmSeabios}'s microvm build (${files.source}); it builds the map as on a machine without PCI (etc/e820, its BIOS reservation at 0xfffc0000, nothing kept in ZoneHigh), predicted with that release's profile whatever the toolchain's SeaBIOS`,
+    };
   }
   if (microvm) {
     throw new UnsupportedOptionError('-bios', `${image} on microvm: SeaBIOS's pc configuration on microvm is not modelled (microvm is modelled with qboot)`);
@@ -70,6 +77,7 @@ export function firmwareStage(handoff: Handoff, road: FirmwareRoad, seabios: Sea
     const firmware = qbootStage(handoff);
     return { firmware, bios: qbootInt15Answers(firmware) };
   }
-  const firmware = seabiosStage(handoff, seabios, intent.firmware);
+  const profile = road.seabiosVersion !== undefined ? seabiosProfile(road.seabiosVersion) : seabios;
+  const firmware = seabiosStage(handoff, profile, intent.firmware);
   return { firmware, bios: int15Answers(firmware, intent.int15Fails) };
 }

@@ -393,7 +393,7 @@ function machineTypeSection(): string[] {
 /** Which firmware builds the map per machine and release (reference/firmware.ts), then its files and layouts. */
 function firmwareRoadSection(): string[] {
   const files = QEMU_VERSIONS.map((v) => QEMU_FIRMWARE_FILES[v]);
-  const microvmAcpi = files.map((f) => (f.biosMicrovm === 'qboot' ? 'qboot (bios-microvm.bin → qboot.rom); refused under TCG: no clock' : "SeaBIOS's microvm build: not modelled; refused under TCG: no clock"));
+  const microvmBios = files.map((f) => (f.biosMicrovm === 'qboot' ? 'qboot (bios-microvm.bin → qboot.rom)' : `SeaBIOS ${f.microvmSeabios ?? '?'} (its microvm build)`));
   const out: string[] = [
     '## Firmware roads: SeaBIOS, qboot, microvm',
     '',
@@ -404,7 +404,8 @@ function firmwareRoadSection(): string[] {
     `| \`-M pc\`/\`q35\` (default firmware) | ${QEMU_VERSIONS.map(() => 'SeaBIOS').join(' | ')} |`,
     `| \`-M pc\`/\`q35\` \`-bios qboot.rom\` | ${files.map((f) => (f.qbootRom ? 'qboot' : '— (not shipped)')).join(' | ')} |`,
     `| \`-M microvm,acpi=off\` (qboot.rom) | ${QEMU_VERSIONS.map(() => 'qboot').join(' | ')} |`,
-    `| \`-M microvm\` (ACPI: bios-microvm.bin) | ${microvmAcpi.map(escapeCell).join(' | ')} |`,
+    `| \`-M microvm,acpi=off -bios bios-microvm.bin\` | ${microvmBios.map(escapeCell).join(' | ')} |`,
+    `| \`-M microvm\` (ACPI: bios-microvm.bin) | ${microvmBios.map((b) => escapeCell(`${b}; refused under TCG: no clock`)).join(' | ')} |`,
     '',
   ];
   out.push(

@@ -6,7 +6,7 @@
 // finds differs by suite. Read from the packages' file lists and checked by booting (microvm's
 // SeaBIOS prints its banner on port 0x402, qboot prints nothing).
 
-import type { QemuVersion } from '../toolchain.ts';
+import type { QemuVersion, SeabiosVersion } from '../toolchain.ts';
 
 export type MicrovmBiosImage = 'qboot' | 'seabios-microvm';
 
@@ -17,6 +17,8 @@ export interface QemuFirmwareFiles {
   biosMicrovm: MicrovmBiosImage;
   /** Where that comes from, in the packages. */
   source: string;
+  /** The SeaBIOS release of that microvm build (its banner), when it is SeaBIOS: the suite's own seabios package. */
+  microvmSeabios?: SeabiosVersion;
 }
 
 export const QEMU_FIRMWARE_FILES: Readonly<Record<QemuVersion, QemuFirmwareFiles>> = {
@@ -33,11 +35,13 @@ export const QEMU_FIRMWARE_FILES: Readonly<Record<QemuVersion, QemuFirmwareFiles
   '10.0': {
     qbootRom: true,
     biosMicrovm: 'seabios-microvm',
+    microvmSeabios: '1.16.3',
     source: 'trixie qemu-system-data 1:10.0.13+ds-0+deb13u1 has no bios-microvm.bin; seabios 1.16.3-2 ships /usr/share/seabios/bios-microvm.bin (SeaBIOS built for microvm, 128 KiB)',
   },
   '11.1': {
     qbootRom: true,
     biosMicrovm: 'seabios-microvm',
+    microvmSeabios: '1.17.0',
     source: 'sid qemu-system-data 1:11.1.3+ds-1 has no bios-microvm.bin; seabios 1.17.0 ships /usr/share/seabios/bios-microvm.bin (SeaBIOS built for microvm, 128 KiB)',
   },
 };

@@ -8,6 +8,7 @@
 import { GiB, KiB, MiB } from '../address.ts';
 import type { MachineConfig } from '../config.ts';
 import { E820, type E820Record } from '../e820.ts';
+import { QEMU_FIRMWARE_FILES } from '../profiles/firmware-files.ts';
 import { parseMachineVersion, type QemuProfile } from '../profiles/qemu.ts';
 import { UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages.ts';
 import { resolveCpu } from './cpu.ts';
@@ -106,6 +107,12 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
     // The parser refuses it with QEMU's words; this only keeps the stage total.
     throw new UnsupportedOptionError('-machine max-ram-below-4g=', `not a ${name} property`);
   }
+  const image = config.bios ?? (o.acpi ? MICROVM_BIOS_FILENAME : MICROVM_QBOOT_FILENAME);
+  if (!o.optionRoms && image.replace(/^.*\//, '') === MICROVM_BIOS_FILENAME && QEMU_FIRMWARE_FILES[profile.version].biosMicrovm === 'seabios-microvm') {
+    // x86_load_linux() hands -kernel to SeaBIOS as the linuxboot_dma.bin option ROM, which
+    // microvm_memory_init() adds only with option ROMs on: SeaBIOS would have nothing to boot.
+    throw new UnsupportedOptionError('-machine x-option-roms=', `off with SeaBIOS's microvm build on ${name}: -kernel reaches SeaBIOS only as an option ROM, so the guest never starts; not modelled`);
+  }
   const mv = parseMachineVersion(profile.machineTypes.newest);
   const cpu = resolveCpu(config, profile, options.host, 'qemu64', mv);
   const topology = resolveTopology(config, mv, profile);
@@ -161,7 +168,7 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
       maxCpusKey: topology.maxcpus,
       hpet: false,
       devices: [],
-      biosImage: config.bios ?? (o.acpi ? MICROVM_BIOS_FILENAME : MICROVM_QBOOT_FILENAME),
+      biosImage: image,
     },
   };
 }

@@ -108,6 +108,8 @@ export function zoneHighUse(handoff: Handoff, profile: SeabiosProfile, zone: { s
 /** The disk and USB drivers' ZoneHigh allocations, in order; refuses what depends on thread timing. */
 function driverAllocations(handoff: Handoff, profile: SeabiosProfile): Array<{ size: bigint; align: bigint; what: string }> {
   const fi = handoff.firmwareInputs;
+  // No device to drive: no allocation, whichever drivers the image has (microvm's build).
+  if (fi.devices.length === 0) return [];
   // By the image's variant when given (a project-built or user image), else by its file name.
   const missing = imageMissingDrivers(fi.biosImage, fi.biosVariant);
   if (missing === null) throw new UnsupportedOptionError('-bios', `${fi.biosImage}: which drivers this SeaBIOS image has is not modelled (known: bios.bin, bios-256k.bin, or an image whose variant is given)`);
