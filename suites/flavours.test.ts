@@ -6,36 +6,34 @@
 // what the flavour says (its release, fw_cfg built in) and its profile's init_size is the image's.
 
 import { join } from 'node:path';
-import { beforeAll, describe, expect, test } from 'vitest';
-
+import { describe, expect, test } from 'vitest';
 import { timestampDir } from '../harness/cli/options.ts';
-import { provisionAll } from '../harness/matrix/provision-runs.ts';
 import { realDeps } from '../harness/matrix/deps.ts';
 import { REPO_ROOT, matrixPath } from '../harness/matrix/paths.ts';
-import { createLimiter, defaultJobs, runCell } from '../harness/matrix/runner.ts';
 import { cellArgv, expandRuns, loadMatrix } from '../harness/matrix/schema.ts';
 import { buildMinimalKernel, MINIMAL_LOCALVERSION } from '../harness/provision/kernel-build.ts';
 import { withKernelFlavour } from '../harness/user-toolchain-flags.ts';
 import { kernelProfileForRelease } from '../reference/profiles/kernel.ts';
+import { bootingSuite, CELL_TEST_TIMEOUT_MS } from './booting-suite.ts';
 import { expectCellPassed } from './cell-verdict.ts';
-import { jobsFromEnv } from './jobs-env.ts';
 
 /** pc and q35 (MMCONFIG), NUMA, RAM above 4 GiB, a user memmap=, memory hotplug, small RAM. */
 const CELLS = ['pc-1G', 'q35-2G', 'pc-numa-2x512M', 'pc-4G', 'pc-2G-memmap-rsv1M', 'q35-2G-slots2-maxmem8G', 'pc-128M'];
 /** The first run builds the kernel (about 10 minutes on two busy cores). */
 const PROVISION_TIMEOUT_MS = 45 * 60_000;
-const CELL_TEST_TIMEOUT_MS = 15 * 60_000;
 
 const base = expandRuns((await loadMatrix(matrixPath('baseline'))).filter((c) => CELLS.includes(c.id)));
 const runs = base.flatMap((r) => (['cloud', 'minimal'] as const).map((f) => ({ ...r, toolchain: withKernelFlavour(r.toolchain, f), key: `${r.key}/${f}` })));
 const deps = await realDeps();
-const limit = createLimiter(process.env.E820_JOBS ? jobsFromEnv(process.env.E820_JOBS) : defaultJobs());
-const logsRoot = join(REPO_ROOT, 'results', `flavours-${timestampDir()}`, 'logs');
+const suite = bootingSuite({
+  runs,
+  deps,
+  resultsDir: join(REPO_ROOT, 'results', `flavours-${timestampDir()}`),
+  matrices: ['baseline'],
+  command: ['vitest', 'suites/flavours.test.ts'],
+  provisionTimeoutMs: PROVISION_TIMEOUT_MS,
+});
 const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x));
-
-beforeAll(async () => {
-  await provisionAll(deps, runs, (m) => process.stderr.write(`flavours: ${m}\n`));
-}, PROVISION_TIMEOUT_MS);
 
 describe('the minimal kernel', () => {
   test('is the series release with the minimal suffix, fw_cfg built in, init_size as its profile says', async () => {
@@ -63,7 +61,7 @@ describe(`both kernel flavours on ${CELLS.length} baseline cells`, () => {
   describe.concurrent('boots', () => {
     for (const run of runs) {
       test(run.key, async () => {
-        const result = await limit(() => runCell(run, deps, { logsRoot }));
+        const result = await suite.boot(run);
         expectCellPassed(run.key, result);
         const release = String(result.versions?.kernel ?? '');
         if (run.toolchain.kernelFlavour === 'minimal') expect(release).toMatch(new RegExp(`${MINIMAL_LOCALVERSION}$`));
