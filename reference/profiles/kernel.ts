@@ -345,6 +345,13 @@ export const MINIMAL_BUILD: Readonly<Partial<Record<KernelVersion, Pick<KernelPr
   '6.1': { guestInitSize: 0x1079000n, guestDecompressorBmi2: false },
   // 6.12.107-1 (trixie's pool serves no newer source), same recipe; LZ4, so no BMI2 zstd path.
   '6.12': { guestInitSize: 0xe9b000n, guestDecompressorBmi2: false },
+  // 7.2.8-1, minimal.config + minimal-7.2.config (CONFIG_X86_5LEVEL is gone: 5-level paging built
+  // in), LZ4 (recipe c73ac184d269490e). The profile describes 7.2.13-1, whose source sid's pool no
+  // longer serves (404 for 7.2.9-1 to 7.2.13-1): Debian's changelog of 7.2.9-1 to 7.2.13-1 (in the
+  // 7.2.13 packages) lists no change to arch/x86/kernel/e820.c, setup.c, kernel/resource.c, the
+  // x86 PCI/MMCONFIG code, drivers/firmware/memmap.c or the hibernation nosave walk, and the
+  // 7.2.13 cloud config sets every option of the fragment that changes a layer as the fragment does.
+  '7.2': { guestInitSize: 0xcae000n, guestDecompressorBmi2: false },
 };
 
 export class NoMinimalKernelError extends Error {

@@ -127,6 +127,17 @@ describe('--kernel-flavour and the minimal profile', () => {
     expect({ ...minimal, guestInitSize: 0n, guestDecompressorBmi2: false }).toEqual({ ...cloud, guestInitSize: 0n, guestDecompressorBmi2: false });
     expect(minimal.guestInitSize).toBe(MINIMAL_BUILD['6.1']!.guestInitSize);
     expect(minimal.guestInitSize).toBeLessThan(cloud.guestInitSize);
-    expect(() => kernelProfileForRelease('7.2', undefined, 'minimal')).toThrow(/no profile for this series yet/);
+  });
+
+  it('exists for every series, LZ4-compressed (no BMI2 zstd path); a series without a build is refused', async () => {
+    const { flavourProfile, kernelProfile, MINIMAL_BUILD } = await import('../../reference/profiles/kernel.ts');
+    const { KERNEL_VERSIONS } = await import('../../reference/toolchain.ts');
+    for (const v of KERNEL_VERSIONS) {
+      expect(MINIMAL_BUILD[v], v).toBeDefined();
+      expect(flavourProfile(kernelProfile(v), 'minimal').guestDecompressorBmi2, v).toBe(false);
+      expect(MINIMAL_BUILD[v]!.guestInitSize, v).toBeLessThan(kernelProfile(v).guestInitSize);
+    }
+    const unbuilt = { ...kernelProfile('7.2'), version: '9.9' } as unknown as ReturnType<typeof kernelProfile>;
+    expect(() => flavourProfile(unbuilt, 'minimal')).toThrow(/no profile for this series yet/);
   });
 });
