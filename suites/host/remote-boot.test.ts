@@ -17,7 +17,7 @@ import { runMatrix, type CellResult } from '../../harness/matrix/runner.ts';
 import type { CellRun } from '../../harness/matrix/schema.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
-import { startTestSshd, type TestSshd } from './sshd-server.ts';
+import { startTestSshd, until, type TestSshd } from './sshd-server.ts';
 
 let server: TestSshd;
 let host: SshHost;
@@ -72,14 +72,6 @@ function qemuCmdlines(): string[] {
   return out;
 }
 
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return what();
-}
 
 describe('e820 run --host through the loopback sshd', () => {
   it('a small matrix gives the same verdicts on the remote host as on this machine', async () => {

@@ -12,7 +12,7 @@ import { checkHost, readHostFacts } from '../../harness/host/check.ts';
 import { localHost } from '../../harness/host/local.ts';
 import { SshConnectError, SshHost } from '../../harness/host/ssh.ts';
 import { HOSTILE } from './quote.test.ts';
-import { startTestSshd, type TestSshd } from './sshd-server.ts';
+import { startTestSshd, until, type TestSshd } from './sshd-server.ts';
 
 let server: TestSshd;
 let host: SshHost;
@@ -39,14 +39,6 @@ const groupAlive = (pgid: number): boolean => {
   }
 };
 
-async function until(what: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (what()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return what();
-}
 
 describe('host key', () => {
   it('a pinned key that is not the server\'s is refused, naming the server\'s fingerprint', async () => {

@@ -127,3 +127,13 @@ export async function startTestSshd(): Promise<TestSshd> {
     throw err;
   }
 }
+
+/** Polls `what` until it holds or `ms` pass; its last answer. */
+export async function until(what: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (what()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return what();
+}
