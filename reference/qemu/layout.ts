@@ -148,15 +148,19 @@ export function memoryLayout(
   };
 }
 
-/** CMOS memory registers (hw/i386/pc.c pc_cmos_init, pc_cmos_init_late). */
+/** CMOS memory registers (hw/i386/pc.c pc_cmos_init, pc_cmos_init_late), and 0x5f the CPU count − 1. */
 export function cmosMemory(below: bigint, above: bigint, topology: ResolvedTopology): CmosMemory {
+  return { ...cmosMemorySizes(below, above), cpusMinusOne: topology.cpus > 255 ? 0 : topology.cpus - 1 };
+}
+
+/** The RAM size registers 0x15/0x16, 0x17/0x18 (0x30/0x31), 0x34/0x35 and 0x5b-0x5d, as pc and microvm write them. */
+export function cmosMemorySizes(below: bigint, above: bigint): Omit<CmosMemory, 'cpusMinusOne'> {
   const clamp = (v: bigint): number => Number(v > 65535n ? 65535n : v);
   return {
     baseKiB: Number(below / KiB > 640n ? 640n : below / KiB),
     extendedKiB: clamp(below > MiB ? (below - MiB) / KiB : 0n),
     above16MiB64K: clamp(below > 16n * MiB ? (below - 16n * MiB) / (64n * KiB) : 0n),
     above4GiB64K: Number((above / (64n * KiB)) & 0xffffffn),
-    cpusMinusOne: topology.cpus > 255 ? 0 : topology.cpus - 1,
   };
 }
 

@@ -5,13 +5,14 @@
 // bios-microvm.bin with ACPI and qboot.rom without; reference/firmware.ts says which image that is
 // in each release's Debian packages. Pure.
 
-import { GiB, KiB, MiB } from '../address.ts';
+import { GiB } from '../address.ts';
 import type { MachineConfig } from '../config.ts';
 import { E820, type E820Record } from '../e820.ts';
 import { QEMU_FIRMWARE_FILES } from '../profiles/firmware-files.ts';
 import { parseMachineVersion, type QemuProfile } from '../profiles/qemu.ts';
 import { UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages.ts';
 import { resolveCpu } from './cpu.ts';
+import { cmosMemorySizes } from './layout.ts';
 import { isOn, prop, type QemuStageOptions } from './options.ts';
 import { numaParseChecks, ramSizeOf } from './ram.ts';
 import { resolveTopology } from './topology.ts';
@@ -52,18 +53,12 @@ export function microvmOptions(config: MachineConfig): MicrovmOptions {
 
 /**
  * microvm_set_rtc(): like pc_cmos_init's memory registers, except that 0x15/0x16 is
- * MIN(below_4g / KiB, 640) and 0x5f (CPU count) is never written. All zero without an RTC.
+ * MIN(below_4g / KiB, 640) and 0x5f (CPU count) is never written. Without an RTC (rtc=off) nothing
+ * answers ports 0x70/0x71 and every register reads as all ones (observed through qtest on 5.2 and 11.1).
  */
 export function microvmCmos(below: bigint, above: bigint, rtc: boolean): CmosMemory {
-  if (!rtc) return { baseKiB: 0, extendedKiB: 0, above16MiB64K: 0, above4GiB64K: 0, cpusMinusOne: 0 };
-  const clamp = (v: bigint): number => Number(v > 65535n ? 65535n : v);
-  return {
-    baseKiB: Number(below / KiB > 640n ? 640n : below / KiB),
-    extendedKiB: clamp(below > MiB ? (below - MiB) / KiB : 0n),
-    above16MiB64K: clamp(below > 16n * MiB ? (below - 16n * MiB) / (64n * KiB) : 0n),
-    above4GiB64K: Number((above / (64n * KiB)) & 0xffffffn),
-    cpusMinusOne: 0,
-  };
+  if (!rtc) return { baseKiB: 0xffff, extendedKiB: 0xffff, above16MiB64K: 0xffff, above4GiB64K: 0xffffff, cpusMinusOne: 0xff };
+  return { ...cmosMemorySizes(below, above), cpusMinusOne: 0 };
 }
 
 /**
