@@ -224,6 +224,18 @@ export const DEVICE_ZONEHIGH_FOOTPRINT: Readonly<Record<string, ReadonlyArray<{ 
     { size: 16384n, align: 4096n },
     { size: 4096n, align: 4096n },
   ],
+  /**
+   * A pvscsi controller, disk or not: src/hw/pvscsi.c init_pvscsi (run_thread, which runs it at
+   * once) → pvscsi_init_rings before its first wait: malloc_high of struct pvscsi_ring_dsc_s (three
+   * 32-bit pointers, 12 bytes), then the rings state, request and completion rings, one page each
+   * (memalign_high(PAGE_SIZE, PAGE_SIZE)). Kept for the boot (the driver never frees them).
+   */
+  pvscsi: [
+    { size: 12n, align: 16n },
+    { size: 4096n, align: 4096n },
+    { size: 4096n, align: 4096n },
+    { size: 4096n, align: 4096n },
+  ],
 };
 
 /**

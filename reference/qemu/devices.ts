@@ -62,8 +62,6 @@ const NOT_MODELLED_WHY: Readonly<Record<string, string>> = {
   'intel-iommu': 'an IOMMU (its ACPI DMAR table, the guest\'s IOMMU driver) is not modelled',
   'amd-iommu': 'an IOMMU (its ACPI IVRS table and PCI function, the guest\'s IOMMU driver) is not modelled',
   vmclock: 'it adds a reserved range to the map (measured: one etc/e820 entry more on 10.0 and 11.1); not modelled',
-  // src/hw/pvscsi.c init_pvscsi → pvscsi_init_rings: a descriptor and three pages, permanent, from a thread.
-  pvscsi: 'its SeaBIOS driver keeps its rings in ZoneHigh (three pages, src/hw/pvscsi.c pvscsi_init_rings) from a thread; not modelled',
 };
 
 /** Drivers SeaBIOS runs whose allocations do not stay in ZoneHigh (or that it does not drive at all). */
@@ -144,7 +142,7 @@ function hasDefaultCdrom(config: MachineConfig, family: 'pc' | 'q35'): boolean {
 }
 
 /** SeaBIOS block_setup() order (src/block.c): ahci, virtio-blk, virtio-scsi, …, nvme. */
-const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'virtio-scsi', 'nvme'];
+const DRIVER_ORDER = ['ahci-port', 'virtio-blk', 'virtio-scsi', 'pvscsi', 'nvme'];
 
 /** What decides a virtio device's legacy queue size (see virtioLegacyQueue). */
 export interface VirtioDefaults {
@@ -220,6 +218,7 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
       scsiControllers++;
       scsiLegacy = legacy(dev.props, 'virtqueue_size');
     }
+    else if (drv === 'pvscsi') devices.push({ kind: 'pvscsi', detail: drv });
     else if (drv === 'scsi-hd' || drv === 'scsi-cd') scsiDisks++;
     else if (drv === 'vmgenid') continue; // a table-loader allocation, see below
     else if (drv === 'ide-hd' || drv === 'ide-cd') {
@@ -242,6 +241,9 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
     // The empty controller's vp_device and queue stay allocated while it scans its 256 targets,
     // so another driver's allocation made meanwhile lands below them (as with USB, M8).
     throw new UnsupportedOptionError('-device', 'virtio-scsi without a disk next to another disk controller: its transient queue allocation is not modelled');
+  }
+  if (scsiDisks > 0 && devices.some((d) => d.kind === 'pvscsi')) {
+    throw new UnsupportedOptionError('-device', 'a SCSI disk next to pvscsi: which controller holds it (bus=) is not modelled');
   }
   if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-scsi', detail: 'virtio-scsi-pci with a disk', ...scsiLegacy });
   return devices

@@ -90,3 +90,19 @@ describe('refusals at -device realize, in QEMU words', () => {
     expect(() => qemuStage({ ...machineConfig('q35', GiB), devices: [dev('intel-iommu')] }, QEMU_PROFILES['7.2'], {})).toThrow(/an IOMMU/);
   });
 });
+
+describe('pvscsi: a descriptor and three ring pages in ZoneHigh, disk or not (src/hw/pvscsi.c pvscsi_init_rings)', () => {
+  // Booted (firmware layer): pc alone on 5.2, 7.2; pc + virtio-blk, q35 (AHCI CD-ROM), pc + UHCI,
+  // pc-i440fx-1.7 (bios.bin: no pvscsi driver) on 7.2; q35 on 11.1; pc + qemu-xhci on 10.0.
+  it.each(TOOLCHAINS)('pc 1G on %s: 0x4000 more than without (%s)', (q, s) => {
+    const pc = machineConfig('pc', GiB);
+    const without = seabiosStage(qemuStage(pc, QEMU_PROFILES[q], {}), SEABIOS_PROFILES[s]).zoneHighReturned;
+    const withIt = seabiosStage(qemuStage({ ...pc, devices: [dev('pvscsi')] }, QEMU_PROFILES[q], {}), SEABIOS_PROFILES[s]).zoneHighReturned;
+    expect(without - withIt).toBe(0x4000);
+  });
+  it('next to a SCSI disk it is declined (which controller holds it is not modelled)', () => {
+    const c = { ...machineConfig('pc', GiB), devices: [dev('pvscsi', ['id', 'p0']), dev('scsi-hd', ['bus', 'p0.0'], ['drive', 'd0'])] };
+    expect(() => qemuStage(c, QEMU_PROFILES['7.2'], {})).toThrow(/next to pvscsi/);
+  });
+});
+
