@@ -5,7 +5,8 @@
 //
 // Which SeaBIOS image QEMU loads: `-bios NAME` (a path, or a name looked up in the -L directories
 // in order, then QEMU's data directory), else the machine type's default, bios-256k.bin, or bios.bin
-// on isapc and pc-i440fx ≤ 1.7 (the rule harness/capture.ts states in ObservationMeta.seabiosImage).
+// on isapc and pc-i440fx ≤ 1.7 (the rule harness/capture.ts states in ObservationMeta.seabiosImage),
+// microvm's qboot.rom without ACPI, bios-microvm.bin with it.
 // Package versions: a cache entry's manifest.json
 // (harness/provision: kernels, suites' QEMU and SeaBIOS, firmware builds), else dpkg's database.
 
@@ -60,9 +61,13 @@ export function machineTypeOf(argv: readonly string[]): string | null {
   return type;
 }
 
-/** The image name QEMU loads when no -bios is given. */
-export function defaultBiosName(machine: string | null): string {
+/**
+ * The image name QEMU loads when no -bios is given. microvm: bios-microvm.bin with ACPI, qboot.rom
+ * without (hw/i386/microvm.c microvm_devices_init; `acpiOff`: the argv says acpi=off).
+ */
+export function defaultBiosName(machine: string | null, acpiOff = false): string {
   if (machine === null) return 'bios-256k.bin';
+  if (machine === 'microvm') return acpiOff ? 'qboot.rom' : 'bios-microvm.bin';
   if (machine === 'isapc') return 'bios.bin';
   const m = /^pc-(?:i440fx-)?(\d+)\.(\d+)$/.exec(machine);
   if (m && (Number(m[1]) === 0 || (Number(m[1]) === 1 && Number(m[2]) <= 7))) return 'bios.bin';
@@ -154,7 +159,8 @@ export async function bootBinaries(qemuArgv: readonly string[]): Promise<BootBin
   // A suite wrapper adds its own -L dirs after the user's: the search order QEMU sees.
   const dataDirs = [...optionValue(qemuArgv, ['-L']), ...(root !== null ? [join(root, 'usr', 'share', 'qemu'), join(root, 'usr', 'share', 'seabios')] : HOST_FIRMWARE_PATH)];
   const asked = optionValue(qemuArgv, ['-bios']).at(-1);
-  const name = asked ?? defaultBiosName(machineTypeOf(qemuArgv));
+  const acpiOff = optionValue(qemuArgv, ['-M', '-machine', '--machine']).some((v) => v.split(',').includes('acpi=off')) || qemuArgv.includes('-no-acpi');
+  const name = asked ?? defaultBiosName(machineTypeOf(qemuArgv), acpiOff);
   const biosPath = asked !== undefined && (isAbsolute(asked) || asked.includes('/')) ? asked : await firstExisting(dataDirs, name);
   const bios = biosPath !== null ? await record(biosPath) : { path: name, sha256: null, package: null, note: `${name} is in none of ${dataDirs.join(', ')}` };
   const kernel = optionValue(qemuArgv, ['-kernel']).at(-1);

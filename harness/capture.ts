@@ -283,7 +283,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
     meta: {
       argv: run.argv,
       qemuVersion,
-      seabiosImage: config.bios ?? "the machine type's default (bios-256k.bin; bios.bin on isapc and ≤ pc-i440fx-1.7)",
+      seabiosImage: config.bios ?? "the machine type's default (bios-256k.bin; bios.bin on isapc and ≤ pc-i440fx-1.7; microvm: qboot.rom without ACPI, bios-microvm.bin with it)",
       seabiosBanner: banner ? banner[1]! : null,
       kernelRelease: scope === 'full' ? parsed.uname : `${tools.kernel.release ?? tools.kernel.image} (not booted: ${FIRMWARE_SCOPE_PREFIX})`,
       cmdline: parsed.cmdline,

@@ -28,6 +28,10 @@ describe('which SeaBIOS image QEMU loads', () => {
     expect(defaultBiosName('q35')).toBe('bios-256k.bin');
     expect(defaultBiosName(null)).toBe('bios-256k.bin');
   });
+  test('microvm: qboot.rom without ACPI, bios-microvm.bin with it', () => {
+    expect(defaultBiosName('microvm', true)).toBe('qboot.rom');
+    expect(defaultBiosName('microvm')).toBe('bios-microvm.bin');
+  });
 });
 
 test('a suite QEMU wrapper: the binary inside its root is hashed, the -L dir wins over its data dirs, packages from the manifests', async () => {
