@@ -111,6 +111,7 @@ const CAN_SJA1000_DEVICES = new Set(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci'
  *   vmcoreinfo_realize) need fw_cfg DMA (none on machine types ≤ 2.4, PC_COMPAT_2_4); a second
  *   vmcoreinfo is refused.
  * - intel-iommu / amd-iommu on pc (not an allowed dynamic sysbus device there; QemuProfile messages).
+ * - isa-parallel without chardev= (every release alike).
  * - A CAN adapter without canbus0= (…_realize → can_sja_connect_to_bus() with no bus) is refused.
  */
 function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMessages: QemuProfile['messages'] | null): void {
@@ -124,6 +125,8 @@ function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMes
       if (++vmcoreinfos > 1) throw new QemuRefusal(`${at}: at most one vmcoreinfo device is permitted`);
       if (noFwCfgDma) throw new QemuRefusal(`${at}: vmcoreinfo device requires fw_cfg with DMA`);
     }
+    // hw/char/parallel.c parallel_isa_realizefn: a parallel port needs its chardev= (explore seed 141501 cell 073).
+    if (d.driver === 'isa-parallel' && prop(d.props, 'chardev') === undefined) throw new QemuRefusal(`${at}: Can't create parallel device, empty char device`);
     if (CAN_SJA1000_DEVICES.has(d.driver)) {
       if (d.props.some(([k]) => k.startsWith('canbus'))) throw new UnsupportedOptionError('-device', `${d.driver} on a CAN bus: not modelled`);
       throw new QemuRefusal(`${at}: can_sja_connect_to_bus failed`);

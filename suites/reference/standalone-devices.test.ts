@@ -78,6 +78,12 @@ describe('refusals at -device realize, in QEMU words', () => {
     expect(() => qemuStage(two, QEMU_PROFILES['11.1'], {})).toThrow('-device vmcoreinfo: at most one vmcoreinfo device is permitted');
   });
 
+  it.each(['5.2', '7.2', '10.0', '11.1'] as const)('isa-parallel without chardev= on %s (with one it is quiet)', (q) => {
+    const c = { ...machineConfig('q35', GiB), devices: [dev('isa-parallel')] };
+    expect(() => qemuStage(c, QEMU_PROFILES[q], {})).toThrow("-device isa-parallel: Can't create parallel device, empty char device");
+    expect(() => qemuStage({ ...c, devices: [dev('isa-parallel', ['chardev', 'p0'])] }, QEMU_PROFILES[q], {})).not.toThrow();
+  });
+
   it.each(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci'])('%s without a CAN bus', (driver) => {
     const c = { ...machineConfig('q35', GiB), devices: [dev(driver)] };
     expect(() => qemuStage(c, QEMU_PROFILES['5.2'], {})).toThrow(`-device ${driver}: can_sja_connect_to_bus failed`);
