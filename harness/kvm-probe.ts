@@ -21,6 +21,8 @@ import { BootAbortedError, HarnessError, MissingToolError, QemuLaunchError, desc
 import { CPUINFO_PATH, parseCpuinfo } from './host-facts.ts';
 import { planHarnessArgv } from './qemu-argv.ts';
 import { runQemu } from './run-qemu.ts';
+import { localHost } from './host/local.ts';
+import type { Host } from './host/types.ts';
 
 export type KvmStatus = 'unavailable' | 'firmware-only' | 'full';
 
@@ -77,7 +79,7 @@ export interface KvmProbeDeps {
   buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
   qemuVersion(binary: string, env?: Record<string, string>): Promise<string>;
   /** The host CPU's `hypervisor` flag, null if unknown. */
-  nested(): boolean | null;
+  nested(): boolean | null | Promise<boolean | null>;
 }
 
 export interface KvmProbeOptions {
@@ -87,26 +89,47 @@ export interface KvmProbeOptions {
   deadlineMs?: number;
   /** SeaBIOS's deadline from QEMU's start; default KVM_PROBE_FIRMWARE_DEADLINE_MS. */
   firmwareDeadlineMs?: number;
+  /**
+   * The machine to probe (its /dev/kvm, /proc/cpuinfo and QEMU; `tools` are paths there); default
+   * this one. The deps, where given, replace what is read from it (tests).
+   */
+  host?: Host;
   deps?: Partial<KvmProbeDeps>;
 }
 
-/** Why QEMU could not open /dev/kvm, or null when it can (checked as this process, which runs QEMU). */
-export async function checkKvmDevice(path: string = KVM_DEVICE): Promise<string | null> {
+/**
+ * The device check on another host, as the account QEMU runs as there: one fixed script, the
+ * path its argument; prints ENOENT, NOTCHR, OK, or `EACCES mode uid gid`.
+ */
+const REMOTE_DEVICE_CHECK = 'if [ ! -e "$1" ]; then echo ENOENT; elif [ ! -c "$1" ]; then echo NOTCHR; elif [ -r "$1" ] && [ -w "$1" ]; then echo OK; else echo "EACCES $(stat -c \'%a %u %g\' "$1")"; fi';
+
+const noKvm = (path: string) => `there is no ${path}: the host kernel has no KVM (load kvm_intel or kvm_amd; inside a VM, nested virtualisation must be enabled)`;
+const noPermission = (path: string, mode: string, uid: string, gid: string) =>
+  `no permission to open ${path} (mode ${mode.padStart(4, '0')}, owner uid ${uid}, group gid ${gid}): run as a user in the device's group (usually kvm), or as root`;
+
+/** Why QEMU could not open /dev/kvm, or null when it can (checked as the account that runs QEMU). */
+export async function checkKvmDevice(path: string = KVM_DEVICE, host: Host = localHost): Promise<string | null> {
+  if (host !== localHost) {
+    const r = await host.exec(['sh', '-c', REMOTE_DEVICE_CHECK, 'e820', path], { timeoutMs: 30_000 });
+    const [word, mode = '?', uid = '?', gid = '?'] = r.stdout.trim().split(/\s+/);
+    if (word === 'OK') return null;
+    if (word === 'ENOENT') return `${host.label}: ${noKvm(path)}`;
+    if (word === 'NOTCHR') return `${host.label}: ${path} is not a character device`;
+    if (word === 'EACCES') return `${host.label}: ${noPermission(path, mode, uid, gid)}`;
+    return `${host.label}: checking ${path} failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(0, 200)}`;
+  }
   let st;
   try {
     st = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? `there is no ${path}: the host kernel has no KVM (load kvm_intel or kvm_amd; inside a VM, nested virtualisation must be enabled)`
-      : `cannot stat ${path}: ${(err as Error).message}`;
+    return code === 'ENOENT' ? noKvm(path) : `cannot stat ${path}: ${(err as Error).message}`;
   }
   if (!st.isCharacterDevice()) return `${path} is not a character device`;
   try {
     await access(path, fsConstants.R_OK | fsConstants.W_OK);
   } catch {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    return `no permission to open ${path} (mode ${mode}, owner uid ${st.uid}, group gid ${st.gid}): run as a user in the device's group (usually kvm), or as root`;
+    return noPermission(path, (st.mode & 0o777).toString(8), String(st.uid), String(st.gid));
   }
   return null;
 }
@@ -119,13 +142,23 @@ function nestedFromCpuinfo(): boolean | null {
   }
 }
 
-function resolveDeps(p: Partial<KvmProbeDeps> = {}): KvmProbeDeps {
+/** What the probe reads from the machine comes from the host; the deps, where given, replace it. */
+function resolveDeps(p: Partial<KvmProbeDeps> = {}, host: Host = localHost): KvmProbeDeps {
+  const remote = host !== localHost;
   return {
-    checkDevice: p.checkDevice ?? checkKvmDevice,
-    runQemu: p.runQemu ?? runQemu,
+    checkDevice: p.checkDevice ?? ((path) => checkKvmDevice(path, host)),
+    runQemu: p.runQemu ?? ((o) => runQemu(remote ? { ...o, host } : o)),
     buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
-    qemuVersion: p.qemuVersion ?? qemuVersionOf,
-    nested: p.nested ?? nestedFromCpuinfo,
+    qemuVersion:
+      p.qemuVersion ??
+      (remote
+        ? async (binary) => ((await host.exec([binary, '--version'], { timeoutMs: 30_000 })).stdout.split('\n')[0] ?? '').trim()
+        : qemuVersionOf),
+    nested:
+      p.nested ??
+      (remote
+        ? async () => parseCpuinfo((await host.readFile(CPUINFO_PATH)).toString('utf8')).hypervisor
+        : nestedFromCpuinfo),
   };
 }
 
@@ -139,12 +172,12 @@ function stderrLines(stderr: string): string[] {
 
 /** Runs the probe (not memoised; see probeKvm). */
 export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
-  const deps = resolveDeps(options.deps);
+  const deps = resolveDeps(options.deps, options.host);
   const t0 = performance.now();
   const deadlineMs = options.deadlineMs ?? KVM_PROBE_DEADLINE_MS;
   const firmwareDeadlineMs = options.firmwareDeadlineMs ?? KVM_PROBE_FIRMWARE_DEADLINE_MS;
   const version = tools.qemu.version ?? (await deps.qemuVersion(tools.qemu.binary, tools.qemu.env));
-  const nested = deps.nested();
+  const nested = await deps.nested();
   const base = {
     qemu: { binary: tools.qemu.binary, version },
     nested,
@@ -254,7 +287,7 @@ const memo = new Map<string, Promise<KvmProbeResult>>();
 
 /** The probe for this QEMU binary, run once per process (concurrent callers share the one boot). */
 export function probeKvm(tools: ProvisionedToolchain, options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
-  const key = `${tools.qemu.binary}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
+  const key = `${options.host?.label ?? 'local'}\u0000${tools.qemu.binary}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
   let p = memo.get(key);
   if (p === undefined) {
     p = runKvmProbe(tools, options);

@@ -2,7 +2,6 @@
 // key-checking and login flags every command that takes a host shares.
 
 import { localHost } from './local.ts';
-import { SshHost } from './ssh.ts';
 import type { Host } from './types.ts';
 
 export interface SshFlags {
@@ -22,6 +21,9 @@ export const SSH_FLAG_HELP = {
 
 export async function hostOf(url: string | undefined, flags: SshFlags): Promise<Host> {
   if (url === undefined || url === 'local') return localHost;
+  // ssh2 (and its crypto set-up) is loaded only when a host is named: `e820 run` without --host
+  // starts as fast as before.
+  const { SshHost } = await import('./ssh.ts');
   return SshHost.connect(url, {
     ...(flags.knownHosts !== undefined ? { knownHosts: flags.knownHosts } : {}),
     ...(flags.hostKey !== undefined ? { hostKey: flags.hostKey } : {}),

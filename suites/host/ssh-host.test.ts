@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { checkHost, readHostFacts } from '../../harness/host/check.ts';
+import { checkKvmDevice } from '../../harness/kvm-probe.ts';
 import { localHost } from '../../harness/host/local.ts';
 import { SshConnectError, SshHost } from '../../harness/host/ssh.ts';
 import { HOSTILE } from './quote.test.ts';
@@ -172,4 +173,15 @@ describe('e820 host check over SSH', () => {
     expect(r.stderr).toContain(server.fingerprint);
     expect(r.stdout).toBe('');
   }, 60_000);
+});
+
+describe('the KVM probe reads the machine through the host', () => {
+  it('/dev/kvm over SSH: the same answer as locally; a hostile missing path is named intact', async () => {
+    const local = await checkKvmDevice('/dev/kvm');
+    const remote = await checkKvmDevice('/dev/kvm', host);
+    expect(remote === null ? null : remote.replace(`${server.url}: `, '')).toBe(local);
+    const odd = "/dev/kvm-none $(touch /tmp/e820-pwned); 'x'";
+    expect(await checkKvmDevice(odd, host)).toBe(`${server.url}: ${await checkKvmDevice(odd)}`);
+    expect(existsSync('/tmp/e820-pwned')).toBe(false);
+  });
 });
