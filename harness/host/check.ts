@@ -276,6 +276,14 @@ export function checkHost(facts: HostFacts, opts: { profileKernel?: string } = {
     ],
     isE820IomemLine,
   });
+  // A field the model leaves out says why in its own words (the stage's `unpredictable`), not
+  // the matrix's generic "not predicted for this configuration".
+  for (const f of verdict.fields ?? []) {
+    if (f.status !== 'not-predicted') continue;
+    const short = f.field.replace(/^kernel\./, '');
+    const why = (prediction.unpredictable ?? []).find((u) => u.split(':')[0]!.split(',').map((x) => x.trim()).includes(short));
+    if (why !== undefined) f.reason = `the model leaves it out here: ${why.slice(why.indexOf(':') + 1).trim()}`;
+  }
   const caveats = [
     'kernel.memmap is the prediction\'s input (the firmware map the kernel kept): its agreement checks only that sanitising it changes nothing',
     'PCI host bridge windows (ACPI _CRS) are not known to the model for a real machine: E820 ranges are predicted outside any window',

@@ -131,6 +131,16 @@ describe('runQemu with fake QEMUs', () => {
     expectNothingLeft(err.context.argv);
   });
 
+  it("reports QEMU's lifecycle as events: spawned, SIGTERM, SIGKILL after the grace, exited", async () => {
+    const events: BootEvent[] = [];
+    await expectError(runQemu(opts('hang-ignore-term.sh', { deadlineMs: 500, termGraceMs: 300, onEvent: (e) => events.push(e) })), BootTimeoutError);
+    const life = events.filter((e) => ['spawned', 'sigterm', 'sigkill', 'exited'].includes(e.stage));
+    expect(life.map((e) => e.stage)).toEqual(['spawned', 'sigterm', 'sigkill', 'exited']);
+    expect(life[1]!.detail).toMatch(/300 ms grace/);
+    expect(life[3]!.detail).toBe('signal SIGKILL');
+    expect(life[2]!.elapsedMs - life[1]!.elapsedMs).toBeGreaterThanOrEqual(250);
+  });
+
   it('a panic is a GuestPanicError with the panic line, without waiting for the deadline', async () => {
     const t0 = Date.now();
     const err = await expectError(runQemu(opts('panic.sh', { deadlineMs: 10_000 })), GuestPanicError);

@@ -50,6 +50,14 @@ describe('host check, canned facts', () => {
     expect(without.prediction.e820Edits?.some((l) => l.includes('nosave'))).toBe(false);
   });
 
+  it("a field the model leaves out carries the stage's reason", () => {
+    const memmap = [...MEMMAP.slice(0, 3), { start: '0xeec00000', end: '0xfebfffff', type: 'Reserved' }, MEMMAP[3]!];
+    const c = checkHost(facts({ memmap, dmesg: null, unobserved: [] }));
+    const edits = c.verdict.fields?.find((f) => f.field === 'kernel.e820Edits');
+    expect(edits?.status).toBe('not-predicted');
+    expect(edits?.reason).toMatch(/^the model leaves it out here: .*eec00000-febfffff meets/);
+  });
+
   it('a changed dump line is a difference at kernel.biosE820', () => {
     const c = checkHost(facts({ dmesg: DMESG.replace('0x000000013fffffff] usable', '0x000000013fffffff] reserved') }));
     expect(c.verdict.outcome).toBe('fail');
