@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .option('--expect <FILE>', `${EXPECT_HELP}; for every cell (a matrix's own expect: conflicts)`)
-    .option('--host <ssh://user@host[:port]>', 'boot cells on this machine too (repeatable); it needs QEMU (installed there with apt when missing, as root)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--host <ssh://user@host[:port]>', 'also boot cells on the machine at this URL (repeatable); it needs QEMU there (installed with apt when missing, as root)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--host-jobs <N>', 'boots at once on each --host (default 1)')
     .option(...SSH_FLAG_HELP.knownHosts)
     .option(...SSH_FLAG_HELP.hostKey)
