@@ -98,6 +98,20 @@ describe('hostile strings arrive intact', () => {
     expect(await host.exists(dir)).toBe(false);
   });
 
+  it('in the argv of a process group (the way QEMU and its -append, paths and labels are started)', async () => {
+    const dir = await host.makeTempDir('e820-hostile-');
+    try {
+      const out = join(dir, "args $(x) 'q'.bin");
+      const p = await host.spawnGroup(['sh', '-c', 'printf "%s\\0" "$@" > "$0"', out, '-append', 'console=ttyS0 memmap=1M$0x100000; $(reboot)', '-name', "cell id `id` 'x'\ny", ...HOSTILE], { cleanupDirs: [dir] });
+      const ex = await p.exited;
+      expect(ex.exitCode).toBe(0);
+      expect((await host.readFile(out)).toString('utf8').split('\0').slice(0, -1)).toEqual(['-append', 'console=ttyS0 memmap=1M$0x100000; $(reboot)', '-name', "cell id `id` 'x'\ny", ...HOSTILE]);
+      await p.signalGroup('SIGKILL');
+    } finally {
+      await host.removeDir(dir);
+    }
+  });
+
   it('a file is never written over, nor through a planted link', async () => {
     const dir = await host.makeTempDir('e820-excl-');
     try {
