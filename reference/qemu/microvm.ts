@@ -103,10 +103,12 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
     throw new UnsupportedOptionError('-machine max-ram-below-4g=', `not a ${name} property`);
   }
   const image = config.bios ?? (o.acpi ? MICROVM_BIOS_FILENAME : MICROVM_QBOOT_FILENAME);
-  if (!o.optionRoms && image.replace(/^.*\//, '') === MICROVM_BIOS_FILENAME && QEMU_FIRMWARE_FILES[profile.version].biosMicrovm === 'seabios-microvm') {
+  const base = image.replace(/^.*\//, '');
+  const qboot = base === MICROVM_QBOOT_FILENAME || (base === MICROVM_BIOS_FILENAME && QEMU_FIRMWARE_FILES[profile.version].biosMicrovm === 'qboot');
+  if (!o.optionRoms && !qboot) {
     // x86_load_linux() hands -kernel to SeaBIOS as the linuxboot_dma.bin option ROM, which
     // microvm_memory_init() adds only with option ROMs on: SeaBIOS would have nothing to boot.
-    throw new UnsupportedOptionError('-machine x-option-roms=', `off with SeaBIOS's microvm build on ${name}: -kernel reaches SeaBIOS only as an option ROM, so the guest never starts; not modelled`);
+    throw new UnsupportedOptionError('-machine x-option-roms=', `off with SeaBIOS (${image}) on ${name}: -kernel reaches SeaBIOS only as an option ROM, so the guest never starts; not modelled`);
   }
   const mv = parseMachineVersion(profile.machineTypes.newest);
   const cpu = resolveCpu(config, profile, options.host, 'qemu64', mv);
