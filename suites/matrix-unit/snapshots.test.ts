@@ -88,6 +88,8 @@ describe('snapshot machinery (fake model)', () => {
       await writeFile(matrix, 'cells:\n  - id: a\n    qemu: -M pc -m 1G\n    append: mem=1G\n  - id: b\n    qemu: -M pc refuse\n');
       await mkdir(join(root, 'fake'), { recursive: true });
       await writeFile(join(root, 'fake', 'gone.txt'), 'stale');
+      // As in a person's shell: CI=true (how CI runs npm test) refuses to write (tested below).
+      vi.stubEnv('CI', '');
       expect(await snapshotsUpdate([matrix], fakeDeps(), {}, root)).toBe(0);
       expect(out.join('')).toMatch(/2 pending .*\n.*a\.txt\.new\n.*b\.txt\.new\n.*orphan .*gone\.txt/);
       // vitest's stdin is no terminal: review asks for a flag instead of guessing.
@@ -116,6 +118,7 @@ describe('snapshot machinery (fake model)', () => {
       expect(await snapshotsReview([matrix], { rejectAll: true }, root)).toBe(0);
       expect((await readdir(join(root, 'fake'))).sort()).toEqual(['a.txt', 'b.txt', 'old-cell.txt']);
     } finally {
+      vi.unstubAllEnvs();
       spy.mockRestore();
       err.mockRestore();
       await rm(dir, { recursive: true, force: true });
