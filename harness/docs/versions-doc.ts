@@ -405,6 +405,8 @@ function firmwareRoadSection(): string[] {
     `| \`-M pc\`/\`q35\` \`-bios qboot.rom\` | ${files.map((f) => (f.qbootRom ? 'qboot' : '— (not shipped)')).join(' | ')} |`,
     `| \`-M microvm,acpi=off\` (qboot.rom) | ${QEMU_VERSIONS.map(() => 'qboot').join(' | ')} |`,
     `| \`-M microvm,acpi=off -bios bios-microvm.bin\` | ${microvmBios.map(escapeCell).join(' | ')} |`,
+    `| \`-M microvm,acpi=off -bios bios.bin\` | ${QEMU_VERSIONS.map(() => 'SeaBIOS (as on isapc)').join(' | ')} |`,
+    `| \`-M microvm,acpi=off -bios bios-256k.bin\` | ${QEMU_VERSIONS.map(() => 'refused: stops in POST').join(' | ')} |`,
     `| \`-M microvm\` (ACPI: bios-microvm.bin) | ${microvmBios.map((b) => escapeCell(`${b}; refused under TCG: no clock`)).join(' | ')} |`,
     '',
   ];
