@@ -63,6 +63,7 @@ describe('combinations QEMU refuses for reasons not modelled are declined', () =
   it.each([
     [['vmware-svga', 'vmware-svga'], /vmware-svga twice/],
     [['VGA', 'vmware-svga'], /vmware-svga next to VGA/],
+    [['vmware-svga', 'qxl-vga'], /vmware-svga next to qxl-vga/],
     [['sb16', 'sb16'], /sb16 twice/],
   ])('%j', (drivers, reason) => {
     const c = { ...machineConfig('pc', GiB), devices: drivers.map((d) => dev(d)) };
