@@ -100,8 +100,8 @@ describe('explore deps', () => {
       '  - { id: refuses, qemu: [-m, "2G,slots=2"] }',
       // declined while parsing (-smbios) and by the QEMU stage (a device without a footprint)
       '  - { id: nm-parse, qemu: [-M, pc, -smbios, type=1] }',
-      '  - { id: nm-stage, qemu: [-M, pc, -device, pvscsi] }',
-      '  - { id: nm-stage2, qemu: [-M, q35, -device, pvscsi] }',
+      '  - { id: nm-stage, qemu: [-M, pc, -device, ramfb] }',
+      '  - { id: nm-stage2, qemu: [-M, q35, -device, ramfb] }',
       '  - { id: nm-refused, qemu: [-M, pc, -smbios, type=1, -name, refuse-me] }',
     ].join('\n');
     const runs = expandRuns(parseMatrix(yaml, 'explore.yaml'));
@@ -110,16 +110,16 @@ describe('explore deps', () => {
     // Every declined cell reached the machine: 4 boots of them, plus the claimed boot and refusal.
     expect(m.boots).toBe(6);
     const byId = Object.fromEntries(results.map((r) => [r.id, r]));
-    expect(byId['nm-stage']!.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/UnsupportedOptionError', message: expect.stringContaining('pvscsi') } });
+    expect(byId['nm-stage']!.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/UnsupportedOptionError', message: expect.stringContaining('ramfb') } });
     expect(byId['nm-stage']!.machine).toEqual({ outcome: 'booted', detail: null });
     expect(byId['nm-refused']!.machine).toMatchObject({ outcome: 'qemu-refused' });
     expect(byId.boots!.machine).toEqual({ outcome: 'booted', detail: null });
     const s = exploreShare(results);
     expect(s).toMatchObject({ generated: 6, booted: 4, claimed: 1, agreed: 1, claimedPercent: 25, agreedPercent: 100 });
     expect(s.qemuRefused).toEqual({ total: 2, matched: 1, notMatched: 0, notModelled: 1 });
-    // Ranked by cells: the pvscsi reason (2 cells) first, then the -smbios one (2 cells, 1 booted).
+    // Ranked by cells: the ramfb reason (2 cells) first, then the -smbios one (2 cells, 1 booted).
     expect(s.notModelled.map((n) => [n.cells, n.booted])).toEqual([[2, 2], [2, 1]]);
-    expect(s.notModelled[0]!.reason).toMatch(/pvscsi/);
+    expect(s.notModelled[0]!.reason).toMatch(/ramfb/);
     expect(formatShare('qemu-7.2', s)).toContain('claimed 1 of 4 booted (25 %), agreed exactly on 1 of 1 claimed (100 %)');
     // Without bootNotModelled (e820 run) a declined cell still ends unbooted.
     const plain = mirrorDeps();
