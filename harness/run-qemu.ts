@@ -19,11 +19,16 @@
 // logs are read over SFTP and the remote watchdog ends QEMU and removes the temp dir if the
 // connection drops (harness/host/ssh.ts). QEMU's lifecycle — spawned, SIGTERM, SIGKILL, exited —
 // is reported through onEvent like the boot's stages.
+//
+// Why one file of ~580 lines: the Boot class is one state machine (spawn, follow, race, teardown)
+// whose every exit path must visibly reach the one teardown; the log follower (log-follower.ts)
+// and the process-signal registry (boot-signals.ts) live apart.
 
 import { rmSync, watch, type FSWatcher } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
+import { activeBoots, register, signalHandlersInstalled, unregister } from './boot-signals.ts';
 import { localHost, signalLocalGroup } from './host/local.ts';
+import { LogFollower } from './log-follower.ts';
 import type { Host, HostProcess } from './host/types.ts';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
 import { BOOT_LINE, DUMP_ENTRY, DUMP_HEADER } from './parse/seabios.ts';
@@ -160,145 +165,8 @@ export interface RunQemuResult {
   logs: KeptLogs;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Log following
-
-/**
- * Reads a growing file from where it left off and hands over whole lines, up to `limitBytes`:
- * past that it reads nothing more and calls `onOverflow` once (a guest printing in a loop must
- * not take the harness's memory with it; a 50 MB log used to take about 0.5 GB).
- */
-class LogFollower {
-  private offset = 0;
-  private partial = '';
-  private chunks: Buffer[] = [];
-  /** The file passed limitBytes (what lies past it was never read). */
-  overflowed = false;
-  /** One read at a time: a poll that finds one running waits for it (the offsets must not interleave). */
-  private reading: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly host: Host,
-    readonly path: string,
-    private readonly onLine: (line: string) => void,
-    private readonly limitBytes: number,
-    private readonly onOverflow: () => void,
-  ) {}
-
-  /** Reads what is new; `final` also flushes a last line without newline. */
-  poll(final = false): Promise<void> {
-    this.reading = this.reading.then(() => this.read(final)).catch(() => {
-      // a read that failed (the file went with the temp dir, a dropped connection) reads nothing
-    });
-    return this.reading;
-  }
-
-  /** Up to this much per read, so a flood is noticed without holding all of it (the limit is the cap). */
-  private static readonly CHUNK = 1024 * 1024;
-
-  private async read(final: boolean): Promise<void> {
-    for (;;) {
-      // One byte past the limit tells an overflow from a log of exactly the limit.
-      const want = Math.min(LogFollower.CHUNK, this.limitBytes + 1 - this.offset);
-      if (want <= 0) break;
-      const got = await this.host.readFrom(this.path, this.offset, want);
-      if (got === null || got.length === 0) break; // not created yet, or nothing new
-      const keep = got.subarray(0, Math.max(0, Math.min(got.length, this.limitBytes - this.offset)));
-      if (this.offset + got.length > this.limitBytes && !this.overflowed) {
-        this.overflowed = true;
-        this.onOverflow();
-      }
-      this.offset += keep.length;
-      if (keep.length > 0) {
-        this.chunks.push(keep);
-        // latin1 is byte-per-char, so a multi-byte sequence split across reads cannot corrupt
-        // a marker; markers are ASCII. The full text is decoded as UTF-8 once, at the end.
-        const text = this.partial + keep.toString('latin1');
-        const lines = text.split('\n');
-        this.partial = lines.pop() ?? '';
-        for (const l of lines) this.onLine(l.replace(/\r$/, ''));
-      }
-      if (this.overflowed || got.length < want) break;
-    }
-    if (final && this.partial !== '') {
-      this.onLine(this.partial.replace(/\r$/, ''));
-      this.partial = '';
-    }
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process-level signal handling shared by all running boots
-
-/** A closed terminal (SIGHUP) must tear down like Ctrl-C and SIGTERM, not kill us outright. */
-const PROCESS_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-const active = new Set<Boot>();
-let signalsInstalled = false;
-let tearingDownAll = false;
-
-function onProcessSignal(sig: NodeJS.Signals): void {
-  // Another listener (e.g. `e820 run`, which aborts its cells and writes results) owns the
-  // process's fate; we only own the QEMUs.
-  const othersListening = process.listenerCount(sig) > 1;
-  if (tearingDownAll) {
-    // Second signal while tearing down: stop being polite.
-    for (const b of active) b.killSync();
-    if (!othersListening) process.exit(128 + (osConstants.signals[sig] ?? 15));
-    return;
-  }
-  tearingDownAll = true;
-  void Promise.allSettled([...active].map((b) => b.abort(`received ${sig}`))).then(() => {
-    tearingDownAll = false;
-    uninstallSignals();
-    // Re-raise: with no other listener, Node's default action ends us with the signal (exit 130
-    // for SIGINT in a shell).
-    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-  });
-}
-
-function onProcessExit(): void {
-  // Last resort (process.exit elsewhere): never leave a QEMU behind.
-  for (const b of active) b.killSync();
-}
-
-function installSignals(): void {
-  if (signalsInstalled) return;
-  signalsInstalled = true;
-  for (const sig of PROCESS_SIGNALS) process.on(sig, onProcessSignal);
-  process.on('exit', onProcessExit);
-}
-
-function uninstallSignals(): void {
-  if (!signalsInstalled) return;
-  signalsInstalled = false;
-  for (const sig of PROCESS_SIGNALS) process.off(sig, onProcessSignal);
-  process.off('exit', onProcessExit);
-}
-
-function register(b: Boot): void {
-  active.add(b);
-  installSignals();
-}
-
-function unregister(b: Boot): void {
-  active.delete(b);
-  if (active.size === 0 && !tearingDownAll) uninstallSignals();
-}
-
-/** Number of boots in flight (for tests: must be 0 when nothing runs). */
-export function activeBoots(): number {
-  return active.size;
-}
-
-/** Whether this module's process-level signal handlers are installed (for tests). */
-export function signalHandlersInstalled(): boolean {
-  return signalsInstalled;
-}
+// Re-exported for the tests that check nothing is left running.
+export { activeBoots, signalHandlersInstalled };
 
 // ---------------------------------------------------------------------------------------------
 // One boot
