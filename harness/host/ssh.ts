@@ -14,6 +14,10 @@
 // closes that stdin, and the watchdog ends the group (SIGTERM, grace, SIGKILL) and removes the
 // cleanup dirs. The owner disarms it (a line on stdin) before its own teardown, which then
 // signals the group itself and keeps the logs.
+//
+// Why one file of ~600 lines: every remote operation goes through one connection object (exec,
+// SFTP, process groups, the watchdog), so every place that could leave a remote process or temp
+// dir behind is here; quoting (quote.ts) and the host-key check (known-hosts.ts) live apart.
 
 import { readFile } from 'node:fs/promises';
 import { constants as osConstants, homedir, userInfo } from 'node:os';

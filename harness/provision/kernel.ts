@@ -12,6 +12,9 @@
 //   linux-image-<release> is an empty package depending on linux-binary-<release>
 //   (./usr/lib/modules/<release>/vmlinuz), linux-modules-<release> (the .ko.xz) and
 //   linux-base-<release> (./usr/lib/modules/<release>/config); those are followed too.
+//
+// About 400 lines: the cloud kernel and the user's own share one cache entry and its checks
+// (release, init_size, fw_cfg module), kept together so both paths visibly make the same checks.
 
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
