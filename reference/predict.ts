@@ -9,9 +9,6 @@ import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease, type KernelProfile } from './profiles/kernel.ts';
 import { LOAD_PHYSICAL_ADDR } from './linux/kernel-range.ts';
 import { MiB } from './address.ts';
-
-/** How far above the decompressor's need the guest's kernel layer is still not claimed (see kernelCannotStart). */
-const GUEST_MARGIN = 8n * MiB;
 import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile, type QemuProfile } from './profiles/qemu.ts';
 import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
@@ -22,6 +19,9 @@ import { firmwareRoad, firmwareStage, QBOOT_SILENT, type FirmwareRoad } from './
 import { type FirmwareMap, type Handoff, type KernelView, type MemoryPathView, UnsupportedOptionError } from './stages.ts';
 import { detectMemory, type MemorySetup, memorySetupDefault } from './linux/boot-memory.ts';
 import type { Toolchain } from './toolchain.ts';
+
+/** How far above the decompressor's need the guest's kernel layer is still not claimed (see kernelCannotStart). */
+const GUEST_MARGIN = 8n * MiB;
 
 export interface PredictOptions {
   /** Needed only for KVM configurations: the guest CPU takes the host's vendor and phys-bits. */
