@@ -2,7 +2,7 @@
 // never compares QEMU version strings itself. Sources: QEMU's
 // hw/i386/pc.c, pc_piix.c, pc_q35.c, x86.c, fw_cfg.c, acpi-build.c, target/i386/cpu.c per tag,
 // and `-M help` / boots of the Debian binaries (11.1: Debian's 11.1.3, booted by suites/matrix/versions.yaml).
-//
+
 // Why one file of ~650 lines: a release's behaviour is read in one place (QEMU_PROFILES, one
 // entry per release) beside the facts its fields refer to (machine compat switches, layout
 // constants, CPU model facts); the CPU model names and the device lists are tables of their own.
