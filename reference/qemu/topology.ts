@@ -11,13 +11,9 @@ import { QemuRefusal, type ResolvedTopology } from '../stages.ts';
  */
 export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile): ResolvedTopology {
   if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile);
-  const s = config.smp;
-  let cpus = s.cpus ?? 0;
-  let sockets = s.sockets ?? 0;
-  const dies = s.dies ?? 1;
-  let cores = s.cores ?? 0;
-  let threads = s.threads ?? 0;
-  let maxcpus = s.maxcpus ?? 0;
+  const given = smpGiven(config);
+  let { cpus, sockets, cores, threads, maxcpus } = given;
+  const { dies } = given;
   if (cpus === 0 && maxcpus === 0) {
     sockets = sockets || 1;
     cores = cores || 1;
@@ -51,17 +47,21 @@ export function resolveTopology(config: MachineConfig, machine: MachineVersion, 
   return { cpus, sockets, dies, cores, threads, maxcpus };
 }
 
+/** The -smp values as both parsers start from: 0 where not given (dies: 1). */
+function smpGiven(config: MachineConfig): { cpus: number; sockets: number; dies: number; cores: number; threads: number; maxcpus: number } {
+  const s = config.smp;
+  return { cpus: s.cpus ?? 0, sockets: s.sockets ?? 0, dies: s.dies ?? 1, cores: s.cores ?? 0, threads: s.threads ?? 0, maxcpus: s.maxcpus ?? 0 };
+}
+
 /**
  * hw/i386/pc.c pc_smp_parse() @ v5.2.0: sockets preferred; cores/threads derived from cpus (at least
  * 1), sockets from maxcpus; without cpus, cpus is the product. Its three refusals in order.
  */
 function pcSmpParse52(config: MachineConfig, profile: QemuProfile): ResolvedTopology {
   const s = config.smp;
-  let cpus = s.cpus ?? 0;
-  let sockets = s.sockets ?? 0;
-  const dies = s.dies ?? 1;
-  let cores = s.cores ?? 0;
-  let threads = s.threads ?? 0;
+  const given = smpGiven(config);
+  let { cpus, sockets, cores, threads } = given;
+  const { dies } = given;
   const hierarchy = (): string => profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
   if (cpus === 0 || sockets === 0) {
     cores = cores || 1;
