@@ -299,6 +299,18 @@ export function formatShare(toolchain: string, s: ExploreShare): string {
   return out.join('\n');
 }
 
+/**
+ * The toolchain an exploration ran on. A fallback-road cell boots the same release's SeaBIOS built
+ * with a declared patch (exploreCellsAsMatrix), so its label carries the patch; that is still the
+ * one toolchain the run was asked for, and the label leaves the patches out. Only results of
+ * different QEMU, SeaBIOS or kernel (a replayed file naming several) make "several toolchains".
+ */
+export function explorationLabel(results: readonly Pick<CellResult, 'toolchain'>[], fallback: Toolchain): string {
+  const labels = new Set(results.map((r) => toolchainLabel({ ...r.toolchain, seabiosPatches: [] })));
+  if (labels.size > 1) return 'several toolchains';
+  return toolchainLabel({ ...(results[0]?.toolchain ?? fallback), seabiosPatches: [] });
+}
+
 export function summarize(input: SummaryInput): ExploreSummary {
   const byId = new Map(input.cells.map((c) => [c.id, c]));
   const claims: ExploreSummary['claims'] = { boots: 0, refuses: 0, 'not-modelled': 0, 'model-error': 0 };
@@ -331,7 +343,7 @@ export function summarize(input: SummaryInput): ExploreSummary {
   return {
     seed: input.seed,
     generatorVersion: GENERATOR_VERSION,
-    toolchain: new Set(input.results.map((r) => r.toolchainLabel)).size > 1 ? 'several toolchains' : toolchainLabel(input.results[0]?.toolchain ?? input.toolchain),
+    toolchain: explorationLabel(input.results, input.toolchain),
     cells: input.cells.length,
     claims,
     outcomes,

@@ -13,7 +13,7 @@ import { predict } from '../../reference/predict.ts';
 import { QemuRefusal } from '../../reference/stages.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { exploreCommand } from '../../harness/cli/commands/explore.ts';
-import { claimOf, exploreDeps, exploreExitCode, exploreShare, formatShare } from '../../harness/explore/explore.ts';
+import { claimOf, explorationLabel, exploreDeps, exploreExitCode, exploreShare, formatShare } from '../../harness/explore/explore.ts';
 import { GENERATOR_VERSION, generateCells } from '../../harness/explore/generate.ts';
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runCell } from '../../harness/matrix/runner.ts';
@@ -126,6 +126,22 @@ describe('explore deps', () => {
     const r = await runCell(runs[3]!, plain, {});
     expect(plain.boots).toBe(0);
     expect(r.machine).toBeUndefined();
+  });
+
+  test("the exploration's label: fallback-road cells (a patched SeaBIOS of the same release) keep the one toolchain", () => {
+    const bookworm = { qemu: '7.2', seabios: '1.16.2', kernel: '6.1' } as const;
+    const road = { ...bookworm, seabiosPatches: ['/x/guests/firmware-patches/e820-fails.patch'] };
+    const minimal = { ...bookworm, kernelFlavour: 'minimal' } as const;
+    // As the bookworm run with seed 141502 had them: 97 plain cells, 3 on fallback roads.
+    expect(explorationLabel([{ toolchain: bookworm }, { toolchain: road }, { toolchain: road }], bookworm)).toBe('qemu-7.2+seabios-1.16.2+linux-6.1');
+    expect(explorationLabel([{ toolchain: road }], bookworm)).toBe('qemu-7.2+seabios-1.16.2+linux-6.1');
+    expect(explorationLabel([{ toolchain: { ...minimal, seabiosPatches: road.seabiosPatches } }, { toolchain: minimal }], bookworm)).toBe('qemu-7.2+seabios-1.16.2+linux-6.1-minimal');
+    // Another release, SeaBIOS, kernel or flavour is another toolchain.
+    expect(explorationLabel([{ toolchain: bookworm }, { toolchain: { ...bookworm, qemu: '10.0' } }], bookworm)).toBe('several toolchains');
+    expect(explorationLabel([{ toolchain: bookworm }, { toolchain: { ...bookworm, seabios: '1.16.3' } }], bookworm)).toBe('several toolchains');
+    expect(explorationLabel([{ toolchain: bookworm }, { toolchain: minimal }], bookworm)).toBe('several toolchains');
+    // No results (nothing ran): the toolchain asked for.
+    expect(explorationLabel([], { qemu: '5.2', seabios: '1.14.0', kernel: '5.10' })).toBe('qemu-5.2+seabios-1.14.0+linux-5.10');
   });
 
   test('exit code: not-modelled cells do not count as errors', () => {
