@@ -9,19 +9,20 @@
 //                  firmware layer can be observed (capture scope firmware)
 //   full           the guest reaches its /init: KVM configurations capture like TCG ones
 //
-// One probe per process and QEMU binary (memoised; a probe that was aborted is not remembered).
-// Capture, the matrix runner, `e820 kvm` and the conformance test share it.
+// The probe runs on a Host (harness/host/): this machine, or another one over SSH, where it
+// boots that host's QEMU — the answer is that machine's, and the matrix runner asks each host
+// of a run (harness/matrix/runner.ts). One probe per process, host and QEMU binary (memoised; a
+// probe that was aborted is not remembered). Capture, the matrix runner, `e820 kvm` and the
+// conformance test share it.
 
-import { constants as fsConstants, readFileSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
 import { buildInitramfs } from '../guests/initramfs.ts';
 import type { ProvisionedToolchain } from './capture.ts';
-import { qemuVersionOf } from './capture.ts';
 import { BootAbortedError, HarnessError, MissingToolError, QemuLaunchError, describeProgress, shellQuote, type BootProgress } from './errors.ts';
 import { CPUINFO_PATH, parseCpuinfo } from './host-facts.ts';
 import { planHarnessArgv } from './qemu-argv.ts';
 import { runQemu } from './run-qemu.ts';
-import { localHost } from './host/local.ts';
+import { LocalHost, localHost } from './host/local.ts';
+import { remoteStageOf } from './host/remote-stage.ts';
 import type { Host } from './host/types.ts';
 
 export type KvmStatus = 'unavailable' | 'firmware-only' | 'full';
@@ -47,6 +48,8 @@ export const KVM_PROBE_FIRMWARE_DEADLINE_MS = 60_000;
 export const KVM_PROBE_ARGS: readonly string[] = ['-M', 'pc', '-m', '512M', '-accel', 'kvm'];
 
 export interface KvmProbeResult {
+  /** The machine probed: `local`, or `ssh://user@host:port` (harness/host/types.ts Host.label). */
+  host: string;
   status: KvmStatus;
   /** Why (unavailable, firmware-only) or what was seen (full), in one sentence a person can act on. */
   reason: string;
@@ -72,16 +75,6 @@ export interface KvmProbeResult {
   firmwareDeadlineMs: number;
 }
 
-export interface KvmProbeDeps {
-  /** Null when QEMU can open the device, else why not. */
-  checkDevice(path: string): Promise<string | null>;
-  runQemu: typeof runQemu;
-  buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
-  qemuVersion(binary: string, env?: Record<string, string>): Promise<string>;
-  /** The host CPU's `hypervisor` flag, null if unknown. */
-  nested(): boolean | null | Promise<boolean | null>;
-}
-
 export interface KvmProbeOptions {
   signal?: AbortSignal;
   onProgress?: (msg: string) => void;
@@ -90,76 +83,77 @@ export interface KvmProbeOptions {
   /** SeaBIOS's deadline from QEMU's start; default KVM_PROBE_FIRMWARE_DEADLINE_MS. */
   firmwareDeadlineMs?: number;
   /**
-   * The machine to probe (its /dev/kvm, /proc/cpuinfo and QEMU; `tools` are paths there); default
-   * this one. The deps, where given, replace what is read from it (tests).
+   * The machine to probe; default this one. Everything the probe learns about a machine — its
+   * /dev/kvm, its /proc/cpuinfo, its QEMU's version, the probe boot itself — goes through this
+   * Host, so a fake Host stands in for a machine in tests. A LocalHost boots `tools` as they are;
+   * another host boots its own QEMU (or the binaries named for it, harness/host/remote-stage.ts)
+   * with the kernel and initramfs uploaded there.
    */
   host?: Host;
-  deps?: Partial<KvmProbeDeps>;
+  /** Builds the guest's initramfs on this machine; default guests/initramfs.ts (tests pass a built one). */
+  buildInitramfs?: (inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void) => Promise<string>;
 }
 
 /**
- * The device check on another host, as the account QEMU runs as there: one fixed script, the
- * path its argument; prints ENOENT, NOTCHR, OK, or `EACCES mode uid gid`.
+ * The device check, as the account QEMU runs as on that host: one fixed script, the path its
+ * argument; prints ENOENT, NOTCHR, OK, or `EACCES mode uid gid`.
  */
-const REMOTE_DEVICE_CHECK = 'if [ ! -e "$1" ]; then echo ENOENT; elif [ ! -c "$1" ]; then echo NOTCHR; elif [ -r "$1" ] && [ -w "$1" ]; then echo OK; else echo "EACCES $(stat -c \'%a %u %g\' "$1")"; fi';
+const DEVICE_CHECK = 'if [ ! -e "$1" ]; then echo ENOENT; elif [ ! -c "$1" ]; then echo NOTCHR; elif [ -r "$1" ] && [ -w "$1" ]; then echo OK; else echo "EACCES $(stat -c \'%a %u %g\' "$1")"; fi';
 
 const noKvm = (path: string) => `there is no ${path}: the host kernel has no KVM (load kvm_intel or kvm_amd; inside a VM, nested virtualisation must be enabled)`;
 const noPermission = (path: string, mode: string, uid: string, gid: string) =>
   `no permission to open ${path} (mode ${mode.padStart(4, '0')}, owner uid ${uid}, group gid ${gid}): run as a user in the device's group (usually kvm), or as root`;
 
-/** Why QEMU could not open /dev/kvm, or null when it can (checked as the account that runs QEMU). */
+/** `ssh://…: ` before a finding about another machine; nothing for this one. */
+const whose = (host: Host): string => (host.label === localHost.label ? '' : `${host.label}: `);
+
+/** Why QEMU could not open /dev/kvm on the host, or null when it can (checked as the account that runs QEMU). */
 export async function checkKvmDevice(path: string = KVM_DEVICE, host: Host = localHost): Promise<string | null> {
-  if (host !== localHost) {
-    const r = await host.exec(['sh', '-c', REMOTE_DEVICE_CHECK, 'e820', path], { timeoutMs: 30_000 });
-    const [word, mode = '?', uid = '?', gid = '?'] = r.stdout.trim().split(/\s+/);
-    if (word === 'OK') return null;
-    if (word === 'ENOENT') return `${host.label}: ${noKvm(path)}`;
-    if (word === 'NOTCHR') return `${host.label}: ${path} is not a character device`;
-    if (word === 'EACCES') return `${host.label}: ${noPermission(path, mode, uid, gid)}`;
-    return `${host.label}: checking ${path} failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(0, 200)}`;
-  }
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? noKvm(path) : `cannot stat ${path}: ${(err as Error).message}`;
-  }
-  if (!st.isCharacterDevice()) return `${path} is not a character device`;
-  try {
-    await access(path, fsConstants.R_OK | fsConstants.W_OK);
-  } catch {
-    return noPermission(path, (st.mode & 0o777).toString(8), String(st.uid), String(st.gid));
-  }
-  return null;
+  const r = await host.exec(['sh', '-c', DEVICE_CHECK, 'e820', path], { timeoutMs: 30_000 });
+  const [word, mode = '?', uid = '?', gid = '?'] = r.stdout.trim().split(/\s+/);
+  if (word === 'OK') return null;
+  if (word === 'ENOENT') return `${whose(host)}${noKvm(path)}`;
+  if (word === 'NOTCHR') return `${whose(host)}${path} is not a character device`;
+  if (word === 'EACCES') return `${whose(host)}${noPermission(path, mode, uid, gid)}`;
+  return `${whose(host)}checking ${path} failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(0, 200)}`;
 }
 
-function nestedFromCpuinfo(): boolean | null {
+/** The host CPU's `hypervisor` flag, null when its /proc/cpuinfo cannot be read. */
+async function nestedOn(host: Host): Promise<boolean | null> {
   try {
-    return parseCpuinfo(readFileSync(CPUINFO_PATH, 'utf8')).hypervisor;
+    return parseCpuinfo((await host.readFile(CPUINFO_PATH)).toString('utf8')).hypervisor;
   } catch {
     return null;
   }
 }
 
-/** What the probe reads from the machine comes from the host; the deps, where given, replace it. */
-function resolveDeps(p: Partial<KvmProbeDeps> = {}, host: Host = localHost): KvmProbeDeps {
-  const remote = host !== localHost;
-  return {
-    checkDevice: p.checkDevice ?? ((path) => checkKvmDevice(path, host)),
-    runQemu: p.runQemu ?? ((o) => runQemu(remote ? { ...o, host } : o)),
-    buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
-    qemuVersion:
-      p.qemuVersion ??
-      (remote
-        ? async (binary) => ((await host.exec([binary, '--version'], { timeoutMs: 30_000 })).stdout.split('\n')[0] ?? '').trim()
-        : qemuVersionOf),
-    nested:
-      p.nested ??
-      (remote
-        ? async () => parseCpuinfo((await host.readFile(CPUINFO_PATH)).toString('utf8')).hypervisor
-        : nestedFromCpuinfo),
-  };
+/** What the probe boot runs on the host: its QEMU, and the kernel and initramfs as paths there. */
+interface ProbeFiles {
+  qemu: { binary: string; env?: Record<string, string>; version: string };
+  kernel: string;
+  initrd: string;
+  seabiosDir?: string;
+}
+
+async function probeFiles(host: Host, tools: ProvisionedToolchain, initrd: string, onProgress?: (m: string) => void, signal?: AbortSignal): Promise<ProbeFiles> {
+  if (host instanceof LocalHost) {
+    let version = tools.qemu.version;
+    if (version === undefined) {
+      const v = await host.exec([tools.qemu.binary, '--version'], { timeoutMs: 30_000, ...(tools.qemu.env ? { env: tools.qemu.env } : {}) });
+      version = v.exitCode === 0 ? (v.stdout.split('\n')[0] ?? '').trim() : `unknown (${tools.qemu.binary} --version failed)`;
+    }
+    return {
+      qemu: { binary: tools.qemu.binary, ...(tools.qemu.env ? { env: tools.qemu.env } : {}), version },
+      kernel: tools.kernel.image,
+      initrd,
+      ...(tools.seabiosDir !== undefined ? { seabiosDir: tools.seabiosDir } : {}),
+    };
+  }
+  // Another host boots its own QEMU with its own SeaBIOS (as capture does there), from uploads.
+  const stage = remoteStageOf(host);
+  const rt = await stage.tools(onProgress, signal);
+  const [kernel, remoteInitrd] = await Promise.all([stage.upload(tools.kernel.image), stage.upload(initrd)]);
+  return { qemu: { binary: rt.qemu, version: rt.versionLine }, kernel, initrd: remoteInitrd, ...(rt.firmwareDir !== undefined ? { seabiosDir: rt.firmwareDir } : {}) };
 }
 
 /** QEMU's stderr without our own `terminating on signal` line. */
@@ -172,27 +166,31 @@ function stderrLines(stderr: string): string[] {
 
 /** Runs the probe (not memoised; see probeKvm). */
 export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
-  const deps = resolveDeps(options.deps, options.host);
+  const host = options.host ?? localHost;
   const t0 = performance.now();
   const deadlineMs = options.deadlineMs ?? KVM_PROBE_DEADLINE_MS;
   const firmwareDeadlineMs = options.firmwareDeadlineMs ?? KVM_PROBE_FIRMWARE_DEADLINE_MS;
-  const version = tools.qemu.version ?? (await deps.qemuVersion(tools.qemu.binary, tools.qemu.env));
-  const nested = await deps.nested();
+  const nested = await nestedOn(host);
   const base = {
-    qemu: { binary: tools.qemu.binary, version },
+    host: host.label,
     nested,
     deadlineMs,
     firmwareDeadlineMs,
     checkedAt: new Date().toISOString(),
   };
-  const done = (r: Omit<KvmProbeResult, keyof typeof base | 'elapsedMs'>): KvmProbeResult => ({ ...base, ...r, elapsedMs: Math.round(performance.now() - t0) });
+  const done = (qemu: KvmProbeResult['qemu'], r: Omit<KvmProbeResult, keyof typeof base | 'elapsedMs' | 'qemu'>): KvmProbeResult => ({ ...base, qemu, ...r, elapsedMs: Math.round(performance.now() - t0) });
 
-  const deviceProblem = await deps.checkDevice(KVM_DEVICE);
+  const deviceProblem = await checkKvmDevice(KVM_DEVICE, host);
   if (deviceProblem !== null) {
-    return done({ status: 'unavailable', reason: deviceProblem, qemuMessage: null, argv: null, progress: null, stderr: [], kernel: null });
+    // No boot: the QEMU is named only when it is known without asking (another host's is not looked up).
+    const qemu = host instanceof LocalHost ? { binary: tools.qemu.binary, version: tools.qemu.version ?? 'not asked (no probe boot)' } : { binary: 'not looked up (no probe boot)', version: 'not asked (no probe boot)' };
+    return done(qemu, { status: 'unavailable', reason: deviceProblem, qemuMessage: null, argv: null, progress: null, stderr: [], kernel: null });
   }
 
-  const initrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, options.onProgress);
+  const build = options.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {}));
+  const localInitrd = await build({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, options.onProgress);
+  const files = await probeFiles(host, tools, localInitrd, options.onProgress, options.signal);
+  const qemu = { binary: files.qemu.binary, version: files.qemu.version };
   options.onProgress?.(`kvm probe: booting ${shellQuote([...KVM_PROBE_ARGS])} (SeaBIOS gets ${firmwareDeadlineMs / 1000} s, then the kernel ${deadlineMs / 1000} s)`);
   let argv: string[] = [];
   // Two deadlines, one boot: the kernel's window opens when SeaBIOS hands over. It closes by
@@ -204,18 +202,19 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
   if (options.signal?.aborted) onCallerAbort();
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
-    const run = await deps.runQemu({
-      qemu: tools.qemu.binary,
+    const run = await runQemu({
+      qemu: files.qemu.binary,
+      host,
       args: (paths) => {
         const plan = planHarnessArgv({
           userArgs: KVM_PROBE_ARGS,
-          kernel: tools.kernel.image,
-          initrd,
+          kernel: files.kernel,
+          initrd: files.initrd,
           serialLog: paths.serialLog,
           firmwareLog: paths.firmwareLog,
-          ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
+          ...(files.seabiosDir !== undefined ? { firmwareDir: files.seabiosDir } : {}),
         });
-        argv = [tools.qemu.binary, ...plan.args];
+        argv = [files.qemu.binary, ...plan.args];
         return plan.args;
       },
       until: 'init',
@@ -228,10 +227,10 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
           boot.abort(new Error(`the kernel's ${deadlineMs / 1000} s window after SeaBIOS closed`));
         }, deadlineMs);
       },
-      ...(tools.qemu.env ? { env: tools.qemu.env } : {}),
+      ...(files.qemu.env ? { env: files.qemu.env } : {}),
     });
     const s = (run.wallMs / 1000).toFixed(1);
-    return done({
+    return done(qemu, {
       status: 'full',
       reason: `the guest kernel reached its init under KVM in ${s} s`,
       qemuMessage: null,
@@ -250,13 +249,13 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
     // else it printed (CPUID feature warnings, module loading noise) stays in `stderr`.
     const errors = stderr.map((l) => l.replace(/^\S*qemu-system-x86_64: /, '')).filter((l) => !l.startsWith('warning: ') && /kvm/i.test(l));
     const said = errors.length > 0 ? `; QEMU said: ${errors.slice(0, 3).join(' / ')}` : '';
-    const nestedNote = nested === true ? ' (nested KVM: this machine\'s CPU has the hypervisor flag)' : '';
+    const nestedNote = nested === true ? ` (nested KVM: ${host.label === localHost.label ? 'this machine\'s' : `${host.label}'s`} CPU has the hypervisor flag)` : '';
     if (err instanceof QemuLaunchError) {
-      return done({ status: 'unavailable', reason: `QEMU refuses -accel kvm: ${err.qemuMessage || err.headline}`, qemuMessage: err.qemuMessage || null, ...common });
+      return done(qemu, { status: 'unavailable', reason: `QEMU refuses -accel kvm: ${err.qemuMessage || err.headline}`, qemuMessage: err.qemuMessage || null, ...common });
     }
     const p = c.progress;
     if (!p.firmwareDone) {
-      return done({
+      return done(qemu, {
         status: 'unavailable',
         reason: `SeaBIOS did not finish its POST under KVM within ${firmwareDeadlineMs / 1000} s (${describeProgress(p)})${said}${nestedNote}`,
         qemuMessage: null,
@@ -271,7 +270,7 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
           : c.exitCode !== null && !c.killedByHarness
             ? `QEMU exited (status ${c.exitCode}) before the guest reached its init`
             : `the guest kernel started but did not reach its init in the ${deadlineMs / 1000} s after that`;
-    return done({
+    return done(qemu, {
       status: 'firmware-only',
       reason: `SeaBIOS finishes its POST under KVM (e820 map printed, "Booting from …") but ${how}${said}${nestedNote}`,
       qemuMessage: null,
@@ -285,9 +284,11 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
 
 const memo = new Map<string, Promise<KvmProbeResult>>();
 
-/** The probe for this QEMU binary, run once per process (concurrent callers share the one boot). */
+/** The probe for this host and QEMU binary, run once per process (concurrent callers share the one boot). */
 export function probeKvm(tools: ProvisionedToolchain, options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
-  const key = `${options.host?.label ?? 'local'}\u0000${tools.qemu.binary}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
+  // Per machine: another host's probe boots that host's QEMU, whatever this toolchain's binary is.
+  const host = options.host ?? localHost;
+  const key = `${host.label}\u0000${host instanceof LocalHost ? tools.qemu.binary : 'its own QEMU'}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
   let p = memo.get(key);
   if (p === undefined) {
     p = runKvmProbe(tools, options);
@@ -306,6 +307,7 @@ export function clearKvmProbes(): void {
 /** The probe as people read it (`e820 kvm`, logs). */
 export function formatKvmProbe(r: KvmProbeResult): string {
   const lines = [
+    ...(r.host !== localHost.label ? [`host: ${r.host}`] : []),
     `kvm: ${r.status} — ${r.reason}`,
     `qemu: ${r.qemu.version} (${r.qemu.binary})`,
   ];
@@ -314,7 +316,7 @@ export function formatKvmProbe(r: KvmProbeResult): string {
     lines.push(`probe boot: ${describeProgress(r.progress)}; ${(r.elapsedMs / 1000).toFixed(1)} s (SeaBIOS had ${r.firmwareDeadlineMs / 1000} s, then the kernel ${r.deadlineMs / 1000} s)`);
   }
   for (const l of r.stderr) lines.push(`qemu stderr: ${l}`);
-  if (r.nested !== null) lines.push(`host CPU: ${r.nested ? 'hypervisor flag set (this machine is a guest: nested KVM)' : 'no hypervisor flag (bare metal KVM)'}`);
+  if (r.nested !== null) lines.push(`host CPU: ${r.nested ? 'hypervisor flag set (the host is a guest itself: nested KVM)' : 'no hypervisor flag (bare metal KVM)'}`);
   const consequence: Record<KvmStatus, string> = {
     full: 'KVM cells capture every layer, like TCG cells',
     'firmware-only': 'KVM cells run with capture scope firmware: the firmware layer is compared, the kernel layer is excluded (this reason is in each result)',

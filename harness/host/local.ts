@@ -48,7 +48,7 @@ function setprivExecError(exitCode: number | undefined, stderr: string): { code:
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 export class LocalHost implements Host {
-  readonly label = 'local';
+  readonly label: string = 'local';
 
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const [file, ...args] = argv;

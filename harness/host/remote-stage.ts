@@ -21,6 +21,11 @@ export interface RemoteTools {
   /** Its first `--version` line. */
   versionLine: string;
   seabiosDir: string;
+  /**
+   * A directory to pass as QEMU's first `-L` (the firmware the host's binaries were named with,
+   * harness/host/named-binaries.ts); absent: the host QEMU's own firmware.
+   */
+  firmwareDir?: string;
 }
 
 /** A cell's toolchain asks for a QEMU the host does not have. */

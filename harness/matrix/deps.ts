@@ -15,6 +15,7 @@ import type { Toolchain } from '../../reference/toolchain.ts';
 import type { Unobserved } from './compare.ts';
 import { localHost } from '../host/local.ts';
 import type { HostSlots } from '../host/slots.ts';
+import type { Host } from '../host/types.ts';
 
 export interface PredictionLike {
   report: LayerReport;
@@ -73,6 +74,10 @@ export interface CaptureOptions {
   scope?: CaptureScope;
   /** Why the scope is 'firmware' (goes into every unobserved/excluded reason). */
   scopeReason?: string;
+  /** Only these machines may take the boot (a KVM cell: where KVM runs it furthest); default any of MatrixDeps.hosts. */
+  accept?: (host: Host) => boolean;
+  /** Told the machine the boot was given, before it starts. */
+  onHost?: (host: Host) => void;
 }
 
 export interface MatrixDeps {
@@ -89,7 +94,9 @@ export interface MatrixDeps {
    * How far KVM works with this toolchain's QEMU here (harness/kvm-probe.ts), for cells whose
    * configuration is KVM. Absent: KVM cells are captured like any other (tests, fakes).
    */
-  kvmProbe?(toolchain: Toolchain, options?: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<KvmProbeResult>;
+  kvmProbe?(toolchain: Toolchain, options?: { onProgress?: (msg: string) => void; signal?: AbortSignal; host?: Host }): Promise<KvmProbeResult>;
+  /** The machines boots may go to (e820 run --host); absent: one, this machine. KVM is probed on each. */
+  hosts?: readonly Host[];
   /**
    * Boot cells the model declines (a not-modelled claim, reference/claim.ts) instead of ending them
    * unbooted: the verdict stays the model's error, CellResult.machine says whether QEMU booted it.
@@ -179,8 +186,15 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
     },
     capture: async (config, toolchain, options) => {
       const provisioned = await provisionOnce(toolchain, options.onProgress, options.signal);
-      if (slots === undefined) return capture(config, toolchain, { ...options, provisioned });
-      return slots.with((host) => capture(config, toolchain, { ...options, provisioned, ...(host !== localHost ? { host } : {}) }));
+      const { accept, onHost, ...rest } = options;
+      if (slots === undefined) {
+        onHost?.(localHost);
+        return capture(config, toolchain, { ...rest, provisioned });
+      }
+      return slots.with((host) => {
+        onHost?.(host);
+        return capture(config, toolchain, { ...rest, provisioned, ...(host !== localHost ? { host } : {}) });
+      }, accept);
     },
     isE820IomemLine,
     provision: provisionOnce,
@@ -188,6 +202,8 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       probeKvm(await provisionOnce(toolchain, o.onProgress, o.signal), {
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.host !== undefined ? { host: o.host } : {}),
       }),
+    ...(slots !== undefined ? { hosts: slots.hosts } : {}),
   };
 }

@@ -7,10 +7,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
 import { BOOT_DEADLINE_MS } from '../run-qemu.ts';
-import type { KvmStatus } from '../kvm-probe.ts';
+import type { KvmProbeResult, KvmStatus } from '../kvm-probe.ts';
+import type { Host } from '../host/types.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { scheduleOrder } from './cost.ts';
-import type { MatrixDeps } from './deps.ts';
+import type { CaptureOptions, MatrixDeps } from './deps.ts';
 import { claimCell, errorVerdict, judge, outcomeOfBootError, type CellClaimKind, type HarnessOutcome, type JudgeContext } from './judge.ts';
 import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
@@ -44,8 +45,14 @@ export interface CellResult {
   warnings: string[];
   /** How much of the boot was observed, and why not all of it (null before the capture). */
   scope: { scope: CaptureScope; reason: string | null } | null;
-  /** KVM cells: the probe's finding ('not-probed' when the deps offer no probe) and the host facts the prediction used. */
-  kvm: { status: KvmStatus | 'not-probed'; reason: string; host: string | null } | null;
+  /**
+   * KVM cells: the probe's finding ('not-probed' when the deps offer no probe) and the host facts
+   * the prediction used; `on`: the machine whose probe it is (a Host label), when the run has
+   * several machines or another one (e820 run --host).
+   */
+  kvm: { status: KvmStatus | 'not-probed'; reason: string; host: string | null; on?: string } | null;
+  /** The machine the cell booted on (a Host label: `local`, `ssh://…`), when the deps say where boots go. */
+  ranOn?: string;
   /** Boots of this cell: 0 before the capture, 1, or 2 when a harness timeout was retried (MAX_ATTEMPTS). */
   attempts: number;
   /** Why the cell was booted a second time (the first attempt's error); null when it was not. The outcome is the second attempt's. */
@@ -87,7 +94,18 @@ export interface RunCellOptions {
   /** Root for kept logs; the cell's logs go to `<logsRoot>/<matrix>/<id…>`. */
   logsRoot?: string;
   onProgress?: (msg: string) => void;
+  /**
+   * KVM probes of this run, per host and toolchain (runMatrix keeps one per run): every KVM cell
+   * of the run asks each host once.
+   */
+  kvmProbes?: Map<string, Promise<KvmProbeResult>>;
 }
+
+/** Best first: a KVM cell goes to the hosts whose KVM takes it furthest. */
+const KVM_RANK: Record<KvmStatus, number> = { full: 2, 'firmware-only': 1, unavailable: 0 };
+
+/** `local` (this machine) says nothing in a reason; another machine is named. */
+const onHost = (label: string): string => (label === 'local' ? '' : ` on ${label}`);
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -199,23 +217,59 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     const why = (prediction.unpredicted ?? []).join('; ');
     scopeReason = `the model does not claim a running guest kernel on this configuration${why ? ` (${why})` : ''}`;
   }
+  // Where the boot may go, and what it learns there: set for KVM cells from each host's probe.
+  const placement: Pick<CaptureOptions, 'accept' | 'onHost'> = { onHost: (h) => (result.ranOn = h.label) };
   if (config.accel === 'kvm' && deps.kvmProbe) {
-    let probe;
+    // KVM is a property of each machine: the probe runs on every host of the run (once per run,
+    // host and toolchain), and the cell goes only to the hosts where KVM takes it furthest; its
+    // scope follows from theirs. `null`: the deps' one machine (no hosts listed).
+    const hosts: Array<Host | null> = deps.hosts !== undefined && deps.hosts.length > 0 ? [...deps.hosts] : [null];
+    const ask = (h: Host | null): Promise<KvmProbeResult> => {
+      const key = `${h?.label ?? ''}\u0000${JSON.stringify(run.toolchain)}`;
+      let p = options.kvmProbes?.get(key);
+      if (p === undefined) {
+        p = deps.kvmProbe!(run.toolchain, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}), ...(h !== null ? { host: h } : {}) });
+        // A failed or interrupted probe is not an answer: the next cell asks again.
+        p.catch(() => options.kvmProbes?.delete(key));
+        options.kvmProbes?.set(key, p);
+      }
+      return p;
+    };
+    let probes: Array<{ host: Host | null; label: string; probe: KvmProbeResult }>;
     try {
-      probe = await deps.kvmProbe(run.toolchain, { ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+      probes = await Promise.all(hosts.map(async (h) => ({ host: h, label: h?.label ?? 'local', probe: await ask(h) })));
     } catch (err) {
       if (options.signal?.aborted) return finish({ kind: 'aborted', message: `the run was interrupted during the KVM probe (${errorMessage(err)})`, refused: null });
       const label = err instanceof Error ? err.name : 'Error';
       return finish({ kind: 'harness-error', label: `KvmProbe/${label}`, message: `the KVM probe boot failed, so this KVM cell cannot run: ${errorMessage(err)}`, duringBoot: false, retryable: false });
     }
-    result.kvm = { status: probe.status, reason: probe.reason, host: prediction?.host ?? null };
-    if (probe.status === 'unavailable') {
-      return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable on this machine, and this cell needs -accel kvm: ${probe.reason}`, duringBoot: false, retryable: false });
+    const best = Math.max(...probes.map((p) => KVM_RANK[p.probe.status]));
+    const chosen = probes.filter((p) => KVM_RANK[p.probe.status] === best);
+    const several = probes.length > 1;
+    const named = several || probes.some((p) => p.label !== 'local');
+    const kvmOf = (p: (typeof probes)[number]): NonNullable<CellResult['kvm']> => ({ status: p.probe.status, reason: p.probe.reason, host: prediction?.host ?? null, ...(named ? { on: p.label } : {}) });
+    result.kvm = kvmOf(chosen[0]!);
+    // Each host's own words; one host's reason as it always was.
+    const reasons = (ps: typeof probes): string => (ps.length === 1 ? ps[0]!.probe.reason : ps.map((p) => `${p.label}: ${p.probe.reason}`).join('; '));
+    if (chosen[0]!.probe.status === 'unavailable') {
+      const where = several ? ' on every host of this run' : onHost(chosen[0]!.label) || ' on this machine';
+      return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable${where}, and this cell needs -accel kvm: ${reasons(chosen)}`, duringBoot: false, retryable: false });
     }
-    if (probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
+    if (chosen[0]!.probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
       scope = 'firmware';
-      scopeReason = `KVM probe: firmware-only — ${probe.reason}`;
+      const where = chosen.length === 1 ? onHost(chosen[0]!.label) : ` on ${chosen.length === probes.length ? 'every host of this run' : chosen.map((p) => p.label).join(', ')}`;
+      scopeReason = `KVM probe${where}: firmware-only — ${reasons(chosen)}`;
     }
+    if (chosen.length < probes.length) {
+      // Never a host that would run the cell with less than the best host can.
+      const ok = new Set(chosen.map((p) => p.host));
+      placement.accept = (h) => ok.has(h);
+    }
+    placement.onHost = (h) => {
+      result.ranOn = h.label;
+      const mine = probes.find((p) => p.host === h);
+      if (mine !== undefined) result.kvm = kvmOf(mine);
+    };
   } else if (config.accel === 'kvm') {
     result.kvm = { status: 'not-probed', reason: 'the harness offers no KVM probe: captured like any cell', host: prediction?.host ?? null };
   }
@@ -244,6 +298,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(logsDir ? { keepLogsDir: logsDir } : {}),
         qemuArgs: result.argv,
+        ...placement,
         // A retry keeps its own logs next to the first attempt's.
         label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
         ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
@@ -311,12 +366,14 @@ export async function runMatrix(runs: readonly CellRun[], deps: MatrixDeps, opti
   const order = options.order ?? scheduleOrder(runs);
   const t0 = performance.now();
   let next = 0;
+  const kvmProbes = new Map<string, Promise<KvmProbeResult>>();
   const worker = async (): Promise<void> => {
     while (next < order.length && !options.signal?.aborted) {
       const i = order[next++]!;
       const run = runs[i]!;
       options.onStart?.(run);
       const r = await runCell(run, deps, {
+        kvmProbes,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),

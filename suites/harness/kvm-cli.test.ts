@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { kvmCommand } from '../../harness/cli/commands/kvm.ts';
 import { predictCommand } from '../../harness/cli/commands/predict.ts';
 import type { HostFactsSources } from '../../harness/host-facts.ts';
-import type { KvmProbeResult } from '../../harness/kvm-probe.ts';
+import { FakeKvmHost } from './fake-kvm-host.ts';
 import { userAccelerator } from '../../harness/qemu-argv.ts';
 
 const amd48: HostFactsSources = {
@@ -62,27 +62,28 @@ describe('e820 predict for KVM', () => {
 });
 
 describe('e820 kvm', () => {
-  const probe = { status: 'firmware-only', reason: 'SeaBIOS finishes its POST under KVM but the guest kernel printed nothing in the 15 s after that', qemuMessage: null, qemu: { binary: '/usr/bin/qemu-system-x86_64', version: 'QEMU emulator version 7.2.22' }, argv: null, progress: null, stderr: [], nested: true, kernel: '/k', deadlineMs: 15_000, firmwareDeadlineMs: 60_000, elapsedMs: 20_100, checkedAt: '2026-01-01T00:00:00Z' } satisfies KvmProbeResult;
-  const deps = (out: string[]) => ({
+  // The machine is a fake Host: its /proc/cpuinfo says AMD, 48 bits, nested; its /dev/kvm is missing, so the probe answers without a boot.
+  const deps = (out: string[], host = new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22')) => ({
+    host,
     provision: async () => ({ qemu: { binary: '/usr/bin/qemu-system-x86_64' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b' }),
-    probe: async () => probe,
-    hostFacts: () => ({ facts: { cpuVendor: 'AuthenticAMD' as const, physBits: 48 }, sources: { vendor: '/proc/cpuinfo line 2', physBits: '/proc/cpuinfo line 10' }, nested: true, notes: [] }),
     stdout: (s: string) => out.push(s),
     stderr: () => {},
   });
 
-  it('prints the host facts, the verdict and what it means for KVM cells', async () => {
+  it("prints that machine's host facts, the verdict and what it means for KVM cells", async () => {
     const out: string[] = [];
     expect(await kvmCommand({}, deps(out))).toBe(0);
     const text = out.join('');
-    expect(text).toContain('host facts for KVM predictions: AuthenticAMD, 48 physical address bits');
-    expect(text).toContain('kvm: firmware-only — SeaBIOS finishes its POST under KVM but the guest kernel printed nothing in the 15 s after that');
-    expect(text).toContain('so: KVM cells run with capture scope firmware');
+    expect(text).toContain('machine: ssh://root@kvm1:22');
+    expect(text).toContain('host facts for KVM predictions: AuthenticAMD, 48 physical address bits (vendor: /proc/cpuinfo line 2; phys-bits: /proc/cpuinfo line 4)');
+    expect(text).toContain('kvm: unavailable — ssh://root@kvm1:22: there is no /dev/kvm: the host kernel has no KVM');
+    expect(text).toContain('host CPU: hypervisor flag set (the host is a guest itself: nested KVM)');
+    expect(text).toContain('so: KVM cells end in a harness error (KvmUnavailable) naming this reason');
   });
 
   it('--json carries both', async () => {
     const out: string[] = [];
     expect(await kvmCommand({ json: true }, deps(out))).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ host: { facts: { cpuVendor: 'AuthenticAMD' } }, probe: { status: 'firmware-only' } });
+    expect(JSON.parse(out.join(''))).toMatchObject({ machine: 'ssh://root@kvm1:22', host: { facts: { cpuVendor: 'AuthenticAMD', physBits: 48 } }, probe: { host: 'ssh://root@kvm1:22', status: 'unavailable' } });
   });
 });

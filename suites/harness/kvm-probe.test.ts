@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ProvisionedToolchain } from '../../harness/capture.ts';
 import { BootAbortedError } from '../../harness/errors.ts';
-import { checkKvmDevice, clearKvmProbes, formatKvmProbe, probeKvm, runKvmProbe, type KvmProbeDeps } from '../../harness/kvm-probe.ts';
-import { activeBoots, runQemu } from '../../harness/run-qemu.ts';
+import { checkKvmDevice, clearKvmProbes, formatKvmProbe, probeKvm, runKvmProbe, type KvmProbeOptions } from '../../harness/kvm-probe.ts';
+import { activeBoots } from '../../harness/run-qemu.ts';
+import { FakeKvmHost } from './fake-kvm-host.ts';
 import { fake, isAlive, recordedPids } from './helpers.ts';
 
 let work: string;
@@ -31,26 +32,21 @@ const tools = (script: string): ProvisionedToolchain => ({
   busybox: '/b',
 });
 
-/** Device present and usable, no initramfs build, this process's nested flag fixed. */
-const deps = (extra: Partial<KvmProbeDeps> = {}): Partial<KvmProbeDeps> => ({
-  checkDevice: async () => null,
-  buildInitramfs: async () => '/i',
-  nested: () => true,
-  ...extra,
-});
+/** The probe on a fake machine, with a prebuilt initramfs. */
+const on = (host: FakeKvmHost, extra: KvmProbeOptions = {}): KvmProbeOptions => ({ host, buildInitramfs: async () => '/i', ...extra });
 
 describe('KVM probe outcomes', () => {
   it('unavailable without booting when the device is missing or closed to us', async () => {
-    let booted = false;
-    const r = await runKvmProbe(tools('ok.sh'), {
-      deps: deps({ checkDevice: async () => 'there is no /dev/kvm: the host kernel has no KVM', runQemu: async () => {
-          booted = true;
-          throw new Error('no boot expected');
-        },
-      }),
-    });
-    expect(r).toMatchObject({ status: 'unavailable', reason: 'there is no /dev/kvm: the host kernel has no KVM', argv: null, progress: null });
-    expect(booted).toBe(false);
+    const host = new FakeKvmHost('ENOENT');
+    const r = await runKvmProbe(tools('ok.sh'), on(host));
+    expect(r).toMatchObject({ host: 'local', status: 'unavailable', argv: null, progress: null });
+    expect(r.reason).toMatch(/^there is no \/dev\/kvm: the host kernel has no KVM/);
+    const closed = await runKvmProbe(tools('ok.sh'), on(new FakeKvmHost('EACCES 660 0 106')));
+    expect(closed.reason).toBe("no permission to open /dev/kvm (mode 0660, owner uid 0, group gid 106): run as a user in the device's group (usually kvm), or as root");
+    // Another machine's finding names that machine.
+    const remote = await runKvmProbe(tools('ok.sh'), on(new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22')));
+    expect(remote.reason).toMatch(/^ssh:\/\/root@kvm1:22: there is no \/dev\/kvm/);
+    expect(host.boots).toBe(0);
   });
 
   it('checkKvmDevice says why a path is unusable', async () => {
@@ -59,7 +55,7 @@ describe('KVM probe outcomes', () => {
   });
 
   it("unavailable with QEMU's own message when QEMU refuses -accel kvm", async () => {
-    const r = await runKvmProbe(tools('kvm-refuse.sh'), { deps: deps() });
+    const r = await runKvmProbe(tools('kvm-refuse.sh'), on(new FakeKvmHost()));
     expect(r.status).toBe('unavailable');
     expect(r.qemuMessage).toBe('Could not access KVM kernel module: Permission denied');
     expect(r.reason).toBe('QEMU refuses -accel kvm: Could not access KVM kernel module: Permission denied');
@@ -67,14 +63,14 @@ describe('KVM probe outcomes', () => {
   });
 
   it('unavailable when SeaBIOS itself does not finish under KVM', async () => {
-    const r = await runKvmProbe(tools('firmware-stuck.sh'), { firmwareDeadlineMs: 500, deadlineMs: 300, deps: deps() });
+    const r = await runKvmProbe(tools('firmware-stuck.sh'), on(new FakeKvmHost(), { firmwareDeadlineMs: 500, deadlineMs: 300 }));
     expect(r.status).toBe('unavailable');
     expect(r.reason).toMatch(/^SeaBIOS did not finish its POST under KVM within 0.5 s \(SeaBIOS banner seen; kernel not started\) \(nested KVM/);
   });
 
   it('firmware-only when SeaBIOS reaches "Booting from" and the kernel stays silent (this machine)', async () => {
     // The kernel's window opens at SeaBIOS's hand-over: a slow POST (nested KVM) does not eat it.
-    const r = await runKvmProbe(tools('kvm-firmware-only.sh'), { deadlineMs: 700, firmwareDeadlineMs: 5_000, deps: deps() });
+    const r = await runKvmProbe(tools('kvm-firmware-only.sh'), on(new FakeKvmHost(), { deadlineMs: 700, firmwareDeadlineMs: 5_000 }));
     expect(r.status).toBe('firmware-only');
     expect(r.reason).toBe(
       'SeaBIOS finishes its POST under KVM (e820 map printed, "Booting from …") but the guest kernel printed nothing in the 0.7 s after that (nested KVM: this machine\'s CPU has the hypervisor flag)',
@@ -89,7 +85,7 @@ describe('KVM probe outcomes', () => {
   });
 
   it('full when the guest reaches its init', async () => {
-    const r = await runKvmProbe(tools('ok.sh'), { deps: deps({ nested: () => false }) });
+    const r = await runKvmProbe(tools('ok.sh'), on(new FakeKvmHost('OK', false)));
     expect(r.status).toBe('full');
     expect(r.reason).toMatch(/^the guest kernel reached its init under KVM in \d+\.\d s$/);
     expect(r.progress?.initStarted).toBe(true);
@@ -98,29 +94,29 @@ describe('KVM probe outcomes', () => {
 
 describe('probeKvm memoisation', () => {
   it('one probe boot per QEMU binary per process; concurrent callers share it', async () => {
-    let boots = 0;
-    const counting: typeof runQemu = (o) => {
-      boots++;
-      return runQemu(o);
-    };
-    const o = { deadlineMs: 800, deps: deps({ runQemu: counting }) };
+    const host = new FakeKvmHost();
+    const o = on(host, { deadlineMs: 800 });
     const [a, b] = await Promise.all([probeKvm(tools('kvm-firmware-only.sh'), o), probeKvm(tools('kvm-firmware-only.sh'), o)]);
     expect(a).toBe(b);
     expect(await probeKvm(tools('kvm-firmware-only.sh'), o)).toBe(a);
-    expect(boots).toBe(1);
+    expect(host.boots).toBe(1);
     await probeKvm(tools('ok.sh'), o);
-    expect(boots).toBe(2);
+    expect(host.boots).toBe(2);
+    // Another machine is probed on its own, even with the same binary.
+    const other = new FakeKvmHost('OK', true, 'fake://kvm2');
+    await probeKvm(tools('kvm-firmware-only.sh'), on(other, { deadlineMs: 800 }));
+    expect(other.boots).toBe(1);
   });
 
   it('an interrupted probe is not remembered', async () => {
     const controller = new AbortController();
-    const o = { deadlineMs: 5_000, signal: controller.signal, deps: deps() };
+    const o = on(new FakeKvmHost(), { deadlineMs: 5_000, signal: controller.signal });
     const p = probeKvm(tools('kvm-firmware-only.sh'), o);
     setTimeout(() => controller.abort(new Error('interrupted (SIGINT)')), 200);
     await expect(p).rejects.toBeInstanceOf(BootAbortedError);
-    const again = await probeKvm(tools('ok.sh'), { deps: deps() });
+    const again = await probeKvm(tools('ok.sh'), on(new FakeKvmHost()));
     expect(again.status).toBe('full');
-    const retried = await probeKvm(tools('kvm-firmware-only.sh'), { deadlineMs: 500, deps: deps() });
+    const retried = await probeKvm(tools('kvm-firmware-only.sh'), on(new FakeKvmHost(), { deadlineMs: 500 }));
     expect(retried.status).toBe('firmware-only');
   });
 });

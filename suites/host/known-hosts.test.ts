@@ -76,4 +76,25 @@ describe('HostSlots', () => {
     expect(third!.label).toBe('local');
     expect(slots.taken).toEqual(new Map([['ssh://r', 1], ['local', 2]]));
   });
+
+  it('a boot that accepts only some hosts waits for one of theirs; a freed slot goes to the first waiter that takes it', async () => {
+    const kvm1 = { label: 'ssh://kvm1' } as Host;
+    const slots = new HostSlots([{ host: localHost, jobs: 1 }, { host: kvm1, jobs: 1 }]);
+    expect(slots.hosts.map((h) => h.label)).toEqual(['ssh://kvm1', 'local']);
+    const onlyKvm1 = (h: Host) => h === kvm1;
+    const first = await slots.acquire(onlyKvm1);
+    expect(first).toBe(kvm1);
+    let second: Host | null = null;
+    const waiting = slots.acquire(onlyKvm1).then((h) => (second = h));
+    // The local slot is free, but not for this boot; an unrestricted boot takes it.
+    const any = await slots.acquire();
+    expect(any).toBe(localHost);
+    slots.release(any);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(second).toBeNull();
+    slots.release(first);
+    await waiting;
+    expect(second).toBe(kvm1);
+    await expect(slots.acquire((h) => h.label === 'ssh://nowhere')).rejects.toThrow(/no host of this run is acceptable/);
+  });
 });

@@ -15,6 +15,12 @@ import type { KvmProbeResult } from '../../harness/kvm-probe.ts';
 import { isE820IomemLine as isE820Line } from '../../harness/matrix/deps.ts';
 import { MissingToolError } from '../../harness/errors.ts';
 import { fakeBootContext, fakeDeps, launchError, observedFrom, sampleReport } from './fakes.ts';
+import { runMatrix } from '../../harness/matrix/runner.ts';
+import type { Host } from '../../harness/host/types.ts';
+import type { ProvisionedToolchain } from '../../harness/capture.ts';
+import { clearKvmProbes, probeKvm } from '../../harness/kvm-probe.ts';
+import { FakeKvmHost } from '../harness/fake-kvm-host.ts';
+import { fake } from '../harness/helpers.ts';
 
 const run = (qemu: string, extra = '') => expandRuns(parseMatrix(`${extra}cells:\n  - id: c\n    qemu: ${qemu}\n`, 'k.yaml'))[0]!;
 
@@ -174,4 +180,88 @@ describe('matrix files and snapshots of KVM cells', () => {
     // TCG cells are unaffected by the file's host.
     expect(renderSnapshot(run('-M pc -m 1G', HOST), fakeDeps())).not.toContain('# host (KVM)');
   });
+});
+
+describe('runner: KVM per host (e820 run --host)', () => {
+  /**
+   * A run over two machines: the fake QEMUs run here, each Host answers its own /dev/kvm, and the
+   * real probe (harness/kvm-probe.ts) boots on the Host it is given. This machine's KVM runs only
+   * the firmware (kvm-firmware-only.sh); `ssh://root@kvm1`'s runs the guest (ok.sh).
+   */
+  const local = new FakeKvmHost('OK', true, 'local');
+  const kvm1 = new FakeKvmHost('OK', false, 'ssh://root@kvm1:22');
+  const kvm2 = new FakeKvmHost('OK', true, 'ssh://root@kvm2:22');
+  const down = new FakeKvmHost('ENOENT', false, 'ssh://root@tcg1:22');
+  const qemuOf = new Map<Host, string>([[local, 'kvm-firmware-only.sh'], [kvm1, 'ok.sh'], [kvm2, 'kvm-firmware-only.sh'], [down, 'ok.sh']]);
+  const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b' });
+
+  /** fakeDeps over these hosts: the real probe per host (counted), and a capture placed on the first free host the runner accepts. */
+  function overHosts(hosts: Host[]) {
+    const d = fakeDeps();
+    const probed: string[] = [];
+    const placed: string[] = [];
+    const deps: MatrixDeps = {
+      ...d,
+      hosts,
+      kvmProbe: async (_t, o = {}) => {
+        probed.push(o.host!.label);
+        return probeKvm(tools(qemuOf.get(o.host!)!), { host: o.host!, deadlineMs: 600, firmwareDeadlineMs: 5_000, buildInitramfs: async () => '/i' });
+      },
+      capture: async (c, t, o) => {
+        const h = hosts.find((x) => o.accept?.(x) ?? true)!;
+        o.onHost?.(h);
+        placed.push(h.label);
+        return d.capture(c, t, o);
+      },
+    };
+    return { deps, probed, placed, captureOptions: d.captureOptions };
+  }
+
+  test('a KVM cell goes to the host whose KVM runs the guest, in full scope, with that host\'s finding', async () => {
+    clearKvmProbes();
+    const { deps, placed, captureOptions } = overHosts([local, kvm1]);
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), deps);
+    expect(placed).toEqual(['ssh://root@kvm1:22']);
+    expect(captureOptions[0]?.scope).toBeUndefined();
+    expect(r.scope).toEqual({ scope: 'full', reason: null });
+    expect(r.ranOn).toBe('ssh://root@kvm1:22');
+    expect(r.kvm).toMatchObject({ status: 'full', on: 'ssh://root@kvm1:22' });
+    expect(r.kvm?.reason).toMatch(/^the guest kernel reached its init under KVM in \d+\.\d s$/);
+    expect(r.outcome).toBe('pass');
+    // A TCG cell may go anywhere.
+    const tcg = await runCell(run('-M pc -m 1G'), deps);
+    expect(tcg.kvm).toBeNull();
+    expect(captureOptions[1]?.accept).toBeUndefined();
+  }, 30_000);
+
+  test('KVM that runs only the firmware everywhere: firmware scope, each host\'s reason; no KVM anywhere: an error naming each host', async () => {
+    clearKvmProbes();
+    const { deps, captureOptions } = overHosts([local]);
+    const only = await runCell(run('-M pc -m 1G -accel kvm'), { ...deps, hosts: [local] });
+    expect(captureOptions[0]?.scope).toBe('firmware');
+    expect(only.scope?.reason).toMatch(/^KVM probe: firmware-only — SeaBIOS finishes its POST under KVM .* \(nested KVM: this machine's CPU has the hypervisor flag\)$/);
+    const two = overHosts([down, local]);
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), two.deps);
+    expect(two.placed).toEqual(['local']);
+    expect(r.scope?.reason).toMatch(/^KVM probe: firmware-only — SeaBIOS finishes/);
+    expect(r.kvm).toMatchObject({ status: 'firmware-only', on: 'local' });
+    const both = overHosts([kvm2, local]);
+    const f = await runCell(run('-M pc -m 1G -accel kvm'), both.deps);
+    expect(f.scope?.reason).toMatch(/^KVM probe on every host of this run: firmware-only — ssh:\/\/root@kvm2:22: SeaBIOS finishes .*\(nested KVM: ssh:\/\/root@kvm2:22's CPU has the hypervisor flag\); local: SeaBIOS finishes .*this machine's CPU/);
+    const none = overHosts([down]);
+    const e = await runCell(run('-M pc -m 1G -accel kvm'), none.deps);
+    expect(none.placed).toEqual([]);
+    expect(e.verdict?.outcome === 'error' && e.verdict.error.kind).toBe('KvmUnavailable');
+    expect(e.verdict?.outcome === 'error' && e.verdict.error.message).toMatch(/^KVM is unavailable on ssh:\/\/root@tcg1:22, and this cell needs -accel kvm: ssh:\/\/root@tcg1:22: there is no \/dev\/kvm/);
+  }, 30_000);
+
+  test('a run probes each host once, however many KVM cells it has', async () => {
+    clearKvmProbes();
+    const { deps, probed, placed } = overHosts([local, kvm1]);
+    const runs = ['a', 'b', 'c'].map((id) => ({ ...run('-M pc -m 1G -accel kvm'), key: `k/${id}` }));
+    const s = await runMatrix(runs, deps, { jobs: 2 });
+    expect(s.results.map((r) => r.outcome)).toEqual(['pass', 'pass', 'pass']);
+    expect([...probed].sort()).toEqual(['local', 'ssh://root@kvm1:22']);
+    expect(placed).toEqual(['ssh://root@kvm1:22', 'ssh://root@kvm1:22', 'ssh://root@kvm1:22']);
+  }, 30_000);
 });

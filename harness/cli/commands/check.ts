@@ -1,6 +1,8 @@
 // `e820 check [--json] [--append ARGS] [--qemu V --seabios V --kernel V] [--qemu-binary P --bios P --bzimage P
-//   --fw-cfg-module P --busybox P --toolchain FILE --profile-* V] -- <qemu args>`
-// One ad-hoc cell from a command line: predict, boot, compare, print the verdict.
+//   --fw-cfg-module P --busybox P --toolchain FILE --profile-* V] [--host ssh://… --known-hosts F | --host-key SHA256:…
+//   --identity F] -- <qemu args>`
+// One ad-hoc cell from a command line: predict, boot (here, or on --host's machine), compare,
+// print the verdict.
 // Exit: 0 pass, 1 fail, 2 error.
 
 import type { Command } from 'commander';
@@ -19,8 +21,13 @@ import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hos
 import { loadExpect } from '../../matrix/intent.ts';
 import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
+import { closeRemotes, connectRemotes, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
+import { HostSlots } from '../../host/slots.ts';
+import type { Host } from '../../host/types.ts';
 
-export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags {
+export interface CheckOptions extends VersionFlags, HostFlags, UserToolchainFlags, SshFlags {
+  /** `--host ssh://…`: boot the cell on that machine (its QEMU, or the binaries its URL names). */
+  host?: string;
   scope?: string;
   json?: boolean;
   append?: string;
@@ -53,7 +60,8 @@ export function formatCellResult(r: CellResult): string {
   const lines = [`${r.argv.join(' ')}  [${toolchainLabel(r.toolchain)}]`];
   if (r.expect) lines.push(`expect ${r.expect.file}: ${r.expect.changes.length > 0 ? r.expect.changes.join('; ') : 'no change declared'}`);
   for (const l of r.provenance ?? []) lines.push(`toolchain: ${l}`);
-  if (r.kvm) lines.push(`kvm: ${r.kvm.status} — ${r.kvm.reason}${r.kvm.host ? `; host: ${r.kvm.host}` : ''}`);
+  if (r.ranOn !== undefined && r.ranOn !== 'local') lines.push(`booted on: ${r.ranOn}`);
+  if (r.kvm) lines.push(`kvm${r.kvm.on !== undefined ? ` (probed on ${r.kvm.on})` : ''}: ${r.kvm.status} — ${r.kvm.reason}${r.kvm.host ? `; host: ${r.kvm.host}` : ''}`);
   // The reason is in the verdict's `excluded` line; a verdict-less result (an error) gets it here.
   if (r.scope?.scope === 'firmware') lines.push(`scope: firmware${r.verdict?.outcome === 'error' ? ` — ${r.scope.reason ?? ''}` : ' (the kernel layer is excluded, see below)'}`);
   if (r.verdict) lines.push(formatVerdict(r.verdict));
@@ -73,8 +81,11 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
   const user = await resolveUserComponents(opts, null, {}, qemuArgs);
   const plain: CellRun = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const run = user !== null ? applyToRuns([plain], user)[0]! : plain;
+  // --host: the one machine the cell boots on, connected (host key verified) before anything else.
+  const remotes: Host[] = deps === undefined && opts.host !== undefined ? await connectRemotes([opts.host], opts) : [];
+  const slots = remotes.length > 0 ? new HostSlots(remotes.map((host) => ({ host, jobs: 1 }))) : undefined;
   const d =
-    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user) }));
+    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user), ...(slots !== undefined ? { slots } : {}) }));
   if (opts.json !== true) for (const l of run.provenance ?? []) process.stderr.write(`toolchain: ${l}\n`);
   const interrupt = cliInterrupt();
   try {
@@ -91,6 +102,7 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
     return exitCodeOf([result.outcome]);
   } finally {
     interrupt.release();
+    await closeRemotes(remotes);
   }
 }
 
@@ -124,7 +136,11 @@ export function register(program: Command): void {
     .option('--host-phys-bits <N>', HOST_PHYS_BITS_HELP)
     .option('--host-la57 <on|off>', HOST_LA57_HELP)
     .option('--expect <FILE>', EXPECT_HELP)
-    .option('--html <FILE>', 'also write the cell\'s report page (maps of every layer, model beside machine) to FILE');
+    .option('--html <FILE>', 'also write the cell\'s report page (maps of every layer, model beside machine) to FILE')
+    .option('--host <ssh://user@host[:port]>', 'boot the cell on the machine at this URL (its QEMU; or ?qemu=/abs/path&bios=/abs/path names its own build)')
+    .option(...SSH_FLAG_HELP.knownHosts)
+    .option(...SSH_FLAG_HELP.hostKey)
+    .option(...SSH_FLAG_HELP.identity);
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CheckOptions) => {
     process.exitCode = await checkCommand(qemuArgs, opts);
   });

@@ -1,7 +1,8 @@
-// `e820 kvm [--qemu V --seabios V --kernel V] [--kernel-flavour F] [--timeout S] [--json]`
-// What KVM means on this machine for the conformance suite: the host facts a KVM prediction
-// uses (CPU vendor, physical address bits; harness/host-facts.ts) and the KVM probe's verdict —
-// unavailable, firmware-only or full — from a short real boot (harness/kvm-probe.ts).
+// `e820 kvm [--host ssh://…] [--qemu V --seabios V --kernel V] [--kernel-flavour F] [--timeout S] [--json]`
+// What KVM means on a machine (this one, or --host's) for the conformance suite: the host facts
+// a KVM prediction uses (CPU vendor, physical address bits; harness/host-facts.ts) and the KVM
+// probe's verdict — unavailable, firmware-only or full — from a short real boot there
+// (harness/kvm-probe.ts). Both are read through the Host (harness/host/types.ts).
 // Exit: 0 when the probe answered (whatever the answer), 2 when it could not run.
 
 import type { Command } from 'commander';
@@ -9,12 +10,18 @@ import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { provisionToolchain, type ProvisionedToolchain } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
-import { describeHostFacts, hostFacts, HostFactsError, type HostFactsReport } from '../../host-facts.ts';
+import { CPUINFO_PATH, describeHostFacts, HostFactsError, readCpuidPhysBits, resolveHostFacts, type HostFactsReport } from '../../host-facts.ts';
 import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
+import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
+import { localHost } from '../../host/local.ts';
+import type { Host } from '../../host/types.ts';
+import { printable } from '../../errors.ts';
 import { parseTimeout } from '../options.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 
-export interface KvmCliOptions {
+export interface KvmCliOptions extends SshFlags {
+  /** `--host ssh://…`: probe that machine instead of this one. */
+  host?: string;
   qemu?: string;
   seabios?: string;
   kernel?: string;
@@ -25,11 +32,25 @@ export interface KvmCliOptions {
 }
 
 export interface KvmCliDeps {
+  /** The machine probed and whose facts are read (default: --host's, or this one); a fake Host in tests. */
+  host: Host;
   provision(toolchain: ReturnType<typeof toolchainOf>, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
-  probe: typeof probeKvm;
-  hostFacts: () => HostFactsReport;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+}
+
+/**
+ * The host facts of a KVM prediction, read on that machine: its /proc/cpuinfo, and on this
+ * machine the cpuid device too (another host's is not read: /proc/cpuinfo's width stands).
+ */
+export async function hostFactsOn(host: Host): Promise<HostFactsReport> {
+  let cpuinfo: string;
+  try {
+    cpuinfo = (await host.readFile(CPUINFO_PATH)).toString('utf8');
+  } catch (e) {
+    throw new HostFactsError(`${host.label}: cannot read ${CPUINFO_PATH}: ${(e as Error).message}`);
+  }
+  return resolveHostFacts({}, { readCpuinfo: () => cpuinfo, cpuidPhysBits: () => (host === localHost ? readCpuidPhysBits() : null) });
 }
 
 export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> = {}): Promise<number> {
@@ -45,9 +66,33 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
     return 2;
   }
 
+  let machine: Host;
+  try {
+    machine = deps.host ?? (await hostOf(opts.host, opts));
+  } catch (e) {
+    err(`e820 kvm: ${printable((e as Error).message)}\n`);
+    return 2;
+  }
+  try {
+    return await kvmOn(machine, toolchain, deadlineMs, opts, out, err, deps);
+  } finally {
+    // Only what this command opened is closed (and its uploads there removed).
+    if (deps.host === undefined && machine !== localHost) await closeRemotes([machine]);
+  }
+}
+
+async function kvmOn(
+  machine: Host,
+  toolchain: ReturnType<typeof toolchainOf>,
+  deadlineMs: number | undefined,
+  opts: KvmCliOptions,
+  out: (s: string) => void,
+  err: (s: string) => void,
+  deps: Partial<KvmCliDeps>,
+): Promise<number> {
   let host: HostFactsReport | { error: string };
   try {
-    host = (deps.hostFacts ?? (() => hostFacts()))();
+    host = await hostFactsOn(machine);
   } catch (e) {
     if (!(e instanceof HostFactsError)) throw e;
     host = { error: e.message };
@@ -59,7 +104,7 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
   try {
     const say = (m: string) => err(`${m}\n`);
     const tools = await (deps.provision ?? provisionToolchain)(toolchain, { onProgress: say, signal: controller.signal });
-    probe = await (deps.probe ?? probeKvm)(tools, { onProgress: say, signal: controller.signal, ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
+    probe = await probeKvm(tools, { host: machine, onProgress: say, signal: controller.signal, ...(deadlineMs !== undefined ? { deadlineMs } : {}) });
   } catch (e) {
     if (controller.signal.aborted) {
       err('e820 kvm: interrupted; the probe\'s QEMU was stopped\n');
@@ -75,12 +120,13 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
   }
 
   if (opts.json) {
-    out(`${JSON.stringify({ toolchain, host: 'error' in host ? { error: host.error } : host, probe }, null, 2)}\n`);
+    out(`${JSON.stringify({ machine: machine.label, toolchain, host: 'error' in host ? { error: host.error } : host, probe }, null, 2)}\n`);
     return 0;
   }
   const hostLine = 'error' in host ? `unreadable — ${host.error.split('\n').join('; ')}` : describeHostFacts(host);
   out(
     [
+      ...(machine !== localHost ? [`machine: ${machine.label}`] : []),
       `toolchain: ${toolchainLabel(toolchain)}`,
       `host facts for KVM predictions: ${hostLine}`,
       ...('error' in host ? [] : host.notes.map((n) => `  note: ${n}`)),
@@ -94,7 +140,11 @@ export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> 
 export function register(program: Command): void {
   program
     .command('kvm')
-    .description('probe KVM here with a short real boot (unavailable, firmware-only or full) and show the host facts KVM predictions use')
+    .description('probe KVM here (or on --host) with a short real boot (unavailable, firmware-only or full) and show the host facts KVM predictions use')
+    .option('--host <ssh://user@host[:port]>', 'probe the machine at this URL instead of this one (its own QEMU; kernel and initramfs uploaded)')
+    .option(...SSH_FLAG_HELP.knownHosts)
+    .option(...SSH_FLAG_HELP.hostKey)
+    .option(...SSH_FLAG_HELP.identity)
     .option('--qemu <V>', 'QEMU version whose binary is probed (default: baseline)')
     .option('--seabios <V>', 'SeaBIOS version of the probe boot (default: baseline)')
     .option('--kernel <V>', 'kernel the probe boots (default: baseline)')
