@@ -103,6 +103,14 @@ export interface QemuProfile {
   kvmIdentityBase: bigint;
   /** legacy_acpi_table_size for i440fx ≤ 2.0 (removed in 9.1 together with those types). */
   legacyAcpiSizing: boolean;
+  /**
+   * -device virtio-iommu-pci is refused on every pc and q35 machine type: hw/virtio/virtio-iommu-pci.c
+   * virtio_iommu_pci_realize @ v5.2.0 needs a machine hotplug handler for it, which x86 machines do
+   * not have there ("… machine fails to create iommu-map device tree bindings" and two hint lines).
+   * Measured with -S: 5.2 refuses it on pc-i440fx-2.6, 5.1, 5.2, pc-q35-5.1, 5.2 (with and without
+   * -nodefaults; explore seed 161501 cell 034); 7.2, 10.0 and 11.1 start with it on pc.
+   */
+  virtioIommuPciRefused: boolean;
   /** Messages QEMU words differently per release. */
   messages: {
     slotsWithoutMaxmem: string;
@@ -294,6 +302,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     tcgBmi2Undefined: true,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
+    virtioIommuPciRefused: true,
     messages: MSG_5_2,
     smbiosDimmChunk: DIMM_16G,
     // 5.2 has no 3.0 entry point for pc/q35 (no property, every type uses 2.1): only the V28 layout is reachable.
@@ -329,6 +338,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
+    virtioIommuPciRefused: false,
     messages: MSG_7_2,
     smbiosDimmChunk: DIMM_16G,
     // 42 = SMBIOS 2.6 type 4 (up to processor_family2); derived from the measured +68 B per socket
@@ -364,6 +374,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
+    virtioIommuPciRefused: false,
     messages: MSG_10_0,
     smbiosDimmChunk: (m) => (machineVersionAtMost(m, [9, 0]) ? 16n * GiB : 2047n * 1024n * GiB),
     // V28/V30 as in 7.2. Confirmed by boots of 10.0.13: pc-i440fx-8.1 (3.0 entry point by default) with
@@ -398,6 +409,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     tcgBmi2Undefined: false,
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
+    virtioIommuPciRefused: false,
     messages: MSG_11_1,
     smbiosDimmChunk: (m) =>
       machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,

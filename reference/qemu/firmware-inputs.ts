@@ -29,7 +29,7 @@ export function firmwareInputsOf(
   // hw/acpi/vmgenid.c vmgenid_realize(), when the -device options are created (after board init):
   // bios_linker_loader_can_write_pointer() needs fw_cfg DMA. Located at the option.
   const vmgenid = config.devices.find((d) => d.driver === 'vmgenid');
-  if (!isapc) deviceRealizeRefusals(config, machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo), i440fx ? profile.messages : null);
+  if (!isapc) deviceRealizeRefusals(config, machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo), i440fx ? profile.messages : null, profile.virtioIommuPciRefused ? machineName : null);
   // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
   const hpet = prop(config.machineProps, 'hpet') !== 'off'; // cmdline keeps only hpet=off
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
@@ -113,8 +113,10 @@ const CAN_SJA1000_DEVICES = new Set(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci'
  * - intel-iommu / amd-iommu on pc (not an allowed dynamic sysbus device there; QemuProfile messages).
  * - isa-parallel without chardev= (every release alike).
  * - A CAN adapter without canbus0= (…_realize → can_sja_connect_to_bus() with no bus) is refused.
+ * - virtio-iommu-pci where the release has no x86 hotplug handler for it (QemuProfile
+ *   virtioIommuPciRefused; `iommuRefusedOn` is then the machine type's name, which QEMU words).
  */
-function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMessages: QemuProfile['messages'] | null): void {
+function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMessages: QemuProfile['messages'] | null, iommuRefusedOn: string | null): void {
   let vmcoreinfos = 0;
   for (const d of config.devices) {
     const at = `-device ${optText(d.driver, d.props)}`;
@@ -124,6 +126,13 @@ function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMes
     if (d.driver === 'vmcoreinfo') {
       if (++vmcoreinfos > 1) throw new QemuRefusal(`${at}: at most one vmcoreinfo device is permitted`);
       if (noFwCfgDma) throw new QemuRefusal(`${at}: vmcoreinfo device requires fw_cfg with DMA`);
+    }
+    if (d.driver === 'virtio-iommu-pci' && iommuRefusedOn !== null) {
+      throw new QemuRefusal(
+        `${at}: ${iommuRefusedOn} machine fails to create iommu-map device tree bindings\n` +
+          'Check your machine implements a hotplug handler for the virtio-iommu-pci device\n' +
+          'Check the guest is booted without FW or with -no-acpi',
+      );
     }
     // hw/char/parallel.c parallel_isa_realizefn: a parallel port needs its chardev= (explore seed 141501 cell 073).
     if (d.driver === 'isa-parallel' && prop(d.props, 'chardev') === undefined) throw new QemuRefusal(`${at}: Can't create parallel device, empty char device`);

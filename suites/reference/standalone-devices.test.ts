@@ -90,6 +90,18 @@ describe('refusals at -device realize, in QEMU words', () => {
     expect(() => qemuStage(c, QEMU_PROFILES['5.2'], {})).toThrow(`-device ${driver}: can_sja_connect_to_bus failed`);
   });
 
+  it('virtio-iommu-pci on 5.2: no x86 hotplug handler for it, on every machine type; 7.2+ take it (explore seed 161501 cell 034)', () => {
+    const hints = 'Check your machine implements a hotplug handler for the virtio-iommu-pci device\nCheck the guest is booted without FW or with -no-acpi';
+    for (const machine of ['pc', 'pc-i440fx-5.1', 'pc-i440fx-2.6', 'q35', 'pc-q35-5.1']) {
+      const c = machineConfig(machine, GiB, { devices: [dev('virtio-iommu-pci')] });
+      const named = machine === 'pc' ? 'pc-i440fx-5.2' : machine === 'q35' ? 'pc-q35-5.2' : machine;
+      expect(() => qemuStage(c, QEMU_PROFILES['5.2'], {})).toThrow(`-device virtio-iommu-pci: ${named} machine fails to create iommu-map device tree bindings\n${hints}`);
+    }
+    for (const q of ['7.2', '10.0', '11.1'] as const) {
+      expect(() => qemuStage(machineConfig('pc', GiB, { devices: [dev('virtio-iommu-pci')] }), QEMU_PROFILES[q], {})).not.toThrow();
+    }
+  });
+
   it('an IOMMU on pc, in each release\'s words (q35 takes it)', () => {
     const c = { ...machineConfig('pc', GiB), devices: [dev('amd-iommu')] };
     expect(() => qemuStage(c, QEMU_PROFILES['5.2'], {})).toThrow("Option '-device amd-iommu' cannot be handled by this machine");
