@@ -12,11 +12,23 @@
 //   boot timeline per flavour, set-up (warm, cold), cells/min of the default matrix at jobs 1 and
 //     2 per flavour, each with its ratio against the cloud kernel (ci/bench-boot.ts; `--timeline N`,
 //     `--matrix-cells N|all`, `--cold`); qtest's configurations/s against booting the cloud kernel.
+// `--only model,batch,startup,check,boots,qtest,flavours,boot` runs just those parts (default: all);
+// each speed with a target in issue 15 is printed with that target and the 1-minute load average
+// at the time (the machine is shared: a rate measured under load says so).
 
 import { parseQemuArgs } from '../reference/cmdline/index.ts';
 import { predict } from '../reference/predict.ts';
 import { BASELINE_TOOLCHAIN } from '../reference/toolchain.ts';
 import { capture } from '../harness/capture.ts';
+import { availableParallelism, loadavg } from 'node:os';
+
+const SECTIONS = ['model', 'batch', 'startup', 'check', 'boots', 'qtest', 'flavours', 'boot'] as const;
+const onlyFlag = process.argv.indexOf('--only');
+const only = onlyFlag >= 0 ? new Set((process.argv[onlyFlag + 1] ?? '').split(',')) : null;
+for (const name of only ?? []) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only: no part named ${name} (${SECTIONS.join(', ')})`);
+const wanted = (section: (typeof SECTIONS)[number]): boolean => only === null || only.has(section);
+/** The 1-minute load average, for every line whose number the machine's load moves. */
+const load = (): string => `load ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`;
 
 const MODEL_ITERATIONS = 3000;
 const CONFIGS = [
@@ -25,14 +37,14 @@ const CONFIGS = [
   ['-M', 'pc', '-m', '4G', '-append', 'memmap=1M$0x30000000 mem=3G'],
 ].map((argv) => parseQemuArgs(argv));
 
-const t0 = performance.now();
-for (let i = 0; i < MODEL_ITERATIONS; i++) predict(CONFIGS[i % CONFIGS.length]!, BASELINE_TOOLCHAIN);
-const seconds = (performance.now() - t0) / 1000;
-console.log(`model (in process, tsx): ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s (JIT still warming up)`);
-console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB`);
+if (wanted('model')) {
+  const t0 = performance.now();
+  for (let i = 0; i < MODEL_ITERATIONS; i++) predict(CONFIGS[i % CONFIGS.length]!, BASELINE_TOOLCHAIN);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(`model (in process, tsx): ${MODEL_ITERATIONS} predictions in ${seconds.toFixed(2)} s = ${Math.round(MODEL_ITERATIONS / seconds)} predictions/s (JIT still warming up)`);
+  console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MiB`);
 
-// The model compiled as the CLI runs it (esbuild, no tsx), in its own process: cold and steady.
-{
+  // The model compiled as the CLI runs it (esbuild, no tsx), in its own process: cold and steady.
   const { execFileSync } = await import('node:child_process');
   const { join } = await import('node:path');
   const { build } = await import('esbuild');
@@ -44,13 +56,13 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
     `model (compiled): ${r.configs} configurations; first ${r.cold} predictions ${Math.round((r.cold / r.coldMs) * 1000)}/s; ` +
       `steady ${r.steady} in ${(r.steadyMs / 1000).toFixed(2)} s = ${Math.round((r.steady / r.steadyMs) * 1000)} predictions/s ` +
       `(${Math.round((r.steady / r.steadyCpuMs) * 1000)}/s of process CPU time; the two differ when the machine is busy); ` +
-      `${((r.steady / r.steadyMs) * 1000 / (MODEL_ITERATIONS / seconds)).toFixed(1)}x the in-process tsx rate above`,
+      `${((r.steady / r.steadyMs) * 1000 / (MODEL_ITERATIONS / seconds)).toFixed(1)}x the in-process tsx rate above; target ≥ 50,000/s (issue 15); ${load()}`,
   );
 }
 
 // The CLI blocks below measure the compiled CLI: a build older than the sources (bin/e820.js
 // would run them through tsx) is rebuilt first, and said so.
-{
+if (wanted('batch') || wanted('startup') || wanted('check')) {
   const { buildCli, staleReason } = await import('../bin/build.js');
   const stale = staleReason();
   if (stale !== null) {
@@ -60,7 +72,7 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
 }
 
 // predict --batch through the real CLI: a mix of predicted, refused and not-modelled lines.
-{
+if (wanted('batch')) {
   const { execFileSync } = await import('node:child_process');
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
@@ -81,7 +93,7 @@ console.log(`model: heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFix
     const start = performance.now();
     execFileSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'e820.js'), 'predict', '--batch', file], { stdio: ['ignore', 'ignore', 'ignore'] });
     const secs = (performance.now() - start) / 1000;
-    console.log(`predict --batch: ${LINES} command lines in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (process start to exit)`);
+    console.log(`predict --batch: ${LINES} command lines in ${secs.toFixed(2)} s = ${Math.round(LINES / secs)} lines/s (process start to exit); ${load()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -98,7 +110,7 @@ const flagValue = (name: string, fallback: number): number => {
 // compiled CLI (bin/build.js) against the tsx path it replaced (E820_CLI_FROM=tsx), alternated so
 // both see the same machine load; `node -e 0` for node's own share. A build that went stale
 // meanwhile (someone editing) is rebuilt again.
-{
+if (wanted('startup')) {
   const { spawnSync } = await import('node:child_process');
   const { join } = await import('node:path');
   const { buildCli, staleReason } = await import('../bin/build.js');
@@ -108,7 +120,7 @@ const flagValue = (name: string, fallback: number): number => {
     console.log(`predict start-up: the build was stale (${stale}); rebuilt`);
   }
   const bin = join(import.meta.dirname, '..', 'bin', 'e820.js');
-  const runs = flagValue('--startups', 10);
+  const n = flagValue('--startups', 10);
   const time = (argv: string[], env: NodeJS.ProcessEnv = {}): number => {
     const t = performance.now();
     const r = spawnSync(process.execPath, argv, { env: { ...process.env, ...env }, stdio: 'ignore' });
@@ -119,13 +131,13 @@ const flagValue = (name: string, fallback: number): number => {
   const tsx: number[] = [];
   const bare: number[] = [];
   const args = [bin, 'predict', '--', '-M', 'pc', '-m', '1G'];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < n; i++) {
     compiled.push(time(args));
     tsx.push(time(args, { E820_CLI_FROM: 'tsx' }));
     bare.push(time(['-e', '0']));
   }
   const f = (xs: number[]) => `median ${median(xs).toFixed(3)} s, p95 ${p95(xs).toFixed(3)} s`;
-  console.log(`predict start-up (compiled, ${runs} runs): ${f(compiled)}`);
+  console.log(`predict start-up (compiled, ${n} runs): ${f(compiled)}; target ≤ 0.3 s (issue 15); ${load()}`);
   console.log(`predict start-up (tsx, the previous design): ${f(tsx)}; ratio ${(median(tsx) / median(compiled)).toFixed(1)}x`);
   console.log(`node -e 0 (node's own start-up): ${f(bare)}`);
 }
@@ -134,7 +146,7 @@ const flagValue = (name: string, fallback: number): number => {
 // this process: start-up (`check --help`: the command's modules loaded, nothing run),
 // provisioning of the baseline toolchain (warm: no apt, harness/provision/resolved.ts),
 // prediction, boot (capture) and comparison (the rest of runCell). `--checks N` (default 3).
-{
+if (wanted('check')) {
   const checks = flagValue('--checks', 3);
   if (checks > 0) {
     try {
@@ -182,7 +194,7 @@ const flagValue = (name: string, fallback: number): number => {
 
 const bootsFlag = process.argv.indexOf('--boots');
 const boots = bootsFlag >= 0 ? Number(process.argv[bootsFlag + 1]) : 0;
-if (boots > 0) {
+if (boots > 0 && wanted('boots')) {
   const argv = ['-M', 'q35', '-m', '2G'];
   const config = parseQemuArgs(argv);
   const times: number[] = [];
@@ -202,7 +214,7 @@ let qtestRate: Record<number, number> | null = null;
 // QEMU layer via qtest (harness/qtest/): configurations/s of suites/matrix/qemu-layer.yaml's
 // runs on the baseline QEMU, at --jobs 1 and 2 (one QEMU process per configuration, held at -S).
 // `--qtest N` runs N of them per setting (default 100; 0 skips).
-{
+if (wanted('qtest')) {
   const { expandRuns, loadMatrix } = await import('../harness/matrix/schema.ts');
   const { matrixPath } = await import('../harness/matrix/paths.ts');
   const { runQtestRuns, toolsProvider } = await import('../harness/qtest/matrix.ts');
@@ -221,7 +233,8 @@ let qtestRate: Record<number, number> | null = null;
       qtestRate[jobs] = (n / s.wallMs) * 1000;
       console.log(
         `qtest (QEMU ${BASELINE_TOOLCHAIN.qemu}, --jobs ${jobs}): ${n} configurations in ${(s.wallMs / 1000).toFixed(2)} s = ${((n / s.wallMs) * 1000).toFixed(1)} configurations/s ` +
-          `(${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error; node ${((cpu.user + cpu.system) / 1000 / n).toFixed(1)} ms CPU per configuration)`,
+          `(${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error; node ${((cpu.user + cpu.system) / 1000 / n).toFixed(1)} ms CPU per configuration); ` +
+          `target ≥ 50/s (issue 15); ${load()}`,
       );
     }
   }
@@ -229,7 +242,7 @@ let qtestRate: Record<number, number> | null = null;
 
 // Boot-to-verdict per kernel flavour (ci/bench-flavours.ts): the cloud kernel (the previous
 // design) and the project's minimal kernel, alternated in this run, and their ratio.
-{
+if (wanted('flavours')) {
   const { benchFlavours } = await import('./bench-flavours.ts');
   benchFlavours();
 }
@@ -237,7 +250,7 @@ let qtestRate: Record<number, number> | null = null;
 // The boot timeline, set-up and matrix throughput per flavour (ci/bench-boot.ts); then qtest set
 // against the previous design's way to observe the QEMU layer, a cloud-kernel boot per
 // configuration (its capture median, at the same --jobs, as if the boots shared the cores perfectly).
-{
+if (wanted('boot')) {
   const { benchMatrix, benchSetup, benchTimeline } = await import('./bench-boot.ts');
   const say = (l: string) => console.log(l);
   const tl = await benchTimeline(flagValue('--timeline', 5), say);
