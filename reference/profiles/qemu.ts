@@ -111,6 +111,20 @@ export interface QemuProfile {
    * -nodefaults; explore seed 161501 cell 034); 7.2, 10.0 and 11.1 start with it on pc.
    */
   virtioIommuPciRefused: boolean;
+  /**
+   * -kernel also adds the fw_cfg file etc/boot/kernel (the image without setup header patches,
+   * hw/i386/x86-common.c x86_load_linux @ v10.0.0); 5.2 and 7.2 have no such file (measured with
+   * `-trace fw_cfg_add_file`). It counts against the fw_cfg file slots (reference/qemu/fw-cfg-files.ts).
+   */
+  bootKernelFwCfgFile: boolean;
+  /**
+   * Where QEMU's assertions on the fw_cfg file slots stand in this build, as it prints them: in
+   * fw_cfg_modify_file (a file added at the first system reset) and in fw_cfg_add_file_callback
+   * (one added while the machine is built). Measured on the Debian builds (pc-i440fx-2.6 with
+   * hotplug memory, vmgenid, vmcoreinfo, pvpanic); null where no modelled configuration reaches it
+   * (5.2 and 7.2 cannot add a 17th file before the reset; 11.1 has no machine type with 16 slots).
+   */
+  fwCfgSlotAsserts: { modify: string | null; add: string | null };
   /** Messages QEMU words differently per release. */
   messages: {
     slotsWithoutMaxmem: string;
@@ -303,6 +317,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     virtioIommuPciRefused: true,
+    bootKernelFwCfgFile: false,
+    fwCfgSlotAsserts: { modify: '../../hw/nvram/fw_cfg.c:1028', add: null },
     messages: MSG_5_2,
     smbiosDimmChunk: DIMM_16G,
     // 5.2 has no 3.0 entry point for pc/q35 (no property, every type uses 2.1): only the V28 layout is reachable.
@@ -339,6 +355,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     virtioIommuPciRefused: false,
+    bootKernelFwCfgFile: false,
+    fwCfgSlotAsserts: { modify: '../../hw/nvram/fw_cfg.c:1022', add: null },
     messages: MSG_7_2,
     smbiosDimmChunk: DIMM_16G,
     // 42 = SMBIOS 2.6 type 4 (up to processor_family2); derived from the measured +68 B per socket
@@ -375,6 +393,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     virtioIommuPciRefused: false,
+    bootKernelFwCfgFile: true,
+    fwCfgSlotAsserts: { modify: 'hw/nvram/fw_cfg.c:1021', add: 'hw/nvram/fw_cfg.c:934' },
     messages: MSG_10_0,
     smbiosDimmChunk: (m) => (machineVersionAtMost(m, [9, 0]) ? 16n * GiB : 2047n * 1024n * GiB),
     // V28/V30 as in 7.2. Confirmed by boots of 10.0.13: pc-i440fx-8.1 (3.0 entry point by default) with
@@ -410,6 +430,8 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     virtioIommuPciRefused: false,
+    bootKernelFwCfgFile: true,
+    fwCfgSlotAsserts: { modify: null, add: null },
     messages: MSG_11_1,
     smbiosDimmChunk: (m) =>
       machineVersionAtMost(m, [9, 0]) ? 16n * GiB : machineVersionAtMost(m, [10, 1]) ? 2047n * 1024n * GiB : 2n * 1024n * GiB,
@@ -483,6 +505,16 @@ export const MACHINE_COMPAT = {
   noFwCfgDmaUpTo: [2, 4] as MachineVersion,
   /** numa_mem_supported (-numa node,mem=) for ≤ 5.0. */
   numaMemUpTo: [5, 0] as MachineVersion,
+  /**
+   * 16 fw_cfg file slots instead of 32 for ≤ 2.8, i440fx and q35 (hw/core/machine.c hw_compat_2_8:
+   * fw_cfg_io / fw_cfg_mem x-file-slots=0x10); reference/qemu/fw-cfg-files.ts.
+   */
+  fwCfgFileSlots16UpTo: [2, 8] as MachineVersion,
+  /**
+   * legacy_fw_cfg_order for ≤ 2.5, i440fx and q35: no `bios-geometry` file at reset
+   * (hw/nvram/fw_cfg.c fw_cfg_machine_reset; measured: 2.5 adds bootorder only, 2.6 both).
+   */
+  legacyFwCfgOrderUpTo: [2, 5] as MachineVersion,
   /**
    * Default SMBIOS entry point by machine version (pcmc->default_smbios_ep_type): 2.1 (TYPE_32) for
    * ≤ 8.0 (hw/i386/pc_piix.c pc_i440fx_8_0_machine_options, pc_q35.c pc_q35_8_0_machine_options),

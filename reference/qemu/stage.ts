@@ -9,6 +9,7 @@ import { ISAPC_CLASS, MACHINE_COMPAT, machineVersionAtMost, QEMU_LAYOUT as L, ty
 import { QemuRefusal, UnsupportedOptionError, type Handoff } from '../stages.ts';
 import { resolveCpu, type ResolvedCpu } from './cpu.ts';
 import { firmwareInputsOf } from './firmware-inputs.ts';
+import { checkFwCfgFileSlots, fwCfgFileCount } from './fw-cfg-files.ts';
 import { cmosMemory, memoryLayout, type Board } from './layout.ts';
 import { resolveMachine } from './machine.ts';
 import { microvmStage } from './microvm.ts';
@@ -54,6 +55,18 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   const hasTableLoader = acpi && (isapc ? ISAPC_CLASS.hasAcpiBuild : !(board.family === 'pc' && machineVersionAtMost(mv, MACHINE_COMPAT.noAcpiBuildUpTo)));
   const platform = platformOf(config, board, cpu, layout, acpi, hasTableLoader);
   const firmwareInputs = firmwareInputsOf(config, profile, board, topology, { size: ramSize, above: layout.above }, acpi, hasTableLoader, options.biosVariant);
+  // The first system reset, after every -device is realized: the fw_cfg directory must have room
+  // for the files it adds (fw-cfg-files.ts). isapc has no compat properties: 32 slots, few files.
+  if (!isapc) {
+    const files = fwCfgFileCount(config, profile, {
+      version: mv,
+      acpiPmDevice: firmwareInputs.acpiPmDevice !== null,
+      hasTableLoader,
+      smbiosLegacy: firmwareInputs.smbiosEntryPoint === null,
+      deviceMemory: layout.reservedMemoryEnd !== null,
+    });
+    checkFwCfgFileSlots(files, profile);
+  }
 
   return {
     machine,
