@@ -173,11 +173,27 @@ export async function bootBinaries(qemuArgv: readonly string[]): Promise<BootBin
   };
 }
 
-/** Sets `binaries` on every booted result (each distinct file is read once); results that did not boot are left alone. */
-export async function addBootBinaries(results: ReadonlyArray<{ qemuArgv: readonly string[] | null; binaries?: BootBinaries }>): Promise<void> {
+/**
+ * Boots on another machine ran that machine's files: harness/host/remote-stage.ts registers, per
+ * host label, how to hash them there (the same records, computed on the host).
+ */
+const elsewhere = new Map<string, (argv: readonly string[]) => Promise<BootBinaries>>();
+
+export function recordBinariesOn(hostLabel: string, read: (argv: readonly string[]) => Promise<BootBinaries>): void {
+  elsewhere.set(hostLabel, read);
+}
+
+/** Sets `binaries` on every booted result (each distinct file is read once); results that did not boot are left alone. `ranOn`: the host it booted on (CellResult.ranOn). */
+export async function addBootBinaries(results: ReadonlyArray<{ qemuArgv: readonly string[] | null; binaries?: BootBinaries; ranOn?: string }>): Promise<void> {
   for (const r of results) {
     if (r.qemuArgv === null || r.qemuArgv.length === 0) continue;
-    r.binaries = await bootBinaries(r.qemuArgv).catch((err: unknown) => ({
+    const remote = r.ranOn !== undefined && r.ranOn !== 'local';
+    const read = remote ? elsewhere.get(r.ranOn!) : bootBinaries;
+    if (read === undefined) {
+      r.binaries = { qemu: { path: r.qemuArgv[0]!, sha256: null, package: null, note: `booted on ${r.ranOn}: not hashed (no connection to it)` }, bios: null, kernel: null, initramfs: null };
+      continue;
+    }
+    r.binaries = await read(r.qemuArgv).catch((err: unknown) => ({
       qemu: { path: r.qemuArgv![0]!, sha256: null, package: null, note: `not hashed: ${err instanceof Error ? err.message : String(err)}` },
       bios: null,
       kernel: null,

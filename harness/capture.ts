@@ -218,6 +218,8 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
   const host = options.host ?? localHost;
   let qemu = { binary: tools.qemu.binary, env: tools.qemu.env };
   let kernelImage = tools.kernel.image;
+  // The -L directory: the toolchain's SeaBIOS here; on another host the image named in its URL, else its QEMU's own.
+  let firmwareDir = tools.seabiosDir;
   let initrd = localInitrd;
   let qemuVersion: string;
   if (host === localHost) qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
@@ -228,6 +230,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
     }
     const rt = await stage.qemuFor(toolchain.qemu, progress, options.signal);
     qemu = { binary: rt.qemu, env: undefined };
+    firmwareDir = rt.firmwareDir;
     qemuVersion = rt.versionLine;
     [kernelImage, initrd] = await Promise.all([stage.upload(tools.kernel.image), stage.upload(localInitrd)]);
   }
@@ -247,7 +250,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
         firmwareLog: paths.firmwareLog,
         accel: config.accel,
         consoleIndex: guestConsoleIndex(config),
-        ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
+        ...(firmwareDir !== undefined ? { firmwareDir } : {}),
       });
       return plan.args;
     },

@@ -1,7 +1,9 @@
 // A Host from what the user typed: no URL is this machine; `ssh://…` is an SshHost with the
-// key-checking and login flags every command that takes a host shares.
+// key-checking and login flags every command that takes a host shares; `?qemu=…&bios=…` after it
+// names that machine's own binaries (harness/host/named-binaries.ts), checked before connecting.
 
 import { localHost } from './local.ts';
+import { nameBinaries, splitHostUrl } from './named-binaries.ts';
 import type { Host } from './types.ts';
 
 export interface SshFlags {
@@ -21,14 +23,17 @@ export const SSH_FLAG_HELP = {
 
 export async function hostOf(url: string | undefined, flags: SshFlags): Promise<Host> {
   if (url === undefined || url === 'local') return localHost;
+  const { url: target, named } = splitHostUrl(url);
   // ssh2 (and its crypto set-up) is loaded only when a host is named: `e820 run` without --host
   // starts as fast as before.
   const { SshHost } = await import('./ssh.ts');
-  return SshHost.connect(url, {
+  const host = await SshHost.connect(target, {
     ...(flags.knownHosts !== undefined ? { knownHosts: flags.knownHosts } : {}),
     ...(flags.hostKey !== undefined ? { hostKey: flags.hostKey } : {}),
     ...(flags.identity !== undefined ? { identity: flags.identity } : {}),
   });
+  nameBinaries(host, named);
+  return host;
 }
 
 /** `--host ssh://…` for each URL, connected (host key verified) before anything boots. */
