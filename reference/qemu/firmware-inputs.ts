@@ -109,7 +109,7 @@ const CAN_SJA1000_DEVICES = new Set(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci'
  * the option. Checked on 5.2, 7.2, 10.0 and 11.1:
  * - vmgenid (hw/acpi/vmgenid.c vmgenid_realize) and vmcoreinfo (hw/misc/vmcoreinfo.c
  *   vmcoreinfo_realize) need fw_cfg DMA (none on machine types ≤ 2.4, PC_COMPAT_2_4); a second
- *   vmcoreinfo is refused.
+ *   vmcoreinfo or vmgenid is refused, and a second pvpanic (its fw_cfg file exists already).
  * - intel-iommu / amd-iommu on pc (not an allowed dynamic sysbus device there; QemuProfile messages).
  * - isa-parallel without chardev= (every release alike).
  * - A CAN adapter without canbus0= (…_realize → can_sja_connect_to_bus() with no bus) is refused.
@@ -118,11 +118,16 @@ const CAN_SJA1000_DEVICES = new Set(['kvaser_pci', 'pcm3680_pci', 'mioe3680_pci'
  */
 function deviceRealizeRefusals(config: MachineConfig, noFwCfgDma: boolean, pcMessages: QemuProfile['messages'] | null, iommuRefusedOn: string | null): void {
   let vmcoreinfos = 0;
+  let vmgenids = 0;
+  let pvpanics = 0;
   for (const d of config.devices) {
     const at = `-device ${optText(d.driver, d.props)}`;
     // pc allows no IOMMU as a dynamic sysbus device (q35 does: hw/i386/pc_q35.c machine_class_allow_dynamic_sysbus_dev).
     if (pcMessages !== null && (d.driver === 'intel-iommu' || d.driver === 'amd-iommu')) throw new QemuRefusal(pcMessages.sysbusDeviceNotAllowed(at, d.driver));
+    if (d.driver === 'vmgenid' && ++vmgenids > 1) throw new QemuRefusal(`${at}: at most one vmgenid device is permitted`);
     if (d.driver === 'vmgenid' && noFwCfgDma) throw new QemuRefusal(`${at}: vmgenid requires DMA write support in fw_cfg, which this machine type does not provide`);
+    // hw/misc/pvpanic-isa.c pvpanic_isa_realizefn adds etc/pvpanic-port; a second one, whatever its ioport=, is a duplicate file name.
+    if (d.driver === 'pvpanic' && ++pvpanics > 1) throw new QemuRefusal(`${at}: duplicate fw_cfg file name: etc/pvpanic-port`);
     if (d.driver === 'vmcoreinfo') {
       if (++vmcoreinfos > 1) throw new QemuRefusal(`${at}: at most one vmcoreinfo device is permitted`);
       if (noFwCfgDma) throw new QemuRefusal(`${at}: vmcoreinfo device requires fw_cfg with DMA`);

@@ -79,6 +79,14 @@ describe('refusals at -device realize, in QEMU words', () => {
     expect(() => qemuStage(two, QEMU_PROFILES['11.1'], {})).toThrow('-device vmcoreinfo: at most one vmcoreinfo device is permitted');
   });
 
+  it.each(['5.2', '7.2', '10.0', '11.1'] as const)('a second vmgenid, a second pvpanic on %s (measured with -S on each)', (q) => {
+    const twice = (driver: string, ...second: Array<[string, string]>) => machineConfig('q35', GiB, { devices: [dev(driver), dev(driver, ...second)] });
+    expect(() => qemuStage(twice('vmgenid'), QEMU_PROFILES[q], {})).toThrow('-device vmgenid: at most one vmgenid device is permitted');
+    expect(() => qemuStage(twice('pvpanic'), QEMU_PROFILES[q], {})).toThrow('-device pvpanic: duplicate fw_cfg file name: etc/pvpanic-port');
+    expect(() => qemuStage(twice('pvpanic', ['ioport', '0x600']), QEMU_PROFILES[q], {})).toThrow('-device pvpanic,ioport=0x600: duplicate fw_cfg file name: etc/pvpanic-port');
+    expect(() => qemuStage(machineConfig('q35', GiB, { devices: [dev('pvpanic'), dev('vmgenid')] }), QEMU_PROFILES[q], {})).not.toThrow();
+  });
+
   it.each(['5.2', '7.2', '10.0', '11.1'] as const)('isa-parallel without chardev= on %s (with one it is quiet)', (q) => {
     const c = { ...machineConfig('q35', GiB), devices: [dev('isa-parallel')] };
     expect(() => qemuStage(c, QEMU_PROFILES[q], {})).toThrow("-device isa-parallel: Can't create parallel device, empty char device");
