@@ -24,9 +24,21 @@ export function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
 }
 
+const ZEROS = '0'.repeat(32);
+
+/**
+ * `digits` of hex, zeros in front. The same string as `.padStart(digits, '0')`, which costs twice
+ * as much (V8, Node 20): every layer's line goes through here, a prediction prints dozens.
+ */
+function zeroPadded(hexDigits: string, digits: number): string {
+  const missing = digits - hexDigits.length;
+  if (missing <= 0) return hexDigits;
+  return missing <= ZEROS.length ? ZEROS.slice(0, missing) + hexDigits : hexDigits.padStart(digits, '0');
+}
+
 /** Lowercase hex zero-padded to `digits` (wider when needed), no prefix: /proc/iomem, SeaBIOS dumps. */
 export function hexPadded(value: bigint, digits: number): string {
-  return value.toString(16).padStart(digits, '0');
+  return zeroPadded(value.toString(16), digits);
 }
 
 /**
@@ -34,5 +46,5 @@ export function hexPadded(value: bigint, digits: number): string {
  * and of 0x100000000 is `0x100000000`.
  */
 export function kernelHex(value: bigint, width: number): string {
-  return `0x${value.toString(16).padStart(width - 2, '0')}`;
+  return `0x${zeroPadded(value.toString(16), width - 2)}`;
 }

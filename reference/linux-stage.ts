@@ -7,9 +7,9 @@
 
 import { FOUR_GIB, hex, MiB } from './address.ts';
 import { E820 } from './e820.ts';
-import type { FirmwareMap, Int15Answers, KernelView, MemoryPathView, Platform } from './stages.ts';
+import type { FirmwareMap, KernelView, MemoryPathView, Platform } from './stages.ts';
 import { BIOS_E820_PREFIX } from './kernel-lines.ts';
-import { ramLeftOut } from './linux/boot-memory.ts';
+import { type MemorySetup, ramLeftOut } from './linux/boot-memory.ts';
 import type { KernelProfile } from './profiles/kernel.ts';
 import { KERN } from './profiles/kernel.ts';
 import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
@@ -78,12 +78,14 @@ export function withPagingLevels(profile: KernelProfile, platform: Platform, ker
 }
 
 /**
- * `bios`: what the firmware's INT 15h services answer (reference/seabios/ int15Answers);
+ * `memory`: the map e820__memory_setup_default() makes of what the firmware's INT 15h services
+ * answer (memorySetupDefault(detectMemory(int15Answers)), reference/linux/boot-memory.ts and
+ * reference/seabios/ int15Answers), as predict() computes it before deciding the kernel starts;
  * absent: E820 answers with `firmware.entries` (and a map the kernel would refuse is not modelled).
  */
-export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile, bios?: Int15Answers): KernelView {
+export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile, memory?: MemorySetup): KernelView {
   const profile = withPagingLevels(kernelProfile, platform, kernelCmdline);
-  const loaded = loadFirmwareMap(firmware.entries, profile, bios);
+  const loaded = loadFirmwareMap(firmware.entries, profile, memory);
   const dumpPrefix = `${BIOS_E820_PREFIX}`;
   // Only the E820 path prints `BIOS-e820:` lines; a `BIOS-e801:`/`BIOS-88:` dump is an edit line
   // (reference/kernel-lines.ts dump-fallback). 7.2's out-of-order warning sits inside the dump but

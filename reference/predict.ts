@@ -165,7 +165,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
   const cannotStart = kernelCannotStart(handoff, kernelProfile, qemuProfile(toolchain.qemu), memory);
   const kernel =
     cannotStart === null
-      ? linuxStage(firmware, road.kind === 'qboot' ? { ...handoff.platform, optionRoms: false } : handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile, bios)
+      ? linuxStage(firmware, road.kind === 'qboot' ? { ...handoff.platform, optionRoms: false } : handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile, memory)
       : null;
 
   const report: LayerReport = {

@@ -23,19 +23,40 @@ interface ChangePoint {
   readonly entry: number;
 }
 
+/** By address; at equal addresses starts before ends. */
+const before = (a: ChangePoint, b: ChangePoint): boolean => (a.addr !== b.addr ? a.addr < b.addr : a.isStart && !b.isStart);
+const order = (a: ChangePoint, b: ChangePoint): number => (before(a, b) ? -1 : before(b, a) ? 1 : 0);
+
+/** Tables up to this many change points are sorted by insertion (see sanitize). */
+const INSERTION_SORT_MAX = 64;
+
+/** Appends `p` after every point not after it: a stable insertion, as a stable sort would place it. */
+function insertSorted(points: ChangePoint[], p: ChangePoint): void {
+  let j = points.length;
+  while (j > 0 && before(p, points[j - 1]!)) j--;
+  if (j === points.length) points.push(p);
+  else points.splice(j, 0, p);
+}
+
 export function sanitize(table: KTable, capacity: number = E820_MAX_ENTRIES): Sanitized {
   if (table.length < 2) return { ok: false, table };
-  if (table.some((e) => u64(e.addr + e.size) < e.addr)) return { ok: false, table };
+  for (const e of table) if (u64(e.addr + e.size) < e.addr) return { ok: false, table };
 
+  // The change points in order. Order inside a group at one address cannot change the result
+  // (docs/model/linux.md#sanitising-the-table), so a stable sort is as good as the kernel's
+  // unstable one. An insertion sort: a firmware table is short and nearly sorted already (each
+  // end meets the next start), where Array.prototype.sort's comparator calls cost more; a long
+  // one (a user map of hundreds of entries) takes the library sort, stable too.
   const points: ChangePoint[] = [];
-  table.forEach((e, i) => {
-    if (e.size === 0n) return;
-    points.push({ addr: e.addr, isStart: true, entry: i });
-    points.push({ addr: e.addr + e.size, isStart: false, entry: i });
-  });
-  // By address; at equal addresses starts before ends. Order inside a group cannot change the
-  // result (docs/model/linux.md#sanitising-the-table), so JS's stable sort is as good as the kernel's unstable one.
-  points.sort((a, b) => (a.addr !== b.addr ? (a.addr < b.addr ? -1 : 1) : Number(b.isStart) - Number(a.isStart)));
+  const small = table.length * 2 <= INSERTION_SORT_MAX;
+  const add = small ? (p: ChangePoint) => insertSorted(points, p) : (p: ChangePoint) => void points.push(p);
+  for (let i = 0; i < table.length; i++) {
+    const e = table[i]!;
+    if (e.size === 0n) continue;
+    add({ addr: e.addr, isStart: true, entry: i });
+    add({ addr: e.addr + e.size, isStart: false, entry: i });
+  }
+  if (!small) points.sort(order);
 
   const open = new Set<number>();
   const out: KEntry[] = [];

@@ -9,7 +9,6 @@ import type { KernelProfile } from '../profiles/kernel.ts';
 import { KERN } from '../profiles/kernel.ts';
 import { printTable } from './print.ts';
 import { sanitize } from './sanitize.ts';
-import type { Int15Answers } from '../stages.ts';
 import { detectMemory, E820_MAX_ENTRIES_ZEROPAGE, type MemorySetup, memorySetupDefault } from './boot-memory.ts';
 import { type KLine, type KTable, rangeRemove, rangeUpdate, u64 } from './table.ts';
 
@@ -40,15 +39,18 @@ export interface Loaded {
 /**
  * e820__memory_setup(): the BIOS's answers as detect_memory() stored them in boot_params,
  * e820__memory_setup_default() (the E820 table, or the E801/88h fallback map), then the dump.
- * Without `bios` the E820 answer is `entries` and the other two are unknown: a map the kernel
- * would refuse then throws FallbackUnmodelled, as the fallback needs the E801/88h sizes.
+ * `memory` is what e820__memory_setup_default() made of the firmware's INT 15h answers
+ * (memorySetupDefault(detectMemory(bios)), reference/linux/boot-memory.ts), which the caller has
+ * already computed to decide whether the kernel starts. Without it the E820 answer is `entries`
+ * and the other two are unknown: a map the kernel would refuse then throws FallbackUnmodelled,
+ * as the fallback needs the E801/88h sizes.
  */
-export function loadFirmwareMap(entries: readonly E820Range[], profile: KernelProfile, bios?: Int15Answers): Loaded {
+export function loadFirmwareMap(entries: readonly E820Range[], profile: KernelProfile, memory?: MemorySetup): Loaded {
   let setup: MemorySetup;
-  if (bios === undefined) {
+  if (memory === undefined) {
     setup = memorySetupDefault({ e820Table: detectMemory({ e820: entries, e801: null, e88: { ax: 0 } }).e820Table, altMemK: 0, extMemK: 0 }, profile);
     if (setup.path !== 'e820') throw new FallbackUnmodelled(Math.min(entries.length, E820_MAX_ENTRIES_ZEROPAGE));
-  } else setup = memorySetupDefault(detectMemory(bios), profile);
+  } else setup = memory;
   return {
     table: setup.table,
     who: setup.who,

@@ -113,7 +113,7 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
 function checkImageFinishesPost(handoff: Handoff): void {
   const inputs = handoff.firmwareInputs;
   // By the image's variant when given (a project-built or user image), else by its file name.
-  const is256k = inputs.biosVariant !== undefined ? inputs.biosVariant === 'bios-256k' : /(^|\/)bios-256k\.bin$/.test(inputs.biosImage);
+  const is256k = inputs.biosVariant !== undefined ? inputs.biosVariant === 'bios-256k' : inputs.biosImage === 'bios-256k.bin' || inputs.biosImage.endsWith('/bios-256k.bin');
   // microvm has no PCI, like isapc: SeaBIOS's microvm build (bios-microvm.bin, reference/firmware.ts;
   // 1.16.3's and 1.17.0's on QEMU 10.0 and 11.1) and the 128 KiB bios.bin (1.16.2's on 7.2) finish
   // POST there with acpi=off; the 256 KiB image stops as on isapc (observed on 7.2 with 1.16.2).
