@@ -1,9 +1,14 @@
 // One capture: provision the toolchain, get the initramfs, build the argv, boot, parse.
-// Returns the observed LayerReport in the same shape `e820 predict --json` prints, plus what
-// could not be observed and why, and the facts of the run (argv, versions, wall time).
+// Returns what happened to the boot as a value (CaptureOutcome): booted, with the observed
+// LayerReport in the shape `e820 predict --json` prints, what could not be observed and why, and
+// the facts of the run (argv, versions, wall time); refused, with QEMU's own lines; a harness
+// error, with the message that says what to do; or aborted. Callers switch on the kind: none of
+// them catches an error to learn what happened to a boot (outcomeOfError is the one place a
+// boot's errors become outcomes). A defect in this code (a TypeError…) still throws.
 //
-// The pieces are injected (CaptureDeps) so the matrix, the CLI and the tests can swap them;
-// the defaults bind the real modules.
+// The machine is a Host (harness/host/types.ts): QEMU, its temp dir and its logs go through it.
+// What is not the machine's is an option: the provisioned toolchain (or the provisioner), and for
+// tests an initramfs built already (ProvisionedToolchain.initramfs).
 
 import { execa } from 'execa';
 import { toQemuArgs } from '../reference/cmdline/index.ts';
@@ -16,7 +21,7 @@ import { FIRMWARE_SCOPE_PREFIX, parseBoot, parseFirmwareBoot, type BootObservati
 import { abortableSystem, localSystem, resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
-import type { KeptLogs } from './errors.ts';
+import { BootAbortedError, BootTimeoutError, HarnessError, QemuLaunchError, type BootContext, type KeptLogs } from './errors.ts';
 import { localHost } from './host/local.ts';
 import { remoteStageOf } from './host/remote-stage.ts';
 import type { Host } from './host/types.ts';
@@ -42,17 +47,12 @@ export interface ProvisionedToolchain {
   };
   /** A statically linked busybox. */
   busybox: string;
+  /** The guest's initramfs built already (from this busybox and module); absent: capture builds it (guests/initramfs.ts). */
+  initramfs?: string;
 }
 
-export interface CaptureDeps {
-  provision(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
-  /** reference/cmdline/ `toQemuArgs`. */
-  toQemuArgs(config: MachineConfig): string[];
-  buildInitramfs(inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void): Promise<string>;
-  parseBoot(input: { serial: string; firmwareLog: string }): BootObservation;
-  parseFirmwareBoot(input: { firmwareLog: string; reason: string }): BootObservation;
-  runQemu: typeof runQemu;
-}
+/** Provisions a toolchain: provisionToolchain, or the user components' (harness/user-toolchain/provision.ts). */
+export type Provisioner = (toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }) => Promise<ProvisionedToolchain>;
 
 /**
  * How much of the boot a capture observes. 'full': to the guest's DONE, every layer. 'firmware':
@@ -94,13 +94,14 @@ export interface CaptureOptions {
   scopeReason?: string;
   /** Skip provisioning and use these (tests, or a user-given kernel). */
   provisioned?: ProvisionedToolchain;
+  /** Provisions when `provisioned` is absent; default provisionToolchain. */
+  provision?: Provisioner;
   /**
    * The machine QEMU boots on; default this one. Another host boots with its own QEMU and
    * SeaBIOS (installed there through the host interface); kernel and initramfs are built here
    * and uploaded once per host (harness/host/remote-stage.ts).
    */
   host?: Host;
-  deps?: Partial<CaptureDeps>;
 }
 
 export interface ObservationMeta {
@@ -174,17 +175,60 @@ export async function provisionToolchain(toolchain: Toolchain, opts: { onProgres
   };
 }
 
-function resolveDeps(partial: Partial<CaptureDeps> | undefined): CaptureDeps {
-  const p = partial ?? {};
-  return {
-    provision: p.provision ?? provisionToolchain,
-    toQemuArgs: p.toQemuArgs ?? toQemuArgs,
-    buildInitramfs: p.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {})),
-    parseBoot: p.parseBoot ?? parseBoot,
-    parseFirmwareBoot: p.parseFirmwareBoot ?? parseFirmwareBoot,
-    runQemu: p.runQemu ?? runQemu,
-  };
+/**
+ * What happened to one boot, as a value (harness/matrix/judge.ts judges it against the claim):
+ * - booted: QEMU started and the guest got as far as the scope asks; the observation.
+ * - refused: QEMU exited before the guest printed anything — it refused its command line, while
+ *   reading options or at machine init (its stderr does not say which; the model's claim does) —
+ *   with its error lines (qemuErrorLines) and the first of them verbatim.
+ * - harness-error: anything else that kept the boot from a result — a deadline, a panic, a cut
+ *   log, a flooded log, a missing tool, provisioning, the initramfs, a lost host — with the message
+ *   that says what to do; `retryable` when a busy machine may be the cause (a deadline).
+ * - aborted: the caller's signal fired first; `refused` holds QEMU's lines when it had refused by then.
+ * `label` names the error that carried it (`BootTimeoutError`), for messages only: it decides
+ * nothing. `context` is how far the boot got (argv, exit, progress, stderr, kept logs) once
+ * QEMU was started; absent when it never was.
+ */
+export type CaptureOutcome<O = Observation> =
+  | { kind: 'booted'; observation: O }
+  | { kind: 'refused'; lines: string[]; qemuMessage: string; label: string; message: string; context?: BootContext }
+  | { kind: 'harness-error'; label: string; message: string; retryable: boolean; context?: BootContext }
+  | { kind: 'aborted'; message: string; refused: string[] | null };
+
+/** JavaScript's own errors are defects in this code, not something that happened to a boot. */
+function isDefect(err: unknown): boolean {
+  return !(err instanceof Error) || err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError;
 }
+
+/**
+ * The one place a boot's errors become outcomes (as reference/claim.ts claimOfError is for the
+ * model's): what run-qemu, provisioning, the initramfs and the parsers throw, by class. A defect
+ * propagates. With `signal` aborted, whatever ended the boot is an abort.
+ */
+export function outcomeOfError(err: unknown, signal?: AbortSignal): Exclude<CaptureOutcome<never>, { kind: 'booted' }> {
+  if (isDefect(err)) throw err;
+  const e = err as Error;
+  const refused = err instanceof QemuLaunchError ? qemuErrorLines(err.context.stderr) : null;
+  if (signal?.aborted === true || err instanceof BootAbortedError) return { kind: 'aborted', message: e.message, refused };
+  const context = err instanceof HarnessError ? { context: err.context } : {};
+  if (err instanceof QemuLaunchError) return { kind: 'refused', lines: refused!, qemuMessage: err.qemuMessage, label: e.name, message: e.message, ...context };
+  return { kind: 'harness-error', label: e.name, message: e.message, retryable: err instanceof BootTimeoutError, ...context };
+}
+
+/** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
+export function qemuErrorLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
+    .filter((l) => l !== '' && !NOT_AN_ERROR.some((re) => re.test(l)));
+}
+
+/**
+ * stderr lines that are not QEMU's refusal: warnings, also with the option's location in front
+ * (`-numa node,mem=1G: warning: …`), QEMU 5.2's machine deprecation notice (error_report, no
+ * `warning:`), and our own SIGTERM note.
+ */
+const NOT_AN_ERROR: readonly RegExp[] = [/^(?:\S.*?: )?warning: /, /^Machine type '[^']*' is deprecated: /, /^terminating on signal/];
 
 const STAGE_TEXT: Record<BootEvent['stage'], string> = {
   spawned: 'QEMU started',
@@ -205,16 +249,23 @@ export function describeEvent(e: BootEvent): string {
   return `boot ${(e.elapsedMs / 1000).toFixed(2)} s: ${STAGE_TEXT[e.stage]}${detail}`;
 }
 
-/** Boots the configuration once on the toolchain and returns what every layer reported. */
-export async function capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions = {}): Promise<Observation> {
+/** Boots the configuration once on the toolchain: what every layer reported, or why there is no report. */
+export async function capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions = {}): Promise<CaptureOutcome> {
+  try {
+    return { kind: 'booted', observation: await observe(config, toolchain, options) };
+  } catch (err) {
+    return outcomeOfError(err, options.signal);
+  }
+}
+
+async function observe(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<Observation> {
   const t0 = performance.now();
   const progress = options.onProgress;
-  const deps = resolveDeps(options.deps);
 
-  const tools = options.provisioned ?? (await deps.provision(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
+  const tools = options.provisioned ?? (await (options.provision ?? provisionToolchain)(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
   options.signal?.throwIfAborted();
-  const localInitrd = await deps.buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, progress);
-  const userArgs = options.qemuArgs ?? deps.toQemuArgs(config);
+  const localInitrd = tools.initramfs ?? (await buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, undefined, progress ? { onProgress: progress } : {}));
+  const userArgs = options.qemuArgs ?? toQemuArgs(config);
   const host = options.host ?? localHost;
   let qemu = { binary: tools.qemu.binary, env: tools.qemu.env };
   let kernelImage = tools.kernel.image;
@@ -226,7 +277,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
   else {
     const stage = remoteStageOf(host);
     if (tools.seabiosDir !== undefined) {
-      throw new Error(`${host.label}: the toolchain's SeaBIOS is not the host QEMU's own (${tools.seabiosDir}); a remote host boots only with its own SeaBIOS so far`);
+      throw new RemoteSeabiosError(`${host.label}: the toolchain's SeaBIOS is not the host QEMU's own (${tools.seabiosDir}); a remote host boots only with its own SeaBIOS so far\nwhat to do: boot this toolchain here (without --host), or use the host QEMU's own SeaBIOS`);
     }
     const rt = await stage.qemuFor(toolchain.qemu, progress, options.signal);
     qemu = { binary: rt.qemu, env: undefined };
@@ -238,7 +289,7 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
   const deadlineMs = options.timeoutMs ?? (scope === 'firmware' ? FIRMWARE_SCOPE_DEADLINE_MS : undefined);
 
   let plan: ReturnType<typeof planHarnessArgv> | undefined;
-  const run: RunQemuResult = await deps.runQemu({
+  const run: RunQemuResult = await runQemu({
     qemu: qemu.binary,
     ...(host !== localHost ? { host } : {}),
     args: (paths) => {
@@ -270,8 +321,8 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
 
   const parsed =
     scope === 'firmware'
-      ? deps.parseFirmwareBoot({ firmwareLog: run.firmware, reason: `${FIRMWARE_SCOPE_PREFIX}: ${options.scopeReason ?? 'asked for (--scope firmware)'}` })
-      : deps.parseBoot({ serial: run.serial, firmwareLog: run.firmware });
+      ? parseFirmwareBoot({ firmwareLog: run.firmware, reason: `${FIRMWARE_SCOPE_PREFIX}: ${options.scopeReason ?? 'asked for (--scope firmware)'}` })
+      : parseBoot({ serial: run.serial, firmwareLog: run.firmware });
   const warnings = [...parsed.warnings];
   if (scope === 'full' && parsed.cmdline.trim() !== plan.kernelCmdline) {
     warnings.push(`the guest saw kernel command line ${JSON.stringify(parsed.cmdline)}, the harness passed ${JSON.stringify(plan.kernelCmdline)}`);
@@ -303,4 +354,9 @@ export async function capture(config: MachineConfig, toolchain: Toolchain, optio
     unobserved: parsed.unobserved,
     detail: parsed,
   };
+}
+
+/** A remote host asked to boot a SeaBIOS other than its QEMU's own (not supported yet). */
+class RemoteSeabiosError extends Error {
+  override name = 'RemoteSeabiosError';
 }

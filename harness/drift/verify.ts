@@ -130,9 +130,9 @@ export async function verifyDrift(
   const recording: MatrixDeps = {
     ...deps,
     capture: async (config, toolchain, opts) => {
-      const obs = await deps.capture(config, toolchain, opts);
-      if (opts.qemuArgs) observations.set(obsKey(opts.qemuArgs, toolchainLabel(toolchain)), obs);
-      return obs;
+      const outcome = await deps.capture(config, toolchain, opts);
+      if (outcome.kind === 'booted' && opts.qemuArgs) observations.set(obsKey(opts.qemuArgs, toolchainLabel(toolchain)), outcome.observation);
+      return outcome;
     },
   };
   const summary = await runMatrix(runs, recording, options);

@@ -1,7 +1,12 @@
-// What the matrix needs from the model and the harness, as one small interface, so the runner,
-// the CLI and the tests can be given fakes. `realDeps()` binds the real modules.
+// What the matrix runner needs from the model and the harness, as one small interface: the
+// runner's one test seam. It is here, and not a Host, because what the runner is given is not a
+// machine: the model (parse, predict), and the capture as a whole — a boot's outcome as a value
+// (harness/capture.ts CaptureOutcome) — so the runner's tests (suites/matrix-unit/fakes.ts) script
+// claims and outcomes without QEMU, and `e820 explore`/`drift --verify` wrap it. Everything that
+// touches a machine is below it, behind the Host (harness/host/types.ts) that capture boots on.
+// `realDeps()` binds the real modules.
 
-import { capture, provisionToolchain, type CaptureScope, type ProvisionedToolchain } from '../capture.ts';
+import { capture, outcomeOfError, provisionToolchain, type CaptureOutcome, type CaptureScope, type ProvisionedToolchain, type Provisioner } from '../capture.ts';
 import { describeHostFacts, hostFacts, type HostFacts, type HostOverrides } from '../host-facts.ts';
 import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
@@ -83,7 +88,8 @@ export interface CaptureOptions {
 export interface MatrixDeps {
   parseArgs(argv: readonly string[], qemuVersion: string): MachineConfig;
   predict(config: MachineConfig, toolchain: Toolchain, options?: PredictOptions): PredictionLike;
-  capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<ObservationLike>;
+  /** One boot, as a value (harness/capture.ts capture): booted, refused, harness error or aborted; never throws for what happened to the boot. */
+  capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<CaptureOutcome<ObservationLike>>;
   isE820IomemLine(line: string): boolean;
   /**
    * Installs/caches QEMU, SeaBIOS, kernel, busybox once before a run (optional). `signal` stops
@@ -118,7 +124,7 @@ export interface RealDepsOptions {
    * Provisions instead of provisionToolchain: user components (harness/user-toolchain.ts
    * UserToolchain.provision), which provide the user's parts and provision only the rest.
    */
-  provision?: (toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }) => Promise<ProvisionedToolchain>;
+  provision?: Provisioner;
   /**
    * The variant of the SeaBIOS image a toolchain boots, when it is the user's (harness/user-toolchain.ts
    * UserToolchain.biosVariant, from the image's size): the model's driver set follows the image,
@@ -185,7 +191,13 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       };
     },
     capture: async (config, toolchain, options) => {
-      const provisioned = await provisionOnce(toolchain, options.onProgress, options.signal);
+      // Provisioned once per toolchain, so outside capture: its failure is the boot's outcome all the same.
+      let provisioned: ProvisionedToolchain;
+      try {
+        provisioned = await provisionOnce(toolchain, options.onProgress, options.signal);
+      } catch (err) {
+        return outcomeOfError(err, options.signal);
+      }
       const { accept, onHost, ...rest } = options;
       if (slots === undefined) {
         onHost?.(localHost);

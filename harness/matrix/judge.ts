@@ -6,7 +6,7 @@
 import { claimOfError, refusalText, type ClaimOf, type ClaimStage } from '../../reference/claim.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
-import { BootTimeoutError, QemuLaunchError } from '../errors.ts';
+import type { CaptureOutcome } from '../capture.ts';
 import { compareReports, type CompareInput } from './compare.ts';
 import type { MatrixDeps, ObservationLike, PredictionLike, PredictOptions } from './deps.ts';
 import { diffLines, renderDiff } from './diff.ts';
@@ -46,49 +46,24 @@ function modelError(err: unknown, stage: ClaimStage): CellClaim {
 }
 
 /**
- * What the machine did with a cell, as a value:
- * - booted: QEMU started and the capture finished (the observation);
- * - refused: QEMU exited before the guest ran, with its stderr lines (harness/errors.ts QemuLaunchError);
- * - harness-error: anything else that kept the cell from a result (a timeout, a panic, a cut log,
- *   the KVM probe), `duringBoot` false when nothing was booted yet;
- * - aborted: the run was interrupted; `refused` holds QEMU's lines when it had refused by then;
- * - not-booted: the runner did not boot the cell because the claim alone decides it.
- * `label` names the error for the verdict (`BootTimeoutError`, `KvmUnavailable`); it decides nothing.
+ * What the machine did with a cell, as a value: a capture's outcome (harness/capture.ts
+ * CaptureOutcome: booted, refused, harness-error, aborted), or what the runner decided before any
+ * boot — a harness error with `duringBoot` false (the KVM probe, no KVM here), or not-booted: the
+ * claim alone decides the cell. `label` names the error for the verdict (`BootTimeoutError`,
+ * `KvmUnavailable`); it decides nothing.
  */
 export type HarnessOutcome =
-  | { kind: 'booted'; observation: ObservationLike }
-  | { kind: 'refused'; lines: string[]; label: string; message: string }
-  | { kind: 'harness-error'; label: string; message: string; duringBoot: boolean; retryable: boolean }
-  | { kind: 'aborted'; message: string; refused: string[] | null }
+  | Exclude<CaptureOutcome<ObservationLike>, { kind: 'harness-error' }>
+  | (Extract<CaptureOutcome<ObservationLike>, { kind: 'harness-error' }> & { duringBoot: boolean })
   | { kind: 'not-booted' };
-
-/** A capture's thrown error as an outcome (the capture API throws; the judge reads values). */
-export function outcomeOfBootError(err: unknown): HarnessOutcome {
-  const message = err instanceof Error ? err.message : String(err);
-  const label = err instanceof Error ? err.name : 'Error';
-  if (err instanceof QemuLaunchError) return { kind: 'refused', lines: qemuErrorLines(err.context.stderr), label, message };
-  return { kind: 'harness-error', label, message, duringBoot: true, retryable: err instanceof BootTimeoutError };
-}
 
 /** The model's refusal as QEMU prints it: message, then hint lines. */
 export function refusalLines(message: string): string[] {
   return message.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 }
 
-/** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
-export function qemuErrorLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
-    .filter((l) => l !== '' && !NOT_AN_ERROR.some((re) => re.test(l)));
-}
-
-/**
- * stderr lines that are not QEMU's refusal: warnings, also with the option's location in front
- * (`-numa node,mem=1G: warning: …`), QEMU 5.2's machine deprecation notice (error_report, no
- * `warning:`), and our own SIGTERM note.
- */
-const NOT_AN_ERROR: readonly RegExp[] = [/^(?:\S.*?: )?warning: /, /^Machine type '[^']*' is deprecated: /, /^terminating on signal/];
+/** QEMU's error lines of its stderr (harness/capture.ts; qtest reads them too). */
+export { qemuErrorLines } from '../capture.ts';
 
 export interface JudgeContext {
   /** How a broken cell is named in its error (`baseline.yaml cell 3 (id "q35-2G")`). */

@@ -12,7 +12,7 @@ import type { Host } from '../host/types.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { scheduleOrder } from './cost.ts';
 import type { CaptureOptions, MatrixDeps } from './deps.ts';
-import { claimCell, errorVerdict, judge, outcomeOfBootError, type CellClaimKind, type HarnessOutcome, type JudgeContext } from './judge.ts';
+import { claimCell, errorVerdict, judge, type CellClaimKind, type HarnessOutcome, type JudgeContext } from './judge.ts';
 import { cellArgv, type CellRun } from './schema.ts';
 import type { Verdict } from './verdict.ts';
 import { expectSummary } from './intent.ts';
@@ -75,7 +75,7 @@ export interface CellResult {
 /**
  * Boots of one cell at most: the first, and one retry after a harness timeout (a BootTimeoutError:
  * the machine may be busy rather than the guest stuck; anything else — a refusal, a panic, a cut
- * log — would only repeat itself, harness/matrix/judge.ts outcomeOfBootError).
+ * log — would only repeat itself; harness/capture.ts CaptureOutcome `retryable`).
  */
 export const MAX_ATTEMPTS = 2;
 
@@ -292,23 +292,19 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   const tc = performance.now();
   const bootOnce = async (attempt: number): Promise<HarnessOutcome> => {
     result.attempts = attempt;
-    try {
-      const observation = await deps.capture(config, run.toolchain, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        ...(logsDir ? { keepLogsDir: logsDir } : {}),
-        qemuArgs: result.argv,
-        ...placement,
-        // A retry keeps its own logs next to the first attempt's.
-        label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
-        ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-        ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
-      });
-      return { kind: 'booted', observation };
-    } catch (err) {
-      return outcomeOfBootError(err);
-    }
+    const outcome = await deps.capture(config, run.toolchain, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(logsDir ? { keepLogsDir: logsDir } : {}),
+      qemuArgs: result.argv,
+      ...placement,
+      // A retry keeps its own logs next to the first attempt's.
+      label: attempt === 1 ? run.cell.id : `${run.cell.id}.attempt${attempt}`,
+      ...(scope === 'firmware' ? { scope, scopeReason: scopeReason ?? 'asked for' } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(options.stallMs !== undefined ? { stallMs: options.stallMs } : {}),
+    });
+    return outcome.kind === 'harness-error' ? { ...outcome, duringBoot: true } : outcome;
   };
   let outcome = await bootOnce(1);
   // One retry after a harness timeout (a busy machine), said in the result; never a second. A
@@ -324,6 +320,8 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   if (outcome.kind === 'booted') {
     result.machine = { outcome: 'booted', detail: null };
     if (claim.kind === 'boots') result.maps = recordMaps(claim.prediction.report, outcome.observation.report);
+  } else if (outcome.kind === 'aborted') {
+    outcome = { ...outcome, message: `the run was interrupted during the boot (${outcome.message})` };
   } else if (outcome.kind === 'refused' || outcome.kind === 'harness-error') {
     if (options.signal?.aborted) {
       outcome = { kind: 'aborted', message: `the run was interrupted during the boot (${outcome.message})`, refused: outcome.kind === 'refused' ? outcome.lines : null };

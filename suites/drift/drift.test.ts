@@ -207,7 +207,7 @@ describe('--verify', () => {
       ...modelDeps,
       capture: async (config, t, opts) => {
         booted.push(`${opts.qemuArgs?.join(' ')}@${t.qemu}`);
-        return { report: predictFor((config as unknown as { argv: string[] }).argv, t), unobserved: [] };
+        return { kind: 'booted', observation: { report: predictFor((config as unknown as { argv: string[] }).argv, t), unobserved: [] } };
       },
     };
     const v = await verifyDrift(r, cells, deps, { jobs: 2 });

@@ -18,7 +18,7 @@ import { GENERATOR_VERSION, generateCells } from '../../harness/explore/generate
 import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runCell } from '../../harness/matrix/runner.ts';
 import { parseMatrix, expandRuns } from '../../harness/matrix/schema.ts';
-import { launchError } from '../matrix-unit/fakes.ts';
+import { refusedBy } from '../matrix-unit/fakes.ts';
 
 let dir = '';
 let out = '';
@@ -50,16 +50,16 @@ function mirrorDeps(breakWord?: string): MatrixDeps & { boots: number } {
       // What the model declines, this machine boots (as the default configuration), unless the
       // argv asks it to refuse.
       if (claim.kind === 'not-modelled') {
-        if (argv.includes('refuse-me')) throw launchError('qemu-system-x86_64: nope');
-        return { report: structuredClone(predict(parseArgs([], t.qemu), t).report), unobserved: [] };
+        if (argv.includes('refuse-me')) return refusedBy('qemu-system-x86_64: nope');
+        return { kind: 'booted' as const, observation: { report: structuredClone(predict(parseArgs([], t.qemu), t).report), unobserved: [] } };
       }
       if (claim.kind === 'refuses') {
         const stderr = claim.message.split('\n').map((l, i) => (i === 0 ? `qemu-system-x86_64: ${l}` : l)).join('\n');
-        throw launchError(stderr);
+        return refusedBy(stderr);
       }
       const report = structuredClone(predict(parseArgs(argv, t.qemu), t).report);
       if (breakWord !== undefined && argv.some((w) => w.includes(breakWord))) report.firmware!.zoneHighReturned = 1;
-      return { report, unobserved: [] };
+      return { kind: 'booted' as const, observation: { report, unobserved: [] } };
     },
   };
   return deps;
@@ -165,9 +165,7 @@ describe('refusal comparison', () => {
       predict: () => {
         throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: pc-1.0`);
       },
-      capture: async () => {
-        throw launchError(stderr);
-      },
+      capture: async () => refusedBy(stderr),
       isE820IomemLine,
     };
     const cell = { matrix: 'm', file: 'm.yaml', index: 0, id: 'a', qemu: ['-M', 'pc-1.0'], append: null, toolchains: [BASELINE_TOOLCHAIN], note: null, timeoutSeconds: null, line: 0 };

@@ -13,11 +13,12 @@ export function fakeQemuDeps(script: string, env: Record<string, string> = {}): 
     qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)', env },
     kernel: { image: '/k', fwCfgModule: null },
     busybox: '/b',
+    initramfs: '/i',
   };
   return {
     parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),
     predict: (config, toolchain) => ({ report: predict(config, toolchain).report }),
-    capture: (config, toolchain, options) => capture(config, toolchain, { ...options, provisioned, deps: { buildInitramfs: async () => '/i' } }),
+    capture: (config, toolchain, options) => capture(config, toolchain, { ...options, provisioned }),
     isE820IomemLine,
   };
 }

@@ -1,5 +1,5 @@
 // capture() and `e820 capture` end to end with fake QEMUs: argv, run, real parsers, output.
-// The guest is never built for real here (buildInitramfs is replaced), so this runs in ms.
+// The guest is never built for real here (the toolchain comes with an initramfs), so this runs in ms.
 
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
-import { capture, type CaptureOptions, type ProvisionedToolchain } from '../../harness/capture.ts';
+import { capture, type CaptureOutcome, type Observation, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { captureCommand, renderTable, type CaptureCliDeps } from '../../harness/cli/commands/capture.ts';
-import { QemuLaunchError } from '../../harness/errors.ts';
 import { fake } from './helpers.ts';
 
 // capture reads accel, bios and devices from the config and boots the argv it is given.
@@ -19,8 +18,14 @@ const tools = (script: string): ProvisionedToolchain => ({
   qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' },
   kernel: { image: '/k', fwCfgModule: null },
   busybox: '/b',
+  initramfs: '/i',
 });
-const noBuild: CaptureOptions['deps'] = { buildInitramfs: async () => '/i' };
+
+/** The observation of a capture that booted (the test fails on any other outcome, showing it). */
+function booted(o: CaptureOutcome): Observation {
+  expect(o.kind === 'booted' ? 'booted' : o).toBe('booted');
+  return (o as Extract<CaptureOutcome, { kind: 'booted' }>).observation;
+}
 
 let work: string;
 beforeEach(() => {
@@ -31,12 +36,13 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 describe('capture', () => {
   it('turns a (replayed) real boot into the LayerReport and its metadata', async () => {
     const progress: string[] = [];
-    const obs = await capture(config, BASELINE_TOOLCHAIN, {
-      qemuArgs: ['-M', 'pc', '-m', '1G', '-nographic'],
-      provisioned: tools('real-pc-1G.sh'),
-      deps: noBuild,
-      onProgress: (m) => progress.push(m),
-    });
+    const obs = booted(
+      await capture(config, BASELINE_TOOLCHAIN, {
+        qemuArgs: ['-M', 'pc', '-m', '1G', '-nographic'],
+        provisioned: tools('real-pc-1G.sh'),
+        onProgress: (m) => progress.push(m),
+      }),
+    );
     expect(obs.report.qemu?.e820).toEqual([
       { start: '0xfd00000000', length: '0x300000000', type: 2 },
       { start: '0x0', length: '0x40000000', type: 1 },
@@ -58,13 +64,14 @@ describe('capture', () => {
   });
 
   it('scope firmware: the firmware layer of a (replayed) real KVM boot; qemu and kernel unobserved with the reason', async () => {
-    const obs = await capture({ ...config, accel: 'kvm' } as MachineConfig, BASELINE_TOOLCHAIN, {
-      qemuArgs: ['-M', 'pc', '-m', '1G', '-accel', 'kvm'],
-      provisioned: { ...tools('kvm-firmware-only.sh'), kernel: { image: '/k', fwCfgModule: null, release: '6.1.0-56-cloud-amd64' } },
-      deps: noBuild,
-      scope: 'firmware',
-      scopeReason: 'KVM probe: firmware-only — the kernel printed nothing',
-    });
+    const obs = booted(
+      await capture({ ...config, accel: 'kvm' } as MachineConfig, BASELINE_TOOLCHAIN, {
+        qemuArgs: ['-M', 'pc', '-m', '1G', '-accel', 'kvm'],
+        provisioned: { ...tools('kvm-firmware-only.sh'), kernel: { image: '/k', fwCfgModule: null, release: '6.1.0-56-cloud-amd64' } },
+        scope: 'firmware',
+        scopeReason: 'KVM probe: firmware-only — the kernel printed nothing',
+      }),
+    );
     expect(obs.report.qemu).toBeUndefined();
     expect(obs.report.kernel).toBeUndefined();
     expect(obs.report.firmware?.e820).toHaveLength(8);
@@ -79,10 +86,45 @@ describe('capture', () => {
     expect(renderTable(obs)).toContain(`kernel.biosE820\n  (not observed: ${why})`);
   });
 
-  it('passes harness errors through, typed', async () => {
-    await expect(
-      capture(config, BASELINE_TOOLCHAIN, { qemuArgs: ['-m', 'banana'], provisioned: tools('refuse.sh'), deps: noBuild }),
-    ).rejects.toBeInstanceOf(QemuLaunchError);
+  it("QEMU's refusal is an outcome with its lines, not a thrown error", async () => {
+    const o = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: ['-m', 'banana'], provisioned: tools('refuse.sh') });
+    expect(o).toMatchObject({
+      kind: 'refused',
+      label: 'QemuLaunchError',
+      qemuMessage: "qemu-system-x86_64: -m banana: Parameter 'size' expects a non-negative number below 2^64",
+      lines: ["-m banana: Parameter 'size' expects a non-negative number below 2^64", 'Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, peta-', 'and exabytes, respectively.'],
+    });
+    if (o.kind !== 'refused') return;
+    expect(o.message).toMatch(/^QEMU did not start the guest: .*banana.*\nwhat to do: /);
+    expect(o.context?.argv[0]).toBe(fake('refuse.sh'));
+  });
+
+  it('a boot that ends without the guest finishing is a harness error that says what to do', async () => {
+    const o = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: ['-m', '1G'], provisioned: tools('hang.sh'), timeoutMs: 300 });
+    expect(o).toMatchObject({ kind: 'harness-error', label: 'BootTimeoutError', retryable: true });
+    if (o.kind === 'harness-error') expect(o.message).toMatch(/\nwhat to do: /);
+  });
+
+  it('a QEMU binary that does not exist is a harness error naming what to install, not a refusal', async () => {
+    const o = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: ['-m', '1G'], provisioned: { ...tools('ok.sh'), qemu: { binary: join(work, 'no-such-qemu'), version: 'x' } } });
+    expect(o).toMatchObject({ kind: 'harness-error', label: 'MissingToolError', retryable: false });
+  });
+
+  it('provisioning that fails is the outcome too; an aborted signal makes it an abort', async () => {
+    const provision = async (): Promise<ProvisionedToolchain> => {
+      throw Object.assign(new Error('apt-get failed\nwhat to do: run apt-get update'), { name: 'AptError' });
+    };
+    expect(await capture(config, BASELINE_TOOLCHAIN, { provision })).toMatchObject({ kind: 'harness-error', label: 'AptError', message: 'apt-get failed\nwhat to do: run apt-get update' });
+    const ac = new AbortController();
+    ac.abort(new Error('Ctrl-C'));
+    expect(await capture(config, BASELINE_TOOLCHAIN, { provision, signal: ac.signal })).toMatchObject({ kind: 'aborted', refused: null });
+  });
+
+  it('a defect in the harness still throws', async () => {
+    const provision = async (): Promise<ProvisionedToolchain> => {
+      throw new TypeError('x is not a function');
+    };
+    await expect(capture(config, BASELINE_TOOLCHAIN, { provision })).rejects.toBeInstanceOf(TypeError);
   });
 });
 
@@ -93,7 +135,7 @@ describe('e820 capture', () => {
   };
   const parseQemuArgs = () => config;
   const capturing = (script: string): typeof capture => (c, t, o) =>
-    capture(c, t, { ...o, provisioned: tools(script), deps: noBuild });
+    capture(c, t, { ...o, provisioned: tools(script) });
 
   it("exits 2 with QEMU's own message when QEMU refuses the arguments", async () => {
     const err = sink();

@@ -80,7 +80,9 @@ describe('real boot (TCG)', () => {
   ] as const) {
     it(`${name}: the layers agree with each other`, async () => {
       const tools = await toolchain();
-      const obs = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: [...args], provisioned: tools, timeoutMs: 90_000 });
+      const outcome = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: [...args], provisioned: tools, timeoutMs: 90_000 });
+      if (outcome.kind !== 'booted') throw new Error(`${name} did not boot: ${outcome.kind}: ${outcome.message}`);
+      const obs = outcome.observation;
       checkInvariants(obs, ram);
       expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1');
     }, 120_000);

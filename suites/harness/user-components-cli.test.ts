@@ -218,8 +218,8 @@ describe('e820 capture', () => {
     const e = sink();
     let seen: { toolchain: unknown; provision: unknown } | null = null;
     const capture: CaptureCliDeps['capture'] = async (_c, toolchain, o) => {
-      seen = { toolchain, provision: o?.deps?.provision };
-      return { report: {}, unobserved: [], logs: { kept: {} } } as unknown as Awaited<ReturnType<CaptureCliDeps['capture']>>;
+      seen = { toolchain, provision: o?.provision };
+      return { kind: 'booted', observation: { report: {}, unobserved: [], logs: { kept: {} } } } as unknown as Awaited<ReturnType<CaptureCliDeps['capture']>>;
     };
     const code = await captureCommand(['-M', 'pc', '-m', '1G'], { qemuBinary: qemu112, bzimage: bzImage }, {
       capture,

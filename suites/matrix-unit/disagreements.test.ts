@@ -15,7 +15,7 @@ import { isE820IomemLine, type MatrixDeps } from '../../harness/matrix/deps.ts';
 import { runMatrix } from '../../harness/matrix/runner.ts';
 import { expandRuns, loadMatrix } from '../../harness/matrix/schema.ts';
 import { matrixPath } from '../../harness/matrix/paths.ts';
-import { launchError } from './fakes.ts';
+import { refusedBy } from './fakes.ts';
 
 const SID: Toolchain = { qemu: '11.1', seabios: '1.17.0', kernel: '7.2' };
 const SID_Q100: Toolchain = { ...SID, qemu: '10.0' };
@@ -58,11 +58,10 @@ describe('groupDisagreements over a run whose machine is a newer QEMU than the p
       const argv = [...(options.qemuArgs ?? [])];
       try {
         const report = predict(parseQemuArgs(argv, { qemuVersion: SID.qemu }), SID).report;
-        return { report, unobserved: [] };
+        return { kind: 'booted', observation: { report, unobserved: [] } };
       } catch (err) {
         if (!(err instanceof QemuRefusal)) throw err;
-        const e = launchError(err.qemuMessage.split('\n').map((l) => `qemu-system-x86_64: ${l}`).join('\n'));
-        throw e;
+        return refusedBy(err.qemuMessage.split('\n').map((l) => `qemu-system-x86_64: ${l}`).join('\n'));
       }
     },
     isE820IomemLine,

@@ -4,6 +4,7 @@ import type { MachineConfig } from '../../reference/config.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { CaptureOptions, MatrixDeps, ObservationLike, PredictionLike } from '../../harness/matrix/deps.ts';
 import { isE820IomemLine } from '../../harness/matrix/deps.ts';
+import { outcomeOfError, type CaptureOutcome } from '../../harness/capture.ts';
 import { BootTimeoutError, emptyProgress, QemuLaunchError, type BootContext } from '../../harness/errors.ts';
 import { QemuRefusal, UnsupportedOptionError } from '../../reference/stages.ts';
 
@@ -20,6 +21,16 @@ export function launchError(stderr: string): QemuLaunchError {
 /** A boot that hit the overall deadline (harness/errors.ts). */
 export function timeoutError(deadlineMs = 60_000): BootTimeoutError {
   return new BootTimeoutError(deadlineMs, { ...fakeBootContext(), exitCode: null, signal: 'SIGKILL', killedByHarness: true });
+}
+
+/** The capture's outcome when QEMU refused, printing `stderr`: what harness/capture.ts makes of launchError. */
+export function refusedBy(stderr: string): CaptureOutcome<ObservationLike> {
+  return outcomeOfError(launchError(stderr));
+}
+
+/** The capture's outcome of a boot that hit the overall deadline (retryable). */
+export function timedOut(deadlineMs = 60_000): CaptureOutcome<ObservationLike> {
+  return outcomeOfError(timeoutError(deadlineMs));
 }
 
 export function sampleReport(): LayerReport {
@@ -78,7 +89,8 @@ export const fakeConfig = {} as MachineConfig;
 
 export interface FakeDepsOptions {
   expected?: (argv: readonly string[]) => LayerReport;
-  observe?: (argv: readonly string[], signal?: AbortSignal) => Promise<ObservationLike>;
+  /** What the boot of this argv comes to: an observation (booted), or any other capture outcome (refusedBy, timedOut…). */
+  observe?: (argv: readonly string[], signal?: AbortSignal) => Promise<ObservationLike | CaptureOutcome<ObservationLike>>;
   /** Extra prediction fields (kernelStarts, unpredicted, host). */
   prediction?: (argv: readonly string[]) => Partial<PredictionLike>;
   kvmProbe?: MatrixDeps['kvmProbe'];
@@ -110,8 +122,11 @@ export function fakeDeps(opts: FakeDepsOptions = {}): MatrixDeps & { captured: s
       const argv = argvOf(c);
       captured.push(argv);
       captureOptions.push(o);
-      if (opts.observe) return opts.observe(argv, o.signal);
-      return { report: observedFrom(sampleReport()), unobserved: [], meta: { argv: ['qemu-system-x86_64', ...argv], qemuVersion: 'QEMU emulator version 7.2.22', seabiosBanner: '1.16.2-debian-1.16.2-1', kernelRelease: '6.1.0-test-cloud-amd64', wallMs: 3 } };
+      if (opts.observe) {
+        const r = await opts.observe(argv, o.signal);
+        return 'kind' in r ? r : { kind: 'booted', observation: r };
+      }
+      return { kind: 'booted', observation: { report: observedFrom(sampleReport()), unobserved: [], meta: { argv: ['qemu-system-x86_64', ...argv], qemuVersion: 'QEMU emulator version 7.2.22', seabiosBanner: '1.16.2-debian-1.16.2-1', kernelRelease: '6.1.0-test-cloud-amd64', wallMs: 3 } } };
     },
     isE820IomemLine,
   };

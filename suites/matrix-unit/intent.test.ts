@@ -210,7 +210,7 @@ function modelDeps(built: (argv: readonly string[]) => DeclaredIntent | undefine
     },
     capture: async (config, toolchain, o) => {
       const intent = built(o.qemuArgs ?? argvOf.get(config) ?? []);
-      return { report: predict(config, toolchain, intent ? { intent } : {}).report, unobserved: [], meta: { argv: [...(o.qemuArgs ?? [])], wallMs: 1 } };
+      return { kind: 'booted', observation: { report: predict(config, toolchain, intent ? { intent } : {}).report, unobserved: [], meta: { argv: [...(o.qemuArgs ?? [])], wallMs: 1 } } };
     },
     isE820IomemLine,
   };

@@ -3,7 +3,8 @@
 
 import { describe, expect, test } from 'vitest';
 import type { MachineConfig } from '../../reference/config.ts';
-import { judge, outcomeOfBootError, qemuErrorLines, type CellClaim, type HarnessOutcome, type JudgeContext } from '../../harness/matrix/judge.ts';
+import { judge, qemuErrorLines, type CellClaim, type HarnessOutcome, type JudgeContext } from '../../harness/matrix/judge.ts';
+import { outcomeOfError } from '../../harness/capture.ts';
 import { isE820IomemLine } from '../../harness/matrix/deps.ts';
 import { launchError, observedFrom, sampleReport, timeoutError } from './fakes.ts';
 
@@ -17,7 +18,7 @@ const notModelled = (stage: 'options' | 'machine', harnessOwned = false): CellCl
 });
 const modelError: CellClaim = { kind: 'model-error', stage: 'machine', label: 'HostFactsError', message: 'cannot read /proc/cpuinfo' };
 const booted: HarnessOutcome = { kind: 'booted', observation: { report: observedFrom(sampleReport()), unobserved: [] } };
-const refused = (lines: string[]): HarnessOutcome => ({ kind: 'refused', lines, label: 'QemuLaunchError', message: `QEMU did not start the guest: ${lines[0]}` });
+const refused = (lines: string[]): HarnessOutcome => ({ kind: 'refused', lines, qemuMessage: `qemu-system-x86_64: ${lines[0]}`, label: 'QemuLaunchError', message: `QEMU did not start the guest: ${lines[0]}` });
 const timedOut: HarnessOutcome = { kind: 'harness-error', label: 'BootTimeoutError', message: 'the guest did not finish', duringBoot: true, retryable: true };
 
 describe('judge: cells that are not booted', () => {
@@ -78,12 +79,17 @@ describe('judge: boots', () => {
   });
 });
 
-describe('outcomeOfBootError: by class, never by name', () => {
-  test("QEMU's refusal with its lines (warnings dropped), a timeout retryable, anything else not", () => {
-    expect(outcomeOfBootError(launchError('qemu-system-x86_64: warning: x\nqemu-system-x86_64: -m banana: bad\n'))).toMatchObject({ kind: 'refused', lines: ['-m banana: bad'], label: 'QemuLaunchError' });
-    expect(outcomeOfBootError(timeoutError())).toMatchObject({ kind: 'harness-error', label: 'BootTimeoutError', retryable: true, duringBoot: true });
+describe("capture's outcomeOfError: by class, never by name", () => {
+  test("QEMU's refusal with its lines (warnings dropped), a timeout retryable, anything else not, a defect thrown", () => {
+    expect(outcomeOfError(launchError('qemu-system-x86_64: warning: x\nqemu-system-x86_64: -m banana: bad\n'))).toMatchObject({ kind: 'refused', lines: ['-m banana: bad'], qemuMessage: 'qemu-system-x86_64: -m banana: bad', label: 'QemuLaunchError' });
+    expect(outcomeOfError(timeoutError())).toMatchObject({ kind: 'harness-error', label: 'BootTimeoutError', retryable: true });
     // An error that only calls itself a QemuLaunchError is not one.
-    expect(outcomeOfBootError(Object.assign(new Error('x'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: y' } }))).toMatchObject({ kind: 'harness-error', label: 'QemuLaunchError', retryable: false });
+    expect(outcomeOfError(Object.assign(new Error('x'), { name: 'QemuLaunchError', context: { stderr: 'qemu-system-x86_64: y' } }))).toMatchObject({ kind: 'harness-error', label: 'QemuLaunchError', retryable: false });
+    // Whatever ended a boot whose signal fired is an abort; QEMU's lines kept when it had refused.
+    const ac = new AbortController();
+    ac.abort();
+    expect(outcomeOfError(launchError('qemu-system-x86_64: bad\n'), ac.signal)).toMatchObject({ kind: 'aborted', refused: ['bad'] });
+    expect(() => outcomeOfError(new TypeError('undefined is not a function'))).toThrow(TypeError);
     expect(qemuErrorLines("qemu-system-x86_64: Machine type 'pc-1.0' is deprecated: old\nqemu-system-x86_64: bad\nqemu-system-x86_64: terminating on signal 15")).toEqual(['bad']);
   });
 });

@@ -14,7 +14,7 @@ import { renderSnapshot } from '../../harness/matrix/snapshot.ts';
 import type { KvmProbeResult } from '../../harness/kvm-probe.ts';
 import { isE820IomemLine as isE820Line } from '../../harness/matrix/deps.ts';
 import { MissingToolError } from '../../harness/errors.ts';
-import { fakeBootContext, fakeDeps, launchError, observedFrom, sampleReport } from './fakes.ts';
+import { fakeBootContext, fakeDeps, refusedBy, observedFrom, sampleReport } from './fakes.ts';
 import { runMatrix } from '../../harness/matrix/runner.ts';
 import type { Host } from '../../harness/host/types.ts';
 import type { ProvisionedToolchain } from '../../harness/capture.ts';
@@ -101,9 +101,7 @@ describe('runner: KVM cells consult the probe', () => {
   test('a model refusal under firmware-only KVM is still checked against QEMU', async () => {
     const d = fakeDeps({
       kvmProbe: probe('firmware-only', 'kernel silent'),
-      observe: async () => {
-        throw launchError('qemu-system-x86_64: warning: Host physical bits (48) does not match phys-bits property (33)\nqemu-system-x86_64: invalid thing\n');
-      },
+      observe: async () => refusedBy('qemu-system-x86_64: warning: Host physical bits (48) does not match phys-bits property (33)\nqemu-system-x86_64: invalid thing\n'),
     });
     const r = await runCell(run('-M pc -m 8G -accel kvm refuse'), d);
     expect(r.outcome).toBe('pass');

@@ -7,8 +7,7 @@ import { junitXml, resultsJson, summaryTable, writeResults, xmlEscape } from '..
 import { runMatrix, type CellResult } from '../../harness/matrix/runner.ts';
 import { expandRuns, parseMatrix } from '../../harness/matrix/schema.ts';
 import { exitCodeOf } from '../../harness/matrix/verdict.ts';
-import { BootAbortedError } from '../../harness/errors.ts';
-import { fakeBootContext, fakeDeps, launchError as fakeLaunchError, observedFrom, sampleReport, timeoutError } from './fakes.ts';
+import { fakeDeps, observedFrom, refusedBy, sampleReport, timedOut } from './fakes.ts';
 
 const MATRIX = `cells:
   - id: good
@@ -28,7 +27,7 @@ function deps() {
     observe: async (argv) => {
       const report = observedFrom(sampleReport());
       if (argv.includes('2G')) report.kernel!.iomem![0] = '00000000-00000fff : System RAM';
-      if (argv.includes('3G')) throw Object.assign(timeoutError(), { message: 'the guest did not finish within 60 s (kernel started)\n\u0007last console line: <no init> & more' });
+      if (argv.includes('3G')) return { ...timedOut(), message: 'the guest did not finish within 60 s (kernel started)\n\u0007last console line: <no init> & more' };
       return { report, unobserved: [], meta: { argv: [...argv], wallMs: 5 } };
     },
   });
@@ -81,10 +80,10 @@ describe('runner', () => {
     const controller = new AbortController();
     const d = fakeDeps({
       observe: (argv, signal) =>
-        new Promise((resolve, reject) => {
+        new Promise((resolve) => {
           if (argv.includes('1G')) return resolve({ report: observedFrom(sampleReport()), unobserved: [] });
           // A capture that runs until aborted, like a boot interrupted by SIGINT.
-          signal?.addEventListener('abort', () => reject(new BootAbortedError('the boot was cancelled', fakeBootContext())));
+          signal?.addEventListener('abort', () => resolve({ kind: 'aborted', message: 'the boot was cancelled: aborted', refused: null }));
           setTimeout(() => controller.abort(), 10);
         }),
     });
@@ -100,17 +99,16 @@ describe('runner', () => {
 });
 
 describe('refusals', () => {
-  const launchError = (stderr: string) => Object.assign(fakeLaunchError(stderr), { message: `QEMU did not start the guest: ${stderr.split('\n')[0]}` });
   const runs = expandRuns(parseMatrix('cells:\n  - id: r\n    qemu: -M pc refuse\n', 'u.yaml'));
 
   test('model and QEMU refuse with the same message (warnings aside): pass', async () => {
-    const d = fakeDeps({ observe: async () => { throw launchError('qemu-system-x86_64: warning: something\nqemu-system-x86_64: invalid thing\n'); } });
+    const d = fakeDeps({ observe: async () => refusedBy('qemu-system-x86_64: warning: something\nqemu-system-x86_64: invalid thing\n') });
     const [r] = (await runMatrix(runs, d, { jobs: 1 })).results;
     expect(r!.outcome).toBe('pass');
   });
 
   test('both refuse with different messages: fail at qemu with a diff of the messages', async () => {
-    const d = fakeDeps({ observe: async () => { throw launchError('qemu-system-x86_64: invalid thing: "x"\nUse -machine help\n'); } });
+    const d = fakeDeps({ observe: async () => refusedBy('qemu-system-x86_64: invalid thing: "x"\nUse -machine help\n') });
     const [r] = (await runMatrix(runs, d, { jobs: 1 })).results;
     expect(r!.verdict?.outcome).toBe('fail');
     if (r!.verdict?.outcome !== 'fail') return;
@@ -119,7 +117,7 @@ describe('refusals', () => {
   });
 
   test('a launch error without a model refusal is a harness error', async () => {
-    const d = fakeDeps({ observe: async () => { throw launchError('qemu-system-x86_64: boom'); } });
+    const d = fakeDeps({ observe: async () => refusedBy('qemu-system-x86_64: boom') });
     const r = await runMatrix(expandRuns(parseMatrix('cells:\n  - id: a\n    qemu: -m 1G\n', 'u.yaml')), d, { jobs: 1 });
     expect(r.results[0]!.verdict?.outcome === 'error' && r.results[0]!.verdict.error.kind).toBe('QemuLaunchError');
   });

@@ -1,5 +1,7 @@
-// `e820 capture [--json] [--timeout S] [--keep-logs DIR] [--qemu-binary P --bios P --bzimage P …] -- <qemu args>`
-// Boots the QEMU command line once with the harness's guest and prints what every layer
+// `e820 capture [--json] [--timeout S] [--keep-logs DIR] [--qemu-binary P --bios P --bzimage P …]
+//   [--host ssh://… --known-hosts F | --host-key SHA256:… --identity F] -- <qemu args>`
+// Boots the QEMU command line once with the harness's guest (on this machine, or on --host's:
+// its QEMU, or the binaries its URL names; the KVM probe runs there too) and prints what every layer
 // reported: a per-layer table, or with --json the LayerReport (the shape `e820 predict --json`
 // prints, so the two diff field by field). Boot progress goes to stderr.
 // Exit: 0 captured, 2 harness error (QEMU refused, hang, panic, cut log, missing tool).
@@ -13,7 +15,7 @@ import { createLogUpdate } from 'log-update';
 import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
-import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation } from '../../capture.ts';
+import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation, type Provisioner } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
 import { parseScope, parseTimeout, SCOPE_HELP } from '../options.ts';
@@ -21,8 +23,13 @@ import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
+import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
+import { localHost } from '../../host/local.ts';
+import type { Host } from '../../host/types.ts';
 
-export interface CaptureCliOptions extends UserToolchainFlags {
+export interface CaptureCliOptions extends UserToolchainFlags, SshFlags {
+  /** `--host ssh://…`: boot on that machine. */
+  host?: string;
   json?: boolean;
   timeout?: string;
   keepLogs?: string;
@@ -35,9 +42,12 @@ export interface CaptureCliOptions extends UserToolchainFlags {
 /** What the CLI needs from the outside, so tests can drive it without booting. */
 export interface CaptureCliDeps {
   capture: typeof capture;
+  /** The KVM probe's answer (tests give one without a probe boot); the probe runs on `host`. */
   probeKvm: typeof probeKvm;
+  /** The machine the capture boots on and the probe probes (default: --host's, or this one). */
+  host: Host;
   /** Provisions a toolchain instead of provisionToolchain (or the user components' provisioning): tests. */
-  provision: NonNullable<CaptureOptions['deps']>['provision'];
+  provision: Provisioner;
   parseQemuArgs: (argv: string[], opts: { qemuVersion: string }) => MachineConfig;
   stdout: (text: string) => void;
   stderr: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
@@ -48,6 +58,21 @@ import { renderTable } from '../render-table.ts';
 export { renderTable };
 
 export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions, deps?: Partial<CaptureCliDeps>): Promise<number> {
+  if (deps?.host === undefined && opts.host !== undefined) {
+    // --host: connected (host key verified) before anything else; closed, its uploads removed, after.
+    let host: Host;
+    try {
+      host = await hostOf(opts.host, opts);
+    } catch (err) {
+      (deps?.stderr ?? process.stderr).write(`e820 capture: ${(err as Error).message}\n`);
+      return 2;
+    }
+    try {
+      return await captureCommand(qemuArgs, opts, { ...deps, host });
+    } finally {
+      await closeRemotes([host]);
+    }
+  }
   const stderr = deps?.stderr ?? process.stderr;
   const stdout = deps?.stdout ?? ((s: string) => void process.stdout.write(s));
   const tty = stderr.isTTY === true;
@@ -94,11 +119,11 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
   }
 
-  const options: CaptureOptions = { qemuArgs, onProgress: say };
+  const options: CaptureOptions = { qemuArgs, onProgress: say, ...(deps?.host !== undefined && deps.host !== localHost ? { host: deps.host } : {}) };
   if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
   if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
   const provision = deps?.provision ?? (user !== null ? user.provision : undefined);
-  if (provision !== undefined) options.deps = { provision };
+  if (provision !== undefined) options.provision = provision;
 
   // The invocation's AbortSignal (SIGINT, SIGTERM, SIGHUP, parent gone): provisioning or the
   // boot ends the same way (QEMU's group killed, temp dir removed) instead of the default death.
@@ -112,23 +137,33 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     } else if (scope === 'auto' && userAccelerator(qemuArgs) === 'kvm') {
       // KVM: how far it works here decides the scope (harness/kvm-probe.ts). The probe needs the
       // provisioned toolchain; the capture then reuses it.
-      const provision = options.deps?.provision ?? provisionToolchain;
+      const provision = options.provision ?? provisionToolchain;
       const tools = options.provisioned ?? (await provision(toolchain, { onProgress: say, signal: controller.signal }));
       options.provisioned = tools;
-      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal });
+      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal, ...(deps?.host !== undefined ? { host: deps.host } : {}) });
       if (probe.status === 'unavailable') {
         live?.clear();
-        stderr.write(`e820 capture: KVM is unavailable on this machine: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
+        stderr.write(`e820 capture: KVM is unavailable on ${deps?.host !== undefined && deps.host !== localHost ? deps.host.label : 'this machine'}: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
         return 2;
       }
       if (probe.status === 'firmware-only') {
         say(`kvm probe: firmware-only — capturing with --scope firmware (${probe.reason})`);
         options.scope = 'firmware';
-        options.scopeReason = `KVM probe: firmware-only — ${probe.reason}`;
+        options.scopeReason = `KVM probe${deps?.host !== undefined && deps.host !== localHost ? ` on ${deps.host.label}` : ''}: firmware-only — ${probe.reason}`;
       }
     }
-    const obs = await (deps?.capture ?? capture)(config, toolchain, options);
+    const outcome = await (deps?.capture ?? capture)(config, toolchain, options);
     live?.clear();
+    if (outcome.kind === 'aborted') {
+      stderr.write('e820 capture: interrupted; QEMU stopped and its temp dir removed\n');
+      return 130;
+    }
+    if (outcome.kind !== 'booted') {
+      // QEMU's refusal or a harness error: the message says what happened and what to do.
+      stderr.write(`e820 capture: ${outcome.message}\n`);
+      return 2;
+    }
+    const obs = outcome.observation;
     if (opts.json) {
       stdout(`${JSON.stringify(obs.report, null, 2)}\n`);
       for (const u of obs.unobserved) stderr.write(`not observed: ${u.layer}.${u.field}: ${u.reason}\n`);
@@ -138,6 +173,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     if (obs.logs.kept.serial !== undefined) stderr.write(`logs kept: ${obs.logs.kept.serial}, ${obs.logs.kept.firmware ?? '(no firmware log)'}\n`);
     return 0;
   } catch (err) {
+    // Provisioning and the probe before the boot (the boot itself is a value, above).
     live?.clear();
     if (controller.signal.aborted) {
       stderr.write('e820 capture: interrupted; QEMU stopped and its temp dir removed\n');
@@ -166,7 +202,11 @@ export function register(program: Command): void {
     .option('--seabios <version>', 'SeaBIOS version of the toolchain')
     .option('--kernel <version>', 'kernel version of the toolchain')
     .option(...KERNEL_FLAVOUR_OPTION)
-    .option('--scope <scope>', SCOPE_HELP);
+    .option('--scope <scope>', SCOPE_HELP)
+    .option('--host <ssh://user@host[:port]>', 'boot on the machine at this URL (its QEMU; or ?qemu=/abs/path&bios=/abs/path names its own build)')
+    .option(...SSH_FLAG_HELP.knownHosts)
+    .option(...SSH_FLAG_HELP.hostKey)
+    .option(...SSH_FLAG_HELP.identity);
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
     process.exitCode = await captureCommand(qemuArgs, opts);
   });
