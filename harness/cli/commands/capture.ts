@@ -1,5 +1,7 @@
-// `e820 capture [--json] [--timeout S] [--keep-logs DIR] [--qemu-binary P --bios P --bzimage P …] -- <qemu args>`
-// Boots the QEMU command line once with the harness's guest and prints what every layer
+// `e820 capture [--json] [--timeout S] [--keep-logs DIR] [--qemu-binary P --bios P --bzimage P …]
+//   [--host ssh://… --known-hosts F | --host-key SHA256:… --identity F] -- <qemu args>`
+// Boots the QEMU command line once with the harness's guest (on this machine, or on --host's:
+// its QEMU, or the binaries its URL names; the KVM probe runs there too) and prints what every layer
 // reported: a per-layer table, or with --json the LayerReport (the shape `e820 predict --json`
 // prints, so the two diff field by field). Boot progress goes to stderr.
 // Exit: 0 captured, 2 harness error (QEMU refused, hang, panic, cut log, missing tool).
@@ -21,8 +23,13 @@ import { probeKvm } from '../../kvm-probe.ts';
 import { userAccelerator } from '../../qemu-argv.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
+import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
+import { localHost } from '../../host/local.ts';
+import type { Host } from '../../host/types.ts';
 
-export interface CaptureCliOptions extends UserToolchainFlags {
+export interface CaptureCliOptions extends UserToolchainFlags, SshFlags {
+  /** `--host ssh://…`: boot on that machine. */
+  host?: string;
   json?: boolean;
   timeout?: string;
   keepLogs?: string;
@@ -35,7 +42,10 @@ export interface CaptureCliOptions extends UserToolchainFlags {
 /** What the CLI needs from the outside, so tests can drive it without booting. */
 export interface CaptureCliDeps {
   capture: typeof capture;
+  /** The KVM probe's answer (tests give one without a probe boot); the probe runs on `host`. */
   probeKvm: typeof probeKvm;
+  /** The machine the capture boots on and the probe probes (default: --host's, or this one). */
+  host: Host;
   /** Provisions a toolchain instead of provisionToolchain (or the user components' provisioning): tests. */
   provision: Provisioner;
   parseQemuArgs: (argv: string[], opts: { qemuVersion: string }) => MachineConfig;
@@ -48,6 +58,21 @@ import { renderTable } from '../render-table.ts';
 export { renderTable };
 
 export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions, deps?: Partial<CaptureCliDeps>): Promise<number> {
+  if (deps?.host === undefined && opts.host !== undefined) {
+    // --host: connected (host key verified) before anything else; closed, its uploads removed, after.
+    let host: Host;
+    try {
+      host = await hostOf(opts.host, opts);
+    } catch (err) {
+      (deps?.stderr ?? process.stderr).write(`e820 capture: ${(err as Error).message}\n`);
+      return 2;
+    }
+    try {
+      return await captureCommand(qemuArgs, opts, { ...deps, host });
+    } finally {
+      await closeRemotes([host]);
+    }
+  }
   const stderr = deps?.stderr ?? process.stderr;
   const stdout = deps?.stdout ?? ((s: string) => void process.stdout.write(s));
   const tty = stderr.isTTY === true;
@@ -94,7 +119,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
   }
 
-  const options: CaptureOptions = { qemuArgs, onProgress: say };
+  const options: CaptureOptions = { qemuArgs, onProgress: say, ...(deps?.host !== undefined && deps.host !== localHost ? { host: deps.host } : {}) };
   if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
   if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
   const provision = deps?.provision ?? (user !== null ? user.provision : undefined);
@@ -115,16 +140,16 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
       const provision = options.provision ?? provisionToolchain;
       const tools = options.provisioned ?? (await provision(toolchain, { onProgress: say, signal: controller.signal }));
       options.provisioned = tools;
-      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal });
+      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal, ...(deps?.host !== undefined ? { host: deps.host } : {}) });
       if (probe.status === 'unavailable') {
         live?.clear();
-        stderr.write(`e820 capture: KVM is unavailable on this machine: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
+        stderr.write(`e820 capture: KVM is unavailable on ${deps?.host !== undefined && deps.host !== localHost ? deps.host.label : 'this machine'}: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
         return 2;
       }
       if (probe.status === 'firmware-only') {
         say(`kvm probe: firmware-only — capturing with --scope firmware (${probe.reason})`);
         options.scope = 'firmware';
-        options.scopeReason = `KVM probe: firmware-only — ${probe.reason}`;
+        options.scopeReason = `KVM probe${deps?.host !== undefined && deps.host !== localHost ? ` on ${deps.host.label}` : ''}: firmware-only — ${probe.reason}`;
       }
     }
     const outcome = await (deps?.capture ?? capture)(config, toolchain, options);
@@ -177,7 +202,11 @@ export function register(program: Command): void {
     .option('--seabios <version>', 'SeaBIOS version of the toolchain')
     .option('--kernel <version>', 'kernel version of the toolchain')
     .option(...KERNEL_FLAVOUR_OPTION)
-    .option('--scope <scope>', SCOPE_HELP);
+    .option('--scope <scope>', SCOPE_HELP)
+    .option('--host <ssh://user@host[:port]>', 'boot on the machine at this URL (its QEMU; or ?qemu=/abs/path&bios=/abs/path names its own build)')
+    .option(...SSH_FLAG_HELP.knownHosts)
+    .option(...SSH_FLAG_HELP.hostKey)
+    .option(...SSH_FLAG_HELP.identity);
   withUserToolchainOptions(cmd).action(async (qemuArgs: string[], opts: CaptureCliOptions) => {
     process.exitCode = await captureCommand(qemuArgs, opts);
   });
