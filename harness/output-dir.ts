@@ -9,9 +9,9 @@
 // or this user owns it — the rule Linux applies to sticky world-writable directories
 // (fs.protected_symlinks), applied everywhere here.
 
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
 import { acquireLock } from './provision/lock.ts';
 import { CacheLockTimeoutError } from './provision/errors.ts';
@@ -64,6 +64,8 @@ export async function ensureOwnDir(dir: string): Promise<string> {
 }
 
 function freshTemp(dir: string, name: string): string {
+  // node:crypto on first use, not at import: `e820 predict` imports this module and writes only with --html.
+  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
 }
 

@@ -16,7 +16,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 
 import { pidAlive } from '../pid.ts';
 import { CacheLockTimeoutError } from './errors.ts';
@@ -149,7 +149,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     start: startTimeOf(process.pid),
     since: new Date().toISOString(),
     purpose: opts.purpose ?? 'provisioning',
-    token: randomBytes(8).toString('hex'),
+    // node:crypto on first use, not at import: `e820 predict` imports this module and never locks.
+    token: (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(8).toString('hex'),
   };
   await mkdir(dirname(path), { recursive: true });
   const t0 = Date.now();

@@ -12,7 +12,6 @@
 // nothing to compile or download): the database is read whole, appended to, and written back
 // through harness/output-dir.ts under a lock, so two runs sharing it take turns.
 
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -98,6 +97,9 @@ function observedOf(maps: RecordedMaps | undefined): string | null {
 
 /** Stores `body` once; its hash (the first 16 hex digits of its sha256), by which cells refer to it. */
 function blob(db: SqlJsDatabase, body: string): string {
+  // node:crypto is loaded here, not at import: `e820 predict` imports this module (through the
+  // HTML report) and never stores a blob; loading crypto costs a few ms of every start-up.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
   db.run('INSERT OR IGNORE INTO blobs (hash, body) VALUES (?, ?)', [hash, body]);
   return hash;
