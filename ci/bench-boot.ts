@@ -45,7 +45,7 @@ const STAGES: ReadonlyArray<readonly [string, (e: BootEvent) => boolean]> = [
   ['kernel started', (e) => e.stage === 'kernel'],
   ['init started', (e) => e.stage === 'init'],
   ['sections printed', (e) => e.stage === 'done'],
-  // After DONE the harness waits for the guest to power off (harness/run-qemu.ts POWEROFF_GRACE_MS).
+  // Once DONE is read the harness ends QEMU itself (harness/run-qemu.ts POWEROFF_GRACE_MS is 0), unless the guest's power-off got there first.
   ['QEMU exited', (e) => e.stage === 'exited'],
 ];
 

@@ -244,8 +244,8 @@ export class BootTimeoutError extends HarnessError {
         ? 'the kernel never printed a line: check that the kernel image boots on this machine type, and that console=ttyS0 is not overridden in -append'
         : !p.initStarted
           ? stalled
-            ? 'the kernel started but went silent before /init ran: read the kernel console lines below, and check the initramfs (rebuild it)'
-            : 'the kernel started but /init never ran: check the initramfs (rebuild it) and the kernel console lines below; or raise --timeout if the machine is large or slow'
+            ? 'the kernel started but went silent before /init ran: read the kernel console lines below (the harness passes loglevel=6, so only notices, warnings and errors; -append loglevel=7 shows its info lines too), and check the initramfs (rebuild it)'
+            : 'the kernel started but /init never ran: check the initramfs (rebuild it) and the kernel console lines below (notices and above: -append loglevel=7 shows the rest); or raise --timeout if the machine is large or slow'
           : stalled
             ? 'the guest stopped printing: a hang, not a slow boot (a busy machine slows a boot, but it keeps printing); run the command below by hand and read the console lines'
             : 'the guest was still printing: raise --timeout (large -m and -smp boot slower under TCG)';

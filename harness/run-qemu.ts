@@ -66,8 +66,14 @@ export const BOOT_DEADLINE_MS = 600_000;
 export const BOOT_STALL_MS = 60_000;
 /** After SIGTERM, how long QEMU gets to exit before SIGKILL. */
 export const TERM_GRACE_MS = 2_000;
-/** After `==E820== DONE`, how long the guest gets to power off (QEMU then exits 0). */
-export const POWEROFF_GRACE_MS = 5_000;
+/**
+ * After `==E820== DONE`, how long the guest gets to power off (QEMU then exits 0) before the
+ * harness ends QEMU itself. None: once DONE is in the console file, so is every line before it
+ * (the chardev writes the guest's bytes in order), and nothing after DONE is read; the guest's
+ * drain and ACPI power-off took 40-250 ms more (docs/minimal-kernel.md). /init still powers off,
+ * for a boot run by hand.
+ */
+export const POWEROFF_GRACE_MS = 0;
 /** After a panic line, how long to keep reading (the trace follows; panic=-1 makes QEMU exit). */
 export const PANIC_GRACE_MS = 1_000;
 /** Log polling period, the fallback when fs.watch misses or coalesces events. */
@@ -365,7 +371,7 @@ class Boot {
       if (abortListener) this.opts.signal?.removeEventListener('abort', abortListener);
     }
 
-    // Let a finishing guest finish: after DONE it powers off; after a panic QEMU exits by itself.
+    // After DONE the guest powers off (waited for only when a grace is given); after a panic QEMU exits by itself.
     if (outcome.kind === 'done') await this.waitExit(this.opts.poweroffGraceMs ?? POWEROFF_GRACE_MS);
     if (outcome.kind === 'panic') await this.waitExit(PANIC_GRACE_MS);
     await this.teardown();

@@ -19,9 +19,19 @@ export function guestConsoleIndex(config: Pick<MachineConfig, 'devices'>): numbe
   return i;
 }
 
-/** `console=ttyS<n> panic=-1`: the guest's console, and reboot (so QEMU exits) at once on a panic. */
+/**
+ * `console=ttyS<n> panic=-1 loglevel=6`: the guest's console; reboot (so QEMU exits) at once on a
+ * panic; and only messages more urgent than KERN_INFO on that console. The kernel writes its
+ * console synchronously to the 8250, byte by byte (drivers/tty/serial/8250/8250_port.c
+ * serial8250_console_write), and under TCG the ~13 KiB of KERN_INFO boot lines cost 0.3-0.5 s
+ * before /init (docs/minimal-kernel.md). What the console still has to show is at KERN_NOTICE or
+ * above: the banner `Linux version …` (init/main.c start_kernel, pr_notice), the harness's
+ * `kernel` stage, and panics (kernel/panic.c, pr_emerg). Every layer comes from the ring buffer,
+ * which keeps every level: /init prints it whole (`dmesg -r`). A user's `-append loglevel=N`
+ * comes later on the line and wins (init/main.c loglevel early_param, the last one parsed).
+ */
 export function guestFixedKernelArgs(consoleIndex = 0): string {
-  return `console=ttyS${consoleIndex} panic=-1`;
+  return `console=ttyS${consoleIndex} panic=-1 loglevel=6`;
 }
 
 export const GUEST_FIXED_KERNEL_ARGS = guestFixedKernelArgs(0);
