@@ -13,6 +13,7 @@ import { type MemorySetup, ramLeftOut } from './linux/boot-memory.ts';
 import type { KernelProfile } from './profiles/kernel.ts';
 import { KERN } from './profiles/kernel.ts';
 import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
+import { checkUserRamOverNothing } from './linux/user-ram.ts';
 import { buildIomem, resourceName } from './linux/iomem.ts';
 import { kernelRangeIsRam } from './linux/kernel-range.ts';
 import { firmwareMemmap } from './linux/memmap.ts';
@@ -129,6 +130,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     };
   }
   edits.push(...fin.lines);
+  checkUserRamOverNothing(firmware.entries, fin.table, early.userdef);
 
   // KASLR's slots come from boot_params' E820 table (arch/x86/boot/compressed/kaslr.c
   // process_e820_entries); on the E801/88h roads it is empty, so the image stays at 16 MiB.
