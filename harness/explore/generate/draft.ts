@@ -1,7 +1,8 @@
 // The explore generator (harness/explore/generate.ts), drafting: one section of the
 // pure (seed, index, toolchain) → cell function, split by section (issue 12).
 
-import { GiB, KiB, MiB, FOUR_GIB } from '../../../reference/address.ts';
+import { alignUp, GiB, KiB, MiB, FOUR_GIB } from '../../../reference/address.ts';
+import { RAM_SIZE_ALIGN } from '../../../reference/cmdline/index.ts';
 import { MACHINE_COMPAT, QEMU_LAYOUT, machineVersionAtMost, type MachineVersion } from '../../../reference/profiles/qemu.ts';
 import { formatQemuSize } from '../../../reference/qemu-size.ts';
 import { splitRam } from '../../../reference/qemu/ram.ts';
@@ -68,8 +69,14 @@ export function kernelAddr(r: Rng, addr: bigint): string {
   return `0x${addr.toString(16)}`;
 }
 
-/** Where QEMU splits RAM: the model's splitRam (reference/qemu/ram.ts), used only to aim memmap= edits. */
+/**
+ * Where QEMU splits RAM: the model's splitRam (reference/qemu/ram.ts), used only to aim memmap=
+ * edits, of the RAM size QEMU uses: -m aligned up to 8 KiB (RAM_SIZE_ALIGN). Unaligned, q35's
+ * `-m 2883580K` (0xaffff000) looked all-low while QEMU splits 0xb0000000 at 2 GiB, and an exactmap
+ * aimed at it declared RAM in the PCI hole (explore seed 161501 cell 081).
+ */
 export function lowHigh(d: Draft): { below: bigint; above: bigint } {
-  const { below, above } = splitRam(d.family, d.ram ?? QEMU_LAYOUT.DEFAULT_RAM, d.mrb, !machineVersionAtMost(d.mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
+  const ram = alignUp(d.ram ?? QEMU_LAYOUT.DEFAULT_RAM, RAM_SIZE_ALIGN);
+  const { below, above } = splitRam(d.family, ram, d.mrb, !machineVersionAtMost(d.mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
   return { below, above };
 }
