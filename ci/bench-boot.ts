@@ -61,7 +61,8 @@ export async function benchTimeline(runs: number, say: (l: string) => void): Pro
     for (const f of FLAVOURS) {
       const events: BootEvent[] = [];
       const t = performance.now();
-      await capture(config, toolchainOf(f), { qemuArgs: argv, provisioned: provisioned[f]!, onEvent: (e) => events.push(e) });
+      const outcome = await capture(config, toolchainOf(f), { qemuArgs: argv, provisioned: provisioned[f]!, onEvent: (e) => events.push(e) });
+      if (outcome.kind !== 'booted') throw new Error(`capture ${f}: ${outcome.kind}: ${outcome.message}`);
       const ms = performance.now() - t;
       if (i === 0) continue; // warm-up: initramfs cache, page cache
       at[f].push([...STAGES.map(([, is]) => events.find(is)?.elapsedMs ?? NaN), ms]);

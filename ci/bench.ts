@@ -200,7 +200,8 @@ if (boots > 0 && wanted('boots')) {
   const times: number[] = [];
   for (let i = 0; i < boots; i++) {
     const start = performance.now();
-    await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: argv });
+    const outcome = await capture(config, BASELINE_TOOLCHAIN, { qemuArgs: argv });
+    if (outcome.kind !== 'booted') throw new Error(`capture ${i + 1}/${boots}: ${outcome.kind}: ${outcome.message}`);
     times.push((performance.now() - start) / 1000);
     console.log(`capture ${i + 1}/${boots}: ${times[i]!.toFixed(2)} s`);
   }
