@@ -12,7 +12,7 @@
 
 import { KiB, MiB } from './address.ts';
 import { E820, type E820Range } from './e820.ts';
-import { UnsupportedOptionError, type FirmwareMap, type Handoff, type Int15Answers } from './stages.ts';
+import { tableOnlyFirmwareMap, UnsupportedOptionError, type FirmwareMap, type Handoff, type Int15Answers } from './stages.ts';
 
 /** qboot's fixed entries, in the order main.c extract_e820() writes them (map[0..3]). */
 export const QBOOT_LAYOUT = {
@@ -85,15 +85,8 @@ export function qbootStage(handoff: Handoff): FirmwareMap {
     }
   }
   return {
-    entries,
-    zoneHighReturned: 0,
-    // qboot keeps no legacy RAM size: its E801/88h fail (qbootInt15Answers).
-    legacyRamSize: 0n,
-    baseMemKiB: 0,
-    provenance,
-    zoneHigh: null,
-    earlyLegacyRamSize: 0n,
-    log: [],
+    // qboot keeps no legacy RAM size (its E801/88h fail: qbootInt15Answers) and no base memory size.
+    ...tableOnlyFirmwareMap(entries, { baseMemKiB: 0, provenance }),
     // smbios.c extract_smbios(): QEMU's tables behind a 2.1 entry point (31 bytes, `sizeof(*ep)`)
     // get qboot's type 0 (BIOS_DATE "11/11/2019") unless QEMU gave one; any other entry point, none.
     smbiosBiosYear: handoff.firmwareInputs.smbiosEntryPoint === '2.1' && handoff.firmwareInputs.smbiosTablesBytes !== null ? QBOOT_BIOS_YEAR : null,

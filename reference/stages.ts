@@ -221,6 +221,26 @@ export interface FirmwareMap {
 }
 
 /**
+ * A firmware map that is its table and nothing of SeaBIOS's: qboot's (reference/qboot-stage.ts), a
+ * real machine's read from /sys/firmware/memmap (harness/host/check.ts), a table written by hand
+ * (the linux-stage tests). ZoneHigh, LegacyRamSize and the debug log stay empty (the linux stage
+ * reads none of them). What differs is a parameter: INT 12h's base memory where the firmware
+ * keeps one (0: it does not say), and each entry's provenance (one string for all of them).
+ */
+export function tableOnlyFirmwareMap(entries: readonly E820Range[], o: { baseMemKiB: number; provenance: string | readonly string[] }): FirmwareMap {
+  return {
+    entries,
+    zoneHighReturned: 0,
+    legacyRamSize: 0n,
+    baseMemKiB: o.baseMemKiB,
+    provenance: typeof o.provenance === 'string' ? entries.map(() => o.provenance as string) : o.provenance,
+    zoneHigh: null,
+    earlyLegacyRamSize: 0n,
+    log: [],
+  };
+}
+
+/**
  * What the firmware's INT 15h memory-size services return to a caller that asks each once, as
  * Linux's real-mode setup code does (arch/x86/boot/memory.c detect_memory()); null where the
  * build makes the service fail (CF=1, reference/intent.ts int15Fails).

@@ -15,7 +15,7 @@ import type { E820Range } from '../../reference/e820.ts';
 import { linuxStage } from '../../reference/linux-stage.ts';
 import { kernelProfileForRelease, type KernelProfile } from '../../reference/profiles/kernel.ts';
 import type { LayerReport } from '../../reference/report.ts';
-import type { FirmwareMap, KernelView, Platform } from '../../reference/stages.ts';
+import { tableOnlyFirmwareMap, type FirmwareMap, type KernelView, type Platform } from '../../reference/stages.ts';
 import type { KernelVersion } from '../../reference/toolchain.ts';
 import { compareReports, type Unobserved } from '../matrix/compare.ts';
 import { isE820IomemLine } from '../matrix/deps.ts';
@@ -173,17 +173,8 @@ function typeOfName(name: string, profile: KernelProfile): number {
 
 export function firmwareMapOf(memmap: NonNullable<HostFacts['memmap']>, profile: KernelProfile): FirmwareMap {
   const entries: E820Range[] = memmap.map((m) => ({ start: BigInt(m.start), end: BigInt(m.end) + 1n, type: typeOfName(m.type, profile) }));
-  return {
-    entries,
-    // SeaBIOS's own fields: a real machine's firmware is not SeaBIOS, and the linux stage reads none of them.
-    zoneHighReturned: 0,
-    legacyRamSize: 0n,
-    baseMemKiB: 0,
-    provenance: entries.map(() => '/sys/firmware/memmap'),
-    zoneHigh: null,
-    earlyLegacyRamSize: 0n,
-    log: [],
-  };
+  // A real machine's firmware is not SeaBIOS: its table only; its INT 12h answer is not read here.
+  return tableOnlyFirmwareMap(entries, { baseMemKiB: 0, provenance: '/sys/firmware/memmap' });
 }
 
 /**

@@ -1,22 +1,14 @@
 // Firmware maps and platforms for the linux-stage tests (shapes as the SeaBIOS/QEMU stages produce).
 
 import type { E820Range } from '../../reference/e820.ts';
-import type { FirmwareMap, Platform } from '../../reference/stages.ts';
+import { tableOnlyFirmwareMap, type FirmwareMap, type Platform } from '../../reference/stages.ts';
 
 /** Inclusive-end helper: the maps below are copied from `BIOS-e820:` lines. */
 export const R = (start: bigint, endInclusive: bigint, type: number): E820Range => ({ start, end: endInclusive + 1n, type });
 
+/** SeaBIOS's table as the tests write it, with its 639 KiB of base memory (BDA 0x413). */
 export function firmware(entries: E820Range[]): FirmwareMap {
-  return {
-    entries,
-    zoneHighReturned: 0,
-    legacyRamSize: 0n,
-    baseMemKiB: 639,
-    provenance: entries.map(() => 'test'),
-    zoneHigh: null,
-    earlyLegacyRamSize: 0n,
-    log: [],
-  };
+  return tableOnlyFirmwareMap(entries, { baseMemKiB: 639, provenance: 'test' });
 }
 
 const AMD_HT_HOLE = R(0xfd00000000n, 0xffffffffffn, 2);
