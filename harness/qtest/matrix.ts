@@ -2,8 +2,9 @@
 // configurations, each one QEMU process under qtest, `jobs` at a time. Tools are provisioned once
 // per QEMU version (harness/capture.ts provisionToolchain, cached), kernels included (cached too).
 
+import { availableParallelism, freemem } from 'node:os';
 import { provisionToolchain } from '../capture.ts';
-import { createLimiter, defaultJobs } from '../matrix/runner.ts';
+import { createLimiter } from '../matrix/runner.ts';
 import { cellArgv, type CellRun } from '../matrix/schema.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
 import { checkQemuLayer, type QtestCellResult, type QtestTools } from './check.ts';
@@ -17,6 +18,19 @@ export interface QtestRunSummary {
   wallMs: number;
   jobs: number;
   counts: Record<'pass' | 'fail' | 'error' | 'not-modelled', number>;
+}
+
+/** What one QEMU held at -S occupies: ~50 MB resident measured (7.2, -M q35 -m 8G), with room to spare. */
+const QTEST_PROCESS_BYTES = 128 * 2 ** 20;
+
+/**
+ * QEMU processes at a time when --jobs is not given: twice the cores, as far as free memory
+ * allows. A configuration costs ~45 ms of QEMU CPU (start-up and board init, docs/qemu-layer.md)
+ * and ~5 ms of this process's, but about twice that in wall time (spawn, the pipe round trips,
+ * teardown), so one process per core leaves the cores idle half the time.
+ */
+export function defaultQtestJobs(cores = availableParallelism(), free = freemem()): number {
+  return Math.max(1, Math.min(2 * cores, Math.floor(free / QTEST_PROCESS_BYTES)));
 }
 
 /** Provisioned tools per toolchain, once (a failure is retried by the next caller). */
@@ -39,7 +53,7 @@ export async function runQtestRuns(
   tools: (t: Toolchain) => Promise<QtestTools>,
   options: { jobs?: number; signal?: AbortSignal; onDone?: (r: QtestRunResult) => void } = {},
 ): Promise<QtestRunSummary> {
-  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
+  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultQtestJobs()));
   const limit = createLimiter(jobs);
   const t0 = performance.now();
   const results = await Promise.all(

@@ -96,7 +96,7 @@ export function register(program: Command): void {
     .option('--matrix <NAME|FILE...>', 'check every run of these matrices (e.g. qemu-layer)')
     .option('--explore <N>', 'check N random configurations of explore\'s generator')
     .option('--seed <S>', 'explore seed (default: random, printed)')
-    .option('--jobs <N>', 'QEMU processes at a time (default: cores)')
+    .option('--jobs <N>', 'QEMU processes at a time (default: twice the cores, as free memory allows)')
     .option('--verbose', 'print every result, not only failures and errors')
     .option('--json', 'print the results as JSON')
     .action(async (qemuArgs: string[], opts: QtestOptions) => {
