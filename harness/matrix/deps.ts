@@ -7,7 +7,8 @@
 // `realDeps()` binds the real modules.
 
 import { capture, outcomeOfError, provisionToolchain, type CaptureOutcome, type CaptureScope, type ProvisionedToolchain, type Provisioner } from '../capture.ts';
-import { describeHostFacts, hostFacts, type HostFacts, type HostOverrides } from '../host-facts.ts';
+import { describeHostFacts, hostFacts, type HostFacts, type HostFactsReport, type HostOverrides } from '../host-facts.ts';
+import { hostFactsOn } from '../host/cpu-facts.ts';
 import { probeKvm, type KvmProbeResult } from '../kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
@@ -104,6 +105,11 @@ export interface MatrixDeps {
   /** The machines boots may go to (e820 run --host); absent: one, this machine. KVM is probed on each. */
   hosts?: readonly Host[];
   /**
+   * The KVM host facts of a machine (its CPU; the run's --host-vendor/--host-phys-bits win): a
+   * KVM cell that boots on another host is judged against the prediction for that host's CPU.
+   */
+  hostFacts?(host: Host): Promise<HostFactsReport>;
+  /**
    * Boot cells the model declines (a not-modelled claim, reference/claim.ts) instead of ending them
    * unbooted: the verdict stays the model's error, CellResult.machine says whether QEMU booted it.
    * `e820 explore` sets it (harness/explore/explore.ts exploreDeps) to measure the model's share.
@@ -147,6 +153,8 @@ export function isE820IomemLine(line: string): boolean {
 export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDeps> {
   const slots = options.slots;
   const provisioned = new Map<string, Promise<ProvisionedToolchain>>();
+  // Each machine's KVM host facts, read once per run.
+  const factsOf = new Map<Host, Promise<HostFactsReport>>();
   const provisionOnce = (toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<ProvisionedToolchain> => {
     const key = JSON.stringify(toolchain);
     let p = provisioned.get(key);
@@ -217,5 +225,14 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
         ...(o.host !== undefined ? { host: o.host } : {}),
       }),
     ...(slots !== undefined ? { hosts: slots.hosts } : {}),
+    hostFacts: (h) => {
+      let f = factsOf.get(h);
+      if (f === undefined) {
+        f = hostFactsOn(h, options.host ?? {});
+        f.catch(() => factsOf.delete(h));
+        factsOf.set(h, f);
+      }
+      return f;
+    },
   };
 }

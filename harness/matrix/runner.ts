@@ -9,6 +9,7 @@ import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
 import { BOOT_DEADLINE_MS } from '../run-qemu.ts';
 import type { KvmProbeResult, KvmStatus } from '../kvm-probe.ts';
 import type { Host } from '../host/types.ts';
+import { describeHostFacts } from '../host-facts.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { scheduleOrder } from './cost.ts';
 import type { CaptureOptions, MatrixDeps } from './deps.ts';
@@ -165,7 +166,10 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
 
   const tp = performance.now();
   // A declared intent goes into the prediction: the build passes only by doing exactly that.
-  const { claim, config: parsed } = claimCell(result.argv, run.toolchain, deps, run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : undefined);
+  const claimed = claimCell(result.argv, run.toolchain, deps, run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : undefined);
+  // A KVM cell that boots on another machine is claimed again for that machine's CPU (below).
+  let claim = claimed.claim;
+  const parsed = claimed.config;
   result.timings.predictMs = Math.round(performance.now() - tp);
   result.claim = claim.kind;
   const prediction = claim.kind === 'boots' ? claim.prediction : undefined;
@@ -218,7 +222,13 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     scopeReason = `the model does not claim a running guest kernel on this configuration${why ? ` (${why})` : ''}`;
   }
   // Where the boot may go, and what it learns there: set for KVM cells from each host's probe.
-  const placement: Pick<CaptureOptions, 'accept' | 'onHost'> = { onHost: (h) => (result.ranOn = h.label) };
+  let placedOn: Host | null = null;
+  const placement: Pick<CaptureOptions, 'accept' | 'onHost'> = {
+    onHost: (h) => {
+      placedOn = h;
+      result.ranOn = h.label;
+    },
+  };
   if (config.accel === 'kvm' && deps.kvmProbe) {
     // KVM is a property of each machine: the probe runs on every host of the run (once per run,
     // host and toolchain), and the cell goes only to the hosts where KVM takes it furthest; its
@@ -266,6 +276,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       placement.accept = (h) => ok.has(h);
     }
     placement.onHost = (h) => {
+      placedOn = h;
       result.ranOn = h.label;
       const mine = probes.find((p) => p.host === h);
       if (mine !== undefined) result.kvm = kvmOf(mine);
@@ -317,6 +328,19 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     outcome = second.kind === 'refused' || second.kind === 'harness-error' ? bothAttempts(first, second) : second;
   }
   result.timings.captureMs = Math.round(performance.now() - tc);
+  // A KVM guest takes its host's CPU vendor and address width: a cell that booted on another
+  // machine is judged against the model's claim for that machine's CPU, never this one's.
+  const on = placedOn as Host | null;
+  if (config.accel === 'kvm' && on !== null && on.label !== 'local' && deps.hostFacts !== undefined && outcome.kind !== 'aborted') {
+    try {
+      const facts = await deps.hostFacts(on);
+      claim = claimCell(result.argv, run.toolchain, deps, { host: facts.facts, ...(run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : {}) }).claim;
+      result.claim = claim.kind;
+      if (result.kvm !== null) result.kvm.host = `${on.label}: ${describeHostFacts(facts)}`;
+    } catch (err) {
+      outcome = { kind: 'harness-error', label: 'HostFacts', message: `the KVM host facts of ${on.label} could not be read, so this cell cannot be judged for its CPU: ${errorMessage(err)}`, duringBoot: false, retryable: false };
+    }
+  }
   if (outcome.kind === 'booted') {
     result.machine = { outcome: 'booted', detail: null };
     if (claim.kind === 'boots') result.maps = recordMaps(claim.prediction.report, outcome.observation.report);

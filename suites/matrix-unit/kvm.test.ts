@@ -201,6 +201,13 @@ describe('runner: KVM per host (e820 run --host)', () => {
     const deps: MatrixDeps = {
       ...d,
       hosts,
+      // kvm1 has another CPU than this machine: a cell it boots is claimed for that CPU.
+      hostFacts: async (h) => ({
+        facts: h === kvm1 ? { cpuVendor: 'GenuineIntel', physBits: 39 } : { cpuVendor: 'AuthenticAMD', physBits: 48 },
+        sources: { vendor: '/proc/cpuinfo line 2', physBits: '/proc/cpuinfo line 4' },
+        nested: null,
+        notes: [],
+      }),
       kvmProbe: async (_t, o = {}) => {
         probed.push(o.host!.label);
         return probeKvm(tools(qemuOf.get(o.host!)!), { host: o.host!, deadlineMs: 600, firmwareDeadlineMs: 5_000, buildInitramfs: async () => '/i' });
@@ -212,13 +219,16 @@ describe('runner: KVM per host (e820 run --host)', () => {
         return d.capture(c, t, o);
       },
     };
-    return { deps, probed, placed, captureOptions: d.captureOptions };
+    return { deps, probed, placed, captureOptions: d.captureOptions, predictHosts: d.predictHosts };
   }
 
   test('a KVM cell goes to the host whose KVM runs the guest, in full scope, with that host\'s finding', async () => {
     clearKvmProbes();
-    const { deps, placed, captureOptions } = overHosts([local, kvm1]);
+    const { deps, placed, captureOptions, predictHosts } = overHosts([local, kvm1]);
     const r = await runCell(run('-M pc -m 1G -accel kvm'), deps);
+    // Claimed first for this machine, then judged for kvm1's CPU.
+    expect(predictHosts).toEqual([undefined, { cpuVendor: 'GenuineIntel', physBits: 39 }]);
+    expect(r.kvm?.host).toBe('ssh://root@kvm1:22: GenuineIntel, 39 physical address bits (vendor: /proc/cpuinfo line 2; phys-bits: /proc/cpuinfo line 4)');
     expect(placed).toEqual(['ssh://root@kvm1:22']);
     expect(captureOptions[0]?.scope).toBeUndefined();
     expect(r.scope).toEqual({ scope: 'full', reason: null });

@@ -10,7 +10,8 @@ import { toolchainLabel, toolchainOf } from '../../../reference/toolchain.ts';
 import { provisionToolchain, type ProvisionedToolchain } from '../../capture.ts';
 import { HarnessError } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
-import { CPUINFO_PATH, describeHostFacts, HostFactsError, readCpuidPhysBits, resolveHostFacts, type HostFactsReport } from '../../host-facts.ts';
+import { describeHostFacts, HostFactsError, type HostFactsReport } from '../../host-facts.ts';
+import { hostFactsOn } from '../../host/cpu-facts.ts';
 import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
 import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
 import { localHost } from '../../host/local.ts';
@@ -37,20 +38,6 @@ export interface KvmCliDeps {
   provision(toolchain: ReturnType<typeof toolchainOf>, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal }): Promise<ProvisionedToolchain>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
-}
-
-/**
- * The host facts of a KVM prediction, read on that machine: its /proc/cpuinfo, and on this
- * machine the cpuid device too (another host's is not read: /proc/cpuinfo's width stands).
- */
-export async function hostFactsOn(host: Host): Promise<HostFactsReport> {
-  let cpuinfo: string;
-  try {
-    cpuinfo = (await host.readFile(CPUINFO_PATH)).toString('utf8');
-  } catch (e) {
-    throw new HostFactsError(`${host.label}: cannot read ${CPUINFO_PATH}: ${(e as Error).message}`);
-  }
-  return resolveHostFacts({}, { readCpuinfo: () => cpuinfo, cpuidPhysBits: () => (host === localHost ? readCpuidPhysBits() : null) });
 }
 
 export async function kvmCommand(opts: KvmCliOptions, deps: Partial<KvmCliDeps> = {}): Promise<number> {
