@@ -1,8 +1,8 @@
-// Through the loopback OpenSSH server (suites/host/sshd-server.ts): the KVM probe runs on the
-// remote host and says that host's answer, and a remote host's own QEMU build named in its URL
-// (?qemu=…&bios=…) boots cells there — here a copy of this machine's Debian QEMU (installed in a
-// prefix of its own: its modules and data beside it) and of its SeaBIOS image, placed in a temp
-// dir with a hostile name on the "remote" side.
+// Through the loopback OpenSSH server (suites/host/sshd-server.ts): the runner's KVM probe runs
+// on the remote host and a KVM cell takes that host's answer; and a remote host's own QEMU build
+// named in its URL (?qemu=…&bios=…) boots cells there — here a copy of this machine's Debian
+// QEMU (installed in a prefix of its own: its modules and data beside it) and of its SeaBIOS
+// image, placed in a temp dir with a hostile name on the "remote" side.
 
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -57,25 +57,43 @@ const connect = async (query = ''): Promise<Host> => {
   return h;
 };
 
-describe('the KVM probe on a remote host', () => {
-  it("runs there and gives that host's answer (here: nested KVM does not run Linux — the honest answer), named by the host", async () => {
+describe('KVM on a remote host', () => {
+  it("the runner probes it there and a KVM cell takes that host's answer (here: nested KVM does not run Linux — the honest answer), named by the host", async () => {
     clearKvmProbes();
     const host = await connect();
-    const r = await probeKvm(provisioned, { host });
-    expect(r.host).toBe(server.url);
+    const cell: CellRun = {
+      cell: { matrix: 'remote-kvm', file: '(test)', index: 0, id: 'pc-1G-kvm', qemu: ['-M', 'pc', '-m', '1G', '-accel', 'kvm'], append: null, toolchains: [BASELINE_TOOLCHAIN], note: null, timeoutSeconds: null, line: 0 },
+      toolchain: BASELINE_TOOLCHAIN,
+      key: 'remote-kvm/pc-1G-kvm',
+    };
+    const slots = new HostSlots([{ host, jobs: 1 }]);
+    const s = await runMatrix([cell], await realDeps({ slots }), { jobs: 1 });
+    const r = s.results[0]!;
+    // The probe the runner asked is that host's (memoised per host: this is the same answer).
+    const probe = await probeKvm(provisioned, { host });
+    expect(probe.host).toBe(server.url);
+    expect(r.kvm).toMatchObject({ status: probe.status, reason: probe.reason, on: server.url });
     // This machine's kernel boots nowhere under its nested KVM: never `full` here.
-    expect(r.status).not.toBe('full');
-    if (r.status === 'unavailable' && r.argv === null) {
-      // No usable /dev/kvm for the remote account: the device check ran there and says so.
-      expect(r.reason.startsWith(`${server.url}: `)).toBe(true);
-    } else {
+    expect(probe.status).not.toBe('full');
+    if (probe.status === 'firmware-only') {
       // The probe boot ran there: the host's own QEMU, the kernel and initramfs uploaded to its stage.
       const stage = await remoteStageOf(host).tools();
-      expect(r.argv?.[0]).toBe(stage.qemu);
-      expect(r.argv?.join(' ')).toMatch(/-kernel \/\S*e820-files-[^/ ]+\//);
-      if (r.nested === true) expect(r.reason).toContain(`(nested KVM: ${server.url}'s CPU has the hypervisor flag)`);
+      expect(probe.argv?.[0]).toBe(stage.qemu);
+      expect(probe.argv?.join(' ')).toMatch(/-kernel \/\S*e820-files-[^/ ]+\//);
+      if (probe.nested === true) expect(probe.reason).toContain(`(nested KVM: ${server.url}'s CPU has the hypervisor flag)`);
+      // The cell booted there in firmware scope, with that host's reason, and passed.
+      expect(r.ranOn).toBe(server.url);
+      expect(r.scope).toEqual({ scope: 'firmware', reason: `KVM probe on ${server.url}: firmware-only — ${probe.reason}` });
+      expect(r.outcome, JSON.stringify(r.verdict)).toBe('pass');
+      // Judged for that host's CPU, read there.
+      expect(r.kvm?.host?.startsWith(`${server.url}: `)).toBe(true);
+      expect(r.kvm?.host).toMatch(/: (AuthenticAMD|GenuineIntel|HygonGenuine), \d+ physical address bits/);
+    } else {
+      // No usable /dev/kvm for the remote account: the device check ran there and says so.
+      expect(probe.reason.startsWith(`${server.url}: `)).toBe(true);
+      expect(r.verdict?.outcome === 'error' && r.verdict.error.kind).toBe('KvmUnavailable');
     }
-  }, 300_000);
+  }, 400_000);
 });
 
 describe('a remote QEMU build named in the URL', () => {
