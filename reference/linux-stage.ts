@@ -14,7 +14,7 @@ import type { KernelProfile } from './profiles/kernel.ts';
 import { KERN } from './profiles/kernel.ts';
 import { applyEarlyParams, splitKernelArgs } from './linux/early-params.ts';
 import { checkUserRamOverNothing } from './linux/user-ram.ts';
-import { buildIomem, resourceName } from './linux/iomem.ts';
+import { buildIomem, type IomemPlatform, resourceName } from './linux/iomem.ts';
 import { kernelRangeIsRam } from './linux/kernel-range.ts';
 import { firmwareMemmap } from './linux/memmap.ts';
 import {
@@ -180,7 +180,15 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   }
 
   // With SeaBIOS's own DSDT its PCI0._CRS windows are the ones Linux inserts, not QEMU's.
-  const seen = { ...platform, mmconfig, pciWindows: firmware.pciWindows ?? platform.pciWindows };
+  // (Only the fields /proc/iomem reads: spreading all of Platform cost more than building them.)
+  const seen: IomemPlatform = {
+    physBits: platform.physBits,
+    pciWindows: firmware.pciWindows ?? platform.pciWindows,
+    optionRoms: platform.optionRoms,
+    pci: platform.pci,
+    hotplugRam: platform.hotplugRam,
+    mmconfig,
+  };
   let io = buildIomem({ table, platform: seen, mmconfigInserted, profile });
   if (ecamUndecided) {
     // mmconfig-shared.c pci_mmcfg_reserved(): the window may still be accepted as an ACPI

@@ -107,9 +107,12 @@ export interface IomemResult {
   readonly lateUncertain: boolean;
 }
 
+/** What of the platform /proc/iomem depends on. */
+export type IomemPlatform = Pick<Platform, 'physBits' | 'pciWindows' | 'optionRoms' | 'pci' | 'hotplugRam' | 'mmconfig'>;
+
 export interface IomemInputs {
   readonly table: KTable;
-  readonly platform: Platform;
+  readonly platform: IomemPlatform;
   /** The q35 ECAM window passed the E820 check, so its resource is inserted at late_initcall. */
   readonly mmconfigInserted: boolean;
   readonly profile: KernelProfile;
@@ -120,7 +123,7 @@ export function renderLine(r: Res, depth: number, profile: KernelProfile): strin
   return `${indent}${hexPadded(r.start, 8)}-${hexPadded(r.end, 8)} : ${r.name}`;
 }
 
-function uncertainZones(platform: Platform): UncertainZone[] {
+function uncertainZones(platform: IomemPlatform): UncertainZone[] {
   const above4g = platform.pciWindows
     .filter((w) => w.end >= 1n << 32n)
     .map((w) => ({ start: w.start, end: w.end, what: 'PCI BARs in the 64-bit window', beforeLate: true }));
