@@ -90,8 +90,6 @@ export interface KvmProbeOptions {
    * with the kernel and initramfs uploaded there.
    */
   host?: Host;
-  /** Builds the guest's initramfs on this machine; default guests/initramfs.ts (tests pass a built one). */
-  buildInitramfs?: (inputs: { busybox: string; fwCfgModule: string | null }, onProgress?: (msg: string) => void) => Promise<string>;
 }
 
 /**
@@ -187,8 +185,8 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
     return done(qemu, { status: 'unavailable', reason: deviceProblem, qemuMessage: null, argv: null, progress: null, stderr: [], kernel: null });
   }
 
-  const build = options.buildInitramfs ?? ((inputs, onProgress) => buildInitramfs(inputs, undefined, onProgress ? { onProgress } : {}));
-  const localInitrd = await build({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, options.onProgress);
+  // The guest's initramfs is built here (or given built, ProvisionedToolchain.initramfs).
+  const localInitrd = tools.initramfs ?? (await buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, undefined, options.onProgress ? { onProgress: options.onProgress } : {}));
   const files = await probeFiles(host, tools, localInitrd, options.onProgress, options.signal);
   const qemu = { binary: files.qemu.binary, version: files.qemu.version };
   options.onProgress?.(`kvm probe: booting ${shellQuote([...KVM_PROBE_ARGS])} (SeaBIOS gets ${firmwareDeadlineMs / 1000} s, then the kernel ${deadlineMs / 1000} s)`);
@@ -265,10 +263,10 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
     const how =
       p.panicLine !== null
         ? `the guest kernel panicked (${p.panicLine})`
-        : !p.kernelStarted
-          ? `the guest kernel printed nothing in the ${deadlineMs / 1000} s after that`
-          : c.exitCode !== null && !c.killedByHarness
-            ? `QEMU exited (status ${c.exitCode}) before the guest reached its init`
+        : c.exitCode !== null && !c.killedByHarness
+          ? `QEMU exited (status ${c.exitCode}) before the guest reached its init`
+          : !p.kernelStarted
+            ? `the guest kernel printed nothing in the ${deadlineMs / 1000} s after that`
             : `the guest kernel started but did not reach its init in the ${deadlineMs / 1000} s after that`;
     return done(qemu, {
       status: 'firmware-only',

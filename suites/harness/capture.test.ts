@@ -10,6 +10,8 @@ import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { capture, type CaptureOutcome, type Observation, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { captureCommand, renderTable, type CaptureCliDeps } from '../../harness/cli/commands/capture.ts';
+import { clearKvmProbes } from '../../harness/kvm-probe.ts';
+import { FakeKvmHost } from './fake-kvm-host.ts';
 import { fake } from './helpers.ts';
 
 // capture reads accel, bios and devices from the config and boots the argv it is given.
@@ -183,6 +185,7 @@ describe('e820 capture', () => {
   });
 
   it('--scope auto on a KVM command line asks the probe: unavailable is exit 2 with the reason, nothing boots', async () => {
+    clearKvmProbes();
     const err = sink();
     let captured = false;
     const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], {}, {
@@ -191,30 +194,33 @@ describe('e820 capture', () => {
         captured = true;
         throw new Error('must not boot');
       },
-      probeKvm: async () => ({ status: 'unavailable', reason: 'there is no /dev/kvm' }) as Awaited<ReturnType<CaptureCliDeps['probeKvm']>>,
+      // The machine has no /dev/kvm: the probe says so without a boot.
+      host: new FakeKvmHost('ENOENT'),
       parseQemuArgs,
       stderr: err.stream,
       stdout: () => {},
     });
     expect(code).toBe(2);
     expect(captured).toBe(false);
-    expect(err.chunks.join('')).toContain('e820 capture: KVM is unavailable on this machine: there is no /dev/kvm');
+    expect(err.chunks.join('')).toContain('e820 capture: KVM is unavailable on this machine: there is no /dev/kvm: the host kernel has no KVM');
   });
 
   it('--scope auto switches a KVM capture to firmware scope when the probe says firmware-only', async () => {
+    clearKvmProbes();
     const err = sink();
     const out: string[] = [];
     const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], {}, {
-      provision: async () => tools('kvm-firmware-only.sh'),
+      // The probe boots this QEMU on the machine: SeaBIOS finishes under KVM, then a KVM internal error.
+      provision: async () => tools('kvm-internal-error.sh'),
       capture: capturing('kvm-firmware-only.sh'),
-      probeKvm: async () => ({ status: 'firmware-only', reason: 'the guest kernel printed nothing within 15 s' }) as Awaited<ReturnType<CaptureCliDeps['probeKvm']>>,
+      host: new FakeKvmHost('OK'),
       parseQemuArgs,
       stderr: err.stream,
       stdout: (s) => out.push(s),
     });
     expect(code).toBe(0);
     expect(err.chunks.join('')).toContain('kvm probe: firmware-only — capturing with --scope firmware');
-    expect(out.join('')).toContain('(not observed: capture scope firmware: KVM probe: firmware-only — the guest kernel printed nothing within 15 s)');
+    expect(out.join('')).toContain('(not observed: capture scope firmware: KVM probe: firmware-only — SeaBIOS finishes its POST under KVM (e820 map printed, "Booting from …") but QEMU exited (status 1) before the guest reached its init; QEMU said: KVM internal error. Suberror: 1 (nested KVM: this machine\'s CPU has the hypervisor flag))');
     expect(out.join('')).toContain('scope: firmware');
   });
 

@@ -30,10 +30,11 @@ const tools = (script: string): ProvisionedToolchain => ({
   qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)', env: { FAKE_QEMU_PIDFILE: pidFile } },
   kernel: { image: '/k', fwCfgModule: null },
   busybox: '/b',
+  initramfs: '/i',
 });
 
-/** The probe on a fake machine, with a prebuilt initramfs. */
-const on = (host: FakeKvmHost, extra: KvmProbeOptions = {}): KvmProbeOptions => ({ host, buildInitramfs: async () => '/i', ...extra });
+/** The probe on a fake machine. */
+const on = (host: FakeKvmHost, extra: KvmProbeOptions = {}): KvmProbeOptions => ({ host, ...extra });
 
 describe('KVM probe outcomes', () => {
   it('unavailable without booting when the device is missing or closed to us', async () => {

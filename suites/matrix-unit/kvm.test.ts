@@ -191,7 +191,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
   const kvm2 = new FakeKvmHost('OK', true, 'ssh://root@kvm2:22');
   const down = new FakeKvmHost('ENOENT', false, 'ssh://root@tcg1:22');
   const qemuOf = new Map<Host, string>([[local, 'kvm-firmware-only.sh'], [kvm1, 'ok.sh'], [kvm2, 'kvm-firmware-only.sh'], [down, 'ok.sh']]);
-  const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b' });
+  const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b', initramfs: '/i' });
 
   /** fakeDeps over these hosts: the real probe per host (counted), and a capture placed on the first free host the runner accepts. */
   function overHosts(hosts: Host[]) {
@@ -210,7 +210,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
       }),
       kvmProbe: async (_t, o = {}) => {
         probed.push(o.host!.label);
-        return probeKvm(tools(qemuOf.get(o.host!)!), { host: o.host!, deadlineMs: 600, firmwareDeadlineMs: 5_000, buildInitramfs: async () => '/i' });
+        return probeKvm(tools(qemuOf.get(o.host!)!), { host: o.host!, deadlineMs: 600, firmwareDeadlineMs: 5_000 });
       },
       capture: async (c, t, o) => {
         const h = hosts.find((x) => o.accept?.(x) ?? true)!;

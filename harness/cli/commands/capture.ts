@@ -24,7 +24,7 @@ import { userAccelerator } from '../../qemu-argv.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
-import { localHost } from '../../host/local.ts';
+import { LocalHost, localHost } from '../../host/local.ts';
 import type { Host } from '../../host/types.ts';
 
 export interface CaptureCliOptions extends UserToolchainFlags, SshFlags {
@@ -42,9 +42,7 @@ export interface CaptureCliOptions extends UserToolchainFlags, SshFlags {
 /** What the CLI needs from the outside, so tests can drive it without booting. */
 export interface CaptureCliDeps {
   capture: typeof capture;
-  /** The KVM probe's answer (tests give one without a probe boot); the probe runs on `host`. */
-  probeKvm: typeof probeKvm;
-  /** The machine the capture boots on and the probe probes (default: --host's, or this one). */
+  /** The machine the capture boots on and the KVM probe probes (default: --host's, or this one); a fake Host in tests. */
   host: Host;
   /** Provisions a toolchain instead of provisionToolchain (or the user components' provisioning): tests. */
   provision: Provisioner;
@@ -119,7 +117,9 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     stderr.write(`e820 capture: note: the model does not accept this command line (${(err as Error).message}); asking QEMU\n`);
   }
 
-  const options: CaptureOptions = { qemuArgs, onProgress: say, ...(deps?.host !== undefined && deps.host !== localHost ? { host: deps.host } : {}) };
+  // Another machine boots there; a LocalHost (this machine, or a test's stand-in for it) boots here.
+  const elsewhere = deps?.host !== undefined && !(deps.host instanceof LocalHost) ? deps.host : undefined;
+  const options: CaptureOptions = { qemuArgs, onProgress: say, ...(elsewhere !== undefined ? { host: elsewhere } : {}) };
   if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
   if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
   const provision = deps?.provision ?? (user !== null ? user.provision : undefined);
@@ -140,16 +140,16 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
       const provision = options.provision ?? provisionToolchain;
       const tools = options.provisioned ?? (await provision(toolchain, { onProgress: say, signal: controller.signal }));
       options.provisioned = tools;
-      const probe = await (deps?.probeKvm ?? probeKvm)(tools, { onProgress: say, signal: controller.signal, ...(deps?.host !== undefined ? { host: deps.host } : {}) });
+      const probe = await probeKvm(tools, { onProgress: say, signal: controller.signal, ...(deps?.host !== undefined ? { host: deps.host } : {}) });
       if (probe.status === 'unavailable') {
         live?.clear();
-        stderr.write(`e820 capture: KVM is unavailable on ${deps?.host !== undefined && deps.host !== localHost ? deps.host.label : 'this machine'}: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
+        stderr.write(`e820 capture: KVM is unavailable on ${deps?.host !== undefined && deps.host.label !== localHost.label ? deps.host.label : 'this machine'}: ${probe.reason}\nwhat to do: run this on a host where KVM works, or drop -accel kvm (TCG)\n`);
         return 2;
       }
       if (probe.status === 'firmware-only') {
         say(`kvm probe: firmware-only — capturing with --scope firmware (${probe.reason})`);
         options.scope = 'firmware';
-        options.scopeReason = `KVM probe${deps?.host !== undefined && deps.host !== localHost ? ` on ${deps.host.label}` : ''}: firmware-only — ${probe.reason}`;
+        options.scopeReason = `KVM probe${deps?.host !== undefined && deps.host.label !== localHost.label ? ` on ${deps.host.label}` : ''}: firmware-only — ${probe.reason}`;
       }
     }
     const outcome = await (deps?.capture ?? capture)(config, toolchain, options);
