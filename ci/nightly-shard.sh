@@ -4,8 +4,9 @@
 # (the nightly's merge job joins the shards: e820 report --merge results/<toolchain>/shard-* --out …).
 # Usage: ci/nightly-shard.sh <suite-or-toolchain> <shard-index> <shard-count> [matrix…]
 #   e.g. ci/nightly-shard.sh sid 2 4
-# E820_KERNEL_FLAVOUR=minimal boots the project's minimal kernel of the series (built once by
-# `e820 kernel build`, cached) instead of Debian's cloud kernel; results go to results/<toolchain>-minimal/.
+# E820_KERNEL_FLAVOUR=cloud boots Debian's cloud kernel of the series, results in results/<toolchain>/;
+# minimal, or unset (the CLI's default), the project's minimal kernel (built once by `e820 kernel
+# build`, cached), results in results/<toolchain>-minimal/.
 # Exit status is e820 run's: 0 all pass, 1 a cell failed, 2 harness trouble.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,13 +21,12 @@ shift 3
 versions_line=$(npx e820 toolchain versions "$toolchain")
 read -r -a versions <<< "$versions_line"
 
-flavour=(); out="results/$toolchain"
-case "${E820_KERNEL_FLAVOUR:-}" in
-  '' | cloud) ;;
+case "${E820_KERNEL_FLAVOUR:-minimal}" in
+  cloud) flavour=(--kernel-flavour cloud); out="results/$toolchain" ;;
   minimal) flavour=(--kernel-flavour minimal); out="results/$toolchain-minimal" ;;
   *) echo "ci/nightly-shard.sh: unknown E820_KERNEL_FLAVOUR '${E820_KERNEL_FLAVOUR}' (cloud, minimal)" >&2; exit 2 ;;
 esac
 
 npx e820 toolchain fetch "${versions[@]}"
-if [ ${#flavour[@]} -gt 0 ]; then npx e820 kernel build --kernel "${versions[5]}"; fi
+if [ "${flavour[1]}" = minimal ]; then npx e820 kernel build --kernel "${versions[5]}"; fi
 npx e820 run "$@" "${versions[@]}" "${flavour[@]}" --shard "$index/$count" --results "$out/shard-$index"

@@ -3,7 +3,7 @@
 // provisioning: execa, yaml, zod) so that a command can register them, and tell whether any
 // component was named, without loading it.
 
-import { KERNEL_FLAVOURS, type KernelFlavour, type Toolchain } from '../reference/toolchain.ts';
+import { DEFAULT_KERNEL_FLAVOUR, KERNEL_FLAVOURS, type KernelFlavour, type Toolchain } from '../reference/toolchain.ts';
 
 /** A user component that is missing, unusable or not what it claims to be. Names the path and the flag. */
 export class UserComponentError extends Error {
@@ -87,23 +87,29 @@ export function withUserToolchainOptions<T extends { option(flags: string, descr
 
 /**
  * `--kernel-flavour`: which image of the toolchain's kernel series the guest boots (reference/
- * toolchain.ts KernelFlavour). Registered by the commands that boot or predict a guest kernel (run,
- * check, capture, predict, explore, drift, kvm), not by withUserToolchainOptions: it picks a
- * provisioned kernel, not a user component. `qtest` has no guest, and `snapshots` are the cloud
- * kernel's predictions (suites/flavours.test.ts checks the minimal kernel's against them).
+ * toolchain.ts KernelFlavour); not given: DEFAULT_KERNEL_FLAVOUR (the minimal kernel). Registered
+ * by the commands that boot or predict a guest kernel (run, check, capture, predict, explore,
+ * drift, kvm), not by withUserToolchainOptions: it picks a provisioned kernel, not a user
+ * component. `qtest` has no guest, and `snapshots` are the cloud kernel's predictions
+ * (suites/flavours.test.ts checks the minimal kernel's against them).
  */
 export const KERNEL_FLAVOUR_OPTION = [
   '--kernel-flavour <F>',
-  "guest kernel: cloud (Debian's cloud image; default) or minimal (built by the project from the series' Debian source, guests/kernel/minimal.config; the first use builds it, minutes)",
+  "guest kernel: minimal (built by the project from the series' Debian source, guests/kernel/minimal.config; default; the first use builds it, minutes) or cloud (Debian's cloud image)",
 ] as const;
 
-/** The flag's flavour (undefined: not given); refuses an unknown one and the pair with --bzimage. */
-export function kernelFlavourOf(flags: { kernelFlavour?: string; bzimage?: string }): KernelFlavour | undefined {
+/** The flavour the flag names (undefined: not given); refuses an unknown one and the pair with --bzimage. */
+export function givenKernelFlavour(flags: { kernelFlavour?: string; bzimage?: string }): KernelFlavour | undefined {
   const f = flags.kernelFlavour;
   if (f === undefined) return undefined;
   if (!(KERNEL_FLAVOURS as readonly string[]).includes(f)) throw new UserComponentError('--kernel-flavour', null, `${JSON.stringify(f)} is not a kernel flavour`, `give ${KERNEL_FLAVOURS.join(' or ')}`);
   if (flags.bzimage !== undefined) throw new UserComponentError('--kernel-flavour', null, `picks a provisioned kernel, and --bzimage ${flags.bzimage} names your own`, 'drop one of them');
   return f as KernelFlavour;
+}
+
+/** The flavour a command boots: the flag's, else DEFAULT_KERNEL_FLAVOUR; undefined with --bzimage (the user's own kernel). */
+export function kernelFlavourOf(flags: { kernelFlavour?: string; bzimage?: string }): KernelFlavour | undefined {
+  return givenKernelFlavour(flags) ?? (flags.bzimage !== undefined ? undefined : DEFAULT_KERNEL_FLAVOUR);
 }
 
 /** The toolchain booting that flavour; cloud is the field's absence, so labels and keys stay as they were. */

@@ -15,6 +15,15 @@ export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
  */
 export const KERNEL_FLAVOURS = ['cloud', 'minimal'] as const;
 export type KernelFlavour = (typeof KERNEL_FLAVOURS)[number];
+/**
+ * The flavour booted where none is named (issue 15): by the commands (`--kernel-flavour` not given
+ * and no `--bzimage`; harness/user-toolchain-flags.ts kernelFlavourOf), by `e820 run` and by the
+ * conformance suite for a matrix toolchain without `flavour:` (harness/matrix/schema.ts
+ * withDefaultKernelFlavour). A Toolchain without `kernelFlavour` is still Debian's cloud kernel
+ * (labels, result keys, predictions, snapshots): the entry points write the default into the
+ * toolchain, so every result names the kernel that booted.
+ */
+export const DEFAULT_KERNEL_FLAVOUR: KernelFlavour = 'minimal';
 
 export interface Toolchain {
   qemu: QemuVersion;
@@ -25,7 +34,7 @@ export interface Toolchain {
    * inside it (reference/profiles/kernel.ts kernelProfileForRelease); absent = the series profile.
    */
   kernelRelease?: string;
-  /** Absent: Debian's cloud kernel. */
+  /** Absent: Debian's cloud kernel (the commands' default is DEFAULT_KERNEL_FLAVOUR, written in here). */
   kernelFlavour?: KernelFlavour;
   /**
    * Patches the SeaBIOS image is built with (`e820 firmware build --patch`, absolute paths, in

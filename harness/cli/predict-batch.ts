@@ -1,6 +1,7 @@
 // `e820 predict --batch FILE|-`: many command lines in one process. Reads JSON lines
 //   {"argv": ["-M", "q35", "-m", "2G"], "qemu": "11.1", "seabios": "1.17.0", "kernel": "6.12"}
-// (the versions optional: --qemu/--seabios/--kernel or the baseline fill them in) and writes one
+// (the versions optional: --qemu/--seabios/--kernel or the baseline fill them in; the kernel
+// flavour --kernel-flavour's, else the default, as for a single `predict`) and writes one
 // JSON line per input line, in order: the prediction exactly as `predict --json` prints it (one
 // line instead of indented) with "kind": "boots", or {"kind": "refuses"|"not-modelled", …} with
 // the reason, or {"kind": "bad-input", …} naming what is wrong with that line. Every output line
@@ -11,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { claimFor, type Claim } from '../../reference/claim.ts';
-import { toolchainOf, UnknownVersionError, type Toolchain } from '../../reference/toolchain.ts';
+import { DEFAULT_KERNEL_FLAVOUR, toolchainOf, UnknownVersionError, type KernelFlavour, type Toolchain } from '../../reference/toolchain.ts';
 import { resolveHostFacts, type HostFactsReport, type HostFactsSources, type HostOverrides } from '../host-facts.ts';
 import { HarnessArgvError } from '../errors.ts';
 import { userAccelerator } from '../qemu-argv.ts';
@@ -21,6 +22,8 @@ export interface BatchDefaults {
   qemu?: string;
   seabios?: string;
   kernel?: string;
+  /** Absent: DEFAULT_KERNEL_FLAVOUR. */
+  kernelFlavour?: KernelFlavour;
 }
 
 export interface BatchSummary {
@@ -45,12 +48,15 @@ export function batchLine(text: string, lineNo: number, defaults: BatchDefaults,
   }
   let toolchain: Toolchain;
   try {
+    const { kernelFlavour, ...versions } = defaults;
     toolchain = toolchainOf({
-      ...defaults,
+      ...versions,
       ...(qemu !== undefined ? { qemu: qemu as string } : {}),
       ...(seabios !== undefined ? { seabios: seabios as string } : {}),
       ...(kernel !== undefined ? { kernel: kernel as string } : {}),
     });
+    // As withKernelFlavour (harness/user-toolchain-flags.ts): cloud is the field's absence.
+    if ((kernelFlavour ?? DEFAULT_KERNEL_FLAVOUR) === 'minimal') toolchain = { ...toolchain, kernelFlavour: 'minimal' };
   } catch (err) {
     if (err instanceof UnknownVersionError) return bad(err.message);
     throw err;

@@ -16,9 +16,9 @@ import { Progress } from '../matrix/progress.ts';
 import { summaryTable, writeResults, type RunInfo } from '../matrix/reporters.ts';
 import { groupDisagreements, renderDisagreements } from '../matrix/disagreements.ts';
 import { applyToRuns, matrixComponents, resolveUserComponents, type UserToolchainFlags, userDepsOptions } from '../user-toolchain/index.ts';
-import { kernelFlavourOf, withKernelFlavour } from '../user-toolchain-flags.ts';
+import { givenKernelFlavour, kernelFlavourOf, withKernelFlavour } from '../user-toolchain-flags.ts';
 import { defaultJobs, notRunResult, runMatrix, type CellResult } from '../matrix/runner.ts';
-import { expandRuns, loadMatrix, parseShard, selectShard, withExpect, type Cell, type CellRun } from '../matrix/schema.ts';
+import { expandRuns, loadMatrix, parseShard, selectShard, withDefaultKernelFlavour, withExpect, type Cell, type CellRun } from '../matrix/schema.ts';
 import { exitCodeOf } from '../matrix/verdict.ts';
 import { hostOverridesOf, parseJobs, parseTimeout, selectOnly, timestampDir, toolchainOverride, type HostFlags, type VersionFlags } from './options.ts';
 import { provisionAll } from '../matrix/provision-runs.ts';
@@ -51,8 +51,14 @@ export interface RunOptions extends VersionFlags, HostFlags, UserToolchainFlags,
 export async function runCommand(matrices: string[], opts: RunOptions, deps?: MatrixDeps): Promise<number> {
   const files = (matrices.length ? matrices : [DEFAULT_MATRIX]).map(matrixPath);
   const cells: Cell[] = [];
+  // --kernel-flavour overrides every toolchain; without it, a toolchain whose matrix names no
+  // flavour boots the default one (withDefaultKernelFlavour).
+  const given = givenKernelFlavour(opts);
   const flavour = kernelFlavourOf(opts);
-  for (const f of files) cells.push(...withCellsFlavour(await loadMatrix(f), flavour));
+  for (const f of files) {
+    const loaded = await loadMatrix(f);
+    cells.push(...(given !== undefined ? withCellsFlavour(loaded, given) : withDefaultKernelFlavour(loaded)));
+  }
   const override = toolchainOverride(opts);
   let runs = expandRuns(opts.expect !== undefined ? withExpect(cells, await loadExpect(opts.expect)) : cells, override && withKernelFlavour(override, flavour));
   // User components (flags, --toolchain FILE, the matrix's `toolchain:`): detected once, before

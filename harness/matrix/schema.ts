@@ -3,7 +3,7 @@
 //   description: free text (optional)
 //   toolchains:                       # optional file default; default: the baseline toolchain
 //     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1" }
-//     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1", flavour: minimal,   # the minimal kernel
+//     - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1", flavour: minimal,   # the kernel flavour
 //         seabios-patches: [../../guests/firmware-patches/e820-fails.patch] }  # a patched SeaBIOS build
 //   cells:
 //     - id: q35-4G-mrb2G              # stable, readable, unique within the file; used as a file name
@@ -35,7 +35,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
-import { BASELINE_TOOLCHAIN, KERNEL_FLAVOURS, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, DEFAULT_KERNEL_FLAVOUR, KERNEL_FLAVOURS, toolchainLabel, toolchainOf, type Toolchain } from '../../reference/toolchain.ts';
 import { HOST_VENDORS, PHYS_BITS_MAX, PHYS_BITS_MIN, type HostFacts } from '../host-facts.ts';
 import { IntentSchema, intentFieldPath, type CellExpect } from './intent.ts';
 import { componentsOfFile, UserToolchainFileSchema, type UserComponents } from '../user-toolchain/index.ts';
@@ -49,7 +49,11 @@ const ToolchainSchema = z
     qemu: z.string().optional(),
     seabios: z.string().optional(),
     kernel: z.string().optional(),
-    /** `minimal`: the project's minimal kernel of the series (as --kernel-flavour); default cloud. */
+    /**
+     * `minimal` (the project's minimal kernel of the series) or `cloud` (Debian's), as
+     * --kernel-flavour, which overrides it; absent: whatever the run boots (e820 run and the
+     * conformance suite: DEFAULT_KERNEL_FLAVOUR; snapshots, drift and qtest: cloud's model).
+     */
     flavour: z.enum(KERNEL_FLAVOURS).optional(),
     /** SeaBIOS built from the release's Debian source with these patches (paths relative to the matrix), as `e820 firmware build --patch`. */
     'seabios-patches': z.array(z.string().min(1)).min(1).optional(),
@@ -196,7 +200,17 @@ function toolchainKey(t: Toolchain): string {
 function matrixToolchain(spec: z.infer<typeof ToolchainSchema>, file: string): Toolchain {
   const t = toolchainOf(spec);
   const patches = spec['seabios-patches']?.map((p) => (isAbsolute(p) ? p : resolve(dirname(resolve(file)), p)));
-  return { ...t, ...(spec.flavour === 'minimal' ? { kernelFlavour: 'minimal' as const } : {}), ...(patches !== undefined ? { seabiosPatches: patches } : {}) };
+  // An explicit `flavour: cloud` stays in the toolchain, so the default (withDefaultKernelFlavour) leaves it.
+  return { ...t, ...(spec.flavour !== undefined ? { kernelFlavour: spec.flavour } : {}), ...(patches !== undefined ? { seabiosPatches: patches } : {}) };
+}
+
+/**
+ * The cells as `e820 run` and the conformance suite boot them when no `--kernel-flavour` is given:
+ * a toolchain whose matrix entry names no `flavour:` boots DEFAULT_KERNEL_FLAVOUR (reference/
+ * toolchain.ts); one that names it keeps it.
+ */
+export function withDefaultKernelFlavour(cells: readonly Cell[]): Cell[] {
+  return cells.map((c) => ({ ...c, toolchains: c.toolchains.map((t) => (t.kernelFlavour === undefined ? { ...t, kernelFlavour: DEFAULT_KERNEL_FLAVOUR } : t)) }));
 }
 
 /** Parses a matrix file's text. `file` is only used in messages and to name the matrix. */

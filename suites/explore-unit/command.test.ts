@@ -205,7 +205,7 @@ describe('e820 explore', () => {
     expect(code).toBe(1);
     const f = summary.failures[0];
     expect(f.reproduce.check).toMatch(/^npx e820 check .*-- .*null-co/);
-    expect(f.reproduce.replay).toContain(`--replay ${join(outDir, 'explore.yaml')} --only`);
+    expect(f.reproduce.replay).toContain(`--replay ${join(outDir, 'explore.yaml')} --kernel-flavour minimal --only`);
     expect(out).toContain('failures (');
 
     const id = f.key.slice('explore/'.length);

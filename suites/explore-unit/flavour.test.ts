@@ -22,11 +22,14 @@ describe('explore --kernel-flavour minimal', () => {
     expect(parseMatrix(text, 'explore.yaml')[0]!.toolchains).toEqual([BASELINE_TOOLCHAIN]);
   });
 
-  it('reproduces a cell with the flavour; the cloud kernel needs no flag', () => {
+  it('reproduces a cell with the flavour, the cloud kernel too (the default is minimal); a toolchain without one (a user kernel) gets no flag', () => {
     const cell = parseMatrix(text, 'explore.yaml')[0]!;
     const r = reproducer(cell, minimal, '/r/explore.yaml');
     expect(r.check).toMatch(/^npx e820 check --kernel-flavour minimal (--append \S+ )?(--timeout \d+ )?-- /);
     expect(r.replay).toContain('--replay /r/explore.yaml --kernel-flavour minimal --only');
+    const cloud = reproducer(cell, { ...BASELINE_TOOLCHAIN, kernelFlavour: 'cloud' }, '/r/explore.yaml');
+    expect(cloud.check).toMatch(/^npx e820 check --kernel-flavour cloud /);
+    expect(cloud.replay).toContain('--replay /r/explore.yaml --kernel-flavour cloud --only');
     expect(reproducer(cell, BASELINE_TOOLCHAIN, '/r/explore.yaml').check).not.toContain('--kernel-flavour');
   });
 });

@@ -113,7 +113,7 @@ describe('e820 predict', () => {
   test('a fake QEMU printing 11.2.0: predicted with the 11.1 profile (extrapolated), in the text and in --json', async () => {
     const r = await predictWithComponents(['-M', 'pc', '-m', '1G'], { qemuBinary: qemu112 });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^prediction for qemu-11\.1\+seabios-1\.16\.2\+linux-6\.1\ntoolchain: QEMU 11\.2\.0: predicted with the 11\.1 profile \(extrapolated/);
+    expect(r.stdout).toMatch(/^prediction for qemu-11\.1\+seabios-1\.16\.2\+linux-6\.1-minimal\ntoolchain: QEMU 11\.2\.0: predicted with the 11\.1 profile \(extrapolated/);
     expect(r.stdout).toContain(`toolchain: QEMU binary: ${qemu112} (QEMU emulator version 11.2.0 (fake); newest machine type pc-i440fx-11.2)`);
     const j = await predictWithComponents(['-M', 'pc', '-m', '1G'], { qemuBinary: qemu112, json: true });
     const json = JSON.parse(j.stdout) as { toolchain: { qemu: string }; provenance: string[] };
@@ -187,7 +187,7 @@ describe('e820 check', () => {
 
   test('a QEMU printing 11.2.0: the cell is predicted with the 11.1 profile (extrapolated), said in the text', async () => {
     expect(await checkCommand(['-M', 'pc', '-m', '1G'], { qemuBinary: qemu112 }, fakeDeps())).toBe(0);
-    expect(out).toMatch(/\[qemu-11\.1\+seabios-1\.16\.2\+linux-6\.1\]\ntoolchain: QEMU 11\.2\.0: predicted with the 11\.1 profile \(extrapolated/);
+    expect(out).toMatch(/\[qemu-11\.1\+seabios-1\.16\.2\+linux-6\.1-minimal\]\ntoolchain: QEMU 11\.2\.0: predicted with the 11\.1 profile \(extrapolated/);
   });
 
   test('-bios PATH in the QEMU arguments is identified like --bios', async () => {
@@ -263,7 +263,7 @@ describe('e820 explore', () => {
     expect(await exploreCommand({ seed: '7', count: '3', toolchain: tc, out: outDir, dryRun: true }, fakeDeps())).toBe(0);
     expect(err).toContain('3 cells on qemu-11.1+seabios-1.16.2+linux-6.1');
     expect(err).toMatch(/toolchain: QEMU 11\.2\.0: predicted with the 11\.1 profile \(extrapolated/);
-    expect(err).toContain(`--toolchain qemu-7.2+seabios-1.16.2+linux-6.1 --qemu-binary ${qemu112}`);
+    expect(err).toContain(`--toolchain qemu-7.2+seabios-1.16.2+linux-6.1 --kernel-flavour minimal --qemu-binary ${qemu112}`);
     const written = await readFile(join(outDir, 'explore.yaml'), 'utf8');
     expect(written).toContain(`qemu-binary: ${qemu112}`);
     const cells = await loadMatrix(join(outDir, 'explore.yaml'));

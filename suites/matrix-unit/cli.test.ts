@@ -44,7 +44,8 @@ describe('e820 run', () => {
     expect(await runCommand([m], { results, plain: true, jobs: '2' }, fakeDeps())).toBe(0);
     const json = JSON.parse(await readFile(join(results, 'results.json'), 'utf8'));
     expect(json).toMatchObject({ finished: true, totals: { cells: 2, pass: 2 }, jobs: 2, exitCode: 0 });
-    expect(await readFile(join(results, 'junit.xml'), 'utf8')).toContain('<testcase classname="e820.ok.qemu-7.2+seabios-1.16.2+linux-6.1" name="a"');
+    // No --kernel-flavour: the default, the minimal kernel, named in the label.
+    expect(await readFile(join(results, 'junit.xml'), 'utf8')).toContain('<testcase classname="e820.ok.qemu-7.2+seabios-1.16.2+linux-6.1-minimal" name="a"');
   });
 
   test('exit 1 on a fail, 2 on an error', async () => {

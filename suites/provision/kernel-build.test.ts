@@ -108,8 +108,12 @@ describe('bzImage header and versions', () => {
 
 describe('--kernel-flavour and the minimal profile', () => {
   it('accepts cloud and minimal, refuses anything else and the pair with --bzimage', async () => {
-    const { kernelFlavourOf, withKernelFlavour } = await import('../../harness/user-toolchain-flags.ts');
-    expect(kernelFlavourOf({})).toBeUndefined();
+    const { givenKernelFlavour, kernelFlavourOf, withKernelFlavour } = await import('../../harness/user-toolchain-flags.ts');
+    // Not given: the default, minimal (issue 15); none with the user's own kernel.
+    expect(givenKernelFlavour({})).toBeUndefined();
+    expect(kernelFlavourOf({})).toBe('minimal');
+    expect(kernelFlavourOf({ bzimage: '/x' })).toBeUndefined();
+    expect(kernelFlavourOf({ kernelFlavour: 'cloud' })).toBe('cloud');
     expect(kernelFlavourOf({ kernelFlavour: 'minimal' })).toBe('minimal');
     expect(() => kernelFlavourOf({ kernelFlavour: 'tiny' })).toThrow(/"tiny" is not a kernel flavour; give cloud or minimal/);
     expect(() => kernelFlavourOf({ kernelFlavour: 'minimal', bzimage: '/x' })).toThrow(/--bzimage \/x names your own/);

@@ -74,8 +74,10 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   if (opts.jobs !== undefined) parseJobs(opts.jobs);
   const flavour = kernelFlavourOf(opts);
   // The written explore.yaml does not name the flavour (matrix toolchains carry none): the replay
-  // lines printed and written say `--kernel-flavour` instead.
-  const flavourFlags = flavour === 'minimal' ? ['--kernel-flavour', flavour] : [];
+  // lines printed and written say `--kernel-flavour` instead, cloud too (the default is minimal).
+  const flavourFlags = flavour !== undefined ? ['--kernel-flavour', flavour] : [];
+  /** The toolchain with the flavour kept even when it is cloud, so the reproducers name it. */
+  const flavoured = (t: Toolchain): Toolchain => (flavour !== undefined ? { ...withKernelFlavour(t, flavour), kernelFlavour: flavour } : t);
   const toolchainFile = opts.toolchain !== undefined && TOOLCHAIN_FILE.test(opts.toolchain) ? opts.toolchain : undefined;
   const spec = toolchainFile === undefined ? opts.toolchain : undefined;
   // User components (flags, a toolchain file): detected before anything is written; the generated
@@ -108,7 +110,7 @@ export async function exploreCommand(opts: ExploreOptions, deps?: MatrixDeps): P
   } else {
     seed = opts.seed !== undefined ? parseSeed(opts.seed) : randomInt(0, MAX_SEED + 1);
     const count = opts.count !== undefined ? parseCount(opts.count) : DEFAULT_EXPLORE_COUNT;
-    const cellToolchain = withKernelFlavour(spec !== undefined ? parseToolchainSpec(spec).toolchain : BASELINE_TOOLCHAIN, flavour);
+    const cellToolchain = flavoured(spec !== undefined ? parseToolchainSpec(spec).toolchain : BASELINE_TOOLCHAIN);
     // Generated for (and claimed by) the model's toolchain; the matrix keeps the cells' toolchain,
     // which the user components map to it again when it runs (as `e820 run` maps a matrix's).
     toolchain = modelOf(cellToolchain);

@@ -170,7 +170,8 @@ async function batchCommand(qemuArgs: string[], opts: PredictCliOptions): Promis
   }
   const input = batchInput(opts.batch!);
   try {
-    const summary = await predictBatch(input, process.stdout, { ...(opts.qemu ? { qemu: opts.qemu } : {}), ...(opts.seabios ? { seabios: opts.seabios } : {}), ...(opts.kernel ? { kernel: opts.kernel } : {}) }, hostOverridesOf(opts));
+    const flavour = kernelFlavourOf(opts);
+    const summary = await predictBatch(input, process.stdout, { ...(opts.qemu ? { qemu: opts.qemu } : {}), ...(opts.seabios ? { seabios: opts.seabios } : {}), ...(opts.kernel ? { kernel: opts.kernel } : {}), ...(flavour !== undefined ? { kernelFlavour: flavour } : {}) }, hostOverridesOf(opts));
     const c = summary.counts;
     process.stderr.write(`e820 predict --batch: ${summary.lines} lines: ${c.boots} predicted, ${c.refuses} refused as QEMU would, ${c['not-modelled']} not modelled, ${c['bad-input']} bad input\n`);
     return c['bad-input'] > 0 ? 2 : 0;
