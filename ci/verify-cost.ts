@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { cacheDir as defaultCacheDir } from '../harness/provision/cache.ts';
 import { qemuHashed } from '../harness/provision/suite-qemu.ts';
-import { localSystem } from '../harness/provision/system.ts';
+import { localHost } from '../harness/host/local.ts';
 import { recordFiles, verifyFiles, type EntryRecords } from '../harness/provision/verify.ts';
 
 const argv = process.argv.slice(2);
@@ -27,7 +27,7 @@ async function recordsOf(kind: string, dir: string): Promise<EntryRecords | null
       ? [m.vmlinuz as string, ...(m.fwCfgModule ? [m.fwCfgModule as string] : [])]
       : kind === 'seabios'
         ? (m.images as string[])
-        : await qemuHashed(dir, m as { root: string; loader: string; libraryPath: string[] }, localSystem);
+        : await qemuHashed(dir, m as { root: string; loader: string; libraryPath: string[] }, localHost);
   return recordFiles(dir, hashed);
 }
 

@@ -18,7 +18,7 @@ import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
 import { buildInitramfs } from '../guests/initramfs.ts';
 import { FIRMWARE_SCOPE_PREFIX, parseBoot, parseFirmwareBoot, type BootObservation, type Unobserved } from './parse/index.ts';
-import { abortableSystem, localSystem, resolveToolchain } from './provision/index.ts';
+import { resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
 import { BootAbortedError, BootTimeoutError, HarnessError, QemuLaunchError, type BootContext, type KeptLogs } from './errors.ts';
@@ -165,7 +165,7 @@ export function qemuVersionOf(binary: string, env?: Record<string, string>): Pro
 export async function provisionToolchain(toolchain: Toolchain, opts: { onProgress?: (msg: string) => void; signal?: AbortSignal } = {}): Promise<ProvisionedToolchain> {
   const r = await resolveToolchain(toolchain, {
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.signal ? { system: abortableSystem(localSystem, opts.signal) } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return {
     qemu: { binary: r.qemu.binary },

@@ -55,6 +55,7 @@ export class LocalHost implements Host {
     if (file === undefined) throw new Error('internal: an empty argv has no program to run');
     const sp = execa(file, args, {
       reject: false,
+      cwd: opts.cwd,
       env: opts.env,
       all: opts.onLine !== undefined,
       ...(opts.stdin !== undefined ? { input: opts.stdin } : { stdin: 'ignore' as const }),
@@ -68,6 +69,37 @@ export class LocalHost implements Host {
       return { exitCode: 127, signal: null, stdout: '', stderr: `${file}: ${r.originalMessage ?? r.code}`, timedOut: false };
     }
     return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: text(r.stdout), stderr: text(r.stderr), timedOut: r.timedOut };
+  }
+
+  async pipe(a: readonly string[], b: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const [fa, ...aArgs] = a;
+    const [fb, ...bArgs] = b;
+    if (fa === undefined || fb === undefined) throw new Error('internal: an empty argv has no program to run');
+    const common = { cwd: opts.cwd, env: opts.env, ...(opts.signal ? { cancelSignal: opts.signal } : {}) };
+    try {
+      const r = await execa(fa, aArgs, { ...common, stdin: 'ignore', buffer: { stdout: false } }).pipe(fb, bArgs, common);
+      return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: text(r.stdout), stderr: text(r.stderr), timedOut: false };
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      // execa rejects when either side fails; a side that could not start has no exit code (127, as exec).
+      const e = err as { exitCode?: number; signal?: string; stderr?: unknown; shortMessage?: string };
+      const stderr = typeof e.stderr === 'string' && e.stderr ? e.stderr : String(e.shortMessage ?? err);
+      return { exitCode: e.exitCode ?? (e.signal ? null : 127), signal: e.signal ?? null, stdout: '', stderr, timedOut: false };
+    }
+  }
+
+  async which(name: string): Promise<string | null> {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (!dir) continue;
+      const p = join(dir, name);
+      try {
+        await access(p, constants.X_OK);
+        return p;
+      } catch {
+        // not here
+      }
+    }
+    return null;
   }
 
   async spawnGroup(argv: readonly string[], opts: SpawnOptions = {}): Promise<HostProcess> {

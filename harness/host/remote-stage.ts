@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { findOrInstallHostTools, parseQemuVersion } from '../provision/host-tools.ts';
-import { provisionSystemOf } from './system.ts';
 import type { Host, HostProcess } from './types.ts';
 import type { BinaryRecord, BootBinaries } from '../binaries.ts';
 import { defaultBiosName, machineTypeOf, recordBinariesOn } from '../binaries.ts';
@@ -112,8 +111,7 @@ export class RemoteStage {
           named: { qemu: q, ...(bios !== undefined ? { bios } : {}) },
         };
       }
-      const system = await provisionSystemOf(this.host, signal);
-      const t = await findOrInstallHostTools({ system, onProgress: say });
+      const t = await findOrInstallHostTools({ host: this.host, ...(signal ? { signal } : {}), onProgress: say });
       const v = await this.host.exec([t.qemu, '--version'], { timeoutMs: 30_000 });
       const versionLine = (v.stdout.split('\n')[0] ?? '').trim();
       return {

@@ -196,6 +196,15 @@ export function remoteExecCommand(argv: readonly string[], env?: Readonly<Record
   return `exec ${posixCommand(['sh', '-c', EXEC_SCRIPT, 'e820', ...envWords(env), '--', ...argv])}`;
 }
 
+/**
+ * The sh script of `a | b`, failing if either side fails. dash has no pipefail: each side reports
+ * its status on fd 3, which the command substitution collects; the exit status is a non-zero one
+ * of them, else 0. Each side is a quoted argv (posixCommand), never user text in the script.
+ */
+export function pipeScript(a: readonly string[], b: readonly string[]): string {
+  return `exec 4>&1; s=$( { { ${posixCommand(a)}; echo "a$?" >&3; } | { ${posixCommand(b)} >&4; echo "b$?" >&3; }; } 3>&1 ); for w in $s; do case "$w" in a0|b0) ;; *) exit "\${w#?}";; esac; done; exit 0`;
+}
+
 export function remoteSpawnCommand(argv: readonly string[], opts: SpawnOptions = {}): string {
   const dirs = opts.cleanupDirs ?? [];
   if (dirs.length > 1) throw new Error('internal: the remote watchdog removes at most one directory');
@@ -372,7 +381,9 @@ export class SshHost implements Host {
 
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     opts.signal?.throwIfAborted();
-    const ch = await this.channel(remoteExecCommand(argv, opts.env));
+    // A working directory is one more argument of a fixed script, never shell text.
+    const full = opts.cwd === undefined ? argv : ['sh', '-c', 'cd -- "$1" && shift && exec "$@"', 'e820', opts.cwd, ...argv];
+    const ch = await this.channel(remoteExecCommand(full, opts.env));
     const out: Buffer[] = [];
     const err = new PidLine();
     const lines = opts.onLine ? lineSplitter(opts.onLine) : null;
@@ -432,6 +443,17 @@ export class SshHost implements Host {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** `a | b` by sh on the remote side (pipeScript). */
+  pipe(a: readonly string[], b: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.exec(['sh', '-c', pipeScript(a, b)], { ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}), ...(opts.env ? { env: opts.env } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
+  async which(name: string): Promise<string | null> {
+    const r = await this.exec(['sh', '-c', 'command -v -- "$1"', 'e820', name]);
+    const p = r.stdout.trim();
+    return r.exitCode === 0 && p.startsWith('/') ? p : null;
   }
 
   async spawnGroup(argv: readonly string[], opts: SpawnOptions = {}): Promise<HostProcess> {

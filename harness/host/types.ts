@@ -17,6 +17,8 @@ export interface ExecResult {
 }
 
 export interface ExecOptions {
+  /** The program's working directory (remote: entered by `cd --` in the wrapper, the path an argument). */
+  cwd?: string;
   /** Kill the program after this long (milliseconds); the result says timedOut. */
   timeoutMs?: number;
   /** Kills the program when it fires; the call then rejects with the signal's reason. */
@@ -59,8 +61,20 @@ export interface DirEntry {
 export interface Host {
   /** `local`, or `ssh://user@host:port` (for messages, results and progress). */
   readonly label: string;
-  /** Runs a program to its end; a non-zero exit is a result, not an error. */
+  /**
+   * Runs a program to its end; a non-zero exit is a result, not an error. A program that cannot
+   * be started (not found, not executable) is a result too: exit 127, stderr `<program>: <why>`
+   * (sh(1)'s convention, which a remote host follows anyway).
+   */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * `a | b` (a's stdout into b's stdin), failing if either side fails: exit 0 only when both
+   * exited 0, otherwise the first non-zero status and the failing side's stderr. A missing
+   * program is exit 127, as in exec. `onLine`, `stdin` and `timeoutMs` do not apply.
+   */
+  pipe(a: readonly string[], b: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** The first executable of that name on the host's PATH (an absolute path), or null. */
+  which(name: string): Promise<string | null>;
   /** Starts a program as the leader of a new process group. */
   spawnGroup(argv: readonly string[], opts?: SpawnOptions): Promise<HostProcess>;
   readFile(path: string): Promise<Buffer>;

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { retryWhileAptLocked } from './apt-lock.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
 import { AptError, ProvisionError } from './errors.ts';
-import { localSystem, type ProvisionSystem, type RunResult } from './system.ts';
+import { localHost } from '../host/local.ts';
+import type { ExecResult, Host } from '../host/types.ts';
 
 export const DEBIAN_SUITES = ['bullseye', 'bookworm', 'trixie', 'sid'] as const;
 export type DebianSuite = (typeof DEBIAN_SUITES)[number];
@@ -169,8 +170,8 @@ export interface AptContext {
   /** `-o …` options placed before the apt-get/apt-cache subcommand ([] for the host). */
   options: readonly string[];
   /** Whether update() may run (the host's needs root; a private root is ours). */
-  canUpdate(sys: ProvisionSystem): boolean;
-  update(sys: ProvisionSystem, progress: (m: string) => void): Promise<RunResult>;
+  canUpdate(sys: Host): Promise<boolean>;
+  update(sys: Host, progress: (m: string) => void): Promise<ExecResult>;
   /** Human name for messages. */
   label: string;
 }
@@ -181,7 +182,7 @@ export const hostApt: AptContext = {
   suite: null,
   options: [],
   canUpdate: (sys) => sys.isRoot(),
-  update: (sys, progress) => sys.run('apt-get', ['update'], { env: NONINTERACTIVE, onLine: (l) => progress(`apt: ${l}`) }),
+  update: (sys, progress) => sys.exec(['apt-get', 'update'], { env: NONINTERACTIVE, onLine: (l) => progress(`apt: ${l}`) }),
   label: "the host's apt",
 };
 
@@ -243,7 +244,10 @@ export interface PrivateAptOptions {
   hostSources?: readonly AptSourceEntry[];
   /** Keyring the suite's Release files must be signed with (default: Debian's; it must exist). */
   keyring?: string;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
 }
 
 /** True when the private root has package lists (then no network is needed to resolve). */
@@ -272,23 +276,23 @@ export async function hasSourceLists(p: PrivateAptPaths): Promise<boolean> {
  */
 export async function privateSourceApt(
   suite: DebianSuite,
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void,
   opts: PrivateAptOptions = {},
 ): Promise<AptContext & { paths: PrivateAptPaths; uri: string }> {
-  const ctx = await privateApt(suite, { ...opts, system: sys });
+  const ctx = await privateApt(suite, { ...opts, host: sys });
   const part = join(ctx.paths.sourceParts, SOURCE_INDEX_PART);
   const text = privateSourceIndexList(ctx.uri, suite, requireKeyring(opts.keyring));
   const changed = (await readFile(part, 'utf8').catch(() => '')) !== text;
   if (changed) await writeFile(part, text);
-  await ensureAptLists(ctx, sys, progress, changed || !(await hasSourceLists(ctx.paths)));
+  await ensureAptLists(ctx, sys, progress, changed || !(await hasSourceLists(ctx.paths)), opts.signal);
   if (!(await hasSourceLists(ctx.paths))) throw new ProvisionError(`apt-get update for ${suite} left no source index (Sources) in ${ctx.paths.lists}: check that the archive serves deb-src for ${suite} main`);
   return ctx;
 }
 
 /** Creates (idempotently) the private apt root of `suite` and returns its context. Does not update. */
 export async function privateApt(suite: DebianSuite, opts: PrivateAptOptions = {}): Promise<AptContext & { paths: PrivateAptPaths; uri: string }> {
-  const sys = opts.system ?? localSystem;
+  const sys = opts.host ?? localHost;
   const entries = opts.hostSources ?? readHostAptSources();
   const uri = debianArchiveUri(entries, opts.env ?? process.env);
   if (uri === null) {
@@ -305,30 +309,31 @@ export async function privateApt(suite: DebianSuite, opts: PrivateAptOptions = {
   // Written only when it changes (a changed mirror or keyring): a new mtime makes apt rebuild its cache.
   const sources = privateSourcesList(uri, suite, keyring);
   if ((await readFile(paths.sourcesList, 'utf8').catch(() => '')) !== sources) await writeFile(paths.sourcesList, sources);
-  const options = privateAptOptions(paths, sys.isRoot());
+  const options = privateAptOptions(paths, await sys.isRoot());
   return {
     suite,
     options,
     paths,
     uri,
     label: `the private apt root of ${suite} (${paths.root})`,
-    canUpdate: () => true,
-    update: (s, progress) => s.run('apt-get', [...options, 'update'], { env: NONINTERACTIVE, onLine: (l) => progress(`apt ${suite}: ${l}`) }),
+    canUpdate: () => Promise.resolve(true),
+    update: (s, progress) => s.exec(['apt-get', ...options, 'update'], { env: NONINTERACTIVE, onLine: (l) => progress(`apt ${suite}: ${l}`) }),
   };
 }
 
 /** Makes sure the context has package lists: a private root is updated once (or when `refresh`). */
 export async function ensureAptLists(
   ctx: AptContext & { paths?: PrivateAptPaths },
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void,
   refresh = false,
+  signal?: AbortSignal,
 ): Promise<void> {
   if (ctx.suite === null || ctx.paths === undefined) return; // the host's lists are the host's business
   if (!refresh && (await hasLists(ctx.paths))) return;
   progress(`apt ${ctx.suite}: updating package lists in ${ctx.paths.root}`);
   // A held lists lock is another apt run, not the mirror: wait for it, or name it (apt-lock.ts).
-  const r = await retryWhileAptLocked(`apt-get update (${ctx.suite})`, () => ctx.update(sys, progress), progress, sys.signal ? { signal: sys.signal } : {});
+  const r = await retryWhileAptLocked(`apt-get update (${ctx.suite})`, () => ctx.update(sys, progress), progress, signal ? { signal } : {});
   if (r.exitCode !== 0) throw new AptError(`apt-get update (${ctx.suite})`, r.exitCode, r.stderr, `check ${MIRROR_ENV} or this machine's apt sources`);
   if (!(await hasLists(ctx.paths))) throw new ProvisionError(`apt-get update for ${ctx.suite} succeeded but left no package lists in ${ctx.paths.lists}`);
 }

@@ -4,7 +4,7 @@
 // naming the lock and its holder.
 
 import { AptLockError } from './errors.ts';
-import type { RunResult } from './system.ts';
+import type { ExecResult } from '../host/types.ts';
 
 export interface AptLockHeld {
   lock: string;
@@ -42,10 +42,10 @@ const envTimeoutMs = () => {
  */
 export async function retryWhileAptLocked(
   command: string,
-  attempt: () => Promise<RunResult>,
+  attempt: () => Promise<ExecResult>,
   progress: (m: string) => void,
   wait: AptLockWait = {},
-): Promise<RunResult> {
+): Promise<ExecResult> {
   const timeoutMs = wait.timeoutMs ?? envTimeoutMs();
   const pollMs = wait.pollMs ?? (Number(process.env.E820_APT_LOCK_POLL_MS) || 2_000);
   const t0 = Date.now();

@@ -7,7 +7,8 @@
 
 import { aptInstall, aptInstallCommand } from './host-tools.ts';
 import { ProvisionError } from './errors.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { localHost } from '../host/local.ts';
+import type { Host } from '../host/types.ts';
 
 export const CHROMIUM_PACKAGE = 'chromium';
 /** Where Debian's package puts its launcher (a script that runs /usr/lib/chromium/chromium). */
@@ -31,13 +32,14 @@ export interface ChromiumOptions {
   /** Install the package when missing and root. Default true. */
   install?: boolean;
   onProgress?: (message: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
   env?: NodeJS.ProcessEnv;
 }
 
 /** The Chromium to drive: $E820_CHROMIUM as given (never installed over), else Debian's, installed if missing. */
 export async function findOrInstallChromium(opts: ChromiumOptions = {}): Promise<Chromium> {
-  const sys = opts.system ?? localSystem;
+  const sys = opts.host ?? localHost;
   const env = opts.env ?? process.env;
   const progress = opts.onProgress ?? (() => {});
   const given = env[CHROMIUM_ENV];
@@ -45,11 +47,11 @@ export async function findOrInstallChromium(opts: ChromiumOptions = {}): Promise
   if (!(await sys.exists(executable))) {
     if (executable !== CHROMIUM_BINARY) throw new ChromiumMissingError(`${CHROMIUM_ENV}=${executable} does not exist`, 'A path given explicitly is not usable.');
     if (opts.install === false) throw new ChromiumMissingError(`${CHROMIUM_BINARY} does not exist`, 'Installing was disabled.');
-    if (!sys.isRoot()) throw new ChromiumMissingError(`${CHROMIUM_BINARY} does not exist`, 'Not running as root, so it cannot be installed automatically.');
+    if (!(await sys.isRoot())) throw new ChromiumMissingError(`${CHROMIUM_BINARY} does not exist`, 'Not running as root, so it cannot be installed automatically.');
     await aptInstall([CHROMIUM_PACKAGE], sys, progress);
     if (!(await sys.exists(executable))) throw new ChromiumMissingError(`${CHROMIUM_BINARY} does not exist`, `It is still missing after installing ${CHROMIUM_PACKAGE}.`);
   }
-  const v = await sys.run(executable, ['--version']);
+  const v = await sys.exec([executable, '--version']);
   const version = (v.stdout.split('\n')[0] ?? '').trim();
   if (v.exitCode !== 0 || !/chrom/i.test(version)) {
     throw new ChromiumMissingError(`${executable} --version failed (exit ${v.exitCode}: ${(v.stdout + v.stderr).trim().slice(0, 200)})`, 'It is not a working Chromium.');

@@ -15,7 +15,7 @@ import { retryWhileAptLocked } from './apt-lock.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
 import { aptInstall, aptInstallCommand } from './host-tools.ts';
 import { cacheLockPath, withLock } from './lock.ts';
-import type { ProvisionSystem } from './system.ts';
+import type { Host } from '../host/types.ts';
 
 /** A host tool a build runs (found on PATH) or a file it needs (a header), and the Debian package providing it. */
 export type BuildTool = { tool: string; pkg: string } | { file: string; pkg: string };
@@ -23,7 +23,7 @@ export type BuildTool = { tool: string; pkg: string } | { file: string; pkg: str
 const describeTool = (t: BuildTool) => ('tool' in t ? `${t.tool} (not on PATH)` : `${t.file} (missing)`);
 
 /** Installs (as root) the packages of the tools that are missing; names them otherwise. */
-export async function ensureBuildTools(tools: readonly BuildTool[], sys: ProvisionSystem, progress: (m: string) => void, purpose: string): Promise<void> {
+export async function ensureBuildTools(tools: readonly BuildTool[], sys: Host, progress: (m: string) => void, purpose: string, signal?: AbortSignal): Promise<void> {
   const missing = async () => {
     const m: BuildTool[] = [];
     for (const t of tools) if ('tool' in t ? (await sys.which(t.tool)) === null : !(await sys.exists(t.file))) m.push(t);
@@ -32,8 +32,8 @@ export async function ensureBuildTools(tools: readonly BuildTool[], sys: Provisi
   let absent = await missing();
   if (absent.length === 0) return;
   const pkgs = [...new Set(absent.map((t) => t.pkg))];
-  if (!sys.isRoot()) throw new HostToolsMissingError(absent.map(describeTool), pkgs, aptInstallCommand(pkgs), `${purpose} needs them; not running as root, so they cannot be installed automatically.`);
-  await aptInstall(pkgs, sys, progress);
+  if (!(await sys.isRoot())) throw new HostToolsMissingError(absent.map(describeTool), pkgs, aptInstallCommand(pkgs), `${purpose} needs them; not running as root, so they cannot be installed automatically.`);
+  await aptInstall(pkgs, sys, progress, signal);
   absent = await missing();
   if (absent.length > 0) throw new HostToolsMissingError(absent.map(describeTool), pkgs, aptInstallCommand(pkgs), 'They are still missing after installing.');
 }
@@ -55,11 +55,12 @@ export type SourceApt = AptContext & { paths: PrivateAptPaths; uri: string };
 
 interface LockOpts {
   cache: string;
-  sys: ProvisionSystem;
+  sys: Host;
   progress: (m: string) => void;
+  signal?: AbortSignal | undefined;
 }
 
-const lockOptions = (o: LockOpts, purpose: string) => ({ purpose, onProgress: o.progress, ...(o.sys.signal ? { signal: o.sys.signal } : {}) });
+const lockOptions = (o: LockOpts, purpose: string) => ({ purpose, onProgress: o.progress, ...(o.signal ? { signal: o.signal } : {}) });
 
 /**
  * The suite's source root and the versions of `pkg` it offers (its lists are shared with toolchain
@@ -68,9 +69,9 @@ const lockOptions = (o: LockOpts, purpose: string) => ({ purpose, onProgress: o.
  */
 export async function sourceVersions(pkg: string, suite: DebianSuite, o: LockOpts, refresh = false): Promise<{ ctx: SourceApt; versions: string[] }> {
   return withLock(cacheLockPath(o.cache, `apt-${suite}`), lockOptions(o, `${pkg} source ${suite}`), async () => {
-    const ctx = await privateSourceApt(suite, o.sys, o.progress, { cacheDir: o.cache });
-    if (refresh) await ensureAptLists(ctx, o.sys, o.progress, true);
-    const r = await o.sys.run('apt-cache', [...ctx.options, 'showsrc', '--only-source', pkg]);
+    const ctx = await privateSourceApt(suite, o.sys, o.progress, { cacheDir: o.cache, ...(o.signal ? { signal: o.signal } : {}) });
+    if (refresh) await ensureAptLists(ctx, o.sys, o.progress, true, o.signal);
+    const r = await o.sys.exec(['apt-cache', ...ctx.options, 'showsrc', '--only-source', pkg]);
     if (r.exitCode !== 0) throw new AptError(`apt-cache showsrc ${pkg} (${suite})`, r.exitCode, r.stderr, 'the source index could not be read');
     return { ctx, versions: parseShowsrcVersions(r.stdout, pkg) };
   });
@@ -84,9 +85,9 @@ export async function fetchSourceTree(pkg: string, version: string, suite: Debia
   const dl = join(work, 'dl');
   await mkdir(dl, { recursive: true });
   o.progress(`downloading Debian ${pkg} source ${version} (${suite})`);
-  const signal = o.sys.signal ? { signal: o.sys.signal } : {};
+  const signal = o.signal ? { signal: o.signal } : {};
   const got = await withLock(cacheLockPath(o.cache, `apt-${suite}`), lockOptions(o, `${pkg} source ${suite}`), () =>
-    retryWhileAptLocked(`apt-get source ${pkg}`, () => o.sys.run('apt-get', [...ctx.options, 'source', '--download-only', `${pkg}=${version}`], { cwd: dl }), o.progress, signal),
+    retryWhileAptLocked(`apt-get source ${pkg}`, () => o.sys.exec(['apt-get', ...ctx.options, 'source', '--download-only', `${pkg}=${version}`], { cwd: dl }), o.progress, signal),
   );
   if (got.exitCode !== 0) throw new AptError(`apt-get source --download-only ${pkg}=${version} (${suite})`, got.exitCode, got.stderr, `downloading the ${pkg} source failed`);
   const dscs = (await readdir(dl)).filter((f) => f.endsWith('.dsc'));
@@ -94,7 +95,7 @@ export async function fetchSourceTree(pkg: string, version: string, suite: Debia
   o.progress(`unpacking ${dscs[0]} (dpkg-source -x: checksums, Debian's patches)`);
   // --no-copy: dpkg-source otherwise copies the upstream tarball next to the tree, i.e. into
   // the cache entry being filled (138 MB for linux).
-  const x = await o.sys.run('dpkg-source', ['--no-copy', '-x', dscs[0]!, tree], { cwd: dl, ...signal });
+  const x = await o.sys.exec(['dpkg-source', '--no-copy', '-x', dscs[0]!, tree], { cwd: dl, ...signal });
   if (x.exitCode !== 0) throw new AptError(`dpkg-source -x ${dscs[0]}`, x.exitCode, x.stderr || x.stdout, `unpacking the ${pkg} source failed (its checksums or signature)`);
   await rm(dl, { recursive: true, force: true });
   return tree;

@@ -32,7 +32,7 @@ export class HostToolsMissingError extends ProvisionError {
 export class AptError extends ProvisionError {
   constructor(
     readonly command: string,
-    readonly exitCode: number | undefined,
+    readonly exitCode: number | null | undefined,
     readonly stderr: string,
     hint: string,
   ) {

@@ -23,7 +23,8 @@ import { ensureBuildTools, fetchSourceTree, parseShowsrcVersions as showsrcVersi
 import { ProvisionError } from './errors.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { identifySeabiosImage, versionStringOf } from './seabios-image.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 import { SUITE_COMPONENTS, suiteOf, versionMatches } from './toolchain.ts';
 import { usableEntry, verifiedEntry } from './verify.ts';
 import { isString, recalled, remember } from './resolved.ts';
@@ -87,7 +88,10 @@ export interface FirmwareBuildOptions {
   patches?: readonly string[];
   cacheDir?: string;
   onProgress?: (m: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   /** Parallel make jobs (default: the machine's cores). */
   jobs?: number;
   /** Ask apt for the source version even when one is remembered (resolved.ts; `--refresh`). */
@@ -190,7 +194,7 @@ export function parseShowsrcVersions(text: string): string[] {
 /** Builds (or reuses) one SeaBIOS image; see the module comment. */
 export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<FirmwareBuildResult> {
   const t0 = performance.now();
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
   const seabios = opts.seabios ?? DEFAULT_FIRMWARE_SEABIOS;
@@ -198,7 +202,7 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
   const variant = parseVariant(opts.variant);
   const suite = firmwareSuite(seabios);
   const patches = await readPatches(opts.patches ?? []);
-  const signal = sys.signal ? { signal: sys.signal } : {};
+  const signal = opts.signal ? { signal: opts.signal } : {};
 
   const image = `${variant}.bin`;
   const entryLock = (name: string) => cacheLockPath(cache, `firmware-${name}`);
@@ -219,7 +223,7 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
   }
 
   // The source version, through the suite's root (its lists are shared with toolchain provisioning).
-  const src = { cache, sys, progress: (m: string) => progress(`firmware: ${m}`) };
+  const src = { cache, sys, progress: (m: string) => progress(`firmware: ${m}`), signal: opts.signal };
   const apt = await sourceVersions(SEABIOS_SOURCE_PACKAGE, suite, src);
   const sourceVersion = apt.versions.find((v) => versionMatches('seabios', v, seabios));
   if (sourceVersion === undefined) {
@@ -241,15 +245,15 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
       hashed: async (_d, m) => [m.image],
       fill: async (tmp) => {
         const b0 = performance.now();
-        await ensureBuildTools(FIRMWARE_BUILD_TOOLS, sys, progress, 'Building SeaBIOS');
+        await ensureBuildTools(FIRMWARE_BUILD_TOOLS, sys, progress, 'Building SeaBIOS', opts.signal);
         const tree = await fetchSourceTree(SEABIOS_SOURCE_PACKAGE, sourceVersion, suite, apt.ctx, tmp, join(tmp, 'src'), src);
 
         for (const p of patches) {
           // A dry run first: a patch that does not apply leaves the tree untouched and names its hunks.
           const args = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-d', tree, '-i', p.path];
-          const dry = await sys.run('patch', [...args, '--dry-run']);
+          const dry = await sys.exec(['patch', ...args, '--dry-run']);
           if (dry.exitCode !== 0) throw new PatchDoesNotApplyError(p.path, sourceVersion, failedHunks(dry.stdout + '\n' + dry.stderr), dry.stdout + dry.stderr);
-          const ap = await sys.run('patch', args);
+          const ap = await sys.exec(['patch', ...args]);
           if (ap.exitCode !== 0) throw new PatchDoesNotApplyError(p.path, sourceVersion, failedHunks(ap.stdout + '\n' + ap.stderr), ap.stdout + ap.stderr);
           progress(`firmware: applied ${p.path}${/offset|fuzz/i.test(ap.stdout) ? ` (${ap.stdout.trim().split('\n').filter((l) => /offset|fuzz/i.test(l)).join('; ')})` : ''}`);
         }
@@ -257,7 +261,7 @@ export async function buildFirmware(opts: FirmwareBuildOptions = {}): Promise<Fi
         const jobs = Math.max(1, opts.jobs ?? availableParallelism());
         progress(`firmware: building ${image} as debian/rules does (make -j${jobs} -f debian/rules build/${image})`);
         const tail: string[] = [];
-        const mk = await sys.run('make', [`-j${jobs}`, '-f', 'debian/rules', `build/${image}`], {
+        const mk = await sys.exec(['make', `-j${jobs}`, '-f', 'debian/rules', `build/${image}`], {
           cwd: tree,
           ...signal,
           onLine: (l) => {

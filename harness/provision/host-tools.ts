@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { retryWhileAptLocked } from './apt-lock.ts';
 import { elfLinkage } from './elf.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 
 export const DEFAULT_SEABIOS_DIR = '/usr/share/seabios';
 /** QEMU's default for -M pc/q35 is bios-256k.bin; bios.bin is the 128K build some versions differ in. */
@@ -46,7 +47,10 @@ export interface HostToolsOptions {
   /** Install missing packages when root. Default true. */
   install?: boolean;
   onProgress?: (message: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
 }
 
 /** "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" → "7.2.22". */
@@ -61,7 +65,7 @@ interface Probe {
   problems: Partial<Record<Tool, string>>;
 }
 
-async function probe(opts: HostToolsOptions, sys: ProvisionSystem): Promise<Probe> {
+async function probe(opts: HostToolsOptions, sys: Host): Promise<Probe> {
   const found: Probe['found'] = {};
   const problems: Probe['problems'] = {};
 
@@ -90,18 +94,18 @@ async function probe(opts: HostToolsOptions, sys: ProvisionSystem): Promise<Prob
 /** Apt's "lists are missing or stale" failure: then an apt-get update is worth one retry. */
 const needsUpdate = (stderr: string) => /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/i.test(stderr);
 
-export async function aptInstall(packages: string[], sys: ProvisionSystem, progress: (m: string) => void): Promise<void> {
+export async function aptInstall(packages: string[], sys: Host, progress: (m: string) => void, signal?: AbortSignal): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   const args = ['install', '-y', '--no-install-recommends', ...packages];
   const onLine = (l: string) => progress(`apt: ${l}`);
   progress(`installing ${packages.join(', ')}: ${aptInstallCommand(packages)}`);
   // Another apt/dpkg run holding the host's lock is waited for (bounded), never blamed on the sources.
-  const wait = sys.signal ? { signal: sys.signal } : {};
-  const install = () => retryWhileAptLocked('apt-get install', () => sys.run('apt-get', args, { env, onLine }), progress, wait);
+  const wait = signal ? { signal } : {};
+  const install = () => retryWhileAptLocked('apt-get install', () => sys.exec(['apt-get', ...args], { env, onLine }), progress, wait);
   let r = await install();
   if (r.exitCode !== 0 && needsUpdate(r.stderr)) {
     progress('apt-get install could not find the packages; running apt-get update and retrying');
-    const u = await retryWhileAptLocked('apt-get update', () => sys.run('apt-get', ['update'], { env, onLine }), progress, wait);
+    const u = await retryWhileAptLocked('apt-get update', () => sys.exec(['apt-get', 'update'], { env, onLine }), progress, wait);
     if (u.exitCode !== 0) throw new AptError('apt-get update', u.exitCode, u.stderr, 'check the apt sources of this machine');
     r = await install();
   }
@@ -116,7 +120,7 @@ export async function aptInstall(packages: string[], sys: ProvisionSystem, progr
  * if they are wrong the caller must fix the path.
  */
 export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promise<HostTools> {
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   let p = await probe(opts, sys);
 
@@ -131,10 +135,10 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
     if (opts.install === false) {
       throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'Installing was disabled.');
     }
-    if (!sys.isRoot()) {
+    if (!(await sys.isRoot())) {
       throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'Not running as root, so they cannot be installed automatically.');
     }
-    await aptInstall(packages, sys, progress);
+    await aptInstall(packages, sys, progress, opts.signal);
     p = await probe(opts, sys);
     if (Object.keys(p.problems).length > 0) {
       throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'They are still missing after installing.');
@@ -145,7 +149,7 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
   if (qemu === undefined || seabios === undefined || busybox === undefined) {
     throw new ProvisionError('internal: host tools probe incomplete'); // unreachable: problems was empty
   }
-  const v = await sys.run(qemu, ['--version']);
+  const v = await sys.exec([qemu, '--version']);
   const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
   if (qemuVersion === null) {
     throw new ProvisionError(

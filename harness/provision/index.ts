@@ -22,7 +22,6 @@ export {
 } from './kernel.ts';
 export { AptError, HostToolsMissingError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
 export { elfLinkage, type ElfLinkage } from './elf.ts';
-export { abortableSystem, localSystem, type ProvisionSystem, type RunOptions, type RunResult } from './system.ts';
 export {
   debianArchiveUri,
   DEBIAN_SUITES,

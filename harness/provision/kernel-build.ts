@@ -30,7 +30,8 @@ import { ensureBuildTools, fetchSourceTree, isGoneFromArchive, sourceVersions, t
 import { ProvisionError } from './errors.ts';
 import { bzImageRelease, fwCfgSysfsSetting, type ProvisionedKernel } from './kernel.ts';
 import { cacheLockPath, withLock } from './lock.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 import { suiteOf, versionMatches } from './toolchain.ts';
 import { isString, recalled, remember } from './resolved.ts';
 import { usableEntry, verifiedEntry } from './verify.ts';
@@ -83,7 +84,10 @@ export interface KernelBuildOptions {
   series?: KernelVersion;
   cacheDir?: string;
   onProgress?: (m: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   /** Parallel make jobs (default: the machine's cores). */
   jobs?: number;
   /** Another fragment instead of guests/kernel/minimal.config (tests). */
@@ -227,7 +231,7 @@ const elapsed = (t0: number) => `${Math.round((performance.now() - t0) / 1000)} 
 /** Builds (or reuses) the minimal guest kernel of a series; see the module comment. */
 export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise<KernelBuildResult> {
   const t0 = performance.now();
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
   const series = opts.series ?? '6.1';
@@ -246,9 +250,9 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
     fragmentFiles.push(overlay);
   }
   const recipe = recipeHash(fragment);
-  const src = { cache, sys, progress: (m: string) => progress(`kernel build: ${m}`) };
+  const src = { cache, sys, progress: (m: string) => progress(`kernel build: ${m}`), signal: opts.signal };
 
-  const signal = sys.signal ? { signal: sys.signal } : {};
+  const signal = opts.signal ? { signal: opts.signal } : {};
   const entryLock = (name: string) => cacheLockPath(cache, `kernel-build-${name}`);
   const entryDir = (name: string) => join(cache, 'kernels-built', name);
 
@@ -289,16 +293,16 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
         fill: async (tmp) => {
           const b0 = performance.now();
           const phase = (m: string) => progress(`kernel build [${elapsed(b0)}]: ${m}`);
-          await ensureBuildTools(KERNEL_BUILD_TOOLS, sys, progress, 'Building the minimal guest kernel');
+          await ensureBuildTools(KERNEL_BUILD_TOOLS, sys, progress, 'Building the minimal guest kernel', opts.signal);
           const tree = await fetchSourceTree(KERNEL_SOURCE_PACKAGE, sourceVersion, suite, apt.ctx, tmp, join(tmp, 'src'), { ...src, progress: phase });
           const out = join(tmp, 'out');
           await mkdir(out);
-          const date = await sys.run('dpkg-parsechangelog', ['-l', join(tree, 'debian', 'changelog'), '-S', 'Date']);
+          const date = await sys.exec(['dpkg-parsechangelog', '-l', join(tree, 'debian', 'changelog'), '-S', 'Date']);
           if (date.exitCode !== 0) throw new KernelBuildError('source', `dpkg-parsechangelog on the linux ${sourceVersion} source failed: ${date.stderr.trim()}`);
           const vars = makeVariables(sourceVersion, date.stdout.trim());
           const make = async (what: string, args: string[], onLine?: (l: string) => void) => {
             const tail: string[] = [];
-            const r = await sys.run('make', [`O=${out}`, ...vars, ...args], {
+            const r = await sys.exec(['make', `O=${out}`, ...vars, ...args], {
               cwd: tree,
               ...signal,
               onLine: (l) => {
@@ -313,7 +317,7 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
           phase('make tinyconfig, merging guests/kernel/minimal.config, make olddefconfig');
           await make('make tinyconfig', ['tinyconfig']);
           // merge_config.sh -m only merges (later settings replace earlier ones, choices included).
-          const merge = await sys.run(join(tree, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', out, join(out, '.config'), ...fragmentFiles], { cwd: tree, ...signal });
+          const merge = await sys.exec([join(tree, 'scripts', 'kconfig', 'merge_config.sh'), '-m', '-O', out, join(out, '.config'), ...fragmentFiles], { cwd: tree, ...signal });
           if (merge.exitCode !== 0) throw new KernelBuildError('config', `merge_config.sh failed: ${(merge.stderr || merge.stdout).trim().split('\n').slice(-5).join('; ')}`);
           await make('make olddefconfig', ['olddefconfig']);
           const config = await readFile(join(out, '.config'), 'utf8');
@@ -321,7 +325,7 @@ export async function buildMinimalKernel(opts: KernelBuildOptions = {}): Promise
           // An option declared absent must be defined by no Kconfig of the tree (a dependency that is
           // off also leaves it out of .config, and that is not what the declaration says).
           for (const name of absentOptions(fragment)) {
-            const g = await sys.run('grep', ['-rqsE', '--include=Kconfig*', `^[[:space:]]*(menu)?config ${name}[[:space:]]*$`, tree], signal);
+            const g = await sys.exec(['grep', '-rqsE', '--include=Kconfig*', `^[[:space:]]*(menu)?config ${name}[[:space:]]*$`, tree], signal);
             if (g.exitCode === 0) unmet.push(`# absent: CONFIG_${name} (a Kconfig file of linux ${sourceVersion} defines it)`);
           }
           if (unmet.length > 0) {

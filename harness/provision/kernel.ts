@@ -25,7 +25,8 @@ import { retryWhileAptLocked } from './apt-lock.ts';
 import { cacheDir as defaultCacheDir } from './cache.ts';
 import { AptError, KernelContentError, KernelPackageNotFoundError, ProvisionError } from './errors.ts';
 import { cacheLockPath, withLock } from './lock.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 import { usableEntry, verifiedEntry } from './verify.ts';
 import { isString, recalled, remember } from './resolved.ts';
 
@@ -54,7 +55,10 @@ export interface ProvisionedKernel {
 export interface ProvisionKernelOptions {
   cacheDir?: string;
   onProgress?: (message: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   /** The Debian suite whose kernel to take; default (and HOST_SUITE) = the host's own apt. */
   suite?: DebianSuite;
   /** Apt to use instead of the suite's (tests). */
@@ -143,26 +147,27 @@ export function fwCfgSysfsSetting(config: string): 'm' | 'y' | 'unset' {
   return m ? (m[1] as 'm' | 'y') : 'unset';
 }
 
-function fail(cmd: string, r: { exitCode: number | undefined; stderr: string }, hint: string): never {
+function fail(cmd: string, r: { exitCode: number | null; stderr: string }, hint: string): never {
   throw new AptError(cmd, r.exitCode, r.stderr, hint);
 }
 
 /** apt's view of a package is empty when its lists are missing; one apt-get update (as root) fixes that. */
 async function aptCache(
   args: string[],
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void,
   state: { updated: boolean },
   apt: AptContext,
-): Promise<{ stdout: string; ok: boolean; stderr: string; exitCode: number | undefined }> {
-  let r = await sys.run('apt-cache', [...apt.options, ...args]);
+  signal: AbortSignal | undefined,
+): Promise<{ stdout: string; ok: boolean; stderr: string; exitCode: number | null }> {
+  let r = await sys.exec(['apt-cache', ...apt.options, ...args]);
   const empty = (x: typeof r) => x.exitCode !== 0 || x.stdout.trim() === '' || /No packages found|Unable to locate/i.test(x.stderr);
-  if (empty(r) && !state.updated && apt.canUpdate(sys)) {
+  if (empty(r) && !state.updated && (await apt.canUpdate(sys))) {
     progress(`${apt.label} knows nothing about the kernel package; running apt-get update`);
     state.updated = true;
-    const u = await retryWhileAptLocked('apt-get update', () => apt.update(sys, progress), progress, sys.signal ? { signal: sys.signal } : {});
+    const u = await retryWhileAptLocked('apt-get update', () => apt.update(sys, progress), progress, signal ? { signal } : {});
     if (u.exitCode !== 0) fail('apt-get update', u, `check the apt sources (${apt.label})`);
-    r = await sys.run('apt-cache', [...apt.options, ...args]);
+    r = await sys.exec(['apt-cache', ...apt.options, ...args]);
   }
   return { ...r, ok: !empty(r) };
 }
@@ -194,23 +199,25 @@ export function parseSplitKernelDependencies(depends: string): string[] {
 
 async function resolvePackage(
   name: string,
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void,
   apt: AptContext,
+  signal: AbortSignal | undefined,
 ): Promise<{ packageName: string; version: string }> {
   const state = { updated: false };
+  const mayUpdate = await apt.canUpdate(sys);
   const notFound = (why: string): never => {
     throw new KernelPackageNotFoundError(
       name,
-      `${why}. ${apt.canUpdate(sys) ? 'apt-get update did not help: check the package name and the apt sources' : 'run apt-get update as root, or check the name'} (e.g. apt-cache search linux-image cloud-amd64).`,
+      `${why}. ${mayUpdate ? 'apt-get update did not help: check the package name and the apt sources' : 'run apt-get update as root, or check the name'} (e.g. apt-cache search linux-image cloud-amd64).`,
     );
   };
   // A metapackage (no vmlinuz of its own) is followed to the linux-image-<release> it depends on.
-  const deps = await aptCache(['depends', name], sys, progress, state, apt);
+  const deps = await aptCache(['depends', name], sys, progress, state, apt, signal);
   if (!deps.ok) notFound('apt does not know it');
   const dep = parseImageDependency(deps.stdout);
   const image = dep !== null && dep !== name ? dep : name;
-  const policy = await aptCache(['policy', image], sys, progress, state, apt);
+  const policy = await aptCache(['policy', image], sys, progress, state, apt, signal);
   const v2 = policy.ok ? parseCandidate(policy.stdout) : null;
   if (v2 === null) notFound(image === name ? 'apt has no installable candidate for it' : `it depends on ${image}, which has no installable candidate`);
   if (image === name) return { packageName: name, version: v2! };
@@ -220,7 +227,7 @@ async function resolvePackage(
 
 const safeName = (s: string) => s.replace(/[^A-Za-z0-9.+~_-]/g, '_');
 
-async function decompressModule(path: string, member: string, sys: ProvisionSystem, out: string): Promise<void> {
+async function decompressModule(path: string, member: string, sys: Host, out: string): Promise<void> {
   if (member.endsWith('.ko')) {
     await copyFile(path, out);
   } else if (member.endsWith('.gz')) {
@@ -229,32 +236,32 @@ async function decompressModule(path: string, member: string, sys: ProvisionSyst
     // .xz/.zst: Node 20's zlib has neither; xz-utils and zstd are the Debian tools. A shell
     // redirect keeps the binary output out of a JS string.
     const tool = member.endsWith('.xz') ? 'xz' : 'zstd';
-    const r = await sys.run('sh', ['-c', '"$1" -dc "$2" > "$3"', 'sh', tool, path, out]);
+    const r = await sys.exec(['sh', '-c', '"$1" -dc "$2" > "$3"', 'sh', tool, path, out]);
     if (r.exitCode !== 0) throw new KernelContentError(member, `${tool} -dc failed (is ${tool} installed?): ${r.stderr.trim()}`);
   }
 }
 
-async function aptFor(opts: ProvisionKernelOptions, sys: ProvisionSystem, progress: (m: string) => void): Promise<AptContext> {
+async function aptFor(opts: ProvisionKernelOptions, sys: Host, progress: (m: string) => void): Promise<AptContext> {
   if (opts.apt) return opts.apt;
   if (opts.suite === undefined || opts.suite === HOST_SUITE) return hostApt;
-  const ctx = await privateApt(opts.suite, { system: sys, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
-  await ensureAptLists(ctx, sys, progress);
+  const ctx = await privateApt(opts.suite, { host: sys, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) });
+  await ensureAptLists(ctx, sys, progress, false, opts.signal);
   return ctx;
 }
 
 async function provisionDebian(name: string, opts: ProvisionKernelOptions): Promise<ProvisionedKernel> {
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   const suite = opts.apt ? (opts.apt.suite ?? HOST_SUITE) : (opts.suite ?? HOST_SUITE);
   // One run at a time per apt root: its lists, and the entries made from them.
   return withLock(
     cacheLockPath(opts.cacheDir ?? defaultCacheDir(), `apt-${suite}`),
-    { purpose: `kernel ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) },
+    { purpose: `kernel ${suite}`, onProgress: progress, ...(opts.signal ? { signal: opts.signal } : {}) },
     () => provisionDebianLocked(name, opts, sys, progress),
   );
 }
 
-async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions, sys: ProvisionSystem, progress: (m: string) => void): Promise<ProvisionedKernel> {
+async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions, sys: Host, progress: (m: string) => void): Promise<ProvisionedKernel> {
   const cache = opts.cacheDir ?? defaultCacheDir();
   const entryDir = (r: Resolved) => join(cache, 'kernels', `${safeName(r.packageName)}_${safeName(r.version)}`);
   // Warm: what apt resolved the package to last time, and its entry intact: no apt at all.
@@ -268,7 +275,7 @@ async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions,
   }
 
   const apt = await aptFor(opts, sys, progress);
-  const resolved = await resolvePackage(name, sys, progress, apt);
+  const resolved = await resolvePackage(name, sys, progress, apt, opts.signal);
   const { packageName, version } = resolved;
   const dir = entryDir(resolved);
 
@@ -281,10 +288,10 @@ async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions,
     hashed: async (_d, m) => [m.vmlinuz, ...(m.fwCfgModule !== null ? [m.fwCfgModule] : [])],
     fill: async (tmp) => {
       // Sid's linux-image-<release> is empty: its split packages are fetched alongside.
-      const split = parseSplitKernelDependencies((await sys.run('apt-cache', [...apt.options, 'depends', packageName])).stdout);
+      const split = parseSplitKernelDependencies((await sys.exec(['apt-cache', ...apt.options, 'depends', packageName])).stdout);
       const wantedPkgs = [`${packageName}=${version}`, ...split];
       progress(`kernel: downloading ${wantedPkgs.join(' ')}${apt.suite ? ` (${apt.suite})` : ''}`);
-      const dl = await retryWhileAptLocked('apt-get download', () => sys.run('apt-get', [...apt.options, 'download', ...wantedPkgs], { cwd: tmp }), progress, sys.signal ? { signal: sys.signal } : {});
+      const dl = await retryWhileAptLocked('apt-get download', () => sys.exec(['apt-get', ...apt.options, 'download', ...wantedPkgs], { cwd: tmp }), progress, opts.signal ? { signal: opts.signal } : {});
       if (dl.exitCode !== 0) {
         if (/Unable to locate|Can't find a source|not found/i.test(dl.stderr)) {
           throw new KernelPackageNotFoundError(`${packageName}=${version}`, `apt-get download could not find it: ${dl.stderr.trim()}`);
@@ -300,13 +307,13 @@ async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions,
       let mainVersion: string | null = null;
       for (const f of debs) {
         const deb = join(tmp, f);
-        const fields = await sys.run('dpkg-deb', ['-f', deb, 'Package', 'Version']);
+        const fields = await sys.exec(['dpkg-deb', '-f', deb, 'Package', 'Version']);
         if (fields.exitCode !== 0) fail(`dpkg-deb -f ${deb}`, fields, 'the downloaded package is unreadable');
         const pkg = /^Package:\s*(\S+)/m.exec(fields.stdout)?.[1] ?? f;
         const ver = /^Version:\s*(\S+)/m.exec(fields.stdout)?.[1] ?? fields.stdout.trim();
         packages.push({ name: pkg, version: ver });
         if (pkg === packageName || mainVersion === null) mainVersion = ver;
-        const list = await sys.run('dpkg-deb', ['-c', deb]);
+        const list = await sys.exec(['dpkg-deb', '-c', deb]);
         if (list.exitCode !== 0) fail(`dpkg-deb -c ${deb}`, list, 'the downloaded package is unreadable');
         for (const m of parseDebListing(list.stdout)) if (!owner.has(m)) owner.set(m, deb);
       }
@@ -320,7 +327,7 @@ async function provisionDebianLocked(name: string, opts: ProvisionKernelOptions,
       await mkdir(x);
       for (const deb of new Set(wanted.map((m) => owner.get(m)!))) {
         const mine = wanted.filter((m) => owner.get(m) === deb);
-        const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...mine]]);
+        const ex = await sys.pipe(['dpkg-deb', '--fsys-tarfile', deb], ['tar', '-x', '-C', x, ...mine]);
         if (ex.exitCode !== 0) fail(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex, 'extracting vmlinuz and the module failed');
       }
 
@@ -389,7 +396,7 @@ export function bzImageRelease(image: Uint8Array): string | null {
   return s.split(' ')[0] || null;
 }
 
-async function provisionGiven(spec: { bzImage: string; fwCfgModule?: string; release?: string }, sys: ProvisionSystem): Promise<ProvisionedKernel> {
+async function provisionGiven(spec: { bzImage: string; fwCfgModule?: string; release?: string }, sys: Host): Promise<ProvisionedKernel> {
   if (!(await sys.exists(spec.bzImage))) throw new KernelContentError(spec.bzImage, 'bzImage does not exist');
   if (spec.fwCfgModule !== undefined && !(await sys.exists(spec.fwCfgModule))) {
     throw new KernelContentError(spec.fwCfgModule, 'fw_cfg module does not exist');
@@ -410,6 +417,6 @@ async function provisionGiven(spec: { bzImage: string; fwCfgModule?: string; rel
 
 /** Resolves, downloads and unpacks (once, cached) the kernel the guest boots. */
 export async function provisionKernel(spec: KernelSpec = {}, opts: ProvisionKernelOptions = {}): Promise<ProvisionedKernel> {
-  if ('bzImage' in spec) return provisionGiven(spec, opts.system ?? localSystem);
+  if ('bzImage' in spec) return provisionGiven(spec, hostFor(opts));
   return provisionDebian(spec.debianPackage ?? DEFAULT_KERNEL_PACKAGE, opts);
 }

@@ -13,7 +13,8 @@ import { AptError, ProvisionError } from './errors.ts';
 import { SEABIOS_IMAGES } from './host-tools.ts';
 import { cacheLockPath, withLock } from './lock.ts';
 import { aptCandidate } from './suite-qemu.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 import { usableEntry, verifiedEntry } from './verify.ts';
 import { isString, recalled, remember } from './resolved.ts';
 
@@ -46,7 +47,10 @@ export interface SuiteSeabios {
 export interface SeabiosOptions {
   cacheDir?: string;
   onProgress?: (m: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   apt?: AptContext & { paths?: PrivateAptPaths };
   refresh?: boolean;
   /** Ask apt for the version even when a resolution is remembered (resolved.ts); --refresh implies it. */
@@ -79,11 +83,11 @@ const seabiosDir = (cache: string, suite: DebianSuite, version: string) => join(
 
 /** Resolves and extracts (once, cached) the SeaBIOS images of `suite` (bookworm: through the host's apt). */
 export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions = {}): Promise<SuiteSeabios> {
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
   // One run at a time per apt root: its lists, and the entries made from them.
-  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `seabios ${suite}`, onProgress: progress, ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
     // Warm: the version apt gave last time, and its entry intact: no apt at all.
     const key = `seabios-${suite}`;
     const known = opts.refresh || opts.fresh ? null : await recalled(cache, key, isString);
@@ -95,8 +99,8 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
 
     let apt: AptContext & { paths?: PrivateAptPaths } = hostApt;
     if (opts.apt) apt = opts.apt;
-    else if (suite !== HOST_SUITE) apt = await privateApt(suite, { system: sys, cacheDir: cache });
-    await ensureAptLists(apt, sys, progress, opts.refresh ?? false);
+    else if (suite !== HOST_SUITE) apt = await privateApt(suite, { host: sys, cacheDir: cache });
+    await ensureAptLists(apt, sys, progress, opts.refresh ?? false, opts.signal);
 
     const version = await aptCandidate(apt, SEABIOS_PACKAGE, sys);
     const dir = seabiosDir(cache, suite, version);
@@ -111,9 +115,9 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
         progress(`seabios ${suite}: downloading ${SEABIOS_PACKAGE}=${version}`);
         const dl = await retryWhileAptLocked(
           `apt-get download ${SEABIOS_PACKAGE}`,
-          () => sys.run('apt-get', [...apt.options, 'download', `${SEABIOS_PACKAGE}=${version}`], { cwd: tmp }),
+          () => sys.exec(['apt-get', ...apt.options, 'download', `${SEABIOS_PACKAGE}=${version}`], { cwd: tmp }),
           progress,
-          sys.signal ? { signal: sys.signal } : {},
+          opts.signal ? { signal: opts.signal } : {},
         );
         if (dl.exitCode !== 0) throw new AptError(`apt-get download ${SEABIOS_PACKAGE}=${version} (${suite})`, dl.exitCode, dl.stderr, 'downloading SeaBIOS failed');
         const debs = (await readdir(tmp)).filter((f) => f.endsWith('.deb'));
@@ -122,7 +126,7 @@ export async function provisionSeabios(suite: DebianSuite, opts: SeabiosOptions 
         const x = join(tmp, 'x');
         await mkdir(x);
         const members = SEABIOS_IMAGES.map((i) => `./usr/share/seabios/${i}`);
-        const ex = await sys.pipe(['dpkg-deb', ['--fsys-tarfile', deb]], ['tar', ['-x', '-C', x, ...members]]);
+        const ex = await sys.pipe(['dpkg-deb', '--fsys-tarfile', deb], ['tar', '-x', '-C', x, ...members]);
         if (ex.exitCode !== 0) throw new AptError(`dpkg-deb --fsys-tarfile ${deb} | tar -x`, ex.exitCode, ex.stderr, `${SEABIOS_IMAGES.join(' and ')} are not in the package`);
         for (const i of SEABIOS_IMAGES) await rename(join(x, 'usr/share/seabios', i), join(tmp, i));
         await rm(x, { recursive: true, force: true });

@@ -4,19 +4,20 @@
 
 import { aptInstall, aptInstallCommand } from './host-tools.ts';
 import { HostToolsMissingError } from './errors.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { localHost } from '../host/local.ts';
+import type { Host } from '../host/types.ts';
 
 export const SSHD_BINARY = '/usr/sbin/sshd';
 export const SSHD_PACKAGE = 'openssh-server';
 /** ssh-keygen, for the throwaway keys (openssh-client, which openssh-server depends on). */
 export const SSH_KEYGEN = '/usr/bin/ssh-keygen';
 
-export async function findOrInstallSshd(opts: { system?: ProvisionSystem; onProgress?: (m: string) => void } = {}): Promise<{ sshd: string; keygen: string }> {
-  const sys = opts.system ?? localSystem;
+export async function findOrInstallSshd(opts: { host?: Host; onProgress?: (m: string) => void } = {}): Promise<{ sshd: string; keygen: string }> {
+  const sys = opts.host ?? localHost;
   const have = async () => (await sys.exists(SSHD_BINARY)) && (await sys.exists(SSH_KEYGEN));
   if (!(await have())) {
     const what = [`${SSHD_BINARY} or ${SSH_KEYGEN} is missing`];
-    if (!sys.isRoot()) throw new HostToolsMissingError(what, [SSHD_PACKAGE], aptInstallCommand([SSHD_PACKAGE]), 'Not running as root, so it cannot be installed automatically.');
+    if (!(await sys.isRoot())) throw new HostToolsMissingError(what, [SSHD_PACKAGE], aptInstallCommand([SSHD_PACKAGE]), 'Not running as root, so it cannot be installed automatically.');
     await aptInstall([SSHD_PACKAGE], sys, opts.onProgress ?? (() => {}));
     if (!(await have())) throw new HostToolsMissingError(what, [SSHD_PACKAGE], aptInstallCommand([SSHD_PACKAGE]), 'It is still missing after installing.');
   }

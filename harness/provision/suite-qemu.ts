@@ -25,7 +25,8 @@ import { AptError, ProvisionError } from './errors.ts';
 import { parseQemuVersion, SEABIOS_IMAGES } from './host-tools.ts';
 import { parseCandidate } from './kernel.ts';
 import { cacheLockPath, withLock } from './lock.ts';
-import { localSystem, type ProvisionSystem } from './system.ts';
+import { hostFor } from '../host/abortable.ts';
+import type { Host } from '../host/types.ts';
 import { pickHashed, usableEntry, verifiedEntry, type Damage } from './verify.ts';
 import { isString, recalled, remember } from './resolved.ts';
 
@@ -89,7 +90,10 @@ export interface SuiteQemu {
 export interface SuiteQemuOptions {
   cacheDir?: string;
   onProgress?: (m: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   /** Apt to use instead of the suite's private root (tests). */
   apt?: AptContext & { paths?: PrivateAptPaths };
   /** Refresh the suite's package lists first. */
@@ -166,18 +170,18 @@ export async function findLoader(root: string, exists: (p: string) => Promise<bo
 export async function unpackClosure(
   debs: readonly string[],
   root: string,
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void = () => {},
 ): Promise<{ name: string; version: string }[]> {
   const packages: { name: string; version: string }[] = [];
   await mkdir(root, { recursive: true });
   for (const deb of debs) {
-    const f = await sys.run('dpkg-deb', ['-f', deb, 'Package', 'Version']);
+    const f = await sys.exec(['dpkg-deb', '-f', deb, 'Package', 'Version']);
     if (f.exitCode !== 0) throw new AptError(`dpkg-deb -f ${deb}`, f.exitCode, f.stderr, 'a downloaded package is unreadable');
     const name = /^Package:\s*(\S+)/m.exec(f.stdout)?.[1];
     const version = /^Version:\s*(\S+)/m.exec(f.stdout)?.[1];
     if (!name || !version) throw new ProvisionError(`${deb}: no Package/Version in its control file`);
-    const x = await sys.run('dpkg-deb', ['-x', deb, root]);
+    const x = await sys.exec(['dpkg-deb', '-x', deb, root]);
     if (x.exitCode !== 0) throw new AptError(`dpkg-deb -x ${deb}`, x.exitCode, x.stderr, 'unpacking a package failed');
     packages.push({ name, version });
   }
@@ -186,8 +190,8 @@ export async function unpackClosure(
 }
 
 /** The candidate version of `pkg` in `apt` (`apt-cache policy`); throws when there is none. */
-export async function aptCandidate(apt: AptContext, pkg: string, sys: ProvisionSystem): Promise<string> {
-  const r = await sys.run('apt-cache', [...apt.options, 'policy', pkg]);
+export async function aptCandidate(apt: AptContext, pkg: string, sys: Host): Promise<string> {
+  const r = await sys.exec(['apt-cache', ...apt.options, 'policy', pkg]);
   const v = r.exitCode === 0 ? parseCandidate(r.stdout) : null;
   if (v === null) {
     throw new ProvisionError(
@@ -198,9 +202,9 @@ export async function aptCandidate(apt: AptContext, pkg: string, sys: ProvisionS
   return v;
 }
 
-async function contextFor(suite: DebianSuite, opts: SuiteQemuOptions, sys: ProvisionSystem, progress: (m: string) => void) {
-  const ctx = opts.apt ?? (await privateApt(suite, { system: sys, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) }));
-  await ensureAptLists(ctx, sys, progress, opts.refresh ?? false);
+async function contextFor(suite: DebianSuite, opts: SuiteQemuOptions, sys: Host, progress: (m: string) => void) {
+  const ctx = opts.apt ?? (await privateApt(suite, { host: sys, ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}) }));
+  await ensureAptLists(ctx, sys, progress, opts.refresh ?? false, opts.signal);
   return ctx;
 }
 
@@ -259,7 +263,7 @@ export function parseLoaderList(text: string): string[] {
 }
 
 /** What to hash on every use of a QEMU entry (paths relative to the entry, symlinks resolved). */
-export async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' | 'loader' | 'libraryPath'>, sys: ProvisionSystem): Promise<string[]> {
+export async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' | 'loader' | 'libraryPath'>, sys: Host): Promise<string[]> {
   const base = await realpath(dir);
   const root = join(dir, m.root);
   const rel = async (p: string) => {
@@ -275,18 +279,18 @@ export async function qemuHashed(dir: string, m: Pick<SuiteQemuManifest, 'root' 
   ]);
   const qemu = join(root, 'usr/bin/qemu-system-x86_64');
   // The loader lists what QEMU links (resolved against the root only, as the wrapper runs it).
-  const list = await sys.run(join(root, m.loader), ['--inhibit-cache', '--library-path', libDirs.join(':'), '--list', qemu]);
+  const list = await sys.exec([join(root, m.loader), '--inhibit-cache', '--library-path', libDirs.join(':'), '--list', qemu]);
   const libs = list.exitCode === 0 ? present(await Promise.all(parseLoaderList(list.stdout).map(rel))) : [];
   return pickHashed(dir, always, [...libs, ...present([await rel(qemu)])], QEMU_HASH_BUDGET);
 }
 
 /** Resolves, downloads and unpacks (once, cached) qemu-system-x86 of `suite` with its closure. */
 export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOptions = {}): Promise<SuiteQemu> {
-  const sys = opts.system ?? localSystem;
+  const sys = hostFor(opts);
   const progress = opts.onProgress ?? (() => {});
   const cache = opts.cacheDir ?? defaultCacheDir();
   // One run at a time per apt root: its lists, and the entries made from them.
-  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `qemu ${suite}`, onProgress: progress, ...(sys.signal ? { signal: sys.signal } : {}) }, async () => {
+  return withLock(cacheLockPath(cache, `apt-${suite}`), { purpose: `qemu ${suite}`, onProgress: progress, ...(opts.signal ? { signal: opts.signal } : {}) }, async () => {
     // Warm: the version apt gave last time, and its entry intact: no apt at all.
     const key = `qemu-${suite}`;
     const known = opts.refresh || opts.fresh ? null : await recalled(cache, key, isString);
@@ -307,10 +311,10 @@ export async function provisionSuiteQemu(suite: DebianSuite, opts: SuiteQemuOpti
       hashed: (d, m) => qemuHashed(d, m, sys),
       // Cached before records existed: it must still run, as when it was made.
       adoptCheck: async (d, m): Promise<Damage | null> => {
-        const v = await sys.run(join(d, m.wrapper), ['--version']).catch((err: unknown) => ({ exitCode: 127, stdout: '', stderr: String(err) }));
+        const v = await sys.exec([join(d, m.wrapper), '--version']).catch((err: unknown) => ({ exitCode: 127, stdout: '', stderr: String(err) }));
         return v.exitCode === 0 && parseQemuVersion(v.stdout) !== null ? null : { file: m.wrapper, reason: `does not run (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 200)}` };
       },
-      fill: (tmp) => fillQemuEntry(tmp, suite, packageVersion, apt, sys, progress),
+      fill: (tmp) => fillQemuEntry(tmp, suite, packageVersion, apt, sys, progress, opts.signal),
     });
     if (reused) progress(`qemu ${suite}: reusing ${QEMU_PACKAGE} ${packageVersion} from ${dir}`);
     await ensureQemuBundleLink(join(dir, manifest.root), manifest.loader);
@@ -324,8 +328,9 @@ async function fillQemuEntry(
   suite: DebianSuite,
   packageVersion: string,
   apt: AptContext,
-  sys: ProvisionSystem,
+  sys: Host,
   progress: (m: string) => void,
+  signal: AbortSignal | undefined,
 ): Promise<SuiteQemuManifest> {
   const debDir = join(tmp, 'debs');
   await mkdir(join(debDir, 'partial'), { recursive: true });
@@ -333,9 +338,9 @@ async function fillQemuEntry(
   const args = [...apt.options, '-o', `Dir::Cache::archives=${debDir}`, 'install', '--download-only', '-y', '--no-install-recommends', `${QEMU_PACKAGE}=${packageVersion}`, ...(EXTRA_PACKAGES[suite] ?? [])];
   const dl = await retryWhileAptLocked(
     `apt-get install --download-only ${QEMU_PACKAGE} (${suite})`,
-    () => sys.run('apt-get', args, { env: { DEBIAN_FRONTEND: 'noninteractive' }, onLine: (l) => { if (/^(Get|Fetched|E:)/.test(l)) progress(`apt ${suite}: ${l}`); } }),
+    () => sys.exec(['apt-get', ...args], { env: { DEBIAN_FRONTEND: 'noninteractive' }, onLine: (l) => { if (/^(Get|Fetched|E:)/.test(l)) progress(`apt ${suite}: ${l}`); } }),
     progress,
-    sys.signal ? { signal: sys.signal } : {},
+    signal ? { signal } : {},
   );
   if (dl.exitCode !== 0) throw new AptError(`apt-get install --download-only ${QEMU_PACKAGE} (${suite})`, dl.exitCode, dl.stderr, 'the lists may be stale: run `e820 toolchain fetch --refresh`');
   const debs = (await readdir(debDir)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(debDir, f));
@@ -365,7 +370,7 @@ async function fillQemuEntry(
   await chmod(join(tmp, wrapper), 0o755);
 
   // Proof it runs: the version it prints is recorded (and checked by the caller).
-  const v = await sys.run(join(tmp, wrapper), ['--version']);
+  const v = await sys.exec([join(tmp, wrapper), '--version']);
   const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
   if (qemuVersion === null) {
     throw new ProvisionError(`qemu ${suite}: the unpacked QEMU does not run (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 300)}`);

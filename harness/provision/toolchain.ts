@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { provisionKernel, type ProvisionedKernel } from './kernel.ts';
 import { provisionSeabios, type SuiteSeabios } from './seabios.ts';
 import { provisionSuiteQemu, type SuiteQemu } from './suite-qemu.ts';
-import type { ProvisionSystem } from './system.ts';
+import type { Host } from '../host/types.ts';
 
 /** Which suite ships which version (Debian's packages qemu-system-x86, seabios, linux-image-*-cloud-amd64 per suite; README, Toolchains). */
 export const SUITE_COMPONENTS: Record<DebianSuite, { qemu: QemuVersion; seabios: SeabiosVersion; kernel: KernelVersion }> = {
@@ -114,7 +114,10 @@ export interface ResolvedToolchain {
 export interface ResolveToolchainOptions {
   cacheDir?: string;
   onProgress?: (m: string) => void;
-  system?: ProvisionSystem;
+  /** The machine to provision (default: this one). */
+  host?: Host;
+  /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
+  signal?: AbortSignal;
   refresh?: boolean;
   /** Ask apt which versions even when resolutions are remembered (provision/resolved.ts). */
   fresh?: boolean;
@@ -128,7 +131,8 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
   const common = {
     cacheDir,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.system ? { system: opts.system } : {}),
+    ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
   };
   const refresh = opts.refresh ?? false;
   const fresh = opts.fresh ?? false;
@@ -182,7 +186,7 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
  */
 export async function provisionToolchainKernel(
   toolchain: Toolchain,
-  opts: { cacheDir?: string; onProgress?: (m: string) => void; system?: ProvisionSystem; fresh?: boolean },
+  opts: { cacheDir?: string; onProgress?: (m: string) => void; host?: Host; signal?: AbortSignal; fresh?: boolean },
 ): Promise<ProvisionedKernel & { suite: DebianSuite }> {
   const kSuite = suiteOf('kernel', toolchain.kernel);
   let k: ProvisionedKernel;

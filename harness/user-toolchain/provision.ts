@@ -10,7 +10,6 @@ import { HOST_SUITE } from '../provision/apt-env.ts';
 import { cacheDir } from '../provision/cache.ts';
 import { DEFAULT_BUSYBOX, findOrInstallHostTools } from '../provision/host-tools.ts';
 import { provisionSeabios } from '../provision/seabios.ts';
-import { abortableSystem, localSystem } from '../provision/system.ts';
 import { provisionToolchainKernel, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from '../provision/toolchain.ts';
 import { type SeabiosImageInfo } from '../provision/seabios-image.ts';
 import type { BiosVariant } from '../../reference/profiles/seabios.ts';
@@ -43,8 +42,7 @@ export async function userSeabiosDir(image: SeabiosImageInfo, cache = cacheDir()
  * fall back to its own), the kernel and busybox.
  */
 export async function provisionMissing(detected: DetectedComponents, base: Toolchain, opts: ProvisionOpts = {}): Promise<ProvisionedToolchain> {
-  const system = opts.signal ? abortableSystem(localSystem, opts.signal) : localSystem;
-  const common = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), system };
+  const common = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
   const userBios = detected.seabios !== null ? await userSeabiosDir(detected.seabios) : null;
   const userKernel = detected.kernel !== null ? { image: detected.kernel.image, fwCfgModule: detected.kernel.fwCfgModule, release: detected.kernel.release } : null;
   if (detected.qemu === null) {

@@ -1,7 +1,7 @@
 // Fault injection, the cache: damaged entries (a kernel cut in half, a garbage module, half a BIOS,
 // half of a QEMU root's libc, a cut initramfs), entries without a manifest, and two processes
 // provisioning at once. Everything runs the real provisioning code on a temp cache, behind the
-// ProvisionSystem seam (suites/faults/fake-apt.ts): no network, no apt.
+// Host interface (a fake host, suites/faults/fake-apt.ts): no network, no apt.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -17,8 +17,7 @@ import { provisionKernel } from '../../harness/provision/kernel.ts';
 import { acquireLock, cacheLockPath } from '../../harness/provision/lock.ts';
 import { provisionSeabios } from '../../harness/provision/seabios.ts';
 import { provisionSuiteQemu } from '../../harness/provision/suite-qemu.ts';
-import { abortableSystem } from '../../harness/provision/system.ts';
-import { FakeSystem, STATIC_ELF } from '../provision/fake-system.ts';
+import { FakeHost, STATIC_ELF } from '../provision/fake-system.ts';
 import { failed, fakeApt, fakeElf, kernelWorld, ok, qemuWorld, seabiosWorld } from './fake-apt.ts';
 import { countAlive, faultProbe } from './ledger.ts';
 
@@ -58,7 +57,7 @@ describe('damaged cache entries are named and rebuilt', () => {
     const cache = tempCache();
     const sys = kernelWorld();
     const said: string[] = [];
-    const opts = { cacheDir: cache, system: sys, apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
+    const opts = { cacheDir: cache, host: sys, apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
     const k1 = await provisionKernel({}, opts);
     const good = readFileSync(k1.vmlinuz);
     truncateSync(k1.vmlinuz, good.length / 2);
@@ -82,7 +81,7 @@ describe('damaged cache entries are named and rebuilt', () => {
   faultProbe('a garbage fw_cfg module of the right size is caught by its hash', async () => {
     const cache = tempCache();
     const said: string[] = [];
-    const opts = { cacheDir: cache, system: kernelWorld(), apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
+    const opts = { cacheDir: cache, host: kernelWorld(), apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
     const k = await provisionKernel({}, opts);
     const size = readFileSync(k.fwCfgModule!).length;
     writeFileSync(k.fwCfgModule!, fakeElf(size, 999));
@@ -96,7 +95,7 @@ describe('damaged cache entries are named and rebuilt', () => {
   faultProbe('half a BIOS (still a 64 KiB multiple, which QEMU loads and hangs on) is rebuilt before any boot', async () => {
     const cache = tempCache();
     const said: string[] = [];
-    const opts = { cacheDir: cache, system: seabiosWorld(), apt: fakeApt('trixie'), onProgress: (m: string) => said.push(m) };
+    const opts = { cacheDir: cache, host: seabiosWorld(), apt: fakeApt('trixie'), onProgress: (m: string) => said.push(m) };
     const s = await provisionSeabios('trixie', opts);
     const good = readFileSync(s.image);
     truncateSync(s.image, 128 * 1024);
@@ -113,7 +112,7 @@ describe('damaged cache entries are named and rebuilt', () => {
     const cache = tempCache();
     const sys = qemuWorld();
     const said: string[] = [];
-    const opts = { cacheDir: cache, system: sys, apt: fakeApt('trixie'), onProgress: (m: string) => said.push(m) };
+    const opts = { cacheDir: cache, host: sys, apt: fakeApt('trixie'), onProgress: (m: string) => said.push(m) };
     const q = await provisionSuiteQemu('trixie', opts);
     const manifest = JSON.parse(readFileSync(join(q.entryDir, 'manifest.json'), 'utf8')) as { verify: { hashed: string[]; files: Record<string, unknown> } };
     const libc = 'root/usr/lib/x86_64-linux-gnu/libc.so.6';
@@ -166,23 +165,23 @@ describe('entries without a manifest, or from before records', () => {
     const cache = tempCache();
     const said: string[] = [];
     const opts = { cacheDir: cache, apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
-    const k = await provisionKernel({}, { ...opts, system: kernelWorld() });
+    const k = await provisionKernel({}, { ...opts, host: kernelWorld() });
     const entry = join(cache, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
     unlinkSync(join(entry, 'manifest.json'));
 
     // The mirror is down this time: the rebuild fails with apt's error, leaving no temp dir behind.
     const down = kernelWorld({ duringDownload: async () => failed('E: Failed to fetch http://mirror.example/debian 503') });
-    await expect(provisionKernel({}, { ...opts, system: down })).rejects.toThrow(/apt-get download .* failed.*503/s);
+    await expect(provisionKernel({}, { ...opts, host: down })).rejects.toThrow(/apt-get download .* failed.*503/s);
     expect(said.join('\n')).toMatch(new RegExp(`cache entry ${esc(entry)} is damaged: manifest\\.json is missing or unreadable`));
     const left = leftovers(cache).length;
 
     said.length = 0;
     const up = kernelWorld();
-    const again = await provisionKernel({}, { ...opts, system: up });
+    const again = await provisionKernel({}, { ...opts, host: up });
     expect(again).toEqual(k);
     expect(up.downloads()).toBe(1);
     said.length = 0;
-    await provisionKernel({}, { ...opts, system: up });
+    await provisionKernel({}, { ...opts, host: up });
     expect(said.join('\n')).toMatch(/kernel: reusing/);
     return { tempDirsLeft: left + leftovers(cache).length };
   });
@@ -191,7 +190,7 @@ describe('entries without a manifest, or from before records', () => {
     const cache = tempCache();
     const said: string[] = [];
     const opts = { cacheDir: cache, apt: fakeApt(null), onProgress: (m: string) => said.push(m) };
-    const k = await provisionKernel({}, { ...opts, system: kernelWorld() });
+    const k = await provisionKernel({}, { ...opts, host: kernelWorld() });
     const entry = join(cache, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2');
     const strip = () => {
       const m = JSON.parse(readFileSync(join(entry, 'manifest.json'), 'utf8')) as Record<string, unknown>;
@@ -201,14 +200,14 @@ describe('entries without a manifest, or from before records', () => {
     strip();
     const sys = kernelWorld();
     said.length = 0;
-    await provisionKernel({}, { ...opts, system: sys });
+    await provisionKernel({}, { ...opts, host: sys });
     expect(sys.downloads()).toBe(0);
     expect(said.join('\n')).toMatch(/recorded sizes and hashes of .*cached before entries were verified/);
 
     strip();
     truncateSync(k.vmlinuz, 100_000);
     said.length = 0;
-    await provisionKernel({}, { ...opts, system: sys });
+    await provisionKernel({}, { ...opts, host: sys });
     expect(said.join('\n')).toMatch(/is damaged: vmlinuz is 100000 bytes, its bzImage header says \d+ \(cut short\); it will be rebuilt/);
     expect(sys.downloads()).toBe(1);
     return { tempDirsLeft: leftovers(cache).length };
@@ -320,10 +319,10 @@ describe('two runs at once', () => {
           opts?.signal?.addEventListener('abort', () => reject(opts.signal!.reason), { once: true });
         }),
     });
-    const run = provisionSeabios('trixie', { cacheDir: cache, system: abortableSystem(hanging, controller.signal), apt: fakeApt('trixie') });
+    const run = provisionSeabios('trixie', { cacheDir: cache, host: hanging, signal: controller.signal, apt: fakeApt('trixie') });
     await downloading;
     // A second run in the same process waits for the lock meanwhile…
-    const waiter = provisionSeabios('trixie', { cacheDir: cache, system: seabiosWorld(), apt: fakeApt('trixie') });
+    const waiter = provisionSeabios('trixie', { cacheDir: cache, host: seabiosWorld(), apt: fakeApt('trixie') });
     controller.abort(new Error('interrupted by the user'));
     await expect(run).rejects.toThrow('interrupted by the user');
     // …and gets it at once when the aborted one lets go.
@@ -338,7 +337,7 @@ describe('two runs at once', () => {
     const QEMU = '/usr/bin/qemu-system-x86_64';
     let attempts = 0;
     const host = (freeAfter: number) =>
-      new FakeSystem(
+      new FakeHost(
         new Map<string, Uint8Array>([[QEMU, STATIC_ELF], ['/usr/share/seabios/bios-256k.bin', new Uint8Array(1)], ['/usr/share/seabios/bios.bin', new Uint8Array(1)]]),
         (cmd, args, _o, fake) => {
           if (cmd === QEMU) return ok('QEMU emulator version 7.2.22\n');
@@ -353,12 +352,12 @@ describe('two runs at once', () => {
         { 'qemu-system-x86_64': QEMU },
       );
     const said: string[] = [];
-    await expect(findOrInstallHostTools({ system: host(3), onProgress: (m) => said.push(m) })).resolves.toMatchObject({ busybox: '/bin/busybox' });
+    await expect(findOrInstallHostTools({ host: host(3), onProgress: (m) => said.push(m) })).resolves.toMatchObject({ busybox: '/bin/busybox' });
     expect(said.filter((m) => /lock/.test(m))).toEqual(["apt-get install: apt's lock /var/lib/dpkg/lock-frontend is held by process 4242 (apt-get); waiting (up to 120 s)"]);
 
     process.env.E820_APT_LOCK_TIMEOUT = '0.3';
     attempts = 0;
-    const err = await findOrInstallHostTools({ system: host(Infinity) }).catch((e: unknown) => e);
+    const err = await findOrInstallHostTools({ host: host(Infinity) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AptLockError);
     expect(err).toMatchObject({ lock: '/var/lib/dpkg/lock-frontend', holder: 'process 4242 (apt-get)' });
     expect((err as Error).message).not.toMatch(/mirror|sources/);

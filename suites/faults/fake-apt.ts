@@ -1,4 +1,4 @@
-// A fake Debian archive behind the ProvisionSystem seam: apt-cache answers, `apt-get download` /
+// A fake Debian archive behind the Host interface (a fake host): apt-cache answers, `apt-get download` /
 // `install --download-only` write .debs, dpkg-deb/tar "unpack" real files into the cache. The
 // whole kernel, SeaBIOS and suite-QEMU provisioning paths run for real on disk, without network
 // or apt. Shared by suites/faults/caches.test.ts and the child processes it starts.
@@ -7,10 +7,11 @@ import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { AptContext } from '../../harness/provision/apt-env.ts';
-import type { ProvisionSystem, RunOptions, RunResult } from '../../harness/provision/system.ts';
+import type { ExecOptions, ExecResult } from '../../harness/host/types.ts';
+import { HostWithoutFiles } from '../provision/fake-system.ts';
 
-export const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '' });
-export const failed = (stderr: string, exitCode = 100): RunResult => ({ exitCode, stdout: '', stderr });
+export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, signal: null, stdout, stderr: '', timedOut: false });
+export const failed = (stderr: string, exitCode = 100): ExecResult => ({ exitCode, signal: null, stdout: '', stderr, timedOut: false });
 
 export const KERNEL_PKG = 'linux-image-6.1.0-56-cloud-amd64';
 export const KERNEL_VERSION = '6.1.192-2';
@@ -61,17 +62,19 @@ export interface World {
   downloads: () => number;
 }
 
-type Handler = (cmd: string, args: readonly string[], opts: RunOptions | undefined) => Promise<RunResult | undefined> | RunResult | undefined;
+type Handler = (cmd: string, args: readonly string[], opts: ExecOptions | undefined) => Promise<ExecResult | undefined> | ExecResult | undefined;
 
-/** A ProvisionSystem made of one async handler; unknown commands throw. */
-export class WorldSystem implements ProvisionSystem, World {
+/** A Host made of one async handler; unknown commands throw. */
+export class WorldSystem extends HostWithoutFiles implements World {
   readonly calls: string[] = [];
   private n = 0;
   constructor(
     private readonly handler: Handler,
     /** Appended with "download <pid>" per download, when set (shared between processes). */
     private readonly downloadLog: string | null = null,
-  ) {}
+  ) {
+    super();
+  }
   downloads() {
     return this.n;
   }
@@ -79,15 +82,16 @@ export class WorldSystem implements ProvisionSystem, World {
     this.n++;
     if (this.downloadLog) appendFileSync(this.downloadLog, `download ${process.pid}\n`);
   }
-  async run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult> {
-    this.calls.push([cmd, ...args].join(' '));
+  async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    const [cmd = '', ...args] = argv;
+    this.calls.push(argv.join(' '));
     const r = await this.handler(cmd, args, opts);
     if (!r) throw new Error(`fake apt: unexpected command ${cmd} ${args.join(' ')}`);
     return r;
   }
-  async pipe(a: [string, readonly string[]], b: [string, readonly string[]], opts?: RunOptions): Promise<RunResult> {
-    const r = await this.run(...a, opts);
-    return r.exitCode === 0 ? this.run(...b, opts) : r;
+  async pipe(a: readonly string[], b: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    const r = await this.exec(a, opts);
+    return r.exitCode === 0 ? this.exec(b, opts) : r;
   }
   async which() {
     return null;
@@ -95,10 +99,10 @@ export class WorldSystem implements ProvisionSystem, World {
   async exists() {
     return false;
   }
-  async readFile(): Promise<Uint8Array> {
+  async readFile(): Promise<Buffer> {
     throw new Error('fake apt: readFile');
   }
-  isRoot() {
+  async isRoot() {
     return true;
   }
 }
@@ -106,7 +110,7 @@ export class WorldSystem implements ProvisionSystem, World {
 export const fakeApt = (suite: 'trixie' | null): AptContext => ({
   suite,
   options: ['-o', 'Fake=1'],
-  canUpdate: () => false,
+  canUpdate: async () => false,
   update: async () => ok(),
   label: 'the fake apt',
 });
@@ -120,7 +124,7 @@ const write = (p: string, data: Uint8Array | string) => {
 export interface WorldOptions {
   downloadLog?: string;
   /** Runs inside every download (a slow mirror, apt's own lock, a hang until aborted). */
-  duringDownload?: (opts: RunOptions | undefined) => Promise<RunResult | void>;
+  duringDownload?: (opts: ExecOptions | undefined) => Promise<ExecResult | void>;
 }
 
 /** Debian's cloud kernel (the host suite's apt), one package with vmlinuz, the module and config. */

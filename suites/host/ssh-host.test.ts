@@ -112,6 +112,25 @@ describe('hostile strings arrive intact', () => {
     }
   });
 
+  it('in what provisioning runs: a working directory, both sides of a pipe, a name looked up on PATH', async () => {
+    const dir = await host.makeTempDir('e820-hostile-');
+    try {
+      const cwd = join(dir, "work $(x) 'q'\n-");
+      await host.exec(['mkdir', '--', cwd]);
+      const here = await host.exec(['sh', '-c', 'pwd'], { cwd });
+      expect(here).toMatchObject({ exitCode: 0, stdout: `${cwd}\n` });
+      const piped = await host.pipe(['printf', '%s\\n', ...HOSTILE], ['sh', '-c', 'cat > "$0"', "out $(y)"], { cwd });
+      expect(piped.exitCode).toBe(0);
+      expect((await host.readFile(join(cwd, 'out $(y)'))).toString('utf8')).toBe(HOSTILE.map((w) => `${w}\n`).join(''));
+      await expect(host.pipe(['sh', '-c', 'exit 3'], ['cat'])).resolves.toMatchObject({ exitCode: 3 });
+      await expect(host.exec(['no-such-tool-e820'])).resolves.toMatchObject({ exitCode: 127 });
+      expect(await host.which('sh')).toMatch(/^\/.*\/sh$/);
+      expect(await host.which("no-such-tool-e820 $(x)")).toBeNull();
+    } finally {
+      await host.removeDir(dir);
+    }
+  });
+
   it('a file is never written over, nor through a planted link', async () => {
     const dir = await host.makeTempDir('e820-excl-');
     try {

@@ -2,14 +2,16 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { abortableSystem, localSystem } from '../../harness/provision/index.ts';
+import { abortableHost } from '../../harness/host/abortable.ts';
+import { localHost, LocalHost } from '../../harness/host/local.ts';
+import type { ExecOptions } from '../../harness/host/types.ts';
 
-describe('abortableSystem', () => {
+describe('abortableHost', () => {
   test('kills a running command when the signal fires', async () => {
     const controller = new AbortController();
-    const sys = abortableSystem(localSystem, controller.signal);
+    const sys = abortableHost(localHost, controller.signal);
     const t0 = performance.now();
-    const running = sys.run('sleep', ['30']);
+    const running = sys.exec(['sleep', '30']);
     setTimeout(() => controller.abort(new Error('interrupted by the user')), 100);
     await expect(running).rejects.toThrow('interrupted by the user');
     expect(performance.now() - t0).toBeLessThan(5_000);
@@ -17,10 +19,10 @@ describe('abortableSystem', () => {
 
   test('kills both sides of a pipe', async () => {
     const controller = new AbortController();
-    const sys = abortableSystem(localSystem, controller.signal);
+    const sys = abortableHost(localHost, controller.signal);
     // Durations no other process uses (digits of this pid and the clock) find exactly these two in /proc.
     const marker = `${process.pid}${Date.now() % 100000}`;
-    const running = sys.pipe(['sleep', [`31.${marker}`]], ['sleep', [`32.${marker}`]]);
+    const running = sys.pipe(['sleep', `31.${marker}`], ['sleep', `32.${marker}`]);
     await new Promise((r) => setTimeout(r, 300));
     expect(withMarker(marker), 'both sides started').toHaveLength(2);
     controller.abort(new Error('stop'));
@@ -34,14 +36,20 @@ describe('abortableSystem', () => {
     const controller = new AbortController();
     controller.abort(new Error('already stopped'));
     const started: string[] = [];
-    const spy = { ...localSystem, run: async (cmd: string) => (started.push(cmd), { exitCode: 0, stdout: '', stderr: '' }) };
-    await expect(abortableSystem(spy, controller.signal).run('apt-get', ['update'])).rejects.toThrow('already stopped');
+    const spy = new (class extends LocalHost {
+      override exec(argv: readonly string[], o?: ExecOptions) {
+        started.push(argv[0]!);
+        return super.exec(['true'], o);
+      }
+    })();
+    await expect(abortableHost(spy, controller.signal).exec(['apt-get', 'update'])).rejects.toThrow('already stopped');
+    await expect(abortableHost(spy, controller.signal).pipe(['apt-get', 'update'], ['cat'])).rejects.toThrow('already stopped');
     expect(started).toEqual([]);
   });
 
   test('passes results through while not aborted', async () => {
-    const sys = abortableSystem(localSystem, new AbortController().signal);
-    const r = await sys.run('sh', ['-c', 'echo hi; exit 3']);
+    const sys = abortableHost(localHost, new AbortController().signal);
+    const r = await sys.exec(['sh', '-c', 'echo hi; exit 3']);
     expect(r).toMatchObject({ exitCode: 3, stdout: 'hi' });
   });
 });

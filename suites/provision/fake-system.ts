@@ -1,34 +1,74 @@
-// A scriptable ProvisionSystem: files in a map, commands answered by a handler, every call
-// recorded. Lets provisioning's error paths run in milliseconds without touching the host.
+// A scriptable Host for provisioning: files in a map, programs answered by a handler, every call
+// recorded. Lets provisioning's error paths run in milliseconds without touching the machine.
 
-import type { ProvisionSystem, RunOptions, RunResult } from '../../harness/provision/system.ts';
+import type { DirEntry, ExecOptions, ExecResult, Host, HostProcess } from '../../harness/host/types.ts';
 
 export interface Call {
   cmd: string;
   args: readonly string[];
-  opts?: RunOptions | undefined;
+  opts?: ExecOptions | undefined;
 }
 
-export type Handler = (cmd: string, args: readonly string[], opts: RunOptions | undefined, fake: FakeSystem) => RunResult | undefined;
+/** What a handler answers: exit status and output (no signal, no timeout unless it says so). */
+export type FakeResult = Pick<ExecResult, 'exitCode' | 'stdout' | 'stderr'> & Partial<ExecResult>;
 
-export class FakeSystem implements ProvisionSystem {
+export type Handler = (cmd: string, args: readonly string[], opts: ExecOptions | undefined, fake: FakeHost) => FakeResult | undefined;
+
+const unused = (what: string): never => {
+  throw new Error(`fake host: provisioning does not ${what}`);
+};
+
+/** What provisioning never asks of a host (it writes its cache with node:fs); each call throws. */
+export abstract class HostWithoutFiles implements Host {
+  readonly label: string = 'fake';
+  abstract exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  abstract pipe(a: readonly string[], b: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  abstract which(name: string): Promise<string | null>;
+  abstract exists(path: string): Promise<boolean>;
+  abstract readFile(path: string): Promise<Buffer>;
+  abstract isRoot(): Promise<boolean>;
+  spawnGroup(): Promise<HostProcess> {
+    return unused('start process groups');
+  }
+  readFrom(): Promise<Buffer | null> {
+    return unused('follow files');
+  }
+  writeFile(): Promise<void> {
+    return unused('write files through the host');
+  }
+  readDir(): Promise<DirEntry[]> {
+    return unused('list directories through the host');
+  }
+  makeTempDir(): Promise<string> {
+    return unused('make temp dirs through the host');
+  }
+  removeDir(): Promise<void> {
+    return unused('remove dirs through the host');
+  }
+  async close() {}
+}
+
+export class FakeHost extends HostWithoutFiles {
   readonly calls: Call[] = [];
   constructor(
     readonly files: Map<string, Uint8Array>,
     private readonly handler: Handler,
     public root = true,
     readonly path: Record<string, string> = {},
-  ) {}
+  ) {
+    super();
+  }
 
-  async run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult> {
+  async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    const [cmd = '', ...args] = argv;
     this.calls.push({ cmd, args, opts });
     const r = this.handler(cmd, args, opts, this);
-    if (!r) throw new Error(`fake system: unexpected command ${cmd} ${args.join(' ')}`);
-    return r;
+    if (!r) throw new Error(`fake host: unexpected command ${cmd} ${args.join(' ')}`);
+    return { signal: null, timedOut: false, ...r };
   }
-  async pipe(a: [string, readonly string[]], b: [string, readonly string[]], opts?: RunOptions): Promise<RunResult> {
-    await this.run(...a, opts);
-    return this.run(...b, opts);
+  async pipe(a: readonly string[], b: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    await this.exec(a, opts);
+    return this.exec(b, opts);
   }
   async which(name: string) {
     const p = this.path[name];
@@ -40,15 +80,15 @@ export class FakeSystem implements ProvisionSystem {
   async readFile(path: string) {
     const f = this.files.get(path);
     if (!f) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-    return f;
+    return Buffer.from(f);
   }
-  isRoot() {
+  async isRoot() {
     return this.root;
   }
 }
 
-export const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '' });
-export const failed = (stderr: string, exitCode = 100): RunResult => ({ exitCode, stdout: '', stderr });
+export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, signal: null, stdout, stderr: '', timedOut: false });
+export const failed = (stderr: string, exitCode = 100): ExecResult => ({ exitCode, signal: null, stdout: '', stderr, timedOut: false });
 
 /** A minimal ELF64 little-endian header with one program header of type `ptype`. */
 export function fakeElf(ptype: number): Uint8Array {

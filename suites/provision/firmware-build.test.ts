@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firmwareBuildCommand } from '../../harness/cli/commands/firmware.ts';
 import { cacheDir } from '../../harness/provision/cache.ts';
 import { buildFirmware, failedHunks, FirmwareBuildError, PatchDoesNotApplyError, type FirmwareBuildResult } from '../../harness/provision/firmware-build.ts';
-import { localSystem, type ProvisionSystem } from '../../harness/provision/system.ts';
+import { LocalHost } from '../../harness/host/local.ts';
+import type { ExecOptions } from '../../harness/host/types.ts';
 import { identifySeabiosImage, modelledSeabiosVersion, SeabiosImageError } from '../../harness/provision/seabios-image.ts';
 
 const run = promisify(execFile);
@@ -60,11 +61,16 @@ describe('e820 firmware build (real build of Debian seabios 1.16.2)', () => {
 
   it('a cached build asks apt nothing; --refresh (fresh) asks for the source version again', async () => {
     const calls: string[] = [];
-    const counting: ProvisionSystem = { ...localSystem, run: (cmd, args, o) => (calls.push(`${cmd} ${args.join(' ')}`), localSystem.run(cmd, args, o)) };
-    const warm = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], system: counting });
+    const counting = new (class extends LocalHost {
+      override exec(argv: readonly string[], o?: ExecOptions) {
+        calls.push(argv.join(' '));
+        return super.exec(argv, o);
+      }
+    })();
+    const warm = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], host: counting });
     expect(warm.cached).toBe(true);
     expect(calls.filter((c) => /^apt/.test(c))).toEqual([]);
-    const asked = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], system: counting, fresh: true });
+    const asked = await buildFirmware({ seabios: '1.16.2', patches: [PATCH], host: counting, fresh: true });
     expect(asked.path).toBe(built.path);
     expect(calls.filter((c) => /^apt-cache .*showsrc/.test(c))).toHaveLength(1);
   });

@@ -8,7 +8,7 @@ import {
   HostToolsMissingError,
   parseQemuVersion,
 } from '../../harness/provision/index.ts';
-import { DYNAMIC_ELF, FakeSystem, failed, ok, STATIC_ELF, type Handler } from './fake-system.ts';
+import { DYNAMIC_ELF, FakeHost, failed, ok, STATIC_ELF, type Handler } from './fake-system.ts';
 
 const QEMU = '/usr/bin/qemu-system-x86_64';
 const VERSION = 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\nCopyright (c) 2003-2022 Fabrice Bellard\n';
@@ -28,7 +28,7 @@ function host(opts: { without?: string[]; root?: boolean; busybox?: Uint8Array; 
       if (cmd === QEMU) return ok(VERSION);
       return undefined;
     });
-  return new FakeSystem(files, handler, opts.root ?? true, { 'qemu-system-x86_64': QEMU });
+  return new FakeHost(files, handler, opts.root ?? true, { 'qemu-system-x86_64': QEMU });
 }
 
 /** apt-get install "installs" by putting back every file the test removed. */
@@ -49,7 +49,7 @@ describe('findOrInstallHostTools', () => {
   it('finds everything and parses the QEMU version', async () => {
     const sys = host();
     const msgs: string[] = [];
-    await expect(findOrInstallHostTools({ system: sys, onProgress: (m) => msgs.push(m) })).resolves.toEqual({
+    await expect(findOrInstallHostTools({ host: sys, onProgress: (m) => msgs.push(m) })).resolves.toEqual({
       qemu: QEMU,
       qemuVersion: '7.2.22',
       seabiosDir: '/usr/share/seabios',
@@ -61,7 +61,7 @@ describe('findOrInstallHostTools', () => {
 
   it('when not root, names the missing packages and the exact command, and runs nothing', async () => {
     const sys = host({ without: [QEMU, '/usr/share/seabios/bios.bin'], root: false });
-    const err = await findOrInstallHostTools({ system: sys }).catch((e: unknown) => e);
+    const err = await findOrInstallHostTools({ host: sys }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostToolsMissingError);
     const e = err as HostToolsMissingError;
     expect(e.packages).toEqual(['qemu-system-x86', 'seabios']);
@@ -74,7 +74,7 @@ describe('findOrInstallHostTools', () => {
 
   it('treats a dynamically linked busybox as missing and asks for busybox-static', async () => {
     const sys = host({ busybox: DYNAMIC_ELF, root: false });
-    const e = (await findOrInstallHostTools({ system: sys }).catch((x: unknown) => x)) as HostToolsMissingError;
+    const e = (await findOrInstallHostTools({ host: sys }).catch((x: unknown) => x)) as HostToolsMissingError;
     expect(e).toBeInstanceOf(HostToolsMissingError);
     expect(e.packages).toEqual(['busybox-static']);
     expect(e.message).toMatch(/dynamically linked/);
@@ -84,7 +84,7 @@ describe('findOrInstallHostTools', () => {
     const gone = ALL.filter(([p]) => p !== QEMU);
     const sys = host({ without: gone.map(([p]) => p), handler: installing(gone) });
     const msgs: string[] = [];
-    const tools = await findOrInstallHostTools({ system: sys, onProgress: (m) => msgs.push(m) });
+    const tools = await findOrInstallHostTools({ host: sys, onProgress: (m) => msgs.push(m) });
     expect(tools.busybox).toBe('/bin/busybox');
     const install = sys.calls.find((c) => c.cmd === 'apt-get');
     expect(install?.args).toEqual(['install', '-y', '--no-install-recommends', 'seabios', 'busybox-static']);
@@ -95,13 +95,13 @@ describe('findOrInstallHostTools', () => {
   it('runs apt-get update once when apt cannot locate the packages, then retries', async () => {
     const gone = ALL.filter(([p]) => p === QEMU);
     const sys = host({ without: [QEMU], handler: installing(gone, { stderr: 'E: Unable to locate package qemu-system-x86' }) });
-    await expect(findOrInstallHostTools({ system: sys })).resolves.toMatchObject({ qemu: QEMU });
+    await expect(findOrInstallHostTools({ host: sys })).resolves.toMatchObject({ qemu: QEMU });
     expect(sys.calls.filter((c) => c.cmd === 'apt-get').map((c) => c.args[0])).toEqual(['install', 'update', 'install']);
   });
 
   it('never installs over a path the caller gave, even as root', async () => {
     const sys = host({ handler: installing([]) });
-    const e = await findOrInstallHostTools({ system: sys, qemu: '/opt/qemu/bin/qemu-system-x86_64' }).catch((x: unknown) => x);
+    const e = await findOrInstallHostTools({ host: sys, qemu: '/opt/qemu/bin/qemu-system-x86_64' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(HostToolsMissingError);
     expect((e as Error).message).toMatch(/\/opt\/qemu\/bin\/qemu-system-x86_64 does not exist/);
     expect(sys.calls).toEqual([]);
@@ -109,17 +109,17 @@ describe('findOrInstallHostTools', () => {
 
   it('respects install: false', async () => {
     const sys = host({ without: ['/bin/busybox'] });
-    await expect(findOrInstallHostTools({ system: sys, install: false })).rejects.toThrow(/Installing was disabled/);
+    await expect(findOrInstallHostTools({ host: sys, install: false })).rejects.toThrow(/Installing was disabled/);
   });
 
   it('fails clearly when packages are still missing after installing', async () => {
     const sys = host({ without: ['/bin/busybox'], handler: installing([]) });
-    await expect(findOrInstallHostTools({ system: sys })).rejects.toThrow(/still missing after installing/);
+    await expect(findOrInstallHostTools({ host: sys })).rejects.toThrow(/still missing after installing/);
   });
 
   it('rejects a qemu whose --version is not QEMU', async () => {
     const sys = host({ handler: (cmd) => (cmd === QEMU ? ok('something else 1.0') : undefined) });
-    await expect(findOrInstallHostTools({ system: sys })).rejects.toThrow(/QEMU emulator version/);
+    await expect(findOrInstallHostTools({ host: sys })).rejects.toThrow(/QEMU emulator version/);
   });
 });
 

@@ -17,7 +17,7 @@ import {
   KernelPackageNotFoundError,
   provisionKernel,
 } from '../../harness/provision/index.ts';
-import { FakeSystem, ok, STATIC_ELF, type Handler } from './fake-system.ts';
+import { FakeHost, ok, STATIC_ELF, type Handler } from './fake-system.ts';
 
 // Trimmed from `dpkg-deb -c linux-image-6.1.0-56-cloud-amd64_6.1.192-2_amd64.deb`.
 const LISTING = `drwxr-xr-x root/root         0 2026-11-16 10:17 ./
@@ -137,24 +137,24 @@ describe('provisionKernel', () => {
     };
 
   it('reports an unknown package clearly, after one apt-get update as root', async () => {
-    const sys = new FakeSystem(new Map(), apt(false), true);
-    const err = await provisionKernel({ debianPackage: 'linux-image-nope' }, { cacheDir: dir, system: sys }).catch((e: unknown) => e);
+    const sys = new FakeHost(new Map(), apt(false), true);
+    const err = await provisionKernel({ debianPackage: 'linux-image-nope' }, { cacheDir: dir, host: sys }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelPackageNotFoundError);
     expect((err as Error).message).toMatch(/linux-image-nope.*apt does not know it/);
     expect(sys.calls.filter((c) => c.cmd === 'apt-get').map((c) => c.args)).toEqual([['update']]);
   });
 
   it('does not run apt-get update when not root, and says to', async () => {
-    const sys = new FakeSystem(new Map(), apt(false), false);
-    await expect(provisionKernel({}, { cacheDir: dir, system: sys })).rejects.toThrow(/run apt-get update as root/);
+    const sys = new FakeHost(new Map(), apt(false), false);
+    await expect(provisionKernel({}, { cacheDir: dir, host: sys })).rejects.toThrow(/run apt-get update as root/);
     expect(sys.calls.some((c) => c.cmd === 'apt-get')).toBe(false);
   });
 
   it('resolves the metapackage and reuses a cached entry without downloading', async () => {
     // An entry cached before records existed: whole files pass the structural check and are adopted.
     const entry = await cachedEntryWithoutRecords(dir);
-    const sys = new FakeSystem(new Map(), apt(true), true);
-    const k = await provisionKernel({}, { cacheDir: dir, system: sys });
+    const sys = new FakeHost(new Map(), apt(true), true);
+    const k = await provisionKernel({}, { cacheDir: dir, host: sys });
     expect(k).toEqual({
       vmlinuz: join(entry, 'vmlinuz'),
       fwCfgModule: join(entry, 'qemu_fw_cfg.ko'),
@@ -171,35 +171,35 @@ describe('provisionKernel', () => {
 
   it('a warm cache asks apt nothing: the remembered resolution and its verified entry are used; damage or fresh goes back to apt', async () => {
     const entry = await cachedEntryWithoutRecords(dir);
-    const aptCalls = (sys: FakeSystem) => sys.calls.filter((c) => c.cmd === 'apt-cache' || c.cmd === 'apt-get').map((c) => `${c.cmd} ${c.args.join(' ')}`);
+    const aptCalls = (sys: FakeHost) => sys.calls.filter((c) => c.cmd === 'apt-cache' || c.cmd === 'apt-get').map((c) => `${c.cmd} ${c.args.join(' ')}`);
     // Cold: apt resolves (and the entry's records are written).
-    const cold = new FakeSystem(new Map(), apt(true), true);
-    const first = await provisionKernel({}, { cacheDir: dir, system: cold });
+    const cold = new FakeHost(new Map(), apt(true), true);
+    const first = await provisionKernel({}, { cacheDir: dir, host: cold });
     expect(aptCalls(cold)).toHaveLength(2);
     // Warm: the same kernel, no apt.
-    const warm = new FakeSystem(new Map(), apt(true), true);
-    expect(await provisionKernel({}, { cacheDir: dir, system: warm })).toEqual(first);
+    const warm = new FakeHost(new Map(), apt(true), true);
+    expect(await provisionKernel({}, { cacheDir: dir, host: warm })).toEqual(first);
     expect(aptCalls(warm)).toEqual([]);
     // Asked for (toolchain fetch): apt again.
-    const asked = new FakeSystem(new Map(), apt(true), true);
-    await provisionKernel({}, { cacheDir: dir, system: asked, fresh: true });
+    const asked = new FakeHost(new Map(), apt(true), true);
+    await provisionKernel({}, { cacheDir: dir, host: asked, fresh: true });
     expect(aptCalls(asked)).toHaveLength(2);
     // Damaged (same size, other content): the warm path refuses it, apt resolves, the damage is named and the entry rebuilt.
     const bad = readFileSync(join(entry, 'vmlinuz'));
     bad[0x300] = 0xff;
     writeFileSync(join(entry, 'vmlinuz'), bad);
-    const damaged = new FakeSystem(new Map(), apt(true), true);
+    const damaged = new FakeHost(new Map(), apt(true), true);
     const said: string[] = [];
-    await expect(provisionKernel({}, { cacheDir: dir, system: damaged, onProgress: (m) => said.push(m) })).rejects.toThrow(/unexpected command apt-get download/);
+    await expect(provisionKernel({}, { cacheDir: dir, host: damaged, onProgress: (m) => said.push(m) })).rejects.toThrow(/unexpected command apt-get download/);
     expect(aptCalls(damaged).slice(0, 2)).toEqual(['apt-cache depends linux-image-cloud-amd64', 'apt-cache policy linux-image-6.1.0-56-cloud-amd64']);
     expect(said.join('\n')).toMatch(/vmlinuz.*sha256 differs/);
   });
 
   it('an entry without a manifest is not cached: it is downloaded again', async () => {
     mkdirSync(join(dir, 'kernels', 'linux-image-6.1.0-56-cloud-amd64_6.1.192-2'), { recursive: true });
-    const sys = new FakeSystem(new Map(), apt(true), true);
+    const sys = new FakeHost(new Map(), apt(true), true);
     // The fake has no apt-get download, so reaching it throws: that is the point.
-    await expect(provisionKernel({}, { cacheDir: dir, system: sys })).rejects.toThrow(/unexpected command apt-get download/);
+    await expect(provisionKernel({}, { cacheDir: dir, host: sys })).rejects.toThrow(/unexpected command apt-get download/);
     expect(readdirSync(join(dir, 'kernels')).filter((f) => f.startsWith('.tmp'))).toEqual([]);
   });
 
@@ -208,15 +208,15 @@ describe('provisionKernel', () => {
     img.write('HdrS', 0x202, 'latin1');
     img.writeUInt16LE(0x100, 0x20e);
     img.write('6.6.6-custom #1\0', 0x300, 'latin1');
-    const sys = new FakeSystem(new Map([['/k/bzImage', img], ['/k/fw.ko', new Uint8Array(1)]]), () => undefined);
-    await expect(provisionKernel({ bzImage: '/k/bzImage', fwCfgModule: '/k/fw.ko' }, { system: sys })).resolves.toMatchObject({
+    const sys = new FakeHost(new Map([['/k/bzImage', img], ['/k/fw.ko', new Uint8Array(1)]]), () => undefined);
+    await expect(provisionKernel({ bzImage: '/k/bzImage', fwCfgModule: '/k/fw.ko' }, { host: sys })).resolves.toMatchObject({
       vmlinuz: '/k/bzImage',
       fwCfgModule: '/k/fw.ko',
       release: '6.6.6-custom',
       packageVersion: null,
     });
-    await expect(provisionKernel({ bzImage: '/k/missing' }, { system: sys })).rejects.toThrow(KernelContentError);
-    await expect(provisionKernel({ bzImage: '/k/fw.ko' }, { system: sys })).rejects.toThrow(/not a bzImage/);
+    await expect(provisionKernel({ bzImage: '/k/missing' }, { host: sys })).rejects.toThrow(KernelContentError);
+    await expect(provisionKernel({ bzImage: '/k/fw.ko' }, { host: sys })).rejects.toThrow(/not a bzImage/);
   });
 });
 

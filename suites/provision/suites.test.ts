@@ -20,7 +20,7 @@ import { parseSplitKernelDependencies, selectKernelMembers } from '../../harness
 import { provisionSeabios } from '../../harness/provision/seabios.ts';
 import { findLoader, provisionSuiteQemu, rerootSymlinks, suiteQemuDir, unpackClosure, wrapperScript } from '../../harness/provision/suite-qemu.ts';
 import { suiteOf, versionMatches } from '../../harness/provision/toolchain.ts';
-import { FakeSystem, failed, ok, STATIC_ELF } from './fake-system.ts';
+import { FakeHost, failed, ok, STATIC_ELF } from './fake-system.ts';
 
 // The shape of this machine's /etc/apt/sources.list.d/debian.sources (host names replaced).
 const DEB822 = `Types: deb
@@ -157,7 +157,7 @@ describe('closure unpack and the verified cache', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('unpacks every .deb and records Package/Version', async () => {
-    const sys = new FakeSystem(new Map(), (cmd, args) => {
+    const sys = new FakeHost(new Map(), (cmd, args) => {
       if (cmd !== 'dpkg-deb') return undefined;
       if (args[0] === '-f') return ok(`Package: ${args[1]!.replace(/^.*\/|_.*$/g, '')}\nVersion: 1.0-${args[1]!.length}\n`);
       if (args[0] === '-x') return ok();
@@ -173,7 +173,7 @@ describe('closure unpack and the verified cache', () => {
   });
 
   it('a .deb that does not unpack fails the whole closure', async () => {
-    const sys = new FakeSystem(new Map(), (cmd, args) => (args[0] === '-f' ? ok('Package: a\nVersion: 1\n') : failed('dpkg-deb: corrupt', 2)));
+    const sys = new FakeHost(new Map(), (cmd, args) => (args[0] === '-f' ? ok('Package: a\nVersion: 1\n') : failed('dpkg-deb: corrupt', 2)));
     await expect(unpackClosure(['/d/a.deb'], join(dir, 'r'), sys)).rejects.toThrow(/dpkg-deb -x \/d\/a\.deb failed/);
   });
 
@@ -200,7 +200,7 @@ describe('closure unpack and the verified cache', () => {
     );
   });
 
-  const fakeApt = (suite: 'trixie'): AptContext => ({ suite, options: ['-o', 'X=1'], canUpdate: () => true, update: async () => ok(), label: 'fake apt' });
+  const fakeApt = (suite: 'trixie'): AptContext => ({ suite, options: ['-o', 'X=1'], canUpdate: async () => true, update: async () => ok(), label: 'fake apt' });
   const policy = (v: string) => ok(`p:\n  Installed: (none)\n  Candidate: ${v}\n`);
 
   it('a QEMU entry with a manifest is reused without downloading; without one it is rebuilt', async () => {
@@ -217,8 +217,8 @@ describe('closure unpack and the verified cache', () => {
     mkdirSync(entry, { recursive: true });
     // No manifest: the entry is damaged and rebuilt (the fake refuses the download), leaving no temp dir.
     const said: string[] = [];
-    const sys1 = new FakeSystem(new Map(), handler);
-    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, system: sys1, apt: fakeApt('trixie'), onProgress: (m) => said.push(m) })).rejects.toThrow(
+    const sys1 = new FakeHost(new Map(), handler);
+    await expect(provisionSuiteQemu('trixie', { cacheDir: dir, host: sys1, apt: fakeApt('trixie'), onProgress: (m) => said.push(m) })).rejects.toThrow(
       /unexpected command apt-get .*install --download-only/,
     );
     expect(said.join('\n')).toMatch(/is damaged: manifest\.json is missing.*it will be rebuilt/);
@@ -233,24 +233,24 @@ describe('closure unpack and the verified cache', () => {
       schema: 1, suite: 'trixie', package: 'qemu-system-x86', packageVersion: v, qemuVersion: '10.0.13', packages: [{ name: 'libc6', version: '2.41-12' }],
       wrapper: 'bin/qemu-system-x86_64', root: 'root', loader: 'usr/lib64/ld-linux-x86-64.so.2', libraryPath: ['usr/lib/x86_64-linux-gnu'], dataDirs: ['usr/share/qemu'],
     });
-    const sys2 = new FakeSystem(new Map(), handler);
-    const q = await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
+    const sys2 = new FakeHost(new Map(), handler);
+    const q = await provisionSuiteQemu('trixie', { cacheDir: dir, host: sys2, apt: fakeApt('trixie') });
     expect(q).toMatchObject({ binary: join(entry, 'bin/qemu-system-x86_64'), qemuVersion: '10.0.13', loader: join(entry, 'root/usr/lib64/ld-linux-x86-64.so.2') });
     expect(sys2.calls.some((c) => c.cmd.startsWith('apt-get'))).toBe(false);
     // Verified from then on, and its resolution remembered (provision/resolved.ts): nothing runs at all…
     sys2.calls.length = 0;
-    await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie') });
+    await provisionSuiteQemu('trixie', { cacheDir: dir, host: sys2, apt: fakeApt('trixie') });
     expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual([]);
     // …unless the user asks (toolchain fetch): then only the candidate lookup.
-    await provisionSuiteQemu('trixie', { cacheDir: dir, system: sys2, apt: fakeApt('trixie'), fresh: true });
+    await provisionSuiteQemu('trixie', { cacheDir: dir, host: sys2, apt: fakeApt('trixie'), fresh: true });
     expect(sys2.calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)).toEqual(['apt-cache -o X=1 policy qemu-system-x86']);
   });
 
   it('a failed apt download leaves SeaBIOS uncached and says why', async () => {
-    const sys = new FakeSystem(new Map(), (cmd, args) =>
+    const sys = new FakeHost(new Map(), (cmd, args) =>
       cmd === 'apt-cache' ? policy('1.16.3-2') : cmd === 'apt-get' && args.includes('download') ? failed('E: Failed to fetch 404 Not Found') : undefined,
     );
-    await expect(provisionSeabios('trixie', { cacheDir: dir, system: sys, apt: fakeApt('trixie') })).rejects.toThrow(/apt-get download seabios=1\.16\.3-2 \(trixie\) failed.*404/s);
+    await expect(provisionSeabios('trixie', { cacheDir: dir, host: sys, apt: fakeApt('trixie') })).rejects.toThrow(/apt-get download seabios=1\.16\.3-2 \(trixie\) failed.*404/s);
     expect(readdirSync(join(dir, 'seabios'))).toEqual([]);
   });
 });

@@ -5,7 +5,6 @@
 // sourceVersion, cached, seconds). Exit: 0 built or reused, 2 anything else (bad input, apt, build).
 
 import type { Command } from 'commander';
-import { abortableSystem, localSystem } from '../../provision/system.ts';
 import { buildFirmware, type FirmwareBuildOptions, type FirmwareBuildResult } from '../../provision/firmware-build.ts';
 import { ProvisionError } from '../../provision/errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
@@ -35,7 +34,7 @@ export async function firmwareBuildCommand(opts: FirmwareBuildCliOptions, deps: 
       ...(opts.variant !== undefined ? { variant: opts.variant } : {}),
       patches: opts.patch ?? [],
       ...(opts.refresh ? { fresh: true } : {}),
-      system: abortableSystem(localSystem, interrupt.signal),
+      signal: interrupt.signal,
       onProgress: (m) => err(`${m}\n`),
     });
     if (opts.json) {

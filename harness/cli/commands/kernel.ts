@@ -10,7 +10,6 @@ import type { Command } from 'commander';
 import { KERNEL_VERSIONS, type KernelVersion } from '../../../reference/toolchain.ts';
 import { ProvisionError } from '../../provision/errors.ts';
 import { buildMinimalKernel, type KernelBuildOptions, type KernelBuildResult } from '../../provision/kernel-build.ts';
-import { abortableSystem, localSystem } from '../../provision/system.ts';
 import { cliInterrupt } from '../interrupt.ts';
 
 export interface KernelBuildCliOptions {
@@ -38,7 +37,7 @@ export async function kernelBuildCommand(opts: KernelBuildCliOptions, deps: Part
     const r = await (deps.build ?? buildMinimalKernel)({
       series: series as KernelVersion,
       ...(opts.refresh ? { fresh: true } : {}),
-      system: abortableSystem(localSystem, interrupt.signal),
+      signal: interrupt.signal,
       onProgress: (m) => err(`${m}\n`),
     });
     if (opts.json) {
