@@ -79,6 +79,13 @@ describe('refusals at -device realize, in QEMU words', () => {
     expect(() => qemuStage(two, QEMU_PROFILES['11.1'], {})).toThrow('-device vmcoreinfo: at most one vmcoreinfo device is permitted');
   });
 
+  it.each(['usb-kbd', 'usb-mouse'])('%s (boot protocol) is declined behind UHCI too; usb-tablet behind UHCI is predicted (11.1 + 1.17.0, pc 1G: kbd and mouse move the end of RAM 2 pages, the tablet none)', (hid) => {
+    const c = machineConfig('pc', GiB, { devices: [dev('piix3-usb-uhci'), dev(hid)] });
+    expect(() => qemuStage(c, QEMU_PROFILES['11.1'], {})).toThrow(UnsupportedOptionError);
+    expect(() => qemuStage(c, QEMU_PROFILES['11.1'], {})).toThrow(/boot-protocol USB keyboard or mouse/);
+    expect(() => qemuStage(machineConfig('pc', GiB, { devices: [dev('piix3-usb-uhci'), dev('usb-tablet')] }), QEMU_PROFILES['11.1'], {})).not.toThrow();
+  });
+
   it.each(['5.2', '7.2', '10.0', '11.1'] as const)('a second vmgenid, a second pvpanic on %s (measured with -S on each)', (q) => {
     const twice = (driver: string, ...second: Array<[string, string]>) => machineConfig('q35', GiB, { devices: [dev(driver), dev(driver, ...second)] });
     expect(() => qemuStage(twice('vmgenid'), QEMU_PROFILES[q], {})).toThrow('-device vmgenid: at most one vmgenid device is permitted');
