@@ -17,6 +17,15 @@ describe('abortableHost', () => {
     expect(performance.now() - t0).toBeLessThan(5_000);
   });
 
+  test('kills a command whose lines are streamed (apt, make), rejecting with the signal\'s reason', async () => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const running = abortableHost(localHost, controller.signal).exec(['sh', '-c', 'echo started; exec sleep 30'], { onLine: (l) => lines.push(l) });
+    setTimeout(() => controller.abort(new Error('interrupted by the user')), 300);
+    await expect(running).rejects.toThrow('interrupted by the user');
+    expect(lines).toEqual(['started']);
+  });
+
   test('kills both sides of a pipe', async () => {
     const controller = new AbortController();
     const sys = abortableHost(localHost, controller.signal);
