@@ -57,7 +57,19 @@ export function splitHostUrl(url: string): { url: string; named: NamedBinaries }
   const named: NamedBinaries = {};
   // A `#…` would be a fragment to a URL parser: refused rather than silently dropped.
   if (url.includes('#')) throw new HostUrlError(url, 'a # in the URL (write it as %23 inside a path)');
-  for (const [key, value] of new URLSearchParams(url.slice(q + 1))) {
+  // Split on & and = and percent-decode each part, nothing more: URLSearchParams would also turn
+  // `+` into a space (form encoding), and `/opt/qemu-7.2+dfsg/…` is a path.
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new HostUrlError(url, `${JSON.stringify(part)} is not percent-encoded correctly (a % not followed by two hex digits)`);
+    }
+  };
+  for (const part of url.slice(q + 1).split('&')) {
+    const eq = part.indexOf('=');
+    const key = decode(eq < 0 ? part : part.slice(0, eq));
+    const value = decode(eq < 0 ? '' : part.slice(eq + 1));
     if (!(KEYS as readonly string[]).includes(key)) throw new HostUrlError(url, `unknown parameter ${JSON.stringify(key)}: only qemu= and bios= name a host's binaries`);
     const k = key as (typeof KEYS)[number];
     if (named[k] !== undefined) throw new HostUrlError(url, `${k}= is given twice`);

@@ -14,6 +14,14 @@ describe('ssh:// URL with named binaries', () => {
     expect(splitHostUrl(`ssh://u@h?qemu=${encodeURIComponent("/opt/my qemu/it's $(x);`y`")}`).named.qemu).toBe("/opt/my qemu/it's $(x);`y`");
   });
 
+  it('percent-decodes only: a + stays a + (not form encoding), %2B is a + too, %20 a space', () => {
+    expect(splitHostUrl('ssh://u@h?qemu=/opt/qemu-7.2+dfsg/bin/qemu-system-x86_64&bios=/opt/a+b/bios.bin').named).toEqual({
+      qemu: '/opt/qemu-7.2+dfsg/bin/qemu-system-x86_64',
+      bios: '/opt/a+b/bios.bin',
+    });
+    expect(splitHostUrl('ssh://u@h?qemu=/opt/q%2Bx%20y').named.qemu).toBe('/opt/q+x y');
+  });
+
   it.each([
     ['ssh://h?qemu=qemu-system-x86_64', /qemu="qemu-system-x86_64" is not an absolute path/],
     ['ssh://h?qemu=/opt/../bin/sh', /is not in normal form/],
@@ -25,6 +33,8 @@ describe('ssh:// URL with named binaries', () => {
     ['ssh://h?qemu=/a&qemu=/b', /qemu= is given twice/],
     ['ssh://h?kernel=/boot/vmlinuz', /unknown parameter "kernel"/],
     ['ssh://h?qemu=/a#b', /a # in the URL/],
+    ['ssh://h?qemu=/opt/q%zz', /not percent-encoded correctly/],
+    ['ssh://h?qemu=/a&', /unknown parameter ""/],
   ])('refuses %s', (url, why) => {
     expect(() => splitHostUrl(url)).toThrow(HostUrlError);
     expect(() => splitHostUrl(url)).toThrow(why);
