@@ -206,6 +206,9 @@ function isDefect(err: unknown): boolean {
  * propagates. With `signal` aborted, whatever ended the boot is an abort.
  */
 export function outcomeOfError(err: unknown, signal?: AbortSignal): Exclude<CaptureOutcome<never>, { kind: 'booted' }> {
+  // The abort's own reason comes first: it need not be an Error (AbortController.abort(reason)
+  // takes any value), and it is no defect.
+  if (signal?.aborted === true && (err === signal.reason || !(err instanceof Error))) return { kind: 'aborted', message: err instanceof Error ? err.message : String(err), refused: null };
   if (isDefect(err)) throw err;
   const e = err as Error;
   const refused = err instanceof QemuLaunchError ? qemuErrorLines(err.context.stderr) : null;

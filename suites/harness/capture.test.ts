@@ -122,6 +122,15 @@ describe('capture', () => {
     expect(await capture(config, BASELINE_TOOLCHAIN, { provision, signal: ac.signal })).toMatchObject({ kind: 'aborted', refused: null });
   });
 
+  it('an abort whose reason is no Error (abort("string")) is an aborted outcome, not a defect', async () => {
+    const ac = new AbortController();
+    ac.abort('user pressed Ctrl-C');
+    const provision = async (): Promise<ProvisionedToolchain> => {
+      throw ac.signal.reason;
+    };
+    expect(await capture(config, BASELINE_TOOLCHAIN, { provision, signal: ac.signal })).toEqual({ kind: 'aborted', message: 'user pressed Ctrl-C', refused: null });
+  });
+
   it('a defect in the harness still throws', async () => {
     const provision = async (): Promise<ProvisionedToolchain> => {
       throw new TypeError('x is not a function');
