@@ -23,7 +23,6 @@ export interface RemoteTools {
   qemuVersion: string;
   /** Its first `--version` line. */
   versionLine: string;
-  seabiosDir: string;
   /**
    * A directory to pass as QEMU's first `-L` (the firmware the host's binaries were named with,
    * harness/host/named-binaries.ts); absent: the host QEMU's own firmware.
@@ -53,6 +52,7 @@ export class RemoteStage {
   private dir: Promise<{ path: string; keeper: HostProcess }> | null = null;
   private uploads = new Map<string, Promise<string>>();
   private toolsP: Promise<RemoteTools> | null = null;
+  private firmwareP: Promise<string> | null = null;
 
   constructor(readonly host: Host) {
     // results.json's binaries of a boot here are this host's files, hashed here.
@@ -96,7 +96,7 @@ export class RemoteStage {
       const say = (m: string) => onProgress?.(`${this.host.label}: ${m}`);
       const named = namedBinariesOf(this.host);
       const bios = named.bios !== undefined ? await inspectNamedBios(this.host, named.bios, signal) : undefined;
-      const firmwareDir = bios !== undefined ? await this.firmwareDirOf(bios.path) : undefined;
+      const firmwareDir = bios !== undefined ? await this.firmwareDir(bios.path) : undefined;
       if (bios !== undefined) say(`SeaBIOS image ${bios.path} (named; ${bios.sizeBytes} bytes, sha256 ${bios.sha256}), passed as -L ${firmwareDir}`);
       if (named.qemu !== undefined) {
         const q = await inspectNamedQemu(this.host, named.qemu, signal);
@@ -105,7 +105,6 @@ export class RemoteStage {
           qemu: q.path,
           qemuVersion: q.version,
           versionLine: q.versionLine,
-          seabiosDir: firmwareDir ?? `the named QEMU's own data directory`,
           ...(firmwareDir !== undefined ? { firmwareDir } : {}),
           qemuProfile: q.profile.profile,
           named: { qemu: q, ...(bios !== undefined ? { bios } : {}) },
@@ -118,7 +117,6 @@ export class RemoteStage {
         qemu: t.qemu,
         qemuVersion: t.qemuVersion,
         versionLine,
-        seabiosDir: firmwareDir ?? t.seabiosDir,
         ...(firmwareDir !== undefined ? { firmwareDir } : {}),
         qemuProfile: (parseQemuVersion(versionLine) ?? t.qemuVersion).split('.').slice(0, 2).join('.'),
         named: bios !== undefined ? { bios } : {},
@@ -135,6 +133,17 @@ export class RemoteStage {
     return t;
   }
 
+  /**
+   * The firmware directory, made once per stage: tools() is asked again after a later step failed
+   * (its promise is dropped), and the directory made before must not turn that retry into a
+   * "File exists" that hides the first failure.
+   */
+  private firmwareDir(image: string): Promise<string> {
+    this.firmwareP ??= this.firmwareDirOf(image);
+    this.firmwareP.catch(() => (this.firmwareP = null));
+    return this.firmwareP;
+  }
+
   /** A directory in the stage holding a copy of the named image under both names QEMU looks for. */
   private async firmwareDirOf(image: string): Promise<string> {
     const { path } = await this.files();
@@ -143,7 +152,9 @@ export class RemoteStage {
       const r = await this.host.exec(argv, { timeoutMs: 60_000 });
       if (r.exitCode !== 0) throw new Error(`${this.host.label}: ${argv[0]} failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(0, 200)}`);
     };
-    await run(['mkdir', '-m', '700', '--', dir]);
+    // -p: a copy that failed half-way left the directory; chmod: -m applies only to a new one.
+    await run(['mkdir', '-p', '-m', '700', '--', dir]);
+    await run(['chmod', '700', '--', dir]);
     // Copies, not links: the image the boot reads is the one that was hashed.
     for (const name of ['bios-256k.bin', 'bios.bin']) await run(['cp', '--', image, join(dir, name)]);
     return dir;
@@ -208,6 +219,7 @@ export class RemoteStage {
   async close(): Promise<void> {
     const d = this.dir;
     this.dir = null;
+    this.firmwareP = null;
     if (d === null) return;
     const { path, keeper } = await d;
     await keeper.signalGroup('SIGKILL').catch(() => {});
