@@ -52,12 +52,13 @@ export async function runCommand(matrices: string[], opts: RunOptions, deps?: Ma
   const files = (matrices.length ? matrices : [DEFAULT_MATRIX]).map(matrixPath);
   const cells: Cell[] = [];
   // --kernel-flavour overrides every toolchain; without it, a toolchain whose matrix names no
-  // flavour boots the default one (withDefaultKernelFlavour).
+  // flavour boots the default one (withDefaultKernelFlavour) — unless --bzimage names the user's
+  // own kernel (kernelFlavourOf is then undefined), which no flavour describes.
   const given = givenKernelFlavour(opts);
   const flavour = kernelFlavourOf(opts);
   for (const f of files) {
     const loaded = await loadMatrix(f);
-    cells.push(...(given !== undefined ? withCellsFlavour(loaded, given) : withDefaultKernelFlavour(loaded)));
+    cells.push(...(given !== undefined ? withCellsFlavour(loaded, given) : flavour !== undefined ? withDefaultKernelFlavour(loaded) : loaded));
   }
   const override = toolchainOverride(opts);
   let runs = expandRuns(opts.expect !== undefined ? withExpect(cells, await loadExpect(opts.expect)) : cells, override && withKernelFlavour(override, flavour));

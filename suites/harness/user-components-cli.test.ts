@@ -15,6 +15,7 @@ import { captureCommand, type CaptureCliDeps } from '../../harness/cli/commands/
 import { driftCommand } from '../../harness/cli/commands/drift.ts';
 import { exploreCommand } from '../../harness/cli/commands/explore.ts';
 import { registerCommands } from '../../harness/cli/commands/index.ts';
+import { runCommand } from '../../harness/cli/run-matrix.ts';
 import { predictWithComponents } from '../../harness/cli/commands/predict.ts';
 import { snapshotsCheck } from '../../harness/cli/commands/snapshots.ts';
 import { REPO_ROOT } from '../../harness/matrix/paths.ts';
@@ -205,6 +206,18 @@ describe('e820 check', () => {
     await expect(checkCommand(['-M', 'pc', '-bios', '/nonexistent/x.rom'], {}, d)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^-bios \/nonexistent\/x\.rom: does not exist/) });
     await expect(checkCommand(['-M', 'pc'], { bzimage: '/etc/hostname' }, d)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^--bzimage \/etc\/hostname: is not a bzImage/) });
     expect(d.captured).toEqual([]);
+  });
+});
+
+describe('e820 run', () => {
+  test('--bzimage: no toolchain is labelled with a kernel flavour, since the user\'s own kernel boots', async () => {
+    const m = join(dir, 'two.yaml');
+    await writeFile(m, 'cells:\n  - id: a\n    qemu: -m 1G\n    toolchains:\n      - { qemu: "7.2", seabios: "1.16.2", kernel: "6.1" }\n      - { qemu: "10.0", seabios: "1.16.3", kernel: "6.12" }\n');
+    const results = join(dir, 'r-bzimage');
+    await runCommand([m], { results, plain: true, bzimage: bzImage }, fakeDeps());
+    const json = JSON.parse(await readFile(join(results, 'results.json'), 'utf8')) as { cells: { key: string }[] };
+    expect(json.cells.length).toBe(2);
+    for (const c of json.cells) expect(c.key).not.toMatch(/minimal|cloud/);
   });
 });
 
