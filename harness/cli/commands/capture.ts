@@ -16,7 +16,7 @@ import { parseQemuArgs } from '../../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../../reference/config.ts';
 import { toolchainOf, type Toolchain } from '../../../reference/toolchain.ts';
 import { capture, provisionToolchain, type CaptureOptions, type CaptureScope, type Observation, type Provisioner } from '../../capture.ts';
-import { HarnessError } from '../../errors.ts';
+import { HarnessError, printable } from '../../errors.ts';
 import { cliInterrupt } from '../interrupt.ts';
 import { parseScope, parseTimeout, SCOPE_HELP } from '../options.ts';
 import { probeKvm } from '../../kvm-probe.ts';
@@ -62,7 +62,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
     try {
       host = await hostOf(opts.host, opts);
     } catch (err) {
-      (deps?.stderr ?? process.stderr).write(`e820 capture: ${(err as Error).message}\n`);
+      (deps?.stderr ?? process.stderr).write(`e820 capture: ${printable((err as Error).message)}\n`);
       return 2;
     }
     try {

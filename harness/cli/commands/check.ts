@@ -81,11 +81,18 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
   const user = await resolveUserComponents(opts, null, {}, qemuArgs);
   const plain: CellRun = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
   const run = user !== null ? applyToRuns([plain], user)[0]! : plain;
-  // --host: the one machine the cell boots on, connected (host key verified) before anything else.
-  const remotes: Host[] = deps === undefined && opts.host !== undefined ? await connectRemotes([opts.host], opts) : [];
-  const slots = remotes.length > 0 ? new HostSlots(remotes.map((host) => ({ host, jobs: 1 }))) : undefined;
-  const d =
-    deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user), ...(slots !== undefined ? { slots } : {}) }));
+  // --host: the one machine the cell boots on, connected (host key verified) before anything else;
+  // closed (its keeper ended, its uploads removed) if what follows fails, as harness/cli/run-matrix.ts does.
+  let remotes: Host[] = [];
+  let d: MatrixDeps;
+  try {
+    remotes = deps === undefined && opts.host !== undefined ? await connectRemotes([opts.host], opts) : [];
+    const slots = remotes.length > 0 ? new HostSlots(remotes.map((host) => ({ host, jobs: 1 }))) : undefined;
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user), ...(slots !== undefined ? { slots } : {}) }));
+  } catch (err) {
+    await closeRemotes(remotes);
+    throw err;
+  }
   if (opts.json !== true) for (const l of run.provenance ?? []) process.stderr.write(`toolchain: ${l}\n`);
   const interrupt = cliInterrupt();
   try {
