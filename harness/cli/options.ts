@@ -58,8 +58,8 @@ export function hostOverridesOf(flags: HostFlags): HostOverrides {
   };
 }
 
-export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: this machine\'s)';
-export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: this machine\'s)';
+export const HOST_VENDOR_HELP = 'KVM host CPU vendor to predict for (AuthenticAMD, GenuineIntel, HygonGenuine; default: the machine the cell boots on, this one or its --host)';
+export const HOST_PHYS_BITS_HELP = 'KVM host physical address bits to predict for (default: the machine the cell boots on, this one or its --host)';
 export const EXPECT_HELP =
   'what the build is declared to change (YAML: firmware:/qemu: lists of add/remove; int15: { fails: [e820, e801] }); the model applies it, and a cell passes only when the machine shows exactly that';
 export const HOST_LA57_HELP = 'KVM host CPU has LA57, 5-level paging: on|off (default: /proc/cpuinfo flags)';

@@ -1,7 +1,7 @@
 // `e820 kernel build [--kernel 6.1] [--refresh] [--json]`
 // Builds the project's minimal guest kernel of a series from Debian's linux source package with
 // guests/kernel/minimal.config and caches it (harness/provision/kernel-build.ts); run, check,
-// capture and predict boot it with --kernel-flavour minimal (building it there too when needed).
+// capture, explore, drift and kvm boot it by default (building it there too when needed).
 // Progress (phases, elapsed time) goes to stderr; stdout's last line is the bzImage's path (with
 // --json: path, release, sourceVersion, initSize, cached, seconds, buildSeconds). Exit: 0 built or
 // reused, 2 anything else (bad input, apt, build), 130 interrupted.
