@@ -245,32 +245,39 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
       }
       return p;
     };
-    let probes: Array<{ host: Host | null; label: string; probe: KvmProbeResult }>;
-    try {
-      probes = await Promise.all(hosts.map(async (h) => ({ host: h, label: h?.label ?? 'local', probe: await ask(h) })));
-    } catch (err) {
-      if (options.signal?.aborted) return finish({ kind: 'aborted', message: `the run was interrupted during the KVM probe (${errorMessage(err)})`, refused: null });
-      const label = err instanceof Error ? err.name : 'Error';
-      return finish({ kind: 'harness-error', label: `KvmProbe/${label}`, message: `the KVM probe boot failed, so this KVM cell cannot run: ${errorMessage(err)}`, duringBoot: false, retryable: false });
+    // Each host's probe on its own: a host whose probe failed (unreachable, broken) is left out of
+    // this cell, named with its error; the cell fails only when every probe failed.
+    const settled = await Promise.allSettled(hosts.map(async (h) => ({ host: h, label: h?.label ?? 'local', probe: await ask(h) })));
+    const probes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ label: hosts[i]?.label ?? 'local', err: s.reason as unknown }] : []));
+    if (failed.length > 0 && options.signal?.aborted) {
+      return finish({ kind: 'aborted', message: `the run was interrupted during the KVM probe (${errorMessage(failed[0]!.err)})`, refused: null });
     }
+    if (probes.length === 0) {
+      const err = failed[0]!.err;
+      const label = err instanceof Error ? err.name : 'Error';
+      const why = failed.length === 1 ? errorMessage(err) : failed.map((f) => `${f.label}: ${errorMessage(f.err)}`).join('; ');
+      return finish({ kind: 'harness-error', label: `KvmProbe/${label}`, message: `the KVM probe boot failed${failed.length > 1 ? ' on every host of this run' : ''}, so this KVM cell cannot run: ${why}`, duringBoot: false, retryable: false });
+    }
+    const leftOut = failed.length > 0 ? ` (left out, their KVM probe failed: ${failed.map((f) => `${f.label}: ${firstLine(errorMessage(f.err))}`).join('; ')})` : '';
     const best = Math.max(...probes.map((p) => KVM_RANK[p.probe.status]));
     const chosen = probes.filter((p) => KVM_RANK[p.probe.status] === best);
-    const several = probes.length > 1;
+    const several = hosts.length > 1;
     const named = several || probes.some((p) => p.label !== 'local');
-    const kvmOf = (p: (typeof probes)[number]): NonNullable<CellResult['kvm']> => ({ status: p.probe.status, reason: p.probe.reason, host: prediction?.host ?? null, ...(named ? { on: p.label } : {}) });
+    const kvmOf = (p: (typeof probes)[number]): NonNullable<CellResult['kvm']> => ({ status: p.probe.status, reason: `${p.probe.reason}${leftOut}`, host: prediction?.host ?? null, ...(named ? { on: p.label } : {}) });
     result.kvm = kvmOf(chosen[0]!);
     // Each host's own words; one host's reason as it always was.
     const reasons = (ps: typeof probes): string => (ps.length === 1 ? ps[0]!.probe.reason : ps.map((p) => `${p.label}: ${p.probe.reason}`).join('; '));
     if (chosen[0]!.probe.status === 'unavailable') {
-      const where = several ? ' on every host of this run' : onHost(chosen[0]!.label) || ' on this machine';
-      return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable${where}, and this cell needs -accel kvm: ${reasons(chosen)}`, duringBoot: false, retryable: false });
+      const where = probes.length > 1 ? (failed.length > 0 ? ' on every host whose probe answered' : ' on every host of this run') : onHost(chosen[0]!.label) || ' on this machine';
+      return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable${where}, and this cell needs -accel kvm: ${reasons(chosen)}${leftOut}`, duringBoot: false, retryable: false });
     }
     if (chosen[0]!.probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
       scope = 'firmware';
-      const where = chosen.length === 1 ? onHost(chosen[0]!.label) : ` on ${chosen.length === probes.length ? 'every host of this run' : chosen.map((p) => p.label).join(', ')}`;
-      scopeReason = `KVM probe${where}: firmware-only — ${reasons(chosen)}`;
+      const where = chosen.length === 1 ? onHost(chosen[0]!.label) : ` on ${chosen.length === hosts.length ? 'every host of this run' : chosen.map((p) => p.label).join(', ')}`;
+      scopeReason = `KVM probe${where}: firmware-only — ${reasons(chosen)}${leftOut}`;
     }
-    if (chosen.length < probes.length) {
+    if (chosen.length < hosts.length) {
       // Never a host that would run the cell with less than the best host can.
       const ok = new Set(chosen.map((p) => p.host));
       placement.accept = (h) => ok.has(h);

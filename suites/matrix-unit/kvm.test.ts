@@ -263,6 +263,34 @@ describe('runner: KVM per host (e820 run --host)', () => {
     expect(e.verdict?.outcome === 'error' && e.verdict.error.message).toMatch(/^KVM is unavailable on ssh:\/\/root@tcg1:22, and this cell needs -accel kvm: ssh:\/\/root@tcg1:22: there is no \/dev\/kvm/);
   }, 30_000);
 
+  test('a host whose probe fails is left out, named with its error; the cell errs only when every probe failed', async () => {
+    clearKvmProbes();
+    const gone = new FakeKvmHost('OK', false, 'ssh://root@gone:22');
+    const { deps, placed } = overHosts([gone, kvm1]);
+    const probeThere = deps.kvmProbe!;
+    const failing: MatrixDeps = {
+      ...deps,
+      kvmProbe: async (t, o = {}) => {
+        if (o.host === gone) throw Object.assign(new Error('ssh://root@gone:22: the connection was lost (ECONNRESET)'), { name: 'HostConnectionLostError' });
+        return probeThere(t, o);
+      },
+    };
+    const r = await runCell(run('-M pc -m 1G -accel kvm'), failing);
+    expect(r.outcome).toBe('pass');
+    expect(placed).toEqual(['ssh://root@kvm1:22']);
+    expect(r.kvm).toMatchObject({ status: 'full', on: 'ssh://root@kvm1:22' });
+    expect(r.kvm?.reason).toMatch(/^the guest kernel reached its init under KVM in \d+\.\d s \(left out, their KVM probe failed: ssh:\/\/root@gone:22: ssh:\/\/root@gone:22: the connection was lost \(ECONNRESET\)\)$/);
+    // Every probe failed: a KvmProbe error naming each host and its error.
+    const other = new FakeKvmHost('OK', false, 'ssh://root@gone2:22');
+    const none = overHosts([gone, other]);
+    const e = await runCell(run('-M pc -m 1G -accel kvm'), { ...none.deps, kvmProbe: async (_t, o = {}) => Promise.reject(new Error(`${o.host!.label}: unreachable`)) });
+    expect(none.placed).toEqual([]);
+    expect(e.verdict?.outcome === 'error' && e.verdict.error.kind).toBe('KvmProbe/Error');
+    expect(e.verdict?.outcome === 'error' && e.verdict.error.message).toBe(
+      'the KVM probe boot failed on every host of this run, so this KVM cell cannot run: ssh://root@gone:22: ssh://root@gone:22: unreachable; ssh://root@gone2:22: ssh://root@gone2:22: unreachable',
+    );
+  }, 30_000);
+
   test('a run probes each host once, however many KVM cells it has', async () => {
     clearKvmProbes();
     const { deps, probed, placed } = overHosts([local, kvm1]);
