@@ -36,8 +36,37 @@ export async function hostOf(url: string | undefined, flags: SshFlags): Promise<
   return host;
 }
 
+/** Two --host URLs for one connection target (user@host:port), whatever binaries they name. */
+export class RepeatedHostError extends Error {
+  readonly exitCode = 2;
+  constructor(first: string, again: string, target: string) {
+    super(
+      `--host ${JSON.stringify(again)} connects to ${target} as --host ${JSON.stringify(first)} does: a run takes each machine once, ` +
+        `since what it learns about a host (its KVM, its QEMU and SeaBIOS, its CPU, where each cell booted) is kept under that name\n` +
+        `what to do: give each user@host:port once; to compare two QEMU builds named on one machine (?qemu=…&bios=…), run them one after the other`,
+    );
+    this.name = 'RepeatedHostError';
+  }
+}
+
 /** `--host ssh://…` for each URL, connected (host key verified) before anything boots. */
 export async function connectRemotes(urls: readonly string[], flags: SshFlags): Promise<Host[]> {
+  if (urls.length > 1) {
+    // Refused before anything connects. The key is the host's label (sshLabel), which every
+    // per-host record of a run is kept under (harness/binaries.ts recordBinariesOn, the runner's
+    // KVM probes, harness/kvm-probe.ts's memo, HostSlots, ranOn); a host name's case does not
+    // make another machine.
+    const { parseSshUrl, sshLabel } = await import('./ssh.ts');
+    const seen = new Map<string, string>();
+    for (const u of urls) {
+      const t = u === 'local' ? null : parseSshUrl(splitHostUrl(u).url);
+      const label = t === null ? 'local' : sshLabel(t);
+      const key = t === null ? 'local' : sshLabel({ ...t, host: t.host.toLowerCase() });
+      const first = seen.get(key);
+      if (first !== undefined) throw new RepeatedHostError(first, u, label);
+      seen.set(key, u);
+    }
+  }
   const hosts: Host[] = [];
   try {
     for (const u of urls) hosts.push(await hostOf(u, flags));
