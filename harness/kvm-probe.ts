@@ -21,7 +21,7 @@ import { BootAbortedError, HarnessError, MissingToolError, QemuLaunchError, desc
 import { CPUINFO_PATH, parseCpuinfo } from './host-facts.ts';
 import { planHarnessArgv } from './qemu-argv.ts';
 import { runQemu } from './run-qemu.ts';
-import { LocalHost, localHost } from './host/local.ts';
+import { isThisMachine, localHost } from './host/local.ts';
 import { remoteStageOf } from './host/remote-stage.ts';
 import type { Host } from './host/types.ts';
 
@@ -134,7 +134,7 @@ interface ProbeFiles {
 }
 
 async function probeFiles(host: Host, tools: ProvisionedToolchain, initrd: string, onProgress?: (m: string) => void, signal?: AbortSignal): Promise<ProbeFiles> {
-  if (host instanceof LocalHost) {
+  if (isThisMachine(host)) {
     let version = tools.qemu.version;
     if (version === undefined) {
       const v = await host.exec([tools.qemu.binary, '--version'], { timeoutMs: 30_000, ...(tools.qemu.env ? { env: tools.qemu.env } : {}) });
@@ -181,7 +181,7 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
   const deviceProblem = await checkKvmDevice(KVM_DEVICE, host);
   if (deviceProblem !== null) {
     // No boot: the QEMU is named only when it is known without asking (another host's is not looked up).
-    const qemu = host instanceof LocalHost ? { binary: tools.qemu.binary, version: tools.qemu.version ?? 'not asked (no probe boot)' } : { binary: 'not looked up (no probe boot)', version: 'not asked (no probe boot)' };
+    const qemu = isThisMachine(host) ? { binary: tools.qemu.binary, version: tools.qemu.version ?? 'not asked (no probe boot)' } : { binary: 'not looked up (no probe boot)', version: 'not asked (no probe boot)' };
     return done(qemu, { status: 'unavailable', reason: deviceProblem, qemuMessage: null, argv: null, progress: null, stderr: [], kernel: null });
   }
 
@@ -286,7 +286,7 @@ const memo = new Map<string, Promise<KvmProbeResult>>();
 export function probeKvm(tools: ProvisionedToolchain, options: KvmProbeOptions = {}): Promise<KvmProbeResult> {
   // Per machine: another host's probe boots that host's QEMU, whatever this toolchain's binary is.
   const host = options.host ?? localHost;
-  const key = `${host.label}\u0000${host instanceof LocalHost ? tools.qemu.binary : 'its own QEMU'}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
+  const key = `${host.label}\u0000${isThisMachine(host) ? tools.qemu.binary : 'its own QEMU'}\u0000${JSON.stringify(tools.qemu.env ?? {})}`;
   let p = memo.get(key);
   if (p === undefined) {
     p = runKvmProbe(tools, options);

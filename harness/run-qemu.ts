@@ -27,7 +27,7 @@
 import { rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { activeBoots, register, signalHandlersInstalled, unregister } from './boot-signals.ts';
-import { localHost, signalLocalGroup } from './host/local.ts';
+import { isThisMachine, localHost, signalLocalGroup } from './host/local.ts';
 import { LogFollower } from './log-follower.ts';
 import type { Host, HostProcess } from './host/types.ts';
 import { DONE_MARKER, MARKER_PREFIX, SECTIONS, type SectionName } from '../guests/markers.ts';
@@ -336,7 +336,7 @@ class Boot {
         this.startedAt = Date.now();
         await this.spawn();
         this.emit('spawned', `process group ${this.child?.pgid ?? '?'} on ${this.host.label}`);
-        if (this.host === localHost) {
+        if (isThisMachine(this.host)) {
           try {
             this.watcher = watch(this.tempDir, () => void this.pollLogs());
             this.watcher.on('error', () => this.watcher?.close());
@@ -345,7 +345,7 @@ class Boot {
           }
         }
         // Another host is read over SFTP: each poll is a few round trips, so less often.
-        this.poller = setInterval(() => void this.pollLogs(), this.host === localHost ? POLL_INTERVAL_MS : REMOTE_POLL_INTERVAL_MS);
+        this.poller = setInterval(() => void this.pollLogs(), isThisMachine(this.host) ? POLL_INTERVAL_MS : REMOTE_POLL_INTERVAL_MS);
         deadlineTimer = setTimeout(() => this.settle?.({ kind: 'deadline', deadline: 'overall', elapsedMs: Date.now() - this.startedAt }), deadlineMs);
         // The stall deadline: read what is there before judging (a starved event loop is not a
         // silent guest), then time out or look again when the quiet would reach stallMs.
@@ -419,7 +419,7 @@ class Boot {
    * before it arrives, the dropped connection sets off the remote watchdog.
    */
   killSync(): void {
-    if (this.host !== localHost) {
+    if (!isThisMachine(this.host)) {
       void this.child?.signalGroup('SIGKILL').catch(() => {});
       return;
     }
@@ -474,7 +474,7 @@ class Boot {
       ['firmware', this.paths.firmwareLog],
     ] as const) {
       try {
-        kept[key] = this.host === localHost ? await copyInside(dir, name(`${key}.log`), src) : await writeInside(dir, name(`${key}.log`), await this.host.readFile(src));
+        kept[key] = isThisMachine(this.host) ? await copyInside(dir, name(`${key}.log`), src) : await writeInside(dir, name(`${key}.log`), await this.host.readFile(src));
       } catch (err) {
         // QEMU never created it (refused to start): nothing to keep
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || err instanceof OutputDirError) throw err;
@@ -570,7 +570,7 @@ function abortReason(signal: AbortSignal): string {
 export async function runQemu(opts: RunQemuOptions): Promise<RunQemuResult> {
   const host = opts.host ?? localHost;
   // Once per process: what an earlier, SIGKILLed process left (another host has its watchdog).
-  if (host === localHost) await (swept ??= sweepStaleBootDirs().catch(() => []));
+  if (isThisMachine(host)) await (swept ??= sweepStaleBootDirs().catch(() => []));
   const tempDir = await host.makeTempDir(`${BOOT_DIR_PREFIX}${process.pid}-`);
   const paths: LogPaths = { serialLog: join(tempDir, 'serial.log'), firmwareLog: join(tempDir, 'firmware.log') };
   const label = opts.label ?? `boot-${new Date().toISOString().replace(/[:.]/g, '-')}-${++bootCounter}`;

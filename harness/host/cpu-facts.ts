@@ -4,7 +4,7 @@
 // The command line's --host-vendor/--host-phys-bits/--host-la57 win over what is read.
 
 import { CPUINFO_PATH, HostFactsError, readCpuidPhysBits, resolveHostFacts, type HostFactsReport, type HostOverrides } from '../host-facts.ts';
-import { localHost } from './local.ts';
+import { isThisMachine } from './local.ts';
 import type { Host } from './types.ts';
 
 export async function hostFactsOn(host: Host, overrides: HostOverrides = {}): Promise<HostFactsReport> {
@@ -21,6 +21,6 @@ export async function hostFactsOn(host: Host, overrides: HostOverrides = {}): Pr
       if (cpuinfo === null) throw new HostFactsError(unreadable ?? `${host.label}: cannot read ${CPUINFO_PATH}`);
       return cpuinfo;
     },
-    cpuidPhysBits: () => (host === localHost ? readCpuidPhysBits() : null),
+    cpuidPhysBits: () => (isThisMachine(host) ? readCpuidPhysBits() : null),
   });
 }

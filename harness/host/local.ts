@@ -47,6 +47,17 @@ function setprivExecError(exitCode: number | undefined, stderr: string): { code:
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
+/**
+ * Whether a Host is this machine: any LocalHost (its programs run here, its paths are this
+ * machine's paths, its process groups are signalled here), whatever its label. The one test for
+ * it; a label says only what a finding calls the machine. (A test's LocalHost under an ssh://
+ * label is still this machine: the remote branches are exercised through the loopback sshd,
+ * suites/host/.)
+ */
+export function isThisMachine(host: Host): boolean {
+  return host instanceof LocalHost;
+}
+
 export class LocalHost implements Host {
   readonly label: string = 'local';
 

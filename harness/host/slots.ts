@@ -4,7 +4,7 @@
 // hosts (a KVM cell goes only where KVM runs it in full, harness/matrix/runner.ts): then it waits
 // for a slot of one of those, and a freed slot goes to the first waiter that accepts its host.
 
-import { localHost } from './local.ts';
+import { isThisMachine } from './local.ts';
 import type { Host } from './types.ts';
 
 export interface HostShare {
@@ -23,7 +23,7 @@ export class HostSlots {
 
   constructor(shares: readonly HostShare[]) {
     // Remote slots first: a run given hosts means to use them; the local cores fill in.
-    for (const s of [...shares].sort((a, b) => Number(a.host === localHost) - Number(b.host === localHost))) {
+    for (const s of [...shares].sort((a, b) => Number(isThisMachine(a.host)) - Number(isThisMachine(b.host)))) {
       for (let i = 0; i < s.jobs; i++) this.free.push(s.host);
     }
     this.size = this.free.length;

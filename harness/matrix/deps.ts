@@ -19,7 +19,7 @@ import { selectE820Iomem } from '../../reference/kernel-lines.ts';
 import type { LayerReport } from '../../reference/report.ts';
 import type { Toolchain } from '../../reference/toolchain.ts';
 import type { Unobserved } from './compare.ts';
-import { localHost } from '../host/local.ts';
+import { isThisMachine, localHost } from '../host/local.ts';
 import type { HostSlots } from '../host/slots.ts';
 import type { Host } from '../host/types.ts';
 
@@ -213,7 +213,7 @@ export async function realDeps(options: RealDepsOptions = {}): Promise<MatrixDep
       }
       return slots.with((host) => {
         onHost?.(host);
-        return capture(config, toolchain, { ...rest, provisioned, ...(host !== localHost ? { host } : {}) });
+        return capture(config, toolchain, { ...rest, provisioned, ...(!isThisMachine(host) ? { host } : {}) });
       }, accept);
     },
     isE820IomemLine,

@@ -9,6 +9,7 @@ import { FIRMWARE_SCOPE_PREFIX, type CaptureScope } from '../capture.ts';
 import { BOOT_DEADLINE_MS } from '../run-qemu.ts';
 import type { KvmProbeResult, KvmStatus } from '../kvm-probe.ts';
 import type { Host } from '../host/types.ts';
+import { isThisMachine } from '../host/local.ts';
 import { describeHostFacts } from '../host-facts.ts';
 import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { scheduleOrder } from './cost.ts';
@@ -105,8 +106,8 @@ export interface RunCellOptions {
 /** Best first: a KVM cell goes to the hosts whose KVM takes it furthest. */
 const KVM_RANK: Record<KvmStatus, number> = { full: 2, 'firmware-only': 1, unavailable: 0 };
 
-/** `local` (this machine) says nothing in a reason; another machine is named. */
-const onHost = (label: string): string => (label === 'local' ? '' : ` on ${label}`);
+/** This machine (`null`: the deps' one machine) says nothing in a reason; another machine is named. */
+const onHost = (host: Host | null): string => (host === null || isThisMachine(host) ? '' : ` on ${host.label}`);
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -263,18 +264,18 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
     const best = Math.max(...probes.map((p) => KVM_RANK[p.probe.status]));
     const chosen = probes.filter((p) => KVM_RANK[p.probe.status] === best);
     const several = hosts.length > 1;
-    const named = several || probes.some((p) => p.label !== 'local');
+    const named = several || probes.some((p) => onHost(p.host) !== '');
     const kvmOf = (p: (typeof probes)[number]): NonNullable<CellResult['kvm']> => ({ status: p.probe.status, reason: `${p.probe.reason}${leftOut}`, host: prediction?.host ?? null, ...(named ? { on: p.label } : {}) });
     result.kvm = kvmOf(chosen[0]!);
     // Each host's own words; one host's reason as it always was.
     const reasons = (ps: typeof probes): string => (ps.length === 1 ? ps[0]!.probe.reason : ps.map((p) => `${p.label}: ${p.probe.reason}`).join('; '));
     if (chosen[0]!.probe.status === 'unavailable') {
-      const where = probes.length > 1 ? (failed.length > 0 ? ' on every host whose probe answered' : ' on every host of this run') : onHost(chosen[0]!.label) || ' on this machine';
+      const where = probes.length > 1 ? (failed.length > 0 ? ' on every host whose probe answered' : ' on every host of this run') : onHost(chosen[0]!.host) || ' on this machine';
       return finish({ kind: 'harness-error', label: 'KvmUnavailable', message: `KVM is unavailable${where}, and this cell needs -accel kvm: ${reasons(chosen)}${leftOut}`, duringBoot: false, retryable: false });
     }
     if (chosen[0]!.probe.status === 'firmware-only' && forced === 'auto' && scope === 'full') {
       scope = 'firmware';
-      const where = chosen.length === 1 ? onHost(chosen[0]!.label) : ` on ${chosen.length === hosts.length ? 'every host of this run' : chosen.map((p) => p.label).join(', ')}`;
+      const where = chosen.length === 1 ? onHost(chosen[0]!.host) : ` on ${chosen.length === hosts.length ? 'every host of this run' : chosen.map((p) => p.label).join(', ')}`;
       scopeReason = `KVM probe${where}: firmware-only — ${reasons(chosen)}${leftOut}`;
     }
     if (chosen.length < hosts.length) {
@@ -338,7 +339,7 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   // A KVM guest takes its host's CPU vendor and address width: a cell that booted on another
   // machine is judged against the model's claim for that machine's CPU, never this one's.
   const on = placedOn as Host | null;
-  if (config.accel === 'kvm' && on !== null && on.label !== 'local' && deps.hostFacts !== undefined && outcome.kind !== 'aborted') {
+  if (config.accel === 'kvm' && on !== null && !isThisMachine(on) && deps.hostFacts !== undefined && outcome.kind !== 'aborted') {
     try {
       const facts = await deps.hostFacts(on);
       claim = claimCell(result.argv, run.toolchain, deps, { host: facts.facts, ...(run.cell.expect !== undefined ? { intent: run.cell.expect.intent } : {}) }).claim;

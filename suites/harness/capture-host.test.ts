@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { captureCommand, type CaptureCliDeps } from '../../harness/cli/commands/capture.ts';
 import { clearKvmProbes } from '../../harness/kvm-probe.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
-import { FakeKvmHost } from './fake-kvm-host.ts';
+import { ElsewhereHost, FakeKvmHost } from './fake-kvm-host.ts';
 
 const sink = () => {
   const chunks: string[] = [];
@@ -20,7 +20,7 @@ describe('e820 capture on another machine', () => {
     const err = sink();
     let booted = false;
     const code = await captureCommand(['-M', 'pc', '-m', '1G', '-accel', 'kvm'], {}, {
-      host: new FakeKvmHost('ENOENT', false, 'ssh://root@kvm1:22'),
+      host: new ElsewhereHost(new FakeKvmHost('ENOENT', false, 'ssh://root@kvm1:22')),
       provision: async () => tools,
       capture: (async () => {
         booted = true;

@@ -2,12 +2,13 @@
 // run the fake QEMUs (suites/harness/fake-qemu/), except for what says whether KVM is there.
 
 import { LocalHost } from '../../harness/host/local.ts';
-import type { ExecOptions, ExecResult, HostProcess, SpawnOptions } from '../../harness/host/types.ts';
+import type { DirEntry, ExecOptions, ExecResult, Host, HostProcess, SpawnOptions } from '../../harness/host/types.ts';
 import { CPUINFO_PATH } from '../../harness/host-facts.ts';
 import { KVM_DEVICE } from '../../harness/kvm-probe.ts';
 
 /**
- * A machine for the probe: this one (its programs run the fake QEMUs), except that its /dev/kvm
+ * A machine for the probe: this one (its programs run the fake QEMUs; isThisMachine is true, so
+ * the probe, run-qemu and the cpuid read take their branches for this machine), except that its /dev/kvm
  * answers what `device` says (the device check's words: OK, ENOENT, `EACCES mode uid gid`) and its
  * /proc/cpuinfo has or lacks the hypervisor flag. It counts process groups started (probe boots).
  */
@@ -16,6 +17,7 @@ export class FakeKvmHost extends LocalHost {
   constructor(
     private readonly device = 'OK',
     private readonly hypervisor = true,
+    /** Only what findings call the machine (`ssh://…: there is no /dev/kvm`); never a remote host's branches. */
     override readonly label = 'local',
   ) {
     super();
@@ -37,3 +39,56 @@ export class FakeKvmHost extends LocalHost {
   }
 }
 
+
+/**
+ * Another machine, as the code sees one (not a LocalHost: isThisMachine is false, so the probe,
+ * the cpu facts and the commands take their branches for another host), whose commands and files
+ * are a FakeKvmHost's. Only for what needs no boot there: a probe that boots on another host goes
+ * through its remote stage (uploads, its own QEMU), exercised through the loopback sshd in
+ * suites/host/remote-tools.test.ts.
+ */
+export class ElsewhereHost implements Host {
+  constructor(private readonly on: FakeKvmHost) {}
+  get label(): string {
+    return this.on.label;
+  }
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.on.exec(argv, opts);
+  }
+  pipe(a: readonly string[], b: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.on.pipe(a, b, opts);
+  }
+  which(name: string): Promise<string | null> {
+    return this.on.which(name);
+  }
+  spawnGroup(argv: readonly string[], opts?: SpawnOptions): Promise<HostProcess> {
+    return this.on.spawnGroup(argv, opts);
+  }
+  readFile(path: string): Promise<Buffer> {
+    return this.on.readFile(path);
+  }
+  readFrom(path: string, offset: number, max: number): Promise<Buffer | null> {
+    return this.on.readFrom(path, offset, max);
+  }
+  writeFile(path: string, data: string | Uint8Array, mode?: number): Promise<void> {
+    return this.on.writeFile(path, data, mode);
+  }
+  readDir(path: string): Promise<DirEntry[]> {
+    return this.on.readDir(path);
+  }
+  exists(path: string): Promise<boolean> {
+    return this.on.exists(path);
+  }
+  makeTempDir(prefix: string): Promise<string> {
+    return this.on.makeTempDir(prefix);
+  }
+  removeDir(path: string): Promise<void> {
+    return this.on.removeDir(path);
+  }
+  isRoot(): Promise<boolean> {
+    return this.on.isRoot();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

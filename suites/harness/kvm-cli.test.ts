@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { kvmCommand } from '../../harness/cli/commands/kvm.ts';
 import { predictCommand } from '../../harness/cli/commands/predict.ts';
 import type { HostFactsSources } from '../../harness/host-facts.ts';
-import { FakeKvmHost } from './fake-kvm-host.ts';
+import { ElsewhereHost, FakeKvmHost } from './fake-kvm-host.ts';
+import type { Host } from '../../harness/host/types.ts';
 import { userAccelerator } from '../../harness/qemu-argv.ts';
 
 const amd48: HostFactsSources = {
@@ -62,8 +63,8 @@ describe('e820 predict for KVM', () => {
 });
 
 describe('e820 kvm', () => {
-  // The machine is a fake Host: its /proc/cpuinfo says AMD, 48 bits, nested; its /dev/kvm is missing, so the probe answers without a boot.
-  const deps = (out: string[], host = new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22')) => ({
+  // The machine is another host (ElsewhereHost: not this machine, so no cpuid device is read there): its /proc/cpuinfo says AMD, 48 bits, nested; its /dev/kvm is missing, so the probe answers without a boot.
+  const deps = (out: string[], host: Host = new ElsewhereHost(new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22'))) => ({
     host,
     provision: async () => ({ qemu: { binary: '/usr/bin/qemu-system-x86_64' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b' }),
     stdout: (s: string) => out.push(s),

@@ -10,7 +10,8 @@ import type { ProvisionedToolchain } from '../../harness/capture.ts';
 import { BootAbortedError } from '../../harness/errors.ts';
 import { checkKvmDevice, clearKvmProbes, formatKvmProbe, probeKvm, runKvmProbe, type KvmProbeOptions } from '../../harness/kvm-probe.ts';
 import { activeBoots } from '../../harness/run-qemu.ts';
-import { FakeKvmHost } from './fake-kvm-host.ts';
+import { ElsewhereHost, FakeKvmHost } from './fake-kvm-host.ts';
+import type { Host } from '../../harness/host/types.ts';
 import { fake, isAlive, recordedPids } from './helpers.ts';
 
 let work: string;
@@ -34,7 +35,7 @@ const tools = (script: string): ProvisionedToolchain => ({
 });
 
 /** The probe on a fake machine. */
-const on = (host: FakeKvmHost, extra: KvmProbeOptions = {}): KvmProbeOptions => ({ host, ...extra });
+const on = (host: Host, extra: KvmProbeOptions = {}): KvmProbeOptions => ({ host, ...extra });
 
 describe('KVM probe outcomes', () => {
   it('unavailable without booting when the device is missing or closed to us', async () => {
@@ -44,9 +45,10 @@ describe('KVM probe outcomes', () => {
     expect(r.reason).toMatch(/^there is no \/dev\/kvm: the host kernel has no KVM/);
     const closed = await runKvmProbe(tools('ok.sh'), on(new FakeKvmHost('EACCES 660 0 106')));
     expect(closed.reason).toBe("no permission to open /dev/kvm (mode 0660, owner uid 0, group gid 106): run as a user in the device's group (usually kvm), or as root");
-    // Another machine's finding names that machine.
-    const remote = await runKvmProbe(tools('ok.sh'), on(new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22')));
+    // Another machine's finding names that machine, and its QEMU is not looked up here.
+    const remote = await runKvmProbe(tools('ok.sh'), on(new ElsewhereHost(new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22'))));
     expect(remote.reason).toMatch(/^ssh:\/\/root@kvm1:22: there is no \/dev\/kvm/);
+    expect(remote.qemu).toEqual({ binary: 'not looked up (no probe boot)', version: 'not asked (no probe boot)' });
     expect(host.boots).toBe(0);
   });
 
@@ -103,7 +105,8 @@ describe('probeKvm memoisation', () => {
     expect(host.boots).toBe(1);
     await probeKvm(tools('ok.sh'), o);
     expect(host.boots).toBe(2);
-    // Another machine is probed on its own, even with the same binary.
+    // Another label is probed on its own, even with the same binary (this machine under another
+    // name: the probe is memoised per label).
     const other = new FakeKvmHost('OK', true, 'fake://kvm2');
     await probeKvm(tools('kvm-firmware-only.sh'), on(other, { deadlineMs: 800 }));
     expect(other.boots).toBe(1);

@@ -182,14 +182,25 @@ describe('matrix files and snapshots of KVM cells', () => {
 
 describe('runner: KVM per host (e820 run --host)', () => {
   /**
-   * A run over two machines: the fake QEMUs run here, each Host answers its own /dev/kvm, and the
-   * real probe (harness/kvm-probe.ts) boots on the Host it is given. This machine's KVM runs only
-   * the firmware (kvm-firmware-only.sh); `ssh://root@kvm1`'s runs the guest (ok.sh).
+   * A run over two machines. The runner sees this machine (a FakeKvmHost, a LocalHost) and other
+   * machines: stand-ins that are not LocalHosts (isThisMachine false, so the runner's branches for
+   * another host run: the cell named on it, judged for its CPU), only a label, which the runner
+   * never calls. The real probe (harness/kvm-probe.ts) for a stand-in boots the fake QEMUs here, on
+   * a FakeKvmHost under the stand-in's label that answers that machine's /dev/kvm and cpuinfo: it
+   * takes the probe's branch for this machine; the remote branch (stage, uploads) runs through the
+   * loopback sshd in suites/host/remote-tools.test.ts. This machine's KVM runs only the firmware
+   * (kvm-firmware-only.sh); `ssh://root@kvm1`'s runs the guest (ok.sh).
    */
   const local = new FakeKvmHost('OK', true, 'local');
-  const kvm1 = new FakeKvmHost('OK', false, 'ssh://root@kvm1:22');
-  const kvm2 = new FakeKvmHost('OK', true, 'ssh://root@kvm2:22');
-  const down = new FakeKvmHost('ENOENT', false, 'ssh://root@tcg1:22');
+  const probeOn = new Map<Host, FakeKvmHost>([[local, local]]);
+  const elsewhere = (label: string, device: string, hypervisor: boolean): Host => {
+    const h = { label } as unknown as Host;
+    probeOn.set(h, new FakeKvmHost(device, hypervisor, label));
+    return h;
+  };
+  const kvm1 = elsewhere('ssh://root@kvm1:22', 'OK', false);
+  const kvm2 = elsewhere('ssh://root@kvm2:22', 'OK', true);
+  const down = elsewhere('ssh://root@tcg1:22', 'ENOENT', false);
   const qemuOf = new Map<Host, string>([[local, 'kvm-firmware-only.sh'], [kvm1, 'ok.sh'], [kvm2, 'kvm-firmware-only.sh'], [down, 'ok.sh']]);
   const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b', initramfs: '/i' });
 
@@ -210,7 +221,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
       }),
       kvmProbe: async (_t, o = {}) => {
         probed.push(o.host!.label);
-        return probeKvm(tools(qemuOf.get(o.host!)!), { host: o.host!, deadlineMs: 600, firmwareDeadlineMs: 5_000 });
+        return probeKvm(tools(qemuOf.get(o.host!)!), { host: probeOn.get(o.host!)!, deadlineMs: 600, firmwareDeadlineMs: 5_000 });
       },
       capture: async (c, t, o) => {
         const h = hosts.find((x) => o.accept?.(x) ?? true)!;
@@ -265,7 +276,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
 
   test('a host whose probe fails is left out, named with its error; the cell errs only when every probe failed', async () => {
     clearKvmProbes();
-    const gone = new FakeKvmHost('OK', false, 'ssh://root@gone:22');
+    const gone = elsewhere('ssh://root@gone:22', 'OK', false);
     const { deps, placed } = overHosts([gone, kvm1]);
     const probeThere = deps.kvmProbe!;
     const failing: MatrixDeps = {
@@ -281,7 +292,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
     expect(r.kvm).toMatchObject({ status: 'full', on: 'ssh://root@kvm1:22' });
     expect(r.kvm?.reason).toMatch(/^the guest kernel reached its init under KVM in \d+\.\d s \(left out, their KVM probe failed: ssh:\/\/root@gone:22: ssh:\/\/root@gone:22: the connection was lost \(ECONNRESET\)\)$/);
     // Every probe failed: a KvmProbe error naming each host and its error.
-    const other = new FakeKvmHost('OK', false, 'ssh://root@gone2:22');
+    const other = elsewhere('ssh://root@gone2:22', 'OK', false);
     const none = overHosts([gone, other]);
     const e = await runCell(run('-M pc -m 1G -accel kvm'), { ...none.deps, kvmProbe: async (_t, o = {}) => Promise.reject(new Error(`${o.host!.label}: unreachable`)) });
     expect(none.placed).toEqual([]);

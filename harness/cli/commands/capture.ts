@@ -24,7 +24,7 @@ import { userAccelerator } from '../../qemu-argv.ts';
 import { resolveUserComponents, withUserToolchainOptions, type UserToolchain, type UserToolchainFlags } from '../../user-toolchain/index.ts';
 import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
 import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
-import { LocalHost, localHost } from '../../host/local.ts';
+import { isThisMachine, localHost } from '../../host/local.ts';
 import type { Host } from '../../host/types.ts';
 
 export interface CaptureCliOptions extends UserToolchainFlags, SshFlags {
@@ -118,7 +118,7 @@ export async function captureCommand(qemuArgs: string[], opts: CaptureCliOptions
   }
 
   // Another machine boots there; a LocalHost (this machine, or a test's stand-in for it) boots here.
-  const elsewhere = deps?.host !== undefined && !(deps.host instanceof LocalHost) ? deps.host : undefined;
+  const elsewhere = deps?.host !== undefined && !isThisMachine(deps.host) ? deps.host : undefined;
   const options: CaptureOptions = { qemuArgs, onProgress: say, ...(elsewhere !== undefined ? { host: elsewhere } : {}) };
   if (opts.timeout !== undefined) options.timeoutMs = parseTimeout(opts.timeout);
   if (opts.keepLogs !== undefined) options.keepLogsDir = opts.keepLogs;
