@@ -22,7 +22,7 @@ import { resolveToolchain } from './provision/index.ts';
 import { planHarnessArgv, type DroppedOption } from './qemu-argv.ts';
 import { runQemu, type BootEvent, type RunQemuResult } from './run-qemu.ts';
 import { BootAbortedError, BootTimeoutError, HarnessError, QemuLaunchError, type BootContext, type KeptLogs } from './errors.ts';
-import { localHost } from './host/local.ts';
+import { isThisMachine, localHost } from './host/local.ts';
 import { remoteStageOf } from './host/remote-stage.ts';
 import type { Host } from './host/types.ts';
 
@@ -276,7 +276,7 @@ async function observe(config: MachineConfig, toolchain: Toolchain, options: Cap
   let firmwareDir = tools.seabiosDir;
   let initrd = localInitrd;
   let qemuVersion: string;
-  if (host === localHost) qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
+  if (isThisMachine(host)) qemuVersion = tools.qemu.version ?? (await qemuVersionOf(tools.qemu.binary, tools.qemu.env));
   else {
     const stage = remoteStageOf(host);
     if (tools.seabiosDir !== undefined) {
@@ -294,7 +294,7 @@ async function observe(config: MachineConfig, toolchain: Toolchain, options: Cap
   let plan: ReturnType<typeof planHarnessArgv> | undefined;
   const run: RunQemuResult = await runQemu({
     qemu: qemu.binary,
-    ...(host !== localHost ? { host } : {}),
+    ...(!isThisMachine(host) ? { host } : {}),
     args: (paths) => {
       plan = planHarnessArgv({
         userArgs,

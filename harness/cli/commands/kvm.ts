@@ -14,7 +14,7 @@ import { describeHostFacts, HostFactsError, type HostFactsReport } from '../../h
 import { hostFactsOn } from '../../host/cpu-facts.ts';
 import { formatKvmProbe, probeKvm, type KvmProbeResult } from '../../kvm-probe.ts';
 import { closeRemotes, hostOf, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
-import { localHost } from '../../host/local.ts';
+import { isThisMachine, localHost } from '../../host/local.ts';
 import type { Host } from '../../host/types.ts';
 import { printable } from '../../errors.ts';
 import { parseTimeout } from '../options.ts';
@@ -113,7 +113,7 @@ async function kvmOn(
   const hostLine = 'error' in host ? `unreadable — ${host.error.split('\n').join('; ')}` : describeHostFacts(host);
   out(
     [
-      ...(machine !== localHost ? [`machine: ${machine.label}`] : []),
+      ...(!isThisMachine(machine) ? [`machine: ${machine.label}`] : []),
       `toolchain: ${toolchainLabel(toolchain)}`,
       `host facts for KVM predictions: ${hostLine}`,
       ...('error' in host ? [] : host.notes.map((n) => `  note: ${n}`)),
