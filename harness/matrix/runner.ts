@@ -292,6 +292,16 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   } else if (config.accel === 'kvm') {
     result.kvm = { status: 'not-probed', reason: 'the harness offers no KVM probe: captured like any cell', host: prediction?.host ?? null };
   }
+  // Nothing left to compare: the kernel layer is out of scope (and with it the QEMU layer, which
+  // the guest kernel reads from fw_cfg), and the model says this firmware prints nothing. Such a
+  // cell is not claimed, with both reasons, instead of booted into a deadline; explore still boots
+  // it (bootNotModelled), to learn whether QEMU starts it.
+  if (scope === 'firmware' && prediction?.firmwareUnobservable) {
+    const detail = `nothing this harness observes: ${prediction.firmwareUnobservable}; and the kernel layer is out of scope (${scopeReason ?? 'asked for'})`;
+    claim = { kind: 'not-modelled', stage: 'machine', option: config.bios ?? 'the firmware image', detail, message: `${config.bios ?? 'the firmware image'}: ${detail}`, harnessOwned: false, label: 'NothingObservable' };
+    result.claim = claim.kind;
+    if (deps.bootNotModelled !== true) return finish({ kind: 'not-booted' });
+  }
   result.scope = { scope, reason: scopeReason };
   ctx.compare = {
     ...ctx.compare,

@@ -125,6 +125,24 @@ describe('runner: the model says the kernel never starts', () => {
     expect(v.outcome === 'pass' && v.counts.notPredicted).toEqual([]);
   });
 
+  test('and the firmware prints nothing: the cell is not claimed and not booted (explore boots it to learn whether QEMU starts it)', async () => {
+    const silent = "SeaBIOS 1.16.3's 128 KiB bios.bin (Debian's build) is built without debug output (DEBUG_IO off): it prints nothing on port 0x402, so its map cannot be observed";
+    const prediction = () => ({ kernelStarts: false, unpredicted: ['kernel: no long mode'], firmwareUnobservable: silent });
+    const d = fakeDeps({ prediction });
+    const r = await runCell(run('-M pc -m 1G -cpu pentium3 -bios bios.bin'), d);
+    expect(d.captured).toEqual([]);
+    expect(r.claim).toBe('not-modelled');
+    expect(r.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/NothingObservable' } });
+    expect(r.verdict!.outcome === 'error' && r.verdict!.error.message).toContain(`nothing this harness observes: ${silent}; and the kernel layer is out of scope (the model does not claim a running guest kernel on this configuration (kernel: no long mode))`);
+    const e = { ...fakeDeps({ prediction }), bootNotModelled: true };
+    expect((await runCell(run('-M pc -m 1G -cpu pentium3 -bios bios.bin'), e)).claim).toBe('not-modelled');
+    expect(e.captured.length).toBe(1);
+    // A firmware that prints, or a kernel that starts: booted and compared as before.
+    const f = fakeDeps({ prediction: () => ({ kernelStarts: true, firmwareUnobservable: silent }) });
+    await runCell(run('-M pc -m 1G -bios bios.bin'), f);
+    expect(f.captured.length).toBe(1);
+  });
+
   test('--scope full overrides it; --scope firmware forces firmware scope on any cell', async () => {
     const d = fakeDeps({ prediction: () => ({ kernelStarts: false, unpredicted: ['x'] }) });
     await runCell(run('-M pc -m 1G'), d, { scope: 'full' });
