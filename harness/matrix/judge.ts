@@ -97,7 +97,7 @@ export function judge(claim: CellClaim, outcome: HarnessOutcome, ctx: JudgeConte
       throw new Error('judge: a model error is never booted');
     // Not modelled: the verdict stays the model's, whatever QEMU did (CellResult.machine says that).
     case 'not-modelled':
-      return errorVerdict('Model/UnsupportedOptionError', claim.message);
+      return errorVerdict(`Model/${claim.label}`, claim.message);
     case 'refuses':
       if (outcome.kind === 'refused') return bothRefuse(claim, outcome.lines);
       if (outcome.kind === 'booted') {

@@ -135,8 +135,11 @@ describe('runner: the model says the kernel never starts', () => {
     expect(r.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/NothingObservable' } });
     expect(r.verdict!.outcome === 'error' && r.verdict!.error.message).toContain(`nothing this harness observes: ${silent}; and the kernel layer is out of scope (the model does not claim a running guest kernel on this configuration (kernel: no long mode))`);
     const e = { ...fakeDeps({ prediction }), bootNotModelled: true };
-    expect((await runCell(run('-M pc -m 1G -cpu pentium3 -bios bios.bin'), e)).claim).toBe('not-modelled');
+    const booted = await runCell(run('-M pc -m 1G -cpu pentium3 -bios bios.bin'), e);
+    expect(booted.claim).toBe('not-modelled');
     expect(e.captured.length).toBe(1);
+    // The verdict stays the model's, whatever QEMU did, under the claim's own label.
+    expect(booted.verdict).toMatchObject({ outcome: 'error', error: { kind: 'Model/NothingObservable' } });
     // A firmware that prints, or a kernel that starts: booted and compared as before.
     const f = fakeDeps({ prediction: () => ({ kernelStarts: true, firmwareUnobservable: silent }) });
     await runCell(run('-M pc -m 1G -bios bios.bin'), f);
