@@ -110,6 +110,9 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
     // microvm_memory_init() adds only with option ROMs on: SeaBIOS would have nothing to boot.
     throw new UnsupportedOptionError('-machine x-option-roms=', `off with SeaBIOS (${image}) on ${name}: -kernel reaches SeaBIOS only as an option ROM, so the guest never starts; not modelled`);
   }
+  if (!o.rtc && qboot && profile.microvmQbootRtcOffHangs) {
+    throw new UnsupportedOptionError('-machine rtc=', `off with qboot on ${name} of QEMU ${profile.version}: the guest hangs before the kernel prints its banner (measured; cause not established); not modelled`);
+  }
   const mv = parseMachineVersion(profile.machineTypes.newest);
   const cpu = resolveCpu(config, profile, options.host, 'qemu64', mv);
   const topology = resolveTopology(config, mv, profile);
