@@ -175,7 +175,28 @@ function virtioLegacyQueue(props: ReadonlyArray<readonly [string, string]>, size
   return Number(prop(props, sizeProp) ?? (v.queue128 ? 128 : 256));
 }
 
+/**
+ * IDE devices without bus= all go to ide.0: qdev_device_add → qbus_find_recursive returns the first
+ * IDE bus, which is never "full" (an IDE bus sets no max_dev), and ide_dev_initfn (hw/ide/qdev.c)
+ * takes unit 1 once unit 0 is taken. q35's ide.0 is an AHCI port of one unit, so the second is
+ * refused ("Can't create IDE unit 1, bus supports only 1 units"); pc's PIIX ide.0 has two, so the
+ * third is ("IDE unit 1 is in use"). The same words on 5.2, 7.2, 10.0 and 11.1 (measured with -S;
+ * explore seed 171502 cell 015). With unit= or a -drive if=ide beside them, which unit each takes
+ * is not modelled.
+ */
+function checkIde0Units(config: MachineConfig, family: 'pc' | 'q35'): void {
+  const onIde0 = config.devices.filter((d) => IDE_DEVICES.has(d.driver) && (prop(d.props, 'bus') ?? 'ide.0') === 'ide.0');
+  const units = family === 'q35' ? 1 : 2;
+  if (onIde0.length <= units) return;
+  if (onIde0.some((d) => prop(d.props, 'unit') !== undefined) || config.drives.some((d) => (prop(d, 'if') ?? 'ide') === 'ide')) {
+    throw new UnsupportedOptionError('-device', `${onIde0.length} IDE devices on ide.0 beside unit= or -drive if=ide: which unit each takes is not modelled`);
+  }
+  const refused = onIde0[units]!;
+  throw new QemuRefusal(`-device ${optText(refused.driver, refused.props)}: ${family === 'q35' ? "Can't create IDE unit 1, bus supports only 1 units" : 'IDE unit 1 is in use'}`);
+}
+
 export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', virtio: VirtioDefaults): FirmwareInputs['devices'] {
+  checkIde0Units(config, family);
   const devices: Array<{ kind: string; detail?: string; busGiven?: boolean; legacyQueueSize?: number }> = [];
   const legacy = (props: ReadonlyArray<readonly [string, string]>, sizeProp: string) => {
     const q = virtioLegacyQueue(props, sizeProp, virtio);
