@@ -297,8 +297,9 @@ export async function runCell(run: CellRun, deps: MatrixDeps, options: RunCellOp
   // cell is not claimed, with both reasons, instead of booted into a deadline; explore still boots
   // it (bootNotModelled), to learn whether QEMU starts it.
   if (scope === 'firmware' && prediction?.firmwareUnobservable) {
+    const option = config.bios ?? 'the firmware image';
     const detail = `nothing this harness observes: ${prediction.firmwareUnobservable}; and the kernel layer is out of scope (${scopeReason ?? 'asked for'})`;
-    claim = { kind: 'not-modelled', stage: 'machine', option: config.bios ?? 'the firmware image', detail, message: `${config.bios ?? 'the firmware image'}: ${detail}`, harnessOwned: false, label: 'NothingObservable' };
+    claim = { kind: 'not-modelled', stage: 'machine', option, detail, message: `${option}: ${detail}`, harnessOwned: false, label: 'NothingObservable' };
     result.claim = claim.kind;
     if (deps.bootNotModelled !== true) return finish({ kind: 'not-booted' });
   }

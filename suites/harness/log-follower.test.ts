@@ -37,8 +37,8 @@ describe('LogFollower', () => {
       rest.push(follower.poll());
     }
     await Promise.all([first, ...rest]);
-    // The first read (one readFrom that finds data, one that finds nothing more is not needed: a
-    // short read ends it) and one queued read for the hundred polls.
+    // The running read and the one queued read the hundred polls joined (a short read ends each
+    // after one readFrom); the old follower made 101.
     expect(f.reads()).toBeLessThanOrEqual(4);
     expect(lines.length).toBe(101);
   });
