@@ -52,7 +52,7 @@ import { U64_MAX, hexPadded } from '../address.ts';
 import { E820 } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
-import { type Res, insertExpandToFit, insertResource, makeRoot, requestResource, reserveRegionWithSplit, walk } from './resource-tree.ts';
+import { type Res, ResourceTree, resource } from './resource-tree.ts';
 import { type KLine, type KTable, memRange, u64 } from './table.ts';
 
 /** arch/x86/kernel/probe_roms.c system_rom_resource. */
@@ -118,8 +118,12 @@ export interface IomemInputs {
   readonly profile: KernelProfile;
 }
 
+/** Two spaces per depth: the indentation strings, made once. */
+const INDENTS = Array.from({ length: 16 }, (_, depth) => '  '.repeat(depth));
+
 export function renderLine(r: Res, depth: number, profile: KernelProfile): string {
-  const indent = '  '.repeat(Math.min(depth, profile.iomemMaxDepth));
+  const levels = Math.min(depth, profile.iomemMaxDepth);
+  const indent = INDENTS[levels] ?? '  '.repeat(levels);
   return `${indent}${hexPadded(r.start, 8)}-${hexPadded(r.end, 8)} : ${r.name}`;
 }
 
@@ -141,7 +145,7 @@ function straddles(r: { start: bigint; end: bigint }, z: { start: bigint; end: b
 export function buildIomem(inp: IomemInputs): IomemResult {
   const { table, platform, profile } = inp;
   const rootEnd = (1n << BigInt(platform.physBits)) - 1n;
-  let root = makeRoot(rootEnd);
+  const tree = new ResourceTree(rootEnd);
   const zones = uncertainZones(platform);
   const problems: string[] = [];
   let lateUncertain = false;
@@ -155,83 +159,75 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   };
 
   // 1. probe_roms()
-  root = requestResource(root, { id: 'rom.system', ...SYSTEM_ROM, name: 'System ROM', e820: false, children: [] }).root;
+  tree.request(resource(SYSTEM_ROM.start, SYSTEM_ROM.end, 'System ROM', false));
 
-  // The e820 resources in the tree, by id, as placed (an expansion widens them). Resources are
-  // never removed once inserted, so this answers "is it in the tree?" without walking it.
-  const placedE820 = new Map<string, Res>();
-  const insertE820 = (res: Res): void => {
-    const r = insertResource(root, res);
-    root = r.root;
-    if (r.conflict === null) placedE820.set(res.id, res);
-  };
+  // The e820 resources in the tree, by table index, as placed (an expansion widens them).
+  // Resources are never removed once inserted, so this answers "is it in the tree?" without walking it.
+  const placedE820: Array<Res | undefined> = [];
 
   // 2. e820__reserve_resources()
   const e820Res: Res[] = [];
-  table.forEach((e, i) => {
-    const end = u64(e.addr + e.size - 1n);
-    const res: Res = { id: `e820.${i}`, start: e.addr, end, name: resourceName(e.type, profile), e820: true, children: [] };
+  for (let i = 0; i < table.length; i++) {
+    const e = table[i]!;
+    const res = resource(e.addr, u64(e.addr + e.size - 1n), resourceName(e.type, profile), true);
     e820Res.push(res);
-    if (insertedEarly(e.addr, e.type)) insertE820(res);
-  });
+    if (insertedEarly(e.addr, e.type) && tree.insert(res) === null) placedE820[i] = res;
+  }
 
   // 3. ACPI host bridge windows.
-  platform.pciWindows.forEach((w, i) => {
-    if (w.start > rootEnd) return;
-    const end = w.end > rootEnd ? rootEnd : w.end;
-    root = insertResource(root, { id: `pci.${i}`, start: w.start, end, name: 'PCI Bus 0000:00', e820: false, children: [] }).root;
-  });
+  for (const w of platform.pciWindows) {
+    if (w.start > rootEnd) continue;
+    tree.insert(resource(w.start, w.end > rootEnd ? rootEnd : w.end, 'PCI Bus 0000:00', false));
+  }
 
   // 4. e820__reserve_resources_late(), from pcibios_resource_survey(): not without PCI.
   const lateLines: KLine[] = [];
   const late = platform.pci ? table : [];
-  late.forEach((e, i) => {
+  for (let i = 0; i < late.length; i++) {
+    const e = late[i]!;
     const res = e820Res[i]!;
-    if (placedE820.has(res.id) || res.end === 0n) return;
-    if (e.type === E820.SOFT_RESERVED && profile.softReservedInIomem === 'absent') return;
-    const r = insertExpandToFit(root, res);
-    root = r.root;
-    if (r.placed !== null) placedE820.set(res.id, r.placed);
+    if (placedE820[i] !== undefined || res.end === 0n) continue;
+    if (e.type === E820.SOFT_RESERVED && profile.softReservedInIomem === 'absent') continue;
+    const r = tree.insertExpandToFit(res);
+    if (r.placed !== null) placedE820[i] = r.placed;
     for (const name of r.expandedWith) {
       lateLines.push({
         level: profile.expandedResourceLevel,
         text: `${profile.expandedResourcePrefix}Expanded resource ${res.name} due to conflict with ${name}`,
       });
     }
-  });
-  late.forEach((e, i) => {
-    if (e.type !== E820.RAM) return;
+  }
+  for (const e of late) {
+    if (e.type !== E820.RAM) continue;
     const start = u64(e.addr + e.size);
     const align = ramAlignment(start);
     let end = ((start + align - 1n) / align) * align - 1n;
     if (end > U64_MAX) end = U64_MAX;
-    if (start >= end) return;
+    if (start >= end) continue;
     lateLines.push({ level: profile.ramBufferLevel, text: `${profile.ramBufferText} ${memRange(start, end)}` });
     check({ start, end, name: 'RAM buffer' }, true);
-    root = reserveRegionWithSplit(root, start, end, 'RAM buffer', `buf.${i}`).root;
-  });
+    tree.reserveRegionWithSplit(start, end, 'RAM buffer');
+  }
 
   // ACPI memory hotplug (subsys_initcall): each cold-plugged DIMM becomes top-level System RAM
   // (mm/memory_hotplug.c register_memory_resource). Marked e820 so it is printed and compared.
-  platform.hotplugRam.forEach((r, i) => {
-    root = insertResource(root, { id: `hotplug.${i}`, start: r.start, end: r.end, name: resourceName(E820.RAM, profile), e820: true, children: [] }).root;
-  });
+  for (const r of platform.hotplugRam) tree.insert(resource(r.start, r.end, resourceName(E820.RAM, profile), true));
 
   // 5. late_initcall: MMCONFIG/ECAM, hmem.N.
   if (platform.mmconfig !== null && inp.mmconfigInserted) {
-    root = insertResource(root, { id: 'mmconfig', ...platform.mmconfig, name: 'PCI MMCONFIG', e820: false, children: [] }).root;
+    tree.insert(resource(platform.mmconfig.start, platform.mmconfig.end, 'PCI MMCONFIG', false));
   }
   if (profile.softReservedInIomem === 'inside-hmem') {
     let n = 0;
-    table.forEach((e, i) => {
-      const placed = e.type === E820.SOFT_RESERVED ? (placedE820.get(`e820.${i}`) ?? null) : null;
-      if (placed === null) return;
-      root = insertResource(root, { id: `hmem.${n}`, start: placed.start, end: placed.end, name: `hmem.${n}`, e820: false, children: [] }).root;
+    for (let i = 0; i < table.length; i++) {
+      const placed = table[i]!.type === E820.SOFT_RESERVED ? placedE820[i] : undefined;
+      if (placed === undefined) continue;
+      tree.insert(resource(placed.start, placed.end, `hmem.${n}`, false));
       n++;
-    });
+    }
   }
 
-  const placed = walk(root).filter((p) => p.res.e820);
+  const placed = tree.walk().filter((p) => p.res.e820);
   for (const p of placed) if (p.res.name !== 'RAM buffer') check(p.res, false);
   // The original (unexpanded) ranges too: an expansion may already have swallowed the zone
   // (only the late pass expands; without it the unplaced ranges show nowhere).
@@ -239,4 +235,3 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   if (problems.length > 0) return { lines: null, unpredictable: [...new Set(problems)].join('; '), lateLines, lateUncertain };
   return { lines: placed.map((p) => renderLine(p.res, p.depth, profile)), unpredictable: null, lateLines, lateUncertain };
 }
-
