@@ -80,6 +80,7 @@ export interface Prediction {
  */
 export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu: QemuProfile, memory?: MemorySetup): string | null {
   const { platform } = handoff;
+  if (handoff.guestHangs !== undefined) return `kernel: ${handoff.guestHangs}`;
   if (platform.accel === 'tcg' && qemu.tcgBmi2Undefined && kernel.guestDecompressorBmi2 && platform.bmi1Bmi2) {
     // Seen on 5.2 with 6.12 and 7.2: Haswell, Broadwell, Skylake, Cascadelake, Cooperlake, Icelake,
     // KnightsMill, EPYC, EPYC-Rome, Dhyana, max and qemu64,+bmi1,+bmi2 reset; Haswell,-bmi1 boots.

@@ -129,6 +129,12 @@ export interface Handoff {
   warnings: readonly string[];
   /** Firmware-visible inputs to SeaBIOS's allocations (ACPI blob, SMBIOS, devices): stage-defined. */
   firmwareInputs: FirmwareInputs;
+  /**
+   * Why the guest kernel is known not to start on this board though QEMU builds it (measured, the
+   * cause not established); absent otherwise. The kernel layer is then not predicted; what QEMU
+   * hands the firmware still is (reference/predict.ts kernelCannotStart).
+   */
+  guestHangs?: string;
 }
 
 /** What SeaBIOS will find and allocate for, as QEMU presents it. */

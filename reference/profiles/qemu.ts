@@ -115,7 +115,8 @@ export interface QemuProfile {
    * microvm with rtc=off and its qboot.rom: the guest hangs before the kernel prints its banner on
    * 5.2 (measured with the 5.10 cloud and minimal kernels, with and without option ROMs, -m 1G,
    * 3000M, 3072M, 4180M; explore seed 171501 cell 024); rtc on boots, and 7.2 and 11.1 boot
-   * rtc=off (microvm.yaml). The cause is not established, so such a cell is not modelled.
+   * rtc=off (microvm.yaml). The cause is not established, so such a cell's kernel layer is not
+   * predicted (Handoff.guestHangs); what QEMU hands the firmware still is (qemu-layer.yaml via qtest).
    */
   microvmQbootRtcOffHangs: boolean;
   /**
