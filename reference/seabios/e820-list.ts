@@ -19,7 +19,7 @@ export interface E820Result<T> {
   readonly dropped: number;
 }
 
-const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
+const union = (a: readonly string[], b: readonly string[]): readonly string[] => [...a, ...b.filter((x) => !a.includes(x))];
 
 /**
  * src/e820map.c e820_add() (identical in 1.14.0–1.17.0), replayed on a copy: first pass finds the
@@ -36,18 +36,23 @@ export function e820AddTagged(
   max: number,
 ): E820Result<TaggedEntry> {
   if (size === 0n) return { entries: list, dropped: 0 };
-  const l: TaggedEntry[] = [...list];
+  const l = [...list];
+  return { entries: l, dropped: e820AddInPlace(l, start, size, type, provenance, max) };
+}
+
+/** An entry spelled out (spread is slow, and TaggedEntry has exactly these fields). */
+const tagged = (start: bigint, size: bigint, type: number, provenance: readonly string[]): TaggedEntry => ({ start, size, type, provenance });
+
+/**
+ * e820_add() on `l` itself, as SeaBIOS changes its e820_list; returns how many insertions the
+ * full list dropped. Only for a list its caller owns (E820ListBuilder, e820AddTagged's copy).
+ */
+function e820AddInPlace(l: TaggedEntry[], start: bigint, size: bigint, type: number, provenance: string, max: number): number {
+  if (size === 0n) return 0;
   let dropped = 0;
-  const insert = (i: number, e: TaggedEntry): void => {
-    if (l.length >= max) {
-      dropped++;
-      return;
-    }
-    l.splice(i, 0, e);
-  };
   let s = start;
   let sz = size;
-  let prov: string[] = [provenance];
+  let prov: readonly string[] = [provenance];
   const end = start + size;
   let i = 0;
   for (; i < l.length; i++) {
@@ -60,9 +65,13 @@ export function e820AddTagged(
         s = e.start;
         prov = union(e.provenance, prov);
       } else {
-        l[i] = { ...e, size: s - e.start };
+        l[i] = tagged(e.start, s - e.start, e.type, e.provenance);
         i++;
-        if (eEnd > end) insert(i, { start: end, size: eEnd - end, type: e.type, provenance: e.provenance });
+        if (eEnd > end) {
+          // insert_e820
+          if (l.length >= max) dropped++;
+          else l.splice(i, 0, tagged(end, eEnd - end, e.type, e.provenance));
+        }
       }
     }
     break;
@@ -75,7 +84,7 @@ export function e820AddTagged(
       l.splice(i, 1);
       continue;
     }
-    l[i] = { ...e, start: end, size: eEnd - end };
+    l[i] = tagged(end, eEnd - end, e.type, e.provenance);
     if (type === e.type) {
       sz += eEnd - end;
       prov = union(prov, e.provenance);
@@ -83,8 +92,11 @@ export function e820AddTagged(
     }
     break;
   }
-  if (type !== L.E820_HOLE) insert(i, { start: s, size: sz, type, provenance: prov });
-  return { entries: l, dropped };
+  if (type !== L.E820_HOLE) {
+    if (l.length >= max) dropped++;
+    else l.splice(i, 0, tagged(s, sz, type, prov));
+  }
+  return dropped;
 }
 
 const toTagged = (list: readonly E820Range[]): TaggedEntry[] =>
@@ -119,7 +131,8 @@ export function calcRamSize(entries: readonly { start: bigint; size: bigint; typ
  * insert_e820 logs for each insertion a full list drops. Local to one seabiosStage call.
  */
 export class E820ListBuilder {
-  entries: readonly TaggedEntry[] = [];
+  /** Changed in place by add and remove, as SeaBIOS changes its e820_list. */
+  entries: TaggedEntry[] = [];
 
   constructor(
     private readonly max: number,
@@ -127,9 +140,8 @@ export class E820ListBuilder {
   ) {}
 
   add(start: bigint, size: bigint, type: number, why: string): void {
-    const r = e820AddTagged(this.entries, start, size, type, why, this.max);
-    this.entries = r.entries;
-    for (let k = 0; k < r.dropped; k++) this.log.push('WARNING - Unable to allocate resource at insert_e820:35!');
+    const dropped = e820AddInPlace(this.entries, start, size, type, why, this.max);
+    for (let k = 0; k < dropped; k++) this.log.push('WARNING - Unable to allocate resource at insert_e820:35!');
   }
 
   remove(start: bigint, size: bigint, why: string): void {

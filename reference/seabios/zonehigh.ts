@@ -24,19 +24,21 @@ export interface Block {
   allocEnd: bigint;
 }
 
-/** Allocates top-down; returns the new block list, or null when nothing fits (warn_noalloc). */
-function allocHigh(blocks: readonly Block[], size: bigint, align: bigint): Block[] | null {
+/**
+ * Allocates top-down in `blocks` itself (the allocator's list, owned by one zoneHighUse call);
+ * false when nothing fits (warn_noalloc).
+ */
+function allocHigh(blocks: Block[], size: bigint, align: bigint): boolean {
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
     if (b.allocEnd < size) continue;
     const p = alignDown(b.allocEnd - size, align);
     if (p >= b.dataEnd && p <= b.allocEnd) {
-      const out = [...blocks];
-      out.splice(i, 1, { data: p, dataEnd: p + size, allocEnd: b.allocEnd }, { ...b, allocEnd: p });
-      return out;
+      blocks.splice(i, 1, { data: p, dataEnd: p + size, allocEnd: b.allocEnd }, { data: b.data, dataEnd: b.dataEnd, allocEnd: p });
+      return true;
     }
   }
-  return null;
+  return false;
 }
 
 /** src/hw/virtio-ring.h MAX_QUEUE_NUM: the largest virtqueue SeaBIOS's legacy virtio path takes. */
@@ -74,15 +76,11 @@ export interface ZoneHighUse {
 
 /** Everything POST allocates in ZoneHigh, in order; failed allocations are logged as SeaBIOS does. */
 export function zoneHighUse(handoff: Handoff, profile: SeabiosProfile, zone: { start: bigint; end: bigint }, log: string[]): ZoneHighUse {
-  let blocks: Block[] = [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
+  const blocks: Block[] = [{ data: zone.start, dataEnd: zone.start, allocEnd: zone.end }];
   const residents: string[] = [];
   const alloc = (size: bigint, align: bigint, what: string): void => {
-    const next = allocHigh(blocks, size, align < L.MALLOC_MIN_ALIGN ? L.MALLOC_MIN_ALIGN : align);
-    if (next === null) log.push(`WARNING - Unable to allocate resource (${what})`);
-    else {
-      blocks = next;
-      if (!residents.includes(what)) residents.push(what);
-    }
+    if (!allocHigh(blocks, size, align < L.MALLOC_MIN_ALIGN ? L.MALLOC_MIN_ALIGN : align)) log.push(`WARNING - Unable to allocate resource (${what})`);
+    else if (!residents.includes(what)) residents.push(what);
   };
   const fi = handoff.firmwareInputs;
   // smbios_setup: QEMU's tables + SeaBIOS's type 0; > BUILD_MAX_SMBIOS_FSEG goes high.
