@@ -297,7 +297,9 @@ export function planQtestArgv(opts: QtestArgvOptions): { args: string[]; accel: 
     ...(chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : []),
     '-S',
     '-qtest', 'stdio',
-    '-qtest-log', '/dev/null',
+    // No qtest log at all (system/qtest.c qtest_server_start: "none" opens none), rather than
+    // /dev/null, which formats a timestamped line per command and reply.
+    '-qtest-log', 'none',
     // COM1 stays as in a boot (there the console's file), unless the user's own serial holds it.
     '-serial', (opts.consoleIndex ?? 0) === 0 ? 'null' : 'none',
     '-display', 'none',
