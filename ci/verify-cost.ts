@@ -57,7 +57,7 @@ for (const kind of ['qemu', 'seabios', 'kernels']) {
     );
   }
 }
-for (const n of (await list(join(cache, 'initramfs'))).filter((f) => f.endsWith('.cpio.gz'))) {
+for (const n of (await list(join(cache, 'initramfs'))).filter((f) => f.endsWith('.cpio'))) {
   const dir = join(cache, 'initramfs');
   const full = await recordFiles(dir, [n]);
   const ms = await time(dir, { files: { [n]: full.files[n]! }, hashed: [n] });

@@ -6,8 +6,6 @@
 // with its NUL, padded so header+name is a multiple of 4, then the data padded to 4.
 // The archive ends with an entry named TRAILER!!!.
 
-import { gzipSync } from 'node:zlib';
-
 const MAGIC = '070701';
 const TRAILER = 'TRAILER!!!';
 
@@ -141,10 +139,4 @@ export function writeCpio(entries: readonly CpioEntry[], opts: CpioOptions = {})
   }
   chunks.push(headerBytes({ ino: 0, mode: 0, nlink: 1, mtime: 0, filesize: 0, rdevmajor: 0, rdevminor: 0, name: TRAILER }));
   return Buffer.concat(chunks);
-}
-
-/** The archive gzipped, as the kernel's initramfs loader takes it (CONFIG_RD_GZIP). */
-export function writeCpioGz(entries: readonly CpioEntry[], opts: CpioOptions = {}): Buffer {
-  // Node's gzip header carries mtime 0 and no file name, so the output stays deterministic.
-  return gzipSync(writeCpio(entries, opts), { level: 9 });
 }

@@ -20,18 +20,28 @@ export function guestConsoleIndex(config: Pick<MachineConfig, 'devices'>): numbe
 }
 
 /**
- * `console=ttyS<n> panic=-1 loglevel=6`: the guest's console; reboot (so QEMU exits) at once on a
- * panic; and only messages more urgent than KERN_INFO on that console. The kernel writes its
- * console synchronously to the 8250, byte by byte (drivers/tty/serial/8250/8250_port.c
- * serial8250_console_write), and under TCG the ~13 KiB of KERN_INFO boot lines cost 0.3-0.5 s
- * before /init (docs/minimal-kernel.md). What the console still has to show is at KERN_NOTICE or
- * above: the banner `Linux version …` (init/main.c start_kernel, pr_notice), the harness's
- * `kernel` stage, and panics (kernel/panic.c, pr_emerg). Every layer comes from the ring buffer,
- * which keeps every level: /init prints it whole (`dmesg -r`). A user's `-append loglevel=N`
- * comes later on the line and wins (init/main.c loglevel early_param, the last one parsed).
+ * `console=ttyS<n> panic=-1 loglevel=6 no_timer_check noapictimer`: the guest's console; reboot (so
+ * QEMU exits) at once on a panic; only messages more urgent than KERN_INFO on that console; and two
+ * timer settings that touch no layer.
+ *
+ * loglevel=6: the kernel writes its console synchronously to the 8250, byte by byte
+ * (drivers/tty/serial/8250/8250_port.c serial8250_console_write), and under TCG the ~13 KiB of
+ * KERN_INFO boot lines cost 0.3-0.5 s before /init (docs/minimal-kernel.md). What the console still
+ * has to show is at KERN_NOTICE or above: the banner `Linux version …` (init/main.c start_kernel,
+ * pr_notice), the harness's `kernel` stage, and panics (kernel/panic.c, pr_emerg). Every layer
+ * comes from the ring buffer, which keeps every level: /init prints it whole (`dmesg -r`). A user's
+ * `-append loglevel=N` comes later on the line and wins (init/main.c loglevel early_param, the last
+ * one parsed).
+ *
+ * no_timer_check: the IO-APIC timer check (arch/x86/kernel/apic/io_apic.c timer_irq_works()) counts
+ * ticks over a short busy wait, which a loaded TCG host now and then misses, and then panics with
+ * "IO-APIC + timer doesn't work!"; skipped, it cannot fail. noapictimer: no local APIC timer, so no
+ * calibration of it (arch/x86/kernel/apic/apic.c calibrate_APIC_clock(), a fixed 100 ms on the PIT,
+ * which TCG CPUs without a TSC deadline timer all pay); ticks come from the PIT/HPET broadcast
+ * instead. Both measured in docs/minimal-kernel.md (**Timer arguments**).
  */
 export function guestFixedKernelArgs(consoleIndex = 0): string {
-  return `console=ttyS${consoleIndex} panic=-1 loglevel=6`;
+  return `console=ttyS${consoleIndex} panic=-1 loglevel=6 no_timer_check noapictimer`;
 }
 
 export const GUEST_FIXED_KERNEL_ARGS = guestFixedKernelArgs(0);

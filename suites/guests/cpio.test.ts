@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { CpioError, writeCpio, writeCpioGz, type CpioEntry } from '../../guests/cpio.ts';
+import { CpioError, writeCpio, type CpioEntry } from '../../guests/cpio.ts';
 
 /** A tiny independent newc reader, to check the writer without trusting it. */
 function readNewc(buf: Buffer): { name: string; mode: number; nlink: number; rdev: [number, number]; data: Buffer }[] {
@@ -93,11 +92,9 @@ describe('writeCpio', () => {
     expect(entries[3]!.data.toString()).toBe('busybox');
   });
 
-  it('is deterministic and gzips to the same archive', () => {
+  it('is deterministic', () => {
     const e: CpioEntry[] = [{ type: 'file', path: 'a', data: new Uint8Array([1, 2, 3, 4, 5]) }];
     expect(writeCpio(e).equals(writeCpio(e))).toBe(true);
-    expect(gunzipSync(writeCpioGz(e)).equals(writeCpio(e))).toBe(true);
-    expect(writeCpioGz(e).equals(writeCpioGz(e))).toBe(true);
   });
 
   it('rejects a child before its parent, duplicates, "..", and oversized modes', () => {

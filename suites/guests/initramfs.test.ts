@@ -1,7 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { GUEST_PATHS, INIT_APPLETS, initScript } from '../../guests/init.ts';
@@ -54,9 +53,11 @@ describe('buildInitramfs', () => {
     // No temp files left beside the images.
     expect(readdirSync(join(dir, 'cache')).filter((f) => f.startsWith('.tmp'))).toEqual([]);
 
-    const out = await buildInitramfs(inputs, join(dir, 'out', 'initrd.gz'), opts);
-    expect(out).toBe(join(dir, 'out', 'initrd.gz'));
-    const cpio = gunzipSync(readFileSync(out));
+    const out = await buildInitramfs(inputs, join(dir, 'out', 'initrd.cpio'), opts);
+    expect(out).toBe(join(dir, 'out', 'initrd.cpio'));
+    // Uncompressed: the kernel copies it rather than inflating it (guests/initramfs.ts says why).
+    const cpio = readFileSync(out);
+    expect(cpio.subarray(0, 6).toString('latin1')).toBe('070701');
     expect(cpio.toString('latin1')).toContain('TRAILER!!!');
   });
 });
