@@ -87,12 +87,15 @@ export function withPagingLevels(profile: KernelProfile, platform: Platform, ker
 export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdline: string, kernelProfile: KernelProfile, memory?: MemorySetup): KernelView {
   const profile = withPagingLevels(kernelProfile, platform, kernelCmdline);
   const loaded = loadFirmwareMap(firmware.entries, profile, memory);
-  const dumpPrefix = `${BIOS_E820_PREFIX}`;
   // Only the E820 path prints `BIOS-e820:` lines; a `BIOS-e801:`/`BIOS-88:` dump is an edit line
   // (reference/kernel-lines.ts dump-fallback). 7.2's out-of-order warning sits inside the dump but
   // is not a `BIOS-e820:` line.
-  const biosE820 = texts(loaded.dump.filter((l) => l.text.startsWith(dumpPrefix)));
-  const edits: KLine[] = [loaded.header, ...loaded.dump.filter((l) => !l.text.startsWith(dumpPrefix))];
+  const biosE820: string[] = [];
+  const edits: KLine[] = [loaded.header];
+  for (const l of loaded.dump) {
+    if (l.text.startsWith(BIOS_E820_PREFIX)) biosE820.push(l.text);
+    else edits.push(l);
+  }
   const lost = loaded.setup.path === 'e820' ? null : ramLeftOut(firmware.entries, loaded.table);
   const memoryPath: MemoryPathView = {
     path: loaded.setup.path,

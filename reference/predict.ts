@@ -181,7 +181,8 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
           kernel: {
             biosE820: [...kernel.biosE820],
             ...(kernel.e820Edits ? { e820Edits: [...kernel.e820Edits] } : {}),
-            ...(kernel.memmap ? { memmap: kernel.memmap.map((m) => ({ ...m })) } : {}),
+            // Copies, spelled out (MemmapEntry is these three fields; spread costs more).
+            ...(kernel.memmap ? { memmap: kernel.memmap.map((m) => ({ start: m.start, end: m.end, type: m.type })) } : {}),
             ...(kernel.iomem ? { iomem: [...kernel.iomem] } : {}),
           },
         }

@@ -18,32 +18,41 @@ export interface KernelArg {
 /** The six ASCII whitespace characters, compared rather than matched (a regex test per character was a measurable part of a prediction). */
 const isSpace = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\v' || c === '\f' || c === '\r';
 
+/** The index of the first character at or after `from` that is not whitespace (isSpace). */
+function skipSpaces(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && isSpace(text[i])) i++;
+  return i;
+}
+
 /**
  * kernel/params.c parse_args() + next_arg(): whitespace-separated, double quotes group, the
- * first `=` splits (quotes around the value are dropped), a bare `--` ends the options.
+ * first `=` splits (quotes around the value are dropped), a bare `--` ends the options. Walks
+ * the line by index: only the tokens are sliced out of it.
  */
 export function splitKernelArgs(cmdline: string): KernelArg[] {
   const out: KernelArg[] = [];
-  let s = cmdline.replace(/^[ \t\n\v\f\r]+/, '');
-  while (s.length > 0) {
-    let args = s;
+  let pos = skipSpaces(cmdline, 0);
+  while (pos < cmdline.length) {
+    let start = pos;
     let inQuote = false;
     let quoted = false;
-    if (args[0] === '"') {
-      args = args.slice(1);
+    if (cmdline[start] === '"') {
+      start++;
       inQuote = true;
       quoted = true;
     }
-    let i = 0;
+    let i = start;
     let equals = 0;
-    for (; i < args.length; i++) {
-      if (isSpace(args[i]) && !inQuote) break;
+    for (; i < cmdline.length; i++) {
+      const c = cmdline[i];
+      if (isSpace(c) && !inQuote) break;
       // `equals == 0` doubles as "not found": a leading `=` is never a separator (kernel quirk).
-      if (equals === 0 && args[i] === '=') equals = i;
-      if (args[i] === '"') inQuote = !inQuote;
+      if (equals === 0 && c === '=') equals = i - start;
+      if (c === '"') inQuote = !inQuote;
     }
-    let token = args.slice(0, i);
-    if (quoted && i > 0 && token.endsWith('"')) token = token.slice(0, -1);
+    let token = cmdline.slice(start, i);
+    if (quoted && i > start && token.endsWith('"')) token = token.slice(0, -1);
     let param: string;
     let value: string | null;
     if (equals === 0) {
@@ -59,7 +68,7 @@ export function splitKernelArgs(cmdline: string): KernelArg[] {
     }
     if (value === null && param === '--') break;
     out.push({ param, value });
-    s = args.slice(i + 1).replace(/^[ \t\n\v\f\r]+/, '');
+    pos = skipSpaces(cmdline, i + 1);
   }
   return out;
 }

@@ -28,13 +28,16 @@ interface Span {
 }
 
 function subtract(spans: Span[], cut: Span): Span[] {
-  return spans.flatMap((s) => {
-    if (cut.end <= s.start || cut.start >= s.end) return [s];
-    const out: Span[] = [];
+  const out: Span[] = [];
+  for (const s of spans) {
+    if (cut.end <= s.start || cut.start >= s.end) {
+      out.push(s);
+      continue;
+    }
     if (cut.start > s.start) out.push({ start: s.start, end: cut.start });
     if (cut.end < s.end) out.push({ start: cut.end, end: s.end });
-    return out;
-  });
+  }
+  return out;
 }
 
 /** kaslr.c handle_mem_options(): memory limit, regions to avoid, and whether KASLR gives up. */

@@ -67,6 +67,10 @@ class Appender {
     if (this.entries.length >= E820_MAX_ENTRIES) this.lines.push(...rangeAdd(this.entries, start, size, type, this.profile).lines);
     else this.entries.push({ addr: start, size, type });
   }
+  /** `first`, then the table-full lines (almost always none). */
+  withLines(first: KLine): KLine[] {
+    return this.lines.length === 0 ? [first] : [first, ...this.lines];
+  }
 }
 
 /** A table entry, spelled out rather than spread from the old one (entries are exactly addr, size, type; spread is slow). */
@@ -117,7 +121,7 @@ export function rangeUpdate(
     const shrunk = e.size - (fe - fs);
     out.entries[i] = entry(e.addr < fs ? e.addr : fe, shrunk, e.type);
   }
-  return { table: out.entries, lines: [{ level: KERN.DEBUG, text }, ...out.lines] };
+  return { table: out.entries, lines: out.withLines({ level: KERN.DEBUG, text }) };
 }
 
 /**
@@ -153,7 +157,7 @@ export function rangeRemove(table: KTable, start: bigint, sizeIn: bigint, type: 
     const shrunk = e.size - (fe - fs);
     out.entries[i] = entry(e.addr < fs ? e.addr : fe, shrunk, e.type);
   }
-  return { table: out.entries, lines: [{ level: KERN.DEBUG, text }, ...out.lines] };
+  return { table: out.entries, lines: out.withLines({ level: KERN.DEBUG, text }) };
 }
 
 /** e820__mapped_all(start, end, type): one pass in table order, as __e820__mapped_all() does. */

@@ -83,5 +83,7 @@ export function qemuCpuModelNames(qemu: QemuVersion): ReadonlySet<string> {
  * model's vendor, long mode and LA57 and change only features the memory map does not read.
  */
 export function cpuModelBase(name: string): string {
+  // Every suffix below starts with `-`: most names asked (qemu64, max, host) have none.
+  if (!name.includes('-')) return name;
   return name.replace(/-v\d+$/, '').replace(/(-noTSX)?(-IBRS|-IBPB)?$/, '').replace(/-noTSX$/, '');
 }
