@@ -75,7 +75,8 @@ function readCommands(dma: boolean, key: number, n: number): { commands: string[
   return { commands, bytes: (r) => portReadBytes(commands, r) };
 }
 
-async function observeWith(io: QtestIO): Promise<QtestObservation> {
+/** Reads the QEMU layer through `io` (exported for the fake fw_cfg of suites/harness/qtest-observe.test.ts). */
+export async function observeWith(io: QtestIO): Promise<QtestObservation> {
   // (1) CMOS, FW_CFG_ID and the directory's count, through the ports.
   const cmos = cmosCommands();
   const id = portReadCommands(FW_CFG_KEY.id, 4);
