@@ -17,6 +17,7 @@ import { checkUserRamOverNothing } from './linux/user-ram.ts';
 import { buildIomem, type IomemPlatform, resourceName } from './linux/iomem.ts';
 import { kernelRangeIsRam } from './linux/kernel-range.ts';
 import { firmwareMemmap } from './linux/memmap.ts';
+import { OUT_OF_ORDER_LINE } from './linux/print.ts';
 import {
   INVALID_USER_MAP,
   finishEarlyParams,
@@ -89,11 +90,13 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   const loaded = loadFirmwareMap(firmware.entries, profile, memory);
   // Only the E820 path prints `BIOS-e820:` lines; a `BIOS-e801:`/`BIOS-88:` dump is an edit line
   // (reference/kernel-lines.ts dump-fallback). 7.2's out-of-order warning sits inside the dump but
-  // is not a `BIOS-e820:` line.
+  // is not a `BIOS-e820:` line. Every other dump line starts with `<who>: `, so the lines are told
+  // apart by who printed them, not by reading each one back (which flattened every line's string).
+  const e820Dump = `${loaded.who}: ` === BIOS_E820_PREFIX;
   const biosE820: string[] = [];
   const edits: KLine[] = [loaded.header];
   for (const l of loaded.dump) {
-    if (l.text.startsWith(BIOS_E820_PREFIX)) biosE820.push(l.text);
+    if (e820Dump && l !== OUT_OF_ORDER_LINE) biosE820.push(l.text);
     else edits.push(l);
   }
   const lost = loaded.setup.path === 'e820' ? null : ramLeftOut(firmware.entries, loaded.table);

@@ -13,7 +13,7 @@ import type { BiosVariant } from './profiles/seabios.ts';
 import { qemuProfile, type QemuProfile } from './profiles/qemu.ts';
 import { cpuModelBase } from './profiles/qemu-cpu-models.ts';
 import { firmwareLogSilence, seabiosProfile } from './profiles/seabios.ts';
-import { type HostFacts, qemuStage } from './qemu/index.ts';
+import { type HostFacts, qemuStage, type QemuStageOptions } from './qemu/index.ts';
 import { type LayerReport, firmwareE820Json, qemuE820Json } from './report.ts';
 import { firmwareRoad, firmwareStage, QBOOT_SILENT, type FirmwareRoad } from './firmware.ts';
 import { type FirmwareMap, type Handoff, type KernelView, type MemoryPathView, UnsupportedOptionError } from './stages.ts';
@@ -127,11 +127,11 @@ export function kernelCannotStart(handoff: Handoff, kernel: KernelProfile, qemu:
 
 export function predict(config: MachineConfig, toolchain: Toolchain, options: PredictOptions = {}): Prediction {
   const intent = options.intent ?? NO_INTENT;
-  const handoff = qemuStage(config, qemuProfile(toolchain.qemu), {
-    ...(options.host ? { host: options.host } : {}),
-    ...(intent.qemu.length > 0 ? { intent: intent.qemu } : {}),
-    ...(options.biosVariant !== undefined ? { biosVariant: options.biosVariant } : {}),
-  });
+  const stageOptions: QemuStageOptions = {};
+  if (options.host) stageOptions.host = options.host;
+  if (intent.qemu.length > 0) stageOptions.intent = intent.qemu;
+  if (options.biosVariant !== undefined) stageOptions.biosVariant = options.biosVariant;
+  const handoff = qemuStage(config, qemuProfile(toolchain.qemu), stageOptions);
   const { platform } = handoff;
   if (platform.accel === 'tcg' && qemuProfile(toolchain.qemu).tcgGuestHangsCpuModels.includes(cpuModelBase(platform.cpuModel))) {
     // QEMU accepts it and the kernel prints its E820 lines, then hangs before init for a reason the

@@ -8,13 +8,16 @@ import { type KLine, type KTable, typeText, u64 } from './table.ts';
 
 const hex18 = (v: bigint): string => kernelHex(u64(v), 18);
 
+/** 7.2's warning for an entry that starts below the previous one's end: the one dump line without `<who>: `. */
+export const OUT_OF_ORDER_LINE: KLine = { level: KERN.INFO, text: '[Firmware Bug]: out of order E820 entry!' };
+
 export function printTable(who: string, table: KTable, profile: KernelProfile): KLine[] {
   const lines: KLine[] = [];
   let prevEnd = 0n;
   for (const e of table) {
     const end = u64(e.addr + e.size);
     if (profile.printOutOfOrder && e.addr < prevEnd) {
-      lines.push({ level: KERN.INFO, text: '[Firmware Bug]: out of order E820 entry!' });
+      lines.push(OUT_OF_ORDER_LINE);
     } else if (profile.printGapLines && e.addr > prevEnd) {
       lines.push({ level: KERN.INFO, text: `${who}: [gap ${hex18(prevEnd)}-${hex18(e.addr - 1n)}]` });
     }

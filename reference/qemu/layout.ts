@@ -150,7 +150,15 @@ export function memoryLayout(
 
 /** CMOS memory registers (hw/i386/pc.c pc_cmos_init, pc_cmos_init_late), and 0x5f the CPU count − 1. */
 export function cmosMemory(below: bigint, above: bigint, topology: ResolvedTopology): CmosMemory {
-  return { ...cmosMemorySizes(below, above), cpusMinusOne: topology.cpus > 255 ? 0 : topology.cpus - 1 };
+  const sizes = cmosMemorySizes(below, above);
+  // Spelled out rather than spread (slower, and these are all of CmosMemory's fields).
+  return {
+    baseKiB: sizes.baseKiB,
+    extendedKiB: sizes.extendedKiB,
+    above16MiB64K: sizes.above16MiB64K,
+    above4GiB64K: sizes.above4GiB64K,
+    cpusMinusOne: topology.cpus > 255 ? 0 : topology.cpus - 1,
+  };
 }
 
 /** The RAM size registers 0x15/0x16, 0x17/0x18 (0x30/0x31), 0x34/0x35 and 0x5b-0x5d, as pc and microvm write them. */

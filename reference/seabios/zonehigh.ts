@@ -148,7 +148,7 @@ function driverAllocations(handoff: Handoff, profile: SeabiosProfile): Array<{ s
   if (probe?.name === 'UHCI' && ahciOnly) {
     // nothing of UHCI's stays
   } else if (probe !== null && permanent.length > 0) {
-    for (const _ of transient) for (const a of probe.footprint) out.push({ ...a, what: `${probe.name} probe structures in ZoneHigh (freed, below the ACPI tables)` });
+    for (const _ of transient) for (const a of probe.footprint) out.push({ size: a.size, align: a.align, what: `${probe.name} probe structures in ZoneHigh (freed, below the ACPI tables)` });
   } else if (transient.length > 0 && permanent.length > 0) {
     // The USB drivers allocate their controller structures in ZoneHigh from a thread and free them
     // when no USB device answers (src/hw/usb-xhci.c configure_xhci, usb-ehci.c, usb-uhci.c,
@@ -170,7 +170,7 @@ function driverAllocations(handoff: Handoff, profile: SeabiosProfile): Array<{ s
   for (const d of permanent) {
     const fp = DEVICE_ZONEHIGH_FOOTPRINT[d.kind];
     if (fp === undefined) throw new UnsupportedOptionError('device', `no ZoneHigh footprint for ${d.kind}`);
-    for (const a of fp) out.push({ ...a, what: `${d.kind} driver data in ZoneHigh` });
+    for (const a of fp) out.push({ size: a.size, align: a.align, what: `${d.kind} driver data in ZoneHigh` });
   }
   return out;
 }
