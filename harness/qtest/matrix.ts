@@ -20,13 +20,13 @@ export interface QtestRunSummary {
   counts: Record<'pass' | 'fail' | 'error' | 'not-modelled', number>;
 }
 
-/** What one QEMU held at -S occupies: ~50 MB resident measured (7.2, -M q35 -m 8G), with room to spare. */
+/** What one QEMU held at -S occupies: ~63 MB resident at its high-water mark measured (7.2, -M q35 -m 8G, with the malloc tunables of session.ts), with room to spare. */
 const QTEST_PROCESS_BYTES = 128 * 2 ** 20;
 
 /**
  * QEMU processes at a time when --jobs is not given: twice the cores, as far as free memory
- * allows. A configuration costs ~45 ms of QEMU CPU (start-up and board init, docs/qemu-layer.md)
- * and ~5 ms of this process's, but about twice that in wall time (spawn, the pipe round trips,
+ * allows. A configuration costs ~30–35 ms of QEMU CPU (start-up and board init, docs/qemu-layer.md)
+ * and ~4 ms of this process's, but about twice that in wall time (spawn, the pipe round trips,
  * teardown), so one process per core leaves the cores idle half the time.
  */
 export function defaultQtestJobs(cores = availableParallelism(), free = freemem()): number {

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { emptyProgress, QemuLaunchError, type BootContext } from '../errors.ts';
 import { deathBound } from '../run-qemu.ts';
 
-/** How long one qtest run may take, spawn to the last reply: QEMU's start-up is ~40 ms here. */
+/** How long one qtest run may take, spawn to the last reply: QEMU's start-up is ~30 ms of CPU here. */
 export const QTEST_DEADLINE_MS = 30_000;
 
 export class QtestTimeoutError extends Error {
