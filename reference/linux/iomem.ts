@@ -137,9 +137,9 @@ function uncertainZones(platform: IomemPlatform): UncertainZone[] {
 }
 
 function straddles(r: { start: bigint; end: bigint }, z: { start: bigint; end: bigint }): boolean {
-  const meets = r.start <= z.end && z.start <= r.end;
-  const contains = r.start <= z.start && r.end >= z.end;
-  return meets && !contains;
+  // Most resources meet no zone: that answer needs only the first two comparisons.
+  if (!(r.start <= z.end && z.start <= r.end)) return false;
+  return !(r.start <= z.start && r.end >= z.end);
 }
 
 export function buildIomem(inp: IomemInputs): IomemResult {

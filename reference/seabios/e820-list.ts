@@ -94,6 +94,7 @@ function e820AddInPlace(l: TaggedEntry[], start: bigint, size: bigint, type: num
   }
   if (type !== L.E820_HOLE) {
     if (l.length >= max) dropped++;
+    else if (i === l.length) l.push(tagged(s, sz, type, prov));
     else l.splice(i, 0, tagged(s, sz, type, prov));
   }
   return dropped;
