@@ -78,6 +78,13 @@ export const POWEROFF_GRACE_MS = 0;
 export const PANIC_GRACE_MS = 1_000;
 /** Log polling period, the fallback when fs.watch misses or coalesces events. */
 export const POLL_INTERVAL_MS = 100;
+/**
+ * Changes fs.watch reports within this long share one read. QEMU writes the console a few bytes at
+ * a time, and a read per change was ~2,000 opens, fstats and reads of each boot's logs (~0.5 s of
+ * the harness's CPU, on the cores the guests need); batched, a boot costs a hundred or so, and a
+ * marker is seen at most this much later.
+ */
+export const WATCH_BATCH_MS = 10;
 /** Log polling period on another host (SFTP, a few round trips per poll; no fs.watch there). */
 export const REMOTE_POLL_INTERVAL_MS = 250;
 /**
@@ -211,6 +218,8 @@ class Boot {
   private endedAt = 0;
   private killedByHarness = false;
   private watcher: FSWatcher | null = null;
+  /** The read the watcher's latest changes wait for (WATCH_BATCH_MS). */
+  private watchBatch: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private settle: ((o: Outcome) => void) | null = null;
   private teardownPromise: Promise<void> | null = null;
@@ -338,7 +347,12 @@ class Boot {
         this.emit('spawned', `process group ${this.child?.pgid ?? '?'} on ${this.host.label}`);
         if (isThisMachine(this.host)) {
           try {
-            this.watcher = watch(this.tempDir, () => void this.pollLogs());
+            this.watcher = watch(this.tempDir, () => {
+              this.watchBatch ??= setTimeout(() => {
+                this.watchBatch = null;
+                void this.pollLogs();
+              }, WATCH_BATCH_MS);
+            });
             this.watcher.on('error', () => this.watcher?.close());
           } catch {
             this.watcher = null; // polling alone will do
@@ -438,6 +452,7 @@ class Boot {
     this.teardownPromise ??= (async () => {
       this.stopFollowing = true;
       if (this.poller) clearInterval(this.poller);
+      if (this.watchBatch) clearTimeout(this.watchBatch);
       this.watcher?.close();
       if (this.child !== null && !this.exited) {
         this.killedByHarness = true;
