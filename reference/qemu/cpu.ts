@@ -31,9 +31,16 @@ export interface ResolvedCpu {
  */
 function guestBmi1Bmi2(config: MachineConfig, model: string): boolean {
   const flag = (name: string): boolean => {
-    const values = new Set(config.cpu.props.filter(([k]) => k === name).map(([, v]) => (isOn(v) ? 'on' : ['off', 'no', 'false'].includes(v) ? 'off' : v)));
-    if (values.size > 1) throw new UnsupportedOptionError('-cpu', `${name} turned both on and off: which wins depends on the spelling (+/-, =), not modelled`);
-    const [value] = values;
+    // The distinct values given, as a loop: most command lines name neither flag.
+    let value: string | undefined;
+    let conflicting = false;
+    for (const [k, v] of config.cpu.props) {
+      if (k !== name) continue;
+      const normalised = isOn(v) ? 'on' : ['off', 'no', 'false'].includes(v) ? 'off' : v;
+      if (value === undefined) value = normalised;
+      else if (value !== normalised) conflicting = true;
+    }
+    if (conflicting) throw new UnsupportedOptionError('-cpu', `${name} turned both on and off: which wins depends on the spelling (+/-, =), not modelled`);
     if (value === undefined) return CPU_MODELS_WITH_BMI1_BMI2.has(cpuModelBase(model));
     if (value !== 'on' && value !== 'off') throw new UnsupportedOptionError('-cpu', `${name}=${value}: only on and off are modelled`);
     return value === 'on';
