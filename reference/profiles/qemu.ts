@@ -151,6 +151,12 @@ export interface QemuProfile {
     smpProductMismatch: (hierarchy: string, maxcpus: number) => string;
     /** maxcpus below the CPU count (5.2 prints no hierarchy). */
     smpMaxcpusBelowCpus: (hierarchy: string, maxcpus: number, cpus: number) => string;
+    /**
+     * hw/core/machine-smp.c machine_parse_smp_config(): dies > 1 on a machine without
+     * smp_props.dies_supported (microvm; pc and q35 have it); null where 5.2's generic smp_parse()
+     * takes and ignores it.
+     */
+    smpDiesUnsupported: string | null;
     /** 5.2 pc_smp_parse(): all four levels given and their product below cpus (later releases never raise it). */
     smpProductBelowCpus: (hierarchy: string, cpus: number) => string;
     /** x86_cpu_realizefn(): phys-bits outside physBitsRange (user value, or the KVM host's width). */
@@ -244,6 +250,8 @@ const MSG_7_2 = {
   smpMaxcpusBelowCpus: (h: string, maxcpus: number, cpus: number) =>
     `Invalid CPU topology: maxcpus must be equal to or greater than smp: ${h} == maxcpus (${maxcpus}) < smp_cpus (${cpus})`,
   smpProductBelowCpus: (h: string, cpus: number) => `cpu topology: ${h} < smp_cpus (${cpus})`,
+  // Observed on 7.2.22 (`-M microvm,acpi=off -smp 2,dies=2`).
+  smpDiesUnsupported: "dies not supported by this machine's CPU topology",
   // target/i386/cpu.c x86_cpu_realizefn() (the two spaces are in the format string).
   physBitsOutOfRange: (bits: number) => `phys-bits should be between 32 and 52  (but is ${bits})`,
   // qdev_device_add(): the machine's allowed dynamic sysbus devices (observed on 7.2.22, 10.0.13, 11.1.3).
@@ -259,6 +267,8 @@ const MSG_10_0 = {
   // x86 sets smp_props.modules_supported: cpu_hierarchy_to_string() adds `modules`. Observed on 10.0.13 and 11.1.3.
   cpuHierarchy: (t: CpuHierarchy) =>
     `sockets (${t.sockets}) * dies (${t.dies}) * modules (${t.modules}) * cores (${t.cores}) * threads (${t.threads})`,
+  // Observed on 10.0.13 and 11.1.3 (`-M microvm,acpi=off -smp 2,dies=2`).
+  smpDiesUnsupported: "dies > 1 not supported by this machine's CPU topology",
 };
 
 /** 11.x x86_cpu_realizefn() checks only the lower bound (observed on 11.1.3: `max,phys-bits=31`). */
@@ -279,6 +289,8 @@ const MSG_5_2 = {
   // `-smp cpus=4,sockets=2,cores=1,threads=1`).
   smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology deprecated: ${h} != maxcpus (${maxcpus})`,
   smpMaxcpusBelowCpus: () => 'maxcpus must be equal to or greater than smp',
+  // Observed on 5.2 (`-M microvm,acpi=off -smp 2,dies=2` starts).
+  smpDiesUnsupported: null,
   // vl.c @ v5.2.0 reports it at the option's location (observed: `-M pc-i440fx-1.3: unsupported machine type`).
   unsupportedMachine: (_typed: string, typedAt?: string) => (typedAt !== undefined ? `${typedAt}: unsupported machine type` : 'unsupported machine type'),
   // hw/core/machine.c machine_init_notify() @ v5.2.0, after machine init, unlocated (observed on 5.2).

@@ -173,6 +173,13 @@ describe('microvm: hw/i386/microvm.c', () => {
     }
     expect(predict(config('-M microvm,acpi=off -m 4180', '5.2'), toolchainOf('5.2')).kernelStarts).toBe(true);
   });
+  it('dies > 1: refused in QEMU\'s words from 7.2 on (microvm has no smp_props.dies_supported), taken on 5.2', () => {
+    const args = '-M microvm,acpi=off -m 1G -smp 2,dies=2';
+    expect(() => handoff(args, '7.2')).toThrow("dies not supported by this machine's CPU topology");
+    for (const v of ['10.0', '11.1'] as const) expect(() => handoff(args, v)).toThrow("dies > 1 not supported by this machine's CPU topology");
+    expect(handoff(args, '5.2').machine.family).toBe('microvm');
+    expect(handoff('-M microvm,acpi=off -m 1G -smp 2,dies=1', '11.1').topology.cpus).toBe(2);
+  });
   it('predicts the kernel layer from qboot\'s table, without PCI (no RAM buffers)', () => {
     const p = predict(config('-M microvm,acpi=off -m 1G', '10.0'), toolchainOf('10.0'));
     expect(p.firmwareRoad.kind).toBe('qboot');
