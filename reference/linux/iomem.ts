@@ -147,10 +147,14 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   const rootEnd = (1n << BigInt(platform.physBits)) - 1n;
   const tree = new ResourceTree(rootEnd);
   const zones = uncertainZones(platform);
+  // Zones in ascending order of start (the fixed ones are, and the 64-bit windows above them
+  // nearly always): then no zone after one that starts past a resource's end can meet it.
+  const ascending = zones.every((z, i) => i === 0 || zones[i - 1]!.start <= z.start);
   const problems: string[] = [];
   let lateUncertain = false;
   const check = (r: { start: bigint; end: bigint; name: string }, buffer: boolean): void => {
     for (const z of zones) {
+      if (ascending && z.start > r.end) break;
       if (!straddles(r, z)) continue;
       problems.push(`${r.name} ${hexPadded(r.start, 8)}-${hexPadded(r.end, 8)} meets ${z.what}`);
       // A late e820 insert that meets a resource already present may print `Expanded resource`.
