@@ -12,7 +12,7 @@
 
 import { execa } from 'execa';
 import { toQemuArgs } from '../reference/cmdline/index.ts';
-import { guestConsoleIndex } from '../reference/guest.ts';
+import { guestConsoleIndex, guestHasOneCpu } from '../reference/guest.ts';
 import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
@@ -304,6 +304,7 @@ async function observe(config: MachineConfig, toolchain: Toolchain, options: Cap
         firmwareLog: paths.firmwareLog,
         accel: config.accel,
         consoleIndex: guestConsoleIndex(config),
+        oneCpu: guestHasOneCpu(config),
         ...(firmwareDir !== undefined ? { firmwareDir } : {}),
       });
       return plan.args;

@@ -17,8 +17,8 @@ import { HarnessArgvError } from './errors.ts';
  * panic, which -no-reboot turns into QEMU exiting, so a panic never waits for the deadline.
  * loglevel=6: the console shows the kernel's banner and panics but not its KERN_INFO boot lines,
  * which cost TCG time; /init prints the whole ring buffer (reference/guest.ts says why).
- * no_timer_check noapictimer: no IO-APIC timer check (its panic under load) and no local APIC timer
- * calibration (100 ms a boot); reference/guest.ts says why.
+ * no_timer_check: no IO-APIC timer check (its panic under load); noapictimer, for a one-CPU guest:
+ * no local APIC timer calibration (100 ms a boot); reference/guest.ts says why.
  * The model's kernel stage needs these: they are part of the command line the guest sees, so
  * the value lives in reference/guest.ts and both sides read the one constant.
  */
@@ -52,6 +52,8 @@ export interface HarnessArgvOptions {
    * serial port of the harness's (and -serial none keeps QEMU from adding a default COM1).
    */
   consoleIndex?: number;
+  /** Whether the guest starts one CPU (reference/guest.ts guestHasOneCpu), which adds noapictimer. Default: true. */
+  oneCpu?: boolean;
   /** File the SeaBIOS debug port is written to. */
   firmwareLog: string;
   /** Used unless the user's arguments already choose an accelerator. Default: tcg. */
@@ -148,9 +150,9 @@ export function qemuOptValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** `console=ttyS<n> panic=-1 loglevel=6 no_timer_check noapictimer <extra> <user -append>`, single-spaced, as the guest will see it. */
-export function kernelCommandLine(userAppend: string, extra = '', consoleIndex = 0): string {
-  return [guestFixedKernelArgs(consoleIndex), extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
+/** `console=ttyS<n> panic=-1 loglevel=6 no_timer_check [noapictimer] <extra> <user -append>`, single-spaced, as the guest will see it. */
+export function kernelCommandLine(userAppend: string, extra = '', consoleIndex = 0, oneCpu = true): string {
+  return [guestFixedKernelArgs(consoleIndex, oneCpu), extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
 }
 
 /** Which accelerator the user's arguments choose, if any (`undefined`: none chosen). */
@@ -222,7 +224,7 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
   const chosen = userAccel(options);
   const accelArgs = chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : [];
   const consoleIndex = opts.consoleIndex ?? 0;
-  const kernelCmdline = kernelCommandLine(userAppend, opts.kernelArgs, consoleIndex);
+  const kernelCmdline = kernelCommandLine(userAppend, opts.kernelArgs, consoleIndex, opts.oneCpu ?? true);
   const console =
     consoleIndex === 0
       ? ['-serial', `file:${opts.serialLog}`]

@@ -3,7 +3,7 @@
 
 import type { MachineConfig } from './config.ts';
 import { E820 } from './e820.ts';
-import { guestConsoleIndex, guestKernelCommandLine } from './guest.ts';
+import { guestConsoleIndex, guestHasOneCpu, guestKernelCommandLine } from './guest.ts';
 import { type AppliedChange, type DeclaredIntent, declaredChanges, describeChange, isEmptyIntent, NO_INTENT } from './intent.ts';
 import { linuxStage } from './linux-stage.ts';
 import { kernelProfileForRelease, type KernelProfile } from './profiles/kernel.ts';
@@ -166,7 +166,7 @@ export function predict(config: MachineConfig, toolchain: Toolchain, options: Pr
   const cannotStart = kernelCannotStart(handoff, kernelProfile, qemuProfile(toolchain.qemu), memory);
   const kernel =
     cannotStart === null
-      ? linuxStage(firmware, road.kind === 'qboot' ? { ...handoff.platform, optionRoms: false } : handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config)), kernelProfile, memory)
+      ? linuxStage(firmware, road.kind === 'qboot' ? { ...handoff.platform, optionRoms: false } : handoff.platform, guestKernelCommandLine(config.kernelArgs, guestConsoleIndex(config), guestHasOneCpu(config)), kernelProfile, memory)
       : null;
 
   const report: LayerReport = {

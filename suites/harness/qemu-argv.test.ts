@@ -9,6 +9,8 @@ import {
   qemuOptValue,
   type HarnessArgvOptions,
 } from '../../harness/qemu-argv.ts';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
+import { guestHasOneCpu, guestKernelCommandLine } from '../../reference/guest.ts';
 
 const base = (userArgs: string[], extra: Partial<HarnessArgvOptions> = {}): HarnessArgvOptions => ({
   userArgs,
@@ -55,6 +57,13 @@ describe('harnessArgv', () => {
     const plan = planHarnessArgv(base(['-append', 'quiet', '--append', 'mem=1G']));
     expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 loglevel=6 no_timer_check noapictimer mem=1G']);
     expect(plan.dropped).toEqual([{ option: '-append', value: 'quiet', why: 'QEMU uses only the last -append' }]);
+  });
+
+  it('gives noapictimer to a one-CPU guest only (its broadcast ticks would be IPIs to every other CPU)', () => {
+    expect(planHarnessArgv(base(['-smp', '4'], { oneCpu: false })).kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check');
+    expect(planHarnessArgv(base(['-smp', '4'], { oneCpu: false })).kernelCmdline).toBe(guestKernelCommandLine('', 0, guestHasOneCpu(parseQemuArgs(['-smp', '4']))));
+    for (const smp of [[], ['-smp', '1'], ['-smp', '1,maxcpus=4'], ['-smp', 'cpus=1,sockets=1']]) expect(guestHasOneCpu(parseQemuArgs(smp))).toBe(true);
+    for (const smp of [['-smp', '2'], ['-smp', 'sockets=2'], ['-smp', '1,cores=2,maxcpus=2'], ['-smp', 'threads=2']]) expect(guestHasOneCpu(parseQemuArgs(smp))).toBe(false);
   });
 
   it('puts the guest arguments between the fixed ones and the user', () => {
