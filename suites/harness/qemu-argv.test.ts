@@ -95,8 +95,10 @@ describe('harnessArgv', () => {
     expect(() => harnessArgv(base(['-m']))).toThrow(/-m: requires an argument/);
   });
 
-  it('adds -accel tcg by default, the given accelerator otherwise, and never overrides the user', () => {
-    expect(values(harnessArgv(base([])), '-accel')).toEqual(['tcg']);
+  it('adds -accel tcg (one host thread for all vCPUs) by default, the given accelerator otherwise, and never overrides the user', () => {
+    expect(values(harnessArgv(base([])), '-accel')).toEqual(['tcg,thread=single']);
+    expect(planHarnessArgv(base([])).accel).toBe('tcg');
+    expect(values(harnessArgv(base(['-accel', 'tcg'])), '-accel')).toEqual(['tcg']);
     expect(values(harnessArgv(base([], { accel: 'kvm' })), '-accel')).toEqual(['kvm']);
     expect(values(harnessArgv(base(['-accel', 'kvm'])), '-accel')).toEqual(['kvm']);
     expect(planHarnessArgv(base(['-enable-kvm'])).accel).toBe('kvm');
