@@ -162,7 +162,7 @@ export function kernelCommandLine(userAppend: string, extra = '', consoleIndex =
  * guest went from 24.3 s to 4.2 s to power-off with one (/init at 10.1 s → 2.9 s; QEMU 7.2, the
  * 6.1 minimal kernel). What the guest sees is the same machine: CPUs, memory, devices.
  */
-export function harnessAccelValue(accel: Accelerator): string {
+function harnessAccelValue(accel: Accelerator): string {
   return accel === 'tcg' ? 'tcg,thread=single' : accel;
 }
 

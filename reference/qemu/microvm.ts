@@ -10,7 +10,7 @@ import type { MachineConfig } from '../config.ts';
 import { E820, type E820Record } from '../e820.ts';
 import { QEMU_FIRMWARE_FILES } from '../profiles/firmware-files.ts';
 import { parseMachineVersion, type QemuProfile } from '../profiles/qemu.ts';
-import { QemuRefusal, UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages.ts';
+import { UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages.ts';
 import { resolveCpu } from './cpu.ts';
 import { cmosMemorySizes } from './layout.ts';
 import { isOn, prop, type QemuStageOptions } from './options.ts';
@@ -117,9 +117,7 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
       : undefined;
   const mv = parseMachineVersion(profile.machineTypes.newest);
   const cpu = resolveCpu(config, profile, options.host, 'qemu64', mv);
-  const refusesDies = profile.messages.smpDiesUnsupported;
-  if (refusesDies !== null && (config.smp.dies ?? 1) > 1) throw new QemuRefusal(refusesDies);
-  const topology = resolveTopology(config, mv, profile);
+  const topology = resolveTopology(config, mv, profile, { diesSupported: false });
   numaParseChecks(config, mv);
   const ramSize = ramSizeOf(config, profile, mv, name);
 

@@ -9,9 +9,13 @@ import { QemuRefusal, type ResolvedTopology } from '../stages.ts';
  * hw/core/machine-smp.c machine_parse_smp_config(), or 5.2's hw/i386/pc.c pc_smp_parse()
  * (QemuProfile.smpParse); the refusals are worded by the profile (QemuProfile.messages).
  */
-export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile): ResolvedTopology {
+export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile, board: { diesSupported: boolean } = { diesSupported: true }): ResolvedTopology {
   if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile);
   const given = smpGiven(config);
+  // The machine class's smp_props.dies_supported (pc and q35 have it, microvm not): checked before
+  // anything is derived. Null where 5.2's generic smp_parse() takes and ignores dies.
+  const refusesDies = profile.messages.smpDiesUnsupported;
+  if (!board.diesSupported && refusesDies !== null && given.dies > 1) throw new QemuRefusal(refusesDies);
   let { cpus, sockets, cores, threads, maxcpus } = given;
   const { dies } = given;
   if (cpus === 0 && maxcpus === 0) {
