@@ -6,7 +6,8 @@
 import { DEFAULT_RAM_SIZE, parseQemuArgs } from '../../reference/cmdline/index.ts';
 import type { MachineConfig } from '../../reference/config.ts';
 import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
-import { cellArgv, type CellRun } from './schema.ts';
+import type { CellRun } from './schema.ts';
+import { cellArgv } from './cell-argv.ts';
 
 /** Seconds a small TCG boot of the harness guest takes on an idle machine (SeaBIOS, kernel, /init). */
 export const COST_BASE_SECONDS = 4;

@@ -19,12 +19,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { declaredChanges, describeChange, describeInt15Fails, INT15_SERVICES, type DeclaredIntent, type FirmwareChange, type QemuChange } from '../../reference/intent.ts';
+import { INT15_SERVICES, type DeclaredIntent, type FirmwareChange, type QemuChange } from '../../reference/intent.ts';
 import { QEMU_SIZE_SYNTAX, qemuStrtosz } from '../../reference/qemu-size.ts';
 import { parseE820Type } from '../../reference/intent.ts';
 import { ExpectFileError } from './expect-error.ts';
+import type { CellExpect } from './expect-summary.ts';
 
 export { ExpectFileError };
+// The lines a declared intent reads as, in a module without the parser (the runner's).
+export { describeIntent, expectSummary, type CellExpect } from './expect-summary.ts';
 
 const TWO_64 = 1n << 64n;
 
@@ -171,12 +174,6 @@ export function intentIssueText(issue: z.core.$ZodIssue, path: readonly Property
 }
 
 
-/** A declared intent and where it was declared: an expect file, or a matrix file's `expect:`. */
-export interface CellExpect {
-  /** The expect file as given, or `<matrix file>:<line>` for a matrix's own `expect:`. */
-  file: string;
-  intent: DeclaredIntent;
-}
 
 /** Parses an expect file's text; `file` names it in messages (`file:line: field: problem`). */
 export function parseExpect(text: string, file: string): DeclaredIntent {
@@ -225,12 +222,3 @@ export function loadExpectSync(file: string): CellExpect {
   return { file, intent: parseExpect(text, file) };
 }
 
-/** The declared changes, one line each (`add 0x50000000-0x500fffff reserved (firmware)`). */
-export function describeIntent(intent: DeclaredIntent): string[] {
-  return [...declaredChanges(intent).map(describeChange), ...describeInt15Fails(intent)];
-}
-
-/** What results.json and the CLI say about a cell's expect. */
-export function expectSummary(e: CellExpect): { file: string; changes: string[] } {
-  return { file: e.file, changes: describeIntent(e.intent) };
-}

@@ -15,9 +15,10 @@ import { toolchainLabel, type Toolchain } from '../../reference/toolchain.ts';
 import { scheduleOrder } from './cost.ts';
 import type { CaptureOptions, MatrixDeps } from './deps.ts';
 import { claimCell, errorVerdict, judge, type CellClaimKind, type HarnessOutcome, type JudgeContext } from './judge.ts';
-import { cellArgv, type CellRun } from './schema.ts';
+import type { CellRun } from './schema.ts';
+import { cellArgv } from './cell-argv.ts';
 import type { Verdict } from './verdict.ts';
-import { expectSummary } from './intent.ts';
+import { expectSummary } from './expect-summary.ts';
 import { recordMaps, type RecordedMaps } from '../report/cell-maps.ts';
 import type { BootBinaries } from '../binaries.ts';
 

@@ -403,7 +403,5 @@ export function withExpect(cells: readonly Cell[], expect: CellExpect | undefine
   return cells.map((c) => ({ ...c, expect }));
 }
 
-/** The argv the cell stands for: its QEMU args plus `-append` when the cell has kernel args. */
-export function cellArgv(cell: Cell): string[] {
-  return cell.append !== null ? [...cell.qemu, '-append', cell.append] : [...cell.qemu];
-}
+// cellArgv lives apart (no yaml, no zod), for the runner.
+export { cellArgv } from './cell-argv.ts';

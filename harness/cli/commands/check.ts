@@ -18,9 +18,11 @@ import { cliInterrupt } from '../interrupt.ts';
 import { provisionAll } from '../../matrix/provision-runs.ts';
 import { parseTimeout } from '../options.ts';
 import { EXPECT_HELP, HOST_LA57_HELP, HOST_PHYS_BITS_HELP, HOST_VENDOR_HELP, hostOverridesOf, parseScope, SCOPE_HELP, toolchainOverride, type HostFlags, type VersionFlags } from '../options.ts';
-import { loadExpect } from '../../matrix/intent.ts';
-import { applyToRuns, resolveUserComponents, withUserToolchainOptions, type UserToolchainFlags, userDepsOptions } from '../../user-toolchain/index.ts';
-import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, withKernelFlavour } from '../../user-toolchain-flags.ts';
+// Loaded only when the command line asks for them: the expect-file parser (--expect) and the user
+// components' detection (--qemu-binary, --toolchain FILE, -bios PATH, …) bring yaml and zod, a
+// third of what a plain `check` would otherwise compile at start-up.
+import type { UserToolchain } from '../../user-toolchain/index.ts';
+import { KERNEL_FLAVOUR_OPTION, kernelFlavourOf, namesUserComponents, withKernelFlavour, withUserToolchainOptions, type UserToolchainFlags } from '../../user-toolchain-flags.ts';
 import { closeRemotes, connectRemotes, SSH_FLAG_HELP, type SshFlags } from '../../host/connect.ts';
 import { HostSlots } from '../../host/slots.ts';
 import type { Host } from '../../host/types.ts';
@@ -73,14 +75,15 @@ export function formatCellResult(r: CellResult): string {
 
 export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?: MatrixDeps): Promise<number> {
   const adhoc = adhocCell(qemuArgs, opts.append, opts);
-  const cell = opts.expect !== undefined ? { ...adhoc, expect: await loadExpect(opts.expect) } : adhoc;
+  const cell = opts.expect !== undefined ? { ...adhoc, expect: await (await import('../../matrix/intent.ts')).loadExpect(opts.expect) } : adhoc;
   const scope = parseScope(opts.scope);
   const timeoutMs = opts.timeout !== undefined ? parseTimeout(opts.timeout) : undefined;
   // User components (flags, --toolchain FILE, the QEMU arguments' -bios PATH): detected before
   // anything is provisioned; the cell's toolchain becomes the model's, with its provenance.
-  const user = await resolveUserComponents(opts, null, {}, qemuArgs);
+  const userToolchain = namesUserComponents(opts, qemuArgs) ? await import('../../user-toolchain/index.ts') : null;
+  const user: UserToolchain | null = userToolchain !== null ? await userToolchain.resolveUserComponents(opts, null, {}, qemuArgs) : null;
   const plain: CellRun = { cell, toolchain: cell.toolchains[0]!, key: 'check/adhoc' };
-  const run = user !== null ? applyToRuns([plain], user)[0]! : plain;
+  const run = user !== null ? userToolchain!.applyToRuns([plain], user)[0]! : plain;
   // --host: the one machine the cell boots on, connected (host key verified) before anything else;
   // closed (its keeper ended, its uploads removed) if what follows fails, as harness/cli/run-matrix.ts does.
   let remotes: Host[] = [];
@@ -88,7 +91,7 @@ export async function checkCommand(qemuArgs: string[], opts: CheckOptions, deps?
   try {
     remotes = deps === undefined && opts.host !== undefined ? await connectRemotes([opts.host], opts) : [];
     const slots = remotes.length > 0 ? new HostSlots(remotes.map((host) => ({ host, jobs: 1 }))) : undefined;
-    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...userDepsOptions(user), ...(slots !== undefined ? { slots } : {}) }));
+    d = deps ?? (await realDeps({ host: hostOverridesOf(opts), ...(user !== null ? userToolchain!.userDepsOptions(user) : {}), ...(slots !== undefined ? { slots } : {}) }));
   } catch (err) {
     await closeRemotes(remotes);
     throw err;
