@@ -7,6 +7,8 @@
 // immutable tree rebuilt the path to the root on every insert, the largest share of /proc/iomem's
 // cost.) An insert that conflicts leaves the tree as it was, as __insert_resource() does.
 
+import { insertAt } from '../list.ts';
+
 export interface Res {
   readonly start: bigint;
   /** Inclusive, as struct resource keeps it. */
@@ -41,7 +43,7 @@ function addChild(parent: Res, nw: Res): void {
   const kids = parent.children;
   let i = kids.length;
   while (i > 0 && kids[i - 1]!.start > nw.start) i--;
-  kids.splice(i, 0, nw);
+  insertAt(kids, i, nw);
 }
 
 /** __insert_resource() below `parent`; the conflict is reported as the kernel reports it. */

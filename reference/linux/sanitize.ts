@@ -4,6 +4,7 @@
 // split at every change point.
 
 import { E820 } from '../e820.ts';
+import { insertAt } from '../list.ts';
 import { E820_MAX_ENTRIES, type KEntry, type KTable, u64 } from './table.ts';
 
 export interface Sanitized {
@@ -34,8 +35,7 @@ const INSERTION_SORT_MAX = 64;
 function insertSorted(points: ChangePoint[], p: ChangePoint): void {
   let j = points.length;
   while (j > 0 && before(p, points[j - 1]!)) j--;
-  if (j === points.length) points.push(p);
-  else points.splice(j, 0, p);
+  insertAt(points, j, p);
 }
 
 export function sanitize(table: KTable, capacity: number = E820_MAX_ENTRIES): Sanitized {

@@ -2,6 +2,7 @@
 // tagged with the steps that produced its bytes, and calcRamSize (src/malloc.c).
 
 import { MiB } from '../address.ts';
+import { insertAt, removeAt } from '../list.ts';
 import { E820, type E820Range } from '../e820.ts';
 import { SEABIOS_LAYOUT as L } from '../profiles/seabios.ts';
 
@@ -70,7 +71,7 @@ function e820AddInPlace(l: TaggedEntry[], start: bigint, size: bigint, type: num
         if (eEnd > end) {
           // insert_e820
           if (l.length >= max) dropped++;
-          else l.splice(i, 0, tagged(end, eEnd - end, e.type, e.provenance));
+          else insertAt(l, i, tagged(end, eEnd - end, e.type, e.provenance));
         }
       }
     }
@@ -81,21 +82,20 @@ function e820AddInPlace(l: TaggedEntry[], start: bigint, size: bigint, type: num
     if (end < e.start) break;
     const eEnd = e.start + e.size;
     if (end >= eEnd) {
-      l.splice(i, 1);
+      removeAt(l, i);
       continue;
     }
     l[i] = tagged(end, eEnd - end, e.type, e.provenance);
     if (type === e.type) {
       sz += eEnd - end;
       prov = union(prov, e.provenance);
-      l.splice(i, 1);
+      removeAt(l, i);
     }
     break;
   }
   if (type !== L.E820_HOLE) {
     if (l.length >= max) dropped++;
-    else if (i === l.length) l.push(tagged(s, sz, type, prov));
-    else l.splice(i, 0, tagged(s, sz, type, prov));
+    else insertAt(l, i, tagged(s, sz, type, prov));
   }
   return dropped;
 }

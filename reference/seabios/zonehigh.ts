@@ -3,6 +3,7 @@
 // (docs/model/seabios.md#what-stays-in-zonehigh), and the unused bottom malloc_prepboot gives back.
 
 import { alignDown, MiB } from '../address.ts';
+import { insertAt } from '../list.ts';
 import { E820 } from '../e820.ts';
 import {
   DEVICE_ZONEHIGH_FOOTPRINT,
@@ -34,7 +35,9 @@ function allocHigh(blocks: Block[], size: bigint, align: bigint): boolean {
     if (b.allocEnd < size) continue;
     const p = alignDown(b.allocEnd - size, align);
     if (p >= b.dataEnd && p <= b.allocEnd) {
-      blocks.splice(i, 1, { data: p, dataEnd: p + size, allocEnd: b.allocEnd }, { data: b.data, dataEnd: b.dataEnd, allocEnd: p });
+      // The block becomes the allocation, followed by what is left below it.
+      blocks[i] = { data: p, dataEnd: p + size, allocEnd: b.allocEnd };
+      insertAt(blocks, i + 1, { data: b.data, dataEnd: b.dataEnd, allocEnd: p });
       return true;
     }
   }
