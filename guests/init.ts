@@ -1,145 +1,74 @@
-// Generates the guest's /init: a busybox sh script that prints every observation between
-// the markers of guests/markers.ts on the console, then powers the machine off.
+// The guest's /init: guests/init.c, a freestanding program that prints every observation between
+// the markers of guests/markers.ts on the console, then powers the machine off. This module says
+// how it is built: its source, the header generated from markers.ts and the paths below, and the
+// compiler flags. guests/initramfs.ts compiles it (compileInit) and packs it.
 //
-// Hazards it handles:
-// - Console messages from the kernel would interleave with ours: `dmesg -n 1` first, before
-//   anything (insmod) can make the kernel talk. The full ring buffer is read with `dmesg -r`,
-//   which is where KERN_DEBUG `e820:` lines are (they never reach the console).
-// - A body without a final newline would glue the END marker to its last line: every body
-//   goes through a temp file and `awk 1`, which adds a missing final newline.
-// - `poweroff -f` does not wait for the tty to drain: `stty` with a setting does a
-//   tcsetattr(TCSADRAIN), which waits until the UART has sent everything.
-// - Old machine types (e.g. pc-i440fx-1.4) have no fw_cfg ACPI node, so the module binds to
+// Hazards the program handles (guests/init.c says how):
+// - Console messages from the kernel would interleave with ours: the console log level goes to 1
+//   first, before anything (finit_module) can make the kernel talk. The full ring buffer is read
+//   with syslog(READ_ALL), which is where KERN_DEBUG `e820:` lines are (they never reach the console).
+// - A body without a final newline would glue the END marker to its last line: each body is
+//   gathered first and ended with a newline when it lacks one.
+// - Powering off does not wait for the tty to drain: TCSBRK (tcdrain) waits until the UART has
+//   sent everything.
+// - Old machine types (e.g. pc-i440fx-1.4) have no fw_cfg ACPI node, so the driver binds to
 //   nothing. Debian builds it without CONFIG_FW_CFG_SYSFS_CMDLINE, so its `ioport=` parameter
 //   that could point it at port 0x510 does not exist: the section says `unavailable:` instead.
 
-import {
-  beginMarker,
-  DONE_MARKER,
-  endMarkerPrefix,
-  SECTIONS,
-  UNAVAILABLE_PREFIX,
-  type SectionName,
-} from './markers.ts';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
-/** Where the initramfs puts things; initramfs.ts and the script share these. */
+import { MARKER_PREFIX, SECTIONS, UNAVAILABLE_PREFIX } from './markers.ts';
+
+/** Where the initramfs puts things; initramfs.ts and the program share these. */
 export const GUEST_PATHS = {
-  busybox: '/bin/busybox',
   fwCfgModule: '/lib/modules/qemu_fw_cfg.ko',
   init: '/init',
 } as const;
 
-/** Every busybox applet the script runs (besides sh builtins); initramfs.ts links each into /bin. */
-export const INIT_APPLETS = [
-  'sh',
-  'mount',
-  'mkdir',
-  'dmesg',
-  'insmod',
-    'cat',
-  'uname',
-  'od',
-  'ls',
-  'sort',
-  'awk',
-  'stty',
-  'poweroff',
-] as const;
-
 export const FW_CFG_E820_PATH = '/sys/firmware/qemu_fw_cfg/by_name/etc/e820/raw';
+
+/** The program's source, in the repository (part of the initramfs cache key). */
+export const INIT_SOURCE_PATH = fileURLToPath(new URL('./init.c', import.meta.url));
+
+export const readInitSource = (): Promise<string> => readFile(INIT_SOURCE_PATH, 'utf8');
+
+/**
+ * gcc's flags: a static executable with no libc and no start files (init.c has its own _start),
+ * no stack protector (it would need libc's guard), no unwind tables or build id (smaller, and
+ * the same source gives the same bytes with the same compiler).
+ */
+export const INIT_COMPILE_FLAGS = [
+  '-std=gnu11', '-O2', '-Wall', '-Wextra',
+  '-static', '-nostdlib', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
+  '-fno-pie', '-no-pie', '-fno-asynchronous-unwind-tables', '-fcf-protection=none',
+  '-Wl,--build-id=none',
+] as const;
 
 export interface InitOptions {
   /** Whether the initramfs carries the qemu_fw_cfg module (false: the kernel's built-in driver, if any, is used). */
   hasFwCfgModule: boolean;
 }
 
-// Section bodies, as shell functions named sec_<name>. Each prints the body; its exit
-// status is the END marker's rc.
-const SECTION_BODIES: Record<SectionName, string> = {
-  uname: 'uname -r',
-  cmdline: 'cat /proc/cmdline',
-  dmesg: 'dmesg -r',
-  iomem: 'cat /proc/iomem',
-  memmap: `[ -d /sys/firmware/memmap ] || { echo "${UNAVAILABLE_PREFIX}/sys/firmware/memmap does not exist (CONFIG_FIRMWARE_MEMMAP off?)"; return 0; }
-  rc=0
-  for n in $(ls /sys/firmware/memmap | sort -n); do
-    d=/sys/firmware/memmap/$n
-    IFS= read -r s < $d/start || rc=1
-    IFS= read -r e < $d/end || rc=1
-    IFS= read -r t < $d/type || rc=1
-    echo "$n $s $e $t"
-  done
-  return $rc`,
-  'fwcfg-e820': `if [ -e ${FW_CFG_E820_PATH} ]; then
-    od -An -v -tx1 ${FW_CFG_E820_PATH}
-  else
-    echo "${UNAVAILABLE_PREFIX}$fwcfg_reason"
-  fi`,
-};
-
-const funcName = (s: SectionName) => `sec_${s.replace(/-/g, '_')}`;
-
-/** The /init script text. Pure: same options, same text (it is part of the initramfs cache key). */
-export function initScript(opts: InitOptions): string {
-  const fwcfg = opts.hasFwCfgModule
-    ? `if insmod ${GUEST_PATHS.fwCfgModule} >/tmp/insmod.out 2>&1; then
-  if [ -d /sys/firmware/qemu_fw_cfg/by_name ]; then
-    fwcfg_reason=""
-  else
-    fwcfg_reason="qemu_fw_cfg loaded but found no fw_cfg device (no ACPI QEMU0002 node: an old machine type, or ACPI off)"
-  fi
-else
-  fwcfg_reason="insmod qemu_fw_cfg failed: $(awk 'NR==1' /tmp/insmod.out)"
-fi
-if [ -z "$fwcfg_reason" ] && [ ! -e ${FW_CFG_E820_PATH} ]; then
-  fwcfg_reason="fw_cfg has no etc/e820 item"
-fi`
-    : // No module: the kernel may have it built in (the project's minimal kernel, CONFIG_FW_CFG_SYSFS=y),
-      // which makes /sys/firmware/qemu_fw_cfg at init and by_name once it has found the device.
-      `if [ -d /sys/firmware/qemu_fw_cfg/by_name ]; then
-  fwcfg_reason=""
-elif [ -d /sys/firmware/qemu_fw_cfg ]; then
-  fwcfg_reason="qemu_fw_cfg built in but found no fw_cfg device (no ACPI QEMU0002 node: an old machine type, or ACPI off)"
-else
-  fwcfg_reason="the initramfs carries no qemu_fw_cfg module and the kernel has none built in"
-fi
-if [ -z "$fwcfg_reason" ] && [ ! -e ${FW_CFG_E820_PATH} ]; then
-  fwcfg_reason="fw_cfg has no etc/e820 item"
-fi`;
-
-  const functions = SECTIONS.map((s) => `${funcName(s)}() {\n  ${SECTION_BODIES[s]}\n}`).join('\n\n');
-  // Markers are passed in as literal strings so markers.ts stays the single source of the format.
-  const calls = SECTIONS.map((s) => `section ${funcName(s)} '${beginMarker(s)}' '${endMarkerPrefix(s)}'`).join('\n');
-
-  return `#!/bin/sh
-# /init of the e820-conformance guest, generated by guests/init.ts. Do not edit by hand.
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-# Only KERN_EMERG on the console from now on, so kernel lines never split ours.
-dmesg -n 1
-exec </dev/console >/dev/console 2>&1
-mkdir -p /tmp
-
-${fwcfg}
-
-${functions}
-
-# section FUNC BEGIN END_PREFIX: prints BEGIN, the body (a final newline guaranteed), END rc=.
-# The body is run to a file first so rc is its own, not that of a pipe.
-section() {
-  "$1" >/tmp/section.out 2>&1
-  rc=$?
-  echo "$2"
-  awk 1 /tmp/section.out
-  echo "$3$rc"
+/** A C string literal of a plain ASCII string (the markers and paths are). */
+function cString(s: string): string {
+  if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`init-config.h: ${JSON.stringify(s)} is not printable ASCII`);
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-${calls}
-echo "${DONE_MARKER}"
-# Wait until the UART has sent everything (TCSADRAIN), then power off.
-stty -F /dev/console onlcr
-poweroff -f
-`;
+/** init.c's section functions are named after the sections (`fwcfg-e820` → section_fwcfg_e820). */
+export const sectionFunctionSuffix = (s: string): string => s.replace(/-/g, '_');
+
+/** init-config.h: the markers, the paths and the sections in order. Pure: same options, same text. */
+export function initConfigHeader(opts: InitOptions): string {
+  const sections = SECTIONS.map((s) => `S(${cString(s)}, ${sectionFunctionSuffix(s)})`).join(' ');
+  return [
+    '/* Generated by guests/init.ts from guests/markers.ts. Do not edit. */',
+    `#define E820_MARKER_PREFIX ${cString(MARKER_PREFIX)}`,
+    `#define E820_UNAVAILABLE_PREFIX ${cString(UNAVAILABLE_PREFIX)}`,
+    `#define E820_FW_CFG_E820_PATH ${cString(FW_CFG_E820_PATH)}`,
+    ...(opts.hasFwCfgModule ? [`#define E820_FW_CFG_MODULE_PATH ${cString(GUEST_PATHS.fwCfgModule)}`] : []),
+    `#define E820_SECTIONS(S) ${sections}`,
+    '',
+  ].join('\n');
 }

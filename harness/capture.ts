@@ -45,9 +45,7 @@ export interface ProvisionedToolchain {
     fwCfgModule: string | null;
     release?: string;
   };
-  /** A statically linked busybox. */
-  busybox: string;
-  /** The guest's initramfs built already (from this busybox and module); absent: capture builds it (guests/initramfs.ts). */
+  /** The guest's initramfs built already (for this kernel's module); absent: capture builds it (guests/initramfs.ts). */
   initramfs?: string;
 }
 
@@ -171,7 +169,6 @@ export async function provisionToolchain(toolchain: Toolchain, opts: { onProgres
     qemu: { binary: r.qemu.binary },
     ...(r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
     kernel: { image: r.kernel.vmlinuz, fwCfgModule: r.kernel.fwCfgModule, release: r.kernel.release },
-    busybox: r.busybox,
   };
 }
 
@@ -267,7 +264,7 @@ async function observe(config: MachineConfig, toolchain: Toolchain, options: Cap
 
   const tools = options.provisioned ?? (await (options.provision ?? provisionToolchain)(toolchain, { ...(progress ? { onProgress: progress } : {}), ...(options.signal ? { signal: options.signal } : {}) }));
   options.signal?.throwIfAborted();
-  const localInitrd = tools.initramfs ?? (await buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, undefined, progress ? { onProgress: progress } : {}));
+  const localInitrd = tools.initramfs ?? (await buildInitramfs({ fwCfgModule: tools.kernel.fwCfgModule }, undefined, progress ? { onProgress: progress } : {}));
   const userArgs = options.qemuArgs ?? toQemuArgs(config);
   const host = options.host ?? localHost;
   let qemu = { binary: tools.qemu.binary, env: tools.qemu.env };

@@ -186,7 +186,7 @@ export async function runKvmProbe(tools: ProvisionedToolchain, options: KvmProbe
   }
 
   // The guest's initramfs is built here (or given built, ProvisionedToolchain.initramfs).
-  const localInitrd = tools.initramfs ?? (await buildInitramfs({ busybox: tools.busybox, fwCfgModule: tools.kernel.fwCfgModule }, undefined, options.onProgress ? { onProgress: options.onProgress } : {}));
+  const localInitrd = tools.initramfs ?? (await buildInitramfs({ fwCfgModule: tools.kernel.fwCfgModule }, undefined, options.onProgress ? { onProgress: options.onProgress } : {}));
   const files = await probeFiles(host, tools, localInitrd, options.onProgress, options.signal);
   const qemu = { binary: files.qemu.binary, version: files.qemu.version };
   options.onProgress?.(`kvm probe: booting ${shellQuote([...KVM_PROBE_ARGS])} (SeaBIOS gets ${firmwareDeadlineMs / 1000} s, then the kernel ${deadlineMs / 1000} s)`);

@@ -24,6 +24,7 @@ export interface UserToolchainFlags {
   bios?: string;
   bzimage?: string;
   fwCfgModule?: string;
+  /** `--busybox`: retired (the guest runs no busybox); refused by name (retiredBusybox). */
   busybox?: string;
   /** `--toolchain FILE` (YAML, UserToolchainFileSchema). */
   toolchain?: string;
@@ -41,6 +42,11 @@ export interface UserToolchainFlags {
 export function namesUserComponents(flags: UserToolchainFlags, qemuArgs: readonly string[]): boolean {
   const named = [flags.qemuBinary, flags.bios, flags.bzimage, flags.fwCfgModule, flags.busybox, flags.toolchain, flags.profileQemu, flags.profileSeabios, flags.profileKernel];
   return named.some((v) => v !== undefined) || biosOfArgs(qemuArgs) !== null;
+}
+
+/** The error for `--busybox` (or a toolchain file's `busybox:`), which earlier versions took. */
+export function retiredBusybox(option: string, path: string): UserComponentError {
+  return new UserComponentError(option, path, "is no longer used: the guest's /init is a program the harness compiles (guests/init.c), not a busybox script", 'drop it');
 }
 
 /**
@@ -68,8 +74,8 @@ export const USER_TOOLCHAIN_OPTIONS: ReadonlyArray<readonly [string, string]> = 
   ['--bios <path>', 'this SeaBIOS image (bios-256k.bin/bios.bin; its version string picks the SeaBIOS profile; -bios PATH in the QEMU arguments counts too)'],
   ['--bzimage <path>', 'this kernel (its header\'s version picks the kernel profile)'],
   ['--fw-cfg-module <path>', 'qemu_fw_cfg.ko of the --bzimage build (when fw_cfg is not built in)'],
-  ['--busybox <path>', 'static busybox for the initramfs (default: the host\'s)'],
-  ['--toolchain <file>', 'YAML naming any of qemu-binary, bios, bzimage, fw-cfg-module, busybox, and profile: { qemu, seabios, kernel }'],
+  ['--busybox <path>', 'retired: the guest\'s /init is compiled from guests/init.c (refused with that reason)'],
+  ['--toolchain <file>', 'YAML naming any of qemu-binary, bios, bzimage, fw-cfg-module, and profile: { qemu, seabios, kernel }'],
   ['--profile-qemu <V>', 'predict with this QEMU profile whatever version was detected'],
   ['--profile-seabios <V>', 'predict with this SeaBIOS profile whatever version was detected'],
   ['--profile-kernel <V>', 'predict with this kernel profile whatever version was detected'],

@@ -93,7 +93,7 @@ export interface MatrixDeps {
   capture(config: MachineConfig, toolchain: Toolchain, options: CaptureOptions): Promise<CaptureOutcome<ObservationLike>>;
   isE820IomemLine(line: string): boolean;
   /**
-   * Installs/caches QEMU, SeaBIOS, kernel, busybox once before a run (optional). `signal` stops
+   * Installs/caches QEMU, SeaBIOS and the kernel once before a run (optional). `signal` stops
    * it (apt is killed) when the run is interrupted.
    */
   provision?(toolchain: Toolchain, onProgress?: (msg: string) => void, signal?: AbortSignal): Promise<unknown>;

@@ -1,6 +1,6 @@
 // Minimal ELF program-header reader: enough to tell a statically linked executable (no
 // PT_INTERP) from a dynamic one without running it or depending on `file`. The guest has
-// no libc, so a dynamic busybox would fail there with a bare "not found" for /init.
+// no libc, so a dynamically linked /init would fail there with a bare "not found".
 
 const PT_INTERP = 3;
 

@@ -22,7 +22,7 @@ export class HostToolsMissingError extends ProvisionError {
     super(
       `missing host tools: ${missing.join('; ')}. ${reason} ` +
         `Install the Debian packages ${packages.join(', ')} as root:\n  ${command}\n` +
-        `or point at existing ones (qemu, seabiosDir, busybox options).`,
+        `or point at existing ones (qemu, seabiosDir options).`,
     );
     this.name = 'HostToolsMissingError';
   }

@@ -1,10 +1,9 @@
-// Finds qemu-system-x86_64, the SeaBIOS images and a static busybox on the host; installs
-// the Debian packages that provide them when they are missing and we are root.
+// Finds qemu-system-x86_64 and the SeaBIOS images on the host; installs the Debian packages
+// that provide them when they are missing and we are root.
 
 import { join } from 'node:path';
 
 import { retryWhileAptLocked } from './apt-lock.ts';
-import { elfLinkage } from './elf.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
 import { hostFor } from '../host/abortable.ts';
 import type { Host } from '../host/types.ts';
@@ -12,14 +11,11 @@ import type { Host } from '../host/types.ts';
 export const DEFAULT_SEABIOS_DIR = '/usr/share/seabios';
 /** QEMU's default for -M pc/q35 is bios-256k.bin; bios.bin is the 128K build some versions differ in. */
 export const SEABIOS_IMAGES = ['bios-256k.bin', 'bios.bin'] as const;
-/** Where Debian's busybox-static puts it (the dynamic `busybox` package uses the same path). */
-export const DEFAULT_BUSYBOX = '/bin/busybox';
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
 export const HOST_PACKAGES = {
   qemu: 'qemu-system-x86',
   seabios: 'seabios',
-  busybox: 'busybox-static',
 } as const;
 
 type Tool = keyof typeof HOST_PACKAGES;
@@ -35,15 +31,12 @@ export interface HostTools {
   qemuVersion: string;
   /** Directory holding bios-256k.bin and bios.bin. */
   seabiosDir: string;
-  /** A statically linked busybox. */
-  busybox: string;
 }
 
 export interface HostToolsOptions {
   /** Use this qemu-system-x86_64 instead of searching PATH (never installed over). */
   qemu?: string;
   seabiosDir?: string;
-  busybox?: string;
   /** Install missing packages when root. Default true. */
   install?: boolean;
   onProgress?: (message: string) => void;
@@ -78,16 +71,6 @@ async function probe(opts: HostToolsOptions, sys: Host): Promise<Probe> {
   for (const img of SEABIOS_IMAGES) if (!(await sys.exists(join(seabiosDir, img)))) absent.push(img);
   if (absent.length === 0) found.seabios = seabiosDir;
   else problems.seabios = `${absent.join(' and ')} not in ${seabiosDir}`;
-
-  const busybox = opts.busybox ?? DEFAULT_BUSYBOX;
-  if (!(await sys.exists(busybox))) {
-    problems.busybox = `${busybox} does not exist`;
-  } else {
-    const linkage = elfLinkage(await sys.readFile(busybox));
-    if (linkage === 'static') found.busybox = busybox;
-    else if (linkage === 'dynamic') problems.busybox = `${busybox} is dynamically linked (the guest has no libc; the busybox package is not busybox-static)`;
-    else problems.busybox = `${busybox} is not an ELF executable`;
-  }
   return { found, problems };
 }
 
@@ -116,7 +99,7 @@ export async function aptInstall(packages: string[], sys: Host, progress: (m: st
 
 /**
  * Finds the host tools, installing missing Debian packages if allowed and root.
- * Tools the caller named explicitly (qemu, seabiosDir, busybox) are never installed over:
+ * Tools the caller named explicitly (qemu, seabiosDir) are never installed over:
  * if they are wrong the caller must fix the path.
  */
 export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promise<HostTools> {
@@ -128,7 +111,7 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
   if (missingTools.length > 0) {
     const packages = missingTools.map((t) => HOST_PACKAGES[t]);
     const describe = (pr: Probe) => (Object.keys(pr.problems) as Tool[]).map((t) => pr.problems[t] ?? t);
-    const explicit = missingTools.filter((t) => (t === 'qemu' ? opts.qemu : t === 'seabios' ? opts.seabiosDir : opts.busybox) !== undefined);
+    const explicit = missingTools.filter((t) => (t === 'qemu' ? opts.qemu : opts.seabiosDir) !== undefined);
     if (explicit.length > 0) {
       throw new HostToolsMissingError(describe(p), packages, aptInstallCommand(packages), 'A path given explicitly is not usable.');
     }
@@ -145,8 +128,8 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
     }
   }
 
-  const { qemu, seabios, busybox } = p.found;
-  if (qemu === undefined || seabios === undefined || busybox === undefined) {
+  const { qemu, seabios } = p.found;
+  if (qemu === undefined || seabios === undefined) {
     throw new ProvisionError('internal: host tools probe incomplete'); // unreachable: problems was empty
   }
   const v = await sys.exec([qemu, '--version']);
@@ -156,6 +139,6 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
       `${qemu} --version did not print "QEMU emulator version X.Y.Z" (exit ${v.exitCode}): ${(v.stdout + v.stderr).trim().slice(0, 200)}`,
     );
   }
-  progress(`host tools: ${qemu} (QEMU ${qemuVersion}), SeaBIOS in ${seabios}, busybox ${busybox}`);
-  return { qemu, qemuVersion, seabiosDir: seabios, busybox };
+  progress(`host tools: ${qemu} (QEMU ${qemuVersion}), SeaBIOS in ${seabios}`);
+  return { qemu, qemuVersion, seabiosDir: seabios };
 }

@@ -3,7 +3,6 @@
 export { cacheDir } from './cache.ts';
 export {
   aptInstallCommand,
-  DEFAULT_BUSYBOX,
   DEFAULT_SEABIOS_DIR,
   findOrInstallHostTools,
   HOST_PACKAGES,

@@ -108,7 +108,6 @@ export interface ResolvedToolchain {
     packageVersion: string | null;
   };
   kernel: ProvisionedKernel & { suite: DebianSuite };
-  busybox: string;
 }
 
 export interface ResolveToolchainOptions {
@@ -136,7 +135,7 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
   };
   const refresh = opts.refresh ?? false;
   const fresh = opts.fresh ?? false;
-  // The host's QEMU/SeaBIOS/busybox: busybox is always the host's (static, suite-independent).
+  // The host's QEMU and SeaBIOS (used when the toolchain names the host's suite).
   const host = opts.hostTools ?? (await findOrInstallHostTools(common));
 
   const qSuite = suiteOf('qemu', toolchain.qemu);
@@ -177,7 +176,7 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
 
   const kernel = await provisionToolchainKernel(toolchain, { ...common, fresh });
 
-  return { toolchain, qemu, seabios, kernel, busybox: host.busybox };
+  return { toolchain, qemu, seabios, kernel };
 }
 
 /**

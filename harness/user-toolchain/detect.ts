@@ -3,7 +3,7 @@
 
 import { execa } from 'execa';
 import { constants } from 'node:fs';
-import { access, open, readFile, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { elfLinkage } from '../provision/elf.ts';
 import { parseQemuVersion } from '../provision/host-tools.ts';
 import { bzImageRelease } from '../provision/kernel.ts';
@@ -38,7 +38,6 @@ export interface DetectedComponents {
   qemu: DetectedQemu | null;
   seabios: SeabiosImageInfo | null;
   kernel: DetectedKernel | null;
-  busybox: string | null;
 }
 
 async function mustBeFile(option: string, path: string, what: string): Promise<void> {
@@ -115,14 +114,6 @@ export async function detectKernel(image: string, fwCfgModule: string | null, op
   return { image, release, banner, version, fwCfgModule };
 }
 
-export async function detectBusybox(path: string): Promise<string> {
-  await mustBeFile('--busybox', path, 'a static busybox');
-  const linkage = elfLinkage(await readFile(path));
-  if (linkage === 'not-elf') throw new UserComponentError('--busybox', path, 'is not an ELF executable', 'give the path of a statically linked busybox');
-  if (linkage === 'dynamic') throw new UserComponentError('--busybox', path, 'is dynamically linked (the guest has no libc)', 'install busybox-static, or give a statically linked busybox');
-  return path;
-}
-
 export interface DetectDeps {
   identifySeabiosImage: (path: string) => Promise<SeabiosImageInfo>;
 }
@@ -144,6 +135,5 @@ export async function detectComponents(spec: UserComponents, deps: Partial<Detec
     }
   }
   const kernel = spec.bzimage !== undefined ? await detectKernel(spec.bzimage, spec.fwCfgModule ?? null, o.bzimage) : null;
-  const busybox = spec.busybox !== undefined ? await detectBusybox(spec.busybox) : null;
-  return { spec, qemu, seabios, kernel, busybox };
+  return { spec, qemu, seabios, kernel };
 }

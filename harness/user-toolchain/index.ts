@@ -1,5 +1,5 @@
 // User-given components: the one place that turns `--qemu-binary/--bios/--bzimage/--fw-cfg-module/
-// --busybox/--toolchain FILE/--profile-*` (or a matrix's top-level `toolchain:`) into
+// --toolchain FILE/--profile-*` (or a matrix's top-level `toolchain:`) into
 //   1. the parts of a ProvisionedToolchain the user gave (provisioning supplies only the rest),
 //   2. the Toolchain the model predicts with (the profile of each detected version, or the nearest
 //      earlier one the model knows: extrapolated), and

@@ -45,6 +45,5 @@ export function modelToolchainFor(detected: DetectedComponents, base: Toolchain)
     if (s.assumption !== null) provenance.push(`SeaBIOS image assumption: ${s.assumption}`);
   }
   if (detected.kernel !== null) provenance.push(`kernel: ${detected.kernel.image} (${detected.kernel.release}${detected.kernel.fwCfgModule !== null ? `, fw_cfg module ${detected.kernel.fwCfgModule}` : ', no fw_cfg module: etc/e820 is observed only if qemu_fw_cfg is built in'})`);
-  if (detected.busybox !== null) provenance.push(`busybox: ${detected.busybox}`);
   return { toolchain, choices: [q, s, k], provenance };
 }

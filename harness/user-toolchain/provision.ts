@@ -8,7 +8,7 @@ import type { ProvisionedToolchain } from '../capture.ts';
 import type { Cell, CellRun } from '../matrix/schema.ts';
 import { HOST_SUITE } from '../provision/apt-env.ts';
 import { cacheDir } from '../provision/cache.ts';
-import { DEFAULT_BUSYBOX, findOrInstallHostTools } from '../provision/host-tools.ts';
+import { findOrInstallHostTools } from '../provision/host-tools.ts';
 import { provisionSeabios } from '../provision/seabios.ts';
 import { provisionToolchainKernel, resolveToolchain, suiteOf, ToolchainVersionMismatchError, versionMatches } from '../provision/toolchain.ts';
 import { type SeabiosImageInfo } from '../provision/seabios-image.ts';
@@ -39,7 +39,7 @@ export async function userSeabiosDir(image: SeabiosImageInfo, cache = cacheDir()
  * The default provisioning of the components the user did not give, for the base toolchain (the
  * cell's versions): the whole toolchain when QEMU is not the user's (its SeaBIOS and kernel come
  * with it); otherwise only SeaBIOS (always as an explicit -L directory, so the user's QEMU does not
- * fall back to its own), the kernel and busybox.
+ * fall back to its own) and the kernel.
  */
 export async function provisionMissing(detected: DetectedComponents, base: Toolchain, opts: ProvisionOpts = {}): Promise<ProvisionedToolchain> {
   const common = { ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
@@ -51,22 +51,16 @@ export async function provisionMissing(detected: DetectedComponents, base: Toolc
       qemu: { binary: r.qemu.binary },
       ...(userBios !== null ? { seabiosDir: userBios } : r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
       kernel: userKernel ?? { image: r.kernel.vmlinuz, fwCfgModule: r.kernel.fwCfgModule, release: r.kernel.release },
-      busybox: detected.busybox ?? r.busybox,
     };
   }
   let seabiosDir = userBios;
-  let busybox = detected.busybox;
-  if (seabiosDir === null || busybox === null) {
+  if (seabiosDir === null) {
     const sSuite = suiteOf('seabios', base.seabios);
-    const host = busybox === null || (seabiosDir === null && sSuite === HOST_SUITE) ? await findOrInstallHostTools({ ...common, ...(busybox === null ? {} : { busybox }) }) : null;
-    busybox ??= host?.busybox ?? DEFAULT_BUSYBOX;
-    if (seabiosDir === null) {
-      if (sSuite === HOST_SUITE) seabiosDir = host!.seabiosDir;
-      else {
-        const s = await provisionSeabios(sSuite, common);
-        if (!versionMatches('seabios', s.packageVersion, base.seabios)) throw new ToolchainVersionMismatchError('seabios', base.seabios, s.packageVersion, sSuite);
-        seabiosDir = s.dir;
-      }
+    if (sSuite === HOST_SUITE) seabiosDir = (await findOrInstallHostTools(common)).seabiosDir;
+    else {
+      const s = await provisionSeabios(sSuite, common);
+      if (!versionMatches('seabios', s.packageVersion, base.seabios)) throw new ToolchainVersionMismatchError('seabios', base.seabios, s.packageVersion, sSuite);
+      seabiosDir = s.dir;
     }
   }
   let kernel = userKernel;
@@ -74,7 +68,7 @@ export async function provisionMissing(detected: DetectedComponents, base: Toolc
     const k = await provisionToolchainKernel(base, common);
     kernel = { image: k.vmlinuz, fwCfgModule: k.fwCfgModule, release: k.release };
   }
-  return { qemu: { binary: detected.qemu.binary, version: detected.qemu.versionLine }, seabiosDir, kernel, busybox };
+  return { qemu: { binary: detected.qemu.binary, version: detected.qemu.versionLine }, seabiosDir, kernel };
 }
 
 /**

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { biosOfArgs, UserComponentError, type UserToolchainFlags } from '../user-toolchain-flags.ts';
+import { biosOfArgs, retiredBusybox, UserComponentError, type UserToolchainFlags } from '../user-toolchain-flags.ts';
 
 /** What the user named, merged from a file and flags (flags win per field); paths absolute. */
 export interface UserComponents {
@@ -13,10 +13,9 @@ export interface UserComponents {
   bios?: string;
   bzimage?: string;
   fwCfgModule?: string;
-  busybox?: string;
   profile: { qemu?: string; seabios?: string; kernel?: string };
   /** Where each came from, for messages: `--qemu-binary`, `toolchain file x.yaml`… */
-  origin: Partial<Record<'qemuBinary' | 'bios' | 'bzimage' | 'fwCfgModule' | 'busybox', string>>;
+  origin: Partial<Record<'qemuBinary' | 'bios' | 'bzimage' | 'fwCfgModule', string>>;
 }
 
 /**
@@ -27,7 +26,6 @@ export interface UserComponents {
  *   bios: ./bios-256k.bin
  *   bzimage: /boot/vmlinuz-7.3.0
  *   fw-cfg-module: ./qemu_fw_cfg.ko
- *   busybox: /bin/busybox
  *   profile: { qemu: "11.1", seabios: "1.17.0", kernel: "7.2" }   # optional overrides
  */
 export const UserToolchainFileSchema = z
@@ -36,6 +34,7 @@ export const UserToolchainFileSchema = z
     bios: z.string().min(1).optional(),
     bzimage: z.string().min(1).optional(),
     'fw-cfg-module': z.string().min(1).optional(),
+    /** Retired (the guest runs no busybox): read only to refuse it by name. */
     busybox: z.string().min(1).optional(),
     profile: z.object({ qemu: z.string().optional(), seabios: z.string().optional(), kernel: z.string().optional() }).strict().optional(),
   })
@@ -44,6 +43,7 @@ export type UserToolchainFile = z.infer<typeof UserToolchainFileSchema>;
 
 /** The parsed file's fields as UserComponents, paths resolved against `baseDir`. */
 export function componentsOfFile(data: UserToolchainFile, baseDir: string, origin: string): UserComponents {
+  if (data.busybox !== undefined) throw retiredBusybox(`${origin}: busybox:`, data.busybox);
   const abs = (p: string | undefined) => (p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p));
   const out: UserComponents = { profile: { ...(data.profile ?? {}) }, origin: {} };
   const set = (k: keyof UserComponents['origin'], v: string | undefined) => {
@@ -56,7 +56,6 @@ export function componentsOfFile(data: UserToolchainFile, baseDir: string, origi
   set('bios', data.bios);
   set('bzimage', data.bzimage);
   set('fwCfgModule', data['fw-cfg-module']);
-  set('busybox', data.busybox);
   return out;
 }
 
@@ -68,7 +67,6 @@ export function fileOfComponents(c: UserComponents): UserToolchainFile {
     ...(c.bios !== undefined ? { bios: c.bios } : {}),
     ...(c.bzimage !== undefined ? { bzimage: c.bzimage } : {}),
     ...(c.fwCfgModule !== undefined ? { 'fw-cfg-module': c.fwCfgModule } : {}),
-    ...(c.busybox !== undefined ? { busybox: c.busybox } : {}),
     ...(Object.keys(profile).length > 0 ? { profile } : {}),
   };
 }
@@ -83,7 +81,6 @@ export function flagsOfComponents(c: UserComponents): string[] {
   add('--bios', c.bios);
   add('--bzimage', c.bzimage);
   add('--fw-cfg-module', c.fwCfgModule);
-  add('--busybox', c.busybox);
   add('--profile-qemu', c.profile.qemu);
   add('--profile-seabios', c.profile.seabios);
   add('--profile-kernel', c.profile.kernel);
@@ -107,7 +104,7 @@ export async function loadToolchainFile(path: string, option = '--toolchain'): P
   const parsed = UserToolchainFileSchema.safeParse(data);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}` : `field ${i.path.join('.') || '(top level)'}: ${i.message}`));
-    throw new UserComponentError(option, path, problems.join('; '), 'fields are qemu-binary, bios, bzimage, fw-cfg-module, busybox and profile: { qemu, seabios, kernel }');
+    throw new UserComponentError(option, path, problems.join('; '), 'fields are qemu-binary, bios, bzimage, fw-cfg-module and profile: { qemu, seabios, kernel }');
   }
   return componentsOfFile(parsed.data, dirname(resolve(path)), `${option} ${path}`);
 }
@@ -115,13 +112,13 @@ export async function loadToolchainFile(path: string, option = '--toolchain'): P
 /** Merges flags over a base (a toolchain file, a matrix's `toolchain:`): a flag wins per field. */
 export function mergeComponents(base: UserComponents | null, flags: UserToolchainFlags): UserComponents {
   const out: UserComponents = { profile: { ...(base?.profile ?? {}) }, origin: { ...(base?.origin ?? {}) } };
-  for (const k of ['qemuBinary', 'bios', 'bzimage', 'fwCfgModule', 'busybox'] as const) if (base?.[k] !== undefined) out[k] = base[k];
+  if (flags.busybox !== undefined) throw retiredBusybox('--busybox', flags.busybox);
+  for (const k of ['qemuBinary', 'bios', 'bzimage', 'fwCfgModule'] as const) if (base?.[k] !== undefined) out[k] = base[k];
   const flagOf: Record<keyof UserComponents['origin'], string> = {
     qemuBinary: '--qemu-binary',
     bios: '--bios',
     bzimage: '--bzimage',
     fwCfgModule: '--fw-cfg-module',
-    busybox: '--busybox',
   };
   for (const k of Object.keys(flagOf) as Array<keyof typeof flagOf>) {
     const v = flags[k];
@@ -145,7 +142,7 @@ export async function componentsOfFlags(flags: UserToolchainFlags, base: UserCom
 
 function overlay(base: UserComponents | null, top: UserComponents): UserComponents {
   const out = mergeComponents(base, {});
-  for (const k of ['qemuBinary', 'bios', 'bzimage', 'fwCfgModule', 'busybox'] as const) {
+  for (const k of ['qemuBinary', 'bios', 'bzimage', 'fwCfgModule'] as const) {
     if (top[k] !== undefined) {
       out[k] = top[k];
       out.origin[k] = top.origin[k]!;
@@ -161,7 +158,6 @@ export function isEmpty(c: UserComponents): boolean {
     c.bios === undefined &&
     c.bzimage === undefined &&
     c.fwCfgModule === undefined &&
-    c.busybox === undefined &&
     c.profile.qemu === undefined &&
     c.profile.seabios === undefined &&
     c.profile.kernel === undefined

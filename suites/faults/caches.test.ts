@@ -138,11 +138,9 @@ describe('damaged cache entries are named and rebuilt', () => {
 
   faultProbe('an initramfs cut in half is named and rebuilt', async () => {
     const cache = tempCache();
-    const busybox = join(cache, 'busybox');
-    writeFileSync(busybox, STATIC_ELF);
     const said: string[] = [];
     const dir = join(cache, 'initramfs');
-    const build = () => buildInitramfs({ busybox, fwCfgModule: null }, undefined, { cacheDir: dir, onProgress: (m) => said.push(m) });
+    const build = () => buildInitramfs({ fwCfgModule: null }, undefined, { cacheDir: dir, onProgress: (m) => said.push(m) });
     const image = await build();
     const good = readFileSync(image);
     truncateSync(image, Math.floor(good.length / 2));
@@ -338,12 +336,12 @@ describe('two runs at once', () => {
     let attempts = 0;
     const host = (freeAfter: number) =>
       new FakeHost(
-        new Map<string, Uint8Array>([[QEMU, STATIC_ELF], ['/usr/share/seabios/bios-256k.bin', new Uint8Array(1)], ['/usr/share/seabios/bios.bin', new Uint8Array(1)]]),
+        new Map<string, Uint8Array>([[QEMU, STATIC_ELF], ['/usr/share/seabios/bios-256k.bin', new Uint8Array(1)]]),
         (cmd, args, _o, fake) => {
           if (cmd === QEMU) return ok('QEMU emulator version 7.2.22\n');
           if (cmd === 'apt-get' && args[0] === 'install') {
             if (++attempts <= freeAfter) return failed(busy);
-            fake.files.set('/bin/busybox', STATIC_ELF);
+            fake.files.set('/usr/share/seabios/bios.bin', new Uint8Array(1));
             return ok();
           }
           return undefined;
@@ -352,7 +350,7 @@ describe('two runs at once', () => {
         { 'qemu-system-x86_64': QEMU },
       );
     const said: string[] = [];
-    await expect(findOrInstallHostTools({ host: host(3), onProgress: (m) => said.push(m) })).resolves.toMatchObject({ busybox: '/bin/busybox' });
+    await expect(findOrInstallHostTools({ host: host(3), onProgress: (m) => said.push(m) })).resolves.toMatchObject({ seabiosDir: '/usr/share/seabios' });
     expect(said.filter((m) => /lock/.test(m))).toEqual(["apt-get install: apt's lock /var/lib/dpkg/lock-frontend is held by process 4242 (apt-get); waiting (up to 120 s)"]);
 
     process.env.E820_APT_LOCK_TIMEOUT = '0.3';

@@ -12,8 +12,7 @@ export function fakeQemuDeps(script: string, env: Record<string, string> = {}): 
   const provisioned: ProvisionedToolchain = {
     qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)', env },
     kernel: { image: '/k', fwCfgModule: null },
-    busybox: '/b',
-    initramfs: '/i',
+      initramfs: '/i',
   };
   return {
     parseArgs: (argv, qemuVersion) => parseQemuArgs(argv, { qemuVersion }),

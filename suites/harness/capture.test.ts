@@ -19,7 +19,6 @@ const config: MachineConfig = parseQemuArgs([]);
 const tools = (script: string): ProvisionedToolchain => ({
   qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' },
   kernel: { image: '/k', fwCfgModule: null },
-  busybox: '/b',
   initramfs: '/i',
 });
 

@@ -66,7 +66,7 @@ describe('e820 kvm', () => {
   // The machine is another host (ElsewhereHost: not this machine, so no cpuid device is read there): its /proc/cpuinfo says AMD, 48 bits, nested; its /dev/kvm is missing, so the probe answers without a boot.
   const deps = (out: string[], host: Host = new ElsewhereHost(new FakeKvmHost('ENOENT', true, 'ssh://root@kvm1:22'))) => ({
     host,
-    provision: async () => ({ qemu: { binary: '/usr/bin/qemu-system-x86_64' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b' }),
+    provision: async () => ({ qemu: { binary: '/usr/bin/qemu-system-x86_64' }, kernel: { image: '/k', fwCfgModule: null } }),
     stdout: (s: string) => out.push(s),
     stderr: () => {},
   });

@@ -30,7 +30,6 @@ afterEach(() => {
 const tools = (script: string): ProvisionedToolchain => ({
   qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)', env: { FAKE_QEMU_PIDFILE: pidFile } },
   kernel: { image: '/k', fwCfgModule: null },
-  busybox: '/b',
   initramfs: '/i',
 });
 

@@ -3,7 +3,7 @@
 // toolchain cannot be found it fails with what to install.
 //
 // The guest comes from harness/provision (provisionToolchain(BASELINE_TOOLCHAIN)), or from
-// E820_BZIMAGE + E820_FW_CFG_MODULE (+ E820_BUSYBOX) when set.
+// E820_BZIMAGE + E820_FW_CFG_MODULE when set.
 
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { execa } from 'execa';
@@ -14,7 +14,7 @@ import { BASELINE_TOOLCHAIN } from '../../reference/toolchain.ts';
 import { capture, provisionToolchain, type Observation, type ProvisionedToolchain } from '../../harness/capture.ts';
 import { BIOS_E820_TYPE, biosE820Ranges, MEMMAP_TYPE, sanitize } from '../kernel-e820-text.ts';
 
-const INSTALL = 'apt-get install qemu-system-x86 seabios busybox-static';
+const INSTALL = 'apt-get install qemu-system-x86 seabios gcc';
 
 async function toolchain(): Promise<ProvisionedToolchain> {
   const qemu = await execa('qemu-system-x86_64', ['--version'], { reject: false });
@@ -24,7 +24,6 @@ async function toolchain(): Promise<ProvisionedToolchain> {
     return {
       qemu: { binary: 'qemu-system-x86_64' },
       kernel: { image: env.E820_BZIMAGE, fwCfgModule: env.E820_FW_CFG_MODULE ?? null },
-      busybox: env.E820_BUSYBOX ?? '/usr/bin/busybox',
     };
   }
   try {

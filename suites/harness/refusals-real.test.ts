@@ -535,7 +535,7 @@ async function provision(v: QemuVersion): Promise<ResolvedToolchain> {
     throw new Error(
       `QEMU ${v} could not be provisioned (${(err as Error).message.split('\n')[0]}). ` +
         `Provision it with \`npx e820 toolchain fetch --qemu ${v} --seabios ${toolchain.seabios} --kernel ${toolchain.kernel}\` (or \`--all\`)` +
-        (v === '7.2' ? '; 7.2 is the host\'s: apt-get install qemu-system-x86 seabios busybox-static' : ''),
+        (v === '7.2' ? '; 7.2 is the host\'s: apt-get install qemu-system-x86 seabios' : ''),
     );
   }
 }

@@ -198,6 +198,13 @@ describe('the toolchain file and a matrix\'s toolchain:', () => {
     await expect(loadToolchainFile(join(dir, 'missing.yaml'))).rejects.toThrow(/--toolchain .*missing\.yaml: cannot be read \(ENOENT\)/);
   });
 
+  test('--busybox and a toolchain file\'s busybox: are refused by name, with the reason (the guest runs no busybox)', async () => {
+    await expect(resolveUserComponents({ busybox: '/bin/busybox' })).rejects.toThrow(/^--busybox \/bin\/busybox: is no longer used: the guest's \/init is a program the harness compiles \(guests\/init\.c\).*; drop it$/);
+    const file = join(dir, 'old.yaml');
+    await writeFile(file, 'busybox: /bin/busybox\n');
+    await expect(loadToolchainFile(file)).rejects.toThrow(/old\.yaml: busybox: \/bin\/busybox: is no longer used/);
+  });
+
   test("a matrix's top-level toolchain: applies to every cell's run, with provenance", async () => {
     await fakeQemu('qemu-11.2-matrix', '11.2.0');
     const text = 'toolchains: [{ qemu: "11.1", seabios: "1.17.0", kernel: "7.2" }]\ntoolchain: { qemu-binary: ./qemu-11.2-matrix }\ncells:\n  - { id: a, qemu: -M pc -m 1G }\n  - { id: b, qemu: -M q35 -m 2G }\n';

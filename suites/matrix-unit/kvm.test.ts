@@ -223,7 +223,7 @@ describe('runner: KVM per host (e820 run --host)', () => {
   const kvm2 = elsewhere('ssh://root@kvm2:22', 'OK', true);
   const down = elsewhere('ssh://root@tcg1:22', 'ENOENT', false);
   const qemuOf = new Map<Host, string>([[local, 'kvm-firmware-only.sh'], [kvm1, 'ok.sh'], [kvm2, 'kvm-firmware-only.sh'], [down, 'ok.sh']]);
-  const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, busybox: '/b', initramfs: '/i' });
+  const tools = (script: string): ProvisionedToolchain => ({ qemu: { binary: fake(script), version: 'QEMU emulator version 7.2.22 (fake)' }, kernel: { image: '/k', fwCfgModule: null }, initramfs: '/i' });
 
   /** fakeDeps over these hosts: the real probe per host (counted), and a capture placed on the first free host the runner accepts. */
   function overHosts(hosts: Host[]) {

@@ -16,12 +16,10 @@ const ALL: [string, Uint8Array][] = [
   [QEMU, STATIC_ELF],
   ['/usr/share/seabios/bios-256k.bin', new Uint8Array(1)],
   ['/usr/share/seabios/bios.bin', new Uint8Array(1)],
-  ['/bin/busybox', STATIC_ELF],
 ];
 
-function host(opts: { without?: string[]; root?: boolean; busybox?: Uint8Array; handler?: Handler } = {}) {
+function host(opts: { without?: string[]; root?: boolean; handler?: Handler } = {}) {
   const files = new Map(ALL.filter(([p]) => !opts.without?.includes(p)));
-  if (opts.busybox) files.set('/bin/busybox', opts.busybox);
   const handler: Handler =
     opts.handler ??
     ((cmd) => {
@@ -53,7 +51,6 @@ describe('findOrInstallHostTools', () => {
       qemu: QEMU,
       qemuVersion: '7.2.22',
       seabiosDir: '/usr/share/seabios',
-      busybox: '/bin/busybox',
     });
     expect(sys.calls.map((c) => c.cmd)).toEqual([QEMU]);
     expect(msgs.at(-1)).toMatch(/QEMU 7\.2\.22/);
@@ -72,24 +69,16 @@ describe('findOrInstallHostTools', () => {
     expect(sys.calls).toEqual([]);
   });
 
-  it('treats a dynamically linked busybox as missing and asks for busybox-static', async () => {
-    const sys = host({ busybox: DYNAMIC_ELF, root: false });
-    const e = (await findOrInstallHostTools({ host: sys }).catch((x: unknown) => x)) as HostToolsMissingError;
-    expect(e).toBeInstanceOf(HostToolsMissingError);
-    expect(e.packages).toEqual(['busybox-static']);
-    expect(e.message).toMatch(/dynamically linked/);
-  });
-
   it('as root, installs the missing packages non-interactively and reports progress', async () => {
     const gone = ALL.filter(([p]) => p !== QEMU);
     const sys = host({ without: gone.map(([p]) => p), handler: installing(gone) });
     const msgs: string[] = [];
     const tools = await findOrInstallHostTools({ host: sys, onProgress: (m) => msgs.push(m) });
-    expect(tools.busybox).toBe('/bin/busybox');
+    expect(tools.seabiosDir).toBe('/usr/share/seabios');
     const install = sys.calls.find((c) => c.cmd === 'apt-get');
-    expect(install?.args).toEqual(['install', '-y', '--no-install-recommends', 'seabios', 'busybox-static']);
+    expect(install?.args).toEqual(['install', '-y', '--no-install-recommends', 'seabios']);
     expect(install?.opts?.env).toEqual({ DEBIAN_FRONTEND: 'noninteractive' });
-    expect(msgs[0]).toMatch(/installing seabios, busybox-static/);
+    expect(msgs[0]).toMatch(/installing seabios:/);
   });
 
   it('runs apt-get update once when apt cannot locate the packages, then retries', async () => {
@@ -108,12 +97,12 @@ describe('findOrInstallHostTools', () => {
   });
 
   it('respects install: false', async () => {
-    const sys = host({ without: ['/bin/busybox'] });
+    const sys = host({ without: ['/usr/share/seabios/bios.bin'] });
     await expect(findOrInstallHostTools({ host: sys, install: false })).rejects.toThrow(/Installing was disabled/);
   });
 
   it('fails clearly when packages are still missing after installing', async () => {
-    const sys = host({ without: ['/bin/busybox'], handler: installing([]) });
+    const sys = host({ without: ['/usr/share/seabios/bios.bin'], handler: installing([]) });
     await expect(findOrInstallHostTools({ host: sys })).rejects.toThrow(/still missing after installing/);
   });
 

@@ -1,5 +1,5 @@
 // `e820 check [--json] [--append ARGS] [--qemu V --seabios V --kernel V] [--qemu-binary P --bios P --bzimage P
-//   --fw-cfg-module P --busybox P --toolchain FILE --profile-* V] [--host ssh://… --known-hosts F | --host-key SHA256:…
+//   --fw-cfg-module P --toolchain FILE --profile-* V] [--host ssh://… --known-hosts F | --host-key SHA256:…
 //   --identity F] -- <qemu args>`
 // One ad-hoc cell from a command line: predict, boot (here, or on --host's machine), compare,
 // print the verdict.

@@ -183,7 +183,7 @@ export function register(program: Command): void {
     .option('--html <FILE>', "also draw the drift as a page: per cell, the two toolchains' maps side by side, as report.html draws model and machine")
     .addHelpText(
       'after',
-      `\n${SPEC_GRAMMAR}\n\nUser components (--qemu-binary, --bios, --bzimage, --fw-cfg-module, --busybox, --toolchain FILE, --profile-*) apply to the --to side only:\n` +
+      `\n${SPEC_GRAMMAR}\n\nUser components (--qemu-binary, --bios, --bzimage, --fw-cfg-module, --toolchain FILE, --profile-*) apply to the --to side only:\n` +
         `its versions are detected from them (the nearest earlier profile when the model has none), --verify boots them there, and --from stays stock.\n` +
         `\nExamples:\n  e820 drift --from qemu-5.2 --to qemu-10.0\n  e820 drift --from bookworm --to trixie --only 'q35' --full\n  e820 drift --from bullseye --to sid --verify --jobs 4\n` +
         `  e820 drift --from trixie --to sid --qemu-binary ./build/qemu-system-x86_64 --verify`,

@@ -186,7 +186,7 @@ export function register(program: Command): void {
     .option(
       '--toolchain <SPEC|FILE>',
       'toolchain: a spec, bookworm | trixie | qemu-10.0+seabios-1.16.3 | … (default: the baseline, bookworm), or, when the value ends in .yaml/.yml, ' +
-        'a toolchain file of user components (qemu-binary, bios, bzimage, fw-cfg-module, busybox, profile:) as `e820 run --toolchain FILE` takes',
+        'a toolchain file of user components (qemu-binary, bios, bzimage, fw-cfg-module, profile:) as `e820 run --toolchain FILE` takes',
     )
     .option(...KERNEL_FLAVOUR_OPTION)
     .option('--jobs <N>', 'concurrent boots (default: number of cores)')
