@@ -2,7 +2,7 @@
 # QEMU built from a git checkout against the default conformance matrix: fetch <ref> of <git-url>
 # into <work-dir>/src, build qemu-system-x86_64 (configure --target-list=x86_64-softmmu, make -j)
 # in <work-dir>/build, and run `e820 run --qemu-binary <work-dir>/build/qemu-system-x86_64` on the
-# default matrix. SeaBIOS, the kernel and busybox are provisioned as for any user QEMU; the model
+# default matrix. SeaBIOS and the kernel are provisioned as for any user QEMU; the model
 # predicts with the built QEMU's version's profile, or the nearest earlier one (extrapolated), and
 # says which in results.json and after the summary table (README "For QEMU developers").
 #
