@@ -32,9 +32,9 @@ export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
 }
 
 /**
- * `console=ttyS<n> panic=-1 loglevel=6 no_timer_check [noapictimer]`: the guest's console; reboot
- * (so QEMU exits) at once on a panic; only messages more urgent than KERN_INFO on that console; and
- * timer settings that touch no layer.
+ * `console=ttyS<n> panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 [noapictimer]`: the guest's
+ * console; reboot (so QEMU exits) at once on a panic; only messages more urgent than KERN_INFO on
+ * that console; timer settings and a tty setting that touch no layer.
  *
  * loglevel=6: the kernel writes its console synchronously to the 8250, byte by byte
  * (drivers/tty/serial/8250/8250_port.c serial8250_console_write), and under TCG the ~13 KiB of
@@ -53,9 +53,15 @@ export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
  * instead, which is why only a one-CPU guest gets it: every other CPU would take each tick as an
  * IPI, and under TCG `-smp 64` reached /init at 59 s instead of 10 s. Both measured in
  * docs/minimal-kernel.md (**Timer arguments**).
+ *
+ * pty.legacy_count=0: no BSD ptys. The minimal kernels have CONFIG_LEGACY_PTYS (tinyconfig's
+ * default) with 256 of them, and drivers/tty/pty.c pty_init() registers 512 devices for them:
+ * 28-39 ms of every boot under TCG, 0.5 ms with none (legacy_pty_init returns at once). The cloud
+ * kernels have no legacy ptys, so for them it is an unknown dotted parameter, which init/main.c
+ * unknown_bootoption drops without a word (docs/minimal-kernel.md, **Legacy ptys**).
  */
 export function guestFixedKernelArgs(consoleIndex = 0, oneCpu = true): string {
-  return `console=ttyS${consoleIndex} panic=-1 loglevel=6 no_timer_check${oneCpu ? ' noapictimer' : ''}`;
+  return `console=ttyS${consoleIndex} panic=-1 loglevel=6 no_timer_check pty.legacy_count=0${oneCpu ? ' noapictimer' : ''}`;
 }
 
 export const GUEST_FIXED_KERNEL_ARGS = guestFixedKernelArgs(0);
