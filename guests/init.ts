@@ -35,12 +35,13 @@ export const readInitSource = (): Promise<string> => readFile(INIT_SOURCE_PATH, 
 
 /**
  * gcc's flags: a static executable with no libc and no start files (init.c has its own _start),
- * no stack protector (it would need libc's guard), no unwind tables or build id (smaller, and
- * the same source gives the same bytes with the same compiler).
+ * no loops turned into calls of memset/memcpy (init.c's own would call themselves), no stack
+ * protector (it would need libc's guard), no unwind tables or build id (smaller, and the same
+ * source gives the same bytes with the same compiler).
  */
 export const INIT_COMPILE_FLAGS = [
   '-std=gnu11', '-O2', '-Wall', '-Wextra',
-  '-static', '-nostdlib', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
+  '-static', '-nostdlib', '-ffreestanding', '-fno-builtin', '-fno-tree-loop-distribute-patterns', '-fno-stack-protector',
   '-fno-pie', '-no-pie', '-fno-asynchronous-unwind-tables', '-fcf-protection=none',
   '-Wl,--build-id=none',
 ] as const;
