@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { execa } from 'execa';
+import { localHost } from './host/local.ts';
 
 export interface BinaryRecord {
   /** The file read (symlinks resolved); for another suite's QEMU, the binary inside its root, not the wrapper. */
@@ -123,10 +123,10 @@ function packageOf(path: string): Promise<string | null> {
         }
       }
       if (!path.startsWith('/usr/') && !path.startsWith('/boot/')) return null;
-      const owner = await execa('dpkg', ['-S', path], { reject: false, timeout: 20_000 });
+      const owner = await localHost.exec(['dpkg', '-S', path], { timeoutMs: 20_000 });
       const name = owner.exitCode === 0 ? /^([^:,\s]+)(?::[^:\s]+)?:\s/.exec(owner.stdout)?.[1] : undefined;
       if (name === undefined) return null;
-      const v = await execa('dpkg-query', ['-W', '-f', '${Version}', name], { reject: false, timeout: 20_000 });
+      const v = await localHost.exec(['dpkg-query', '-W', '-f', '${Version}', name], { timeoutMs: 20_000 });
       return v.exitCode === 0 && v.stdout.trim() !== '' ? `${name} ${v.stdout.trim()}` : name;
     })();
     packageCache.set(path, p);

@@ -10,7 +10,6 @@
 // What is not the machine's is an option: the provisioned toolchain (or the provisioner), and for
 // tests an initramfs built already (ProvisionedToolchain.initramfs).
 
-import { execa } from 'execa';
 import { toQemuArgs } from '../reference/cmdline/index.ts';
 import { guestConsoleIndex, guestHasOneCpu } from '../reference/guest.ts';
 import type { MachineConfig } from '../reference/config.ts';
@@ -145,7 +144,7 @@ const qemuVersionCache = new Map<string, Promise<string>>();
 export function qemuVersionOf(binary: string, env?: Record<string, string>): Promise<string> {
   let v = qemuVersionCache.get(binary);
   if (v === undefined) {
-    v = execa(binary, ['--version'], { env, timeout: 10_000, reject: false }).then((r) =>
+    v = localHost.exec([binary, '--version'], { ...(env !== undefined ? { env } : {}), timeoutMs: 10_000 }).then((r) =>
       r.exitCode === 0 ? (r.stdout.split('\n')[0] ?? '').trim() : `unknown (${binary} --version failed)`,
     );
     qemuVersionCache.set(binary, v);

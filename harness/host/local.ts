@@ -1,10 +1,21 @@
-// This machine as a Host: execa for programs (an argv array, never a shell), node:fs for files.
+// This machine as a Host: node:child_process for programs (an argv array, never a shell),
+// node:fs for files.
+//
+// exec and spawnGroup do what execa 9 did for them before, with its defaults: the environment
+// extended, not replaced; a final newline stripped from exec's output; SIGTERM on a timeout or an
+// abort, SIGKILL 5 s later if the program is still there; a running exec's program SIGTERMed when
+// this process exits (signal-exit, execa's `cleanup`); a program that cannot start is a result,
+// not a throw. Loading execa and its per-call stream set-up were ~25 ms of every `e820 check`
+// before QEMU started. pipe (`a | b`: unpacking Debian packages) still uses execa, loaded when
+// first called.
 
-import { execa } from 'execa';
-import { accessSync, constants } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import { onExit } from 'signal-exit';
+import { accessSync, constants, statSync } from 'node:fs';
 import { access, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import type { DirEntry, ExecOptions, ExecResult, GroupSignal, Host, HostProcess, SpawnOptions } from './types.ts';
 
 /** readFrom's step: a boot's whole console log is ~20 KiB. */
@@ -67,22 +78,10 @@ export class LocalHost implements Host {
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const [file, ...args] = argv;
     if (file === undefined) throw new Error('internal: an empty argv has no program to run');
-    const sp = execa(file, args, {
-      reject: false,
-      cwd: opts.cwd,
-      env: opts.env,
-      all: opts.onLine !== undefined,
-      ...(opts.stdin !== undefined ? { input: opts.stdin } : { stdin: 'ignore' as const }),
-      ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
-      ...(opts.signal ? { cancelSignal: opts.signal } : {}),
-    });
-    if (opts.onLine) for await (const line of sp.iterable({ from: 'all' })) opts.onLine(String(line));
-    const r = await sp;
+    const r = await run(file, args, opts);
     opts.signal?.throwIfAborted();
-    if (r.failed && r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string' && !r.timedOut) {
-      return { exitCode: 127, signal: null, stdout: '', stderr: `${file}: ${r.originalMessage ?? r.code}`, timedOut: false };
-    }
-    return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: text(r.stdout), stderr: text(r.stderr), timedOut: r.timedOut };
+    if (r.spawnError !== null) return { exitCode: 127, signal: null, stdout: '', stderr: `${file}: ${cwdProblem(opts.cwd)}${r.spawnError.message}`, timedOut: false };
+    return { exitCode: r.exitCode, signal: r.signal, stdout: stripFinalNewline(r.stdout), stderr: stripFinalNewline(r.stderr), timedOut: r.timedOut };
   }
 
   async pipe(a: readonly string[], b: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -90,6 +89,7 @@ export class LocalHost implements Host {
     const [fb, ...bArgs] = b;
     if (fa === undefined || fb === undefined) throw new Error('internal: an empty argv has no program to run');
     const common = { cwd: opts.cwd, env: opts.env, ...(opts.signal ? { cancelSignal: opts.signal } : {}) };
+    const { execa } = await import('execa');
     try {
       const r = await execa(fa, aArgs, { ...common, stdin: 'ignore', buffer: { stdout: false } }).pipe(fb, bArgs, common);
       return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stdout: text(r.stdout), stderr: text(r.stderr), timedOut: false };
@@ -118,23 +118,17 @@ export class LocalHost implements Host {
 
   async spawnGroup(argv: readonly string[], opts: SpawnOptions = {}): Promise<HostProcess> {
     const [file, ...args] = deathBound(argv);
-    const child = execa(file!, args, {
-      detached: true, // own process group, so a teardown reaches anything the program started
-      reject: false,
-      stdin: 'ignore',
-      cleanup: false, // the owner tears down (execa's cleanup does not apply to detached anyway)
-      env: opts.env,
-      stripFinalNewline: false,
-    });
-    const pgid = child.pid ?? -1;
-    const exited = child.then((r) => {
-      const stderr = text(r.stderr);
-      const spawnError =
-        r.failed && r.exitCode === undefined && r.signal === undefined && typeof r.code === 'string'
-          ? { code: r.code, message: r.originalMessage ?? r.shortMessage ?? r.code }
-          : setprivExecError(r.exitCode, stderr);
-      return { exitCode: r.exitCode ?? null, signal: r.signal ?? null, stderr, spawnError };
-    });
+    // Its own process group (detached), so a teardown reaches anything the program started; the
+    // owner tears it down, so it is not killed when this process exits (execa's cleanup did not
+    // apply to detached programs either).
+    const child = start(file!, args, { detached: true, env: opts.env });
+    const pgid = child instanceof Error ? -1 : (child.pid ?? -1);
+    const exited = collect(child, { keepStdout: false }).then((r) => ({
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stderr: r.stderr,
+      spawnError: r.spawnError ?? setprivExecError(r.exitCode ?? undefined, r.stderr),
+    }));
     return {
       pgid,
       exited,
@@ -225,6 +219,137 @@ export function signalLocalGroup(pgid: number, sig: GroupSignal): void {
   } catch {
     // ESRCH: the group is already gone
   }
+}
+
+/** How a program run here ended, its output as text (not stripped). */
+interface Ran {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** It could not be started (ENOENT, EACCES, an argument node refuses): code and message. */
+  spawnError: { code: string; message: string } | null;
+}
+
+/** After a SIGTERM for a timeout or an abort, the program has this long before SIGKILL (execa's forceKillAfterDelay default). */
+const FORCE_KILL_AFTER_MS = 5_000;
+
+/** spawn, or a stand-in that reports why it could not (node throws for some arguments, e.g. a NUL byte). */
+function start(file: string, args: readonly string[], o: { detached?: boolean; env?: Readonly<Record<string, string>> | undefined; cwd?: string | undefined; stdin?: boolean }): ChildProcess | Error {
+  try {
+    return spawn(file, args, {
+      ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+      // Added to this process's environment, not instead of it.
+      env: o.env !== undefined ? { ...process.env, ...o.env } : process.env,
+      detached: o.detached ?? false,
+      stdio: [o.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+/** Runs a program to its end (exec). */
+function run(file: string, args: readonly string[], opts: ExecOptions): Promise<Ran> {
+  const child = start(file, args, { env: opts.env, cwd: opts.cwd, stdin: opts.stdin !== undefined });
+  if (child instanceof Error) return Promise.resolve(failedStart(child));
+  if (opts.stdin !== undefined && child.stdin) {
+    child.stdin.on('error', () => {}); // EPIPE: the program exited without reading it all
+    child.stdin.end(opts.stdin);
+  }
+  // SIGTERMed if this process exits or is killed by a signal first, with the same hook execa's
+  // `cleanup` used (signal-exit: it acts on a signal only when nothing else handles it).
+  const removeExitHook = onExit(() => {
+    child.kill();
+  });
+  let timedOut = false;
+  let forceKill: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    forceKill ??= setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
+  };
+  const timer = opts.timeoutMs !== undefined ? setTimeout(() => ((timedOut = true), stop()), opts.timeoutMs) : undefined;
+  const onAbort = () => stop();
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  return collect(child, { keepStdout: true, ...(opts.onLine ? { onLine: opts.onLine } : {}) }).then((r) => {
+    removeExitHook();
+    clearTimeout(timer);
+    clearTimeout(forceKill);
+    opts.signal?.removeEventListener('abort', onAbort);
+    return { ...r, timedOut };
+  });
+}
+
+function failedStart(err: Error): Ran {
+  const code = typeof (err as NodeJS.ErrnoException).code === 'string' ? (err as NodeJS.ErrnoException).code! : 'ERR_SPAWN';
+  return { exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, spawnError: { code, message: err.message } };
+}
+
+/**
+ * The program's output (decoded as UTF-8 across chunk boundaries) and how it ended, once it has
+ * exited and closed its output. onLine gets each line of stdout and stderr together, in the
+ * order their bytes arrived, without the newline (\n or \r\n), as execa's iterable over `all` did.
+ */
+function collect(child: ChildProcess | Error, o: { keepStdout: boolean; onLine?: (line: string) => void }): Promise<Ran> {
+  if (child instanceof Error) return Promise.resolve(failedStart(child));
+  return new Promise((resolve) => {
+    const out = new StringDecoder('utf8');
+    const err = new StringDecoder('utf8');
+    const merged = o.onLine !== undefined ? new StringDecoder('utf8') : null;
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    let spawnError: Ran['spawnError'] = null;
+    const lines = (text: string) => {
+      if (!o.onLine || text === '') return;
+      const parts = (partial + text).split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) o.onLine(p.endsWith('\r') ? p.slice(0, -1) : p);
+    };
+    child.stdout!.on('data', (b: Buffer) => {
+      if (o.keepStdout) stdout += out.write(b);
+      if (merged) lines(merged.write(b));
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += err.write(b);
+      if (merged) lines(merged.write(b));
+    });
+    child.on('error', (e) => {
+      spawnError ??= failedStart(e).spawnError;
+    });
+    child.on('close', (code, signal) => {
+      stdout += out.end();
+      stderr += err.end();
+      if (merged) {
+        lines(merged.end());
+        if (partial !== '') o.onLine!(partial);
+      }
+      // A program that never started has no status (node says a negative errno).
+      if (spawnError !== null || child.pid === undefined) {
+        resolve({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, spawnError: spawnError ?? { code: 'ERR_SPAWN', message: `spawn ${child.spawnfile} failed` } });
+        return;
+      }
+      resolve({ exitCode: code, signal, stdout, stderr, timedOut: false, spawnError: null });
+    });
+  });
+}
+
+/** What is wrong with a cwd a program could not start in, as execa said it (its fixCwdError), or ''. */
+function cwdProblem(cwd: string | undefined): string {
+  if (cwd === undefined || resolve(cwd) === process.cwd()) return '';
+  try {
+    return statSync(resolve(cwd)).isDirectory() ? '' : `The "cwd" option is not a directory: ${resolve(cwd)}.\n`;
+  } catch (err) {
+    return `The "cwd" option is invalid: ${resolve(cwd)}.\n${(err as Error).message}\n`;
+  }
+}
+
+/** execa's stripFinalNewline: one trailing \n (or \r\n) removed. */
+function stripFinalNewline(text: string): string {
+  return text.endsWith('\n') ? text.slice(0, text.endsWith('\r\n') ? -2 : -1) : text;
 }
 
 /** The one LocalHost (it holds no state). */
