@@ -7,6 +7,10 @@
 //     harness/provision/resolved.ts), and the cold build time of the minimal kernel as its cache
 //     manifest recorded it; `--cold` also provisions the cloud toolchain into an empty cache
 //     (downloads: minutes) for its cold time;
+//   kernel build time per series: `e820 kernel build --kernel S --json` against the cache (the
+//     cached answer's time, and the build time its manifest recorded), and with
+//     `--cold-kernels 6.1,5.10|all` into an empty cache: the whole cold build (Debian source from
+//     apt, make), ~10 min a series on two cores;
 //   matrix throughput: cells/min of the default matrix through the CLI (`e820 run --jobs J
 //     --kernel-flavour F`, process start to exit) at jobs 1 and 2; `--matrix-cells N` runs every
 //     k-th cell so that N are run (default 12; `--matrix-cells all` the whole matrix; 0 skips).
@@ -22,7 +26,7 @@ import { DEFAULT_MATRIX, matrixPath } from '../harness/matrix/paths.ts';
 import { expandRuns, loadMatrix } from '../harness/matrix/schema.ts';
 import type { BootEvent } from '../harness/run-qemu.ts';
 import { parseQemuArgs } from '../reference/cmdline/index.ts';
-import { BASELINE_TOOLCHAIN, type KernelFlavour, type Toolchain } from '../reference/toolchain.ts';
+import { BASELINE_TOOLCHAIN, KERNEL_VERSIONS, type KernelFlavour, type Toolchain } from '../reference/toolchain.ts';
 
 const FLAVOURS = ['cloud', 'minimal'] as const satisfies readonly KernelFlavour[];
 const toolchainOf = (f: KernelFlavour): Toolchain => (f === 'cloud' ? BASELINE_TOOLCHAIN : { ...BASELINE_TOOLCHAIN, kernelFlavour: f });
@@ -111,6 +115,58 @@ export async function benchSetup(argv: readonly string[], say: (l: string) => vo
       const t = performance.now();
       const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'e820.js'), 'toolchain', 'fetch', '--qemu', BASELINE_TOOLCHAIN.qemu, '--seabios', BASELINE_TOOLCHAIN.seabios, '--kernel', BASELINE_TOOLCHAIN.kernel], { env: { ...process.env, E820_CACHE_DIR: dir }, stdio: 'ignore' });
       say(`set-up, cold (empty cache, e820 toolchain fetch of the baseline, cloud kernel): ${((performance.now() - t) / 1000).toFixed(1)} s${r.status !== 0 ? ` (exited ${r.status})` : ''}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+interface KernelBuildAnswer {
+  seconds: number;
+  buildSeconds: number | null;
+  cached: boolean;
+}
+
+/** `e820 kernel build --kernel S --json` in a process of its own; the cache is E820_CACHE_DIR when given. */
+function kernelBuild(series: string, cacheDir?: string): { wallS: number; answer: KernelBuildAnswer | null; status: number | null } {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'e820.js'), 'kernel', 'build', '--kernel', series, '--json'], {
+    env: cacheDir === undefined ? process.env : { ...process.env, E820_CACHE_DIR: cacheDir },
+    stdio: ['ignore', 'pipe', 'ignore'],
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  let answer: KernelBuildAnswer | null = null;
+  try {
+    answer = JSON.parse(r.stdout) as KernelBuildAnswer;
+  } catch {
+    answer = null;
+  }
+  return { wallS: (performance.now() - t) / 1000, answer, status: r.status };
+}
+
+/** The minimal kernel's build time per series: cached (and as recorded), and cold on request. */
+export function benchKernelBuilds(argv: readonly string[], say: (l: string) => void): void {
+  for (const series of KERNEL_VERSIONS) {
+    const warm = kernelBuild(series);
+    say(
+      warm.answer === null
+        ? `kernel build ${series}, cached: e820 kernel build failed (exit ${warm.status}); run it to see why`
+        : `kernel build ${series}, cached: ${warm.wallS.toFixed(2)} s process start to exit (${warm.answer.cached ? `a cache hit; the build recorded ${warm.answer.buildSeconds ?? '?'} s when the entry was filled` : `not cached: built now in ${warm.answer.seconds} s`})`,
+    );
+  }
+  const i = argv.indexOf('--cold-kernels');
+  if (i < 0) return;
+  const list = argv[i + 1] === 'all' ? [...KERNEL_VERSIONS] : (argv[i + 1] ?? '').split(',').filter((v) => v !== '');
+  for (const series of list) {
+    const dir = mkdtempSync(join(tmpdir(), 'e820-bench-cold-kernel-'));
+    try {
+      const cold = kernelBuild(series, dir);
+      say(
+        cold.answer === null
+          ? `kernel build ${series}, cold (empty cache): failed after ${cold.wallS.toFixed(0)} s (exit ${cold.status})`
+          : `kernel build ${series}, cold (empty cache: Debian source from apt, make): ${cold.wallS.toFixed(0)} s process start to exit (the build itself, source fetch to cache entry: ${cold.answer.buildSeconds ?? '?'} s)`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

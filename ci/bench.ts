@@ -11,7 +11,8 @@
 //     median, p95 and their ratio (ci/bench-flavours.ts; `--flavour-checks N`, default 5; 0 skips);
 //   boot timeline per flavour, set-up (warm, cold), cells/min of the default matrix at jobs 1 and
 //     2 per flavour, each with its ratio against the cloud kernel (ci/bench-boot.ts; `--timeline N`,
-//     `--matrix-cells N|all`, `--cold`); qtest's configurations/s against booting the cloud kernel.
+//     `--matrix-cells N|all`, `--cold`, `--cold-kernels S,…|all`), the minimal kernel's build time
+//     per series (cached, recorded, cold on request); qtest's configurations/s against booting the cloud kernel.
 // `--only model,batch,startup,check,boots,qtest,flavours,boot` runs just those parts (default: all);
 // each speed with a target in issue 15 is printed with that target and the 1-minute load average
 // at the time (the machine is shared: a rate measured under load says so).
@@ -287,10 +288,11 @@ if (wanted('flavours')) {
 // against the previous design's way to observe the QEMU layer, a cloud-kernel boot per
 // configuration (its capture median, at the same --jobs, as if the boots shared the cores perfectly).
 if (wanted('boot')) {
-  const { benchMatrix, benchSetup, benchTimeline } = await import('./bench-boot.ts');
+  const { benchKernelBuilds, benchMatrix, benchSetup, benchTimeline } = await import('./bench-boot.ts');
   const say = (l: string) => console.log(l);
   const tl = await benchTimeline(flagValue('--timeline', 5), say);
   await benchSetup(process.argv, say);
+  benchKernelBuilds(process.argv, say);
   await benchMatrix(process.argv, say);
   if (tl !== null && qtestRate !== null) {
     for (const [jobs, rate] of Object.entries(qtestRate)) {
