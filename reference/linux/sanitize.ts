@@ -5,6 +5,7 @@
 
 import { E820 } from '../e820.ts';
 import { insertAt } from '../list.ts';
+import { U64_MAX } from '../address.ts';
 import { E820_MAX_ENTRIES, type KEntry, type KTable, u64 } from './table.ts';
 
 export interface Sanitized {
@@ -38,7 +39,35 @@ function insertSorted(points: ChangePoint[], p: ChangePoint): void {
   insertAt(points, j, p);
 }
 
+/**
+ * Is `table` already what the sanitiser makes of it? Entries in address order, none empty, none
+ * overlapping or wrapping, touching neighbours of one type only where that type never merges,
+ * types already u32 and not 0, no more than `capacity`: then every change point opens or closes
+ * one entry and e820__update_table() writes the same entries back. SeaBIOS's maps are (it merges
+ * and orders its own e820_list), so the boot map is checked in one pass without change points.
+ */
+function alreadySanitized(table: KTable, capacity: number): boolean {
+  if (table.length > capacity) return false;
+  let prevEnd = 0n;
+  let prevType = 0;
+  for (const e of table) {
+    const end = e.addr + e.size;
+    if (e.size <= 0n || e.addr < prevEnd || end > U64_MAX) return false;
+    if (e.type === 0 || e.type >>> 0 !== e.type) return false;
+    if (e.addr === prevEnd && e.type === prevType && !neverMerges(e.type)) return false;
+    prevEnd = end;
+    prevType = e.type;
+  }
+  return true;
+}
+
 export function sanitize(table: KTable, capacity: number = E820_MAX_ENTRIES): Sanitized {
+  if (table.length >= 2 && alreadySanitized(table, capacity)) return { ok: true, table };
+  return updateTable(table, capacity);
+}
+
+/** e820__update_table() change point by change point (sanitize() without its shortcut; the tests compare the two). */
+export function updateTable(table: KTable, capacity: number = E820_MAX_ENTRIES): Sanitized {
   if (table.length < 2) return { ok: false, table };
   for (const e of table) if (u64(e.addr + e.size) < e.addr) return { ok: false, table };
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { E820 } from '../../reference/e820.ts';
 import { memparse, simpleStrtoull, splitKernelArgs } from '../../reference/linux/early-params.ts';
-import { neverMerges, sanitize } from '../../reference/linux/sanitize.ts';
+import { neverMerges, sanitize, updateTable } from '../../reference/linux/sanitize.ts';
 import type { KEntry } from '../../reference/linux/table.ts';
 import { KERNEL_PROFILES } from '../../reference/profiles/kernel.ts';
 
@@ -70,6 +70,38 @@ describe('sanitize', () => {
       fc.property(map, (m) => {
         expect(perUnit(sanitize(m).table)).toEqual(perUnit(m));
       }),
+    );
+  });
+
+  it("agrees with e820__update_table() replayed in full, also on tables already in order (sanitize's shortcut)", () => {
+    // Ordered maps on the same grid: gaps, touching neighbours of equal and different types, types
+    // past u32 and 0, an entry reaching the top of the address space.
+    const ordered = fc
+      .array(
+        fc.record({
+          gap: fc.integer({ min: 0, max: 2 }),
+          units: fc.integer({ min: 0, max: 3 }),
+          type: fc.constantFrom(...TYPES, 0, -1, 2 ** 32 + 1),
+        }),
+        { minLength: 2, maxLength: 8 },
+      )
+      .map((pieces) => {
+        let at = 0n;
+        return pieces.map(({ gap, units, type }) => {
+          const addr = at + BigInt(gap) * 0x1000n;
+          at = addr + BigInt(units) * 0x1000n;
+          return { addr, size: BigInt(units) * 0x1000n, type };
+        });
+      });
+    const top = fc.constantFrom(0n, 0x1000n).map((size): KEntry[] => [
+      { addr: 0n, size: 0x1000n, type: E820.RAM },
+      { addr: 0xfffffffffffff000n, size, type: E820.RESERVED },
+    ]);
+    fc.assert(
+      fc.property(fc.oneof(map, ordered, top), fc.integer({ min: 1, max: 9 }), (m, capacity) => {
+        expect(sanitize(m, capacity)).toEqual(updateTable(m, capacity));
+      }),
+      { numRuns: 2000 },
     );
   });
 
