@@ -165,7 +165,8 @@ export async function provisionToolchain(toolchain: Toolchain, opts: { onProgres
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   return {
-    qemu: { binary: r.qemu.binary },
+    // The host's QEMU ran --version while provisioning: capture and the KVM probe take that line.
+    qemu: { binary: r.qemu.binary, ...(r.qemu.versionLine !== null ? { version: r.qemu.versionLine } : {}) },
     ...(r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
     kernel: { image: r.kernel.vmlinuz, fwCfgModule: r.kernel.fwCfgModule, release: r.kernel.release },
   };

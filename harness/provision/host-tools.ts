@@ -29,6 +29,11 @@ export interface HostTools {
   qemu: string;
   /** e.g. "7.2.22", from `qemu-system-x86_64 --version`. */
   qemuVersion: string;
+  /**
+   * That output's first line, "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)":
+   * what capture and the KVM probe report, handed on so that they need not run QEMU for it again.
+   */
+  qemuVersionLine: string;
   /** Directory holding bios-256k.bin and bios.bin. */
   seabiosDir: string;
 }
@@ -140,5 +145,5 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
     );
   }
   progress(`host tools: ${qemu} (QEMU ${qemuVersion}), SeaBIOS in ${seabios}`);
-  return { qemu, qemuVersion, seabiosDir: seabios };
+  return { qemu, qemuVersion, qemuVersionLine: (v.stdout.split('\n')[0] ?? '').trim(), seabiosDir: seabios };
 }

@@ -94,6 +94,8 @@ export interface ResolvedToolchain {
     version: string;
     /** Debian package version; null for the host's (not asked). */
     packageVersion: string | null;
+    /** The first line of its `--version` when provisioning ran it (the host's QEMU: HostTools.qemuVersionLine), else null. */
+    versionLine: string | null;
     /** Set for another suite's QEMU. */
     suiteRoot: SuiteQemu | null;
   };
@@ -142,11 +144,11 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
   let qemu: ResolvedToolchain['qemu'];
   if (qSuite === HOST_SUITE) {
     if (!versionMatches('qemu', host.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, host.qemuVersion, qSuite);
-    qemu = { suite: qSuite, binary: host.qemu, version: host.qemuVersion, packageVersion: null, suiteRoot: null };
+    qemu = { suite: qSuite, binary: host.qemu, version: host.qemuVersion, packageVersion: null, versionLine: host.qemuVersionLine, suiteRoot: null };
   } else {
     const r = await provisionSuiteQemu(qSuite, { ...common, refresh, fresh });
     if (!versionMatches('qemu', r.qemuVersion, toolchain.qemu)) throw new ToolchainVersionMismatchError('qemu', toolchain.qemu, r.qemuVersion, qSuite);
-    qemu = { suite: qSuite, binary: r.binary, version: r.qemuVersion, packageVersion: r.packageVersion, suiteRoot: r };
+    qemu = { suite: qSuite, binary: r.binary, version: r.qemuVersion, packageVersion: r.packageVersion, versionLine: null, suiteRoot: r };
   }
 
   const sSuite = suiteOf('seabios', toolchain.seabios);

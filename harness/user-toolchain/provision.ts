@@ -48,7 +48,7 @@ export async function provisionMissing(detected: DetectedComponents, base: Toolc
   if (detected.qemu === null) {
     const r = await resolveToolchain(base, common);
     return {
-      qemu: { binary: r.qemu.binary },
+      qemu: { binary: r.qemu.binary, ...(r.qemu.versionLine !== null ? { version: r.qemu.versionLine } : {}) },
       ...(userBios !== null ? { seabiosDir: userBios } : r.seabios.dir !== null ? { seabiosDir: r.seabios.dir } : {}),
       kernel: userKernel ?? { image: r.kernel.vmlinuz, fwCfgModule: r.kernel.fwCfgModule, release: r.kernel.release },
     };

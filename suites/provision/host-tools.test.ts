@@ -50,6 +50,7 @@ describe('findOrInstallHostTools', () => {
     await expect(findOrInstallHostTools({ host: sys, onProgress: (m) => msgs.push(m) })).resolves.toEqual({
       qemu: QEMU,
       qemuVersion: '7.2.22',
+      qemuVersionLine: 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)',
       seabiosDir: '/usr/share/seabios',
     });
     expect(sys.calls.map((c) => c.cmd)).toEqual([QEMU]);
