@@ -79,6 +79,8 @@ export async function connectRemotes(urls: readonly string[], flags: SshFlags): 
 
 /** Removes each remote host's uploads and closes its connection. */
 export async function closeRemotes(hosts: readonly Host[]): Promise<void> {
+  // A local check or run has none: nothing to load (remote-stage's chunk) on its way out.
+  if (hosts.length === 0) return;
   const { remoteStageOf } = await import('./remote-stage.ts');
   await Promise.all(
     hosts.map(async (h) => {
