@@ -48,7 +48,7 @@
 // acpiTablesMayBeRam: drivers/acpi/osl.c acpi_map() cannot map a multi-page table on System RAM,
 // so the namespace and its _CRS windows are lost; seen on 5.10, 6.1, 6.12 and 7.2).
 
-import { U64_MAX, hexPadded } from '../address.ts';
+import { FOUR_GIB, U64_MAX, hexPadded } from '../address.ts';
 import { E820 } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
@@ -128,12 +128,12 @@ export function renderLine(r: Res, depth: number, profile: KernelProfile): strin
 }
 
 function uncertainZones(platform: IomemPlatform): UncertainZone[] {
-  const above4g = platform.pciWindows
-    .filter((w) => w.end >= 1n << 32n)
-    .map((w) => ({ start: w.start, end: w.end, what: 'PCI BARs in the 64-bit window', beforeLate: true }));
   // Without shadowed option ROMs (qboot) probe_roms() adds nothing below the System ROM.
-  const zones = platform.optionRoms === false ? UNCERTAIN_ZONES.filter((z) => z.what !== OPTION_ROMS) : UNCERTAIN_ZONES;
-  return [...zones, ...above4g];
+  const zones = platform.optionRoms === false ? UNCERTAIN_ZONES.filter((z) => z.what !== OPTION_ROMS) : [...UNCERTAIN_ZONES];
+  for (const w of platform.pciWindows) {
+    if (w.end >= FOUR_GIB) zones.push({ start: w.start, end: w.end, what: 'PCI BARs in the 64-bit window', beforeLate: true });
+  }
+  return zones;
 }
 
 function straddles(r: { start: bigint; end: bigint }, z: { start: bigint; end: bigint }): boolean {
@@ -235,7 +235,8 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   for (const p of placed) if (p.res.name !== 'RAM buffer') check(p.res, false);
   // The original (unexpanded) ranges too: an expansion may already have swallowed the zone
   // (only the late pass expands; without it the unplaced ranges show nowhere).
-  if (platform.pci) for (const r of e820Res) check(r, false);
+  // (One placed as it was has just been checked.)
+  if (platform.pci) for (let i = 0; i < e820Res.length; i++) if (placedE820[i] !== e820Res[i]) check(e820Res[i]!, false);
   if (problems.length > 0) return { lines: null, unpredictable: [...new Set(problems)].join('; '), lateLines, lateUncertain };
   return { lines: placed.map((p) => renderLine(p.res, p.depth, profile)), unpredictable: null, lateLines, lateUncertain };
 }

@@ -31,7 +31,16 @@ const overlaps = (a: { start: bigint; end: bigint }, b: { start: bigint; end: bi
 function firstConflict(parent: Res, nw: { start: bigint; end: bigint }): number | 'root' {
   if (nw.end < nw.start || nw.start < parent.start || nw.end > parent.end) return 'root';
   const kids = parent.children;
-  for (let i = 0; i < kids.length; i++) if (overlaps(kids[i]!, nw)) return i;
+  // The children are sorted and disjoint: a resource past the last one's end meets none (the
+  // e820 entries arrive in address order, so most inserts append), and the scan stops at the
+  // first child that starts past its end, as __request_resource()'s does.
+  const last = kids[kids.length - 1];
+  if (last === undefined || last.end < nw.start) return -1;
+  for (let i = 0; i < kids.length; i++) {
+    const kid = kids[i]!;
+    if (kid.start > nw.end) return -1;
+    if (overlaps(kid, nw)) return i;
+  }
   return -1;
 }
 
