@@ -98,7 +98,8 @@ export function seabiosStage(handoff: Handoff, profile: SeabiosProfile, intent: 
     zoneHighReturned: Number(zoneReturned),
     legacyRamSize,
     baseMemKiB,
-    provenance: list.entries.map((e) => e.provenance.join(' + ')),
+    // Most entries have one rule: that string as it is (a join costs ~50 ns an entry on Node 20).
+    provenance: list.entries.map((e) => (e.provenance.length === 1 ? e.provenance[0]! : e.provenance.join(' + '))),
     zoneHigh: zone,
     earlyLegacyRamSize,
     log,
