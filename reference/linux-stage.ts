@@ -62,10 +62,14 @@ function ecamLine(table: Parameters<typeof mappedAll>[0], mmconfig: { start: big
  * exact; until then the stage only keeps what both outcomes agree on.)
  */
 function acpiTablesMayBeRam(firmware: KTable, table: KTable): boolean {
-  const held = firmware.filter((e) => e.type !== E820.RAM && e.addr >= MiB && e.addr < FOUR_GIB);
-  return table.some(
-    (r) => r.type === E820.RAM && held.some((f) => r.addr < f.addr + f.size && f.addr < r.addr + r.size),
-  );
+  // Each end computed once: every RAM entry is compared with every held range.
+  const held = firmware.filter((e) => e.type !== E820.RAM && e.addr >= MiB && e.addr < FOUR_GIB).map((f) => ({ start: f.addr, end: f.addr + f.size }));
+  if (held.length === 0) return false;
+  return table.some((r) => {
+    if (r.type !== E820.RAM) return false;
+    const end = r.addr + r.size;
+    return held.some((f) => r.addr < f.end && f.start < end);
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
 // nosave regions and the PCI gap. Each is a pure function of the working table.
 
 import { E820 } from '../e820.ts';
-import { FOUR_GIB, MiB, kernelHex } from '../address.ts';
+import { FOUR_GIB, MiB, hex, kernelHex } from '../address.ts';
 import type { E820Range } from '../e820.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { KERN } from '../profiles/kernel.ts';
@@ -133,7 +133,7 @@ export function endPfn(table: KTable, limitPfn: bigint, profile: KernelProfile):
     if (en > last) last = en;
   }
   if (last > profile.maxArchPfn) last = profile.maxArchPfn;
-  const line = { level: KERN.INFO, text: `last_pfn = 0x${last.toString(16)} max_arch_pfn = 0x${profile.maxArchPfn.toString(16)}` };
+  const line = { level: KERN.INFO, text: `last_pfn = ${hex(last)} max_arch_pfn = ${hex(profile.maxArchPfn)}` };
   return { pfn: last, line };
 }
 

@@ -282,10 +282,8 @@ export function firmwareDevices(config: MachineConfig, family: 'pc' | 'q35', vir
     throw new UnsupportedOptionError('-device', 'a SCSI disk next to pvscsi: which controller holds it (bus=) is not modelled');
   }
   if (scsiControllers > 0 && scsiDisks > 0) devices.push({ kind: 'virtio-scsi', detail: 'virtio-scsi-pci with a disk', ...scsiLegacy });
-  return devices
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => DRIVER_ORDER.indexOf(a.d.kind) - DRIVER_ORDER.indexOf(b.d.kind) || a.i - b.i)
-    .map(({ d }) => d);
+  // Array.prototype.sort is stable (ES2019): devices of one kind keep their order.
+  return devices.length < 2 ? devices : devices.sort((a, b) => DRIVER_ORDER.indexOf(a.kind) - DRIVER_ORDER.indexOf(b.kind));
 }
 
 /** Display devices (QEMU's default_list VGA types and the other displays): vmware-svga shares the `vga` vmstate with them. */
