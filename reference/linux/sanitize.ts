@@ -43,8 +43,8 @@ function insertSorted(points: ChangePoint[], p: ChangePoint): void {
  * Is `table` already what the sanitiser makes of it? Entries in address order, none empty, none
  * overlapping or wrapping, touching neighbours of one type only where that type never merges,
  * types already u32 and not 0, no more than `capacity`: then every change point opens or closes
- * one entry and e820__update_table() writes the same entries back. SeaBIOS's maps are (it merges
- * and orders its own e820_list), so the boot map is checked in one pass without change points.
+ * one entry and e820__update_table() writes the same entries back. SeaBIOS's maps usually are (it
+ * merges and orders its own e820_list), so the boot map is checked in one pass without change points.
  */
 function alreadySanitized(table: KTable, capacity: number): boolean {
   if (table.length > capacity) return false;
@@ -61,8 +61,36 @@ function alreadySanitized(table: KTable, capacity: number): boolean {
   return true;
 }
 
+/**
+ * `table` in address order: the same array when it already is, else a copy sorted by insertion
+ * (stable), or null for a long table out of order (left to updateTable). The tables here are short
+ * and at most a few entries out of place: trim_bios_range's update appends page 0 at the end.
+ */
+function inAddressOrder(table: KTable): KTable | null {
+  let ordered = true;
+  for (let i = 1; i < table.length && ordered; i++) ordered = table[i - 1]!.addr <= table[i]!.addr;
+  if (ordered) return table;
+  if (table.length * 2 > INSERTION_SORT_MAX) return null;
+  const out: KEntry[] = [];
+  for (const e of table) {
+    let j = out.length;
+    while (j > 0 && e.addr < out[j - 1]!.addr) j--;
+    insertAt(out, j, e);
+  }
+  return out;
+}
+
+/**
+ * e820__update_table(). A table whose entries, put in address order, are already in the
+ * sanitiser's form (alreadySanitized) comes back in that order: the change points of disjoint
+ * entries are their own starts and ends whatever order the entries were in, so nothing else can
+ * come out. Any other table goes through updateTable.
+ */
 export function sanitize(table: KTable, capacity: number = E820_MAX_ENTRIES): Sanitized {
-  if (table.length >= 2 && alreadySanitized(table, capacity)) return { ok: true, table };
+  if (table.length >= 2) {
+    const ordered = inAddressOrder(table);
+    if (ordered !== null && alreadySanitized(ordered, capacity)) return { ok: true, table: ordered };
+  }
   return updateTable(table, capacity);
 }
 
