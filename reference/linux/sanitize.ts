@@ -29,7 +29,7 @@ interface ChangePoint {
 const before = (a: ChangePoint, b: ChangePoint): boolean => (a.addr !== b.addr ? a.addr < b.addr : a.isStart && !b.isStart);
 const order = (a: ChangePoint, b: ChangePoint): number => (before(a, b) ? -1 : before(b, a) ? 1 : 0);
 
-/** Tables up to this many change points are sorted by insertion (see sanitize). */
+/** Tables up to this many change points are sorted by insertion (see updateTable; inAddressOrder sorts the entries of tables up to half as long). */
 const INSERTION_SORT_MAX = 64;
 
 /** Appends `p` after every point not after it: a stable insertion, as a stable sort would place it. */
