@@ -118,6 +118,14 @@ static void add_error(long err)
 	add_number((unsigned long)-err);
 }
 
+/* Appends a command's error message: what failed, then strerror's words. */
+static void add_failure(const char *what, long err)
+{
+	add_str(what);
+	add_error(err);
+	add_str("\n");
+}
+
 static void write_all(int fd, const char *s, size_t n)
 {
 	while (n > 0) {
@@ -130,47 +138,44 @@ static void write_all(int fd, const char *s, size_t n)
 }
 static void print(const char *s) { write_all(1, s, length(s)); }
 
+/* Reads a whole file (at most cap bytes) into buf: its length, or a negative errno. */
+static long read_whole(const char *path, char *buf, size_t cap)
+{
+	long fd = SYSCALL(SYS_open, path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	size_t len = 0;
+	long n = 0;
+	while (len < cap && (n = SYSCALL(SYS_read, fd, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	SYSCALL(SYS_close, fd, 0, 0);
+	return n < 0 ? n : (long)len;
+}
+
 /* Appends the whole file to the body; 0, or 1 with cat's message when it cannot be read. */
 static int add_file(const char *path)
 {
-	long fd = SYSCALL(SYS_open, path, O_RDONLY, 0);
-	if (fd < 0) {
-		add_str("cat: can't open '");
-		add_str(path);
-		add_str("': ");
-		add_error(fd);
-		add_str("\n");
-		return 1;
-	}
-	long n = 0;
-	while (body_len < sizeof body && (n = SYSCALL(SYS_read, fd, body + body_len, sizeof body - body_len)) > 0)
-		body_len += (size_t)n;
-	SYSCALL(SYS_close, fd, 0, 0);
+	long n = read_whole(path, body + body_len, sizeof body - body_len);
 	if (n < 0) {
-		add_str("cat: read error: ");
-		add_error(n);
-		add_str("\n");
+		add_str("cat: ");
+		add_str(path);
+		add_failure(": ", n);
 		return 1;
 	}
+	body_len += (size_t)n;
 	return 0;
 }
 
-static int is_directory(const char *path)
+static int can_open(const char *path, int flags)
 {
-	long fd = SYSCALL(SYS_open, path, O_RDONLY | O_DIRECTORY, 0);
+	long fd = SYSCALL(SYS_open, path, flags, 0);
 	if (fd < 0)
 		return 0;
 	SYSCALL(SYS_close, fd, 0, 0);
 	return 1;
 }
-static int file_exists(const char *path)
-{
-	long fd = SYSCALL(SYS_open, path, O_RDONLY, 0);
-	if (fd < 0)
-		return 0;
-	SYSCALL(SYS_close, fd, 0, 0);
-	return 1;
-}
+static int is_directory(const char *path) { return can_open(path, O_RDONLY | O_DIRECTORY); }
+static int file_exists(const char *path) { return can_open(path, O_RDONLY); }
 
 /* `uname -r` */
 static int section_uname(void)
@@ -178,9 +183,7 @@ static int section_uname(void)
 	static struct { char field[6][65]; } uts;
 	long err = SYSCALL(SYS_uname, &uts, 0, 0);
 	if (err < 0) {
-		add_str("uname: ");
-		add_error(err);
-		add_str("\n");
+		add_failure("uname: ", err);
 		return 1;
 	}
 	add_str(uts.field[2]);
@@ -202,9 +205,7 @@ static int section_dmesg(void)
 		size = sizeof body;
 	long n = SYSCALL(SYS_syslog, SYSLOG_ACTION_READ_ALL, body, size);
 	if (n < 0) {
-		add_str("dmesg: klogctl: ");
-		add_error(n);
-		add_str("\n");
+		add_failure("dmesg: klogctl: ", n);
 		return 1;
 	}
 	body_len = (size_t)n;
@@ -315,26 +316,19 @@ static int section_fwcfg_e820(void)
 		return 0;
 	}
 	static unsigned char raw[64 * 1024];
-	size_t len = 0;
-	long fd = SYSCALL(SYS_open, E820_FW_CFG_E820_PATH, O_RDONLY, 0);
-	if (fd < 0) {
-		add_str("od: " E820_FW_CFG_E820_PATH ": ");
-		add_error(fd);
-		add_str("\n");
+	long len = read_whole(E820_FW_CFG_E820_PATH, (char *)raw, sizeof raw);
+	if (len < 0) {
+		add_failure("od: " E820_FW_CFG_E820_PATH ": ", len);
 		return 1;
 	}
-	long n = 0;
-	while (len < sizeof raw && (n = SYSCALL(SYS_read, fd, raw + len, sizeof raw - len)) > 0)
-		len += (size_t)n;
-	SYSCALL(SYS_close, fd, 0, 0);
 	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
+	for (long i = 0; i < len; i++) {
 		char byte[3] = { ' ', hex[raw[i] >> 4], hex[raw[i] & 15] };
 		add(byte, 3);
 		if (i % 16 == 15 || i == len - 1)
 			add_str("\n");
 	}
-	return n < 0;
+	return 0;
 }
 
 static void run_section(const char *name, int (*section)(void))
@@ -362,9 +356,7 @@ static void mount_or_say(const char *type, const char *dir)
 		add_str(type);
 		add_str(" ");
 		add_str(dir);
-		add_str(": ");
-		add_error(err);
-		add_str("\n");
+		add_failure(": ", err);
 		write_all(2, body, body_len);
 	}
 }
