@@ -49,7 +49,7 @@
 // so the namespace and its _CRS windows are lost; seen on 5.10, 6.1, 6.12 and 7.2).
 
 import { FOUR_GIB, U64_MAX, hexPadded } from '../address.ts';
-import { E820 } from '../e820.ts';
+import { E820, nameOfType } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { type Res, ResourceTree, resource } from './resource-tree.ts';
@@ -80,7 +80,7 @@ export const UNCERTAIN_ZONES: readonly UncertainZone[] = [
 ];
 
 export function resourceName(type: number, profile: KernelProfile): string {
-  return profile.resourceName[type] ?? profile.unknownResourceName;
+  return nameOfType(profile.resourceName, type) ?? profile.unknownResourceName;
 }
 
 /** do_mark_busy() (≤ 6.12) / !e820_device_region() (7.2). */

@@ -4,6 +4,7 @@
 // ranges: zero-size holes left by a removal and 64-bit wrap-around both matter to the
 // sanitiser and must survive until it runs.
 
+import { nameOfType } from '../e820.ts';
 import { U64_MAX, kernelHex } from '../address.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { KERN } from '../profiles/kernel.ts';
@@ -40,7 +41,7 @@ export function memRange(start: bigint, endInclusive: bigint): string {
 
 /** e820_print_type(). */
 export function typeText(type: number, profile: KernelProfile): string {
-  return profile.typeText[type] ?? profile.unknownTypeText.replace('%u', String(type >>> 0));
+  return nameOfType(profile.typeText, type) ?? profile.unknownTypeText.replace('%u', String(type >>> 0));
 }
 
 /** __e820__range_add: append, no sort, no merge; a full table drops the entry with an error line. */
