@@ -52,7 +52,7 @@ export interface InitOptions {
 }
 
 /** A C string literal of a plain ASCII string (the markers and paths are). */
-function cString(s: string): string {
+export function cString(s: string): string {
   if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`init-config.h: ${JSON.stringify(s)} is not printable ASCII`);
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

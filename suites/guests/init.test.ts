@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { elfLinkage } from '../../harness/provision/elf.ts';
-import { FW_CFG_E820_PATH, GUEST_PATHS, INIT_COMPILE_FLAGS, initConfigHeader, readInitSource, sectionFunctionSuffix } from '../../guests/init.ts';
+import { cString, FW_CFG_E820_PATH, GUEST_PATHS, INIT_COMPILE_FLAGS, initConfigHeader, readInitSource, sectionFunctionSuffix } from '../../guests/init.ts';
 import { compileInit } from '../../guests/initramfs.ts';
 import { MARKER_PREFIX, SECTIONS, UNAVAILABLE_PREFIX } from '../../guests/markers.ts';
 
@@ -28,8 +28,9 @@ describe('initConfigHeader', () => {
     for (const s of SECTIONS) expect(source, s).toMatch(new RegExp(`^static int section_${sectionFunctionSuffix(s)}\\(void\\)`, 'm'));
   });
 
-  it('refuses a string it cannot spell as a plain C literal', () => {
-    expect(define(withModule, 'E820_MARKER_PREFIX')).toMatch(/^"[\x20-\x7e]*"$/);
+  it('spells quotes and backslashes as C escapes, and refuses a string it cannot spell as a plain C literal', () => {
+    expect(cString('a"b\\c')).toBe('"a\\"b\\\\c"');
+    for (const bad of ['line\nbreak', 'tab\there', 'é']) expect(() => cString(bad), JSON.stringify(bad)).toThrow(/is not printable ASCII/);
   });
 });
 
