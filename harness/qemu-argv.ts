@@ -18,7 +18,8 @@ import { HarnessArgvError } from './errors.ts';
  * loglevel=6: the console shows the kernel's banner and panics but not its KERN_INFO boot lines,
  * which cost TCG time; /init prints the whole ring buffer (reference/guest.ts says why).
  * no_timer_check: no IO-APIC timer check (its panic under load); noapictimer, for a one-CPU guest:
- * no local APIC timer calibration (100 ms a boot); pty.legacy_count=0: no 512 legacy pty devices
+ * no local APIC timer calibration (100 ms a boot), and noreplace-smp: no rewriting of the kernel's
+ * LOCK prefixes for one CPU (50-60 ms a boot); pty.legacy_count=0: no 512 legacy pty devices
  * registered (30-40 ms a boot); reference/guest.ts says why.
  * The model's kernel stage needs these: they are part of the command line the guest sees, so
  * the value lives in reference/guest.ts and both sides read the one constant.
@@ -53,7 +54,7 @@ export interface HarnessArgvOptions {
    * serial port of the harness's (and -serial none keeps QEMU from adding a default COM1).
    */
   consoleIndex?: number;
-  /** Whether the guest starts one CPU (reference/guest.ts guestHasOneCpu), which adds noapictimer. Default: true. */
+  /** Whether the guest starts one CPU (reference/guest.ts guestHasOneCpu), which adds noapictimer and noreplace-smp. Default: true. */
   oneCpu?: boolean;
   /** File the SeaBIOS debug port is written to. */
   firmwareLog: string;
@@ -151,7 +152,7 @@ export function qemuOptValue(value: string): string {
   return value.replace(/,/g, ',,');
 }
 
-/** `console=ttyS<n> panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 [noapictimer] <extra> <user -append>`, single-spaced, as the guest will see it. */
+/** `console=ttyS<n> panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 [noapictimer noreplace-smp] <extra> <user -append>`, single-spaced, as the guest will see it. */
 export function kernelCommandLine(userAppend: string, extra = '', consoleIndex = 0, oneCpu = true): string {
   return [guestFixedKernelArgs(consoleIndex, oneCpu), extra.trim(), userAppend.trim()].filter((s) => s !== '').join(' ');
 }

@@ -24,7 +24,8 @@ export function guestConsoleIndex(config: Pick<MachineConfig, 'devices'>): numbe
 
 /**
  * Whether the guest starts one CPU: -smp absent, or none of its counts above 1 (maxcpus aside: those
- * CPUs are not brought up). The harness gives such a guest noapictimer (guestFixedKernelArgs).
+ * CPUs are not brought up). The harness gives such a guest noapictimer and noreplace-smp
+ * (guestFixedKernelArgs).
  */
 export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
   const s = config.smp;
@@ -32,7 +33,7 @@ export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
 }
 
 /**
- * `console=ttyS<n> panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 [noapictimer]`: the guest's
+ * `console=ttyS<n> panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 [noapictimer noreplace-smp]`: the guest's
  * console; reboot (so QEMU exits) at once on a panic; only messages more urgent than KERN_INFO on
  * that console; timer settings and a tty setting that touch no layer.
  *
@@ -54,6 +55,13 @@ export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
  * IPI, and under TCG `-smp 64` reached /init at 59 s instead of 10 s. Both measured in
  * docs/minimal-kernel.md (**Timer arguments**).
  *
+ * noreplace-smp, also for a one-CPU guest only: with one CPU present, arch/x86/kernel/alternative.c
+ * alternative_instructions() rewrites every LOCK prefix of the kernel's text to a no-op
+ * (alternatives_smp_unlock(), one text_poke() each), code TCG has already translated and must
+ * drop; with the argument the prefixes stay, which one CPU cannot tell from the patched code.
+ * 50-60 ms of every one-CPU boot under TCG, 115-180 ms on the cloud kernel (docs/minimal-kernel.md,
+ * **SMP alternatives**). A guest with more CPUs is never patched, so it needs no argument.
+ *
  * pty.legacy_count=0: no BSD ptys. The minimal kernels have CONFIG_LEGACY_PTYS (tinyconfig's
  * default) with 256 of them, and drivers/tty/pty.c pty_init() registers 512 devices for them:
  * 28-39 ms of every boot under TCG, 0.5 ms with none (legacy_pty_init returns at once). The cloud
@@ -61,7 +69,7 @@ export function guestHasOneCpu(config: Pick<MachineConfig, 'smp'>): boolean {
  * unknown_bootoption drops without a word (docs/minimal-kernel.md, **Legacy ptys**).
  */
 export function guestFixedKernelArgs(consoleIndex = 0, oneCpu = true): string {
-  return `console=ttyS${consoleIndex} panic=-1 loglevel=6 no_timer_check pty.legacy_count=0${oneCpu ? ' noapictimer' : ''}`;
+  return `console=ttyS${consoleIndex} panic=-1 loglevel=6 no_timer_check pty.legacy_count=0${oneCpu ? ' noapictimer noreplace-smp' : ''}`;
 }
 
 export const GUEST_FIXED_KERNEL_ARGS = guestFixedKernelArgs(0);

@@ -54,8 +54,8 @@ describe('capture', () => {
     expect(obs.report.kernel?.iomem).toContain('00100000-3ffdffff : System RAM');
     expect(obs.unobserved).toEqual([]);
     expect(obs.meta.kernelRelease).toBe('6.1.0-57-cloud-amd64');
-    expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer');
-    expect(obs.meta.plannedCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer');
+    expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp');
+    expect(obs.meta.plannedCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp');
     expect(obs.meta.warnings).toEqual([]);
     expect(obs.meta.seabiosBanner).toBe('1.16.2-debian-1.16.2-1');
     expect(obs.meta.qemuVersion).toContain('7.2.22');

@@ -42,24 +42,24 @@ describe('harnessArgv', () => {
     expect(argv).not.toContain('-debugcon');
   });
 
-  it('fixed kernel arguments are console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer', () => {
-    expect(HARNESS_KERNEL_ARGS).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer');
+  it('fixed kernel arguments are console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp', () => {
+    expect(HARNESS_KERNEL_ARGS).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp');
   });
 
   it("merges the user's -append after the fixed arguments, once", () => {
     const plan = planHarnessArgv(base(['-m', '1G', '-append', 'mem=512M memmap=1M$0x1000000']));
-    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer mem=512M memmap=1M$0x1000000']);
-    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer mem=512M memmap=1M$0x1000000');
+    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp mem=512M memmap=1M$0x1000000']);
+    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp mem=512M memmap=1M$0x1000000');
     expect(plan.userAppend).toBe('mem=512M memmap=1M$0x1000000');
   });
 
   it('takes the last -append, as QEMU does, and lists the earlier one as dropped', () => {
     const plan = planHarnessArgv(base(['-append', 'quiet', '--append', 'mem=1G']));
-    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer mem=1G']);
+    expect(values(plan.args, '-append')).toEqual(['console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp mem=1G']);
     expect(plan.dropped).toEqual([{ option: '-append', value: 'quiet', why: 'QEMU uses only the last -append' }]);
   });
 
-  it('gives noapictimer to a one-CPU guest only (its broadcast ticks would be IPIs to every other CPU)', () => {
+  it('gives noapictimer and noreplace-smp to a one-CPU guest only (its broadcast ticks would be IPIs to every other CPU; a guest with more CPUs is never patched to UP)', () => {
     expect(planHarnessArgv(base(['-smp', '4'], { oneCpu: false })).kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0');
     expect(planHarnessArgv(base(['-smp', '4'], { oneCpu: false })).kernelCmdline).toBe(guestKernelCommandLine('', 0, guestHasOneCpu(parseQemuArgs(['-smp', '4']))));
     for (const smp of [[], ['-smp', '1'], ['-smp', '1,maxcpus=4'], ['-smp', 'cpus=1,sockets=1']]) expect(guestHasOneCpu(parseQemuArgs(smp))).toBe(true);
@@ -68,7 +68,7 @@ describe('harnessArgv', () => {
 
   it('puts the guest arguments between the fixed ones and the user', () => {
     const plan = planHarnessArgv(base(['-append', 'mem=1G'], { kernelArgs: 'rdinit=/init' }));
-    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer rdinit=/init mem=1G');
+    expect(plan.kernelCmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp rdinit=/init mem=1G');
     expect(kernelCommandLine('', '')).toBe(HARNESS_KERNEL_ARGS);
   });
 
@@ -130,7 +130,7 @@ describe('harnessArgv', () => {
 describe('the console when the user holds COM1', () => {
   it('goes to an ISA serial port of its own at the given index, with -serial none so QEMU adds no COM1', () => {
     const plan = planHarnessArgv(base(['-device', 'isa-serial,index=0'], { consoleIndex: 1 }));
-    expect(plan.kernelCmdline).toBe('console=ttyS1 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer');
+    expect(plan.kernelCmdline).toBe('console=ttyS1 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp');
     expect(values(plan.args, '-serial')).toEqual(['none']);
     expect(plan.args.join(' ')).toContain('-device isa-serial,chardev=e820con,index=1');
     expect(() => planHarnessArgv(base(['-chardev', 'null,id=e820con']))).toThrow(/reserved for the harness's console/);

@@ -83,7 +83,7 @@ describe('real boot (TCG)', () => {
       if (outcome.kind !== 'booted') throw new Error(`${name} did not boot: ${outcome.kind}: ${outcome.message}`);
       const obs = outcome.observation;
       checkInvariants(obs, ram);
-      expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer');
+      expect(obs.meta.cmdline).toBe('console=ttyS0 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp');
     }, 120_000);
   }
 });

@@ -340,7 +340,7 @@ describe('the guest kernel and small RAM, and the console port', () => {
     expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial']))).toBe(0);
     expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial,index=0']))).toBe(1);
     expect(guestConsoleIndex(parseQemuArgs(['-device', 'isa-serial,index=0', '-device', 'isa-serial,index=1']))).toBe(2);
-    expect(guestKernelCommandLine('mem=1G', 2)).toBe('console=ttyS2 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer mem=1G');
+    expect(guestKernelCommandLine('mem=1G', 2)).toBe('console=ttyS2 panic=-1 loglevel=6 no_timer_check pty.legacy_count=0 noapictimer noreplace-smp mem=1G');
   });
 });
 
