@@ -1,9 +1,11 @@
 // Finds qemu-system-x86_64 and the SeaBIOS images on the host; installs the Debian packages
 // that provide them when they are missing and we are root.
 
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { retryWhileAptLocked } from './apt-lock.ts';
+import { recalled, remember } from './resolved.ts';
 import { AptError, HostToolsMissingError, ProvisionError } from './errors.ts';
 import { hostFor } from '../host/abortable.ts';
 import type { Host } from '../host/types.ts';
@@ -49,6 +51,55 @@ export interface HostToolsOptions {
   host?: Host;
   /** Stops provisioning when it fires: no program starts after it and the running one is killed; lock waits stop too. */
   signal?: AbortSignal;
+  /**
+   * The cache directory where the QEMU version is remembered (qemuVersionOutput); without it
+   * QEMU is asked every time. Only for this machine's QEMU: `identify` stats local files.
+   */
+  rememberIn?: string;
+  /** The binary's identity (default: binaryIdentity); tests give their own. */
+  identify?: (path: string) => Promise<string | null>;
+}
+
+/**
+ * A file's identity as this machine sees it: device, inode, size, modification and change
+ * times (ns). Installing another QEMU (dpkg renames a new file in: another inode) or writing
+ * to the file (both times move; the change time cannot be set back) gives another identity.
+ */
+export async function binaryIdentity(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;
+  } catch {
+    return null;
+  }
+}
+
+interface RememberedVersion {
+  identity: string;
+  stdout: string;
+}
+
+const isRememberedVersion = (v: unknown): v is RememberedVersion =>
+  typeof v === 'object' && v !== null && typeof (v as RememberedVersion).identity === 'string' && typeof (v as RememberedVersion).stdout === 'string';
+
+/**
+ * `qemu --version`'s output, remembered in the cache per binary and identity (resolved/): a warm
+ * command then starts no QEMU before its boot, ~25 ms of each `e820 check` here. Any other file
+ * at that path, or any change to it, asks QEMU again; so does an unreadable record.
+ */
+async function qemuVersionOutput(qemu: string, sys: Host, opts: HostToolsOptions): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  const cache = opts.rememberIn;
+  const identity = cache !== undefined ? await (opts.identify ?? binaryIdentity)(qemu) : null;
+  const key = `qemu-version-${qemu}`;
+  if (cache !== undefined && identity !== null) {
+    const r = await recalled(cache, key, isRememberedVersion);
+    if (r !== null && r.identity === identity) return { exitCode: 0, stdout: r.stdout, stderr: '' };
+  }
+  const v = await sys.exec([qemu, '--version']);
+  if (cache !== undefined && identity !== null && v.exitCode === 0 && parseQemuVersion(v.stdout) !== null) {
+    await remember<RememberedVersion>(cache, key, { identity, stdout: v.stdout });
+  }
+  return v;
 }
 
 /** "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" → "7.2.22". */
@@ -137,7 +188,7 @@ export async function findOrInstallHostTools(opts: HostToolsOptions = {}): Promi
   if (qemu === undefined || seabios === undefined) {
     throw new ProvisionError('internal: host tools probe incomplete'); // unreachable: problems was empty
   }
-  const v = await sys.exec([qemu, '--version']);
+  const v = await qemuVersionOutput(qemu, sys, opts);
   const qemuVersion = v.exitCode === 0 ? parseQemuVersion(v.stdout) : null;
   if (qemuVersion === null) {
     throw new ProvisionError(

@@ -138,7 +138,8 @@ export async function resolveToolchain(toolchain: Toolchain, opts: ResolveToolch
   const refresh = opts.refresh ?? false;
   const fresh = opts.fresh ?? false;
   // The host's QEMU and SeaBIOS (used when the toolchain names the host's suite).
-  const host = opts.hostTools ?? (await findOrInstallHostTools(common));
+  // This machine's QEMU version is remembered in the cache (host-tools.ts qemuVersionOutput).
+  const host = opts.hostTools ?? (await findOrInstallHostTools({ ...common, ...(opts.host === undefined ? { rememberIn: cacheDir } : {}) }));
 
   const qSuite = suiteOf('qemu', toolchain.qemu);
   let qemu: ResolvedToolchain['qemu'];

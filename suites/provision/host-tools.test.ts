@@ -1,6 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
+import { binaryIdentity } from '../../harness/provision/host-tools.ts';
 import {
   aptInstallCommand,
   elfLinkage,
@@ -55,6 +58,63 @@ describe('findOrInstallHostTools', () => {
     });
     expect(sys.calls.map((c) => c.cmd)).toEqual([QEMU]);
     expect(msgs.at(-1)).toMatch(/QEMU 7\.2\.22/);
+  });
+
+  it("remembers QEMU's version per binary identity in the cache, and asks QEMU again when the binary changes", async () => {
+    const cache = mkdtempSync(join(tmpdir(), 'e820-host-tools-test-'));
+    try {
+      let identity = 'dev:1:ino:100:size:5000';
+      const opts = (sys: FakeHost) => ({ host: sys, rememberIn: cache, identify: async () => identity });
+      const runs = (sys: FakeHost) => sys.calls.filter((c) => c.cmd === QEMU).length;
+      const first = host();
+      const found = await findOrInstallHostTools(opts(first));
+      expect(runs(first)).toBe(1);
+      // Warm: the same binary is not run again, and the result is the same.
+      const warm = host();
+      await expect(findOrInstallHostTools(opts(warm))).resolves.toEqual(found);
+      expect(runs(warm)).toBe(0);
+      // Another file at the path (dpkg renamed a new one in) or a write to it: asked again.
+      identity = 'dev:1:ino:101:size:5000';
+      const changed = host({ handler: (cmd) => (cmd === QEMU ? ok(VERSION.replace('7.2.22', '7.2.23')) : undefined) });
+      await expect(findOrInstallHostTools(opts(changed))).resolves.toMatchObject({ qemuVersion: '7.2.23' });
+      expect(runs(changed)).toBe(1);
+      // A damaged record is not trusted: QEMU is asked.
+      for (const f of readdirSync(join(cache, 'resolved'))) writeFileSync(join(cache, 'resolved', f), '{"schema":1,"mirror":null,"value":{"identity":');
+      const damaged = host();
+      await expect(findOrInstallHostTools(opts(damaged))).resolves.toMatchObject({ qemuVersion: '7.2.22' });
+      expect(runs(damaged)).toBe(1);
+      // An unusable answer is never remembered: the next command asks again (and fails the same way).
+      identity = 'dev:1:ino:102:size:5000';
+      const broken = () => host({ handler: (cmd) => (cmd === QEMU ? ok('no version here\n') : undefined) });
+      await expect(findOrInstallHostTools(opts(broken()))).rejects.toThrow(/did not print "QEMU emulator version/);
+      const again = broken();
+      await expect(findOrInstallHostTools(opts(again))).rejects.toThrow(/did not print/);
+      expect(runs(again)).toBe(1);
+      // Without a cache directory nothing is remembered.
+      const plain = host();
+      await findOrInstallHostTools({ host: plain });
+      expect(runs(plain)).toBe(1);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("a binary's identity is its device, inode, size and times; a missing file or a directory has none", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e820-identity-test-'));
+    try {
+      const f = join(dir, 'qemu');
+      writeFileSync(f, 'a');
+      const before = await binaryIdentity(f);
+      expect(before).toMatch(/^\d+:\d+:1:\d+:\d+$/);
+      writeFileSync(f, 'bb');
+      const after = await binaryIdentity(f);
+      expect(after).not.toBeNull();
+      expect(after).not.toBe(before);
+      expect(await binaryIdentity(join(dir, 'absent'))).toBeNull();
+      expect(await binaryIdentity(dir)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when not root, names the missing packages and the exact command, and runs nothing', async () => {
