@@ -17,7 +17,7 @@ import { checkUserRamOverNothing } from './linux/user-ram.ts';
 import { buildIomem, type IomemPlatform, resourceName } from './linux/iomem.ts';
 import { kernelRangeIsRam } from './linux/kernel-range.ts';
 import { firmwareMemmap } from './linux/memmap.ts';
-import { OUT_OF_ORDER_LINE } from './linux/print.ts';
+import { keptEntryDigits, OUT_OF_ORDER_LINE } from './linux/print.ts';
 import {
   INVALID_USER_MAP,
   finishEarlyParams,
@@ -110,7 +110,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     why: loaded.setup.why,
     ...(lost !== null ? { lost } : {}),
   };
-  const memmap = firmwareMemmap(loaded.table, profile);
+  const memmap = firmwareMemmap(loaded.table, profile, loaded.digits);
   const unpredictable: string[] = [];
 
   const args = splitKernelArgs(kernelCmdline);
@@ -199,11 +199,13 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     hotplugRam: platform.hotplugRam,
     mmconfig,
   };
-  let io = buildIomem({ table, platform: seen, mmconfigInserted, profile });
+  // Most entries of the final table are the boot dump's own: their digits are spelled already.
+  const digits = keptEntryDigits(table, loaded.table, loaded.digits);
+  let io = buildIomem({ table, platform: seen, mmconfigInserted, profile, digits });
   if (ecamUndecided) {
     // mmconfig-shared.c pci_mmcfg_reserved(): the window may still be accepted as an ACPI
     // motherboard resource at pci_mmcfg_late_init (not an E820 line); take it only if it changes nothing.
-    const inserted = buildIomem({ table, platform: seen, mmconfigInserted: true, profile });
+    const inserted = buildIomem({ table, platform: seen, mmconfigInserted: true, profile, digits });
     if (JSON.stringify(inserted) !== JSON.stringify(io)) {
       editsKnown = false;
       unpredictable.push('e820Edits, iomem: the ECAM window is not E820-reserved and whether the ACPI motherboard-resource check accepts it changes the E820 resources; not modelled');
@@ -215,7 +217,7 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
     const why =
       'the user map makes RAM of a firmware-reserved range that may hold the ACPI tables; acpi_map() cannot map a ' +
       'multi-page table on System RAM, so the ACPI namespace and with it the PCI host bridge windows (q35: also MCFG) may be lost';
-    const noAcpi = buildIomem({ table, platform: { ...seen, pciWindows: [] }, mmconfigInserted, profile });
+    const noAcpi = buildIomem({ table, platform: { ...seen, pciWindows: [] }, mmconfigInserted, profile, digits });
     const lateSame =
       io.lateLines.length === noAcpi.lateLines.length &&
       io.lateLines.every((l, i) => l.text === noAcpi.lateLines[i]!.text && l.level === noAcpi.lateLines[i]!.level);

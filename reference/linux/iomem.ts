@@ -48,11 +48,12 @@
 // acpiTablesMayBeRam: drivers/acpi/osl.c acpi_map() cannot map a multi-page table on System RAM,
 // so the namespace and its _CRS windows are lost; seen on 5.10, 6.1, 6.12 and 7.2).
 
-import { FOUR_GIB, U64_MAX, hexPadded } from '../address.ts';
+import { FOUR_GIB, U64_MAX, hexPadded, hexPaddedOfDigits } from '../address.ts';
 import { E820, nameOfType } from '../e820.ts';
 import type { Platform } from '../stages.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { type Res, ResourceTree, resource } from './resource-tree.ts';
+import type { EntryDigits } from './print.ts';
 import { type KLine, type KTable, memRange, u64 } from './table.ts';
 
 /** arch/x86/kernel/probe_roms.c system_rom_resource. */
@@ -116,6 +117,8 @@ export interface IomemInputs {
   /** The q35 ECAM window passed the E820 check, so its resource is inserted at late_initcall. */
   readonly mmconfigInserted: boolean;
   readonly profile: KernelProfile;
+  /** The hex digits of `table`'s entries, by index, where already spelled for the boot dump (undefined: not spelled). */
+  readonly digits?: readonly (EntryDigits | undefined)[];
 }
 
 /** Two spaces per depth: the indentation strings, made once. */
@@ -124,6 +127,7 @@ const INDENTS = Array.from({ length: 16 }, (_, depth) => '  '.repeat(depth));
 export function renderLine(r: Res, depth: number, profile: KernelProfile): string {
   const levels = Math.min(depth, profile.iomemMaxDepth);
   const indent = INDENTS[levels] ?? '  '.repeat(levels);
+  if (r.digits !== null) return `${indent}${hexPaddedOfDigits(r.digits.first, 8)}-${hexPaddedOfDigits(r.digits.last, 8)} : ${r.name}`;
   return `${indent}${hexPadded(r.start, 8)}-${hexPadded(r.end, 8)} : ${r.name}`;
 }
 
@@ -173,7 +177,7 @@ export function buildIomem(inp: IomemInputs): IomemResult {
   const e820Res: Res[] = [];
   for (let i = 0; i < table.length; i++) {
     const e = table[i]!;
-    const res = resource(e.addr, u64(e.addr + e.size - 1n), resourceName(e.type, profile), true);
+    const res = resource(e.addr, u64(e.addr + e.size - 1n), resourceName(e.type, profile), true, inp.digits?.[i] ?? null);
     e820Res.push(res);
     if (insertedEarly(e.addr, e.type) && tree.insert(res) === null) placedE820[i] = res;
   }

@@ -3,10 +3,10 @@
 // Both are the sanitised firmware map; mem=, memmap=, trim_bios_range and (for the firmware
 // table) setup_data never touch them, so the caller passes the table the profile names.
 
-import { hex } from '../address.ts';
 import { resourceName } from './iomem.ts';
+import { type EntryDigits, entryDigits } from './print.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
-import { type KTable, u64 } from './table.ts';
+import type { KTable } from './table.ts';
 
 export interface MemmapEntry {
   /** `start` file without its newline: `0x%llx`. */
@@ -17,10 +17,11 @@ export interface MemmapEntry {
   readonly type: string;
 }
 
-export function firmwareMemmap(table: KTable, profile: KernelProfile): MemmapEntry[] {
-  return table.map((e) => ({
-    start: hex(e.addr),
-    end: hex(u64(e.addr + e.size - 1n)),
+/** `digits`: entryDigits(table), when the boot dump has spelled the same table (reference/linux/setup-arch.ts Loaded). */
+export function firmwareMemmap(table: KTable, profile: KernelProfile, digits: readonly EntryDigits[] = entryDigits(table)): MemmapEntry[] {
+  return table.map((e, i) => ({
+    start: `0x${digits[i]!.first}`,
+    end: `0x${digits[i]!.last}`,
     type: resourceName(e.type, profile),
   }));
 }

@@ -8,6 +8,7 @@
 // cost.) An insert that conflicts leaves the tree as it was, as __insert_resource() does.
 
 import { insertAt } from '../list.ts';
+import type { EntryDigits } from './print.ts';
 
 export interface Res {
   readonly start: bigint;
@@ -18,11 +19,13 @@ export interface Res {
   readonly e820: boolean;
   /** Owned by the tree once the resource is inserted. */
   children: Res[];
+  /** The hex digits of start and end when an e820 entry's were already spelled (reference/linux/print.ts entryDigits), else null. */
+  readonly digits: EntryDigits | null;
 }
 
 export type Conflict = Res | 'root';
 
-export const resource = (start: bigint, end: bigint, name: string, e820: boolean): Res => ({ start, end, name, e820, children: [] });
+export const resource = (start: bigint, end: bigint, name: string, e820: boolean, digits: EntryDigits | null = null): Res => ({ start, end, name, e820, children: [], digits });
 
 /** __request_resource(): the index of the first child that overlaps, -1 for none, or 'root' if `nw` does not fit in the parent. */
 function firstConflict(parent: Res, nw: { start: bigint; end: bigint }): number | 'root' {

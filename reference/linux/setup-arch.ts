@@ -7,7 +7,7 @@ import { FOUR_GIB, MiB, hex, kernelHex } from '../address.ts';
 import type { E820Range } from '../e820.ts';
 import type { KernelProfile } from '../profiles/kernel.ts';
 import { KERN } from '../profiles/kernel.ts';
-import { printTable } from './print.ts';
+import { type EntryDigits, entryDigits, printTable } from './print.ts';
 import { sanitize } from './sanitize.ts';
 import { detectMemory, E820_MAX_ENTRIES_ZEROPAGE, type MemorySetup, memorySetupDefault } from './boot-memory.ts';
 import { type KLine, type KTable, rangeRemove, rangeUpdate, u64 } from './table.ts';
@@ -31,6 +31,8 @@ export interface Loaded {
   /** `BIOS-provided physical RAM map:` plus the `<who>:` dump. */
   readonly header: KLine;
   readonly dump: readonly KLine[];
+  /** The hex digits of `table`'s entries as the dump spelled them (for /sys/firmware/memmap, which prints the same table). */
+  readonly digits: readonly EntryDigits[];
   readonly who: string;
   /** Which way the kernel sized memory, and why (reference/linux/boot-memory.ts). */
   readonly setup: MemorySetup;
@@ -51,11 +53,13 @@ export function loadFirmwareMap(entries: readonly E820Range[], profile: KernelPr
     setup = memorySetupDefault({ e820Table: detectMemory({ e820: entries, e801: null, e88: { ax: 0 } }).e820Table, altMemK: 0, extMemK: 0 }, profile);
     if (setup.path !== 'e820') throw new FallbackUnmodelled(Math.min(entries.length, E820_MAX_ENTRIES_ZEROPAGE));
   } else setup = memory;
+  const digits = entryDigits(setup.table);
   return {
     table: setup.table,
     who: setup.who,
     header: { level: KERN.INFO, text: 'BIOS-provided physical RAM map:' },
-    dump: printTable(setup.who, setup.table, profile),
+    dump: printTable(setup.who, setup.table, profile, digits),
+    digits,
     setup,
   };
 }
