@@ -62,14 +62,15 @@ function ecamLine(table: Parameters<typeof mappedAll>[0], mmconfig: { start: big
  * exact; until then the stage only keeps what both outcomes agree on.)
  */
 function acpiTablesMayBeRam(firmware: KTable, table: KTable): boolean {
-  // Each end computed once: every RAM entry is compared with every held range.
-  const held = firmware.filter((e) => e.type !== E820.RAM && e.addr >= MiB && e.addr < FOUR_GIB).map((f) => ({ start: f.addr, end: f.addr + f.size }));
-  if (held.length === 0) return false;
-  return table.some((r) => {
-    if (r.type !== E820.RAM) return false;
-    const end = r.addr + r.size;
-    return held.some((f) => r.addr < f.end && f.start < end);
-  });
+  // Two loops, no arrays of the held ranges (a filter, a map and their objects every prediction).
+  for (const f of firmware) {
+    if (f.type === E820.RAM || f.addr < MiB || f.addr >= FOUR_GIB) continue;
+    const heldEnd = f.addr + f.size;
+    for (const r of table) {
+      if (r.type === E820.RAM && r.addr < heldEnd && f.addr < r.addr + r.size) return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -242,12 +243,13 @@ export function linuxStage(firmware: FirmwareMap, platform: Platform, kernelCmdl
   // ACPI memory hotplug (drivers/acpi/acpi_memhotplug.c → add_memory → firmware_map_add_hotplug)
   // runs before firmware_memmap_init() publishes the boot entries, so the DIMMs come first
   // (observed on 6.1 and 7.2: /sys/firmware/memmap/0 is the first DIMM).
+  // (Without DIMMs, the boot entries' array as it is: the spread of two arrays was ~0.5% of a CPU profile.)
   const hotplugMemmap = platform.hotplugRam.map((r) => ({ start: hex(r.start), end: hex(r.end), type: resourceName(E820.RAM, profile) }));
   return {
     biosE820,
     memoryPath,
     ...(editsKnown ? { e820Edits: texts(edits), e820EditLevels: levels(edits) } : {}),
-    memmap: [...hotplugMemmap, ...memmap],
+    memmap: hotplugMemmap.length === 0 ? memmap : [...hotplugMemmap, ...memmap],
     ...(iomemKnown && io.lines !== null ? { iomem: io.lines } : {}),
     ...(unpredictable.length > 0 ? { unpredictable } : {}),
   };

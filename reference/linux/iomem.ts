@@ -235,7 +235,7 @@ export function buildIomem(inp: IomemInputs): IomemResult {
     }
   }
 
-  const placed = tree.walk().filter((p) => p.res.e820);
+  const placed = tree.walk((r) => r.e820);
   for (const p of placed) if (p.res.name !== 'RAM buffer') check(p.res, false);
   // The original (unexpanded) ranges too: an expansion may already have swallowed the zone
   // (only the late pass expands; without it the unplaced ranges show nowhere).

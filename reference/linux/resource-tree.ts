@@ -134,12 +134,12 @@ export class ResourceTree {
     return pieces;
   }
 
-  /** Depth-first, siblings by address: /proc/iomem order. */
-  walk(): Placed[] {
+  /** Depth-first, siblings by address: /proc/iomem order; only the resources `keep` accepts (all by default). */
+  walk(keep: (r: Res) => boolean = () => true): Placed[] {
     const out: Placed[] = [];
     const go = (n: Res, depth: number): void => {
       for (const c of n.children) {
-        out.push({ res: c, depth });
+        if (keep(c)) out.push({ res: c, depth });
         go(c, depth + 1);
       }
     };

@@ -149,10 +149,11 @@ export function lastPfnLines(table: KTable, profile: KernelProfile): { maxPfn: b
   return { maxPfn: first.pfn, lines };
 }
 
-function nosaveLine(s: bigint, e: bigint): KLine[] {
-  if (s >= e) return [];
+/** register_nosave_region(s, e)'s line, appended to `out` (none for an empty range). */
+function pushNosaveLine(out: KLine[], s: bigint, e: bigint): void {
+  if (s >= e) return;
   const text = `PM: hibernation: Registered nosave memory: [mem ${kernelHex(s << PAGE_SHIFT, 10)}-${kernelHex((e << PAGE_SHIFT) - 1n, 10)}]`;
-  return [{ level: KERN.INFO, text }];
+  out.push({ level: KERN.INFO, text });
 }
 
 /** e820__register_nosave_regions(max_pfn) (silent without CONFIG_HIBERNATION), old (5.10.223) or new algorithm (docs/model/linux.md#nosave-regions). */
@@ -164,17 +165,17 @@ export function nosaveLines(table: KTable, maxPfn: bigint, profile: KernelProfil
     let last = 0n;
     for (const e of table) {
       if (!isRam(e.type)) continue;
-      if (last < e.addr) out.push(...nosaveLine(pfnDown(last), pfnUp(e.addr)));
+      if (last < e.addr) pushNosaveLine(out, pfnDown(last), pfnUp(e.addr));
       last = u64(e.addr + e.size);
     }
-    out.push(...nosaveLine(pfnDown(last), maxPfn));
+    pushNosaveLine(out, pfnDown(last), maxPfn);
     return out;
   }
   let pfn = 0n;
   for (const e of table) {
-    if (pfn < pfnUp(e.addr)) out.push(...nosaveLine(pfn, pfnUp(e.addr)));
+    if (pfn < pfnUp(e.addr)) pushNosaveLine(out, pfn, pfnUp(e.addr));
     pfn = pfnDown(u64(e.addr + e.size));
-    if (!isRam(e.type)) out.push(...nosaveLine(pfnUp(e.addr), pfn));
+    if (!isRam(e.type)) pushNosaveLine(out, pfnUp(e.addr), pfn);
     if (pfn >= maxPfn) break;
   }
   return out;
