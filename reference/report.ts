@@ -52,5 +52,13 @@ export function qemuE820Json(records: readonly E820Record[]): QemuE820Json[] {
 }
 
 export function firmwareE820Json(ranges: readonly E820Range[]): FirmwareE820Json[] {
-  return ranges.map((r) => ({ start: hex(r.start), end: hex(r.end), type: r.type }));
+  // Most of SeaBIOS's entries start where the one before ends: that number is spelled once.
+  let prevEnd: bigint | null = null;
+  let prevEndHex = '';
+  return ranges.map((r) => {
+    const start = r.start === prevEnd ? prevEndHex : hex(r.start);
+    prevEnd = r.end;
+    prevEndHex = hex(r.end);
+    return { start, end: prevEndHex, type: r.type };
+  });
 }
