@@ -41,6 +41,8 @@ export function keptEntryDigits(table: KTable, spelled: KTable, digits: readonly
 /** `digits`: entryDigits(table), when the caller spells the table for another file too. */
 export function printTable(who: string, table: KTable, profile: KernelProfile, digits: readonly EntryDigits[] = entryDigits(table)): KLine[] {
   const lines: KLine[] = [];
+  // The start of every entry's line, made once (one concatenation fewer a line).
+  const memHead = `${who}: [mem `;
   let prevEnd = 0n;
   for (let i = 0; i < table.length; i++) {
     const e = table[i]!;
@@ -51,7 +53,7 @@ export function printTable(who: string, table: KTable, profile: KernelProfile, d
     } else if (profile.printGapLines && e.addr > prevEnd) {
       lines.push({ level: KERN.INFO, text: `${who}: [gap ${hex18(prevEnd)}-${hex18(e.addr - 1n)}]` });
     }
-    lines.push({ level: KERN.INFO, text: `${who}: [mem ${kernelHexOfDigits(first, 18)}-${kernelHexOfDigits(last, 18)}] ${typeText(e.type, profile)}` });
+    lines.push({ level: KERN.INFO, text: `${memHead}${kernelHexOfDigits(first, 18)}-${kernelHexOfDigits(last, 18)}] ${typeText(e.type, profile)}` });
     prevEnd = end;
   }
   return lines;
