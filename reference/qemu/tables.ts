@@ -44,7 +44,9 @@ export function smbiosTablesBytes(opts: {
   const type1 = 27 + str('QEMU') + str(opts.desc) + str(name) + 1;
   const type3 = 22 + str('QEMU') + str(name) + 1;
   let type4 = 0;
-  for (let i = 0; i < opts.sockets; i++) type4 += opts.type4Length + str(`CPU ${i}`) + str('QEMU') + str(name) + 1;
+  // The socket designation is "%s%2x" of sock_pfx "CPU" and the instance (smbios_build_type_4_table,
+  // smbios_set_defaults): "CPU 0" … "CPU f", "CPU10" — hex, space-padded to two digits.
+  for (let i = 0; i < opts.sockets; i++) type4 += opts.type4Length + str(`CPU${i.toString(16).padStart(2, ' ')}`) + str('QEMU') + str(name) + 1;
   const type16 = 23 + 2;
   const dimms = Number((opts.ramSize + opts.dimmChunk - 1n) / opts.dimmChunk);
   let type17 = 0;
