@@ -119,6 +119,11 @@ export interface Handoff {
   legacyE820: readonly E820Record[] | null;
   cmos: CmosMemory;
   ramSize: bigint;
+  /**
+   * FW_CFG_RAM_SIZE: the global ram_size (hw/i386/fw_cfg.c fw_cfg_arch_create). It is ramSize,
+   * except on v5.2.0 with `-machine memory-backend=` and no -m (ram.ts fwCfgRamSizeOf).
+   */
+  fwCfgRamSize: bigint;
   ramBelow4g: bigint;
   ramAbove4g: bigint;
   aboveStart: bigint;

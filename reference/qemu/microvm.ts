@@ -14,7 +14,7 @@ import { UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages
 import { resolveCpu } from './cpu.ts';
 import { cmosMemorySizes } from './layout.ts';
 import { isOn, prop, type QemuStageOptions } from './options.ts';
-import { numaParseChecks, ramSizeOf } from './ram.ts';
+import { fwCfgRamSizeOf, numaParseChecks, ramSizeOf } from './ram.ts';
 import { resolveTopology } from './topology.ts';
 
 export const MICROVM_LAYOUT = {
@@ -137,6 +137,7 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
     legacyE820: null,
     cmos: microvmCmos(below, above, o.rtc),
     ramSize,
+    fwCfgRamSize: fwCfgRamSizeOf(config, ramSize),
     ramBelow4g: below,
     ramAbove4g: above,
     aboveStart: M.ABOVE_4G_START,

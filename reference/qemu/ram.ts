@@ -66,6 +66,19 @@ export function numaParseChecks(config: MachineConfig, machine: MachineVersion):
   }
 }
 
+/**
+ * What QEMU writes to FW_CFG_RAM_SIZE: the global ram_size, which `-machine memory-backend=`
+ * sets to the backend's size in every version. v5.2.0's vl.c qemu_init does so after it has
+ * copied ram_size to current_machine->ram_size, so there the machine (its layout, etc/e820, CMOS)
+ * keeps the 128 MiB default without -m (ramSizeOf, profile.ramSizeFromMemoryBackend) while this
+ * key reports the backend; from 7.2 both are the backend's size. Only a configuration QEMU
+ * accepts gets here: with -m the two sizes must already be equal.
+ */
+export function fwCfgRamSizeOf(config: MachineConfig, ramSize: bigint): bigint {
+  const backend = config.memoryBackend === undefined || config.memoryBackend === null ? undefined : config.backends.find((b) => b.id === config.memoryBackend);
+  return backend?.size ?? ramSize;
+}
+
 export function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
   // The parser keeps `-machine memory-backend=` in its own field, not in machineProps.
   const backendId = config.memoryBackend ?? null;

@@ -15,7 +15,7 @@ import { resolveMachine } from './machine.ts';
 import { microvmStage } from './microvm.ts';
 import { prop, type QemuStageOptions } from './options.ts';
 import { platformOf } from './platform.ts';
-import { numaParseChecks, ramSizeOf } from './ram.ts';
+import { fwCfgRamSizeOf, numaParseChecks, ramSizeOf } from './ram.ts';
 import { resolveTopology } from './topology.ts';
 
 export function qemuStage(config: MachineConfig, profile: QemuProfile, options: QemuStageOptions = {}): Handoff {
@@ -29,7 +29,9 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   const acpi = checkMachineOptions(config, profile, machine.name, warnings);
 
   // resolveCpu's refusals come from CPU realize (board init), except the model lookup
-  // (vl.c parse_cpu_option), which precedes parse_numa_opts: hold the former back until -numa is read.
+  // (vl.c parse_cpu_option), which precedes parse_numa_opts: hold the former back until what
+  // machine_run_board_init checks before it calls the board's init (hw/core/machine.c: the memory
+  // backend, numa_complete_configuration's node sum) has been checked (ramSizeOf).
   let cpuRefusal: QemuRefusal | null = null;
   let resolvedCpu: ResolvedCpu | null = null;
   try {
@@ -45,9 +47,9 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     throw new QemuRefusal(`Invalid SMP CPUs ${topology.maxcpus}. The max CPUs supported by machine '${machine.name}' is ${ISAPC_CLASS.maxCpus}`);
   }
   numaParseChecks(config, mv);
+  const ramSize = ramSizeOf(config, profile, mv, machine.name);
   if (cpuRefusal !== null) throw cpuRefusal;
   const cpu = resolvedCpu!;
-  const ramSize = ramSizeOf(config, profile, mv, machine.name);
 
   const layout = memoryLayout(config, profile, board, cpu, ramSize, options.intent ?? []);
   warnings.push(...layout.warnings);
@@ -77,6 +79,7 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
     legacyE820: profile.legacyE820Key ? layout.e820.filter((r) => r.type !== E820.RAM) : null,
     cmos: cmosMemory(layout.below, layout.above, topology),
     ramSize,
+    fwCfgRamSize: fwCfgRamSizeOf(config, ramSize),
     ramBelow4g: layout.below,
     ramAbove4g: layout.above,
     aboveStart: layout.aboveStart,

@@ -1,0 +1,53 @@
+// M26 – M28 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
+// found on 05 Dec 2026; their cells in suites/matrix/qemu-layer.yaml check them against QEMU.
+import { describe, expect, it } from 'vitest';
+import { parseQemuArgs } from '../../reference/cmdline/index.ts';
+import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
+import { qemuStage, smbiosTablesBytes } from '../../reference/qemu/index.ts';
+import type { QemuVersion } from '../../reference/toolchain.ts';
+
+const GiB = 1n << 30n;
+const MiB = 1n << 20n;
+const stage = (argv: string[], q: QemuVersion) => qemuStage(parseQemuArgs(argv, { qemuVersion: q }), QEMU_PROFILES[q], {});
+
+describe('M26: SMBIOS type 4 socket designations ("CPU%2x")', () => {
+  const bytes = (sockets: number) =>
+    smbiosTablesBytes({ machineName: 'pc-i440fx-5.2', desc: 'Standard PC (i440FX + PIIX, 1996)', sockets, ramSize: GiB, ramEntries: 1, dimmChunk: 16n * GiB, type4Length: 42 });
+  it('every socket below 256 adds the same length: "CPU 9", "CPU a", "CPU10" and "CPUff" alike', () => {
+    const perSocket = bytes(2) - bytes(1);
+    for (const n of [9, 10, 15, 16, 255]) expect(bytes(n + 1) - bytes(n)).toBe(perSocket);
+  });
+  it('a socket numbered 256 or more has three hex digits', () => {
+    expect(bytes(258) - bytes(257)).toBe(bytes(2) - bytes(1) + 1);
+  });
+});
+
+describe('M27: FW_CFG_RAM_SIZE with -machine memory-backend= and no -m', () => {
+  const argv = ['-machine', 'pc,memory-backend=ram0', '-object', 'memory-backend-ram,id=ram0,size=1G'];
+  it('5.2: the machine keeps 128 MiB (M18), the key reports the backend', () => {
+    const h = stage(argv, '5.2');
+    expect(h.ramSize).toBe(128n * MiB);
+    expect(h.fwCfgRamSize).toBe(GiB);
+  });
+  it('7.2 and 11.1: both are the backend', () => {
+    for (const q of ['7.2', '11.1'] as const) {
+      const h = stage(argv, q);
+      expect([h.ramSize, h.fwCfgRamSize]).toEqual([GiB, GiB]);
+    }
+  });
+  it('without a backend the key is the RAM size', () => {
+    expect(stage(['-M', 'pc', '-m', '3G'], '5.2').fwCfgRamSize).toBe(3n * GiB);
+  });
+});
+
+describe('M28: the NUMA nodes’ sum is refused before the CPU is realized', () => {
+  const argv = ['-M', 'pc', '-m', '2G', '-cpu', 'qemu64,phys-bits=30', '-object', 'memory-backend-ram,id=m0,size=2176M', '-numa', 'node,nodeid=0,memdev=m0'];
+  it.each(['5.2', '7.2', '10.0', '11.1'] as const)('on %s', (q) => {
+    expect(() => stage(argv, q)).toThrow('total memory for NUMA nodes (0x88000000) should equal RAM size (0x80000000)');
+  });
+  it('the CPU is still refused when the nodes add up', () => {
+    const fine = ['-M', 'pc', '-m', '2G', '-cpu', 'qemu64,phys-bits=30', '-object', 'memory-backend-ram,id=m0,size=2G', '-numa', 'node,nodeid=0,memdev=m0'];
+    expect(() => stage(fine, '5.2')).toThrow('TCG only supports phys-bits=40');
+    expect(() => stage(fine, '7.2')).toThrow('phys-bits should be between 32 and 52  (but is 30)');
+  });
+});
