@@ -13,7 +13,7 @@ import type { ResolvedCpu } from './cpu.ts';
 import { optText } from './devices.ts';
 import { prop } from './options.ts';
 import { checkI440fxPciHole32 } from './pci-hole.ts';
-import { splitRam, type RamSplit } from './ram.ts';
+import { implicitMaxram, splitRam, type RamSplit } from './ram.ts';
 
 /** The board facts the layout depends on. */
 export interface Board {
@@ -64,9 +64,11 @@ export function memoryLayout(
     if (ramSize > isapcBoard.maxRam) throw new QemuRefusal(isapcBoard.tooMuchMemory.replace('%d', String(ramSize / MiB)));
   }
   const hasReservedMemory = isapc ? ISAPC_CLASS.hasReservedMemory : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.noReservedMemoryUpTo));
+  // maxram_size: -m's maxmem, or without -m the class default a memory backend may leave above ram_size.
+  const maxram = maxmem ?? implicitMaxram(config, profile);
   // pc_pci_hole64_start() and the device memory read maxmem only with has_reserved_memory; the
   // refusals for slots/maxmem come later in pc_memory_init(), after the phys-bits bound check.
-  const hotplug = hasReservedMemory && maxmem !== null && maxmem > ramSize;
+  const hotplug = hasReservedMemory && maxram !== null && maxram > ramSize;
 
   const gigabyteAlign = isapc ? ISAPC_CLASS.gigabyteAlign : !(i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.gigabyteAlignOffUpTo));
   const split: RamSplit =
@@ -86,7 +88,7 @@ export function memoryLayout(
   const layoutFor = (aboveStart: bigint) => {
     const aboveEnd = aboveStart + above;
     const dmBase = alignUp(aboveEnd, GiB);
-    const dmSize = hotplug ? maxmem - ramSize + (alignedDimm ? BigInt(slots) * GiB : 0n) : 0n;
+    const dmSize = hotplug ? maxram - ramSize + (alignedDimm ? BigInt(slots) * GiB : 0n) : 0n;
     const hole64Start = alignUp(hotplug ? dmBase + (brokenReservedEnd ? 0n : dmSize) : aboveEnd, GiB);
     return { aboveEnd, dmBase, dmSize, hole64Start };
   };
@@ -121,12 +123,12 @@ export function memoryLayout(
   e820.push({ start: 0n, length: below, type: E820.RAM });
   if (above > 0n) e820.push({ start: aboveStart, length: above, type: E820.RAM });
   // pc_memory_init() after the RAM entries (same order in 7.2, 10.0 and master; 5.2 has no bound check).
-  if (!hasReservedMemory && (slots > 0 || (maxmem !== null && maxmem > ramSize))) {
+  if (!hasReservedMemory && (slots > 0 || (maxram !== null && maxram > ramSize))) {
     throw new QemuRefusal(`"-memory 'slots|maxmem'" is not supported by: ${board.machineName}`);
   }
   if (hotplug) {
     if (slots > L.MAX_RAM_SLOTS) throw new QemuRefusal(`unsupported amount of memory slots: ${slots}`);
-    if (maxmem % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
+    if (maxram % 4096n !== 0n) throw new QemuRefusal('maximum memory size must by aligned to multiple of 4096 bytes');
   }
   if (i440fx) checkI440fxPciHole32(config, below);
   // Declared records (a patched build): e820_add_entry appends, so they follow the machine's own

@@ -79,6 +79,19 @@ export function fwCfgRamSizeOf(config: MachineConfig, ramSize: bigint): bigint {
   return backend?.size ?? ramSize;
 }
 
+/**
+ * maxram_size when -m does not set it: the class default (hw/core/machine.c machine_initfn sets
+ * ram_size and maxram_size to default_ram_size). From 7.2 `-machine memory-backend=` without -m
+ * sizes ram_size alone (vl.c qemu_resolve_machine_memdev), so a backend below the 128 MiB default
+ * leaves maxram_size above ram_size: a device-memory region of the difference and
+ * etc/reserved-memory-end, as `-m 100M,maxmem=128M` would (explore-findings M29). null: none
+ * beyond -m's own maxmem.
+ */
+export function implicitMaxram(config: MachineConfig, profile: QemuProfile): bigint | null {
+  const noM = config.memory.size === null || config.memory.size === 0n;
+  return noM && config.memory.maxmem === null && config.memoryBackend != null && profile.ramSizeFromMemoryBackend ? L.DEFAULT_RAM : null;
+}
+
 export function ramSizeOf(config: MachineConfig, profile: QemuProfile, machine: MachineVersion, machineName: string): bigint {
   // The parser keeps `-machine memory-backend=` in its own field, not in machineProps.
   const backendId = config.memoryBackend ?? null;

@@ -1,4 +1,4 @@
-// M26 – M28 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
+// M26 – M29 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
 // found on 05 Dec 2026; their cells in suites/matrix/qemu-layer.yaml check them against QEMU.
 import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
@@ -49,5 +49,26 @@ describe('M28: the NUMA nodes’ sum is refused before the CPU is realized', () 
     const fine = ['-M', 'pc', '-m', '2G', '-cpu', 'qemu64,phys-bits=30', '-object', 'memory-backend-ram,id=m0,size=2G', '-numa', 'node,nodeid=0,memdev=m0'];
     expect(() => stage(fine, '5.2')).toThrow('TCG only supports phys-bits=40');
     expect(() => stage(fine, '7.2')).toThrow('phys-bits should be between 32 and 52  (but is 30)');
+  });
+});
+
+describe('M29: a memory backend below the 128 MiB default leaves device memory (7.2+)', () => {
+  const argv = (size: string) => ['-machine', 'q35,memory-backend=ram0', '-object', `memory-backend-ram,id=ram0,size=${size}`];
+  it('7.2 and 11.1: 100 MiB leaves 28 MiB at 4 GiB and etc/reserved-memory-end', () => {
+    for (const q of ['7.2', '11.1'] as const) {
+      const h = stage(argv('100M'), q);
+      expect(h.deviceMemory).toEqual({ start: 4n * GiB, end: 4n * GiB + 28n * MiB });
+      expect(h.reservedMemoryEnd).toBe(5n * GiB);
+    }
+  });
+  it('a backend of the default size or above leaves none; 5.2 keeps 128 MiB of RAM (M18)', () => {
+    expect(stage(argv('128M'), '7.2').reservedMemoryEnd).toBeNull();
+    expect(stage(argv('1G'), '7.2').reservedMemoryEnd).toBeNull();
+    expect(stage(argv('100M'), '5.2').reservedMemoryEnd).toBeNull();
+  });
+  it('with acpi=off it is not modelled, as maxmem is not', () => {
+    const off = ['-machine', 'q35,acpi=off,memory-backend=ram0', '-object', 'memory-backend-ram,id=ram0,size=100M'];
+    expect(() => stage(off, '7.2')).toThrow(/not modelled/);
+    expect(stage(['-machine', 'q35,acpi=off,memory-backend=ram0', '-object', 'memory-backend-ram,id=ram0,size=1G'], '7.2').reservedMemoryEnd).toBeNull();
   });
 });
