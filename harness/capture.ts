@@ -215,12 +215,22 @@ export function outcomeOfError(err: unknown, signal?: AbortSignal): Exclude<Capt
   return { kind: 'harness-error', label: e.name, message: e.message, retryable: err instanceof BootTimeoutError, ...context };
 }
 
-/** QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. */
+/**
+ * QEMU's stderr without the `qemu-system-x86_64: ` prefix, warnings and our own SIGTERM note. A
+ * line without the prefix continues the message before it (error_report and warn_report print a
+ * message's embedded newlines as they are, e.g. target/i386/cpu.c's topoext warning "… doesn't
+ * support hyperthreading(2)\nPlease configure -smp options properly …"), so a warning goes with
+ * its continuation lines and an error keeps its own.
+ */
 export function qemuErrorLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .map((l) => l.trimEnd().replace(/^\S*qemu-system-x86_64: /, ''))
-    .filter((l) => l !== '' && !NOT_AN_ERROR.some((re) => re.test(l)));
+  const messages: string[][] = [];
+  for (const raw of stderr.split('\n')) {
+    const line = raw.trimEnd();
+    const prefixed = /^\S*qemu-system-x86_64: /.exec(line);
+    if (prefixed !== null || messages.length === 0) messages.push([line.slice(prefixed?.[0].length ?? 0)]);
+    else messages[messages.length - 1]!.push(line);
+  }
+  return messages.filter((m) => !NOT_AN_ERROR.some((re) => re.test(m[0]!))).flat().filter((l) => l !== '');
 }
 
 /**

@@ -91,5 +91,12 @@ describe("capture's outcomeOfError: by class, never by name", () => {
     expect(outcomeOfError(launchError('qemu-system-x86_64: bad\n'), ac.signal)).toMatchObject({ kind: 'aborted', refused: ['bad'] });
     expect(() => outcomeOfError(new TypeError('undefined is not a function'))).toThrow(TypeError);
     expect(qemuErrorLines("qemu-system-x86_64: Machine type 'pc-1.0' is deprecated: old\nqemu-system-x86_64: bad\nqemu-system-x86_64: terminating on signal 15")).toEqual(['bad']);
+    // A warning's continuation line goes with it; an error's stays (QEMU 5.2, -cpu EPYC -smp threads=2).
+    const topoext =
+      "qemu-system-x86_64: warning: This family of AMD CPU doesn't support hyperthreading(2)\nPlease configure -smp options properly or try enabling topoext feature.\n" +
+      'qemu-system-x86_64: -device virtio-iommu-pci: pc-q35-5.0 machine fails to create iommu-map device tree bindings\nCheck your machine implements a hotplug handler for the virtio-iommu-pci device\n';
+    expect(qemuErrorLines(topoext)).toEqual(['-device virtio-iommu-pci: pc-q35-5.0 machine fails to create iommu-map device tree bindings', 'Check your machine implements a hotplug handler for the virtio-iommu-pci device']);
+    // Lines before QEMU's first message (a library's own complaint) stay, as before.
+    expect(qemuErrorLines('ALSA lib pcm.c:2722: Unknown PCM default\nqemu-system-x86_64: bad')).toEqual(['ALSA lib pcm.c:2722: Unknown PCM default', 'bad']);
   });
 });
