@@ -84,7 +84,7 @@ export function fwCfgRamSizeOf(config: MachineConfig, ramSize: bigint): bigint {
  * ram_size and maxram_size to default_ram_size). From 7.2 `-machine memory-backend=` without -m
  * sizes ram_size alone (vl.c qemu_resolve_machine_memdev), so a backend below the 128 MiB default
  * leaves maxram_size above ram_size: a device-memory region of the difference and
- * etc/reserved-memory-end, as `-m 100M,maxmem=128M` would (explore-findings M29). null: none
+ * etc/reserved-memory-end, as `-m 100M,maxmem=128M` would (docs/model/explore-findings.md#m29). null: none
  * beyond -m's own maxmem.
  */
 export function implicitMaxram(config: MachineConfig, profile: QemuProfile): bigint | null {
