@@ -498,6 +498,11 @@ export const MACHINE_COMPAT = {
   virtioQueue128UpTo: [4, 2] as MachineVersion,
   /** smp_props.prefer_sockets for 6.1 and older (hw/core/machine-smp.c; docs/model/qemu.md#cpu-topology). */
   smpPreferSocketsUpTo: [6, 1] as MachineVersion,
+  /**
+   * x86mc->compat_apic_id_mode (pc_i440fx_1_3_machine_options and older; hw/i386/pc_piix.c): APIC
+   * IDs are the CPU indexes (hw/i386/x86.c x86_cpu_apic_id_from_index), whatever the topology.
+   */
+  contiguousApicIdsUpTo: [1, 3] as MachineVersion,
   /** has_acpi_build=false: no QEMU ACPI tables, no etc/table-loader (i440fx 1.6 and older). */
   noAcpiBuildUpTo: [1, 6] as MachineVersion,
   /** legacy_acpi_table_size (i440fx): 6414 for ≤ 1.7, 6652 for 2.0 (hw/i386/acpi-build.c). */

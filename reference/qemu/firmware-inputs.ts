@@ -32,13 +32,16 @@ export function firmwareInputsOf(
   if (!isapc) deviceRealizeRefusals(config, machineVersionAtMost(mv, MACHINE_COMPAT.noFwCfgDmaUpTo), i440fx ? profile.messages : null, profile.virtioIommuPciRefused ? machineName : null);
   // hw/i386/pc.c pc_basic_device_init: the HPET unless the machine's hpet property is off (TCG).
   const hpet = prop(config.machineProps, 'hpet') !== 'off'; // cmdline keeps only hpet=off
+  // apic_id_limit (hw/i386/x86.c): the last possible CPU's APIC ID + 1; the CPU count where APIC
+  // IDs are contiguous (docs/model/explore-findings.md#m30).
+  const apicLimit = i440fx && machineVersionAtMost(mv, MACHINE_COMPAT.contiguousApicIdsUpTo) ? topology.maxcpus : apicIdLimit(topology);
   const highAllocations: Array<{ file: string; size: bigint; align: bigint }> = [];
   let loaderWritePointers = 0;
   if (hasTableLoader) {
     const legacy = i440fx && profile.legacyAcpiSizing ? MACHINE_COMPAT.legacyAcpi.find((l) => machineVersionAtMost(mv, l.upTo)) : undefined;
     const acpiSize =
       legacy !== undefined
-        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicIdLimit(topology) + legacyAcpiNonAmlBytes(topology, config.numa.length, hpet)), L.ACPI_BUILD_ALIGN_SIZE)
+        ? alignUp(BigInt(legacy.size + L.ACPI_LEGACY_CPU_AML_SIZE * apicLimit + legacyAcpiNonAmlBytes(topology, config.numa.length, hpet)), L.ACPI_BUILD_ALIGN_SIZE)
         : L.ACPI_BUILD_TABLE_SIZE; // assumes the unpadded blob stays ≤ 128 KiB
     highAllocations.push({ file: 'etc/acpi/tables', size: acpiSize, align: 64n });
     if (vmgenid !== undefined) {
@@ -84,7 +87,7 @@ export function firmwareInputsOf(
     hasTableLoader,
     acpiPmDevice: isapc ? null : i440fx ? (acpi ? 'piix4-pm' : null) : 'ich9-lpc',
     numaNodes: config.numa.length,
-    maxCpusKey: apicIdLimit(topology),
+    maxCpusKey: apicLimit,
     hpet,
     devices: isapc
       ? isapcDevices(config)

@@ -1,4 +1,4 @@
-// M26 – M29 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
+// M26 – M30 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
 // found on 05 Dec 2026; their cells in suites/matrix/qemu-layer.yaml check them against QEMU.
 import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
@@ -70,5 +70,17 @@ describe('M29: a memory backend below the 128 MiB default leaves device memory (
     const off = ['-machine', 'q35,acpi=off,memory-backend=ram0', '-object', 'memory-backend-ram,id=ram0,size=100M'];
     expect(() => stage(off, '7.2')).toThrow(/not modelled/);
     expect(stage(['-machine', 'q35,acpi=off,memory-backend=ram0', '-object', 'memory-backend-ram,id=ram0,size=1G'], '7.2').reservedMemoryEnd).toBeNull();
+  });
+});
+
+describe('M30: i440fx 1.3 and older number APIC IDs by CPU index', () => {
+  const maxCpusKey = (machine: string) => stage(['-M', machine, '-m', '1G', '-smp', '6,sockets=2,cores=3'], '5.2').firmwareInputs.maxCpusKey;
+  it('pc-1.2 and pc-1.3: MAX_CPUS is the CPU count', () => {
+    expect(maxCpusKey('pc-1.2')).toBe(6);
+    expect(maxCpusKey('pc-1.3')).toBe(6);
+  });
+  it('pc-i440fx-1.4 and later: the topology’s APIC IDs (socket 1, core 2 is 6), so 7', () => {
+    expect(maxCpusKey('pc-i440fx-1.4')).toBe(7);
+    expect(maxCpusKey('pc-i440fx-5.2')).toBe(7);
   });
 });
