@@ -208,11 +208,17 @@ export interface QemuProfile {
   isapc: IsapcInit;
 }
 
-/** The topology levels the -smp refusals print (modules: 1 unless given; `modules=` is not modelled). */
+/**
+ * The topology levels the -smp refusals print. dies and modules are null where the machine does not
+ * print them: microvm has no smp_props.dies_supported (nor, from 10.0, modules_supported), and 5.2's
+ * generic smp_parse() (hw/core/machine.c), which microvm takes instead of pc_smp_parse(), prints
+ * `sockets * cores * threads` (observed on 5.2, 7.2, 10.0 and 11.1). modules: 1 unless given;
+ * `modules=` is not modelled.
+ */
 export interface CpuHierarchy {
   sockets: number;
-  dies: number;
-  modules: number;
+  dies: number | null;
+  modules: number | null;
   cores: number;
   threads: number;
 }
@@ -245,7 +251,7 @@ const MSG_7_2 = {
   // vl.c select_machine(): unquoted up to 9.0 (observed on 7.2.22).
   unsupportedMachine: (_typed: string, _typedAt?: string) => 'unsupported machine type',
   // hw/core/machine-smp.c @ v7.2.0: sockets, dies (x86), cores, threads.
-  cpuHierarchy: (t: CpuHierarchy) => `sockets (${t.sockets}) * dies (${t.dies}) * cores (${t.cores}) * threads (${t.threads})`,
+  cpuHierarchy: (t: CpuHierarchy) => `sockets (${t.sockets})${t.dies === null ? '' : ` * dies (${t.dies})`} * cores (${t.cores}) * threads (${t.threads})`,
   smpProductMismatch: (h: string, maxcpus: number) => `Invalid CPU topology: product of the hierarchy must match maxcpus: ${h} != maxcpus (${maxcpus})`,
   smpMaxcpusBelowCpus: (h: string, maxcpus: number, cpus: number) =>
     `Invalid CPU topology: maxcpus must be equal to or greater than smp: ${h} == maxcpus (${maxcpus}) < smp_cpus (${cpus})`,
@@ -266,7 +272,7 @@ const MSG_10_0 = {
   unsupportedMachine: (typed: string) => `unsupported machine type: "${typed}"`,
   // x86 sets smp_props.modules_supported: cpu_hierarchy_to_string() adds `modules`. Observed on 10.0.13 and 11.1.3.
   cpuHierarchy: (t: CpuHierarchy) =>
-    `sockets (${t.sockets}) * dies (${t.dies}) * modules (${t.modules}) * cores (${t.cores}) * threads (${t.threads})`,
+    `sockets (${t.sockets})${t.dies === null ? '' : ` * dies (${t.dies})`}${t.modules === null ? '' : ` * modules (${t.modules})`} * cores (${t.cores}) * threads (${t.threads})`,
   // Observed on 10.0.13 and 11.1.3 (`-M microvm,acpi=off -smp 2,dies=2`).
   smpDiesUnsupported: "dies > 1 not supported by this machine's CPU topology",
 };

@@ -48,6 +48,23 @@ function guestBmi1Bmi2(config: MachineConfig, model: string): boolean {
   return flag('bmi1') && flag('bmi2');
 }
 
+/**
+ * resolveCpu in QEMU's order: the model lookup (vl.c parse_cpu_option) refuses at once; what CPU
+ * realize refuses (board init) comes back as `realizeRefusal`, for the stage to raise after
+ * machine_run_board_init's own checks (hw/core/machine.c: the memory backend,
+ * numa_complete_configuration), as docs/model/explore-findings.md#m28 says.
+ */
+export function resolveCpuDeferred(
+  ...args: Parameters<typeof resolveCpu>
+): { cpu: ResolvedCpu; realizeRefusal: null } | { cpu: null; realizeRefusal: QemuRefusal } {
+  try {
+    return { cpu: resolveCpu(...args), realizeRefusal: null };
+  } catch (e) {
+    if (!(e instanceof QemuRefusal) || e.qemuMessage.startsWith('unable to find CPU model')) throw e;
+    return { cpu: null, realizeRefusal: e };
+  }
+}
+
 /** `defaultModel`: the machine's default_cpu_type (TARGET_DEFAULT_CPU_TYPE `qemu64` unless the class sets one: isapc `486`). */
 export function resolveCpu(
   config: MachineConfig,

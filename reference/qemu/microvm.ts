@@ -11,7 +11,7 @@ import { E820, type E820Record } from '../e820.ts';
 import { QEMU_FIRMWARE_FILES } from '../profiles/firmware-files.ts';
 import { parseMachineVersion, type QemuProfile } from '../profiles/qemu.ts';
 import { UnsupportedOptionError, type CmosMemory, type Handoff } from '../stages.ts';
-import { resolveCpu } from './cpu.ts';
+import { resolveCpuDeferred } from './cpu.ts';
 import { cmosMemorySizes } from './layout.ts';
 import { isOn, prop, type QemuStageOptions } from './options.ts';
 import { fwCfgRamSizeOf, numaParseChecks, ramSizeOf } from './ram.ts';
@@ -116,10 +116,13 @@ export function microvmStage(config: MachineConfig, profile: QemuProfile, option
       ? `rtc=off with qboot on ${name} of QEMU ${profile.version}: the guest hangs before the kernel prints its banner (measured; cause not established)`
       : undefined;
   const mv = parseMachineVersion(profile.machineTypes.newest);
-  const cpu = resolveCpu(config, profile, options.host, 'qemu64', mv);
+  // QEMU's order, as qemuStage's: -smp, the CPU model, -numa, the memory checks, then CPU realize.
   const topology = resolveTopology(config, mv, profile, { diesSupported: false });
+  const resolved = resolveCpuDeferred(config, profile, options.host, 'qemu64', mv);
   numaParseChecks(config, mv);
   const ramSize = ramSizeOf(config, profile, mv, name);
+  if (resolved.realizeRefusal !== null) throw resolved.realizeRefusal;
+  const cpu = resolved.cpu;
 
   const M = MICROVM_LAYOUT;
   const below = ramSize > M.LOWMEM ? M.LOWMEM : ramSize;

@@ -7,7 +7,7 @@ import type { MachineConfig } from '../config.ts';
 import { E820 } from '../e820.ts';
 import { ISAPC_CLASS, MACHINE_COMPAT, machineVersionAtMost, QEMU_LAYOUT as L, type QemuProfile } from '../profiles/qemu.ts';
 import { QemuRefusal, UnsupportedOptionError, type Handoff } from '../stages.ts';
-import { resolveCpu, type ResolvedCpu } from './cpu.ts';
+import { resolveCpuDeferred } from './cpu.ts';
 import { firmwareInputsOf } from './firmware-inputs.ts';
 import { checkFwCfgFileSlots, fwCfgFileCount } from './fw-cfg-files.ts';
 import { cmosMemory, memoryLayout, type Board } from './layout.ts';
@@ -28,28 +28,23 @@ export function qemuStage(config: MachineConfig, profile: QemuProfile, options: 
   const isapc = board.family === 'isapc';
   const acpi = checkMachineOptions(config, profile, machine.name, warnings);
 
-  // resolveCpu's refusals come from CPU realize (board init), except the model lookup
-  // (vl.c parse_cpu_option), which precedes parse_numa_opts: hold the former back until what
-  // machine_run_board_init checks before it calls the board's init (hw/core/machine.c: the memory
-  // backend, numa_complete_configuration's node sum) has been checked (ramSizeOf).
-  let cpuRefusal: QemuRefusal | null = null;
-  let resolvedCpu: ResolvedCpu | null = null;
-  try {
-    resolvedCpu = resolveCpu(config, profile, options.host, isapc ? ISAPC_CLASS.defaultCpu : undefined, mv);
-  } catch (e) {
-    if (!(e instanceof QemuRefusal) || e.qemuMessage.startsWith('unable to find CPU model')) throw e;
-    cpuRefusal = e;
-  }
+  // -smp is parsed with the machine's options (hw/core/machine-smp.c machine_parse_smp_config; 5.2:
+  // vl.c machine_smp_parse), before vl.c looks the CPU model up (parse_cpu_option): a topology
+  // refusal comes first (docs/model/explore-findings.md#m31).
   const topology = resolveTopology(config, mv, profile);
-  // hw/core/machine-smp.c machine_parse_smp_config() (5.2: vl.c): the class's max_cpus (isapc 1;
+  // machine_parse_smp_config() (5.2: vl.c): the class's max_cpus (isapc 1;
   // the pc/q35 limits are far above anything the model is asked).
   if (isapc && topology.maxcpus > ISAPC_CLASS.maxCpus) {
     throw new QemuRefusal(`Invalid SMP CPUs ${topology.maxcpus}. The max CPUs supported by machine '${machine.name}' is ${ISAPC_CLASS.maxCpus}`);
   }
+
+  // The model lookup (vl.c parse_cpu_option) precedes parse_numa_opts; CPU realize's refusals wait
+  // for machine_run_board_init's own checks (ramSizeOf).
+  const resolved = resolveCpuDeferred(config, profile, options.host, isapc ? ISAPC_CLASS.defaultCpu : undefined, mv);
   numaParseChecks(config, mv);
   const ramSize = ramSizeOf(config, profile, mv, machine.name);
-  if (cpuRefusal !== null) throw cpuRefusal;
-  const cpu = resolvedCpu!;
+  if (resolved.realizeRefusal !== null) throw resolved.realizeRefusal;
+  const cpu = resolved.cpu;
 
   const layout = memoryLayout(config, profile, board, cpu, ramSize, options.intent ?? []);
   warnings.push(...layout.warnings);

@@ -10,7 +10,7 @@ import { QemuRefusal, type ResolvedTopology } from '../stages.ts';
  * (QemuProfile.smpParse); the refusals are worded by the profile (QemuProfile.messages).
  */
 export function resolveTopology(config: MachineConfig, machine: MachineVersion, profile: QemuProfile, board: { diesSupported: boolean } = { diesSupported: true }): ResolvedTopology {
-  if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile);
+  if (profile.smpParse === 'pc_smp_parse') return pcSmpParse52(config, profile, board);
   const given = smpGiven(config);
   // The machine class's smp_props.dies_supported (pc and q35 have it, microvm not): checked before
   // anything is derived. Null where 5.2's generic smp_parse() takes and ignores dies.
@@ -45,13 +45,18 @@ export function resolveTopology(config: MachineConfig, machine: MachineVersion, 
   }
   maxcpus = maxcpus || sockets * dies * cores * threads;
   cpus = cpus || maxcpus;
-  const hierarchy = profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  const hierarchy = profile.messages.cpuHierarchy({ sockets, ...printedLevels(board, dies), cores, threads });
   if (sockets * dies * cores * threads !== maxcpus) throw new QemuRefusal(profile.messages.smpProductMismatch(hierarchy, maxcpus));
   if (maxcpus < cpus) throw new QemuRefusal(profile.messages.smpMaxcpusBelowCpus(hierarchy, maxcpus, cpus));
   return { cpus, sockets, dies, cores, threads, maxcpus };
 }
 
 /** The -smp values as both parsers start from: 0 where not given (dies: 1). */
+/** The levels between sockets and cores that the machine's -smp refusals print (CpuHierarchy). */
+function printedLevels(board: { diesSupported: boolean }, dies: number): { dies: number | null; modules: number | null } {
+  return board.diesSupported ? { dies, modules: 1 } : { dies: null, modules: null };
+}
+
 function smpGiven(config: MachineConfig): { cpus: number; sockets: number; dies: number; cores: number; threads: number; maxcpus: number } {
   const s = config.smp;
   return { cpus: s.cpus ?? 0, sockets: s.sockets ?? 0, dies: s.dies ?? 1, cores: s.cores ?? 0, threads: s.threads ?? 0, maxcpus: s.maxcpus ?? 0 };
@@ -61,12 +66,12 @@ function smpGiven(config: MachineConfig): { cpus: number; sockets: number; dies:
  * hw/i386/pc.c pc_smp_parse() @ v5.2.0: sockets preferred; cores/threads derived from cpus (at least
  * 1), sockets from maxcpus; without cpus, cpus is the product. Its three refusals in order.
  */
-function pcSmpParse52(config: MachineConfig, profile: QemuProfile): ResolvedTopology {
+function pcSmpParse52(config: MachineConfig, profile: QemuProfile, board: { diesSupported: boolean }): ResolvedTopology {
   const s = config.smp;
   const given = smpGiven(config);
   let { cpus, sockets, cores, threads } = given;
   const { dies } = given;
-  const hierarchy = (): string => profile.messages.cpuHierarchy({ sockets, dies, modules: 1, cores, threads });
+  const hierarchy = (): string => profile.messages.cpuHierarchy({ sockets, ...printedLevels(board, dies), cores, threads });
   if (cpus === 0 || sockets === 0) {
     cores = cores || 1;
     threads = threads || 1;

@@ -1,4 +1,4 @@
-// M26 – M30 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
+// M26 – M32 (docs/model/explore-findings.md): QEMU-layer disagreements `e820 qtest --explore`
 // found on 05 Dec 2026; their cells in suites/matrix/qemu-layer.yaml check them against QEMU.
 import { describe, expect, it } from 'vitest';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
@@ -82,5 +82,28 @@ describe('M30: i440fx 1.3 and older number APIC IDs by CPU index', () => {
   it('pc-i440fx-1.4 and later: the topology’s APIC IDs (socket 1, core 2 is 6), so 7', () => {
     expect(maxCpusKey('pc-i440fx-1.4')).toBe(7);
     expect(maxCpusKey('pc-i440fx-5.2')).toBe(7);
+  });
+});
+
+describe('M31 and M32: -smp before the CPU model, and microvm’s hierarchy', () => {
+  const refusal = (argv: string[], q: QemuVersion): string => {
+    try {
+      stage(argv, q);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '(accepted)';
+  };
+  it.each(['5.2', '7.2', '10.0', '11.1'] as const)('a bad topology is named before an unknown CPU model, on %s', (q) => {
+    expect(refusal(['-M', 'pc', '-m', '1G', '-smp', '4,sockets=3,cores=1,threads=1', '-cpu', 'NoSuchModel'], q)).toMatch(/topology/);
+    expect(refusal(['-M', 'pc', '-m', '1G', '-smp', '4', '-cpu', 'NoSuchModel'], q)).toMatch(/unable to find CPU model 'NoSuchModel'/);
+  });
+  it('microvm prints sockets * cores * threads; pc adds dies (and modules from 10.0)', () => {
+    const smp = ['-m', '1G', '-smp', '4,sockets=3,cores=1,threads=1'];
+    expect(refusal(['-M', 'microvm,acpi=off', ...smp], '7.2')).toMatch(/: sockets \(3\) \* cores \(1\) \* threads \(1\) != maxcpus \(4\)$/);
+    expect(refusal(['-M', 'microvm,acpi=off', ...smp], '11.1')).toMatch(/: sockets \(3\) \* cores \(1\) \* threads \(1\) != maxcpus \(4\)$/);
+    expect(refusal(['-M', 'microvm,acpi=off', ...smp], '5.2')).toMatch(/: cpu topology: sockets \(3\) \* cores \(1\) \* threads \(1\) < smp_cpus \(4\)$/);
+    expect(refusal(['-M', 'pc', ...smp], '7.2')).toMatch(/sockets \(3\) \* dies \(1\) \* cores/);
+    expect(refusal(['-M', 'pc', ...smp], '10.0')).toMatch(/dies \(1\) \* modules \(1\) \* cores/);
   });
 });
