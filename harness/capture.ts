@@ -12,6 +12,7 @@
 
 import { toQemuArgs } from '../reference/cmdline/index.ts';
 import { guestConsoleIndex, guestHasOneCpu } from '../reference/guest.ts';
+import { qemuProfile } from '../reference/profiles/qemu.ts';
 import type { MachineConfig } from '../reference/config.ts';
 import type { LayerReport } from '../reference/report.ts';
 import type { Toolchain } from '../reference/toolchain.ts';
@@ -310,6 +311,7 @@ async function observe(config: MachineConfig, toolchain: Toolchain, options: Cap
         serialLog: paths.serialLog,
         firmwareLog: paths.firmwareLog,
         accel: config.accel,
+        audioNone: qemuProfile(toolchain.qemu).harnessAudioNone,
         consoleIndex: guestConsoleIndex(config),
         oneCpu: guestHasOneCpu(config),
         ...(firmwareDir !== undefined ? { firmwareDir } : {}),

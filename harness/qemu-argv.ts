@@ -60,6 +60,8 @@ export interface HarnessArgvOptions {
   firmwareLog: string;
   /** Used unless the user's arguments already choose an accelerator. Default: tcg. */
   accel?: Accelerator;
+  /** `-audio none` unless the user's arguments name an audio backend (QemuProfile.harnessAudioNone). */
+  audioNone?: boolean;
   /** Extra firmware search directory (`-L`), e.g. another suite's SeaBIOS images. */
   firmwareDir?: string;
 }
@@ -168,6 +170,15 @@ function harnessAccelValue(accel: Accelerator): string {
   return accel === 'tcg' ? 'tcg,thread=single' : accel;
 }
 
+/**
+ * `-audio none` where the release wants it (QemuProfile.harnessAudioNone) and the user's arguments
+ * name no audio backend (-audio, -audiodev): their sound devices then get the `none` driver instead
+ * of whatever the host has, so a run does not depend on the host's sound.
+ */
+function audioArgs(audioNone: boolean | undefined, options: readonly ParsedOption[]): string[] {
+  return audioNone === true && !options.some((o) => o.name === 'audio' || o.name === 'audiodev') ? ['-audio', 'none'] : [];
+}
+
 /** Which accelerator the user's arguments choose, if any (`undefined`: none chosen). */
 function userAccel(options: ParsedOption[]): string | null | undefined {
   let chosen: string | null | undefined;
@@ -247,6 +258,7 @@ export function planHarnessArgv(opts: HarnessArgvOptions): HarnessArgv {
     ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),
     ...kept,
     ...accelArgs,
+    ...audioArgs(opts.audioNone, options),
     '-kernel', opts.kernel,
     '-initrd', opts.initrd,
     '-append', kernelCmdline,
@@ -286,6 +298,8 @@ export interface QtestArgvOptions {
   userArgs: readonly string[];
   /** Used unless the user's arguments already choose an accelerator. Default: tcg (as a boot). */
   accel?: Accelerator;
+  /** As HarnessArgvOptions.audioNone. */
+  audioNone?: boolean;
   /** Extra firmware search directory (`-L`), as for a boot. */
   firmwareDir?: string;
   /** As HarnessArgvOptions.consoleIndex: > 0 means the user's own isa-serial holds COM1. */
@@ -312,6 +326,7 @@ export function planQtestArgv(opts: QtestArgvOptions): { args: string[]; accel: 
     ...(opts.firmwareDir !== undefined ? ['-L', opts.firmwareDir] : []),
     ...kept,
     ...(chosen === undefined ? ['-accel', opts.accel ?? 'tcg'] : []),
+    ...audioArgs(opts.audioNone, options),
     '-S',
     '-qtest', 'stdio',
     // No qtest log at all (system/qtest.c qtest_server_start: "none" opens none), rather than

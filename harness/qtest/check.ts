@@ -84,6 +84,7 @@ export async function checkQemuLayer(argv: readonly string[], toolchain: Toolcha
   try {
     plan = planQtestArgv({
       userArgs: argv,
+      audioNone: qemuProfile(toolchain.qemu).harnessAudioNone,
       ...(config !== null ? { accel: config.accel, consoleIndex: guestConsoleIndex(config) } : {}),
       ...(tools.seabiosDir !== undefined ? { firmwareDir: tools.seabiosDir } : {}),
     });

@@ -112,6 +112,14 @@ export interface QemuProfile {
    */
   virtioIommuPciRefused: boolean;
   /**
+   * A sound device with no -audiodev needs an audio driver that works on the host: 10.0+ refuse it
+   * otherwise ("-device sb16: no default audio driver available"; AC97: "Could not create a backend
+   * for voice"), while 5.2 and 7.2 fall back and carry on (observed on a host without sound). The
+   * harness then passes `-audio none` (accepted from 10.0 without a model; 7.2 wants one, 5.2 has
+   * no -audio), so the run does not depend on the host's sound; no audio backend touches the map.
+   */
+  harnessAudioNone: boolean;
+  /**
    * microvm with rtc=off and its qboot.rom: the guest hangs before the kernel prints its banner on
    * 5.2 (measured with the 5.10 cloud and minimal kernels, with and without option ROMs, -m 1G,
    * 3000M, 3072M, 4180M; explore seed 171501 cell 024); rtc on boots, and 7.2 and 11.1 boot
@@ -343,6 +351,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     virtioIommuPciRefused: true,
+    harnessAudioNone: false,
     microvmQbootRtcOffHangs: true,
     bootKernelFwCfgFile: false,
     fwCfgSlotAsserts: { modify: '../../hw/nvram/fw_cfg.c:1028', add: null },
@@ -382,6 +391,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: true,
     virtioIommuPciRefused: false,
+    harnessAudioNone: false,
     microvmQbootRtcOffHangs: false,
     bootKernelFwCfgFile: false,
     fwCfgSlotAsserts: { modify: '../../hw/nvram/fw_cfg.c:1022', add: null },
@@ -421,6 +431,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     virtioIommuPciRefused: false,
+    harnessAudioNone: true,
     microvmQbootRtcOffHangs: false,
     bootKernelFwCfgFile: true,
     fwCfgSlotAsserts: { modify: 'hw/nvram/fw_cfg.c:1021', add: 'hw/nvram/fw_cfg.c:934' },
@@ -459,6 +470,7 @@ export const QEMU_PROFILES: Readonly<Record<QemuVersion, QemuProfile>> = {
     kvmIdentityBase: 0xfeffc000n,
     legacyAcpiSizing: false,
     virtioIommuPciRefused: false,
+    harnessAudioNone: true,
     microvmQbootRtcOffHangs: false,
     bootKernelFwCfgFile: true,
     fwCfgSlotAsserts: { modify: null, add: null },

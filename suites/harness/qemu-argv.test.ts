@@ -11,6 +11,7 @@ import {
 } from '../../harness/qemu-argv.ts';
 import { parseQemuArgs } from '../../reference/cmdline/index.ts';
 import { guestHasOneCpu, guestKernelCommandLine } from '../../reference/guest.ts';
+import { QEMU_PROFILES } from '../../reference/profiles/qemu.ts';
 
 const base = (userArgs: string[], extra: Partial<HarnessArgvOptions> = {}): HarnessArgvOptions => ({
   userArgs,
@@ -146,5 +147,21 @@ describe('planQtestArgv: the same user arguments as a boot, no guest', () => {
     expect(plan.args).toContain('-S');
     expect(() => planQtestArgv({ userArgs: ['-daemonize'] })).toThrow(HarnessArgvError);
     expect(planQtestArgv({ userArgs: ['-accel', 'kvm'] }).args.filter((a) => a === '-accel')).toHaveLength(1);
+  });
+});
+
+describe('-audio none where the release wants it (QemuProfile.harnessAudioNone)', () => {
+  const audio = (args: string[]) => args.flatMap((a, i) => (a === '-audio' ? [args[i + 1]] : []));
+  it('is added to boots and qtest runs on 10.0 and 11.1, not on 5.2 and 7.2', () => {
+    for (const q of ['5.2', '7.2', '10.0', '11.1'] as const) {
+      const want = QEMU_PROFILES[q].harnessAudioNone ? ['none'] : [];
+      expect(audio(planHarnessArgv(base(['-device', 'sb16'], { audioNone: QEMU_PROFILES[q].harnessAudioNone })).args)).toEqual(want);
+      expect(audio(planQtestArgv({ userArgs: ['-device', 'AC97'], audioNone: QEMU_PROFILES[q].harnessAudioNone }).args)).toEqual(want);
+    }
+    expect([QEMU_PROFILES['10.0'].harnessAudioNone, QEMU_PROFILES['11.1'].harnessAudioNone]).toEqual([true, true]);
+  });
+  it('is left out when the user names an audio backend', () => {
+    expect(audio(planHarnessArgv(base(['-audiodev', 'pa,id=snd', '-device', 'sb16,audiodev=snd'], { audioNone: true })).args)).toEqual([]);
+    expect(audio(planQtestArgv({ userArgs: ['-audio', 'driver=none,model=hda'], audioNone: true }).args)).toEqual(['driver=none,model=hda']);
   });
 });
