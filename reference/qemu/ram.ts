@@ -75,8 +75,19 @@ export function numaParseChecks(config: MachineConfig, machine: MachineVersion):
  * accepts gets here: with -m the two sizes must already be equal.
  */
 export function fwCfgRamSizeOf(config: MachineConfig, ramSize: bigint): bigint {
-  const backend = config.memoryBackend === undefined || config.memoryBackend === null ? undefined : config.backends.find((b) => b.id === config.memoryBackend);
-  return backend?.size ?? ramSize;
+  return machineBackendSize(config) ?? ramSize;
+}
+
+/** The size of `-machine memory-backend=`'s backend; null without one (or an id ramSizeOf refuses). */
+function machineBackendSize(config: MachineConfig): bigint | null {
+  return config.memoryBackend == null ? null : (config.backends.find((b) => b.id === config.memoryBackend)?.size ?? null);
+}
+
+/** Whether implicitMaxram leaves device memory: a backend smaller than the default maxram_size. */
+export function backendLeavesDeviceMemory(config: MachineConfig, profile: QemuProfile): boolean {
+  const maxram = implicitMaxram(config, profile);
+  const size = machineBackendSize(config);
+  return maxram !== null && size !== null && size < maxram;
 }
 
 /**

@@ -15,7 +15,7 @@ import { resolveMachine } from './machine.ts';
 import { microvmStage } from './microvm.ts';
 import { prop, type QemuStageOptions } from './options.ts';
 import { platformOf } from './platform.ts';
-import { fwCfgRamSizeOf, implicitMaxram, numaParseChecks, ramSizeOf } from './ram.ts';
+import { backendLeavesDeviceMemory, fwCfgRamSizeOf, numaParseChecks, ramSizeOf } from './ram.ts';
 import { resolveTopology } from './topology.ts';
 
 export function qemuStage(config: MachineConfig, profile: QemuProfile, options: QemuStageOptions = {}): Handoff {
@@ -98,9 +98,7 @@ function checkMachineOptions(config: MachineConfig, profile: QemuProfile, machin
   // pc creates no PIIX4 PM device (hw/i386/pc_piix.c: only if x86_machine_is_acpi_enabled).
   const acpi = prop(config.machineProps, 'acpi') !== 'off';
   // A memory backend below the default leaves device memory too (ram.ts implicitMaxram).
-  const backendLeavesDeviceMemory =
-    implicitMaxram(config, profile) !== null && (config.backends.find((b) => b.id === config.memoryBackend)?.size ?? L.DEFAULT_RAM) < L.DEFAULT_RAM;
-  if (!acpi && (config.memory.maxmem !== null || backendLeavesDeviceMemory)) {
+  if (!acpi && (config.memory.maxmem !== null || backendLeavesDeviceMemory(config, profile))) {
     throw new UnsupportedOptionError('-machine acpi=', 'off with memory hotplug (maxmem): the device-memory region without ACPI is not modelled');
   }
   if (!acpi && config.devices.some((d) => d.driver === 'vmgenid')) {
